@@ -1,0 +1,47 @@
+"""s2r-hf: Select2Reason data selection for long chain-of-thought SFT, on the Hugging Face stack.
+
+The public API is imported lazily so that `import s2r_hf` and `s2r --help` stay fast: datasets, torch and
+transformers load only when a function that needs them is first used.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_PUBLIC = {
+    "load_pool": "s2r_hf.adapters",
+    "OpenR1Adapter": "s2r_hf.adapters",
+    "GenericAdapter": "s2r_hf.adapters",
+    "PoolReport": "s2r_hf.adapters",
+    "load_source": "s2r_hf.sources",
+    "add_trace_columns": "s2r_hf.length",
+    "add_difficulty": "s2r_hf.difficulty",
+    "DIFFICULTY_SCORERS": "s2r_hf.difficulty",
+    "score_pool": "s2r_hf.scoring",
+    "ScoreConfig": "s2r_hf.scoring",
+    "select": "s2r_hf.selection",
+    "SelectConfig": "s2r_hf.selection",
+    "STRATEGIES": "s2r_hf.selection",
+    "write_dataset_folder": "s2r_hf.folders",
+    "load_dataset_folder": "s2r_hf.folders",
+}
+
+__all__ = ["__version__", *_PUBLIC]
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        return getattr(import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 's2r_hf' has no attribute {name!r}")
+
+
+if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
+    from s2r_hf.adapters import GenericAdapter, OpenR1Adapter, PoolReport, load_pool
+    from s2r_hf.difficulty import DIFFICULTY_SCORERS, add_difficulty
+    from s2r_hf.folders import load_dataset_folder, write_dataset_folder
+    from s2r_hf.length import add_trace_columns
+    from s2r_hf.scoring import ScoreConfig, score_pool
+    from s2r_hf.selection import STRATEGIES, SelectConfig, select
+    from s2r_hf.sources import load_source

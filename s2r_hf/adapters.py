@@ -1,0 +1,417 @@
+"""Adapters bring a source dataset to the pool shape (s2r_hf.pool), keeping every original column.
+
+Each adapter adds `messages` (user question, assistant trace), `s2r_id` (unique, stable: the ranking's tie-breaker)
+and `s2r_answer`, drops rows that cannot teach (incomplete traces), and reports how many it dropped and why.
+
+- `openr1`: OpenR1-Math-220k. Mode `problem`: one row per problem with its verified trace (the `messages` column).
+  Mode `generations`: one row per Math-Verify-correct generation, exact duplicates within a problem removed.
+- `generic`: any dataset, given its question and trace columns, or one that already has `messages`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from s2r_hf.columns import ANSWER, GENERATION_INDEX, ID, MESSAGES
+from s2r_hf.errors import ColumnError, ColumnTypeError, InputError
+from s2r_hf.pool import make_messages, question_of, trace_of
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+logger = logging.getLogger(__name__)
+
+KEEP = "kept"
+# Drop reasons, as they appear in reports and cards.
+INCOMPLETE = "incomplete reasoning"
+TRUNCATED = "finish reason not stop"
+NO_ANSWER = "no final \\boxed{} answer"
+NOT_VERIFIED = "not verified correct"
+DUPLICATE = "duplicate trace"
+_REASONS_COLUMN = "_s2r_reasons"  # temporary: one verdict per generation (or per row)
+
+
+@dataclass
+class PoolReport:
+    """What an adapter did: rows read, rows kept, and the count dropped for each reason."""
+
+    adapter: str
+    mode: str | None
+    rows_in: int
+    rows: int
+    dropped: dict[str, int] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def has_final_answer(trace: str) -> bool:
+    """A trace teaches only if it reaches a final answer; long CoT math traces end in \\boxed{...}."""
+    return "\\boxed" in trace
+
+
+def _require_columns(dataset: Dataset, names: list[str], hint: str) -> None:
+    missing = [name for name in names if name not in dataset.column_names]
+    if missing:
+        raise ColumnError(f"column(s) {missing} not in the pool; columns: {dataset.column_names}. {hint}")
+
+
+def _require_string_column(dataset: Dataset, name: str) -> None:
+    import pyarrow as pa
+
+    column_type = dataset.data.column(name).type
+    if not (pa.types.is_string(column_type) or pa.types.is_large_string(column_type)):
+        raise ColumnTypeError(
+            f"column {name!r} must hold strings; got {column_type}. Convert it first (e.g. Dataset.cast_column)"
+        )
+
+
+def _require_non_empty_strings(dataset: Dataset, name: str, what: str) -> None:
+    """Nulls and blank strings, with the first offending row numbers."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    column = dataset.data.column(name)
+    blank = pc.or_kleene(pc.is_null(column), pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(column)), 0))
+    bad_rows = np.flatnonzero(blank.to_numpy(zero_copy_only=False))
+    if bad_rows.size:
+        raise InputError(
+            f"{bad_rows.size} rows have a null or empty {what} in column {name!r} (rows {bad_rows[:10].tolist()}"
+            f"{', ...' if bad_rows.size > 10 else ''}); remove them first, e.g. with Dataset.filter"
+        )
+
+
+def _keep_rows(dataset: Dataset, keep_mask) -> Dataset:
+    import numpy as np
+
+    keep = np.flatnonzero(keep_mask)
+    return dataset if keep.size == len(dataset) else dataset.select(keep)
+
+
+def _require_unique_ids(dataset: Dataset) -> None:
+    import pyarrow.compute as pc
+
+    ids = dataset.data.column(ID)
+    if pc.count_distinct(ids).as_py() != len(ids):
+        counts = pc.value_counts(ids)
+        repeated = [item["values"] for item in counts.to_pylist() if item["counts"] > 1][:5]
+        raise InputError(
+            f"ids must be unique, but some repeat (e.g. {repeated}); name a unique id column (--id-column), "
+            "or none to derive ids from the content"
+        )
+
+
+class PoolAdapter:
+    """Base class: `adapt(dataset)` returns the pool and a PoolReport."""
+
+    name: ClassVar[str]
+
+    def adapt(self, dataset: Dataset, *, num_proc: int | None = None) -> tuple[Dataset, PoolReport]:
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# OpenR1-Math-220k
+
+
+def _generation_verdicts(row: dict[str, Any], only_verified: bool) -> list[str]:
+    """One verdict per generation: KEEP or the reason it cannot be trained on."""
+    verdicts, seen = [], set()
+    complete = row["is_reasoning_complete"] or []
+    finish = row["finish_reasons"] or []
+    correct = row["correctness_math_verify"] or []
+    for index, text in enumerate(row["generations"] or []):
+        if index < len(complete) and complete[index] is False:
+            verdicts.append(INCOMPLETE)
+        # A missing finish reason is no evidence of truncation; an explicit other one ("length") is.
+        elif index < len(finish) and finish[index] not in (None, "stop"):
+            verdicts.append(TRUNCATED)
+        elif not text or not has_final_answer(text):
+            verdicts.append(NO_ANSWER)
+        elif only_verified and not (index < len(correct) and correct[index]):
+            verdicts.append(NOT_VERIFIED)
+        elif text in seen:
+            verdicts.append(DUPLICATE)
+        else:
+            verdicts.append(KEEP)
+        seen.add(text)
+    return verdicts
+
+
+def _openr1_problem_batch(batch: dict[str, list]) -> dict[str, list]:
+    reasons, ids, answers = [], [], []
+    for index in range(len(batch["problem"])):
+        row = {key: values[index] for key, values in batch.items()}
+        trace = trace_of(row[MESSAGES])
+        # The verified trace is one of the generations; its flags say whether it was complete.
+        generations = row["generations"] or []
+        verdict = KEEP if has_final_answer(trace) else NO_ANSWER
+        if trace in generations and verdict == KEEP:
+            verdict = _generation_verdicts(row, only_verified=False)[generations.index(trace)]
+        reasons.append(verdict)
+        ids.append(str(row["uuid"]))
+        answers.append(None if row["answer"] is None else str(row["answer"]))
+    return {_REASONS_COLUMN: reasons, ID: ids, ANSWER: answers}
+
+
+def _openr1_verdicts_batch(batch: dict[str, list]) -> dict[str, list]:
+    rows = ({key: values[index] for key, values in batch.items()} for index in range(len(batch["problem"])))
+    return {_REASONS_COLUMN: [_generation_verdicts(row, only_verified=True) for row in rows]}
+
+
+def _openr1_expand_batch(batch: dict[str, list]) -> dict[str, list]:
+    """One output row per kept generation; every original column is repeated for it."""
+    out: dict[str, list] = {key: [] for key in batch if key != _REASONS_COLUMN}
+    out.update({ID: [], ANSWER: [], GENERATION_INDEX: []})
+    for index, verdicts in enumerate(batch[_REASONS_COLUMN]):
+        for generation, verdict in enumerate(verdicts):
+            if verdict != KEEP:
+                continue
+            for key in batch:
+                if key not in (_REASONS_COLUMN, MESSAGES):
+                    out[key].append(batch[key][index])
+            problem = batch["problem"][index]
+            out[MESSAGES].append(make_messages(problem, batch["generations"][index][generation]))
+            out[ID].append(f"{batch['uuid'][index]}#{generation}")
+            answer = batch["answer"][index]
+            out[ANSWER].append(None if answer is None else str(answer))
+            out[GENERATION_INDEX].append(generation)
+    return out
+
+
+class OpenR1Adapter(PoolAdapter):
+    """OpenR1-Math-220k (`open-r1/OpenR1-Math-220k`, configs default / extended / all)."""
+
+    name = "openr1"
+    MODES = ("problem", "generations")
+    REQUIRED = (
+        "problem",
+        "answer",
+        "uuid",
+        "generations",
+        "is_reasoning_complete",
+        "finish_reasons",
+        "correctness_math_verify",
+        MESSAGES,
+    )
+
+    def __init__(self, mode: str = "problem"):
+        if mode not in self.MODES:
+            raise InputError(f"unknown OpenR1 mode {mode!r}; choose one of {list(self.MODES)}")
+        self.mode = mode
+
+    def adapt(self, dataset: Dataset, *, num_proc: int | None = None) -> tuple[Dataset, PoolReport]:
+        import pyarrow.compute as pc
+
+        _require_columns(dataset, list(self.REQUIRED), "Is this OpenR1-Math-220k? Use the generic adapter otherwise")
+        rows_in = len(dataset)
+        if self.mode == "problem":
+            scored = dataset.map(_openr1_problem_batch, batched=True, num_proc=num_proc, desc="OpenR1 verified traces")
+            verdicts = scored.data.column(_REASONS_COLUMN)
+            pool = _keep_rows(scored, pc.equal(verdicts, KEEP).to_numpy(zero_copy_only=False))
+        else:
+            scored = dataset.map(_openr1_verdicts_batch, batched=True, num_proc=num_proc, desc="OpenR1 generations")
+            verdicts = pc.list_flatten(scored.data.column(_REASONS_COLUMN))
+            pool = scored.map(
+                _openr1_expand_batch,
+                batched=True,
+                num_proc=num_proc,
+                remove_columns=scored.column_names,
+                desc="One row per verified generation",
+            )
+        counts = Counter({item["values"]: item["counts"] for item in pc.value_counts(verdicts).to_pylist()})
+        counts.pop(KEEP, None)
+        pool = pool.remove_columns([c for c in (_REASONS_COLUMN,) if c in pool.column_names])
+        _require_unique_ids(pool)
+        report = PoolReport(self.name, self.mode, rows_in, len(pool), dict(sorted(counts.items())), {"mode": self.mode})
+        _log_report(report)
+        return pool, report
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Generic pools
+
+
+def _content_id(question: str, trace: str) -> str:
+    """An id from the content, so rankings do not depend on row order when the source has no id column."""
+    digest = hashlib.sha1(question.encode("utf-8") + b"\x00" + trace.encode("utf-8"), usedforsecurity=False)
+    return digest.hexdigest()[:20]
+
+
+def _generic_batch(
+    batch: dict[str, list],
+    question_column: str | None,
+    trace_column: str | None,
+    answer_column: str | None,
+    id_column: str | None,
+    require_final_answer: bool,
+) -> dict[str, list]:
+    out: dict[str, list] = {ID: [], ANSWER: [], _REASONS_COLUMN: []}
+    if question_column is not None:
+        out[MESSAGES] = [make_messages(q, t) for q, t in zip(batch[question_column], batch[trace_column])]
+    conversations = out.get(MESSAGES, batch.get(MESSAGES))
+    for index, messages in enumerate(conversations):
+        question, trace = question_of(messages), trace_of(messages)
+        out[ID].append(str(batch[id_column][index]) if id_column else _content_id(question, trace))
+        answer = batch[answer_column][index] if answer_column else None
+        out[ANSWER].append(None if answer is None else str(answer))
+        if not trace.strip():
+            out[_REASONS_COLUMN].append("empty trace")
+        elif require_final_answer and not has_final_answer(trace):
+            out[_REASONS_COLUMN].append(NO_ANSWER)
+        else:
+            out[_REASONS_COLUMN].append(KEEP)
+    return out
+
+
+def _validate_messages_column(dataset: Dataset) -> None:
+    """Every conversation needs a user question and a non-empty assistant trace."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column_type = dataset.data.column(MESSAGES).type
+    if not (pa.types.is_list(column_type) or pa.types.is_large_list(column_type)) or not pa.types.is_struct(
+        column_type.value_type
+    ):
+        raise ColumnTypeError(f"column {MESSAGES!r} must hold lists of {{role, content}}; got {column_type}")
+    fields = {column_type.value_type.field(i).name for i in range(column_type.value_type.num_fields)}
+    if not {"role", "content"} <= fields:
+        raise ColumnTypeError(f"messages must have 'role' and 'content' fields; got {sorted(fields)}")
+    empty = pc.sum(pc.equal(pc.fill_null(pc.list_value_length(dataset.data.column(MESSAGES)), 0), 0)).as_py() or 0
+    if empty:
+        raise InputError(f"{empty} rows have no messages; remove them first, e.g. with Dataset.filter")
+
+
+class GenericAdapter(PoolAdapter):
+    """Any dataset: name its question and trace columns, or give it a `messages` column.
+
+    Ids come from `id_column` when named, else from a hash of question and trace (so exact duplicates share an id and
+    only the first is kept). Answers come from `answer_column` when named.
+    """
+
+    name = "generic"
+
+    def __init__(
+        self,
+        question_column: str | None = None,
+        trace_column: str | None = None,
+        answer_column: str | None = None,
+        id_column: str | None = None,
+        require_final_answer: bool = False,
+    ):
+        if (question_column is None) != (trace_column is None):
+            raise InputError(
+                f"name both the question and the trace column, or neither (to use 'messages'); "
+                f"got question_column={question_column!r}, trace_column={trace_column!r}"
+            )
+        self.question_column = question_column
+        self.trace_column = trace_column
+        self.answer_column = answer_column
+        self.id_column = id_column
+        self.require_final_answer = require_final_answer
+
+    def options(self) -> dict[str, Any]:
+        return {key: value for key, value in vars(self).items() if value not in (None, False)}
+
+    def _validate(self, dataset: Dataset) -> None:
+        if self.question_column is None:
+            if MESSAGES not in dataset.column_names:
+                raise ColumnError(
+                    f"the pool has no {MESSAGES!r} column and no question/trace columns were named; columns: "
+                    f"{dataset.column_names}. Pass --question-column and --trace-column"
+                )
+            _validate_messages_column(dataset)
+        else:
+            _require_columns(dataset, [self.question_column, self.trace_column], "Name the columns that exist")
+            if MESSAGES in dataset.column_names:
+                raise InputError(
+                    f"the pool already has a {MESSAGES!r} column; use it (name no question/trace columns) or rename it "
+                    "before building messages from other columns"
+                )
+            for column, what in ((self.question_column, "question"), (self.trace_column, "trace")):
+                _require_string_column(dataset, column)
+                _require_non_empty_strings(dataset, column, what)
+        for column in (self.answer_column, self.id_column):
+            if column is not None:
+                _require_columns(dataset, [column], "Name columns that exist")
+
+    def adapt(self, dataset: Dataset, *, num_proc: int | None = None) -> tuple[Dataset, PoolReport]:
+        import numpy as np
+
+        self._validate(dataset)
+        rows_in = len(dataset)
+        scored = dataset.map(
+            _generic_batch,
+            batched=True,
+            num_proc=num_proc,
+            desc="Building pool",
+            fn_kwargs={
+                "question_column": self.question_column,
+                "trace_column": self.trace_column,
+                "answer_column": self.answer_column,
+                "id_column": self.id_column,
+                "require_final_answer": self.require_final_answer,
+            },
+        )
+        verdicts = scored.data.column(_REASONS_COLUMN).to_numpy(zero_copy_only=False).astype(object)
+        if self.id_column is None:  # identical content gives identical ids: keep the first
+            first = np.zeros(len(scored), dtype=bool)
+            first[np.unique(scored.data.column(ID).to_numpy(zero_copy_only=False), return_index=True)[1]] = True
+            verdicts[(verdicts == KEEP) & ~first] = DUPLICATE
+        counts = Counter(verdicts.tolist())
+        counts.pop(KEEP, None)
+        pool = _keep_rows(scored, verdicts == KEEP).remove_columns(_REASONS_COLUMN)
+        _require_unique_ids(pool)
+        if len(pool) == 0:
+            raise InputError(f"no usable rows are left out of {rows_in} (dropped: {dict(counts)})")
+        report = PoolReport(self.name, None, rows_in, len(pool), dict(sorted(counts.items())), self.options())
+        _log_report(report)
+        return pool, report
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+
+ADAPTERS: dict[str, type[PoolAdapter]] = {"openr1": OpenR1Adapter, "generic": GenericAdapter}
+
+
+def detect_adapter(column_names: list[str]) -> str:
+    """`openr1` for a dataset with OpenR1-Math-220k's columns, else `generic`."""
+    return "openr1" if set(OpenR1Adapter.REQUIRED) <= set(column_names) else "generic"
+
+
+def make_adapter(name: str, **options: Any) -> PoolAdapter:
+    if name not in ADAPTERS:
+        raise InputError(f"unknown adapter {name!r}; known: {sorted(ADAPTERS)}")
+    return ADAPTERS[name](**options)
+
+
+def _log_report(report: PoolReport) -> None:
+    dropped = ", ".join(f"{count} {reason}" for reason, count in report.dropped.items()) or "none"
+    logger.info("%s adapter: %d rows read, %d kept; dropped: %s", report.adapter, report.rows_in, report.rows, dropped)
+
+
+def load_pool(
+    source,
+    *,
+    adapter: str = "auto",
+    config: str | None = None,
+    split: str = "train",
+    revision: str | None = None,
+    num_proc: int | None = None,
+    **adapter_options: Any,
+):
+    """Load a source (Hub id, folder or file) and adapt it into a pool. Returns `(pool, PoolReport)`."""
+    from datasets import Dataset
+
+    from s2r_hf.sources import load_source
+
+    dataset = source if isinstance(source, Dataset) else load_source(source, config, split, revision)
+    if adapter == "auto":
+        adapter = detect_adapter(dataset.column_names)
+        logger.info("using the %s adapter", adapter)
+    return make_adapter(adapter, **adapter_options).adapt(dataset, num_proc=num_proc)

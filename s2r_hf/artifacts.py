@@ -1,0 +1,104 @@
+"""The two folders the pipeline writes, each with its card: the scored pool and a selected subset.
+
+Both are Hub-layout dataset folders (s2r_hf.folders). The card metadata's `s2r` block records how the folder was made;
+a subset's card embeds its pool's block, so a published subset says everything needed to reproduce it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from s2r_hf import __version__
+from s2r_hf.cards import render_card
+from s2r_hf.errors import InputError
+from s2r_hf.folders import configs_metadata, load_dataset_folder, read_card_metadata, write_dataset_folder
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+    from s2r_hf.selection import SelectConfig
+
+TAGS = ["select2reason", "reasoning", "long-cot", "math"]
+
+
+def size_category(rows: int) -> str:
+    """The Hub's size_categories bucket for a row count."""
+    bounds = [
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+        (100_000_000, "10M<n<100M"),
+    ]
+    return next((label for bound, label in bounds if rows < bound), "n>100M")
+
+
+def _hub_metadata(s2r: dict[str, Any], pool: dict[str, Any], rows: int, pretty_name: str) -> dict[str, Any]:
+    source = pool["source"]
+    metadata = {
+        "configs": configs_metadata(),
+        "license": pool.get("license") or "other",
+        "pretty_name": pretty_name,
+        "task_categories": ["text-generation"],
+        "size_categories": [size_category(rows)],
+        "tags": TAGS + (["synthetic"] if pool.get("synthetic") else []),
+    }
+    if source["kind"] == "hub":
+        metadata["source_datasets"] = [source["name"]]
+    metadata["s2r"] = s2r
+    return metadata
+
+
+def write_scored_pool(
+    pool: Dataset, s2r: dict[str, Any], output: str | os.PathLike, *, overwrite: bool = False
+) -> Path:
+    """Write the scored pool with its card; `s2r` is the metadata returned by `score_pool`."""
+    s2r = {**s2r, "name": Path(output).resolve().name}
+    metadata = _hub_metadata(s2r, s2r, len(pool), f"{s2r['name']} (scored for Select2Reason)")
+    return write_dataset_folder(pool, output, render_card("scored_pool.md", metadata), overwrite=overwrite)
+
+
+def load_scored_pool(folder: str | os.PathLike) -> tuple[Dataset, dict[str, Any]]:
+    """A folder written by `s2r score`, and its `s2r` metadata block."""
+    s2r = read_card_metadata(folder).get("s2r")
+    if not s2r or s2r.get("kind") != "scored_pool":
+        raise InputError(
+            f"{str(folder)!r} is not a scored pool written by `s2r score` (its card has no s2r block of kind "
+            "scored_pool); score it first"
+        )
+    return load_dataset_folder(folder), s2r
+
+
+def write_subset(
+    pool: Dataset,
+    pool_s2r: dict[str, Any],
+    config: SelectConfig,
+    output: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    command: str | None = None,
+    repo_id: str | None = None,
+) -> tuple[Dataset, Path]:
+    """Select from a scored pool and write the subset folder with its card. Returns the subset and the folder."""
+    from s2r_hf.folders import check_writable
+    from s2r_hf.selection import select_with_report
+
+    check_writable(output, overwrite)
+    subset, report = select_with_report(pool, config)
+    name = Path(output).resolve().name
+    s2r = {
+        "kind": "subset",
+        "name": name,
+        "version": __version__,
+        **report.describe(),
+        "repo_hint": repo_id or f"s2r/{name}",
+        "command": command,
+        "plots": [],
+        "pool": pool_s2r,
+    }
+    metadata = _hub_metadata(s2r, pool_s2r, len(subset), f"{name} (Select2Reason {config.strategy} subset)")
+    path = write_dataset_folder(subset, output, render_card("subset.md", metadata), overwrite=overwrite)
+    return subset, path

@@ -1,0 +1,65 @@
+"""The `s2r` command line: a thin dispatcher over the modules in s2r_hf/commands.
+
+Each command module exposes `HELP`, `add_arguments(parser)` and `run(args) -> int` and imports its heavy dependencies
+inside `run`, so `s2r --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from importlib import import_module
+
+from s2r_hf import __version__
+from s2r_hf.errors import S2RError
+
+COMMANDS = (
+    "s2r_hf.commands.score",
+    "s2r_hf.commands.select",
+    "s2r_hf.commands.demo",
+    "s2r_hf.commands.train_judge",
+)
+
+
+def command_name(module_name: str) -> str:
+    return module_name.rsplit(".", 1)[1].replace("_", "-")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="s2r",
+        description="Select2Reason: score a long chain-of-thought pool and select the subset that teaches the most.",
+    )
+    parser.add_argument("--version", action="version", version=f"s2r-hf {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in COMMANDS:
+        module = import_module(module_name)
+        sub = subparsers.add_parser(
+            command_name(module_name),
+            help=module.HELP,
+            description=module.HELP,
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return args.run(args)
+    except (S2RError, FileExistsError, FileNotFoundError, NotADirectoryError) as err:
+        # Input problems: the message already says what was wrong and how to fix it; a traceback would bury it.
+        print(f"s2r {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

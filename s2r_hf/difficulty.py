@@ -1,0 +1,185 @@
+"""The difficulty signal: `s2r_difficulty` in [0, 1], 1 = hardest.
+
+Scorers are chosen by name from `DIFFICULTY_SCORERS`. Each is a small class with an `add_difficulty(pool)` method that
+returns the pool with the column added by a batched `Dataset.map` (so datasets' fingerprint cache makes re-runs free),
+and a `describe()` that says, for dataset cards, exactly what produced the scores.
+
+Registered here: `rollout` (model-free: 1 - verified-correct rollouts / rollouts) and `column:NAME` (a column the user
+already has). The LLM judge lives in its own module and is imported only when asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from s2r_hf.columns import DIFFICULTY
+from s2r_hf.errors import ColumnError, ColumnTypeError, InputError
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+logger = logging.getLogger(__name__)
+
+# name -> "module:Class". Strings, so that naming a scorer never imports another scorer's heavy dependencies.
+DIFFICULTY_SCORERS: dict[str, str] = {
+    "rollout": "s2r_hf.difficulty:RolloutDifficulty",
+    "column": "s2r_hf.difficulty:ColumnDifficulty",
+    "judge": "s2r_hf.judge:JudgeDifficulty",
+}
+
+
+class DifficultyScorer(ABC):
+    """Adds `s2r_difficulty` to a pool."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def add_difficulty(self, pool: Dataset, *, num_proc: int | None = None) -> Dataset:
+        """Return `pool` with the `s2r_difficulty` column (float in [0, 1], no nulls)."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """JSON-able description of the scorer and its settings, written into dataset cards."""
+
+
+def parse_scorer_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """Split a command-line spec such as `rollout` or `column:pass_rate` into a registry name and options."""
+    name, _, argument = spec.partition(":")
+    if name not in DIFFICULTY_SCORERS:
+        raise InputError(
+            f"unknown difficulty scorer {spec!r}; known: {sorted(DIFFICULTY_SCORERS)} (column takes column:NAME)"
+        )
+    if name == "column":
+        if not argument:
+            raise InputError(f"the column scorer needs a column name, as column:NAME; got {spec!r}")
+        return name, {"column": argument}
+    if argument:
+        raise InputError(f"the {name} scorer takes no ':' argument; got {spec!r}")
+    return name, {}
+
+
+def make_difficulty_scorer(spec: str, **options: Any) -> DifficultyScorer:
+    """Build a scorer from its registry name (or `column:NAME`) and keyword options."""
+    name, parsed = parse_scorer_spec(spec)
+    module_name, class_name = DIFFICULTY_SCORERS[name].split(":")
+    scorer_class = getattr(import_module(module_name), class_name)
+    return scorer_class(**{**parsed, **options})
+
+
+def add_difficulty(
+    pool: Dataset, scorer: str | DifficultyScorer = "rollout", *, num_proc: int | None = None, **options
+):
+    """Add `s2r_difficulty` to `pool` with the named scorer (or a scorer instance)."""
+    if isinstance(scorer, str):
+        scorer = make_difficulty_scorer(scorer, **options)
+    elif options:
+        raise TypeError(f"options {sorted(options)} are only accepted with a scorer name, not a scorer instance")
+    return scorer.add_difficulty(pool, num_proc=num_proc)
+
+
+def _rollout_difficulty_batch(batch: dict[str, list], flags_column: str) -> dict[str, list]:
+    scores = []
+    for flags in batch[flags_column]:
+        # A missing (null) verdict is not a verified-correct rollout.
+        scores.append(1.0 - sum(1 for flag in flags if flag) / len(flags))
+    return {DIFFICULTY: scores}
+
+
+class RolloutDifficulty(DifficultyScorer):
+    """Model-free difficulty from several verified rollouts per question: 1 - (correct rollouts / rollouts).
+
+    OpenR1-Math-220k carries 2 to 4 DeepSeek-R1 generations per problem with `correctness_math_verify` flags.
+    A null flag counts as not verified-correct.
+    """
+
+    name = "rollout"
+
+    def __init__(self, flags_column: str = "correctness_math_verify"):
+        self.flags_column = flags_column
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "scorer": self.name,
+            "flags_column": self.flags_column,
+            "formula": f"1 - count(true in {self.flags_column}) / len({self.flags_column})",
+        }
+
+    def add_difficulty(self, pool: Dataset, *, num_proc: int | None = None) -> Dataset:
+        import pyarrow.compute as pc
+
+        if self.flags_column not in pool.column_names:
+            raise ColumnError(
+                f"the rollout difficulty needs a column of per-rollout verification flags, {self.flags_column!r}, "
+                f"which is not in the pool; columns: {pool.column_names}. Name another with flags_column=... "
+                "(--flags-column), or use --difficulty column:NAME"
+            )
+        flags = pool.data.column(self.flags_column)
+        type_name = str(flags.type)
+        if not type_name.startswith(("list<", "large_list<")) or "bool" not in type_name:
+            raise ColumnTypeError(
+                f"column {self.flags_column!r} must hold lists of booleans (one per rollout); got {type_name}"
+            )
+        lengths = pc.fill_null(pc.list_value_length(flags), 0)
+        no_rollouts = int(pc.sum(pc.equal(lengths, 0)).as_py() or 0)
+        if no_rollouts:
+            raise InputError(
+                f"{no_rollouts} rows have no rollouts in {self.flags_column!r} (an empty or null list), so their "
+                "difficulty is undefined; filter them out first"
+            )
+        return pool.map(
+            _rollout_difficulty_batch,
+            batched=True,
+            fn_kwargs={"flags_column": self.flags_column},
+            num_proc=num_proc,
+            desc="Rollout difficulty",
+        )
+
+
+def _copy_difficulty_batch(batch: dict[str, list], column: str) -> dict[str, list]:
+    return {DIFFICULTY: [float(value) for value in batch[column]]}
+
+
+class ColumnDifficulty(DifficultyScorer):
+    """Difficulty taken from a numeric column the pool already has (values must lie in [0, 1])."""
+
+    name = "column"
+
+    def __init__(self, column: str):
+        self.column = column
+
+    def describe(self) -> dict[str, Any]:
+        return {"scorer": self.name, "column": self.column}
+
+    def add_difficulty(self, pool: Dataset, *, num_proc: int | None = None) -> Dataset:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self.column not in pool.column_names:
+            raise ColumnError(f"difficulty column {self.column!r} not in pool; columns: {pool.column_names}")
+        values = pool.data.column(self.column)
+        try:
+            as_float = pc.cast(values, "float64")
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as err:
+            raise ColumnTypeError(f"difficulty column {self.column!r} must be numeric; got type {values.type}") from err
+        nulls = as_float.null_count
+        array = as_float.to_numpy(zero_copy_only=False)
+        bad = int(np.count_nonzero(np.isnan(array) | (array < 0) | (array > 1))) - nulls
+        if nulls or bad:
+            raise InputError(
+                f"difficulty column {self.column!r} must hold numbers in [0, 1] with no nulls; found {nulls} nulls and "
+                f"{bad} values outside [0, 1] (min {np.nanmin(array) if array.size else 'n/a'}, "
+                f"max {np.nanmax(array) if array.size else 'n/a'}). Rescale it first, e.g. with Dataset.map"
+            )
+        if self.column == DIFFICULTY:
+            return pool
+        return pool.map(
+            _copy_difficulty_batch,
+            batched=True,
+            fn_kwargs={"column": self.column},
+            num_proc=num_proc,
+            desc="Difficulty from column",
+        )

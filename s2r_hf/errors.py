@@ -1,0 +1,24 @@
+"""Errors for input a user can fix. Each message says what was wrong, what was received and how to fix it.
+
+They subclass the built-in type a Python user would expect (ValueError, KeyError, TypeError) and `S2RError`, which the
+CLI prints as one line instead of a traceback; anything else is a bug and keeps its traceback.
+"""
+
+
+class S2RError(Exception):
+    """An input problem the user can fix."""
+
+    def __str__(self) -> str:  # KeyError would otherwise wrap the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class InputError(S2RError, ValueError):
+    """A value is out of range, empty, inconsistent or unreadable."""
+
+
+class ColumnError(S2RError, KeyError):
+    """A column the operation needs is missing."""
+
+
+class ColumnTypeError(S2RError, TypeError):
+    """A column holds values of the wrong type."""

@@ -1,0 +1,101 @@
+"""The length signal: `s2r_trace_length` and, for analysis, `s2r_rethink_count`, in one batched `Dataset.map` pass.
+
+Length is counted in tokens of a given tokenizer (its fast Rust backend encodes a whole batch at once), or in characters
+when no tokenizer is named. Optionally, reasoning steps (paragraphs) that repeat exactly are counted once: length then
+measures reasoning, not copy-paste (the "normalised length" of the paper's v3).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from s2r_hf.columns import MESSAGES, RETHINK_COUNT, TRACE_LENGTH
+from s2r_hf.pool import trace_of
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+logger = logging.getLogger(__name__)
+
+# The words the paper counts as rethinking (self-correction, backtracking); capitalised, as they open a sentence.
+RETHINK_MARKERS = ("Wait", "Alternatively", "Maybe", "However")
+_RETHINK_PATTERN = re.compile(r"\b(?:" + "|".join(RETHINK_MARKERS) + r")\b")
+_STEP_BREAK = re.compile(r"\n[ \t]*\n")
+
+
+def drop_repeated_steps(trace: str) -> str:
+    """The trace with every step (paragraph) that repeats an earlier one exactly, whitespace aside, removed."""
+    seen: set[str] = set()
+    kept = []
+    for step in _STEP_BREAK.split(trace):
+        key = " ".join(step.split())
+        if key and key in seen:
+            continue
+        seen.add(key)
+        kept.append(step)
+    return "\n\n".join(kept)
+
+
+def count_rethinks(trace: str) -> int:
+    return len(_RETHINK_PATTERN.findall(trace))
+
+
+def _trace_columns_batch(batch: dict[str, list], tokenizer, discount_repeated_steps: bool) -> dict[str, list]:
+    traces = [trace_of(messages) for messages in batch[MESSAGES]]
+    rethinks = [count_rethinks(trace) for trace in traces]
+    if discount_repeated_steps:
+        traces = [drop_repeated_steps(trace) for trace in traces]
+    if tokenizer is None:
+        lengths = [len(trace) for trace in traces]
+    elif getattr(tokenizer, "backend_tokenizer", None) is not None:
+        # The Rust tokenizer encodes the whole batch in one call; only the counts are kept.
+        lengths = [
+            len(encoding) for encoding in tokenizer.backend_tokenizer.encode_batch(traces, add_special_tokens=False)
+        ]
+    else:
+        lengths = [len(ids) for ids in tokenizer(traces, add_special_tokens=False)["input_ids"]]
+    return {TRACE_LENGTH: lengths, RETHINK_COUNT: rethinks}
+
+
+def load_tokenizer(name: str, revision: str | None = None):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(name, revision=revision)
+    if not getattr(tokenizer, "is_fast", False):
+        logger.warning("tokenizer %s has no fast (Rust) backend; counting tokens will be slow", name)
+    return tokenizer
+
+
+def describe_length(tokenizer=None, discount_repeated_steps: bool = False) -> dict[str, Any]:
+    return {
+        "unit": "characters" if tokenizer is None else "tokens",
+        "tokenizer": None if tokenizer is None else getattr(tokenizer, "name_or_path", type(tokenizer).__name__),
+        "discount_repeated_steps": discount_repeated_steps,
+        "rethink_markers": list(RETHINK_MARKERS),
+    }
+
+
+def add_trace_columns(
+    pool: Dataset,
+    tokenizer=None,
+    *,
+    discount_repeated_steps: bool = False,
+    num_proc: int | None = None,
+    batch_size: int = 1000,
+) -> Dataset:
+    """Add `s2r_trace_length` and `s2r_rethink_count`.
+
+    `tokenizer` is a tokenizer object, a Hub id or local path to load one from, or None to count characters.
+    """
+    if isinstance(tokenizer, str):
+        tokenizer = load_tokenizer(tokenizer)
+    return pool.map(
+        _trace_columns_batch,
+        batched=True,
+        batch_size=batch_size,
+        num_proc=num_proc,
+        fn_kwargs={"tokenizer": tokenizer, "discount_repeated_steps": discount_repeated_steps},
+        desc="Trace length" + (" (tokens)" if tokenizer is not None else " (characters)"),
+    )

@@ -1,0 +1,263 @@
+"""Choosing the subset: the joint ranker of Select2Reason and the paper's baselines, vectorised over Arrow/numpy.
+
+Ranks. Difficulty rank 1 is the hardest question, length rank 1 the longest trace. Tied values share the mean of the
+positions they occupy (fractional ranking: two rows tied for first both get 1.5), so ties never favour one row.
+`joint = weight * difficulty_rank + (1 - weight) * length_rank`; the smallest joint rank is the best row.
+
+Order. Rows are ordered by (key, `s2r_id`): equal keys are broken by the id, which the adapters make unique and derive
+from the source (not from the row position), so the selection is the same for any order of the input rows.
+
+Size. `k` rows, or `ratio` of the pool: `ratio * n` rounded half up (computed in decimal, so 0.1 * 25 = 2.5 -> 3),
+and never less than 1.
+
+Strategies. `joint` (the paper's, default weight 0.25); `longest` and `hardest` (the joint ranker with weight 0 and 1);
+`random` (seeded); `diverse` (the same fraction from each value of a column, e.g. `problem_type`, random within each
+value; largest-remainder rounding makes the group sizes add up to exactly k).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+from s2r_hf.columns import DIFFICULTY, DIFFICULTY_RANK, ID, JOINT_RANK, LENGTH_RANK, RANK_COLUMNS, TRACE_LENGTH
+from s2r_hf.errors import ColumnError, InputError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from datasets import Dataset
+
+logger = logging.getLogger(__name__)
+
+STRATEGIES = ("joint", "random", "longest", "hardest", "diverse")
+# The weight on difficulty each ranked strategy uses (None: the configured weight).
+_STRATEGY_WEIGHT = {"joint": None, "longest": 0.0, "hardest": 1.0}
+
+
+@dataclass
+class SelectConfig:
+    """How to choose the subset."""
+
+    ratio: float | None = field(default=0.1, metadata={"help": "fraction of the pool to keep, in (0, 1]"})
+    k: int | None = field(default=None, metadata={"help": "number of rows to keep (instead of ratio)"})
+    weight: float = field(default=0.25, metadata={"help": "weight on the difficulty rank in [0, 1]; 0 = longest"})
+    strategy: str = field(default="joint", metadata={"help": f"one of {', '.join(STRATEGIES)}"})
+    seed: int = field(default=0, metadata={"help": "seed of the random and diverse strategies"})
+    group_column: str = field(default="problem_type", metadata={"help": "column the diverse strategy stratifies by"})
+
+    def __post_init__(self):
+        if self.k is not None:
+            if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
+                raise InputError(f"k must be a positive integer, got {self.k!r}")
+            self.ratio = None
+        elif self.ratio is None:
+            raise InputError("give a ratio in (0, 1] or a number of rows k")
+        elif not 0 < self.ratio <= 1:
+            raise InputError(f"ratio must be in (0, 1], got {self.ratio}")
+        if not 0 <= self.weight <= 1:
+            raise InputError(f"weight must be in [0, 1], got {self.weight}")
+        if self.strategy not in STRATEGIES:
+            raise InputError(f"unknown strategy {self.strategy!r}; known: {list(STRATEGIES)}")
+
+    @property
+    def effective_weight(self) -> float | None:
+        """The weight on difficulty the ranking really uses (None for random and diverse)."""
+        if self.strategy not in _STRATEGY_WEIGHT:
+            return None
+        fixed = _STRATEGY_WEIGHT[self.strategy]
+        return self.weight if fixed is None else fixed
+
+
+def subset_size(pool_size: int, ratio: float | None = None, k: int | None = None) -> int:
+    """How many rows to keep: k, or ratio * pool_size rounded half up, at least 1."""
+    if pool_size < 1:
+        raise InputError("the pool is empty: there is nothing to select from")
+    if k is not None:
+        if k > pool_size:
+            raise InputError(f"k = {k} is larger than the pool ({pool_size} rows); ask for at most {pool_size}")
+        return k
+    exact = Decimal(repr(ratio)) * pool_size
+    return max(1, int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+
+
+def average_ranks(values: np.ndarray, descending: bool = True) -> np.ndarray:
+    """1-based ranks; tied values share the mean of their positions. `descending`: the largest value ranks 1."""
+    import numpy as np
+
+    keys = -values if descending else values
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    last_position = np.cumsum(counts)
+    return (last_position - (counts - 1) / 2.0)[inverse]
+
+
+def _numeric_column(dataset: Dataset, name: str, hint: str) -> np.ndarray:
+    import numpy as np
+    import pyarrow.compute as pc
+
+    if name not in dataset.column_names:
+        raise ColumnError(f"column {name!r} not in the dataset; columns: {dataset.column_names}. {hint}")
+    column = dataset.data.column(name)
+    if column.null_count:
+        raise InputError(f"column {name!r} has {column.null_count} null values; score every row ({hint})")
+    values = pc.cast(column, "float64").to_numpy(zero_copy_only=False)
+    if np.isnan(values).any():
+        raise InputError(f"column {name!r} has {int(np.isnan(values).sum())} NaN values; score every row ({hint})")
+    return values
+
+
+def _id_order(dataset: Dataset) -> np.ndarray:
+    """Position of each row's id in sorted id order: the deterministic tie-breaker."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    if ID not in dataset.column_names:
+        raise ColumnError(
+            f"column {ID!r} not in the dataset; columns: {dataset.column_names}. Build the pool with an adapter "
+            "(s2r_hf.load_pool or `s2r score`), which gives every row a stable unique id"
+        )
+    ids = dataset.data.column(ID)
+    if pc.count_distinct(ids).as_py() != len(ids):
+        raise InputError(f"column {ID!r} has repeated ids; ids must be unique for a deterministic selection")
+    position = np.empty(len(ids), dtype=np.int64)
+    position[pc.sort_indices(ids).to_numpy()] = np.arange(len(ids))
+    return position
+
+
+def _random_priority(id_position: np.ndarray, seed: int) -> np.ndarray:
+    """A seeded random priority per row that depends on the ids, not on the row order."""
+    import numpy as np
+
+    permutation = np.random.default_rng(seed).permutation(len(id_position))
+    return permutation[id_position]
+
+
+def _largest_remainder_quotas(group_sizes: np.ndarray, k: int) -> np.ndarray:
+    """Split k over groups in proportion to their sizes, exactly k in total (integer arithmetic, no float drift)."""
+    import numpy as np
+
+    total = int(group_sizes.sum())
+    scaled = group_sizes.astype(object) * k  # Python ints: no overflow for any pool size
+    quotas = np.array([value // total for value in scaled], dtype=np.int64)
+    remainders = np.array([value % total for value in scaled], dtype=object)
+    short = k - int(quotas.sum())
+    # Largest remainder first; equal remainders go to the group that sorts first (groups are in sorted order).
+    order = sorted(range(len(group_sizes)), key=lambda g: (-remainders[g], g))
+    quotas[order[:short]] += 1
+    return quotas
+
+
+@dataclass
+class SelectionReport:
+    """What was selected and by which rule, for cards and summaries."""
+
+    strategy: str
+    rows: int
+    pool_rows: int
+    ratio: float | None
+    k: int | None
+    weight: float | None
+    seed: int | None
+    group_column: str | None
+    rule: str
+    group_counts: dict[str, int] | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _rank_columns(dataset: Dataset, weight: float | None) -> dict[str, np.ndarray]:
+    """Rank columns for whichever signals the dataset has; the joint rank when it has both."""
+    ranks: dict[str, np.ndarray] = {}
+    if DIFFICULTY in dataset.column_names:
+        ranks[DIFFICULTY_RANK] = average_ranks(_numeric_column(dataset, DIFFICULTY, "run `s2r score`"))
+    if TRACE_LENGTH in dataset.column_names:
+        ranks[LENGTH_RANK] = average_ranks(_numeric_column(dataset, TRACE_LENGTH, "run `s2r score`"))
+    if weight is not None and len(ranks) == 2:
+        ranks[JOINT_RANK] = weight * ranks[DIFFICULTY_RANK] + (1.0 - weight) * ranks[LENGTH_RANK]
+    return ranks
+
+
+def _chosen_rows(dataset: Dataset, config: SelectConfig, k: int, ranks: dict[str, np.ndarray]):
+    """Indices of the chosen rows, best first, and per-group counts for the diverse strategy."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    id_position = _id_order(dataset)
+    if config.strategy in _STRATEGY_WEIGHT:
+        needed = {"joint": (DIFFICULTY, TRACE_LENGTH), "longest": (TRACE_LENGTH,), "hardest": (DIFFICULTY,)}
+        missing = [name for name in needed[config.strategy] if name not in dataset.column_names]
+        if missing:
+            raise ColumnError(
+                f"the {config.strategy} strategy needs column(s) {missing}; columns: {dataset.column_names}. "
+                "Score the pool first (`s2r score`, or s2r_hf.score_pool)"
+            )
+        key = {"joint": JOINT_RANK, "longest": LENGTH_RANK, "hardest": DIFFICULTY_RANK}[config.strategy]
+        return np.lexsort((id_position, ranks[key]))[:k], None
+
+    priority = _random_priority(id_position, config.seed)
+    if config.strategy == "random":
+        return np.argsort(priority, kind="stable")[:k], None
+
+    if config.group_column not in dataset.column_names:
+        raise ColumnError(
+            f"the diverse strategy stratifies by {config.group_column!r}, which is not a column; columns: "
+            f"{dataset.column_names}. Name one with --group-column"
+        )
+    groups_text = pc.cast(dataset.data.column(config.group_column), "string").fill_null("None")
+    names, groups = np.unique(groups_text.to_numpy(zero_copy_only=False).astype(str), return_inverse=True)
+    sizes = np.bincount(groups, minlength=len(names))
+    quotas = _largest_remainder_quotas(sizes, k)
+    by_group = np.lexsort((priority, groups))  # grouped, then by random priority within a group
+    group_start = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    rank_in_group = np.arange(len(by_group)) - group_start[groups[by_group]]
+    chosen = by_group[rank_in_group < quotas[groups[by_group]]]
+    chosen = chosen[np.argsort(priority[chosen], kind="stable")]
+    counts = {str(name): int(quota) for name, quota in zip(names, quotas) if quota}
+    return chosen, counts
+
+
+def select_with_report(dataset: Dataset, config: SelectConfig) -> tuple[Dataset, SelectionReport]:
+    """The chosen rows (best first) with rank columns added, and a report of how they were chosen."""
+    k = subset_size(len(dataset), config.ratio, config.k)
+    base = dataset.remove_columns([name for name in RANK_COLUMNS if name in dataset.column_names])
+    ranks = _rank_columns(base, config.effective_weight)
+    chosen, group_counts = _chosen_rows(base, config, k, ranks)
+    for name, values in ranks.items():
+        base = base.add_column(name, values)
+    subset = base.select(chosen)
+    rule = f"k = {k}" if config.k is not None else f"{config.ratio} × {len(dataset)} rounded half up = {k}"
+    report = SelectionReport(
+        strategy=config.strategy,
+        rows=k,
+        pool_rows=len(dataset),
+        ratio=config.ratio,
+        k=config.k,
+        weight=config.effective_weight,
+        seed=config.seed if config.strategy in ("random", "diverse") else None,
+        group_column=config.group_column if config.strategy == "diverse" else None,
+        rule=rule,
+        group_counts=group_counts,
+    )
+    logger.info("selected %d of %d rows with the %s strategy", k, len(dataset), config.strategy)
+    return subset, report
+
+
+def select(
+    dataset: Dataset,
+    ratio: float | None = 0.1,
+    *,
+    k: int | None = None,
+    weight: float = 0.25,
+    strategy: str = "joint",
+    seed: int = 0,
+    group_column: str = "problem_type",
+) -> Dataset:
+    """Keep the rows Select2Reason ranks best: `s2r_hf.select(pool, ratio=0.1, weight=0.25)`.
+
+    The input is a scored pool (`s2r score` or s2r_hf.score_pool). The result keeps every column, adds the rank
+    columns, lists the best row first, and can go straight to TRL's SFTTrainer.
+    """
+    config = SelectConfig(ratio=ratio, k=k, weight=weight, strategy=strategy, seed=seed, group_column=group_column)
+    return select_with_report(dataset, config)[0]
