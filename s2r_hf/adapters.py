@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from s2r_hf.columns import ANSWER, GENERATION_INDEX, ID, MESSAGES
 from s2r_hf.errors import ColumnError, ColumnTypeError, InputError
-from s2r_hf.pool import make_messages, question_of, trace_of
+from s2r_hf.pool import arrow_column, make_messages, question_of, trace_of
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -64,7 +64,7 @@ def _require_columns(dataset: Dataset, names: list[str], hint: str) -> None:
 def _require_string_column(dataset: Dataset, name: str) -> None:
     import pyarrow as pa
 
-    column_type = dataset.data.column(name).type
+    column_type = arrow_column(dataset, name).type
     if not (pa.types.is_string(column_type) or pa.types.is_large_string(column_type)):
         raise ColumnTypeError(
             f"column {name!r} must hold strings; got {column_type}. Convert it first (e.g. Dataset.cast_column)"
@@ -76,7 +76,7 @@ def _require_non_empty_strings(dataset: Dataset, name: str, what: str) -> None:
     import numpy as np
     import pyarrow.compute as pc
 
-    column = dataset.data.column(name)
+    column = arrow_column(dataset, name)
     blank = pc.or_kleene(pc.is_null(column), pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(column)), 0))
     bad_rows = np.flatnonzero(blank.to_numpy(zero_copy_only=False))
     if bad_rows.size:
@@ -96,7 +96,7 @@ def _keep_rows(dataset: Dataset, keep_mask) -> Dataset:
 def _require_unique_ids(dataset: Dataset) -> None:
     import pyarrow.compute as pc
 
-    ids = dataset.data.column(ID)
+    ids = arrow_column(dataset, ID)
     if pc.count_distinct(ids).as_py() != len(ids):
         counts = pc.value_counts(ids)
         repeated = [item["values"] for item in counts.to_pylist() if item["counts"] > 1][:5]
@@ -212,11 +212,11 @@ class OpenR1Adapter(PoolAdapter):
         rows_in = len(dataset)
         if self.mode == "problem":
             scored = dataset.map(_openr1_problem_batch, batched=True, num_proc=num_proc, desc="OpenR1 verified traces")
-            verdicts = scored.data.column(_REASONS_COLUMN)
+            verdicts = arrow_column(scored, _REASONS_COLUMN)
             pool = _keep_rows(scored, pc.equal(verdicts, KEEP).to_numpy(zero_copy_only=False))
         else:
             scored = dataset.map(_openr1_verdicts_batch, batched=True, num_proc=num_proc, desc="OpenR1 generations")
-            verdicts = pc.list_flatten(scored.data.column(_REASONS_COLUMN))
+            verdicts = pc.list_flatten(arrow_column(scored, _REASONS_COLUMN))
             pool = scored.map(
                 _openr1_expand_batch,
                 batched=True,
@@ -274,7 +274,7 @@ def _validate_messages_column(dataset: Dataset) -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    column_type = dataset.data.column(MESSAGES).type
+    column_type = arrow_column(dataset, MESSAGES).type
     if not (pa.types.is_list(column_type) or pa.types.is_large_list(column_type)) or not pa.types.is_struct(
         column_type.value_type
     ):
@@ -282,7 +282,7 @@ def _validate_messages_column(dataset: Dataset) -> None:
     fields = {column_type.value_type.field(i).name for i in range(column_type.value_type.num_fields)}
     if not {"role", "content"} <= fields:
         raise ColumnTypeError(f"messages must have 'role' and 'content' fields; got {sorted(fields)}")
-    empty = pc.sum(pc.equal(pc.fill_null(pc.list_value_length(dataset.data.column(MESSAGES)), 0), 0)).as_py() or 0
+    empty = pc.sum(pc.equal(pc.fill_null(pc.list_value_length(arrow_column(dataset, MESSAGES)), 0), 0)).as_py() or 0
     if empty:
         raise InputError(f"{empty} rows have no messages; remove them first, e.g. with Dataset.filter")
 
@@ -358,10 +358,10 @@ class GenericAdapter(PoolAdapter):
                 "require_final_answer": self.require_final_answer,
             },
         )
-        verdicts = scored.data.column(_REASONS_COLUMN).to_numpy(zero_copy_only=False).astype(object)
+        verdicts = arrow_column(scored, _REASONS_COLUMN).to_numpy(zero_copy_only=False).astype(object)
         if self.id_column is None:  # identical content gives identical ids: keep the first
             first = np.zeros(len(scored), dtype=bool)
-            first[np.unique(scored.data.column(ID).to_numpy(zero_copy_only=False), return_index=True)[1]] = True
+            first[np.unique(arrow_column(scored, ID).to_numpy(zero_copy_only=False), return_index=True)[1]] = True
             verdicts[(verdicts == KEEP) & ~first] = DUPLICATE
         counts = Counter(verdicts.tolist())
         counts.pop(KEEP, None)

@@ -6,8 +6,6 @@ fact in the body comes from the metadata's `s2r` block, so the two never disagre
 
 from __future__ import annotations
 
-import shlex
-import sys
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -50,7 +48,3 @@ def render_card(template: str, metadata: dict[str, Any]) -> str:
     body = _environment().get_template(template).render(**metadata)
     return f"---\n{header}---\n\n{body}"
 
-
-def invocation() -> str:
-    """The `s2r` command line that is running (however it was launched), quoted for pasting back into a shell."""
-    return shlex.join(["s2r", *sys.argv[1:]])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 from importlib import import_module
 
@@ -18,7 +19,6 @@ COMMANDS = (
     "s2r_hf.commands.score",
     "s2r_hf.commands.select",
     "s2r_hf.commands.demo",
-    "s2r_hf.commands.train_judge",
 )
 
 
@@ -48,8 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Cards record the exact command, quoted so that it can be pasted back into a shell.
+    args.command_line = shlex.join(["s2r", *argv])
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )

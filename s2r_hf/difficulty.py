@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from s2r_hf.columns import DIFFICULTY
 from s2r_hf.errors import ColumnError, ColumnTypeError, InputError
+from s2r_hf.pool import arrow_column
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -116,7 +117,7 @@ class RolloutDifficulty(DifficultyScorer):
                 f"which is not in the pool; columns: {pool.column_names}. Name another with flags_column=... "
                 "(--flags-column), or use --difficulty column:NAME"
             )
-        flags = pool.data.column(self.flags_column)
+        flags = arrow_column(pool, self.flags_column)
         type_name = str(flags.type)
         if not type_name.startswith(("list<", "large_list<")) or "bool" not in type_name:
             raise ColumnTypeError(
@@ -160,7 +161,7 @@ class ColumnDifficulty(DifficultyScorer):
 
         if self.column not in pool.column_names:
             raise ColumnError(f"difficulty column {self.column!r} not in pool; columns: {pool.column_names}")
-        values = pool.data.column(self.column)
+        values = arrow_column(pool, self.column)
         try:
             as_float = pc.cast(values, "float64")
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as err:

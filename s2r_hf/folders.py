@@ -55,7 +55,9 @@ def write_dataset_folder(
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
-        num_shards = max(1, -(-dataset.data.nbytes // max_shard_bytes))
+        # The table under an indices mapping may be much larger than the rows selected: scale by the share kept.
+        estimated_bytes = dataset.data.nbytes * len(dataset) // max(1, dataset.data.num_rows)
+        num_shards = max(1, -(-estimated_bytes // max_shard_bytes))
         (staging / DATA_DIR).mkdir()
         for index in range(num_shards):
             shard = dataset.shard(num_shards, index, contiguous=True) if num_shards > 1 else dataset

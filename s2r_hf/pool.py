@@ -30,3 +30,11 @@ def trace_of(messages: Sequence[Message]) -> str:
 
 def make_messages(question: str, trace: str) -> list[Message]:
     return [{"role": "user", "content": question}, {"role": "assistant", "content": trace}]
+
+
+def arrow_column(dataset, name: str):
+    """A column as a pyarrow ChunkedArray, honouring the dataset's indices mapping (after `select`/`shuffle`).
+
+    `dataset.data` is the table *under* any indices mapping, so reading it directly would see the wrong rows.
+    """
+    return dataset.with_format("arrow")[name]

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from s2r_hf.columns import DIFFICULTY, DIFFICULTY_RANK, ID, JOINT_RANK, LENGTH_RANK, RANK_COLUMNS, TRACE_LENGTH
 from s2r_hf.errors import ColumnError, InputError
+from s2r_hf.pool import arrow_column
 
 if TYPE_CHECKING:
     import numpy as np
@@ -98,7 +99,7 @@ def _numeric_column(dataset: Dataset, name: str, hint: str) -> np.ndarray:
 
     if name not in dataset.column_names:
         raise ColumnError(f"column {name!r} not in the dataset; columns: {dataset.column_names}. {hint}")
-    column = dataset.data.column(name)
+    column = arrow_column(dataset, name)
     if column.null_count:
         raise InputError(f"column {name!r} has {column.null_count} null values; score every row ({hint})")
     values = pc.cast(column, "float64").to_numpy(zero_copy_only=False)
@@ -117,7 +118,7 @@ def _id_order(dataset: Dataset) -> np.ndarray:
             f"column {ID!r} not in the dataset; columns: {dataset.column_names}. Build the pool with an adapter "
             "(s2r_hf.load_pool or `s2r score`), which gives every row a stable unique id"
         )
-    ids = dataset.data.column(ID)
+    ids = arrow_column(dataset, ID)
     if pc.count_distinct(ids).as_py() != len(ids):
         raise InputError(f"column {ID!r} has repeated ids; ids must be unique for a deterministic selection")
     position = np.empty(len(ids), dtype=np.int64)
@@ -205,7 +206,7 @@ def _chosen_rows(dataset: Dataset, config: SelectConfig, k: int, ranks: dict[str
             f"the diverse strategy stratifies by {config.group_column!r}, which is not a column; columns: "
             f"{dataset.column_names}. Name one with --group-column"
         )
-    groups_text = pc.cast(dataset.data.column(config.group_column), "string").fill_null("None")
+    groups_text = pc.cast(arrow_column(dataset, config.group_column), "string").fill_null("None")
     names, groups = np.unique(groups_text.to_numpy(zero_copy_only=False).astype(str), return_inverse=True)
     sizes = np.bincount(groups, minlength=len(names))
     quotas = _largest_remainder_quotas(sizes, k)

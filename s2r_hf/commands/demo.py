@@ -24,7 +24,6 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from s2r_hf.artifacts import write_scored_pool, write_subset
-    from s2r_hf.cards import invocation
     from s2r_hf.commands.score import score_columns_summary
     from s2r_hf.commands.select import subset_summary
     from s2r_hf.demo_pool import DEMO_LICENSE, DEMO_POOL_FILE
@@ -38,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     for folder in [scored_dir, *(output / name for name in configs)]:
         check_writable(folder, args.overwrite)
 
-    command = invocation()
+    command = args.command_line
     config = ScoreConfig(
         source=str(DEMO_POOL_FILE), adapter="openr1", difficulty="rollout", license=DEMO_LICENSE, synthetic=True
     )

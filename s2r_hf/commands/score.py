@@ -81,7 +81,6 @@ def raise_usage(message: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from s2r_hf.artifacts import write_scored_pool
-    from s2r_hf.cards import invocation
     from s2r_hf.commands.summary import format_table
     from s2r_hf.folders import check_writable
     from s2r_hf.scoring import ScoreConfig, score_pool
@@ -106,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         num_proc=args.num_proc,
         license=args.license,
     )
-    pool, s2r = score_pool(config, command=invocation())
+    pool, s2r = score_pool(config, command=args.command_line)
     path = write_scored_pool(pool, s2r, args.output, overwrite=args.overwrite)
     print(format_table(["pool", "rows"], pool_rows_summary(s2r)))
     print()

@@ -25,7 +25,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from s2r_hf.artifacts import load_scored_pool, write_subset
-    from s2r_hf.cards import invocation
     from s2r_hf.folders import check_writable
     from s2r_hf.selection import SelectConfig
 
@@ -40,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     check_writable(args.output, args.overwrite)
     pool, pool_s2r = load_scored_pool(args.scored)
     subset, path = write_subset(
-        pool, pool_s2r, config, args.output, overwrite=args.overwrite, command=invocation(), repo_id=args.repo_id
+        pool, pool_s2r, config, args.output, overwrite=args.overwrite, command=args.command_line, repo_id=args.repo_id
     )
     print(subset_summary(pool, subset, config))
     print(f"\nsubset written to {path}")

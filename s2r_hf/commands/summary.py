@@ -18,6 +18,8 @@ def column_stats(dataset, name: str) -> str:
     """'mean (min-max)' of a numeric column, for summaries."""
     import pyarrow.compute as pc
 
-    column = dataset.data.column(name) if dataset._indices is None else dataset.flatten_indices().data.column(name)
+    from s2r_hf.pool import arrow_column
+
+    column = arrow_column(dataset, name)
     low_high = pc.min_max(column).as_py()
     return f"{pc.mean(column).as_py():.3g} ({low_high['min']:.3g}-{low_high['max']:.3g})"

@@ -1,0 +1,31 @@
+# The two commands a newcomer needs: `make demo` (the main job, offline) and `make test`.
+# Both install what they need into the current Python first; PYTHON=... picks another interpreter.
+PYTHON ?= python3
+# Installed only when no torch is importable: a bare `torch` requirement would pull several GB of CUDA packages,
+# while this version's CPU wheel is what these machines carry. A torch you already have is left alone.
+TORCH_VERSION ?= 2.13.0
+
+.PHONY: install demo test lint format bench
+
+install:
+	$(PYTHON) -c "import torch" 2>/dev/null || $(PYTHON) -m pip install "torch==$(TORCH_VERSION)"
+	$(PYTHON) -m pip install --quiet -e ".[dev]"
+
+demo: install
+	$(PYTHON) -m s2r_hf.cli demo --output s2r-demo --overwrite
+
+test: install
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m pytest
+
+lint:
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+
+format:
+	$(PYTHON) -m ruff format .
+	$(PYTHON) -m ruff check --fix .
+
+bench: install
+	$(PYTHON) benchmarks/bench_selection.py
+	$(PYTHON) benchmarks/bench_length.py

@@ -1,0 +1,155 @@
+"""The joint ranker and the baselines, against rankings computed by hand."""
+
+import numpy as np
+import pytest
+from datasets import Dataset
+
+from s2r_hf.columns import DIFFICULTY, DIFFICULTY_RANK, ID, JOINT_RANK, LENGTH_RANK, TRACE_LENGTH
+from s2r_hf.errors import ColumnError, InputError
+from s2r_hf.selection import SelectConfig, average_ranks, select, select_with_report, subset_size
+
+# Six rows with ties in both signals.
+#   difficulty ranks (1 = hardest, ties share the mean position): a 1.5, e 1.5, b 3.5, c 3.5, f 5, d 6
+#   length ranks (1 = longest):                                    f 1, b 2.5, d 2.5, c 4, a 5, e 6
+ROWS = {
+    ID: ["a", "b", "c", "d", "e", "f"],
+    DIFFICULTY: [0.9, 0.5, 0.5, 0.1, 0.9, 0.3],
+    TRACE_LENGTH: [100, 300, 200, 300, 50, 400],
+    "problem_type": ["x", "y", "x", "y", "x", "z"],
+}
+DIFFICULTY_RANKS = {"a": 1.5, "b": 3.5, "c": 3.5, "d": 6, "e": 1.5, "f": 5}
+LENGTH_RANKS = {"a": 5, "b": 2.5, "c": 4, "d": 2.5, "e": 6, "f": 1}
+
+
+@pytest.fixture
+def pool():
+    return Dataset.from_dict(ROWS)
+
+
+def ids(dataset):
+    return dataset[ID]
+
+
+def test_average_ranks_share_the_mean_position_of_ties():
+    assert average_ranks(np.array([0.9, 0.5, 0.5, 0.1, 0.9, 0.3])).tolist() == [1.5, 3.5, 3.5, 6, 1.5, 5]
+    assert average_ranks(np.array([3, 1, 2, 2]), descending=False).tolist() == [4, 1, 2.5, 2.5]
+
+
+def test_joint_rank_hand_computed(pool):
+    # joint = 0.25 * difficulty rank + 0.75 * length rank:
+    # a 4.125, b 2.75, c 3.875, d 3.375, e 4.875, f 2.0
+    subset = select(pool, k=6, weight=0.25)
+    assert ids(subset) == ["f", "b", "d", "c", "a", "e"]
+    assert subset[JOINT_RANK] == [2.0, 2.75, 3.375, 3.875, 4.125, 4.875]
+    assert subset[DIFFICULTY_RANK] == [DIFFICULTY_RANKS[i] for i in ids(subset)]
+    assert subset[LENGTH_RANK] == [LENGTH_RANKS[i] for i in ids(subset)]
+
+
+def test_equal_joint_ranks_are_ordered_by_id(pool):
+    # weight 0.5: b 3.0, f 3.0, a 3.25, c 3.75, e 3.75, d 4.25
+    assert ids(select(pool, k=6, weight=0.5)) == ["b", "f", "a", "c", "e", "d"]
+
+
+def test_ratio_keeps_the_best_rows(pool):
+    assert ids(select(pool, ratio=0.5)) == ["f", "b", "d"]
+
+
+def test_longest_and_hardest_are_the_joint_ranker_at_weight_0_and_1(pool):
+    assert ids(select(pool, k=6, strategy="longest")) == ["f", "b", "d", "c", "a", "e"]
+    assert ids(select(pool, k=6, strategy="hardest")) == ["a", "e", "b", "c", "f", "d"]
+    assert ids(select(pool, k=6, weight=0.0)) == ids(select(pool, k=6, strategy="longest"))
+    assert ids(select(pool, k=6, weight=1.0)) == ids(select(pool, k=6, strategy="hardest"))
+
+
+def test_selection_does_not_depend_on_row_order(pool):
+    shuffled = pool.select([4, 2, 0, 5, 3, 1])
+    for strategy in ("joint", "longest", "hardest", "random", "diverse"):
+        assert ids(select(shuffled, ratio=0.5, strategy=strategy)) == ids(select(pool, ratio=0.5, strategy=strategy))
+
+
+def test_every_column_survives_and_rank_columns_are_replaced_not_duplicated(pool):
+    subset = select(pool, k=2)
+    assert set(ROWS) | {DIFFICULTY_RANK, LENGTH_RANK, JOINT_RANK} == set(subset.column_names)
+    again = select(subset, k=1, weight=1.0)  # re-selecting from a subset recomputes ranks within it
+    assert again[DIFFICULTY_RANK] == [1.0]
+
+
+@pytest.mark.parametrize(
+    ("pool_size", "ratio", "expected"),
+    [
+        (25, 0.1, 3),
+        (189, 0.1, 19),
+        (15, 0.1, 2),
+        (4, 0.1, 1),
+        (10, 0.05, 1),
+        (30, 0.05, 2),
+        (1000, 0.125, 125),
+        (94_733, 0.1, 9_473),
+        (7, 1.0, 7),
+    ],
+)
+def test_subset_size_rounds_half_up_and_keeps_at_least_one(pool_size, ratio, expected):
+    assert subset_size(pool_size, ratio=ratio) == expected
+
+
+def test_random_is_seeded_exact_and_covers_distinct_rows():
+    pool = Dataset.from_dict({ID: [f"id{i:03d}" for i in range(200)]})
+    first = ids(select(pool, ratio=0.1, strategy="random", seed=1))
+    assert len(first) == len(set(first)) == 20
+    assert first == ids(select(pool, ratio=0.1, strategy="random", seed=1))
+    assert first != ids(select(pool, ratio=0.1, strategy="random", seed=2))
+
+
+def test_diverse_takes_the_same_fraction_of_each_group_with_largest_remainders():
+    # 10 rows: A 6, B 3, C 1; k = 5: exact shares 3, 1.5, 0.5 -> 3, 1, 0 and one left over.
+    # Remainders B and C tie (k * n_g mod n = 5 for both): the group that sorts first, B, gets it.
+    groups = ["A"] * 6 + ["B"] * 3 + ["C"]
+    pool = Dataset.from_dict({ID: [f"r{i}" for i in range(10)], "problem_type": groups})
+    subset, report = select_with_report(pool, SelectConfig(k=5, strategy="diverse"))
+    picked = [groups[int(i[1:])] for i in ids(subset)]
+    assert sorted(picked) == ["A", "A", "A", "B", "B"]
+    assert report.group_counts == {"A": 3, "B": 2}
+
+
+def test_diverse_treats_missing_group_values_as_a_group():
+    pool = Dataset.from_dict({ID: ["a", "b", "c", "d"], "topic": ["x", None, "x", None]})
+    subset, report = select_with_report(pool, SelectConfig(k=2, strategy="diverse", group_column="topic"))
+    assert report.group_counts == {"None": 1, "x": 1}
+    assert len(subset) == 2
+
+
+def test_report_records_the_rule(pool):
+    _, report = select_with_report(pool, SelectConfig(ratio=0.25))
+    assert report.rows == 2 and report.rule == "0.25 × 6 rounded half up = 2"
+    assert report.weight == 0.25 and report.seed is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"ratio": 0.0}, r"ratio must be in \(0, 1\], got 0.0"),
+        ({"ratio": 1.5}, r"ratio must be in \(0, 1\], got 1.5"),
+        ({"weight": -0.1}, r"weight must be in \[0, 1\], got -0.1"),
+        ({"k": 0}, "k must be a positive integer, got 0"),
+        ({"strategy": "best"}, "unknown strategy 'best'; known:"),
+        ({"k": 7}, r"k = 7 is larger than the pool \(6 rows\)"),
+    ],
+)
+def test_bad_options_are_refused_with_the_value_received(pool, kwargs, message):
+    with pytest.raises(InputError, match=message):
+        select(pool, **kwargs)
+
+
+def test_missing_and_incomplete_columns_are_named(pool):
+    with pytest.raises(ColumnError, match=r"the joint strategy needs column\(s\) \['s2r_difficulty'\]"):
+        select(pool.remove_columns(DIFFICULTY))
+    with pytest.raises(ColumnError, match="'s2r_id' not in the dataset"):
+        select(pool.remove_columns(ID))
+    with_null = Dataset.from_dict({**ROWS, DIFFICULTY: [0.9, None, 0.5, 0.1, 0.9, 0.3]})
+    with pytest.raises(InputError, match="'s2r_difficulty' has 1 null values"):
+        select(with_null)
+    repeated = Dataset.from_dict({**ROWS, ID: ["a", "a", "c", "d", "e", "f"]})
+    with pytest.raises(InputError, match="repeated ids"):
+        select(repeated)
+    with pytest.raises(ColumnError, match="stratifies by 'topic'"):
+        select(pool, strategy="diverse", group_column="topic")
