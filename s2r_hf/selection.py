@@ -5,7 +5,8 @@ positions they occupy (fractional ranking: two rows tied for first both get 1.5)
 `joint = weight * difficulty_rank + (1 - weight) * length_rank`; the smallest joint rank is the best row.
 
 Order. Rows are ordered by (key, `s2r_id`): equal keys are broken by the id, which the adapters make unique and derive
-from the source (not from the row position), so the selection is the same for any order of the input rows.
+from the source (not from the row position), so the selection is the same for any order of the input rows. Only the
+rows that can still make the cut (key at most the k-th smallest) are compared by id, and their ids must be unique.
 
 Size. `k` rows, or `ratio` of the pool: `ratio * n` rounded half up (computed in decimal, so 0.1 * 25 = 2.5 -> 3),
 and never less than 1.
@@ -108,22 +109,48 @@ def _numeric_column(dataset: Dataset, name: str, hint: str) -> np.ndarray:
     return values
 
 
-def _id_order(dataset: Dataset) -> np.ndarray:
-    """Position of each row's id in sorted id order: the deterministic tie-breaker."""
-    import numpy as np
-    import pyarrow.compute as pc
-
+def _ids(dataset: Dataset):
     if ID not in dataset.column_names:
         raise ColumnError(
             f"column {ID!r} not in the dataset; columns: {dataset.column_names}. Build the pool with an adapter "
             "(s2r_hf.load_pool or `s2r score`), which gives every row a stable unique id"
         )
-    ids = arrow_column(dataset, ID)
-    if pc.count_distinct(ids).as_py() != len(ids):
+    return arrow_column(dataset, ID)
+
+
+def _id_order(ids) -> np.ndarray:
+    """Position of each id in sorted id order: the deterministic tie-breaker.
+
+    The ids compared must be unique, or equal keys could still come out in input order; sorting them makes that a
+    comparison of neighbours.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    order = pc.sort_indices(ids)
+    in_order = ids.take(order)
+    if len(ids) > 1 and pc.any(pc.equal(in_order.slice(1), in_order.slice(0, len(ids) - 1))).as_py():
         raise InputError(f"column {ID!r} has repeated ids; ids must be unique for a deterministic selection")
     position = np.empty(len(ids), dtype=np.int64)
-    position[pc.sort_indices(ids).to_numpy()] = np.arange(len(ids))
+    position[order.to_numpy()] = np.arange(len(ids))
     return position
+
+
+def _smallest_keys(key: np.ndarray, ids, k: int) -> np.ndarray:
+    """Indices of the k rows with the smallest (key, id), in that order.
+
+    Only rows whose key is at most the k-th smallest key can make the cut, so ids are compared among those
+    candidates alone: a linear-time partition instead of sorting every id of the pool.
+    """
+    import numpy as np
+
+    if k < len(key):
+        threshold = np.partition(key, k - 1)[k - 1]
+        candidates = np.flatnonzero(key <= threshold)
+    else:
+        candidates = np.arange(len(key))
+    tie_break = _id_order(ids.take(candidates))
+    return candidates[np.lexsort((tie_break, key[candidates]))[:k]]
 
 
 def _random_priority(id_position: np.ndarray, seed: int) -> np.ndarray:
@@ -185,7 +212,7 @@ def _chosen_rows(dataset: Dataset, config: SelectConfig, k: int, ranks: dict[str
     import numpy as np
     import pyarrow.compute as pc
 
-    id_position = _id_order(dataset)
+    ids = _ids(dataset)
     if config.strategy in _STRATEGY_WEIGHT:
         needed = {"joint": (DIFFICULTY, TRACE_LENGTH), "longest": (TRACE_LENGTH,), "hardest": (DIFFICULTY,)}
         missing = [name for name in needed[config.strategy] if name not in dataset.column_names]
@@ -195,9 +222,9 @@ def _chosen_rows(dataset: Dataset, config: SelectConfig, k: int, ranks: dict[str
                 "Score the pool first (`s2r score`, or s2r_hf.score_pool)"
             )
         key = {"joint": JOINT_RANK, "longest": LENGTH_RANK, "hardest": DIFFICULTY_RANK}[config.strategy]
-        return np.lexsort((id_position, ranks[key]))[:k], None
+        return _smallest_keys(ranks[key], ids, k), None
 
-    priority = _random_priority(id_position, config.seed)
+    priority = _random_priority(_id_order(ids), config.seed)
     if config.strategy == "random":
         return np.argsort(priority, kind="stable")[:k], None
 
@@ -221,13 +248,19 @@ def _chosen_rows(dataset: Dataset, config: SelectConfig, k: int, ranks: dict[str
 
 def select_with_report(dataset: Dataset, config: SelectConfig) -> tuple[Dataset, SelectionReport]:
     """The chosen rows (best first) with rank columns added, and a report of how they were chosen."""
+    from datasets.fingerprint import Hasher
+
     k = subset_size(len(dataset), config.ratio, config.k)
-    base = dataset.remove_columns([name for name in RANK_COLUMNS if name in dataset.column_names])
+    stale = [name for name in RANK_COLUMNS if name in dataset.column_names]
+    base = dataset.remove_columns(stale) if stale else dataset
     ranks = _rank_columns(base, config.effective_weight)
     chosen, group_counts = _chosen_rows(base, config, k, ranks)
+    # The result is a function of the input and the settings: derive the fingerprints from those rather than let
+    # datasets hash every rank and index array again.
+    fingerprint = Hasher.hash((base._fingerprint, asdict(config), "s2r-select-v1"))
     for name, values in ranks.items():
-        base = base.add_column(name, values)
-    subset = base.select(chosen)
+        base = base.add_column(name, values, new_fingerprint=Hasher.hash((fingerprint, name)))
+    subset = base.select(chosen, new_fingerprint=fingerprint)
     rule = f"k = {k}" if config.k is not None else f"{config.ratio} × {len(dataset)} rounded half up = {k}"
     report = SelectionReport(
         strategy=config.strategy,

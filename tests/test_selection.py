@@ -150,6 +150,8 @@ def test_missing_and_incomplete_columns_are_named(pool):
         select(with_null)
     repeated = Dataset.from_dict({**ROWS, ID: ["a", "a", "c", "d", "e", "f"]})
     with pytest.raises(InputError, match="repeated ids"):
-        select(repeated)
+        select(repeated, k=6)  # both "a" rows compete for a place
+    with pytest.raises(InputError, match="repeated ids"):
+        select(repeated, k=1, strategy="random")  # random order is drawn over every id
     with pytest.raises(ColumnError, match="stratifies by 'topic'"):
         select(pool, strategy="diverse", group_column="topic")
