@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from s2r_hf import __version__
 from s2r_hf.cards import render_card
+from s2r_hf.columns import DIFFICULTY, TRACE_LENGTH
 from s2r_hf.errors import InputError
 from s2r_hf.folders import configs_metadata, load_dataset_folder, read_card_metadata, write_dataset_folder
+from s2r_hf.pool import arrow_column
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -88,6 +90,7 @@ def write_subset(
 
     check_writable(output, overwrite)
     subset, report = select_with_report(pool, config)
+    plots = _distribution_plots(pool, subset, pool_s2r)
     name = Path(output).resolve().name
     s2r = {
         "kind": "subset",
@@ -96,9 +99,26 @@ def write_subset(
         **report.describe(),
         "repo_hint": repo_id or f"s2r/{name}",
         "command": command,
-        "plots": [],
+        "plots": sorted(plots),
         "pool": pool_s2r,
     }
     metadata = _hub_metadata(s2r, pool_s2r, len(subset), f"{name} (Select2Reason {config.strategy} subset)")
-    path = write_dataset_folder(subset, output, render_card("subset.md", metadata), overwrite=overwrite)
+    card = render_card("subset.md", metadata)
+    path = write_dataset_folder(subset, output, card, overwrite=overwrite, extra_files=plots)
     return subset, path
+
+
+def _distribution_plots(pool: Dataset, subset: Dataset, pool_s2r: dict[str, Any]) -> dict[str, bytes]:
+    """PNG histograms of difficulty and length, pool against subset (file name -> bytes)."""
+    from s2r_hf.plots import plot_distributions
+
+    def values(dataset: Dataset, name: str):
+        return arrow_column(dataset, name).to_numpy() if name in dataset.column_names else None
+
+    return plot_distributions(
+        values(pool, DIFFICULTY),
+        values(pool, TRACE_LENGTH),
+        values(subset, DIFFICULTY),
+        values(subset, TRACE_LENGTH),
+        length_unit=pool_s2r["length"]["unit"],
+    )

@@ -47,4 +47,3 @@ def render_card(template: str, metadata: dict[str, Any]) -> str:
     header = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=1000)
     body = _environment().get_template(template).render(**metadata)
     return f"---\n{header}---\n\n{body}"
-

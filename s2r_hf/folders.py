@@ -57,7 +57,7 @@ def write_dataset_folder(
     try:
         # The table under an indices mapping may be much larger than the rows selected: scale by the share kept.
         estimated_bytes = dataset.data.nbytes * len(dataset) // max(1, dataset.data.num_rows)
-        num_shards = max(1, -(-estimated_bytes // max_shard_bytes))
+        num_shards = min(max(1, -(-estimated_bytes // max_shard_bytes)), max(1, len(dataset)))
         (staging / DATA_DIR).mkdir()
         for index in range(num_shards):
             shard = dataset.shard(num_shards, index, contiguous=True) if num_shards > 1 else dataset
