@@ -1,0 +1,52 @@
+"""The datasets builder: scored pool and subsets, equal to the pipeline's, cached by settings and code."""
+
+import pytest
+
+from s2r_hf.builder import Select2ReasonBuilder, _package_digest
+from s2r_hf.columns import ID
+from s2r_hf.demo_pool import DEMO_POOL_FILE
+from s2r_hf.errors import InputError
+from s2r_hf.scoring import ScoreConfig, score_pool
+from s2r_hf.selection import select
+
+
+@pytest.fixture(scope="module")
+def demo_scored():
+    return score_pool(ScoreConfig(source=str(DEMO_POOL_FILE), adapter="openr1"))[0]
+
+
+def build(tmp_path, **kwargs):
+    builder = Select2ReasonBuilder(cache_dir=str(tmp_path / "cache"), pool=str(DEMO_POOL_FILE), **kwargs)
+    builder.download_and_prepare()
+    return builder, builder.as_dataset(split="train")
+
+
+def test_subset_configs_equal_the_pipeline(tmp_path, demo_scored):
+    _, subset = build(tmp_path, config_name="select10")
+    assert subset[ID] == select(demo_scored, ratio=0.1)[ID]
+    assert len(subset) == 19
+    _, scored = build(tmp_path, config_name="scored")
+    assert scored[ID] == demo_scored[ID]
+    _, custom = build(tmp_path, config_name="select5", weight=1.0)
+    assert custom[ID] == select(demo_scored, ratio=0.05, weight=1.0)[ID]
+
+
+def test_cache_is_keyed_by_settings_and_code(tmp_path):
+    first = Select2ReasonBuilder(cache_dir=str(tmp_path), config_name="select10", pool=str(DEMO_POOL_FILE))
+    same = Select2ReasonBuilder(cache_dir=str(tmp_path), config_name="select10", pool=str(DEMO_POOL_FILE))
+    other = Select2ReasonBuilder(cache_dir=str(tmp_path), config_name="select10", pool=str(DEMO_POOL_FILE), weight=0.5)
+    assert first.cache_dir == same.cache_dir
+    assert other.cache_dir != first.cache_dir and other.hash != first.hash
+    assert first.hash in first.cache_dir
+    assert len(_package_digest()) == 64
+    pinned = Select2ReasonBuilder(cache_dir=str(tmp_path), pool=str(DEMO_POOL_FILE), hash="mine")
+    assert pinned.hash == "mine"
+
+
+def test_bad_settings_fail_before_any_work(tmp_path):
+    with pytest.raises(InputError, match="name the pool"):
+        Select2ReasonBuilder(cache_dir=str(tmp_path))
+    with pytest.raises(InputError, match=r"weight must be in \[0, 1\], got 2"):
+        Select2ReasonBuilder(cache_dir=str(tmp_path), pool="x.jsonl", weight=2)
+    with pytest.raises(InputError, match="unknown configuration 'select7'"):
+        Select2ReasonBuilder(cache_dir=str(tmp_path), pool="x.jsonl", config_name="select7")
