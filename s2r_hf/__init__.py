@@ -26,6 +26,14 @@ _PUBLIC = {
     "STRATEGIES": "s2r_hf.selection",
     "write_dataset_folder": "s2r_hf.folders",
     "load_dataset_folder": "s2r_hf.folders",
+    "publish_subset": "s2r_hf.hub",
+    "publish_subsets": "s2r_hf.hub",
+    "plot_distributions": "s2r_hf.plots",
+    "JudgeDifficulty": "s2r_hf.judge",
+    "judge_difficulty_batch": "s2r_hf.judge",
+    "Select2ReasonBuilder": "s2r_hf.builder",
+    "train_judge": "s2r_hf.judge_training",
+    "JudgeTrainingConfig": "s2r_hf.judge_training",
 }
 
 __all__ = ["__version__", *_PUBLIC]
@@ -39,9 +47,14 @@ def __getattr__(name: str):
 
 if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.adapters import GenericAdapter, OpenR1Adapter, PoolReport, load_pool
+    from s2r_hf.builder import Select2ReasonBuilder
     from s2r_hf.difficulty import DIFFICULTY_SCORERS, add_difficulty
     from s2r_hf.folders import load_dataset_folder, write_dataset_folder
+    from s2r_hf.hub import publish_subset, publish_subsets
+    from s2r_hf.judge import JudgeDifficulty, judge_difficulty_batch
+    from s2r_hf.judge_training import JudgeTrainingConfig, train_judge
     from s2r_hf.length import add_trace_columns
+    from s2r_hf.plots import plot_distributions
     from s2r_hf.scoring import ScoreConfig, score_pool
     from s2r_hf.selection import STRATEGIES, SelectConfig, select
     from s2r_hf.sources import load_source

@@ -19,6 +19,7 @@ COMMANDS = (
     "s2r_hf.commands.score",
     "s2r_hf.commands.select",
     "s2r_hf.commands.demo",
+    "s2r_hf.commands.train_judge",
     "s2r_hf.commands.publish",
 )
 

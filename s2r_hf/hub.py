@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from s2r_hf.errors import InputError, S2RError
 from s2r_hf.folders import CARD_FILE, DATA_DIR, SPLIT, read_card_metadata
+from s2r_hf.http_errors import transport_errors
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -549,23 +550,11 @@ def _check_branch(api: HfApi, repo_id: str, revision: str, retry: RetryPolicy, c
 # -- retries and errors ------------------------------------------------------------------------------------------------
 
 
-def _transport_errors() -> tuple[type[BaseException], ...]:
-    """Connection-level failures of the HTTP client huggingface_hub uses (httpx in 1.x, httpx2 in 2.x)."""
-    errors: list[type[BaseException]] = []
-    for module_name in ("httpx2", "httpx"):
-        try:
-            module = __import__(module_name)
-        except ImportError:
-            continue
-        errors.append(module.TransportError)
-    return tuple(errors)
-
-
 def _call(retry: RetryPolicy, doing: str, fn: Callable[[], T], **context: Any) -> T:
     """Run `fn`, retrying retryable failures with backoff; turn the rest into a PublishError that explains them."""
     from huggingface_hub.errors import HfHubHTTPError
 
-    transport_errors = _transport_errors()
+    connection_errors = transport_errors()
     for attempt in range(1, retry.attempts + 1):
         try:
             return fn()
@@ -575,7 +564,7 @@ def _call(retry: RetryPolicy, doing: str, fn: Callable[[], T], **context: Any) -
                 raise _explain(error, status, doing, **context) from None
             failure: BaseException = error
             received = f"HTTP {status}"
-        except transport_errors as error:
+        except connection_errors as error:
             failure, received = error, f"{type(error).__name__} ({error})"
         if attempt == retry.attempts:
             raise PublishError(

@@ -50,3 +50,16 @@ def test_bad_settings_fail_before_any_work(tmp_path):
         Select2ReasonBuilder(cache_dir=str(tmp_path), pool="x.jsonl", weight=2)
     with pytest.raises(InputError, match="unknown configuration 'select7'"):
         Select2ReasonBuilder(cache_dir=str(tmp_path), pool="x.jsonl", config_name="select7")
+
+
+@pytest.mark.slow
+def test_judge_builder_scores_with_the_model(tmp_path, tiny_model_dir):
+    from s2r_hf.columns import DIFFICULTY
+    from s2r_hf.difficulty import add_difficulty
+
+    _, scored = build(tmp_path, config_name="scored", difficulty="judge", judge=str(tiny_model_dir))
+    expected = add_difficulty(scored.remove_columns(DIFFICULTY), "judge", model=str(tiny_model_dir))
+    assert scored[DIFFICULTY] == expected[DIFFICULTY]
+    assert all(0 < value < 1 for value in scored[DIFFICULTY])
+    _, subset = build(tmp_path, config_name="select10", difficulty="judge", judge=str(tiny_model_dir))
+    assert subset[ID] == select(scored, ratio=0.1)[ID]

@@ -89,6 +89,21 @@ def test_score_and_select_the_real_pool(real_pool_path, tiny_tokenizer_dir, tmp_
     assert read_card_metadata(subset_dir)["s2r"]["command"].startswith("s2r select ")
 
 
+@pytest.mark.slow
+def test_score_with_the_judge_from_the_command_line(real_pool_path, tiny_model_dir, tmp_path):
+    scored_dir = tmp_path / "judged"
+    argv = ["score", str(real_pool_path), "-o", str(scored_dir), "--question-column", "question",
+            "--trace-column", "solution", "--id-column", "id", "--difficulty", "judge", "--judge", str(tiny_model_dir),
+            "--judge-max-question-tokens", "64"]  # fmt: skip
+    assert main(argv) == 0
+    scored = load_dataset(str(scored_dir), split="train")
+    scorer = read_card_metadata(scored_dir)["s2r"]["difficulty"]
+    assert scorer["scorer"] == "judge" and scorer["model"] == str(tiny_model_dir)
+    assert len(scored) == 291 and all(0 < value < 1 for value in scored[DIFFICULTY])
+    assert main(["score", str(real_pool_path), "-o", str(tmp_path / "x"), "--question-column", "question",
+                 "--trace-column", "solution", "--judge-batch-tokens", "8"]) == 2  # fmt: skip
+
+
 def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
     missing = main(["score", str(tmp_path / "nope.jsonl"), "-o", str(tmp_path / "out")])
     assert missing == 2 and "does not exist" in capsys.readouterr().err

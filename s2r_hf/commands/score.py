@@ -51,8 +51,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     scores.add_argument(
         "--flags-column", help="rollout: the per-rollout verification flags column (default correctness_math_verify)"
     )
-    scores.add_argument("--judge", help="judge: the judge model (Hub id or folder); default Qwen/Qwen2.5-1.5B-Instruct")
-    scores.add_argument("--judge-revision", help="judge: model revision")
+    judge = parser.add_argument_group("judge (with --difficulty judge)")
+    judge.add_argument("--judge", help="the judge model (Hub id or folder); default Qwen/Qwen2.5-1.5B-Instruct")
+    judge.add_argument("--judge-revision", help="the judge model's revision")
+    judge.add_argument("--judge-system-prompt", help="the judge's system prompt (default: the paper's)")
+    judge.add_argument("--judge-max-question-tokens", type=int, help="cut longer questions (default 4096)")
+    judge.add_argument("--judge-batch-tokens", type=int, help="token budget of a batch (default by device)")
+    judge.add_argument("--judge-dtype", help="float32, bfloat16 or float16 (default: bf16 on GPU, float32 on CPU)")
+    judge.add_argument("--judge-work-dir", help="folder of finished score chunks, so a killed run resumes")
     parser.add_argument("--num-proc", type=int, help="processes for the map steps (judge: one per GPU)")
 
 
@@ -63,13 +69,19 @@ def difficulty_options(args: argparse.Namespace) -> dict:
         if name != "rollout":
             raise_usage(f"--flags-column applies to --difficulty rollout, not {args.difficulty!r}")
         options["flags_column"] = args.flags_column
-    if args.judge or args.judge_revision:
-        if name != "judge":
-            raise_usage(f"--judge/--judge-revision apply to --difficulty judge, not {args.difficulty!r}")
-        if args.judge:
-            options["model"] = args.judge
-        if args.judge_revision:
-            options["revision"] = args.judge_revision
+    judge_options = {
+        "model": args.judge,
+        "revision": args.judge_revision,
+        "system_prompt": args.judge_system_prompt,
+        "max_question_tokens": args.judge_max_question_tokens,
+        "batch_tokens": args.judge_batch_tokens,
+        "dtype": args.judge_dtype,
+        "work_dir": args.judge_work_dir,
+    }
+    given = {key: value for key, value in judge_options.items() if value is not None}
+    if given and name != "judge":
+        raise_usage(f"the --judge* options apply to --difficulty judge, not {args.difficulty!r}")
+    options.update(given)
     return options
 
 

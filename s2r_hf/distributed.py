@@ -1,0 +1,250 @@
+"""The judge difficulty across processes and machines: one shard of the pool per rank, then one checked merge.
+
+    torchrun --nnodes 4 --nproc_per_node 8 ... -m s2r_hf.distributed score --pool POOL --out SHARDS --output SCORED \\
+        --model Qwen/Qwen2.5-1.5B-Instruct --work-dir WORK
+
+Every rank scores `datasets.distributed.split_dataset_by_node(pool, rank, world_size)` with the same code as the
+single-machine scorer (s2r_hf.judge) on `cuda:{LOCAL_RANK}` (or the CPU) and writes its scores, keyed by `s2r_id`, to
+`SHARDS/difficulty-RRRRR-of-WWWWW.parquet` (written to a temporary name, then renamed: a shard file is always whole).
+After a barrier, rank 0 merges: it checks that every row of the pool was scored exactly once (no id missing, none
+twice, none foreign, every shard from this same pool and judge settings) and saves the scored pool.
+
+Scores travel through files rather than collectives so that finished work survives a crash elsewhere: rerun the same
+command and ranks whose shard exists return at once, while the others resume from `--work-dir` (see s2r_hf.judge).
+The process group (gloo) only provides the barrier. `merge` redoes the merge alone, e.g. after ranks ran as separate
+jobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import shutil
+import uuid
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from s2r_hf.columns import DIFFICULTY, ID, MESSAGES
+from s2r_hf.judge import JudgeConfig, judge_difficulty_batch, resolve_judge, stable_digest
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+logger = logging.getLogger(__name__)
+
+SHARD_NAME = "difficulty-{rank:05d}-of-{world_size:05d}.parquet"
+_RUN_KEY = b"s2r_run"  # parquet schema metadata: which pool and judge settings a shard belongs to
+
+
+def run_fingerprint(pool: Dataset, identity: str, config: JudgeConfig) -> str:
+    """Names one scoring run: the pool's content, the judge's identity and the settings that change scores."""
+    return stable_digest({"pool": pool._fingerprint, "identity": identity, **config.score_settings()})[:32]
+
+
+def shard_path(out_dir: str | os.PathLike, rank: int, world_size: int) -> Path:
+    return Path(out_dir) / SHARD_NAME.format(rank=rank, world_size=world_size)
+
+
+def _shard_run(path: Path) -> str | None:
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_schema(path).metadata or {}
+    value = metadata.get(_RUN_KEY)
+    return value.decode() if value is not None else None
+
+
+def score_shard(
+    pool: Dataset,
+    config: JudgeConfig,
+    out_dir: str | os.PathLike,
+    *,
+    rank: int,
+    world_size: int,
+    local_rank: int | None = None,
+) -> Path:
+    """Score this rank's part of the pool and write it to `out_dir`; return the shard file's path.
+
+    `local_rank` picks the GPU on this machine (`cuda:{local_rank % n_gpus}`); it defaults to `rank`.
+    A shard already written by an identical run is kept, not rescored.
+    """
+    from datasets.distributed import split_dataset_by_node
+
+    if not 0 <= rank < world_size:
+        raise ValueError(f"rank must be in [0, world_size); got rank {rank} with world_size {world_size}")
+    question_column = config.question_column or MESSAGES
+    for column in (ID, question_column):
+        if column not in pool.column_names:
+            raise KeyError(f"distributed scoring needs the column {column!r}; pool columns: {pool.column_names}")
+    folder, identity = resolve_judge(config.model, config.revision)
+    run = run_fingerprint(pool, identity, config)
+    path = shard_path(out_dir, rank, world_size)
+    if path.exists() and _shard_run(path) == run:
+        logger.info("rank %d: shard %s already scored by this run; keeping it", rank, path)
+        return path
+    worker_config = dataclasses.replace(config, model=folder, revision=None)
+    shard = split_dataset_by_node(pool, rank=rank, world_size=world_size).select_columns([ID, question_column])
+    ids: list[str] = []
+    scores: list[float] = []
+    for batch in shard.iter(batch_size=config.chunk_rows):
+        scored = judge_difficulty_batch(
+            batch, local_rank if local_rank is not None else rank, config=worker_config, identity=identity
+        )
+        ids.extend(batch[ID])
+        scores.extend(scored[DIFFICULTY])
+    _write_shard(path, ids, scores, run)
+    logger.info("rank %d of %d: scored %d rows into %s", rank, world_size, len(ids), path)
+    return path
+
+
+def _write_shard(path: Path, ids: list[str], scores: list[float], run: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({ID: pa.array(ids, pa.string()), DIFFICULTY: pa.array(scores, pa.float64())})
+    table = table.replace_schema_metadata({_RUN_KEY: run.encode()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
+    pq.write_table(table, temporary)
+    os.replace(temporary, path)
+
+
+def merge_shards(
+    pool: Dataset, out_dir: str | os.PathLike, world_size: int, *, expected_run: str | None = None
+) -> Dataset:
+    """The pool with `s2r_difficulty` from the shards of `world_size` ranks, after checking each row scored once."""
+    import pyarrow.parquet as pq
+
+    paths = [shard_path(out_dir, rank, world_size) for rank in range(world_size)]
+    missing_ranks = [rank for rank, path in enumerate(paths) if not path.exists()]
+    if missing_ranks:
+        raise FileNotFoundError(
+            f"{len(missing_ranks)} of {world_size} shards are missing in {out_dir} (ranks {missing_ranks[:20]}); "
+            "rerun the scoring: finished ranks are kept and the others resume"
+        )
+    runs = {path.name: _shard_run(path) for path in paths}
+    if len(set(runs.values())) != 1 or (expected_run is not None and expected_run not in runs.values()):
+        raise ValueError(
+            f"the shards in {out_dir} come from different runs (pool or judge settings): {runs}"
+            + (f"; expected {expected_run}" if expected_run else "")
+            + ". Delete the stale shard files and rerun"
+        )
+    ids: list[str] = []
+    scores: list[float] = []
+    for path in paths:
+        table = pq.read_table(path)
+        ids.extend(table.column(ID).to_pylist())
+        scores.extend(table.column(DIFFICULTY).to_pylist())
+    pool_ids = pool[ID] if ID in pool.column_names else None
+    if pool_ids is None:
+        raise KeyError(f"merging needs the column {ID!r} in the pool; columns: {pool.column_names}")
+    pool_ids = list(pool_ids)
+    pool_counts = Counter(pool_ids)
+    if len(pool_counts) != len(pool_ids):
+        repeated = [key for key, count in pool_counts.items() if count > 1]
+        raise ValueError(f"{len(repeated)} {ID} values repeat in the pool (e.g. {repeated[:5]}); ids must be unique")
+    counts = Counter(ids)
+    twice = [key for key, count in counts.items() if count > 1]
+    absent = [key for key in pool_ids if key not in counts]
+    foreign = [key for key in counts if key not in pool_counts]
+    if twice or absent or foreign:
+        raise ValueError(
+            f"the shards in {out_dir} do not score every pool row exactly once: {len(twice)} ids scored more than "
+            f"once (e.g. {twice[:5]}), {len(absent)} not scored (e.g. {absent[:5]}), {len(foreign)} not in the pool "
+            f"(e.g. {foreign[:5]}). Were the shards made with another world size or pool? Delete them and rerun"
+        )
+    by_id = dict(zip(ids, scores, strict=True))
+    values = [by_id[key] for key in pool_ids]
+    fingerprint = f"s2r-merge-{stable_digest({'pool': pool._fingerprint, 'runs': sorted(set(runs.values()))})[:32]}"
+    if DIFFICULTY in pool.column_names:
+        pool = pool.remove_columns(DIFFICULTY)
+    return pool.add_column(DIFFICULTY, values, new_fingerprint=fingerprint)
+
+
+def load_pool_path(path: str | os.PathLike) -> Dataset:
+    """A pool from a `save_to_disk` folder, a parquet file or a JSON-lines file."""
+    from datasets import Dataset
+
+    path = Path(path)
+    if path.is_dir():
+        return Dataset.load_from_disk(path)
+    if path.suffix == ".parquet":
+        return Dataset.from_parquet(str(path))
+    if path.suffix in (".jsonl", ".json"):
+        return Dataset.from_json(str(path))
+    raise ValueError(f"cannot read a pool from {str(path)!r}: give a save_to_disk folder, a .parquet or a .jsonl file")
+
+
+def _save_atomic(dataset: Dataset, output: Path) -> None:
+    temporary = output.with_name(f".tmp-{uuid.uuid4().hex}-{output.name}")
+    dataset.save_to_disk(temporary)
+    if output.exists():
+        shutil.rmtree(output)
+    os.replace(temporary, output)
+
+
+def _config_from_args(args: argparse.Namespace) -> JudgeConfig:
+    return JudgeConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(JudgeConfig)})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m s2r_hf.distributed", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    score = commands.add_parser("score", help="score this rank's shard (under torchrun), then merge on rank 0")
+    merge = commands.add_parser("merge", help="merge finished shards into the scored pool")
+    for sub in (score, merge):
+        sub.add_argument("--pool", required=True, help="save_to_disk folder, .parquet or .jsonl of the pool")
+        sub.add_argument("--out", required=True, help="folder for the per-rank shard files")
+        sub.add_argument("--output", help="save_to_disk folder for the merged, scored pool")
+    merge.add_argument("--world-size", type=int, required=True, help="number of ranks that wrote shards")
+    score.add_argument(
+        "--barrier-timeout-minutes", type=float, default=24 * 60, help="how long rank 0 waits for the slowest rank"
+    )
+    for spec in dataclasses.fields(JudgeConfig):
+        kind = int if str(spec.type).startswith("int") else str
+        score.add_argument(
+            f"--{spec.name.replace('_', '-')}", type=kind, default=spec.default, help=spec.metadata["help"]
+        )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    pool = load_pool_path(args.pool)
+    if args.command == "merge":
+        merged = merge_shards(pool, args.out, args.world_size)
+        if args.output:
+            _save_atomic(merged, Path(args.output))
+        logger.info("merged %d rows from %d shards", len(merged), args.world_size)
+        return 0
+
+    import torch.distributed as dist
+
+    config = _config_from_args(args)
+    rank = int(os.environ.get("RANK", "0"))
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    local_rank = int(os.environ.get("LOCAL_RANK", str(rank)))
+    if world_size > 1:
+        # gloo: the group only synchronises; a CPU barrier works whatever the accelerator.
+        dist.init_process_group("gloo", timeout=timedelta(minutes=args.barrier_timeout_minutes))
+    try:
+        score_shard(pool, config, args.out, rank=rank, world_size=world_size, local_rank=local_rank)
+        if world_size > 1:
+            dist.barrier()
+        if rank == 0:
+            merged = merge_shards(pool, args.out, world_size)
+            if args.output:
+                _save_atomic(merged, Path(args.output))
+            logger.info("all %d rows scored exactly once across %d ranks", len(merged), world_size)
+    finally:
+        if world_size > 1:
+            dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
