@@ -44,7 +44,12 @@ from typing import TYPE_CHECKING, Any
 
 from s2r_hf.columns import DIFFICULTY, ID, MESSAGES
 from s2r_hf.difficulty import DifficultyScorer
-from s2r_hf.judge_prompt import DEFAULT_JUDGE, DEFAULT_SYSTEM_PROMPT, judge_messages, verdict_token_ids
+from s2r_hf.judge_prompt import (
+    DEFAULT_JUDGE,
+    DEFAULT_SYSTEM_PROMPT,
+    encode_judge_prompts,
+    verdict_token_ids,
+)
 from s2r_hf.pool import question_of
 
 if TYPE_CHECKING:
@@ -249,34 +254,13 @@ class LoadedJudge:
     ) -> tuple[list[list[int]], list[bool]]:
         """Token ids of each question's judge prompt, the question cut to `max_question_tokens`; and which were cut."""
         check_questions(questions)
-        tokenizer = self.tokenizer
-        cut_questions, truncated = [], []
-        encoded = tokenizer(list(questions), add_special_tokens=False, return_offsets_mapping=tokenizer.is_fast)
-        for position, question in enumerate(questions):
-            ids = encoded["input_ids"][position]
-            if len(ids) <= max_question_tokens:
-                cut_questions.append(question)
-                truncated.append(False)
-                continue
-            truncated.append(True)
-            if tokenizer.is_fast:
-                # Cut the text where the last kept token ends: exact, and never splits a multi-byte character.
-                cut_questions.append(question[: encoded["offset_mapping"][position][max_question_tokens - 1][1]])
-            else:
-                cut_questions.append(tokenizer.decode(ids[:max_question_tokens]))
-        texts = [
-            tokenizer.apply_chat_template(judge_messages(q, system_prompt), tokenize=False, add_generation_prompt=True)
-            for q in cut_questions
-        ]
-        # The template already holds the special tokens as text; adding BOS/EOS again would change the prompt.
-        prompts = tokenizer(texts, add_special_tokens=False)["input_ids"]
+        prompts, truncated = encode_judge_prompts(self.tokenizer, list(questions), system_prompt, max_question_tokens)
         too_long = [i for i, ids in enumerate(prompts) if self.context is not None and len(ids) > self.context]
         if too_long:
             first = too_long[0]
             raise ValueError(
                 f"{len(too_long)} judge prompts are longer than the model's context of {self.context} tokens (the "
-                f"first "
-                f"has {len(prompts[first])} tokens, its question {len(encoded['input_ids'][first])}); lower "
+                f"first has {len(prompts[first])} tokens{', its question cut' if truncated[first] else ''}); lower "
                 f"max_question_tokens (now {max_question_tokens}) below the context minus the prompt template"
             )
         return prompts, truncated

@@ -28,3 +28,30 @@ def verdict_token_ids(tokenizer) -> tuple[int, int]:
             )
         ids.append(encoded[0])
     return ids[0], ids[1]
+
+
+def encode_judge_prompts(
+    tokenizer, questions: list[str], system_prompt: str = DEFAULT_SYSTEM_PROMPT, max_question_tokens: int = 4096
+) -> tuple[list[list[int]], list[bool]]:
+    """Token ids of each question's judge prompt, the question cut to `max_question_tokens`; and which were cut.
+
+    The scorer and the judge trainer both build prompts here, so a judge is trained on exactly the prompts it will be
+    scored on: the question cut where its last kept token ends, the chat template rendered to text, then tokenized
+    without adding special tokens again (the template already holds them as text).
+    """
+    encoded = tokenizer(list(questions), add_special_tokens=False, return_offsets_mapping=tokenizer.is_fast)
+    cut_questions, truncated = [], []
+    for position, question in enumerate(questions):
+        ids = encoded["input_ids"][position]
+        truncated.append(len(ids) > max_question_tokens)
+        if not truncated[-1]:
+            cut_questions.append(question)
+        elif tokenizer.is_fast:  # cutting the text at a token's end offset never splits a multi-byte character
+            cut_questions.append(question[: encoded["offset_mapping"][position][max_question_tokens - 1][1]])
+        else:
+            cut_questions.append(tokenizer.decode(ids[:max_question_tokens]))
+    texts = [
+        tokenizer.apply_chat_template(judge_messages(q, system_prompt), tokenize=False, add_generation_prompt=True)
+        for q in cut_questions
+    ]
+    return [list(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]], truncated

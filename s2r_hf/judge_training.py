@@ -31,7 +31,7 @@ import numpy as np
 
 from s2r_hf.columns import ID, MESSAGES
 from s2r_hf.errors import ColumnError, ColumnTypeError, InputError
-from s2r_hf.judge_prompt import DEFAULT_JUDGE, DEFAULT_SYSTEM_PROMPT, judge_messages
+from s2r_hf.judge_prompt import DEFAULT_JUDGE, DEFAULT_SYSTEM_PROMPT, encode_judge_prompts
 from s2r_hf.pool import arrow_column, question_of
 
 if TYPE_CHECKING:
@@ -267,26 +267,8 @@ def encode_prompts(tokenizer, questions: list[str], config: JudgeTrainingConfig)
     adding special tokens again (the template already holds them).
     """
     limit = config.max_question_tokens
-    encoded = tokenizer(list(questions), add_special_tokens=False, return_offsets_mapping=tokenizer.is_fast)
-    cut_questions = []
-    truncated = 0
-    for position, question in enumerate(questions):
-        ids = encoded["input_ids"][position]
-        if len(ids) <= limit:
-            cut_questions.append(question)
-            continue
-        truncated += 1
-        if tokenizer.is_fast:  # cutting the text at a token's end offset never splits a multi-byte character
-            cut_questions.append(question[: encoded["offset_mapping"][position][limit - 1][1]])
-        else:
-            cut_questions.append(tokenizer.decode(ids[:limit]))
-    texts = [
-        tokenizer.apply_chat_template(
-            judge_messages(question, config.system_prompt), tokenize=False, add_generation_prompt=True
-        )
-        for question in cut_questions
-    ]
-    prompts = [list(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    prompts, cut = encode_judge_prompts(tokenizer, list(questions), config.system_prompt, limit)
+    truncated = sum(cut)
     if truncated:
         logger.warning("%d of %d questions cut to %d tokens", truncated, len(questions), limit)
     return prompts, truncated
