@@ -385,8 +385,16 @@ def detect_adapter(column_names: list[str]) -> str:
 
 
 def make_adapter(name: str, **options: Any) -> PoolAdapter:
+    import inspect
+
     if name not in ADAPTERS:
         raise InputError(f"unknown adapter {name!r}; known: {sorted(ADAPTERS)}")
+    accepted = list(inspect.signature(ADAPTERS[name]).parameters)
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise InputError(
+            f"the {name} adapter takes the options {accepted}, not {unknown}; choose the adapter explicitly"
+        )
     return ADAPTERS[name](**options)
 
 

@@ -154,7 +154,10 @@ def test_bad_generic_input_is_explained():
 
 
 def test_openr1_adapter_on_other_data_names_missing_columns():
+    openr1_like = Dataset.from_list([openr1_row("u1", [(GOOD, True, "stop", True)], 0)])
     with pytest.raises(ColumnError, match="not in the pool"):
         load_pool(Dataset.from_dict({"q": ["a"]}), adapter="openr1")
+    with pytest.raises(InputError, match=r"the openr1 adapter takes the options \['mode'\], not \['question_column'\]"):
+        load_pool(openr1_like, question_column="problem")
     with pytest.raises(InputError, match="unknown OpenR1 mode 'per-row'"):
         load_pool(Dataset.from_dict({"q": ["a"]}), adapter="openr1", mode="per-row")
