@@ -109,41 +109,12 @@ def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
     assert missing == 2 and "does not exist" in capsys.readouterr().err
     pool = tmp_path / "pool.jsonl"
     pool.write_text(json.dumps({"q": "a", "t": "b"}) + "\n")
-    assert (
-        main(
-            [
-                "score",
-                str(pool),
-                "-o",
-                str(tmp_path / "out"),
-                "--question-column",
-                "question",
-                "--trace-column",
-                "t",
-                "--difficulty",
-                "column:x",
-            ]
-        )
-        == 2
-    )
+    out = str(tmp_path / "out")
+    assert main(["score", str(pool), "-o", out, "--question-column", "question",
+                 "--trace-column", "t", "--difficulty", "column:x"]) == 2  # fmt: skip
     assert "column(s) ['question'] not in the pool; columns: ['q', 't']" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "score",
-                str(pool),
-                "-o",
-                str(tmp_path / "out"),
-                "--question-column",
-                "q",
-                "--trace-column",
-                "t",
-                "--difficulty",
-                "oracle",
-            ]
-        )
-        == 2
-    )
+    assert main(["score", str(pool), "-o", out, "--question-column", "q",
+                 "--trace-column", "t", "--difficulty", "oracle"]) == 2  # fmt: skip
     assert "unknown difficulty scorer 'oracle'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
     assert main(["select", str(tmp_path), "-o", str(tmp_path / "sub"), "--ratio", "2"]) == 2
