@@ -7,7 +7,7 @@ transformers load only when a function that needs them is first used.
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from s2r_hf._version import __version__
 
 # public name -> module that defines it
 _PUBLIC = {
@@ -26,14 +26,14 @@ _PUBLIC = {
     "STRATEGIES": "s2r_hf.selection",
     "write_dataset_folder": "s2r_hf.folders",
     "load_dataset_folder": "s2r_hf.folders",
-    "publish_subset": "s2r_hf.hub",
-    "publish_subsets": "s2r_hf.hub",
+    "publish_subset": "s2r_hf.hub.subsets",
+    "publish_subsets": "s2r_hf.hub.subsets",
     "plot_distributions": "s2r_hf.plots",
-    "JudgeDifficulty": "s2r_hf.judge",
-    "judge_difficulty_batch": "s2r_hf.judge",
+    "JudgeDifficulty": "s2r_hf.judge.scorer",
+    "judge_difficulty_batch": "s2r_hf.judge.scorer",
     "Select2ReasonBuilder": "s2r_hf.builder",
-    "train_judge": "s2r_hf.judge_training",
-    "JudgeTrainingConfig": "s2r_hf.judge_training",
+    "train_judge": "s2r_hf.judge.training",
+    "JudgeTrainingConfig": "s2r_hf.judge.training",
 }
 
 __all__ = ["__version__", *_PUBLIC]
@@ -50,9 +50,9 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.builder import Select2ReasonBuilder
     from s2r_hf.difficulty import DIFFICULTY_SCORERS, add_difficulty
     from s2r_hf.folders import load_dataset_folder, write_dataset_folder
-    from s2r_hf.hub import publish_subset, publish_subsets
-    from s2r_hf.judge import JudgeDifficulty, judge_difficulty_batch
-    from s2r_hf.judge_training import JudgeTrainingConfig, train_judge
+    from s2r_hf.hub.subsets import publish_subset, publish_subsets
+    from s2r_hf.judge.scorer import JudgeDifficulty, judge_difficulty_batch
+    from s2r_hf.judge.training import JudgeTrainingConfig, train_judge
     from s2r_hf.length import add_trace_columns
     from s2r_hf.plots import plot_distributions
     from s2r_hf.scoring import ScoreConfig, score_pool

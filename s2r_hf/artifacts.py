@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from s2r_hf import __version__
+from s2r_hf._version import __version__
 from s2r_hf.cards import render_card
 from s2r_hf.columns import DIFFICULTY, TRACE_LENGTH
 from s2r_hf.errors import InputError

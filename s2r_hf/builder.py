@@ -24,9 +24,9 @@ from typing import Any
 
 import datasets
 
-from s2r_hf import __version__
+from s2r_hf._version import __version__
 from s2r_hf.errors import InputError
-from s2r_hf.judge_prompt import DEFAULT_JUDGE
+from s2r_hf.judge.prompt import DEFAULT_JUDGE
 
 SUBSET_RATIOS = {"select2": 0.02, "select5": 0.05, "select10": 0.1, "select20": 0.2}
 _BATCH_ROWS = 1000

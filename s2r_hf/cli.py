@@ -12,7 +12,7 @@ import shlex
 import sys
 from importlib import import_module
 
-from s2r_hf import __version__
+from s2r_hf._version import __version__
 from s2r_hf.errors import S2RError
 
 COMMANDS = (

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 DIFFICULTY_SCORERS: dict[str, str] = {
     "rollout": "s2r_hf.difficulty:RolloutDifficulty",
     "column": "s2r_hf.difficulty:ColumnDifficulty",
-    "judge": "s2r_hf.judge:JudgeDifficulty",
+    "judge": "s2r_hf.judge.scorer:JudgeDifficulty",
 }
 
 

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from s2r_hf import __version__
+from s2r_hf._version import __version__
 from s2r_hf.errors import InputError
 
 if TYPE_CHECKING:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from s2r_hf.columns import DIFFICULTY, DIFFICULTY_RANK, ID, JOINT_RANK, LENGTH_RANK, RANK_COLUMNS, TRACE_LENGTH
 from s2r_hf.errors import ColumnError, InputError
 from s2r_hf.pool import arrow_column
+from s2r_hf.ranks import average_ranks
 
 if TYPE_CHECKING:
     import numpy as np
@@ -82,16 +83,6 @@ def subset_size(pool_size: int, ratio: float | None = None, k: int | None = None
         return k
     exact = Decimal(repr(ratio)) * pool_size
     return max(1, int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
-
-
-def average_ranks(values: np.ndarray, descending: bool = True) -> np.ndarray:
-    """1-based ranks; tied values share the mean of their positions. `descending`: the largest value ranks 1."""
-    import numpy as np
-
-    keys = -values if descending else values
-    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    last_position = np.cumsum(counts)
-    return (last_position - (counts - 1) / 2.0)[inverse]
 
 
 def _numeric_column(dataset: Dataset, name: str, hint: str) -> np.ndarray:

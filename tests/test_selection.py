@@ -6,7 +6,8 @@ from datasets import Dataset
 
 from s2r_hf.columns import DIFFICULTY, DIFFICULTY_RANK, ID, JOINT_RANK, LENGTH_RANK, TRACE_LENGTH
 from s2r_hf.errors import ColumnError, InputError
-from s2r_hf.selection import SelectConfig, average_ranks, select, select_with_report, subset_size
+from s2r_hf.ranks import average_ranks
+from s2r_hf.selection import SelectConfig, select, select_with_report, subset_size
 
 # Six rows with ties in both signals.
 #   difficulty ranks (1 = hardest, ties share the mean position): a 1.5, e 1.5, b 3.5, c 3.5, f 5, d 6

@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from s2r_hf.errors import InputError
-    from s2r_hf.hub import publish_subset, publish_subsets
+    from s2r_hf.hub.subsets import publish_subset, publish_subsets
 
     common = {
         "private": args.private,

@@ -1,4 +1,4 @@
-"""`s2r train-judge`: fine-tune a difficulty-aware judge from rollout flags or pass rates (s2r_hf.judge_training)."""
+"""`s2r train-judge`: fine-tune a difficulty-aware judge from rollout flags or pass rates (s2r_hf.judge.training)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import logging
 from dataclasses import MISSING, fields
 
-from s2r_hf.judge_training import JudgeTrainingConfig
+from s2r_hf.judge.training import JudgeTrainingConfig
 
 HELP = "fine-tune a small LM so that its P('1') predicts 1 - pass rate; writes a judge `s2r score` can load"
 
@@ -82,7 +82,7 @@ def config_from_args(args: argparse.Namespace) -> JudgeTrainingConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    from s2r_hf.judge_training import check_output_dir, train_judge
+    from s2r_hf.judge.training import check_output_dir, train_judge
     from s2r_hf.sources import load_source
 
     config = config_from_args(args)

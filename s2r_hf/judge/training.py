@@ -4,7 +4,7 @@ The ACL version of Select2Reason replaces the prompted judge by a model fine-tun
 question is its difficulty, 1 - pass rate, taken from rollout verification flags (OpenR1's `correctness_math_verify`:
 1 - mean(flags), a null flag counting as not verified-correct, as in the `rollout` scorer) or from a pass-rate column.
 
-The prompt is the scorer's own (s2r_hf.judge_prompt): the system turn, the question, then the chat template's
+The prompt is the scorer's own (s2r_hf.judge.prompt): the system turn, the question, then the chat template's
 generation prompt. Training reads the logits of "0" and "1" at the last prompt position only (prompts are left-padded,
 so `logits_to_keep=1` is that position for every row) and minimises binary cross-entropy between the softmax over those
 two logits and the soft target. That softmax is exactly the score P("1") / (P("0") + P("1")), so the saved folder is a
@@ -31,8 +31,9 @@ import numpy as np
 
 from s2r_hf.columns import ID, MESSAGES
 from s2r_hf.errors import ColumnError, ColumnTypeError, InputError
-from s2r_hf.judge_prompt import DEFAULT_JUDGE, DEFAULT_SYSTEM_PROMPT, encode_judge_prompts
+from s2r_hf.judge.prompt import DEFAULT_JUDGE, DEFAULT_SYSTEM_PROMPT, encode_judge_prompts
 from s2r_hf.pool import arrow_column, question_of
+from s2r_hf.ranks import average_ranks
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -240,7 +241,8 @@ def split_rows(num_rows: int, config: JudgeTrainingConfig) -> tuple[np.ndarray, 
 
 def spearman(x, y) -> float | None:
     """Spearman rank correlation (tied values share their mean rank); None when either side is constant."""
-    x_ranks, y_ranks = _average_ranks(np.asarray(x, dtype=np.float64)), _average_ranks(np.asarray(y, dtype=np.float64))
+    x_ranks = average_ranks(np.asarray(x, dtype=np.float64), descending=False)
+    y_ranks = average_ranks(np.asarray(y, dtype=np.float64), descending=False)
     if len(x_ranks) != len(y_ranks):
         raise InputError(f"spearman needs two sequences of one length; got {len(x_ranks)} and {len(y_ranks)}")
     x_centred, y_centred = x_ranks - x_ranks.mean(), y_ranks - y_ranks.mean()
@@ -250,19 +252,14 @@ def spearman(x, y) -> float | None:
     return float(x_centred @ y_centred) / denominator
 
 
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    last_position = np.cumsum(counts)  # 1-based position of each distinct value's last copy
-    return (last_position - (counts - 1) / 2.0)[inverse]
-
-
 # ---- Prompts, batches, scores --------------------------------------------------------------------------------------
 
 
 def encode_prompts(tokenizer, questions: list[str], config: JudgeTrainingConfig) -> tuple[list[list[int]], int]:
     """Token ids of each judge prompt, and how many questions were cut to `max_question_tokens`.
 
-    Built the way the scorer (s2r_hf.judge) builds them, so a judge is trained on exactly the prompts it will score:
+    Built the way the scorer (s2r_hf.judge.scorer) builds them, so a judge is trained on exactly the prompts it will
+    score:
     the question cut where its last kept token ends, the chat template rendered to text, then tokenized without
     adding special tokens again (the template already holds them).
     """
@@ -417,8 +414,8 @@ def train_judge(dataset: Dataset, config: JudgeTrainingConfig) -> JudgeTrainingR
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, TrainingArguments
 
-    from s2r_hf import __version__
-    from s2r_hf.judge_prompt import verdict_token_ids
+    from s2r_hf._version import __version__
+    from s2r_hf.judge.prompt import verdict_token_ids
 
     base_commit = resolve_base_commit(config)
     revision = base_commit or config.base_revision  # tokenizer, config and weights all from one commit

@@ -1,4 +1,4 @@
-"""s2r_hf.judge_training and `s2r train-judge`: targets, split, loss, training on the tiny Qwen2, the saved judge."""
+"""s2r_hf.judge.training and `s2r train-judge`: targets, split, loss, training on the tiny Qwen2, the saved judge."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from datasets import Dataset
 
 from s2r_hf.columns import ID, MESSAGES
 from s2r_hf.errors import ColumnError, ColumnTypeError, InputError
-from s2r_hf.judge_prompt import judge_messages, verdict_token_ids
-from s2r_hf.judge_training import (
+from s2r_hf.judge.prompt import judge_messages, verdict_token_ids
+from s2r_hf.judge.training import (
     EVAL_PREDICTIONS_FILE,
     METADATA_FILE,
     JudgeCollator,
@@ -26,8 +26,6 @@ from s2r_hf.judge_training import (
     train_judge,
 )
 from s2r_hf.pool import make_messages
-
-pytest_plugins = ("hub_fixtures",)
 
 HARD_WORDS = ["integral", "eigenvalue", "topology", "manifold"]
 EASY_WORDS = ["apples", "sum", "number", "total", "price", "count", "boxes", "friends", "coins", "length"]
@@ -237,7 +235,7 @@ def test_loss_is_soft_label_cross_entropy_of_the_score(tiny, tmp_path):
     import torch
     from transformers import TrainingArguments
 
-    from s2r_hf.judge_training import TARGET_FIELD, _make_trainer
+    from s2r_hf.judge.training import TARGET_FIELD, _make_trainer
 
     model, tokenizer = tiny
     rows = difficulty_rows(4, seed=5)
@@ -449,7 +447,7 @@ def test_the_command_imports_nothing_heavy():
 @pytest.mark.slow
 def test_cli_trains_from_a_hub_pool_and_a_hub_base_model(hub, tiny_model_dir, tmp_path):
     """Both the pool and the base model come through the real Hub clients, from the loopback Hub."""
-    from hub_server import DEFAULT_USER
+    from fixtures.hub_server import DEFAULT_USER
 
     from s2r_hf.cli import main
 

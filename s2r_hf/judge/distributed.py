@@ -1,16 +1,19 @@
 """The judge difficulty across processes and machines: one shard of the pool per rank, then one checked merge.
 
-    torchrun --nnodes 4 --nproc_per_node 8 ... -m s2r_hf.distributed score --pool POOL --out SHARDS --output SCORED \\
+    torchrun --nnodes 4 --nproc_per_node 8 ... -m s2r_hf.judge.distributed score \\
+        --pool POOL --out SHARDS --output SCORED \\
         --model Qwen/Qwen2.5-1.5B-Instruct --work-dir WORK
 
 Every rank scores `datasets.distributed.split_dataset_by_node(pool, rank, world_size)` with the same code as the
-single-machine scorer (s2r_hf.judge) on `cuda:{LOCAL_RANK}` (or the CPU) and writes its scores, keyed by `s2r_id`, to
+single-machine scorer (s2r_hf.judge.scorer) on `cuda:{LOCAL_RANK}` (or the CPU) and writes its scores, keyed by
+`s2r_id`, to
 `SHARDS/difficulty-RRRRR-of-WWWWW.parquet` (written to a temporary name, then renamed: a shard file is always whole).
 After a barrier, rank 0 merges: it checks that every row of the pool was scored exactly once (no id missing, none
 twice, none foreign, every shard from this same pool and judge settings) and saves the scored pool.
 
 Scores travel through files rather than collectives so that finished work survives a crash elsewhere: rerun the same
-command and ranks whose shard exists return at once, while the others resume from `--work-dir` (see s2r_hf.judge).
+command and ranks whose shard exists return at once, while the others resume from `--work-dir`
+(see s2r_hf.judge.scorer).
 The process group (gloo) only provides the barrier. `merge` redoes the merge alone, e.g. after ranks ran as separate
 jobs.
 """
@@ -29,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from s2r_hf.columns import DIFFICULTY, ID, MESSAGES
-from s2r_hf.judge import JudgeConfig, judge_difficulty_batch, resolve_judge, stable_digest
+from s2r_hf.judge.scorer import JudgeConfig, judge_difficulty_batch, resolve_judge, stable_digest
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -191,7 +194,7 @@ def _config_from_args(args: argparse.Namespace) -> JudgeConfig:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m s2r_hf.distributed", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m s2r_hf.judge.distributed", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     score = commands.add_parser("score", help="score this rank's shard (under torchrun), then merge on rank 0")
     merge = commands.add_parser("merge", help="merge finished shards into the scored pool")

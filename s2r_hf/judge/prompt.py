@@ -1,4 +1,4 @@
-"""The difficulty judge's prompt, shared by the scorer (s2r_hf.judge) and the judge trainer (s2r_hf.judge_training).
+"""The difficulty judge's prompt, shared by the scorer (s2r_hf.judge.scorer) and the trainer (s2r_hf.judge.training).
 
 Layout from the paper's reference code: a system turn asking for a 0/1 verdict, the question as the user turn, then the
 chat template's generation prompt. The score is read at the first answer token: P("1") / (P("0") + P("1")).

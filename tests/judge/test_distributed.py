@@ -1,4 +1,5 @@
-"""Judge scoring split across ranks (s2r_hf.distributed): per-rank shards and the checked merge, and a real 2-process
+"""Judge scoring split across ranks (s2r_hf.judge.distributed): per-rank shards and the checked merge, and a real
+2-process
 torchrun (gloo, CPU) whose result must equal the single-process scorer's."""
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ import sys
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import REPO_ROOT
-from test_judge import make_pool, random_questions, reference_scores
+from fixtures.env import REPO_ROOT
+from fixtures.judge_data import make_pool, random_questions, reference_scores
 
 from s2r_hf.columns import DIFFICULTY, ID
-from s2r_hf.distributed import merge_shards, score_shard, shard_path
-from s2r_hf.judge import JudgeConfig, JudgeDifficulty
+from s2r_hf.judge.distributed import merge_shards, score_shard, shard_path
+from s2r_hf.judge.scorer import JudgeConfig, JudgeDifficulty
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +97,7 @@ def test_torchrun_two_processes_equal_single_process(tiny_model_dir, tmp_path, q
     }
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        "-m", "s2r_hf.distributed", "score",
+        "-m", "s2r_hf.judge.distributed", "score",
         "--pool", str(tmp_path / "pool"), "--out", str(tmp_path / "shards"), "--output", str(tmp_path / "scored"),
         "--model", str(tiny_model_dir), "--chunk-rows", "4", "--work-dir", str(tmp_path / "work"),
     ]  # fmt: skip

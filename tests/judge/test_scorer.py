@@ -1,10 +1,9 @@
-"""The LLM-judge difficulty scorer (s2r_hf.judge), on the tiny 2-layer Qwen2 judge built offline by conftest."""
+"""The LLM-judge difficulty scorer (s2r_hf.judge.scorer), on the tiny 2-layer Qwen2 judge built offline by conftest."""
 
 from __future__ import annotations
 
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -12,11 +11,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO_ROOT
+from fixtures.env import REPO_ROOT
+from fixtures.judge_data import make_pool, random_questions, reference_scores
 
-from s2r_hf.columns import ANSWER, DIFFICULTY, ID, MESSAGES
+from s2r_hf.columns import DIFFICULTY, ID, MESSAGES
 from s2r_hf.difficulty import make_difficulty_scorer
-from s2r_hf.judge import (
+from s2r_hf.judge.prompt import DEFAULT_SYSTEM_PROMPT
+from s2r_hf.judge.scorer import (
     JudgeConfig,
     JudgeDifficulty,
     LoadedJudge,
@@ -25,55 +26,7 @@ from s2r_hf.judge import (
     plan_batches,
     shared_prefix_length,
 )
-from s2r_hf.judge_prompt import DEFAULT_SYSTEM_PROMPT, judge_messages
 from s2r_hf.pool import make_messages
-
-pytest_plugins = ("hub_fixtures",)  # the loopback Hub, for judges named by Hub id
-
-# Words to draw random questions from, non-ASCII symbols included (they exercise cutting at token boundaries).
-WORD_TEXT = (
-    "let x y be real numbers such that the sum of squares equals 2024 find all integers n prime triangle ABC circle "
-    "radius area probability coin dice polynomial root 0 1 7 13 sqrt frac angle modulo remainder é ∑ π ≤"
-)
-WORDS = WORD_TEXT.split()
-
-
-def random_questions(count: int, seed: int, max_words: int = 120) -> list[str]:
-    """Questions of widely varied lengths (1 to max_words words), including non-ASCII symbols."""
-    rng = random.Random(seed)
-    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, max_words))) + "?" for _ in range(count)]
-
-
-def make_pool(questions: list[str], folder: Path):
-    """A pool Dataset saved to disk (so datasets' cache files and fingerprints behave as for a real pool)."""
-    from datasets import Dataset
-
-    rows = {
-        MESSAGES: [make_messages(q, f"trace {i}") for i, q in enumerate(questions)],
-        ID: [f"q{i:04d}" for i in range(len(questions))],
-        ANSWER: [str(i) for i in range(len(questions))],
-    }
-    Dataset.from_dict(rows).save_to_disk(folder)
-    return Dataset.load_from_disk(folder)
-
-
-def reference_scores(model_dir: Path, questions: list[str], system_prompt: str = DEFAULT_SYSTEM_PROMPT) -> list[float]:
-    """float64, each prompt alone, full-vocabulary logits of a plain forward: the definition the scorer must meet."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir).double().eval()
-    zero, one = tokenizer.convert_tokens_to_ids("0"), tokenizer.convert_tokens_to_ids("1")
-    scores = []
-    for question in questions:
-        text = tokenizer.apply_chat_template(
-            judge_messages(question, system_prompt), tokenize=False, add_generation_prompt=True
-        )
-        ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
-        with torch.no_grad():
-            logits = model(ids).logits[0, -1]
-        scores.append(torch.softmax(logits[[zero, one]], dim=-1)[1].item())
-    return scores
 
 
 @pytest.fixture(scope="module")
@@ -290,7 +243,7 @@ def test_registered_scorer_adds_the_column_and_caches_by_judge_prompt(tiny_model
 
 
 def test_retrained_judge_in_the_same_folder_is_recomputed(tiny_model_dir, tmp_path, questions):
-    from tiny_models import build_qwen2
+    from fixtures.tiny_models import build_qwen2
     from transformers import AutoTokenizer
 
     folder = tmp_path / "judge"
@@ -343,7 +296,7 @@ CRASH_AFTER_CHUNKS = """
 import os, signal
 
 if os.environ.get("S2R_TEST_DIE_AFTER_CHUNKS"):
-    from s2r_hf import judge
+    from s2r_hf.judge import scorer as judge
 
     _limit = int(os.environ["S2R_TEST_DIE_AFTER_CHUNKS"])
     _original_add = judge.ScoreStore.add
@@ -362,7 +315,7 @@ if os.environ.get("S2R_TEST_DIE_AFTER_CHUNKS"):
 SCORING_RUN = """
 import sys
 from datasets import Dataset
-from s2r_hf.judge import JudgeDifficulty
+from s2r_hf.judge.scorer import JudgeDifficulty
 
 if __name__ == "__main__":
     pool_dir, model_dir, work_dir, num_proc = sys.argv[1:5]

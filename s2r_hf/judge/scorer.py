@@ -1,7 +1,7 @@
 """The LLM-judge difficulty: `s2r_difficulty` = P("1") / (P("0") + P("1")) of an instruct model's first answer token.
 
 How the score is computed (exact, not the reference code's top-2-logprobs approximation):
-- each question is rendered with the judge's chat template (s2r_hf.judge_prompt) and, when longer than
+- each question is rendered with the judge's chat template (s2r_hf.judge.prompt) and, when longer than
   `max_question_tokens`, cut to that many tokens first (counted, and logged as a warning);
 - prompts are sorted by length and grouped into batches whose padded size stays within `batch_tokens`, so almost no
   compute goes to padding; padding is on the right, so causal attention never lets a real token see a pad and a
@@ -20,7 +20,7 @@ Three ways to run it, one code path:
 - `JudgeDifficulty(...).add_difficulty(pool, num_proc=n_gpus)`: the registered scorer ("judge");
 - `pool.map(judge_difficulty_batch, batched=True, with_rank=True, num_proc=n, fn_kwargs={"config": JudgeConfig(...)})`
   in a user's own pipeline (the config is in datasets' fingerprint: a changed model, revision or prompt recomputes);
-- `LoadedJudge.load(...).score(questions)` for a plain list of strings, and s2r_hf.distributed for torchrun.
+- `LoadedJudge.load(...).score(questions)` for a plain list of strings, and s2r_hf.judge.distributed for torchrun.
 
 Resuming: with `work_dir` set, every scored batch is written at once as a small parquet file of (question hash, score)
 under a folder keyed by the judge, its revision, the prompt and the settings that change scores. A rerun after a crash
@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from s2r_hf.columns import DIFFICULTY, ID, MESSAGES
 from s2r_hf.difficulty import DifficultyScorer
-from s2r_hf.judge_prompt import (
+from s2r_hf.judge.prompt import (
     DEFAULT_JUDGE,
     DEFAULT_SYSTEM_PROMPT,
     encode_judge_prompts,

@@ -144,7 +144,7 @@ def test_existing_output_is_refused_unless_overwrite_and_failures_leave_nothing(
 @pytest.mark.slow
 def test_demo_runs_from_a_built_wheel(tmp_path):
     """Card templates and the demo pool must reach an installed wheel (they live outside the package in the repo)."""
-    from conftest import REPO_ROOT
+    from fixtures.env import REPO_ROOT
 
     subprocess.run(
         [

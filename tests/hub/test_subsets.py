@@ -1,4 +1,5 @@
-"""s2r_hf.hub and `s2r publish` against the loopback Hub, through the real huggingface_hub and datasets clients."""
+"""s2r_hf.hub.subsets and `s2r publish` against the loopback Hub, through the real huggingface_hub and datasets
+clients."""
 
 from __future__ import annotations
 
@@ -6,16 +7,14 @@ import logging
 from pathlib import Path
 
 import pytest
-from hub_server import DEFAULT_TOKEN, DEFAULT_USER
+from fixtures.hub_server import DEFAULT_TOKEN, DEFAULT_USER
 
-from s2r_hf import __version__
+from s2r_hf._version import __version__
 from s2r_hf.cards import render_card
 from s2r_hf.columns import ANSWER, DIFFICULTY, ID, JOINT_RANK, MESSAGES, TRACE_LENGTH
 from s2r_hf.folders import configs_metadata, read_card_metadata, write_dataset_folder
-from s2r_hf.hub import PublishError, RetryPolicy, publish_subset, publish_subsets
+from s2r_hf.hub.subsets import PublishError, RetryPolicy, publish_subset, publish_subsets
 from s2r_hf.plots import plot_distributions
-
-pytest_plugins = ("hub_fixtures",)
 
 POOL_ROWS = 12
 FAST = RetryPolicy(attempts=3, base_delay=0.0)
@@ -201,7 +200,7 @@ def test_changed_content_makes_one_commit_saying_what_changed(hub, tmp_path):
 
 
 def test_a_card_made_for_another_repo_is_pushed_unchanged_with_a_warning(hub, select10, caplog):
-    with caplog.at_level(logging.WARNING, logger="s2r_hf.hub"):
+    with caplog.at_level(logging.WARNING, logger="s2r_hf.hub.subsets"):
         publish_subset(select10, f"{DEFAULT_USER}/my-select10")
     assert "the card's example loads 's2r/openr1-select10' but this publish goes to 's2r-tester/my-select10'" in (
         caplog.text
@@ -340,7 +339,7 @@ def test_concurrent_push_412_is_reported_not_retried(hub, select10):
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_retryable_answers_are_retried_then_succeed(hub, select10, status, caplog):
     hub.inject_fault(status, "/commit/", times=2)
-    with caplog.at_level(logging.WARNING, logger="s2r_hf.hub"):
+    with caplog.at_level(logging.WARNING, logger="s2r_hf.hub.subsets"):
         result = publish_subset(select10, "s2r/openr1-select10", retry=FAST)
     assert result.changed
     assert commit_posts(hub) == [status, status, 200]
@@ -507,7 +506,7 @@ def test_card_shows_results_when_present_and_needs_no_plots():
 
 def test_collection_refuses_subsets_under_different_licenses():
     from s2r_hf.errors import InputError
-    from s2r_hf.hub import collection_metadata
+    from s2r_hf.hub.subsets import collection_metadata
 
     a = subset_metadata("openr1-select10", 3, 0.25, [], "s2r/openr1-select10")
     b = {**subset_metadata("openr1-select20", 5, 0.42, [], "s2r/openr1-select20"), "license": "cc-by-4.0"}

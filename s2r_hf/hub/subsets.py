@@ -699,6 +699,6 @@ def _short(value: Any, limit: int = 40) -> str:
 
 
 def _version() -> str:
-    from s2r_hf import __version__
+    from s2r_hf._version import __version__
 
     return __version__
