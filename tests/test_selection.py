@@ -93,12 +93,22 @@ def test_subset_size_rounds_half_up_and_keeps_at_least_one(pool_size, ratio, exp
     assert subset_size(pool_size, ratio=ratio) == expected
 
 
+# The rows `random` picks from 200 ids with seed 1, pinned: numpy's PCG64 permutation of the sorted ids, smallest
+# priority first. A change of generator, of the id order it is drawn over, or of the seed handling changes them, and
+# so changes every published random baseline: that must be a deliberate, visible change.
+RANDOM_SEED_1 = [
+    "id161", "id124", "id188", "id143", "id036", "id063", "id076", "id007", "id030", "id021",
+    "id179", "id173", "id174", "id047", "id107", "id135", "id099", "id092", "id040", "id041",
+]  # fmt: skip
+
+
 def test_random_is_seeded_exact_and_covers_distinct_rows():
     pool = Dataset.from_dict({ID: [f"id{i:03d}" for i in range(200)]})
     first = ids(select(pool, ratio=0.1, strategy="random", seed=1))
-    assert len(first) == len(set(first)) == 20
-    assert first == ids(select(pool, ratio=0.1, strategy="random", seed=1))
-    assert first != ids(select(pool, ratio=0.1, strategy="random", seed=2))
+    assert first == RANDOM_SEED_1
+    assert ids(select(pool.shuffle(seed=7), ratio=0.1, strategy="random", seed=1)) == RANDOM_SEED_1
+    assert ids(select(pool, ratio=0.1, strategy="random", seed=2)) != first
+    assert ids(select(pool, ratio=0.1, strategy="random"))[:3] == ["id023", "id097", "id099"]  # seed 0, the default
 
 
 def test_diverse_takes_the_same_fraction_of_each_group_with_largest_remainders():
@@ -109,6 +119,7 @@ def test_diverse_takes_the_same_fraction_of_each_group_with_largest_remainders()
     subset, report = select_with_report(pool, SelectConfig(k=5, strategy="diverse"))
     picked = [groups[int(i[1:])] for i in ids(subset)]
     assert sorted(picked) == ["A", "A", "A", "B", "B"]
+    assert ids(subset) == ["r7", "r2", "r4", "r0", "r8"]  # pinned: random within each group, seed 0
     assert report.group_counts == {"A": 3, "B": 2}
 
 
