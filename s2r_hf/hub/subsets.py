@@ -95,7 +95,7 @@ def publish_subset(
     """
     check_online()
     folder = _check_folder(folder)
-    metadata = read_card_metadata(folder)
+    metadata = _card_metadata(folder)
     hint = (metadata.get("s2r") or {}).get("repo_hint")
     if hint and hint != repo_id:
         logger.warning(
@@ -143,7 +143,7 @@ def publish_subsets(
                 continue
             target = f"{config}/{Path(path).name}" if path.startswith(f"{DATA_DIR}/") else f"{config}/{path}"
             files[target] = folder / path
-        subsets_metadata.append((config, read_card_metadata(folder)))
+        subsets_metadata.append((config, _card_metadata(folder, subset=True)))
     card = render_card("subset.md", collection_metadata(subsets_metadata, repo_id, default=default))
     files[CARD_FILE] = card.encode("utf-8")
     return _publish(files, repo_id, repo_id.split("/")[-1], private, revision, token, commit_message, retry)
@@ -164,13 +164,16 @@ def name_configs(folders: Subsets) -> dict[str, Path]:
     seen: dict[str, str] = {}  # casefolded name -> name as given
     for config, folder in pairs:
         folder = _check_folder(folder)
+        origin = ""
         if config is None:
-            config = _subset_name(read_card_metadata(folder), folder).rsplit("-", 1)[-1]
+            subset_name = _subset_name(_card_metadata(folder), folder)
+            config, origin = subset_name.rsplit("-", 1)[-1], f" (the last '-' part of the subset name {subset_name!r})"
         elif not isinstance(config, str):
             raise InputError(f"config names are strings, got {config!r} ({type(config).__name__}) for {folder}")
         if not CONFIG_NAME_PATTERN.fullmatch(config) or config == DATA_DIR:
             raise InputError(
-                f"invalid config name {config!r}: use letters, digits, '_', '.', '-' (and not {DATA_DIR!r})"
+                f"invalid config name {config!r}{origin} for {folder}: use letters, digits, '_', '.', '-' "
+                f"(and not {DATA_DIR!r}); name the configs explicitly"
             )
         previous = seen.get(config.casefold())
         if previous is not None:
@@ -295,6 +298,27 @@ def _check_folder(folder: Folder) -> Path:
             "make one with `s2r select`"
         )
     return path.resolve()
+
+
+def _card_metadata(folder: Path, *, subset: bool = False) -> dict[str, Any]:
+    """The folder card's metadata; with `subset=True`, only a card `s2r select` wrote (a collection lists subsets)."""
+    import yaml
+
+    try:
+        metadata = read_card_metadata(folder)
+    except (yaml.YAMLError, ValueError) as error:  # ValueError: not UTF-8, or YAML that is not a mapping
+        detail = " ".join(str(error).split())
+        raise InputError(
+            f"the card {folder / CARD_FILE} cannot be read ({type(error).__name__}: {detail}); fix its YAML header, "
+            "or write the folder again with `s2r select`"
+        ) from None
+    kind = (metadata.get("s2r") or {}).get("kind")
+    if subset and kind != "subset":
+        raise InputError(
+            f"{folder} is not a subset written by `s2r select` (its card's s2r.kind is {kind!r}); a repo of several "
+            "configs holds subsets only: publish this folder on its own"
+        )
+    return metadata
 
 
 def _pair(item: Any) -> tuple[Any, Folder]:

@@ -279,7 +279,48 @@ def test_explicit_config_names_must_be_distinct_and_valid(hub, write_subset_fold
     assert hub.requests == []
 
 
+def test_a_collection_holds_subsets_only(hub, demo_output):
+    scored, subset = demo_output / "openr1-synthetic-scored", demo_output / "openr1-select10"
+    expected = (
+        r"openr1-synthetic-scored is not a subset written by `s2r select` \(its card's s2r.kind is 'scored_pool'\); "
+        "a repo of several configs holds subsets only"
+    )
+    with pytest.raises(InputError, match=expected):
+        publish_subsets({"pool": scored, "select10": subset}, "s2r/openr1-select")
+    assert hub.requests == []
+
+
+def test_a_derived_config_name_that_is_invalid(hub, write_subset_folder):
+    folder = write_subset_folder("openr1-select10%", 0.1)
+    expected = r"invalid config name 'select10%' \(the last '-' part of the subset name 'openr1-select10%'\)"
+    with pytest.raises(InputError, match=rf"{expected}.*name the configs explicitly"):
+        publish_subsets([folder], "s2r/openr1-select")
+
+
 # -- errors ------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "match"),
+    [
+        (b"---\nfoo: [unclosed\n---\n", r"cannot be read \(ParserError: while parsing a flow sequence"),
+        (b"\xff\xfe---\n", r"cannot be read \(UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff"),
+        (b"---\n- a\n- b\n---\n", r"cannot be read \(ValueError: repo card metadata block should be a dict\)"),
+    ],
+    ids=["bad-yaml", "not-utf8", "not-a-mapping"],
+)
+def test_an_unreadable_card_is_one_error(hub, select10, capsys, header, match):
+    from s2r_hf.cli import main
+
+    (select10 / "README.md").write_bytes(header + b"# a card\n")
+    with pytest.raises(InputError, match=match):
+        publish_subset(select10, "s2r/openr1-select10")
+    capsys.readouterr()
+    assert main(["publish", str(select10), "--repo-id", "s2r/openr1-select10"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"s2r publish: error: the card {select10 / 'README.md'} cannot be read (")
+    assert err.count("\n") == 1 and err.endswith("fix its YAML header, or write the folder again with `s2r select`\n")
+    assert hub.requests == []
 
 
 def test_not_a_subset_folder(tmp_path):
