@@ -205,6 +205,10 @@ def commit_files(
     for name, patterns in (("delete", delete), ("keep", keep)):
         if isinstance(patterns, str):
             raise InputError(f"{name} takes a sequence of patterns, e.g. ({patterns!r},), not the string {patterns!r}")
+        if not all(isinstance(pattern, str) for pattern in patterns):
+            raise InputError(f"{name} patterns are strings (e.g. 'results/*'), got {list(patterns)!r}")
+    if not isinstance(files, Mapping):
+        raise InputError(f"files maps repo paths to local paths or bytes, got a {type(files).__name__}")
     local = {_check_repo_path(path): _LocalFile.of(path, source) for path, source in files.items()}
     retry = retry or RetryPolicy()
     token = token if token is not None else get_token()

@@ -159,6 +159,8 @@ def test_an_empty_commit_is_not_made_and_a_new_repo_is_still_created(hub):
         ({"a.bin": "/no/such/file"}, {}, r"'a\.bin' maps to '/no/such/file', which is not a file"),
         ({}, {"repo_type": "models"}, r"repo_type must be one of \['model', 'dataset', 'space'\], got 'models'"),
         ({}, {"delete": "*"}, r"delete takes a sequence of patterns, e.g. \('\*',\)"),
+        ({}, {"keep": [None]}, r"keep patterns are strings \(e.g. 'results/\*'\), got \[None\]"),
+        (["a.bin"], {}, r"files maps repo paths to local paths or bytes, got a list"),
     ],
 )
 def test_bad_arguments_are_refused_before_any_request(hub, files, kwargs, match):
