@@ -28,6 +28,9 @@ _PUBLIC = {
     "load_dataset_folder": "s2r_hf.folders",
     "publish_subset": "s2r_hf.hub.subsets",
     "publish_subsets": "s2r_hf.hub.subsets",
+    "commit_files": "s2r_hf.hub.commit",
+    "CommitResult": "s2r_hf.hub.commit",
+    "RetryPolicy": "s2r_hf.hub.commit",
     "plot_distributions": "s2r_hf.plots",
     "JudgeDifficulty": "s2r_hf.judge.scorer",
     "judge_difficulty_batch": "s2r_hf.judge.scorer",
@@ -50,6 +53,7 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.builder import Select2ReasonBuilder
     from s2r_hf.difficulty import DIFFICULTY_SCORERS, add_difficulty
     from s2r_hf.folders import load_dataset_folder, write_dataset_folder
+    from s2r_hf.hub.commit import CommitResult, RetryPolicy, commit_files
     from s2r_hf.hub.subsets import publish_subset, publish_subsets
     from s2r_hf.judge.scorer import JudgeDifficulty, judge_difficulty_batch
     from s2r_hf.judge.training import JudgeTrainingConfig, train_judge

@@ -38,8 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from s2r_hf.errors import InputError
-    from s2r_hf.hub.subsets import publish_subset, publish_subsets
+    from s2r_hf.hub.commit import check_online
+    from s2r_hf.hub.subsets import DuplicateConfigError, publish_subset, publish_subsets
 
+    check_online()  # before any folder is read
     common = {
         "private": args.private,
         "revision": args.revision,
@@ -49,15 +51,18 @@ def run(args: argparse.Namespace) -> int:
     if len(args.subsets) == 1 and not args.config_names and not args.default_config:
         result = publish_subset(args.subsets[0], args.repo_id, **common)
     else:
-        folders: list[str] | dict[str, str] = list(args.subsets)
+        folders: list[str] | list[tuple[str, str]] = list(args.subsets)
         if args.config_names:
             if len(args.config_names) != len(args.subsets):
                 raise InputError(
                     f"--config-name was given {len(args.config_names)} time(s) for {len(args.subsets)} folder(s); "
                     "give one name per folder, in the same order"
                 )
-            folders = dict(zip(args.config_names, args.subsets))
-        result = publish_subsets(folders, args.repo_id, default=args.default_config, **common)
+            folders = list(zip(args.config_names, args.subsets))  # pairs, not a dict: a repeated name is an error
+        try:
+            result = publish_subsets(folders, args.repo_id, default=args.default_config, **common)
+        except DuplicateConfigError as error:
+            raise InputError(_config_name_advice(error)) from None
     if result.changed:
         print(f"published to {result.url}")
         print(f"commit {result.commit}: {result.message}")
@@ -67,3 +72,23 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"{result.url} already holds this content at commit {result.commit}: nothing to publish")
     return 0
+
+
+def _config_name_advice(error) -> str:
+    """The library's duplicate-config message, with the fix in command-line terms."""
+    (first_name, name), (first, second) = error.names, error.folders
+    if first == second:
+        return f"the folder {first} is given twice; give each folder once"
+    if first_name != name:
+        clash = f"config names {first_name!r} ({first}) and {name!r} ({second}) differ only in case"
+        return f"{clash}: their folders would collide on case-insensitive file systems; choose other --config-name"
+    if error.explicit:
+        return (
+            f"--config-name {name!r} is given twice ({first} and {second}); "
+            "give each folder its own --config-name, in the order of the folders"
+        )
+    return (
+        f"{first} and {second} would both be config {name!r} (the last '-' part of their subset names); "
+        "name each folder with --config-name, once per folder in the same order "
+        f"(e.g. --config-name {name} --config-name {name}-b)"
+    )

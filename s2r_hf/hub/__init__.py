@@ -1,1 +1,6 @@
-"""Everything that writes to the Hugging Face Hub: one commit engine, and what is published through it."""
+"""Everything that writes to the Hugging Face Hub.
+
+- `commit.py`: `commit_files`, one atomic, idempotent, retried commit to a repo of any type (dataset, model, space),
+  with its `RetryPolicy`, `CommitPlan` (what will change, for the message) and `CommitResult`; `PublishError`.
+- `subsets.py`: `publish_subset` / `publish_subsets`, subset folders written by `s2r select`, built on `commit_files`.
+"""

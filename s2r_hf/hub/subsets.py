@@ -1,49 +1,41 @@
-"""Publish subset folders to the Hugging Face Hub: the one module of s2r-hf that writes to the network.
+"""Publish subset folders to the Hugging Face Hub, through the commit engine of s2r_hf.hub.commit.
 
 `publish_subset(folder, "s2r/openr1-select10")` makes a dataset repo hold exactly the folder `s2r select` wrote
 (parquet shards under `data/`, the README.md card, the plots), so `load_dataset("s2r/openr1-select10")` needs no config
-name. `publish_subsets({"select10": folder, ...}, "s2r/openr1-select")` puts several subsets in one repo, one config
-each (`load_dataset("s2r/openr1-select", "select10")`), under a card rendered from `hub_cards/subset.md`.
+name: the Hub's default file patterns find `data/train-*.parquet` whether or not the card lists `configs:`.
+`publish_subsets({"select10": folder, ...}, "s2r/openr1-select")` puts several subsets in one repo, one config each
+(`load_dataset("s2r/openr1-select", "select10")`), under a card rendered from `hub_cards/subset.md` that lists them.
 
-What a maintainer of a Hub dataset can rely on:
-
-- One publish is one commit (`HfApi.create_commit` with every file), made against the branch head that was compared,
-  so a concurrent push is detected (412) instead of overwritten.
-- The remote tree is compared first (git blob ids, LFS sha256): identical content makes no commit at all; a change
-  makes one commit whose message lists the card facts and files that changed. Remote files that the folder no longer
-  has (e.g. a shard from an earlier, larger subset) are deleted in the same commit; `.gitattributes` is kept.
-- Rate limits (429), server errors (5xx) and connection failures are retried with exponential backoff; other 4xx are
-  not retried, and become errors that say what failed, what the Hub answered and how to fix it.
-- The token is never logged, printed or written anywhere, and a folder whose files contain it is refused.
+One publish is one commit or none (identical content), made as `commit_files` describes; its title names the card
+facts that changed (`rows 4 -> 5`) and its description lists every file. Remote files the folder no longer has (a shard
+of an earlier, larger subset) are deleted in the same commit.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
-from s2r_hf.errors import InputError, S2RError
+from s2r_hf.errors import InputError
 from s2r_hf.folders import CARD_FILE, DATA_DIR, SPLIT, read_card_metadata
-from s2r_hf.http_errors import transport_errors
-
-if TYPE_CHECKING:
-    from huggingface_hub import HfApi
+from s2r_hf.hub.commit import (
+    CommitPlan,
+    CommitResult,
+    PublishError,
+    RetryPolicy,
+    check_online,
+    check_repo_id,
+    commit_files,
+    count_changes,
+    describe_changes,
+)
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-REPO_TYPE = "dataset"
-_CHUNK_BYTES = 8 * 1024 * 1024
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-KEPT_REMOTE_FILES = frozenset({".gitattributes"})  # the Hub's own bookkeeping: never deleted by a publish
 CONFIG_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # Card facts named first in a commit title: the ones that change what a user trains on.
 _FACT_ORDER = (
@@ -61,100 +53,32 @@ _FACT_ORDER = (
     "s2r.pool.length.unit",
     "s2r.version",
 )
-_TOKEN_HELP = (
-    "pass --token, set HF_TOKEN, or run `hf auth login` (a token with write access: {endpoint}/settings/tokens)"
-)
+
+Folder = str | os.PathLike
+# Several subsets: folders (each named by its subset name), {config name: folder}, or (config name, folder) pairs.
+Subsets = Sequence[Folder] | Mapping[str, Folder] | Sequence[tuple[str, Folder]]
 
 
-class PublishError(S2RError, RuntimeError):
-    """Publishing failed; the message says what, what the Hub answered, and how to fix it."""
+class DuplicateConfigError(InputError):
+    """Two subsets of one publish would have the same config name (or names that differ only in case).
 
+    `names` are the two names (equal, or equal but for case), `folders` the two folders, `explicit` whether the caller
+    gave the names (otherwise they were derived from the subset names), so that each surface (Python, CLI) can say how
+    to fix it in its own terms.
+    """
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often, and how patiently, retryable failures (429, 5xx, connection errors) are retried."""
-
-    attempts: int = field(default=5, metadata={"help": "tries in all, the first included"})
-    base_delay: float = field(default=1.0, metadata={"help": "seconds before the first retry; doubled on each retry"})
-    max_delay: float = field(default=30.0, metadata={"help": "the longest wait between two tries, in seconds"})
-
-    def __post_init__(self) -> None:
-        if self.attempts < 1:
-            raise ValueError(f"attempts must be at least 1, got {self.attempts}")
-        if self.base_delay < 0 or self.max_delay < 0:
-            raise ValueError(f"delays must be >= 0, got base_delay={self.base_delay}, max_delay={self.max_delay}")
-
-    def delay(self, retry: int) -> float:
-        """Seconds to wait before retry number `retry` (1-based)."""
-        return min(self.max_delay, self.base_delay * 2 ** (retry - 1))
-
-
-@dataclass(frozen=True)
-class PublishResult:
-    """What a publish did: the repo's URL, the commit the branch points at, and the files it changed."""
-
-    repo_id: str
-    revision: str
-    url: str
-    commit: str
-    commit_url: str | None
-    changed: bool
-    added: tuple[str, ...] = ()
-    updated: tuple[str, ...] = ()
-    deleted: tuple[str, ...] = ()
-    message: str | None = None
-
-
-@dataclass(frozen=True)
-class _LocalFile:
-    path: Path | None
-    content: bytes | None  # files made at publish time (the collection card) have content instead of a path
-
-    def read(self) -> bytes:
-        return self.content if self.content is not None else self.path.read_bytes()
-
-    def chunks(self) -> Iterator[bytes]:
-        """The content in pieces, so that shards of hundreds of MB are never held in memory whole."""
-        if self.content is not None:
-            yield self.content
-            return
-        with open(self.path, "rb") as handle:
-            while chunk := handle.read(_CHUNK_BYTES):
-                yield chunk
-
-    @property
-    def size(self) -> int:
-        return len(self.content) if self.content is not None else self.path.stat().st_size
-
-    def scan(self, needle: bytes) -> tuple[str, str, bool]:
-        """(sha256, git blob sha1, whether `needle` occurs) in one pass over the content."""
-        sha256, sha1 = hashlib.sha256(), hashlib.sha1(b"blob %d\x00" % self.size)
-        found, tail = False, b""
-        for chunk in self.chunks():
-            sha256.update(chunk)
-            sha1.update(chunk)
-            window = tail + chunk
-            found = found or (bool(needle) and needle in window)
-            tail = window[-(len(needle) - 1) :] if len(needle) > 1 else b""
-        return sha256.hexdigest(), sha1.hexdigest(), found
-
-
-@dataclass
-class _Plan:
-    added: list[str]
-    updated: list[str]
-    deleted: list[str]
-
-    @property
-    def empty(self) -> bool:
-        return not (self.added or self.updated or self.deleted)
+    def __init__(self, message: str, *, names: tuple[str, str], folders: tuple[Path, Path], explicit: bool):
+        super().__init__(message)
+        self.names = names
+        self.folders = folders
+        self.explicit = explicit
 
 
 # -- public API --------------------------------------------------------------------------------------------------------
 
 
 def publish_subset(
-    folder: str | os.PathLike,
+    folder: Folder,
     repo_id: str,
     *,
     private: bool = False,
@@ -162,17 +86,16 @@ def publish_subset(
     token: str | None = None,
     commit_message: str | None = None,
     retry: RetryPolicy | None = None,
-) -> PublishResult:
+) -> CommitResult:
     """Make the dataset repo `repo_id` hold exactly `folder` (a folder written by `s2r select`), in one commit.
 
-    The default config is the subset, so `load_dataset(repo_id)` needs no config name. `token` defaults to the
+    The subset is the repo's only config, so `load_dataset(repo_id)` needs no config name. `token` defaults to the
     environment (`HF_TOKEN`) or the stored login. `private` applies when the repo is created. `revision` is an
     existing branch (default `main`). Re-publishing identical content makes no commit.
     """
+    check_online()
     folder = _check_folder(folder)
-    metadata = read_card_metadata(folder)
-    files = {path: _LocalFile(folder / path, None) for path in _folder_files(folder)}
-    name = _subset_name(metadata, folder)
+    metadata = _card_metadata(folder)
     hint = (metadata.get("s2r") or {}).get("repo_hint")
     if hint and hint != repo_id:
         logger.warning(
@@ -182,20 +105,12 @@ def publish_subset(
             repo_id,
             repo_id,
         )
-    return _publish(
-        files,
-        repo_id,
-        name,
-        private=private,
-        revision=revision,
-        token=token,
-        commit_message=commit_message,
-        retry=retry,
-    )
+    files = {path: folder / path for path in _folder_files(folder)}
+    return _publish(files, repo_id, _subset_name(metadata, folder), private, revision, token, commit_message, retry)
 
 
 def publish_subsets(
-    folders: Sequence[str | os.PathLike] | Mapping[str, str | os.PathLike],
+    folders: Subsets,
     repo_id: str,
     *,
     default: str | None = None,
@@ -204,48 +119,80 @@ def publish_subsets(
     token: str | None = None,
     commit_message: str | None = None,
     retry: RetryPolicy | None = None,
-) -> PublishResult:
+) -> CommitResult:
     """Publish several subset folders as the configs of one dataset repo, in one commit.
 
-    `folders` maps config names to folders; a plain list names each config by the last `-`-separated part of the
-    subset's name (`openr1-select10` -> `select10`). Config `c` holds `c/train-*.parquet` and its plots, so
-    `load_dataset(repo_id, "c")` loads it; `default` (a config name) also makes `load_dataset(repo_id)` work. The card
-    lists every config. The repo holds exactly these subsets: files of configs no longer given are deleted.
+    `folders` maps config names to folders ({name: folder} or (name, folder) pairs); a plain list of folders names
+    each config by the last `-`-separated part of its subset's name (`openr1-select10` -> `select10`). Config names
+    must be distinct, also ignoring case (`DuplicateConfigError`). Config `c` holds `c/train-*.parquet` and its plots,
+    so `load_dataset(repo_id, "c")` loads it; `default` (a config name) also makes `load_dataset(repo_id)` work. The
+    card lists every config. The repo holds exactly these subsets: files of configs no longer given are deleted.
     """
     from s2r_hf.cards import render_card
 
-    named = _name_configs(folders)
+    check_online()
+    check_repo_id(repo_id)
+    named = name_configs(folders)
     if default is not None and default not in named:
-        raise InputError(f"default config {default!r} is not one of the configs {sorted(named)}")
-    files: dict[str, _LocalFile] = {}
+        raise InputError(f"default config {default!r} is not one of the configs {list(named)}")
+    files: dict[str, Path | bytes] = {}
     subsets_metadata = []
     for config, folder in named.items():
-        metadata = read_card_metadata(folder)
         for path in _folder_files(folder):
             if path == CARD_FILE:
                 continue
             target = f"{config}/{Path(path).name}" if path.startswith(f"{DATA_DIR}/") else f"{config}/{path}"
-            files[target] = _LocalFile(folder / path, None)
-        subsets_metadata.append((config, metadata))
+            files[target] = folder / path
+        subsets_metadata.append((config, _card_metadata(folder, subset=True)))
     card = render_card("subset.md", collection_metadata(subsets_metadata, repo_id, default=default))
-    files[CARD_FILE] = _LocalFile(None, card.encode("utf-8"))
-    name = repo_id.split("/")[-1]
-    return _publish(
-        files,
-        repo_id,
-        name,
-        private=private,
-        revision=revision,
-        token=token,
-        commit_message=commit_message,
-        retry=retry,
-    )
+    files[CARD_FILE] = card.encode("utf-8")
+    return _publish(files, repo_id, repo_id.split("/")[-1], private, revision, token, commit_message, retry)
+
+
+def name_configs(folders: Subsets) -> dict[str, Path]:
+    """Config name -> checked subset folder, in the order given; refuses repeated names (`DuplicateConfigError`)."""
+    if isinstance(folders, (str, os.PathLike)):
+        raise InputError(f"give several subset folders as a list or a mapping, got the single path {str(folders)!r}")
+    explicit = isinstance(folders, Mapping) or any(isinstance(item, tuple) for item in folders)
+    if isinstance(folders, Mapping):
+        pairs = list(folders.items())
+    elif explicit:
+        pairs = [_pair(item) for item in folders]
+    else:
+        pairs = [(None, folder) for folder in folders]
+    named: dict[str, Path] = {}
+    seen: dict[str, str] = {}  # casefolded name -> name as given
+    for config, folder in pairs:
+        folder = _check_folder(folder)
+        origin = ""
+        if config is None:
+            subset_name = _subset_name(_card_metadata(folder), folder)
+            config, origin = subset_name.rsplit("-", 1)[-1], f" (the last '-' part of the subset name {subset_name!r})"
+        elif not isinstance(config, str):
+            raise InputError(f"config names are strings, got {config!r} ({type(config).__name__}) for {folder}")
+        if not CONFIG_NAME_PATTERN.fullmatch(config) or config == DATA_DIR:
+            raise InputError(
+                f"invalid config name {config!r}{origin} for {folder}: use letters, digits, '_', '.', '-' "
+                f"(and not {DATA_DIR!r}); name the configs explicitly"
+            )
+        previous = seen.get(config.casefold())
+        if previous is not None:
+            raise _duplicate(config, previous, named[previous], folder, explicit)
+        seen[config.casefold()] = config
+        named[config] = folder
+    if not named:
+        raise InputError("no subset folders given; pass at least one folder written by `s2r select`")
+    return named
 
 
 def collection_metadata(
     subsets: Sequence[tuple[str, Mapping[str, Any]]], repo_id: str, *, default: str | None = None
 ) -> dict[str, Any]:
-    """Card metadata for a repo holding several subsets as configs: (config name, subset card metadata) pairs."""
+    """Card metadata for a repo holding several subsets as configs: (config name, subset card metadata) pairs.
+
+    Only the subsets' `license`, list-valued Hub fields and `s2r` blocks are read; their `configs:` entries (if any)
+    describe their own folders and are replaced by one entry per config of this repo.
+    """
     if not subsets:
         raise InputError("a collection needs at least one subset; received none")
     configs = []
@@ -286,191 +233,123 @@ def collection_metadata(
 
 
 def _publish(
-    files: dict[str, _LocalFile],
+    files: Mapping[str, Path | bytes],
     repo_id: str,
     name: str,
-    *,
     private: bool,
     revision: str | None,
     token: str | None,
     commit_message: str | None,
     retry: RetryPolicy | None,
-) -> PublishResult:
-    from huggingface_hub import HfApi, get_token
+) -> CommitResult:
+    def message(plan: CommitPlan) -> tuple[str, str]:
+        title, description = _describe(plan, name, files.get(CARD_FILE))
+        return (commit_message, f"{title}\n\n{description}") if commit_message else (title, description)
 
-    retry = retry or RetryPolicy()
-    _check_repo_id(repo_id)
-    revision = revision or "main"
-    token = token if token is not None else get_token()
-    api = HfApi(token=token)
-    if not token:
-        raise PublishError(f"no Hugging Face token found, and publishing needs one; {_token_help(api)}")
-    digests = _refuse_token_in_files(files, token)
-
-    whoami = _call(retry, f"checking the token with {api.endpoint}", lambda: api.whoami(), api=api, repo_id=repo_id)
-    user = whoami.get("name", "?")
-    orgs = [org for org in whoami.get("orgs", []) if org.get("name")]
-    # Suggestions name only namespaces the user can write to; an org where the user only reads is reported as such.
-    namespaces = [user, *(org["name"] for org in orgs if org.get("roleInOrg") not in ("read", "contributor"))]
-    memberships = [org["name"] for org in orgs]
-    role = ((whoami.get("auth") or {}).get("accessToken") or {}).get("role")
-    if role == "read":
-        raise PublishError(f"the token of {user!r} is read-only (role 'read'); publishing writes: {_token_help(api)}")
-
-    _call(
-        retry,
-        f"creating the dataset repo {repo_id}",
-        lambda: api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True),
-        api=api,
-        repo_id=repo_id,
-        user=user,
-        namespaces=namespaces,
-        memberships=memberships,
-        creating=True,
+    return commit_files(
+        repo_id,
+        files,
+        repo_type="dataset",
+        revision=revision or "main",
+        delete=("*",),  # the repo holds exactly this subset (or these subsets)
+        message=message,
+        private=private,
+        token=token,
+        retry=retry,
     )
-    context = {
-        "api": api,
-        "repo_id": repo_id,
-        "user": user,
-        "namespaces": namespaces,
-        "memberships": memberships,
-        "revision": revision,
-    }
-    _check_branch(api, repo_id, revision, retry, context)
-
-    sent: list[str] = []  # titles of commits sent by earlier attempts, whose answer may have been lost
-
-    def attempt() -> PublishResult:  # one comparison + one commit; retried as a whole
-        info = api.repo_info(repo_id, repo_type=REPO_TYPE, revision=revision)
-        if private and info.private is False:
-            logger.warning("%s already exists and is public; --private does not change an existing repo", repo_id)
-        remote = {
-            entry.path: entry
-            for entry in api.list_repo_tree(repo_id, repo_type=REPO_TYPE, revision=info.sha, recursive=True)
-            if getattr(entry, "blob_id", None) is not None and hasattr(entry, "size")
-        }
-        plan = _plan(files, digests, remote)
-        url = _repo_url(api, repo_id, revision)
-        if plan.empty and sent:
-            # An earlier attempt's commit landed although its answer was lost (e.g. a gateway timeout).
-            logger.info("%s at %s holds this content: the commit sent by an earlier attempt landed", repo_id, info.sha)
-            return PublishResult(repo_id, revision, url, info.sha, None, changed=True, message=sent[-1])
-        if plan.empty:
-            logger.info("%s at %s already holds this content: no commit made", repo_id, info.sha)
-            return PublishResult(repo_id, revision, url, info.sha, None, changed=False)
-        title, description = _describe(api, repo_id, info.sha, name, files, remote, plan)
-        if commit_message:
-            title, description = commit_message, f"{title}\n\n{description}"
-        sent.append(title)
-        commit = api.create_commit(
-            repo_id,
-            _operations(files, plan),
-            commit_message=title,
-            commit_description=description,
-            repo_type=REPO_TYPE,
-            revision=revision,
-            parent_commit=info.sha,
-        )
-        logger.info("published %s to %s: commit %s (%s)", name, repo_id, commit.oid, title)
-        return PublishResult(
-            repo_id,
-            revision,
-            url,
-            commit.oid,
-            commit.commit_url,
-            changed=True,
-            added=tuple(plan.added),
-            updated=tuple(plan.updated),
-            deleted=tuple(plan.deleted),
-            message=title,
-        )
-
-    return _call(retry, f"publishing to {repo_id}@{revision}", attempt, **context)
 
 
-def _plan(files: Mapping[str, _LocalFile], digests: Mapping[str, tuple[str, str]], remote: Mapping[str, Any]) -> _Plan:
-    added, updated = [], []
-    for path in sorted(files):
-        entry = remote.get(path)
-        if entry is None:
-            added.append(path)
-            continue
-        sha256, blob_id = digests[path]
-        lfs = getattr(entry, "lfs", None)
-        remote_sha256 = getattr(lfs, "sha256", None) if lfs is not None else None
-        same = remote_sha256 == sha256 if remote_sha256 else entry.blob_id == blob_id
-        if not same or entry.size != files[path].size:
-            updated.append(path)
-    deleted = sorted(path for path in remote if path not in files and path not in KEPT_REMOTE_FILES)
-    return _Plan(added, updated, deleted)
-
-
-def _operations(files: Mapping[str, _LocalFile], plan: _Plan) -> list[Any]:
-    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
-
-    operations: list[Any] = []
-    for path in plan.added + plan.updated:
-        local = files[path]
-        source = local.content if local.content is not None else str(local.path)
-        operations.append(CommitOperationAdd(path_in_repo=path, path_or_fileobj=source))
-    operations.extend(CommitOperationDelete(path_in_repo=path) for path in plan.deleted)
-    return operations
-
-
-def _describe(
-    api: HfApi,
-    repo_id: str,
-    parent: str,
-    name: str,
-    files: Mapping[str, _LocalFile],
-    remote: Mapping[str, Any],
-    plan: _Plan,
-) -> tuple[str, str]:
+def _describe(plan: CommitPlan, name: str, card: Path | bytes | None) -> tuple[str, str]:
     """A commit title saying what changed (card facts first, then files) and a description listing every change."""
-    first_publish = not (set(remote) - KEPT_REMOTE_FILES)
     facts: list[tuple[str, Any, Any]] = []
-    if CARD_FILE in plan.updated:
-        old = _flatten(_card_yaml(_download_text(api, repo_id, CARD_FILE, parent)))
-        new = _flatten(_card_yaml(files[CARD_FILE].read().decode("utf-8")))
+    if card is not None and CARD_FILE in plan.updated:
+        old = _flatten(_card_yaml(plan.read_remote(CARD_FILE).decode("utf-8", errors="replace")))
+        new = _flatten(_card_yaml((card if isinstance(card, bytes) else card.read_bytes()).decode("utf-8")))
         changed = [key for key in set(old) | set(new) if old.get(key) != new.get(key)]
         changed.sort(key=lambda key: (_FACT_ORDER.index(key) if key in _FACT_ORDER else len(_FACT_ORDER), key))
         facts = [(key, old.get(key), new.get(key)) for key in changed]
-    counts = [
-        f"{verb} {len(paths)} file{'s' if len(paths) != 1 else ''}"
-        for verb, paths in (("add", plan.added), ("update", plan.updated), ("delete", plan.deleted))
-        if paths
-    ]
-    if first_publish:
-        title = f"Publish {name}: {', '.join(counts)}"
+    counts = count_changes(plan)
+    if plan.first_commit:
+        title = f"Publish {name}: {counts}"
     elif facts:
         shown = ", ".join(f"{_short_key(key)} {_short(old)} -> {_short(new)}" for key, old, new in facts[:3])
         more = f" (+{len(facts) - 3} more)" if len(facts) > 3 else ""
-        title = f"Update {name}: {shown}{more}; {', '.join(counts)}"
+        title = f"Update {name}: {shown}{more}; {counts}"
     else:
-        title = f"Update {name}: {', '.join(counts)}"
+        title = f"Update {name}: {counts}"
     lines = [f"Published with s2r-hf {_version()}."]
-    if facts and not first_publish:
+    if facts and not plan.first_commit:
         lines += ["", "Card changes:"] + [
             f"- {key}: {_short(old, 200)} -> {_short(new, 200)}" for key, old, new in facts
         ]
-    for heading, paths in (("Added", plan.added), ("Updated", plan.updated), ("Deleted", plan.deleted)):
-        if paths:
-            lines += ["", f"{heading}:"]
-            lines += [f"- {path}" + (f" ({files[path].size} bytes)" if path in files else "") for path in paths]
-    return title[:300], "\n".join(lines)
+    return title, "\n".join([*lines, "", describe_changes(plan)])
 
 
 # -- checks ------------------------------------------------------------------------------------------------------------
 
 
-def _check_folder(folder: str | os.PathLike) -> Path:
-    folder = Path(folder)
-    if not (folder / CARD_FILE).is_file() or not list((folder / DATA_DIR).glob("*.parquet")):
+def _check_folder(folder: Folder) -> Path:
+    if not isinstance(folder, (str, os.PathLike)):
+        raise InputError(f"a subset folder is a path, got {folder!r} ({type(folder).__name__})")
+    path = Path(folder)
+    if not (path / CARD_FILE).is_file() or not list((path / DATA_DIR).glob("*.parquet")):
         raise PublishError(
             f"{str(folder)!r} is not a subset folder: expected {CARD_FILE} and {DATA_DIR}/*.parquet inside; "
             "make one with `s2r select`"
         )
-    return folder.resolve()
+    return path.resolve()
+
+
+def _card_metadata(folder: Path, *, subset: bool = False) -> dict[str, Any]:
+    """The folder card's metadata; with `subset=True`, only a card `s2r select` wrote (a collection lists subsets)."""
+    import yaml
+
+    try:
+        metadata = read_card_metadata(folder)
+    except (yaml.YAMLError, ValueError) as error:  # ValueError: not UTF-8, or YAML that is not a mapping
+        detail = " ".join(str(error).split())
+        raise InputError(
+            f"the card {folder / CARD_FILE} cannot be read ({type(error).__name__}: {detail}); fix its YAML header, "
+            "or write the folder again with `s2r select`"
+        ) from None
+    kind = (metadata.get("s2r") or {}).get("kind")
+    if subset and kind != "subset":
+        raise InputError(
+            f"{folder} is not a subset written by `s2r select` (its card's s2r.kind is {kind!r}); a repo of several "
+            "configs holds subsets only: publish this folder on its own"
+        )
+    return metadata
+
+
+def _pair(item: Any) -> tuple[Any, Folder]:
+    if not (isinstance(item, tuple) and len(item) == 2):
+        raise InputError(
+            f"mix of folders and (config name, folder) pairs: got {item!r}; give all pairs, or all plain folders"
+        )
+    return item
+
+
+def _duplicate(config: str, previous: str, first: Path, second: Path, explicit: bool) -> DuplicateConfigError:
+    folders = (first, second)
+    if first == second:
+        what = f"the folder {first} is given twice"
+        fix = "give each folder once"
+    elif config != previous:
+        what = (
+            f"config names {previous!r} ({first}) and {config!r} ({second}) differ only in case; their folders would "
+            "collide in a download on a case-insensitive file system (macOS, Windows)"
+        )
+        fix = "choose names that differ in more than case"
+    elif explicit:
+        what = f"config name {config!r} is given twice ({first} and {second})"
+        fix = "give each folder its own config name"
+    else:
+        what = (
+            f"two subsets would both be config {config!r} ({first} and {second}): a config is named by the last "
+            "'-' part of its subset's name"
+        )
+        fix = "pass a mapping {config name: folder} (or (config name, folder) pairs) instead of a list"
+    return DuplicateConfigError(f"{what}; {fix}", names=(previous, config), folders=folders, explicit=explicit)
 
 
 def _folder_files(folder: Path) -> list[str]:
@@ -488,181 +367,7 @@ def _subset_name(metadata: Mapping[str, Any], folder: Path) -> str:
     return str(name) if name else folder.name
 
 
-def _name_configs(folders: Sequence[str | os.PathLike] | Mapping[str, str | os.PathLike]) -> dict[str, Path]:
-    if isinstance(folders, Mapping):
-        named = {str(config): _check_folder(folder) for config, folder in folders.items()}
-    else:
-        named = {}
-        for folder in map(_check_folder, folders):
-            config = _subset_name(read_card_metadata(folder), folder).rsplit("-", 1)[-1]
-            if config in named:
-                raise InputError(
-                    f"two subsets would both be config {config!r} ({named[config]} and {folder}); "
-                    "pass a mapping {config name: folder} instead of a list"
-                )
-            named[config] = folder
-    if not named:
-        raise InputError("no subset folders given; pass at least one folder written by `s2r select`")
-    for config in named:
-        if not CONFIG_NAME_PATTERN.fullmatch(config) or config == DATA_DIR:
-            raise InputError(
-                f"invalid config name {config!r}: use letters, digits, '_', '.', '-' (and not {DATA_DIR!r})"
-            )
-    return named
-
-
-def _check_repo_id(repo_id: str) -> str:
-    if not isinstance(repo_id, str) or not re.fullmatch(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*", repo_id):
-        raise InputError(f"repo_id must look like 'namespace/name' (e.g. 's2r/openr1-select10'), got {repo_id!r}")
-    return repo_id.split("/")[0]
-
-
-def _refuse_token_in_files(files: Mapping[str, _LocalFile], token: str) -> dict[str, tuple[str, str]]:
-    """Hash every file; refuse if any of them holds the token. Returns path -> (sha256, git blob sha1)."""
-    digests, leaking = {}, []
-    for path, local in files.items():
-        sha256, sha1, found = local.scan(token.encode("utf-8"))
-        digests[path] = (sha256, sha1)
-        if found:
-            leaking.append(path)
-    if leaking:
-        raise PublishError(
-            f"refusing to publish: {', '.join(sorted(leaking))} contain(s) the Hub token given for this publish. "
-            "Remove it from the folder (re-run `s2r select` without passing the token on its command line) "
-            "and revoke the token if it was shared."
-        )
-    return digests
-
-
-def _check_branch(api: HfApi, repo_id: str, revision: str, retry: RetryPolicy, context: dict[str, Any]) -> None:
-    refs = _call(
-        retry, f"listing the branches of {repo_id}", lambda: api.list_repo_refs(repo_id, repo_type=REPO_TYPE), **context
-    )
-    branches = sorted(branch.name for branch in refs.branches)
-    if revision not in branches:
-        raise PublishError(
-            f"branch {revision!r} does not exist in {repo_id} (its branches: {branches}). Publish to an existing "
-            f"branch, or create it first: `HfApi().create_branch({repo_id!r}, branch={revision!r}, "
-            f"repo_type='dataset')`"
-        )
-
-
-# -- retries and errors ------------------------------------------------------------------------------------------------
-
-
-def _call(retry: RetryPolicy, doing: str, fn: Callable[[], T], **context: Any) -> T:
-    """Run `fn`, retrying retryable failures with backoff; turn the rest into a PublishError that explains them."""
-    from huggingface_hub.errors import HfHubHTTPError
-
-    connection_errors = transport_errors()
-    for attempt in range(1, retry.attempts + 1):
-        try:
-            return fn()
-        except HfHubHTTPError as error:
-            status = error.response.status_code if error.response is not None else None
-            if status not in RETRYABLE_STATUS:
-                raise _explain(error, status, doing, **context) from None
-            failure: BaseException = error
-            received = f"HTTP {status}"
-        except connection_errors as error:
-            failure, received = error, f"{type(error).__name__} ({error})"
-        if attempt == retry.attempts:
-            raise PublishError(
-                f"{doing} failed {retry.attempts} times; the last answer was {received}. The Hub may be down or "
-                "rate-limiting: try again later. Re-running is safe: content already published makes no new commit."
-            ) from failure
-        wait = retry.delay(attempt)
-        logger.warning(
-            "%s: %s; retrying in %.2fs (attempt %d of %d)", doing, received, wait, attempt + 1, retry.attempts
-        )
-        time.sleep(wait)
-    raise AssertionError("unreachable: the loop returns or raises")
-
-
-def _server_message(error: Any) -> str:
-    response = error.response
-    message = response.headers.get("X-Error-Message") if response is not None else None
-    if not message and response is not None:
-        try:
-            message = response.json().get("error")
-        except ValueError:
-            message = None
-    return str(message) if message else "no message"
-
-
-def _explain(
-    error: Any,
-    status: int | None,
-    doing: str,
-    *,
-    api: HfApi,
-    repo_id: str,
-    user: str | None = None,
-    namespaces: Sequence[str] = (),
-    memberships: Sequence[str] = (),
-    revision: str | None = None,
-    creating: bool = False,
-) -> PublishError:
-    """A PublishError for a non-retryable answer: what failed, what the Hub said, how to fix it."""
-    namespace = repo_id.split("/")[0]
-    code = error.response.headers.get("X-Error-Code") if error.response is not None else None
-    said = f"the Hub answered {status} ({_server_message(error)})"
-    name = repo_id.split("/")[-1]
-    if status == 401:
-        return PublishError(
-            f"{doing}: {api.endpoint} rejected the token: {said}. It is invalid, expired or revoked; {_token_help(api)}"
-        )
-    if status == 403 and namespace in memberships:
-        return PublishError(
-            f"{doing}: {user} is a member of {namespace!r} but may not write to {repo_id} ({said}). Ask an admin of "
-            f"{namespace!r} for the write role, or use a token with write access: {_token_help(api)}"
-        )
-    if status == 403:
-        others = f"your namespaces are {list(namespaces)}" if namespaces else "check which namespaces you can write to"
-        suggestion = f"e.g. --repo-id {namespaces[0]}/{name}" if namespaces else "a namespace you own"
-        return PublishError(
-            f"{doing}: {user or 'this token'} may not write to {repo_id}: namespace {namespace!r} belongs to someone "
-            f"else ({said}); {others}. Publish under one of them ({suggestion}), or ask an admin of {namespace!r} "
-            "for write access."
-        )
-    if status == 404 and code == "RevisionNotFound":
-        return PublishError(
-            f"{doing}: revision {revision!r} does not exist in {repo_id} ({said}); publish to an "
-            "existing branch or create it first with `HfApi().create_branch`"
-        )
-    if status == 404 and creating:
-        return PublishError(
-            f"{doing}: namespace {namespace!r} does not exist on {api.endpoint} ({said}). Create the organization "
-            f"first, or publish under one of your namespaces {list(namespaces)}"
-            + (f", e.g. --repo-id {namespaces[0]}/{name}" if namespaces else "")
-        )
-    if status == 404:
-        return PublishError(
-            f"{doing}: {repo_id} was not found ({said}); check the repo id and that the token can read it"
-        )
-    if status == 412:
-        return PublishError(
-            f"{doing}: {repo_id}@{revision} changed while publishing: someone else pushed a commit ({said}). Nothing "
-            "was committed; re-run the publish to compare against the new head."
-        )
-    return PublishError(f"{doing}: {said}. This is not retryable; check the request and the repo settings.")
-
-
-def _token_help(api: HfApi) -> str:
-    return _TOKEN_HELP.format(endpoint=api.endpoint)
-
-
 # -- small helpers -----------------------------------------------------------------------------------------------------
-
-
-def _repo_url(api: HfApi, repo_id: str, revision: str) -> str:
-    url = f"{api.endpoint}/datasets/{repo_id}"
-    return url if revision == "main" else f"{url}/tree/{revision}"
-
-
-def _download_text(api: HfApi, repo_id: str, path: str, revision: str) -> str:
-    local = api.hf_hub_download(repo_id, path, repo_type=REPO_TYPE, revision=revision)
-    return Path(local).read_text(encoding="utf-8")
 
 
 def _card_yaml(text: str) -> dict[str, Any]:
