@@ -36,10 +36,17 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         group_column=args.group_column,
     )
-    check_writable(args.output, args.overwrite)
+    check_writable(args.output, args.overwrite, inputs=[args.scored], kind="subset")
     pool, pool_s2r = load_scored_pool(args.scored)
     subset, path = write_subset(
-        pool, pool_s2r, config, args.output, overwrite=args.overwrite, command=args.command_line, repo_id=args.repo_id
+        pool,
+        pool_s2r,
+        config,
+        args.output,
+        overwrite=args.overwrite,
+        command=args.command_line,
+        repo_id=args.repo_id,
+        inputs=[args.scored],
     )
     print(subset_summary(pool, subset, config))
     print(f"\nsubset written to {path}")

@@ -12,7 +12,7 @@ from fixtures.hub_server import DEFAULT_TOKEN, DEFAULT_USER
 from s2r_hf._version import __version__
 from s2r_hf.cards import render_card
 from s2r_hf.columns import ANSWER, DIFFICULTY, ID, JOINT_RANK, MESSAGES, TRACE_LENGTH
-from s2r_hf.folders import configs_metadata, read_card_metadata, write_dataset_folder
+from s2r_hf.folders import read_card_metadata, write_dataset_folder
 from s2r_hf.hub.subsets import PublishError, RetryPolicy, publish_subset, publish_subsets
 from s2r_hf.plots import plot_distributions
 
@@ -39,7 +39,6 @@ def pool_rows() -> list[dict]:
 
 def subset_metadata(name: str, rows: int, ratio: float, plots: list[str], repo_hint: str) -> dict:
     return {
-        "configs": configs_metadata(),
         "license": "apache-2.0",
         "source_datasets": ["open-r1/OpenR1-Math-220k"],
         "task_categories": ["text-generation"],
