@@ -9,7 +9,7 @@ HELP = "score and select the embedded synthetic OpenR1-shaped demo pool (offline
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", default="s2r-demo", help="folder to write the scored pool and subsets into")
-    parser.add_argument("--overwrite", action="store_true", help="replace folders from an earlier demo run")
+    parser.add_argument("--overwrite", action="store_true", help="replace the folders an earlier demo run wrote")
     parser.add_argument("--ratios", type=float, nargs="+", default=[0.1], help="subset sizes, as fractions")
     parser.add_argument("--weight", type=float, default=0.25, help="weight on the difficulty rank")
 

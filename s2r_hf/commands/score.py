@@ -12,7 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "pool", help="Hub dataset id (e.g. open-r1/OpenR1-Math-220k), local folder, or jsonl/json/parquet/csv file"
     )
     parser.add_argument("-o", "--output", required=True, help="folder to write the scored pool to (Hub layout)")
-    parser.add_argument("--overwrite", action="store_true", help="replace the output folder if it exists")
+    parser.add_argument("--overwrite", action="store_true", help="replace the output folder if s2r wrote it")
     source = parser.add_argument_group("source")
     source.add_argument("--config", help="dataset config name, e.g. default / extended / all for OpenR1")
     source.add_argument("--split", default="train", help="split to read")

@@ -12,7 +12,7 @@ HELP = "select a subset of a scored pool (joint rank of difficulty and length, o
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scored", help="folder written by `s2r score`")
     parser.add_argument("-o", "--output", required=True, help="folder to write the subset to (Hub layout)")
-    parser.add_argument("--overwrite", action="store_true", help="replace the output folder if it exists")
+    parser.add_argument("--overwrite", action="store_true", help="replace the output folder if s2r wrote it")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--ratio", type=float, default=0.1, help="fraction of the pool to keep, rounded half up")
     size.add_argument("--k", type=int, help="number of rows to keep")
