@@ -7,6 +7,7 @@ a subset's card embeds its pool's block, so a published subset says everything n
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from s2r_hf._version import __version__
 from s2r_hf.cards import render_card
 from s2r_hf.columns import DIFFICULTY, TRACE_LENGTH
 from s2r_hf.errors import InputError
-from s2r_hf.folders import configs_metadata, load_dataset_folder, read_card_metadata, write_dataset_folder
+from s2r_hf.folders import check_writable, load_dataset_folder, read_card_metadata, write_dataset_folder
 from s2r_hf.pool import arrow_column
 
 if TYPE_CHECKING:
@@ -40,8 +41,9 @@ def size_category(rows: int) -> str:
 
 def _hub_metadata(s2r: dict[str, Any], pool: dict[str, Any], rows: int, pretty_name: str) -> dict[str, Any]:
     source = pool["source"]
+    # No `configs:` entry: datasets' default patterns find data/train-*.parquet (locally and on the Hub), and with one
+    # datasets 5.x would cache `load_dataset(folder)` under the folder's name alone (see s2r_hf.folders).
     metadata = {
-        "configs": configs_metadata(),
         "license": pool.get("license") or "other",
         "pretty_name": pretty_name,
         "task_categories": ["text-generation"],
@@ -55,12 +57,25 @@ def _hub_metadata(s2r: dict[str, Any], pool: dict[str, Any], rows: int, pretty_n
 
 
 def write_scored_pool(
-    pool: Dataset, s2r: dict[str, Any], output: str | os.PathLike, *, overwrite: bool = False
+    pool: Dataset,
+    s2r: dict[str, Any],
+    output: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    inputs: Iterable[str | os.PathLike | None] = (),
 ) -> Path:
-    """Write the scored pool with its card; `s2r` is the metadata returned by `score_pool`."""
+    """Write the scored pool with its card; `s2r` is the metadata returned by `score_pool`.
+
+    `--overwrite` replaces only an earlier scored pool, never the source (a local source recorded in `s2r`, and
+    `inputs`) nor a folder holding it; see `s2r_hf.folders.check_writable`.
+    """
+    source = s2r.get("source") or {}
+    inputs = [*inputs, source.get("name") if source.get("kind") in ("file", "folder") else None]
+    check_writable(output, overwrite, inputs=inputs, kind="scored_pool")
     s2r = {**s2r, "name": Path(output).resolve().name}
     metadata = _hub_metadata(s2r, s2r, len(pool), f"{s2r['name']} (scored for Select2Reason)")
-    return write_dataset_folder(pool, output, render_card("scored_pool.md", metadata), overwrite=overwrite)
+    card = render_card("scored_pool.md", metadata)
+    return write_dataset_folder(pool, output, card, overwrite=overwrite, inputs=inputs, kind="scored_pool")
 
 
 def load_scored_pool(folder: str | os.PathLike) -> tuple[Dataset, dict[str, Any]]:
@@ -83,12 +98,16 @@ def write_subset(
     overwrite: bool = False,
     command: str | None = None,
     repo_id: str | None = None,
+    inputs: Iterable[str | os.PathLike | None] = (),
 ) -> tuple[Dataset, Path]:
-    """Select from a scored pool and write the subset folder with its card. Returns the subset and the folder."""
-    from s2r_hf.folders import check_writable
+    """Select from a scored pool and write the subset folder with its card. Returns the subset and the folder.
+
+    `--overwrite` replaces only an earlier subset, never a scored pool, nor `inputs` (the scored pool's folder) or a
+    folder holding them; see `s2r_hf.folders.check_writable`.
+    """
     from s2r_hf.selection import select_with_report
 
-    check_writable(output, overwrite)
+    check_writable(output, overwrite, inputs=inputs, kind="subset")
     subset, report = select_with_report(pool, config)
     plots = _distribution_plots(pool, subset, pool_s2r)
     name = Path(output).resolve().name
@@ -104,7 +123,9 @@ def write_subset(
     }
     metadata = _hub_metadata(s2r, pool_s2r, len(subset), f"{name} (Select2Reason {config.strategy} subset)")
     card = render_card("subset.md", metadata)
-    path = write_dataset_folder(subset, output, card, overwrite=overwrite, extra_files=plots)
+    path = write_dataset_folder(
+        subset, output, card, overwrite=overwrite, extra_files=plots, inputs=inputs, kind="subset"
+    )
     return subset, path
 
 

@@ -12,12 +12,14 @@ Dataset scripts are gone from datasets 5.x, so the builder is an importable clas
 Configurations: `scored` (the whole scored pool) and `select2`, `select5`, `select10`, `select20` (the paper's subset
 sizes, joint rank with weight 0.25); every setting can be overridden by keyword. The builder's cache is keyed by the
 settings (datasets' config id) and by `hash=`, which defaults to a digest of the package version, the package's own
-source and the settings, so neither changed code nor changed settings ever reuse a stale cache.
+source, the settings and the pool's data (path, size and mtime of each local data file; a Hub pool's resolved commit),
+so neither changed code, changed settings nor a changed pool ever reuse a stale cache.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,7 +82,7 @@ class Select2ReasonConfig(datasets.BuilderConfig):
         return SelectConfig(ratio=self.ratio, weight=self.weight, strategy=self.strategy, seed=self.seed)
 
 
-def _package_digest() -> str:
+def package_digest() -> str:
     """A digest of the package's own source and card templates: a code change means a new cache."""
     from s2r_hf.cards import templates_dir
 
@@ -89,6 +91,33 @@ def _package_digest() -> str:
     for path in sorted([*package.rglob("*.py"), *templates_dir().glob("*.md")]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def pool_digest(pool: str, revision: str | None = None) -> str:
+    """What the pool's data is now: a digest of a local file's or folder's files (path, size, mtime), or the commit a
+    Hub pool's revision resolves to. A changed pool means a new cache."""
+    from s2r_hf.folders import files_fingerprint, source_files
+
+    path = Path(pool).expanduser()
+    if path.exists():
+        return files_fingerprint(source_files(path))
+    if pool.startswith((".", "/", "~")) or pool.count("/") > 1 or re.search(r"\.(jsonl|json|parquet|csv)\b", pool):
+        raise InputError(f"pool {pool!r} does not exist (and is not a Hub dataset id of the form org/name)")
+    if revision is not None and re.fullmatch(r"[0-9a-f]{40}", revision):
+        return revision  # already a commit
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    from s2r_hf.http_errors import transport_errors
+
+    try:
+        return HfApi().dataset_info(pool, revision=revision).sha
+    except (HfHubHTTPError, OfflineModeIsEnabled, *transport_errors()) as err:
+        raise InputError(
+            f"cannot resolve the Hub pool {pool!r} at revision {revision or 'main'!r} to a commit for the cache key "
+            f"({type(err).__name__}: {err}); check the id and the connection, pass pool_revision=<commit sha>, or "
+            "pass hash=... to Select2ReasonBuilder to reuse a cache you know is current"
+        ) from err
 
 
 class Select2ReasonBuilder(datasets.ArrowBasedBuilder):
@@ -112,7 +141,8 @@ class Select2ReasonBuilder(datasets.ArrowBasedBuilder):
         if hash is None:
             from datasets.fingerprint import Hasher
 
-            hash = Hasher.hash((_package_digest(), config.settings()))[:16]
+            hash = Hasher.hash((package_digest(), config.settings(), pool_digest(config.pool, config.pool_revision)))
+            hash = hash[:16]
         super().__init__(hash=hash, **kwargs)
 
     @classmethod

@@ -22,3 +22,11 @@ class ColumnError(S2RError, KeyError):
 
 class ColumnTypeError(S2RError, TypeError):
     """A column holds values of the wrong type."""
+
+
+class OutputError(S2RError, OSError):
+    """The output cannot or may not be written (it is an input, not s2r's, unwritable, or the disk is full)."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
+    """The output folder exists and replacing it was not asked for."""

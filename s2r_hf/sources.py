@@ -89,7 +89,10 @@ def load_source(
             path = Path(source).expanduser()
             if (path / "state.json").is_file() and (path / "dataset_info.json").is_file():
                 return datasets.load_from_disk(str(path))  # written by Dataset.save_to_disk
-            return datasets.load_dataset(str(path), name=config, split=split)
+            # Read as the folder's data files, not as `load_dataset(folder)`: that may cache by the folder's name alone.
+            from s2r_hf.folders import load_folder
+
+            return load_folder(path, config, split)
         return datasets.load_dataset(str(source), name=config, split=split, revision=revision)
     except (datasets.exceptions.DatasetGenerationError, pa.ArrowInvalid, UnicodeDecodeError) as err:
         cause = err.__cause__ or err

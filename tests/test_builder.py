@@ -1,8 +1,14 @@
 """The datasets builder: scored pool and subsets, equal to the pipeline's, cached by settings and code."""
 
-import pytest
+import os
+import shutil
+import subprocess
+import sys
 
-from s2r_hf.builder import Select2ReasonBuilder, _package_digest
+import pytest
+from fixtures.env import REPO_ROOT
+
+from s2r_hf.builder import Select2ReasonBuilder, pool_digest
 from s2r_hf.columns import ID
 from s2r_hf.demo_pool import DEMO_POOL_FILE
 from s2r_hf.errors import InputError
@@ -31,16 +37,75 @@ def test_subset_configs_equal_the_pipeline(tmp_path, demo_scored):
     assert custom[ID] == select(demo_scored, ratio=0.05, weight=1.0)[ID]
 
 
-def test_cache_is_keyed_by_settings_and_code(tmp_path):
+def test_cache_is_keyed_by_settings(tmp_path):
     first = Select2ReasonBuilder(cache_dir=str(tmp_path), config_name="select10", pool=str(DEMO_POOL_FILE))
     same = Select2ReasonBuilder(cache_dir=str(tmp_path), config_name="select10", pool=str(DEMO_POOL_FILE))
     other = Select2ReasonBuilder(cache_dir=str(tmp_path), config_name="select10", pool=str(DEMO_POOL_FILE), weight=0.5)
     assert first.cache_dir == same.cache_dir
     assert other.cache_dir != first.cache_dir and other.hash != first.hash
     assert first.hash in first.cache_dir
-    assert len(_package_digest()) == 64
     pinned = Select2ReasonBuilder(cache_dir=str(tmp_path), pool=str(DEMO_POOL_FILE), hash="mine")
     assert pinned.hash == "mine"
+
+
+def builder_cache_dir_from(checkout, cache_dir) -> str:
+    """The cache folder Select2ReasonBuilder picks when s2r_hf is imported from `checkout` (in a fresh process)."""
+    code = (
+        "import s2r_hf.builder as b; "
+        f"print(b.Select2ReasonBuilder(cache_dir={str(cache_dir)!r}, pool={str(DEMO_POOL_FILE)!r}).cache_dir)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=checkout)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.strip()
+
+
+def test_cache_is_keyed_by_code(tmp_path):
+    """A copy of the package gets the same cache; the same copy with one line of code changed gets a new one."""
+    copy = tmp_path / "checkout"
+    for part in ("s2r_hf", "hub_cards"):
+        shutil.copytree(REPO_ROOT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
+    original = builder_cache_dir_from(REPO_ROOT, tmp_path / "cache")
+    assert builder_cache_dir_from(copy, tmp_path / "cache") == original
+    selection = copy / "s2r_hf" / "selection.py"
+    selection.write_text(selection.read_text() + "\nCHANGED = True\n")
+    assert builder_cache_dir_from(copy, tmp_path / "cache") != original
+
+
+def test_cache_is_keyed_by_the_pool_data(tmp_path):
+    pool = tmp_path / "pool.jsonl.gz"
+    pool.write_bytes(DEMO_POOL_FILE.read_bytes())
+    before = Select2ReasonBuilder(cache_dir=str(tmp_path), pool=str(pool))
+    assert Select2ReasonBuilder(cache_dir=str(tmp_path), pool=str(pool)).hash == before.hash
+    pool.write_bytes(DEMO_POOL_FILE.read_bytes() + DEMO_POOL_FILE.read_bytes())  # same path, more rows
+    after = Select2ReasonBuilder(cache_dir=str(tmp_path), pool=str(pool))
+    assert after.hash != before.hash and after.cache_dir != before.cache_dir
+    stat = pool.stat()
+    os.utime(pool, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))  # same bytes, touched
+    assert Select2ReasonBuilder(cache_dir=str(tmp_path), pool=str(pool)).hash != after.hash
+    # A folder pool: any of its files changing (here a new shard) changes the key.
+    folder = tmp_path / "folder"
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "train-0.jsonl").write_text('{"q": 1}\n')
+    first = pool_digest(str(folder))
+    (folder / "data" / "train-1.jsonl").write_text('{"q": 2}\n')
+    assert pool_digest(str(folder)) != first
+
+
+def test_hub_pool_is_keyed_by_its_commit(hub):
+    from datasets import Dataset
+    from huggingface_hub import HfApi
+
+    Dataset.from_dict({"x": [1, 2]}).push_to_hub("s2r/pool")
+    head = HfApi().dataset_info("s2r/pool").sha
+    assert pool_digest("s2r/pool") == head
+    Dataset.from_dict({"x": [3]}).push_to_hub("s2r/pool")
+    assert pool_digest("s2r/pool") != head
+    assert pool_digest("s2r/pool", head) == head  # a commit is its own key, no request needed
+    with pytest.raises(InputError, match=r"cannot resolve the Hub pool 's2r/missing' .*RepositoryNotFound"):
+        pool_digest("s2r/missing")
+    with pytest.raises(InputError, match="does not exist"):
+        pool_digest("./missing.jsonl")
 
 
 def test_bad_settings_fail_before_any_work(tmp_path):

@@ -51,3 +51,31 @@ def test_unknown_format_and_missing_paths(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_source("./not/here")
     assert describe_source("open-r1/OpenR1-Math-220k", "default").kind == "hub"
+
+
+CONFIGS_CARD = "---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path: data/train-*\n---\n"
+
+
+def write_folder(folder, rows, suffix: str):
+    """A Hub-layout folder whose card has a `configs:` entry, as push_to_hub and older s2r versions write."""
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    for old in (folder / "data").iterdir():
+        old.unlink()
+    dataset = Dataset.from_list(rows)
+    path = str(folder / "data" / f"train-00000-of-00001.{suffix}")
+    dataset.to_parquet(path) if suffix == "parquet" else dataset.to_json(path)
+    (folder / "README.md").write_text(CONFIGS_CARD)
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "jsonl"])
+def test_a_folder_is_read_as_it_is_now_whatever_its_name_or_card(tmp_path, suffix):
+    """`load_dataset(folder)` caches a folder with a `configs:` card under its name alone; load_source must not."""
+    other = [{"question": "q9", "solution": "s9"}]
+    write_folder(tmp_path / "x" / "pool", ROWS, suffix)
+    write_folder(tmp_path / "y" / "pool", other, suffix)
+    assert load_source(tmp_path / "x" / "pool").to_list() == ROWS
+    assert load_source(tmp_path / "y" / "pool").to_list() == other
+    write_folder(tmp_path / "x" / "pool", other + ROWS, suffix)
+    assert load_source(tmp_path / "x" / "pool").to_list() == other + ROWS
+    with pytest.raises(InputError, match=r"has no split 'test'; its splits: \['train'\]"):
+        load_source(tmp_path / "x" / "pool", split="test")

@@ -9,7 +9,7 @@ HELP = "score and select the embedded synthetic OpenR1-shaped demo pool (offline
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", default="s2r-demo", help="folder to write the scored pool and subsets into")
-    parser.add_argument("--overwrite", action="store_true", help="replace folders from an earlier demo run")
+    parser.add_argument("--overwrite", action="store_true", help="replace the folders an earlier demo run wrote")
     parser.add_argument("--ratios", type=float, nargs="+", default=[0.1], help="subset sizes, as fractions")
     parser.add_argument("--weight", type=float, default=0.25, help="weight on the difficulty rank")
 
@@ -34,8 +34,9 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output)
     configs = {subset_folder_name(ratio): SelectConfig(ratio=ratio, weight=args.weight) for ratio in args.ratios}
     scored_dir = output / "openr1-synthetic-scored"
-    for folder in [scored_dir, *(output / name for name in configs)]:
-        check_writable(folder, args.overwrite)
+    check_writable(scored_dir, args.overwrite, kind="scored_pool")
+    for name in configs:
+        check_writable(output / name, args.overwrite, kind="subset")
 
     command = args.command_line
     config = ScoreConfig(
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"scored pool written to {scored_dir}\n")
     for name, select_config in configs.items():
         subset, path = write_subset(
-            pool, pool_s2r, select_config, output / name, overwrite=args.overwrite, command=command
+            pool, pool_s2r, select_config, output / name, overwrite=args.overwrite, command=command, inputs=[scored_dir]
         )
         print(subset_summary(pool, subset, select_config))
         print(f"subset written to {path}\n")

@@ -12,7 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "pool", help="Hub dataset id (e.g. open-r1/OpenR1-Math-220k), local folder, or jsonl/json/parquet/csv file"
     )
     parser.add_argument("-o", "--output", required=True, help="folder to write the scored pool to (Hub layout)")
-    parser.add_argument("--overwrite", action="store_true", help="replace the output folder if it exists")
+    parser.add_argument("--overwrite", action="store_true", help="replace the output folder if s2r wrote it")
     source = parser.add_argument_group("source")
     source.add_argument("--config", help="dataset config name, e.g. default / extended / all for OpenR1")
     source.add_argument("--split", default="train", help="split to read")
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     from s2r_hf.folders import check_writable
     from s2r_hf.scoring import ScoreConfig, score_pool
 
-    check_writable(args.output, args.overwrite)
+    check_writable(args.output, args.overwrite, inputs=[args.pool], kind="scored_pool")
     config = ScoreConfig(
         source=args.pool,
         config=args.config,
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         license=args.license,
     )
     pool, s2r = score_pool(config, command=args.command_line)
-    path = write_scored_pool(pool, s2r, args.output, overwrite=args.overwrite)
+    path = write_scored_pool(pool, s2r, args.output, overwrite=args.overwrite, inputs=[args.pool])
     print(format_table(["pool", "rows"], pool_rows_summary(s2r)))
     print()
     print(score_columns_summary(pool))

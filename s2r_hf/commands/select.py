@@ -12,7 +12,7 @@ HELP = "select a subset of a scored pool (joint rank of difficulty and length, o
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scored", help="folder written by `s2r score`")
     parser.add_argument("-o", "--output", required=True, help="folder to write the subset to (Hub layout)")
-    parser.add_argument("--overwrite", action="store_true", help="replace the output folder if it exists")
+    parser.add_argument("--overwrite", action="store_true", help="replace the output folder if s2r wrote it")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--ratio", type=float, default=0.1, help="fraction of the pool to keep, rounded half up")
     size.add_argument("--k", type=int, help="number of rows to keep")
@@ -36,10 +36,17 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         group_column=args.group_column,
     )
-    check_writable(args.output, args.overwrite)
+    check_writable(args.output, args.overwrite, inputs=[args.scored], kind="subset")
     pool, pool_s2r = load_scored_pool(args.scored)
     subset, path = write_subset(
-        pool, pool_s2r, config, args.output, overwrite=args.overwrite, command=args.command_line, repo_id=args.repo_id
+        pool,
+        pool_s2r,
+        config,
+        args.output,
+        overwrite=args.overwrite,
+        command=args.command_line,
+        repo_id=args.repo_id,
+        inputs=[args.scored],
     )
     print(subset_summary(pool, subset, config))
     print(f"\nsubset written to {path}")
