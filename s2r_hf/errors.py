@@ -22,3 +22,11 @@ class ColumnError(S2RError, KeyError):
 
 class ColumnTypeError(S2RError, TypeError):
     """A column holds values of the wrong type."""
+
+
+class SourceNotFoundError(InputError, FileNotFoundError):
+    """The input (a path, a Hub dataset, or its revision) does not exist or cannot be accessed."""
+
+
+class HubUnreachableError(InputError, ConnectionError):
+    """The Hub could not be reached (offline mode, refused connection, timeout) and nothing usable is cached."""
