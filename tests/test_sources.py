@@ -1,11 +1,16 @@
 """Loading sources: files of each format, folders, corrupt input, and paths that do not exist."""
 
+import gzip
+import io
 import json
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from datasets import Dataset
+from fixtures.hub_server import DEFAULT_USER
 
-from s2r_hf.errors import InputError
+from s2r_hf.errors import InputError, SourceNotFoundError
 from s2r_hf.sources import describe_source, load_source
 
 ROWS = [{"question": "q1", "solution": "s1"}, {"question": "q2", "solution": "s2"}]
@@ -51,3 +56,98 @@ def test_unknown_format_and_missing_paths(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_source("./not/here")
     assert describe_source("open-r1/OpenR1-Math-220k", "default").kind == "hub"
+
+
+def write_jsonl_gz(path, rows, keep_fraction=1.0):
+    data = gzip.compress("".join(json.dumps(row) + "\n" for row in rows).encode("utf-8"))
+    path.write_bytes(data[: int(len(data) * keep_fraction)])
+    return path
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("empty.jsonl", b"", r"'.*empty\.jsonl' is empty \(0 bytes\)"),
+        ("blank.jsonl", b"\n\n   \n", r"'.*blank\.jsonl' has no rows in split 'train'"),
+        ("header.csv", b"question,solution\n", r"'.*header\.csv' has no rows in split 'train'"),
+        ("empty.jsonl.gz", gzip.compress(b""), r"'.*empty\.jsonl\.gz' \(file\) has no rows"),
+    ],
+    ids=["zero-bytes", "blank-lines", "csv-header-only", "empty-gzip"],
+)
+def test_files_without_rows_are_refused_in_words(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        load_source(path)
+
+
+def test_parquet_with_a_schema_and_no_rows(tmp_path):
+    path = tmp_path / "zero.parquet"
+    pq.write_table(pa.table({"question": pa.array([], pa.string())}), path)
+    with pytest.raises(InputError, match=r"'.*zero\.parquet' has a schema but no rows"):
+        load_source(path)
+
+
+def test_truncated_and_damaged_compressed_files(tmp_path):
+    rows = [{"question": f"q{i}" * 40, "solution": "s"} for i in range(3000)]
+    assert load_source(write_jsonl_gz(tmp_path / "whole.jsonl.gz", rows)).num_rows == 3000
+    truncated = write_jsonl_gz(tmp_path / "cut.jsonl.gz", rows, keep_fraction=0.5)
+    with pytest.raises(
+        InputError, match=r"could not read '.*cut\.jsonl\.gz' \(file\): EOFError: Compressed file ended"
+    ):
+        load_source(truncated)
+    damaged = tmp_path / "damaged.jsonl.gz"
+    damaged.write_bytes(b"not gzip at all")
+    with pytest.raises(InputError, match=r"damaged\.jsonl\.gz' \(file\): BadGzipFile"):
+        load_source(damaged)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Hub sources, against the loopback Hub (tests/fixtures/hub_server.py)
+
+OPENR1_LIKE_README = b"""---
+configs:
+- config_name: default
+  data_files:
+  - split: train
+    path: data/train-*
+---
+"""
+
+
+@pytest.fixture
+def hub_dataset(hub):
+    """A dataset laid out like today's OpenR1-Math-220k: config `default` with one `train` split."""
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(ROWS), buffer)
+    hub.seed_repo(
+        "s2r/openr1-like",
+        owner=DEFAULT_USER,
+        files={"README.md": OPENR1_LIKE_README, "data/train-00000-of-00001.parquet": buffer.getvalue()},
+    )
+    return "s2r/openr1-like"
+
+
+def test_hub_dataset_loads_and_a_wrong_split_lists_the_splits(hub_dataset):
+    assert load_source(hub_dataset).to_list() == ROWS
+    assert load_source(hub_dataset, split="train[:1]").to_list() == ROWS[:1]
+    # older OpenR1 revisions had splits `default` and `extended`; today they are configs with one `train` split
+    with pytest.raises(InputError) as caught:
+        load_source(hub_dataset, split="default")
+    assert str(caught.value) == (
+        "'s2r/openr1-like' (config 'default') has no split 'default'; its splits: ['train']. "
+        "The 'default' subset may be a config here: pass --config default --split train"
+    )
+    with pytest.raises(InputError, match=r"has no split 'test'; its splits: \['train'\]. Pass --split train$"):
+        load_source(hub_dataset, split="test")
+    with pytest.raises(InputError, match=r"with config 'extended': BuilderConfig 'extended' not found. Available"):
+        load_source(hub_dataset, config="extended")
+
+
+def test_hub_dataset_or_revision_that_does_not_exist(hub_dataset):
+    with pytest.raises(SourceNotFoundError, match="'s2r/nothing-here': Dataset 's2r/nothing-here' doesn't exist"):
+        load_source("s2r/nothing-here")
+    with pytest.raises(SourceNotFoundError, match="at revision 'v9': Revision 'v9' doesn't exist"):
+        load_source(hub_dataset, revision="v9")
+    with pytest.raises(FileNotFoundError):  # still what a Python user may catch
+        load_source("s2r/nothing-here")
