@@ -72,6 +72,25 @@ def _require_string_column(dataset: Dataset, name: str) -> None:
         )
 
 
+def _require_lists_of(dataset: Dataset, name: str, value: str) -> None:
+    """A list column of `value`s ("string" or "bool"); null (whole rows, or a column of nulls) is allowed."""
+    import pyarrow as pa
+
+    column_type = arrow_column(dataset, name).type
+    is_value = (
+        pa.types.is_boolean if value == "bool" else (lambda t: pa.types.is_string(t) or pa.types.is_large_string(t))
+    )
+    if pa.types.is_null(column_type) or (
+        (pa.types.is_list(column_type) or pa.types.is_large_list(column_type))
+        and (is_value(column_type.value_type) or pa.types.is_null(column_type.value_type))
+    ):
+        return
+    raise ColumnTypeError(
+        f"column {name!r} must hold lists of {value} as in OpenR1-Math-220k; got {column_type}. "
+        "Use the generic adapter for other data"
+    )
+
+
 def _require_non_empty_strings(dataset: Dataset, name: str, what: str) -> None:
     """Nulls and blank strings, with the first offending row numbers."""
     import numpy as np
@@ -246,6 +265,12 @@ class OpenR1Adapter(PoolAdapter):
         "correctness_math_verify",
         MESSAGES,
     )
+    LIST_COLUMNS: ClassVar[dict[str, str]] = {
+        "generations": "string",
+        "is_reasoning_complete": "bool",
+        "finish_reasons": "string",
+        "correctness_math_verify": "bool",
+    }
 
     def __init__(self, mode: str = "problem"):
         if mode not in self.MODES:
@@ -256,6 +281,8 @@ class OpenR1Adapter(PoolAdapter):
         import pyarrow.compute as pc
 
         _require_columns(dataset, list(self.REQUIRED), "Is this OpenR1-Math-220k? Use the generic adapter otherwise")
+        for name, value in self.LIST_COLUMNS.items():
+            _require_lists_of(dataset, name, value)
         rows_in = len(dataset)
         if self.mode == "problem":
             _validate_messages_column(dataset)  # the verified trace is read from it

@@ -84,6 +84,11 @@ def load_source(
     import datasets
     import pyarrow as pa
 
+    if not isinstance(source, (str, os.PathLike)):
+        hint = " (pick one split, e.g. dataset['train'])" if isinstance(source, dict) else ""
+        raise InputError(
+            f"a source is a Hub dataset id, a folder, a file or a datasets.Dataset; got {type(source).__name__}{hint}"
+        )
     info = describe_source(source, config, split, revision)
     if info.kind == "hub" and _looks_like_path(str(source)):
         raise SourceNotFoundError(
@@ -109,7 +114,7 @@ def load_source(
     ) as err:
         cause = err.__cause__ or err
         raise InputError(
-            f"could not read {str(source)!r} ({info.kind}): {type(cause).__name__}: {cause}. "
+            f"could not read {str(source)!r} ({info.kind}): {type(cause).__name__}: {str(cause).rstrip('.')}. "
             "Check that the file is complete and in the format its name says"
         ) from err
     except StopIteration as err:  # datasets' json reader infers the schema from a first batch that is not there

@@ -1,12 +1,13 @@
 """Pool adapters on OpenR1-shaped rows built here, and on generic datasets."""
 
 import hashlib
+import json
 import re
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from datasets import Dataset
+from datasets import Dataset, DatasetDict
 
 from s2r_hf.adapters import DUPLICATE, INCOMPLETE, NO_ANSWER, NOT_VERIFIED, TRUNCATED, load_pool
 from s2r_hf.columns import ANSWER, GENERATION_INDEX, ID, MESSAGES
@@ -352,3 +353,30 @@ def test_generic_messages_without_a_turn_or_with_nulls_are_named_by_row():
     assert str(caught.value) == expected
     pool, _ = load_pool(data.select([0, 8]))
     assert [m[-1]["content"] for m in pool[MESSAGES]] == ["t", "t2"]
+
+
+def test_openr1_from_jsonl_with_columns_null_in_every_row(tmp_path):
+    """From jsonl, a column that is null in every row is Arrow's null type, not a list: no finish reason anywhere."""
+    rows = [dict(row, finish_reasons=None, correctness_llama=None) for row in CARD_ROWS]
+    path = tmp_path / "openr1.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    pool, report = load_pool(path, mode="generations")
+    assert pool[ID] == [
+        f"{UUID_A}#0",
+        content_id("problem b", B[0]),
+        content_id("problem b", B[3]),  # no finish reason now: nothing says it was cut
+        content_id("problem b", B[5]),
+        content_id("problem c", C[0]),
+    ]
+    assert report.dropped == {DUPLICATE: 2, INCOMPLETE: 3, NOT_VERIFIED: 3}
+
+
+def test_openr1_columns_of_the_wrong_type_and_sources_that_are_not_one_split():
+    row = openr1_row("u1", [(GOOD, True, "stop", True)], 0)
+    with pytest.raises(ColumnTypeError, match=r"column 'generations' must hold lists of string .* got string"):
+        load_pool(Dataset.from_list([dict(row, generations=GOOD)]), adapter="openr1")
+    with pytest.raises(ColumnTypeError, match=r"column 'is_reasoning_complete' must hold lists of bool .* got int64"):
+        load_pool(Dataset.from_list([dict(row, is_reasoning_complete=1)]), adapter="openr1")
+    whole = DatasetDict(train=Dataset.from_list([row]))
+    with pytest.raises(InputError, match=r"got DatasetDict \(pick one split, e.g. dataset\['train'\]\)"):
+        load_pool(whole)

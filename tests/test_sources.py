@@ -3,6 +3,9 @@
 import gzip
 import io
 import json
+import os
+import subprocess
+import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -151,3 +154,11 @@ def test_hub_dataset_or_revision_that_does_not_exist(hub_dataset):
         load_source(hub_dataset, revision="v9")
     with pytest.raises(FileNotFoundError):  # still what a Python user may catch
         load_source("s2r/nothing-here")
+
+
+def test_a_hub_dataset_loaded_once_loads_offline(hub_dataset, tmp_path):
+    assert load_source(hub_dataset).to_list() == ROWS  # fills this session's cache (HF_HOME)
+    code = f"from s2r_hf.sources import load_source; print(load_source({hub_dataset!r}).to_list())"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert out.strip() == repr(ROWS)
