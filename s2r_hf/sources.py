@@ -180,22 +180,32 @@ def _load_hub(repo_id: str, config: str | None, split: str, revision: str | None
                 f"{at} (config {builder.config.name!r}) has no split {missing[0]!r}; its splits: {available}. {hint}"
             )
         return _build(builder, split, repo_id)
-    except (ConnectionError, LocalEntryNotFoundError, *transport_errors()) as err:
-        # ConnectionError covers datasets' "Couldn't reach" and huggingface_hub's OfflineModeIsEnabled.
-        offline = (
-            "offline mode is on (HF_HUB_OFFLINE=1)" if _offline() else f"the Hub at {_endpoint()} could not be reached"
-        )
-        raise HubUnreachableError(
-            f"cannot load the Hub dataset {at}: {offline} and it is not in the local cache ({type(err).__name__}). "
-            "Check the network (or HF_ENDPOINT), unset HF_HUB_OFFLINE, or pass a local copy (a folder or file) instead"
-        ) from err
     except (datasets.exceptions.DatasetNotFoundError, EmptyDatasetError) as err:
         raise SourceNotFoundError(
             f"cannot load the Hub dataset {at}: {err} Check the id and revision; for a private or gated dataset, "
             "log in (hf auth login) or set HF_TOKEN; for a local folder or file, check its path"
         ) from err
-    except HfHubHTTPError as err:
-        raise InputError(f"cannot load the Hub dataset {at}: the Hub answered {err}") from err
+    except (ConnectionError, FileNotFoundError, HfHubHTTPError, *transport_errors()) as err:
+        # ConnectionError: datasets' "Couldn't reach" and huggingface_hub's OfflineModeIsEnabled. FileNotFoundError:
+        # datasets' wording for a data file whose download failed (an HTTP error, a dropped connection).
+        if isinstance(err, FileNotFoundError) and not isinstance(err.__cause__ or err, LocalEntryNotFoundError):
+            raise
+        if _offline():
+            what = "offline mode is on (HF_HUB_OFFLINE=1) and it is not in the local cache"
+        else:
+            what = f"the Hub at {_endpoint()} could not be reached or failed ({_root_cause(err)})"
+        raise HubUnreachableError(
+            f"cannot load the Hub dataset {at}: {what}. Check the network (or HF_ENDPOINT), unset HF_HUB_OFFLINE, "
+            "or pass a local copy (a folder or file) instead"
+        ) from err
+
+
+def _root_cause(err: BaseException) -> str:
+    """The first error in a chain, in one line: what the user can act on (refused, timed out, a status code)."""
+    while (err.__cause__ or err.__context__) is not None:
+        err = err.__cause__ or err.__context__
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
 
 
 def _offline() -> bool:

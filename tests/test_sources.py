@@ -13,7 +13,7 @@ import pytest
 from datasets import Dataset
 from fixtures.hub_server import DEFAULT_USER
 
-from s2r_hf.errors import InputError, SourceNotFoundError
+from s2r_hf.errors import HubUnreachableError, InputError, SourceNotFoundError
 from s2r_hf.sources import describe_source, load_source
 
 ROWS = [{"question": "q1", "solution": "s1"}, {"question": "q2", "solution": "s2"}]
@@ -118,17 +118,21 @@ configs:
 """
 
 
-@pytest.fixture
-def hub_dataset(hub):
+def seed_dataset(hub, repo_id):
     """A dataset laid out like today's OpenR1-Math-220k: config `default` with one `train` split."""
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(ROWS), buffer)
     hub.seed_repo(
-        "s2r/openr1-like",
+        repo_id,
         owner=DEFAULT_USER,
         files={"README.md": OPENR1_LIKE_README, "data/train-00000-of-00001.parquet": buffer.getvalue()},
     )
-    return "s2r/openr1-like"
+    return repo_id
+
+
+@pytest.fixture
+def hub_dataset(hub):
+    return seed_dataset(hub, "s2r/openr1-like")
 
 
 def test_hub_dataset_loads_and_a_wrong_split_lists_the_splits(hub_dataset):
@@ -162,3 +166,21 @@ def test_a_hub_dataset_loaded_once_loads_offline(hub_dataset, tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     assert out.strip() == repr(ROWS)
+
+
+@pytest.mark.parametrize("fault", ["disconnect", 403])
+def test_a_data_file_the_hub_fails_to_serve(hub, fault):
+    repo_id = seed_dataset(hub, f"s2r/flaky-{fault}")  # a name of its own: nothing of it is cached yet
+    if fault == "disconnect":
+        hub.inject_disconnect("data/train-00000", times=20)
+        cause = "RemoteProtocolError: Server disconnected"
+    else:
+        hub.inject_fault(fault, "data/train-00000", times=20)
+        cause = "HTTPStatusError: Client error '403 Forbidden'"
+    with pytest.raises(HubUnreachableError) as caught:
+        load_source(repo_id)
+    assert str(caught.value).startswith(
+        f"cannot load the Hub dataset {repo_id!r}: the Hub at {os.environ['HF_ENDPOINT']} could not be reached or "
+        f"failed ({cause}"
+    )
+    assert isinstance(caught.value, ConnectionError)
