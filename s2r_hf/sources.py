@@ -164,10 +164,9 @@ def _load_hub(repo_id: str, config: str | None, split: str, revision: str | None
     try:
         try:
             builder = datasets.load_dataset_builder(repo_id, name=config, revision=revision)
-        except ValueError as err:  # an unknown config: "BuilderConfig 'x' not found. Available: [...]"
-            raise InputError(
-                f"cannot open {at} with config {config!r}: {err}; pass --config with one of those"
-            ) from err
+        except ValueError as err:  # an unknown config ("BuilderConfig 'x' not found. Available: [...]"), a bad id
+            with_config = f" with config {config!r}" if config else ""
+            raise InputError(f"cannot open {at}{with_config}: {str(err).rstrip('.')}") from err
         available = sorted(builder.config.data_files or {})
         missing = [name for name in _split_names(split) if name not in available]
         if available and missing:

@@ -184,3 +184,9 @@ def test_a_data_file_the_hub_fails_to_serve(hub, fault):
         f"failed ({cause}"
     )
     assert isinstance(caught.value, ConnectionError)
+
+
+def test_a_malformed_hub_id_is_refused_before_any_request(hub):
+    with pytest.raises(InputError, match=r"cannot open 'org/na me': Repo id must use alphanumeric chars"):
+        load_source("org/na me")
+    assert hub.requests == []
