@@ -6,6 +6,7 @@ exactly as users know them. Local paths are checked first; anything that is not 
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import logging
 import lzma
@@ -129,11 +130,34 @@ def _require_rows_in_file(path: Path, builder_name: str) -> None:
     """An empty file, or a parquet file with a schema and no rows, fails deep inside datasets; say so plainly."""
     if path.stat().st_size == 0:
         raise InputError(f"{str(path)!r} is empty (0 bytes); give a file with at least one row")
+    if builder_name == "json":
+        first = _first_non_blank_line(path)
+        if first is not None and first.strip() == b"null":
+            # pyarrow 26's JSON reader crashes the whole process (a segfault) on a leading `null` line
+            raise InputError(
+                f"{str(path)!r}: the first row is `null`, not a JSON object; every line must be an object like "
+                '{"question": ..., "solution": ...}'
+            )
     if builder_name == "parquet" and path.suffix.lower() == ".parquet":
         import pyarrow.parquet as pq
 
         if pq.ParquetFile(path).metadata.num_rows == 0:
             raise InputError(f"{str(path)!r} has a schema but no rows; give a file with at least one row")
+
+
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+
+def _first_non_blank_line(path: Path) -> bytes | None:
+    """The first line with content (decompressed where needed), or None; reads no further than that."""
+    opener = _OPENERS.get(path.suffix.lower(), open)
+    if path.suffix.lower() == ".zst":
+        return None  # read by datasets through zstandard; not peeked at here
+    with opener(path, "rb") as handle:
+        for line in handle:
+            if line.strip():
+                return line
+    return None
 
 
 def _split_names(split: str) -> list[str]:

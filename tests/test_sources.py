@@ -190,3 +190,12 @@ def test_a_malformed_hub_id_is_refused_before_any_request(hub):
     with pytest.raises(InputError, match=r"cannot open 'org/na me': Repo id must use alphanumeric chars"):
         load_source("org/na me")
     assert hub.requests == []
+
+
+@pytest.mark.parametrize("name", ["nulls.jsonl", "nulls.jsonl.gz"])
+def test_a_leading_null_line_is_refused_instead_of_crashing_the_process(tmp_path, name):
+    content = b'\nnull\n{"question": "q1", "solution": "s1"}\n'
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(content) if name.endswith(".gz") else content)
+    with pytest.raises(InputError, match="the first row is `null`, not a JSON object"):
+        load_source(path)
