@@ -3,8 +3,11 @@
 Each adapter adds `messages` (user question, assistant trace), `s2r_id` (unique, stable: the ranking's tie-breaker)
 and `s2r_answer`, drops rows that cannot teach (incomplete traces), and reports how many it dropped and why.
 
-- `openr1`: OpenR1-Math-220k. Mode `problem`: one row per problem with its verified trace (the `messages` column).
-  Mode `generations`: one row per Math-Verify-correct generation, exact duplicates within a problem removed.
+- `openr1`: OpenR1-Math-220k. Mode `problem`: one row per problem with its verified trace (the `messages` column),
+  id `uuid`. Mode `generations`: one row per Math-Verify-correct generation, exact duplicates within a problem removed,
+  id `uuid#index`. The card's schema allows a null `uuid`, null flag lists and flag lists shorter than `generations`:
+  a row without a uuid is named by a hash of question and trace (20 hex digits, never a UUID's form), and two such
+  rows with the same content are one example, kept once.
 - `generic`: any dataset, given its question and trace columns, or one that already has `messages`.
 """
 
@@ -113,17 +116,14 @@ def _keep_rows(dataset: Dataset, keep_mask) -> Dataset:
     return dataset if keep.size == len(dataset) else dataset.select(keep)
 
 
-def _require_unique_ids(dataset: Dataset) -> None:
+def _require_unique_ids(dataset: Dataset, fix: str) -> None:
     import pyarrow.compute as pc
 
     ids = arrow_column(dataset, ID)
     if pc.count_distinct(ids).as_py() != len(ids):
         counts = pc.value_counts(ids)
         repeated = [item["values"] for item in counts.to_pylist() if item["counts"] > 1][:5]
-        raise InputError(
-            f"ids must be unique, but some repeat (e.g. {repeated}); name a unique id column (--id-column), "
-            "or none to derive ids from the content"
-        )
+        raise InputError(f"ids must be unique, but some repeat (e.g. {repeated}); {fix}")
 
 
 def _content_id(question: str, trace: str) -> str:
@@ -314,7 +314,7 @@ class OpenR1Adapter(PoolAdapter):
         counts = +counts  # drop reasons counted zero times
         pool = pool.remove_columns([c for c in (_REASONS_COLUMN, _CONTENT_ID_COLUMN) if c in pool.column_names])
         _require_rows_left(len(pool), rows_in, counts)
-        _require_unique_ids(pool)
+        _require_unique_ids(pool, "some rows share a uuid: keep one of each first, e.g. with Dataset.filter")
         report = PoolReport(self.name, self.mode, rows_in, len(pool), dict(sorted(counts.items())), {"mode": self.mode})
         _log_report(report)
         return pool, report
@@ -453,7 +453,6 @@ class GenericAdapter(PoolAdapter):
                 _require_columns(dataset, [column], "Name columns that exist")
 
     def adapt(self, dataset: Dataset, *, num_proc: int | None = None) -> tuple[Dataset, PoolReport]:
-
         self._validate(dataset)
         rows_in = len(dataset)
         scored = dataset.map(
@@ -475,7 +474,7 @@ class GenericAdapter(PoolAdapter):
         counts = Counter(verdicts.tolist())
         counts.pop(KEEP, None)
         pool = _keep_rows(scored, verdicts == KEEP).remove_columns(_REASONS_COLUMN)
-        _require_unique_ids(pool)
+        _require_unique_ids(pool, "name a unique id column (--id-column), or none to derive ids from the content")
         _require_rows_left(len(pool), rows_in, counts)
         report = PoolReport(self.name, None, rows_in, len(pool), dict(sorted(counts.items())), self.options())
         _log_report(report)

@@ -380,3 +380,9 @@ def test_openr1_columns_of_the_wrong_type_and_sources_that_are_not_one_split():
     whole = DatasetDict(train=Dataset.from_list([row]))
     with pytest.raises(InputError, match=r"got DatasetDict \(pick one split, e.g. dataset\['train'\]\)"):
         load_pool(whole)
+
+
+def test_openr1_repeated_uuids_are_refused_with_advice_that_fits_the_adapter():
+    rows = [openr1_row("u1", [(GOOD, True, "stop", True)], 0), openr1_row("u1", [(GOOD_2, True, "stop", True)], 0)]
+    with pytest.raises(InputError, match=r"some repeat \(e.g. \['u1'\]\); some rows share a uuid: keep one of each"):
+        load_pool(Dataset.from_list(rows))
