@@ -3,8 +3,11 @@
 Each adapter adds `messages` (user question, assistant trace), `s2r_id` (unique, stable: the ranking's tie-breaker)
 and `s2r_answer`, drops rows that cannot teach (incomplete traces), and reports how many it dropped and why.
 
-- `openr1`: OpenR1-Math-220k. Mode `problem`: one row per problem with its verified trace (the `messages` column).
-  Mode `generations`: one row per Math-Verify-correct generation, exact duplicates within a problem removed.
+- `openr1`: OpenR1-Math-220k. Mode `problem`: one row per problem with its verified trace (the `messages` column),
+  id `uuid`. Mode `generations`: one row per Math-Verify-correct generation, exact duplicates within a problem removed,
+  id `uuid#index`. The card's schema allows a null `uuid`, null flag lists and flag lists shorter than `generations`:
+  a row without a uuid is named by a hash of question and trace (20 hex digits, never a UUID's form), and two such
+  rows with the same content are one example, kept once.
 - `generic`: any dataset, given its question and trace columns, or one that already has `messages`.
 """
 
@@ -33,6 +36,7 @@ NO_ANSWER = "no final \\boxed{} answer"
 NOT_VERIFIED = "not verified correct"
 DUPLICATE = "duplicate trace"
 _REASONS_COLUMN = "_s2r_reasons"  # temporary: one verdict per generation (or per row)
+_CONTENT_ID_COLUMN = "_s2r_content_id"  # temporary: the id was derived from the content (no uuid)
 
 
 @dataclass
@@ -71,6 +75,25 @@ def _require_string_column(dataset: Dataset, name: str) -> None:
         )
 
 
+def _require_lists_of(dataset: Dataset, name: str, value: str) -> None:
+    """A list column of `value`s ("string" or "bool"); null (whole rows, or a column of nulls) is allowed."""
+    import pyarrow as pa
+
+    column_type = arrow_column(dataset, name).type
+    is_value = (
+        pa.types.is_boolean if value == "bool" else (lambda t: pa.types.is_string(t) or pa.types.is_large_string(t))
+    )
+    if pa.types.is_null(column_type) or (
+        (pa.types.is_list(column_type) or pa.types.is_large_list(column_type))
+        and (is_value(column_type.value_type) or pa.types.is_null(column_type.value_type))
+    ):
+        return
+    raise ColumnTypeError(
+        f"column {name!r} must hold lists of {value} as in OpenR1-Math-220k; got {column_type}. "
+        "Use the generic adapter for other data"
+    )
+
+
 def _require_non_empty_strings(dataset: Dataset, name: str, what: str) -> None:
     """Nulls and blank strings, with the first offending row numbers."""
     import numpy as np
@@ -93,16 +116,41 @@ def _keep_rows(dataset: Dataset, keep_mask) -> Dataset:
     return dataset if keep.size == len(dataset) else dataset.select(keep)
 
 
-def _require_unique_ids(dataset: Dataset) -> None:
+def _require_unique_ids(dataset: Dataset, fix: str) -> None:
     import pyarrow.compute as pc
 
     ids = arrow_column(dataset, ID)
     if pc.count_distinct(ids).as_py() != len(ids):
         counts = pc.value_counts(ids)
         repeated = [item["values"] for item in counts.to_pylist() if item["counts"] > 1][:5]
+        raise InputError(f"ids must be unique, but some repeat (e.g. {repeated}); {fix}")
+
+
+def _content_id(question: str, trace: str) -> str:
+    """An id from the content, so rankings do not depend on row order when the source has no id.
+
+    20 hex digits: never the form of a UUID (36 characters with hyphens), so it cannot collide with a source's uuid.
+    """
+    digest = hashlib.sha1(question.encode("utf-8") + b"\x00" + trace.encode("utf-8"), usedforsecurity=False)
+    return digest.hexdigest()[:20]
+
+
+def _repeats(ids, candidates):
+    """Mask of the candidate rows whose id already appeared on an earlier candidate row."""
+    import numpy as np
+
+    ids = np.asarray(ids, dtype=object)
+    positions = np.flatnonzero(candidates)
+    first = np.zeros(len(ids), dtype=bool)
+    first[positions[np.unique(ids[positions].astype(str), return_index=True)[1]]] = True
+    return np.asarray(candidates, dtype=bool) & ~first
+
+
+def _require_rows_left(rows: int, rows_in: int, counts: Counter) -> None:
+    if rows == 0:
         raise InputError(
-            f"ids must be unique, but some repeat (e.g. {repeated}); name a unique id column (--id-column), "
-            "or none to derive ids from the content"
+            f"no usable rows are left out of {rows_in} (dropped: {dict(sorted(counts.items()))}); "
+            "check that this is the source and the options you meant"
         )
 
 
@@ -120,7 +168,11 @@ class PoolAdapter:
 
 
 def _generation_verdicts(row: dict[str, Any], only_verified: bool) -> list[str]:
-    """One verdict per generation: KEEP or the reason it cannot be trained on."""
+    """One verdict per generation: KEEP or the reason it cannot be trained on.
+
+    The flag lists can be null or shorter than `generations` (the card's data has both): a flag that is not there is
+    no evidence either way, except that a generation counts as verified only when a flag says so.
+    """
     verdicts, seen = [], set()
     complete = row["is_reasoning_complete"] or []
     finish = row["finish_reasons"] or []
@@ -143,8 +195,12 @@ def _generation_verdicts(row: dict[str, Any], only_verified: bool) -> list[str]:
     return verdicts
 
 
+def _has_uuid(uuid: Any) -> bool:
+    return uuid is not None and str(uuid).strip() != ""
+
+
 def _openr1_problem_batch(batch: dict[str, list]) -> dict[str, list]:
-    reasons, ids, answers = [], [], []
+    reasons, ids, content_ids, answers = [], [], [], []
     for index in range(len(batch["problem"])):
         row = {key: values[index] for key, values in batch.items()}
         trace = trace_of(row[MESSAGES])
@@ -154,9 +210,11 @@ def _openr1_problem_batch(batch: dict[str, list]) -> dict[str, list]:
         if trace in generations and verdict == KEEP:
             verdict = _generation_verdicts(row, only_verified=False)[generations.index(trace)]
         reasons.append(verdict)
-        ids.append(str(row["uuid"]))
+        # The card allows a null uuid: such a row is named by its content (question and trace), never 'None'.
+        content_ids.append(not _has_uuid(row["uuid"]))
+        ids.append(_content_id(question_of(row[MESSAGES]), trace) if content_ids[-1] else str(row["uuid"]))
         answers.append(None if row["answer"] is None else str(row["answer"]))
-    return {_REASONS_COLUMN: reasons, ID: ids, ANSWER: answers}
+    return {_REASONS_COLUMN: reasons, ID: ids, _CONTENT_ID_COLUMN: content_ids, ANSWER: answers}
 
 
 def _openr1_verdicts_batch(batch: dict[str, list]) -> dict[str, list]:
@@ -167,7 +225,7 @@ def _openr1_verdicts_batch(batch: dict[str, list]) -> dict[str, list]:
 def _openr1_expand_batch(batch: dict[str, list]) -> dict[str, list]:
     """One output row per kept generation; every original column is repeated for it."""
     out: dict[str, list] = {key: [] for key in batch if key != _REASONS_COLUMN}
-    out.update({ID: [], ANSWER: [], GENERATION_INDEX: []})
+    out.update({ID: [], ANSWER: [], GENERATION_INDEX: [], _CONTENT_ID_COLUMN: []})
     for index, verdicts in enumerate(batch[_REASONS_COLUMN]):
         for generation, verdict in enumerate(verdicts):
             if verdict != KEEP:
@@ -175,9 +233,13 @@ def _openr1_expand_batch(batch: dict[str, list]) -> dict[str, list]:
             for key in batch:
                 if key not in (_REASONS_COLUMN, MESSAGES):
                     out[key].append(batch[key][index])
-            problem = batch["problem"][index]
-            out[MESSAGES].append(make_messages(problem, batch["generations"][index][generation]))
-            out[ID].append(f"{batch['uuid'][index]}#{generation}")
+            problem, text = batch["problem"][index], batch["generations"][index][generation]
+            out[MESSAGES].append(make_messages(problem, text))
+            uuid = batch["uuid"][index]
+            # Without a uuid, the id comes from the problem and this generation's text: stable whatever the order
+            # of the generations, and the same example gets the same id in problem mode.
+            out[_CONTENT_ID_COLUMN].append(not _has_uuid(uuid))
+            out[ID].append(_content_id(problem, text) if out[_CONTENT_ID_COLUMN][-1] else f"{uuid}#{generation}")
             answer = batch["answer"][index]
             out[ANSWER].append(None if answer is None else str(answer))
             out[GENERATION_INDEX].append(generation)
@@ -185,7 +247,11 @@ def _openr1_expand_batch(batch: dict[str, list]) -> dict[str, list]:
 
 
 class OpenR1Adapter(PoolAdapter):
-    """OpenR1-Math-220k (`open-r1/OpenR1-Math-220k`, configs default / extended / all)."""
+    """OpenR1-Math-220k (`open-r1/OpenR1-Math-220k`, configs default / extended / all).
+
+    Rows with a null uuid get a content id (see `_content_id`); two of them with the same content are one example,
+    kept once and counted as a duplicate trace.
+    """
 
     name = "openr1"
     MODES = ("problem", "generations")
@@ -199,6 +265,12 @@ class OpenR1Adapter(PoolAdapter):
         "correctness_math_verify",
         MESSAGES,
     )
+    LIST_COLUMNS: ClassVar[dict[str, str]] = {
+        "generations": "string",
+        "is_reasoning_complete": "bool",
+        "finish_reasons": "string",
+        "correctness_math_verify": "bool",
+    }
 
     def __init__(self, mode: str = "problem"):
         if mode not in self.MODES:
@@ -209,14 +281,24 @@ class OpenR1Adapter(PoolAdapter):
         import pyarrow.compute as pc
 
         _require_columns(dataset, list(self.REQUIRED), "Is this OpenR1-Math-220k? Use the generic adapter otherwise")
+        for name, value in self.LIST_COLUMNS.items():
+            _require_lists_of(dataset, name, value)
         rows_in = len(dataset)
         if self.mode == "problem":
+            _validate_messages_column(dataset)  # the verified trace is read from it
             scored = dataset.map(_openr1_problem_batch, batched=True, num_proc=num_proc, desc="OpenR1 verified traces")
-            verdicts = arrow_column(scored, _REASONS_COLUMN)
-            pool = _keep_rows(scored, pc.equal(verdicts, KEEP).to_numpy(zero_copy_only=False))
+            verdicts = arrow_column(scored, _REASONS_COLUMN).to_numpy(zero_copy_only=False).astype(object)
+            content = arrow_column(scored, _CONTENT_ID_COLUMN).to_numpy(zero_copy_only=False)
+            ids = arrow_column(scored, ID).to_numpy(zero_copy_only=False)
+            verdicts[_repeats(ids, (verdicts == KEEP) & content)] = DUPLICATE
+            counts = Counter(verdicts.tolist())
+            pool = _keep_rows(scored, verdicts == KEEP)
         else:
+            _require_string_column(dataset, "problem")
+            _require_non_empty_strings(dataset, "problem", "problem")  # it becomes the user turn
             scored = dataset.map(_openr1_verdicts_batch, batched=True, num_proc=num_proc, desc="OpenR1 generations")
             verdicts = pc.list_flatten(arrow_column(scored, _REASONS_COLUMN))
+            counts = Counter({item["values"]: item["counts"] for item in pc.value_counts(verdicts).to_pylist()})
             pool = scored.map(
                 _openr1_expand_batch,
                 batched=True,
@@ -224,10 +306,15 @@ class OpenR1Adapter(PoolAdapter):
                 remove_columns=scored.column_names,
                 desc="One row per verified generation",
             )
-        counts = Counter({item["values"]: item["counts"] for item in pc.value_counts(verdicts).to_pylist()})
+            content = arrow_column(pool, _CONTENT_ID_COLUMN).to_numpy(zero_copy_only=False)
+            repeated = _repeats(arrow_column(pool, ID).to_numpy(zero_copy_only=False), content)
+            counts[DUPLICATE] += int(repeated.sum())
+            pool = _keep_rows(pool, ~repeated)
         counts.pop(KEEP, None)
-        pool = pool.remove_columns([c for c in (_REASONS_COLUMN,) if c in pool.column_names])
-        _require_unique_ids(pool)
+        counts = +counts  # drop reasons counted zero times
+        pool = pool.remove_columns([c for c in (_REASONS_COLUMN, _CONTENT_ID_COLUMN) if c in pool.column_names])
+        _require_rows_left(len(pool), rows_in, counts)
+        _require_unique_ids(pool, "some rows share a uuid: keep one of each first, e.g. with Dataset.filter")
         report = PoolReport(self.name, self.mode, rows_in, len(pool), dict(sorted(counts.items())), {"mode": self.mode})
         _log_report(report)
         return pool, report
@@ -235,12 +322,6 @@ class OpenR1Adapter(PoolAdapter):
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Generic pools
-
-
-def _content_id(question: str, trace: str) -> str:
-    """An id from the content, so rankings do not depend on row order when the source has no id column."""
-    digest = hashlib.sha1(question.encode("utf-8") + b"\x00" + trace.encode("utf-8"), usedforsecurity=False)
-    return digest.hexdigest()[:20]
 
 
 def _generic_batch(
@@ -269,12 +350,22 @@ def _generic_batch(
     return out
 
 
+def _rows_listed(rows, limit: int = 10) -> str:
+    rows = [int(row) for row in rows]
+    return f"rows {rows[:limit]}{'...' if len(rows) > limit else ''}"
+
+
 def _validate_messages_column(dataset: Dataset) -> None:
-    """Every conversation needs a user question and a non-empty assistant trace."""
+    """Every conversation needs a user question and an assistant trace, with roles and contents that are not null.
+
+    Checked on the Arrow column up front, so a bad row is one clear error instead of a traceback from a worker.
+    """
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    column_type = arrow_column(dataset, MESSAGES).type
+    column = arrow_column(dataset, MESSAGES)
+    column_type = column.type
     if not (pa.types.is_list(column_type) or pa.types.is_large_list(column_type)) or not pa.types.is_struct(
         column_type.value_type
     ):
@@ -282,9 +373,30 @@ def _validate_messages_column(dataset: Dataset) -> None:
     fields = {column_type.value_type.field(i).name for i in range(column_type.value_type.num_fields)}
     if not {"role", "content"} <= fields:
         raise ColumnTypeError(f"messages must have 'role' and 'content' fields; got {sorted(fields)}")
-    empty = pc.sum(pc.equal(pc.fill_null(pc.list_value_length(arrow_column(dataset, MESSAGES)), 0), 0)).as_py() or 0
-    if empty:
-        raise InputError(f"{empty} rows have no messages; remove them first, e.g. with Dataset.filter")
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    found: list[tuple[str, np.ndarray]] = []  # (what is wrong, row numbers)
+    no_messages = np.flatnonzero(pc.fill_null(pc.list_value_length(column), 0).to_numpy(zero_copy_only=False) == 0)
+    found.append(("no messages", no_messages))
+    messages = pc.list_flatten(column)
+    parents = pc.list_parent_indices(column).to_numpy(zero_copy_only=False)
+    roles = pc.struct_field(messages, "role")
+    content_null = pc.is_null(pc.struct_field(messages, "content")).to_numpy(zero_copy_only=False)
+    found.append(("a message with a null role", np.unique(parents[pc.is_null(roles).to_numpy(zero_copy_only=False)])))
+    for role, what in (("user", "the question"), ("assistant", "the trace")):
+        positions = np.flatnonzero(pc.fill_null(pc.equal(roles, role), False).to_numpy(zero_copy_only=False))
+        if role == "assistant":  # the trace is the last assistant turn, the question the first user turn
+            positions = positions[::-1]
+        rows_with_role, first = np.unique(parents[positions], return_index=True)
+        found.append((f"no {role} turn", np.setdiff1d(np.arange(len(column)), np.union1d(rows_with_role, no_messages))))
+        found.append((f"a null {role} content ({what})", rows_with_role[content_null[positions[first]]]))
+    found = [(what, rows) for what, rows in found if rows.size]
+    if found:
+        bad = np.unique(np.concatenate([rows for _, rows in found])).size
+        details = "; ".join(f"{_rows_listed(rows)}: {what}" for what, rows in found)
+        raise InputError(
+            f"column {MESSAGES!r} has {bad} unusable rows of {len(column)} ({details}). Every conversation needs a "
+            "user question and an assistant trace: fix or remove those rows first, e.g. with Dataset.filter"
+        )
 
 
 class GenericAdapter(PoolAdapter):
@@ -341,8 +453,6 @@ class GenericAdapter(PoolAdapter):
                 _require_columns(dataset, [column], "Name columns that exist")
 
     def adapt(self, dataset: Dataset, *, num_proc: int | None = None) -> tuple[Dataset, PoolReport]:
-        import numpy as np
-
         self._validate(dataset)
         rows_in = len(dataset)
         scored = dataset.map(
@@ -360,15 +470,12 @@ class GenericAdapter(PoolAdapter):
         )
         verdicts = arrow_column(scored, _REASONS_COLUMN).to_numpy(zero_copy_only=False).astype(object)
         if self.id_column is None:  # identical content gives identical ids: keep the first
-            first = np.zeros(len(scored), dtype=bool)
-            first[np.unique(arrow_column(scored, ID).to_numpy(zero_copy_only=False), return_index=True)[1]] = True
-            verdicts[(verdicts == KEEP) & ~first] = DUPLICATE
+            verdicts[_repeats(arrow_column(scored, ID).to_numpy(zero_copy_only=False), verdicts == KEEP)] = DUPLICATE
         counts = Counter(verdicts.tolist())
         counts.pop(KEEP, None)
         pool = _keep_rows(scored, verdicts == KEEP).remove_columns(_REASONS_COLUMN)
-        _require_unique_ids(pool)
-        if len(pool) == 0:
-            raise InputError(f"no usable rows are left out of {rows_in} (dropped: {dict(counts)})")
+        _require_unique_ids(pool, "name a unique id column (--id-column), or none to derive ids from the content")
+        _require_rows_left(len(pool), rows_in, counts)
         report = PoolReport(self.name, None, rows_in, len(pool), dict(sorted(counts.items())), self.options())
         _log_report(report)
         return pool, report

@@ -30,3 +30,11 @@ class OutputError(S2RError, OSError):
 
 class OutputExistsError(OutputError, FileExistsError):
     """The output folder exists and replacing it was not asked for."""
+
+
+class SourceNotFoundError(InputError, FileNotFoundError):
+    """The input (a path, a Hub dataset, or its revision) does not exist or cannot be accessed."""
+
+
+class HubUnreachableError(InputError, ConnectionError):
+    """The Hub could not be reached (offline mode, refused connection, timeout) and nothing usable is cached."""

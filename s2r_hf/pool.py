@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from s2r_hf.errors import InputError
+
 Message = dict[str, Any]
 
 
@@ -17,7 +19,7 @@ def question_of(messages: Sequence[Message]) -> str:
     for message in messages:
         if message["role"] == "user":
             return message["content"]
-    raise ValueError(f"messages have no user turn (roles: {[m['role'] for m in messages]})")
+    raise InputError(f"messages have no user turn (roles: {[m['role'] for m in messages]})")
 
 
 def trace_of(messages: Sequence[Message]) -> str:
@@ -25,7 +27,7 @@ def trace_of(messages: Sequence[Message]) -> str:
     for message in reversed(messages):
         if message["role"] == "assistant":
             return message["content"]
-    raise ValueError(f"messages have no assistant turn (roles: {[m['role'] for m in messages]})")
+    raise InputError(f"messages have no assistant turn (roles: {[m['role'] for m in messages]})")
 
 
 def make_messages(question: str, trace: str) -> list[Message]:
