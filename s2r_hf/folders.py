@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from s2r_hf.errors import InputError, OutputError, OutputExistsError, S2RError
+from s2r_hf.errors import InputError, OutputError, OutputExistsError, S2RError, SourceNotFoundError
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -321,9 +321,23 @@ def load_folder(path: str | os.PathLike, config: str | None = None, split: str =
 
 def read_card_metadata(path: str | os.PathLike) -> dict[str, Any]:
     """The YAML metadata of a folder's README.md card (empty dict when it has none)."""
+    import yaml
     from huggingface_hub import DatasetCard
 
-    card_path = Path(path) / CARD_FILE
+    folder = Path(path)
+    made_by = "name a folder written by `s2r score` or `s2r select`"
+    if not folder.exists():
+        raise SourceNotFoundError(f"{str(folder)!r} does not exist; {made_by}")
+    if not folder.is_dir():
+        raise InputError(f"{str(folder)!r} is a file, not a folder; {made_by}")
+    card_path = folder / CARD_FILE
     if not card_path.is_file():
-        raise FileNotFoundError(f"no dataset card at {str(card_path)!r}")
-    return DatasetCard.load(card_path).data.to_dict()
+        raise SourceNotFoundError(f"{str(folder)!r} has no {CARD_FILE} card, so s2r did not write it; {made_by}")
+    try:
+        return DatasetCard.load(card_path).data.to_dict()
+    except (yaml.YAMLError, ValueError) as error:  # ValueError: not UTF-8, or YAML that is not a mapping
+        detail = " ".join(str(error).split())
+        raise InputError(
+            f"the card {str(card_path)!r} cannot be read ({type(error).__name__}: {detail}); fix its YAML header, or "
+            "write the folder again"
+        ) from None

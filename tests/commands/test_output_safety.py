@@ -15,13 +15,6 @@ from s2r_hf.columns import ID
 from s2r_hf.folders import CARD_FILE
 
 
-@pytest.fixture(scope="module")
-def demo_output(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("demo") / "s2r-demo"
-    assert main(["demo", "-o", str(out)]) == 0
-    return out
-
-
 @pytest.fixture
 def scored(demo_output, tmp_path) -> Path:
     """A copy of the demo's scored pool, for this test alone."""
@@ -88,6 +81,22 @@ def test_a_truncated_shard_in_the_scored_folder_is_one_line_naming_it(scored, tm
     assert main(["select", str(scored), "-o", str(tmp_path / "subset")]) == 2
     err = one_line_error(capsys, "select")
     assert f"{str(shard)!r} is not a readable parquet file" in err and "truncated or corrupt" in err
+    assert not (tmp_path / "subset").exists()
+
+
+def test_select_inputs_that_are_not_scored_folders_are_one_line_saying_what_they_are(scored, tmp_path, capsys):
+    out = str(tmp_path / "subset")
+    assert main(["select", str(tmp_path / "missing"), "-o", out]) == 2
+    assert "missing' does not exist; name a folder written by `s2r score`" in one_line_error(capsys, "select")
+    (tmp_path / "pool.jsonl").write_text('{"question": "q", "solution": "s"}\n')
+    assert main(["select", str(tmp_path / "pool.jsonl"), "-o", out]) == 2
+    assert "pool.jsonl' is a file, not a folder" in one_line_error(capsys, "select")
+    (tmp_path / "plain").mkdir()
+    assert main(["select", str(tmp_path / "plain"), "-o", out]) == 2
+    assert "plain' has no README.md card, so s2r did not write it" in one_line_error(capsys, "select")
+    (scored / CARD_FILE).write_text("---\ns2r: [unclosed\n---\n")
+    assert main(["select", str(scored), "-o", out]) == 2
+    assert "README.md' cannot be read (ParserError: " in one_line_error(capsys, "select")
     assert not (tmp_path / "subset").exists()
 
 
