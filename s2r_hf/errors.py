@@ -22,3 +22,7 @@ class ColumnError(S2RError, KeyError):
 
 class ColumnTypeError(S2RError, TypeError):
     """A column holds values of the wrong type."""
+
+
+class OptionTypeError(S2RError, TypeError):
+    """An option (a config field or keyword argument) was given a value of the wrong type."""
