@@ -32,7 +32,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from s2r_hf.errors import InputError, OptionTypeError
+from s2r_hf.errors import InputError, OptionTypeError, S2RError
 
 _SCALARS = (bool, int, float, str)
 
@@ -204,7 +204,14 @@ def _instantiate(cls: type, tree: dict[str, Any]) -> Any:
     for key, value in tree.items():
         kind, _ = _field_kind(hints[key])
         kwargs[key] = _instantiate(kind, value) if isinstance(value, dict) and dataclasses.is_dataclass(kind) else value
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except S2RError:
+        raise
+    except ValueError as err:
+        # The values come from the user, so a config that refuses one (a plain ValueError from a __post_init__ not
+        # written with our error family) is an input error: one line on the command line, not a traceback.
+        raise InputError(f"{cls.__name__}: {err}") from err
 
 
 def flatten(config: Any, *, by: str = "name", options: list[Option] | None = None) -> dict[str, Any]:
