@@ -22,6 +22,7 @@ stale cache.
 from __future__ import annotations
 
 import hashlib
+import inspect
 from dataclasses import asdict, dataclass, field, make_dataclass
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,11 @@ class Select2ReasonBuilder(datasets.ArrowBasedBuilder):
         if name not in known:
             raise InputError(f"unknown configuration {name!r}; known: {sorted(known)} (or pass ratio=... to any)")
         fields = set(asdict(known[name]))
+        # A misspelt setting (judge_model= for judge=) would otherwise reach datasets as a bare ValueError.
+        unknown = set(kwargs) - fields - set(inspect.signature(datasets.DatasetBuilder.__init__).parameters)
+        if unknown:
+            settings = sorted(option.builder_name for option in builder_options())
+            raise InputError(f"unknown setting(s) {sorted(unknown)} for Select2ReasonBuilder; settings: {settings}")
         overrides = {key: value for key, value in kwargs.items() if key in fields and key != "name"}
         return Select2ReasonConfig(**{**asdict(known[name]), **overrides})
 

@@ -27,6 +27,7 @@ import argparse
 import dataclasses
 import math
 import numbers
+import os
 import types
 import typing
 from dataclasses import dataclass
@@ -234,7 +235,8 @@ def check_field_types(config: Any) -> None:
 
     int fields take any integer (Python or numpy; bools are refused) and become `int`; float fields take any real
     number and become `float` (NaN and infinity are refused: no option of ours means anything with them); bool
-    fields take `True`/`False` (numpy's too). The message names the field, the value and its type.
+    fields take `True`/`False` (numpy's too); str fields take a `pathlib.Path` too. The message names the field, the
+    value and its type.
     """
     hints = typing.get_type_hints(type(config))
     for spec in dataclasses.fields(config):
@@ -261,6 +263,8 @@ def _checked(name: str, kind: type, value: Any, optional: bool) -> Any:
         return number
     if kind is str and isinstance(value, str):
         return value
+    if kind is str and isinstance(value, os.PathLike):  # a folder or file given as a pathlib.Path
+        return os.fspath(value)
     raise OptionTypeError(
         f"{name} must be {expected}{' or None' if optional else ''}, got {value!r} ({type(value).__name__})"
     )

@@ -95,3 +95,10 @@ def test_builder_scorer_options_reach_the_scorer(tmp_path):
     assert judged.config.score_config().judge.system_prompt == "Hard? 1 or 0."
     with pytest.raises(InputError, match="seed must be a non-negative integer, got -1"):
         Select2ReasonBuilder(cache_dir=str(tmp_path), pool="x.jsonl", seed=-1)
+
+
+def test_a_misspelt_builder_setting_names_the_settings(tmp_path):
+    with pytest.raises(
+        InputError, match=r"unknown setting\(s\) \['judge_model'\] for Select2ReasonBuilder; settings: "
+    ):
+        Select2ReasonBuilder(cache_dir=str(tmp_path), pool="x.jsonl", judge_model="m")

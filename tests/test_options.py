@@ -318,3 +318,10 @@ def test_help_shows_the_dataclass_defaults():
     text = " ".join(parser.format_help().split())
     assert "--judge-max-question-tokens N Questions longer than this many judge tokens" in text
     assert "(default: 4096)" in text and "(default: correctness_math_verify)" in text
+
+
+def test_paths_are_accepted_where_a_string_names_a_file_or_folder(tmp_path):
+    config = ScoreConfig(source=tmp_path / "pool.jsonl", tokenizer=tmp_path / "tok")
+    assert (config.source, config.tokenizer) == (str(tmp_path / "pool.jsonl"), str(tmp_path / "tok"))
+    with pytest.raises(OptionTypeError, match=r"source must be a string, got 123 \(int\)"):
+        ScoreConfig(source=123)
