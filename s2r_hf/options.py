@@ -14,9 +14,9 @@ settings and the validation of Python keywords all come from the same place and 
 - `check_field_types(config)` checks and normalises the values of a config in its `__post_init__`: a numpy integer
   is an integer, a bool is not, and a wrong type names the value and its type.
 
-Field metadata read here (all optional but `help`): `help`; `group` (the --help section); `flag` (the flat name
-when it differs from the field name); `builder` (the builder keyword when it differs); `cli: False` (a field given
-positionally by the command); and, on a field holding a nested config, `prefix` and `names` (field -> flat name).
+Field metadata read here (all optional but `help`): `help`; `group` (the --help section); `builder` (the builder
+keyword when it differs from the flat name); `cli: False` (a field the command takes positionally); and, on a field
+holding a nested config, `prefix` and `names` (field -> flat name).
 
 Only the standard library is imported here, so `s2r --help` stays fast.
 """
@@ -99,7 +99,7 @@ def options_of(
             continue
         if kind not in _SCALARS:
             raise TypeError(f"{cls.__name__}.{spec.name}: options must be bool, int, float or str, not {kind}")
-        name = names.get(spec.name) or prefix + spec.metadata.get("flag", spec.name)
+        name = names.get(spec.name) or prefix + spec.name
         found.append(
             Option(
                 name=name,
