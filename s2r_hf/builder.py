@@ -10,76 +10,95 @@ Dataset scripts are gone from datasets 5.x, so the builder is an importable clas
     subset = builder.as_dataset(split="train")
 
 Configurations: `scored` (the whole scored pool) and `select2`, `select5`, `select10`, `select20` (the paper's subset
-sizes, joint rank with weight 0.25); every setting can be overridden by keyword. The builder's cache is keyed by the
-settings (datasets' config id) and by `hash=`, which defaults to a digest of the package version, the package's own
-source, the settings and the pool's data (path, size and mtime of each local data file; a Hub pool's resolved commit),
-so neither changed code, changed settings nor a changed pool ever reuse a stale cache.
+sizes, joint rank with weight 0.25); every setting can be overridden by keyword. The settings are the options of
+`s2r score` and `s2r select` (generated from ScoreConfig and SelectConfig: `builder_options`), named as the flags
+without dashes, except `pool`, `pool_config`, `pool_split` and `pool_revision` for the source.
+
+The builder's cache is keyed by the settings (datasets' config id) and by `hash=`, which defaults to a digest of the
+package version, the package's own source, the settings and the pool's data (path, size and mtime of each local data
+file; a Hub pool's resolved commit), so neither changed code, changed settings nor a changed pool ever reuse a stale
+cache.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, make_dataclass
 from pathlib import Path
 from typing import Any
 
 import datasets
 
 from s2r_hf._version import __version__
+from s2r_hf.difficulty import parse_scorer_spec
 from s2r_hf.errors import InputError
-from s2r_hf.judge.prompt import DEFAULT_JUDGE
+from s2r_hf.options import Option, build, options_of
+from s2r_hf.scoring import ScoreConfig
+from s2r_hf.selection import SelectConfig
 
 SUBSET_RATIOS = {"select2": 0.02, "select5": 0.05, "select10": 0.1, "select20": 0.2}
 _BATCH_ROWS = 1000
 
 
-@dataclass
-class Select2ReasonConfig(datasets.BuilderConfig):
-    """What to score and what to keep. `ratio=None` serves the whole scored pool."""
+def builder_options() -> list[Option]:
+    """The builder's settings: every option of ScoreConfig (the pool, its scorers) and of SelectConfig, flat.
 
-    pool: str = field(default="", metadata={"help": "Hub dataset id, local folder, or jsonl/json/parquet/csv file"})
-    pool_config: str | None = field(default=None, metadata={"help": "config of the pool, e.g. default for OpenR1"})
-    pool_split: str = field(default="train", metadata={"help": "split of the pool"})
-    pool_revision: str | None = field(default=None, metadata={"help": "Hub revision of the pool"})
-    adapter: str = field(default="auto", metadata={"help": "openr1, generic, or auto"})
-    openr1_mode: str = field(default="problem", metadata={"help": "openr1: problem or generations"})
-    question_column: str | None = field(default=None, metadata={"help": "generic: the question column"})
-    trace_column: str | None = field(default=None, metadata={"help": "generic: the trace column"})
-    answer_column: str | None = field(default=None, metadata={"help": "generic: the answer column"})
-    id_column: str | None = field(default=None, metadata={"help": "generic: a unique id column"})
-    tokenizer: str | None = field(default=None, metadata={"help": "tokenizer for trace lengths; None = characters"})
-    discount_repeated_steps: bool = field(default=False, metadata={"help": "count repeated steps once"})
-    difficulty: str = field(default="rollout", metadata={"help": "rollout, column:NAME or judge"})
-    judge: str = field(default=DEFAULT_JUDGE, metadata={"help": "judge: the model (Hub id or folder)"})
-    judge_revision: str | None = field(default=None, metadata={"help": "judge: the model revision"})
-    ratio: float | None = field(default=0.1, metadata={"help": "fraction kept; None = the whole scored pool"})
-    weight: float = field(default=0.25, metadata={"help": "weight on the difficulty rank"})
-    strategy: str = field(default="joint", metadata={"help": "joint, longest, hardest, random or diverse"})
-    seed: int = field(default=0, metadata={"help": "random/diverse: seed"})
-    num_proc: int | None = field(default=None, metadata={"help": "processes for the scoring maps (one per GPU)"})
+    Named as their flags without dashes (`judge_system_prompt`, `flags_column`, `k`), except the source fields, which
+    read `pool`, `pool_config`, `pool_split` and `pool_revision` next to datasets' own `config_name`.
+    """
+    return [*options_of(ScoreConfig), *options_of(SelectConfig)]
+
+
+def _setting(option: Option) -> tuple[str, Any, Any]:
+    kind = option.kind | None if option.optional else option.kind
+    return option.builder_name, kind, field(default=option.default, metadata={"help": option.help})
+
+
+# The settings as dataclass fields, generated so that a new option of ScoreConfig or SelectConfig reaches the builder
+# with nothing to copy (and so nothing to forget).
+_Select2ReasonSettings = make_dataclass(
+    "_Select2ReasonSettings",
+    [_setting(option) for option in builder_options()],
+    bases=(datasets.BuilderConfig,),
+    namespace={"__module__": __name__},
+)
+
+
+@dataclass
+class Select2ReasonConfig(_Select2ReasonSettings):
+    """What to score and what to keep: every ScoreConfig and SelectConfig option (see `builder_options`).
+
+    `ratio=None` (with `k=None`) serves the whole scored pool.
+    """
 
     def settings(self) -> dict[str, Any]:
         """Everything that decides the rows, for the cache hash (the datasets bookkeeping fields left out)."""
         ignored = {"name", "version", "data_dir", "data_files", "description", "num_proc"}
+        # How the judge runs, not what it computes: batch budget, device, resume folder and map batch size.
+        ignored |= {"judge_batch_tokens", "judge_device", "judge_work_dir", "judge_chunk_rows"}
         return {key: value for key, value in asdict(self).items() if key not in ignored}
 
-    def score_config(self):
-        from s2r_hf.scoring import ScoreConfig
+    def _values(self, config_class: type) -> dict[str, Any]:
+        names = {option.builder_name for option in options_of(config_class)}
+        return {name: getattr(self, name) for name in names}
 
-        options = {"model": self.judge, "revision": self.judge_revision} if self.difficulty == "judge" else {}
-        return ScoreConfig(
-            source=self.pool, config=self.pool_config, split=self.pool_split, revision=self.pool_revision,
-            adapter=self.adapter, openr1_mode=self.openr1_mode, question_column=self.question_column,
-            trace_column=self.trace_column, answer_column=self.answer_column, id_column=self.id_column,
-            tokenizer=self.tokenizer, discount_repeated_steps=self.discount_repeated_steps,
-            difficulty=self.difficulty, difficulty_options=options, num_proc=self.num_proc,
-        )  # fmt: skip
+    def score_config(self) -> ScoreConfig:
+        """The ScoreConfig these settings make; scorer settings that do not apply to `difficulty` are left out."""
+        values = self._values(ScoreConfig)
+        scorer, _ = parse_scorer_spec(self.difficulty)
+        # The builder has one flat namespace: leave the other scorer's fields at their defaults rather than refuse.
+        for option in options_of(ScoreConfig):
+            if len(option.path) > 1 and option.path[0] != scorer:
+                values.pop(option.builder_name)
+        return build(ScoreConfig, values, by="builder_name")
 
-    def select_config(self):
-        from s2r_hf.selection import SelectConfig
-
-        return SelectConfig(ratio=self.ratio, weight=self.weight, strategy=self.strategy, seed=self.seed)
+    def select_config(self) -> SelectConfig | None:
+        """The SelectConfig these settings make, or None for the whole scored pool (no ratio and no k)."""
+        if self.ratio is None and self.k is None:
+            return None
+        return build(SelectConfig, self._values(SelectConfig), by="builder_name")
 
 
 def package_digest() -> str:
@@ -136,8 +155,7 @@ class Select2ReasonBuilder(datasets.ArrowBasedBuilder):
         if not config.pool:
             raise InputError("name the pool to score: Select2ReasonBuilder(..., pool='org/name' or a local path)")
         config.score_config()  # check every setting now, before any work
-        if config.ratio is not None:
-            config.select_config()
+        config.select_config()
         if hash is None:
             from datasets.fingerprint import Hasher
 
@@ -153,6 +171,11 @@ class Select2ReasonBuilder(datasets.ArrowBasedBuilder):
         if name not in known:
             raise InputError(f"unknown configuration {name!r}; known: {sorted(known)} (or pass ratio=... to any)")
         fields = set(asdict(known[name]))
+        # A misspelt setting (judge_model= for judge=) would otherwise reach datasets as a bare ValueError.
+        unknown = set(kwargs) - fields - set(inspect.signature(datasets.DatasetBuilder.__init__).parameters)
+        if unknown:
+            settings = sorted(option.builder_name for option in builder_options())
+            raise InputError(f"unknown setting(s) {sorted(unknown)} for Select2ReasonBuilder; settings: {settings}")
         overrides = {key: value for key, value in kwargs.items() if key in fields and key != "name"}
         return Select2ReasonConfig(**{**asdict(known[name]), **overrides})
 
@@ -170,6 +193,7 @@ class Select2ReasonBuilder(datasets.ArrowBasedBuilder):
         from s2r_hf.selection import select_with_report
 
         data, _ = score_pool(self.config.score_config())
-        if self.config.ratio is not None:
-            data, _ = select_with_report(data, self.config.select_config())
+        select_config = self.config.select_config()
+        if select_config is not None:
+            data, _ = select_with_report(data, select_config)
         yield from enumerate(data.with_format("arrow").iter(batch_size=_BATCH_ROWS))

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, fields
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from s2r_hf.columns import DIFFICULTY
 from s2r_hf.errors import ColumnError, ColumnTypeError, InputError
+from s2r_hf.options import check_field_types
 from s2r_hf.pool import arrow_column
 
 if TYPE_CHECKING:
@@ -33,9 +35,21 @@ DIFFICULTY_SCORERS: dict[str, str] = {
 
 
 class DifficultyScorer(ABC):
-    """Adds `s2r_difficulty` to a pool."""
+    """Adds `s2r_difficulty` to a pool.
+
+    A scorer whose settings are a config dataclass names it in `config_class` and takes its fields as keywords:
+    `make_difficulty_scorer` checks keywords against those fields, and `s2r score` and the builder expose them.
+    """
 
     name: ClassVar[str]
+    config_class: ClassVar[type | None] = None
+
+    def check(self, pool: Dataset) -> None:  # noqa: B027 (a hook: most scorers have something to check)
+        """Raise a clear error now if `add_difficulty` would fail on this pool (a missing or mistyped column).
+
+        Runs before the expensive steps, so a bad option fails in a second rather than after the trace-length pass.
+        Only cheap checks belong here: column names, types, Arrow compute over one column.
+        """
 
     @abstractmethod
     def add_difficulty(self, pool: Dataset, *, num_proc: int | None = None) -> Dataset:
@@ -62,18 +76,32 @@ def parse_scorer_spec(spec: str) -> tuple[str, dict[str, Any]]:
     return name, {}
 
 
+def scorer_class(spec: str) -> type[DifficultyScorer]:
+    """The scorer class a spec names, imported only now."""
+    name, _ = parse_scorer_spec(spec)
+    module_name, class_name = DIFFICULTY_SCORERS[name].split(":")
+    return getattr(import_module(module_name), class_name)
+
+
 def make_difficulty_scorer(spec: str, **options: Any) -> DifficultyScorer:
     """Build a scorer from its registry name (or `column:NAME`) and keyword options."""
     name, parsed = parse_scorer_spec(spec)
-    module_name, class_name = DIFFICULTY_SCORERS[name].split(":")
-    scorer_class = getattr(import_module(module_name), class_name)
-    return scorer_class(**{**parsed, **options})
+    cls = scorer_class(spec)
+    known = [f.name for f in fields(cls.config_class)] if cls.config_class is not None else []
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise InputError(f"the {name} difficulty scorer takes no option(s) {unknown}; it takes {known or 'no options'}")
+    return cls(**{**parsed, **options})
 
 
 def add_difficulty(
     pool: Dataset, scorer: str | DifficultyScorer = "rollout", *, num_proc: int | None = None, **options
 ):
-    """Add `s2r_difficulty` to `pool` with the named scorer (or a scorer instance)."""
+    """Add `s2r_difficulty` to `pool` with the named scorer (or a scorer instance).
+
+    `options` are the fields of the scorer's config: `flags_column` for rollout (RolloutConfig), the fields of
+    s2r_hf.judge.scorer.JudgeConfig for judge (model, revision, system_prompt, question_column, ...).
+    """
     if isinstance(scorer, str):
         scorer = make_difficulty_scorer(scorer, **options)
     elif options:
@@ -89,17 +117,34 @@ def _rollout_difficulty_batch(batch: dict[str, list], flags_column: str) -> dict
     return {DIFFICULTY: scores}
 
 
+@dataclass
+class RolloutConfig:
+    """Settings of the rollout difficulty scorer."""
+
+    flags_column: str = field(
+        default="correctness_math_verify",
+        metadata={"help": "rollout: the column of per-rollout verification flags (lists of booleans)"},
+    )
+
+    def __post_init__(self):
+        check_field_types(self)
+        if not self.flags_column:
+            raise InputError("flags_column must name a column, got an empty string")
+
+
 class RolloutDifficulty(DifficultyScorer):
     """Model-free difficulty from several verified rollouts per question: 1 - (correct rollouts / rollouts).
 
-    OpenR1-Math-220k carries 2 to 4 DeepSeek-R1 generations per problem with `correctness_math_verify` flags.
+    OpenR1-Math-220k carries 1 to 6 DeepSeek-R1 generations per problem with `correctness_math_verify` flags.
     A null flag counts as not verified-correct.
     """
 
     name = "rollout"
+    config_class = RolloutConfig
 
-    def __init__(self, flags_column: str = "correctness_math_verify"):
-        self.flags_column = flags_column
+    def __init__(self, **options: Any):
+        self.config = RolloutConfig(**options)
+        self.flags_column = self.config.flags_column
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -108,7 +153,7 @@ class RolloutDifficulty(DifficultyScorer):
             "formula": f"1 - count(true in {self.flags_column}) / len({self.flags_column})",
         }
 
-    def add_difficulty(self, pool: Dataset, *, num_proc: int | None = None) -> Dataset:
+    def check(self, pool: Dataset) -> None:
         import pyarrow.compute as pc
 
         if self.flags_column not in pool.column_names:
@@ -130,6 +175,9 @@ class RolloutDifficulty(DifficultyScorer):
                 f"{no_rollouts} rows have no rollouts in {self.flags_column!r} (an empty or null list), so their "
                 "difficulty is undefined; filter them out first"
             )
+
+    def add_difficulty(self, pool: Dataset, *, num_proc: int | None = None) -> Dataset:
+        self.check(pool)
         return pool.map(
             _rollout_difficulty_batch,
             batched=True,
@@ -154,7 +202,7 @@ class ColumnDifficulty(DifficultyScorer):
     def describe(self) -> dict[str, Any]:
         return {"scorer": self.name, "column": self.column}
 
-    def add_difficulty(self, pool: Dataset, *, num_proc: int | None = None) -> Dataset:
+    def check(self, pool: Dataset) -> None:
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -175,6 +223,9 @@ class ColumnDifficulty(DifficultyScorer):
                 f"{bad} values outside [0, 1] (min {np.nanmin(array) if array.size else 'n/a'}, "
                 f"max {np.nanmax(array) if array.size else 'n/a'}). Rescale it first, e.g. with Dataset.map"
             )
+
+    def add_difficulty(self, pool: Dataset, *, num_proc: int | None = None) -> Dataset:
+        self.check(pool)
         if self.column == DIFFICULTY:
             return pool
         return pool.map(

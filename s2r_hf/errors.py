@@ -38,3 +38,7 @@ class SourceNotFoundError(InputError, FileNotFoundError):
 
 class HubUnreachableError(InputError, ConnectionError):
     """The Hub could not be reached (offline mode, refused connection, timeout) and nothing usable is cached."""
+
+
+class OptionTypeError(S2RError, TypeError):
+    """An option (a config field or keyword argument) was given a value of the wrong type."""

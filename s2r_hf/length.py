@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf.columns import MESSAGES, RETHINK_COUNT, TRACE_LENGTH
+from s2r_hf.errors import InputError
 from s2r_hf.pool import trace_of
 
 if TYPE_CHECKING:
@@ -60,10 +62,31 @@ def _trace_columns_batch(batch: dict[str, list], tokenizer, discount_repeated_st
     return {TRACE_LENGTH: lengths, RETHINK_COUNT: rethinks}
 
 
+def looks_like_local_path(name: str) -> bool:
+    """True for names a user means as a path (`./tok`, `/data/tok`, `~/tok`, `a/b/c`), never a Hub id (`org/name`)."""
+    return name.startswith(("/", "./", "../", "~", ".\\")) or name in (".", "..") or name.count("/") > 1
+
+
 def load_tokenizer(name: str, revision: str | None = None):
+    """A tokenizer from a local folder or a Hub id, or one line saying why it cannot be loaded."""
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(name, revision=revision)
+    from s2r_hf.http_errors import transport_errors
+
+    path = Path(name).expanduser()
+    if path.exists() and not path.is_dir():
+        raise InputError(f"the tokenizer {name!r} is a file; give the folder that holds tokenizer.json (or a Hub id)")
+    if not path.exists() and looks_like_local_path(name):
+        raise InputError(
+            f"the tokenizer folder {name!r} does not exist; give an existing folder or a Hub id such as "
+            "'Qwen/Qwen2.5-7B-Instruct'"
+        )
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name, revision=revision)
+    except (OSError, ValueError, *transport_errors()) as err:
+        # OSError: not found, offline or unreachable; ValueError: a malformed id or a folder without a tokenizer.
+        where = f"folder {name!r}" if path.is_dir() else f"{name!r} from the Hub (revision {revision or 'default'})"
+        raise InputError(f"could not load the tokenizer {where}: {' '.join(str(err).split())}") from err
     if not getattr(tokenizer, "is_fast", False):
         logger.warning("tokenizer %s has no fast (Rust) backend; counting tokens will be slow", name)
     return tokenizer

@@ -7,11 +7,14 @@ re-run with the same settings free and a changed setting recompute only what dep
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf._version import __version__
-from s2r_hf.errors import InputError
+from s2r_hf.difficulty import RolloutConfig, parse_scorer_spec
+from s2r_hf.errors import InputError, OptionTypeError
+from s2r_hf.judge.scorer import JudgeConfig
+from s2r_hf.options import check_choice, check_field_types, options_of
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -19,34 +22,134 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+ADAPTERS = ("auto", "openr1", "generic")
+OPENR1_MODES = ("problem", "generations")
+
+
 @dataclass
 class ScoreConfig:
-    """How to build and score a pool."""
+    """How to build and score a pool: the options of `s2r score`, of `score_pool` and of the builder, defined once.
 
-    source: str = field(default="", metadata={"help": "Hub dataset id, local folder, or jsonl/json/parquet/csv file"})
-    config: str | None = field(default=None, metadata={"help": "dataset config (Hub or folder), e.g. default"})
-    split: str = field(default="train", metadata={"help": "split to read"})
-    revision: str | None = field(default=None, metadata={"help": "Hub revision (branch, tag or commit)"})
-    adapter: str = field(default="auto", metadata={"help": "openr1, generic, or auto (openr1 if its columns exist)"})
-    openr1_mode: str = field(default="problem", metadata={"help": "openr1: problem (verified trace) or generations"})
-    question_column: str | None = field(default=None, metadata={"help": "generic: column holding the question"})
-    trace_column: str | None = field(default=None, metadata={"help": "generic: column holding the reasoning trace"})
-    answer_column: str | None = field(default=None, metadata={"help": "generic: column holding the final answer"})
-    id_column: str | None = field(default=None, metadata={"help": "generic: unique id column (default: content hash)"})
-    require_final_answer: bool = field(default=False, metadata={"help": "generic: drop traces with no \\boxed{}"})
-    tokenizer: str | None = field(default=None, metadata={"help": "tokenizer for lengths (default: characters)"})
-    discount_repeated_steps: bool = field(default=False, metadata={"help": "count repeated steps once"})
-    difficulty: str = field(default="rollout", metadata={"help": "rollout, column:NAME or judge"})
-    difficulty_options: dict[str, Any] = field(default_factory=dict, metadata={"help": "options of the scorer"})
-    num_proc: int | None = field(default=None, metadata={"help": "processes for the map steps"})
-    license: str | None = field(default=None, metadata={"help": "license of the source, for the card"})
-    synthetic: bool = field(default=False, metadata={"help": "the source is synthetic (stated in the card)"})
+    The scorer settings are nested configs, each defined next to its scorer: `rollout` (RolloutConfig: flags_column)
+    and `judge` (s2r_hf.judge.scorer.JudgeConfig: model, revision, system prompt, ...). Only the one `difficulty`
+    names is used; changing the other's settings is refused, as it would be ignored.
+    """
+
+    source: str = field(
+        default="",
+        metadata={
+            "help": "Hub dataset id, local folder, or jsonl/json/parquet/csv file",
+            "builder": "pool",
+            "cli": False,  # the POOL argument of `s2r score`
+        },
+    )
+    config: str | None = field(
+        default=None,
+        metadata={"help": "dataset config of the source, e.g. default for OpenR1", "group": "source",
+                  "builder": "pool_config"},
+    )  # fmt: skip
+    split: str = field(default="train", metadata={"help": "split to read", "group": "source", "builder": "pool_split"})
+    revision: str | None = field(
+        default=None,
+        metadata={"help": "Hub revision (branch, tag or commit) to read", "group": "source",
+                  "builder": "pool_revision"},
+    )  # fmt: skip
+    license: str | None = field(
+        default=None, metadata={"help": "license of the source, written into the card", "group": "source"}
+    )
+    synthetic: bool = field(
+        default=False, metadata={"help": "the source is synthetic (stated in the card)", "group": "source"}
+    )
+    adapter: str = field(
+        default="auto",
+        metadata={"help": "how to read the source: openr1, generic, or auto (openr1 when its columns are there)",
+                  "group": "pool"},
+    )  # fmt: skip
+    openr1_mode: str = field(
+        default="problem",
+        metadata={"help": "openr1: one row per problem (its verified trace) or per verified generation "
+                          "(problem, generations)", "group": "pool"},
+    )  # fmt: skip
+    question_column: str | None = field(
+        default=None,
+        metadata={"help": "generic: the question column (else the pool needs 'messages')", "group": "pool"},
+    )
+    trace_column: str | None = field(
+        default=None, metadata={"help": "generic: the reasoning trace column", "group": "pool"}
+    )
+    answer_column: str | None = field(
+        default=None, metadata={"help": "generic: the final answer column", "group": "pool"}
+    )
+    id_column: str | None = field(
+        default=None,
+        metadata={"help": "generic: a unique id column (default: a hash of question and trace)", "group": "pool"},
+    )
+    require_final_answer: bool = field(
+        default=False, metadata={"help": "generic: drop traces with no \\boxed{} answer", "group": "pool"}
+    )
+    tokenizer: str | None = field(
+        default=None,
+        metadata={"help": "tokenizer (Hub id or folder) to count trace tokens; default: characters",
+                  "group": "scores"},
+    )  # fmt: skip
+    tokenizer_revision: str | None = field(
+        default=None, metadata={"help": "Hub revision of the tokenizer", "group": "scores"}
+    )
+    discount_repeated_steps: bool = field(
+        default=False,
+        metadata={"help": "count a reasoning step (paragraph) that repeats an earlier one exactly only once",
+                  "group": "scores"},
+    )  # fmt: skip
+    difficulty: str = field(
+        default="rollout",
+        metadata={"help": "rollout (1 - verified-correct rollouts / rollouts), column:NAME, or judge",
+                  "group": "scores"},
+    )  # fmt: skip
+    rollout: RolloutConfig = field(
+        default_factory=RolloutConfig,
+        metadata={"help": "settings of the rollout scorer", "group": "scores", "prefix": ""},
+    )
+    judge: JudgeConfig = field(
+        default_factory=JudgeConfig,
+        metadata={"help": "settings of the judge scorer", "group": "judge", "prefix": "judge_",
+                  "names": {"model": "judge"}},
+    )  # fmt: skip
+    num_proc: int | None = field(
+        default=None, metadata={"help": "processes for the map steps (judge: one per GPU)", "group": "scores"}
+    )
 
     def __post_init__(self):
+        # A dict is accepted for a nested config (from YAML or JSON, say) and checked like keywords would be.
+        if isinstance(self.rollout, dict):
+            self.rollout = RolloutConfig(**self.rollout)
+        if isinstance(self.judge, dict):
+            self.judge = JudgeConfig(**self.judge)
+        check_field_types(self)
         if not self.source:
             raise InputError("no source given: name a Hub dataset id, a local folder or a file")
+        check_choice("adapter", self.adapter, ADAPTERS)
+        check_choice("openr1_mode", self.openr1_mode, OPENR1_MODES)
         if self.num_proc is not None and self.num_proc < 1:
             raise InputError(f"num_proc must be at least 1, got {self.num_proc}")
+        if self.tokenizer_revision is not None and self.tokenizer is None:
+            raise InputError("tokenizer_revision needs a tokenizer (--tokenizer NAME)")
+        name, _ = parse_scorer_spec(self.difficulty)
+        for scorer, config, kind in (("rollout", self.rollout, RolloutConfig), ("judge", self.judge, JudgeConfig)):
+            if not isinstance(config, kind):
+                raise OptionTypeError(f"{scorer} must be a {kind.__name__}, got {config!r} ({type(config).__name__})")
+            changed = [key for key, value in asdict(config).items() if value != asdict(kind())[key]]
+            if changed and name != scorer:
+                flags = [o.flag for o in options_of(ScoreConfig) if o.path[0] == scorer and o.path[1] in changed]
+                raise InputError(
+                    f"{changed} (flags {flags}) are settings of the {scorer} scorer, but difficulty is "
+                    f"{self.difficulty!r}; drop them or use difficulty {scorer!r}"
+                )
+
+    def scorer_options(self) -> dict[str, Any]:
+        """The keywords of the chosen difficulty scorer, from its nested config."""
+        name, _ = parse_scorer_spec(self.difficulty)
+        nested = {"rollout": self.rollout, "judge": self.judge}.get(name)
+        return asdict(nested) if nested is not None else {}
 
     def adapter_options(self, adapter: str) -> dict[str, Any]:
         if adapter == "openr1":
@@ -77,15 +180,20 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
     from s2r_hf.length import add_trace_columns, describe_length, load_tokenizer
     from s2r_hf.sources import describe_source, load_source
 
-    # Build every component before the expensive steps, so a bad option fails in a second, not after an hour.
-    scorer = make_difficulty_scorer(config.difficulty, **config.difficulty_options)
-    tokenizer = load_tokenizer(config.tokenizer) if config.tokenizer else None
+    # Check everything that can be checked before the expensive steps, so a bad option fails in seconds, not after
+    # an hour: the scorer and its options, the tokenizer and the judge (they exist and load), then, once the source
+    # is adapted, the columns the scorer reads. Only then the trace-length pass and the difficulty.
+    scorer = make_difficulty_scorer(config.difficulty, **config.scorer_options())
+    tokenizer = load_tokenizer(config.tokenizer, config.tokenizer_revision) if config.tokenizer else None
+    if config.difficulty == "judge":
+        check_judge_reachable(config.judge)
 
     source_info = describe_source(config.source, config.config, config.split, config.revision)
     dataset = load_source(config.source, config.config, config.split, config.revision)
     adapter_name = detect_adapter(dataset.column_names) if config.adapter == "auto" else config.adapter
     adapter = make_adapter(adapter_name, **config.adapter_options(adapter_name))
     pool, report = adapter.adapt(dataset, num_proc=config.num_proc)
+    scorer.check(pool)
     pool = add_trace_columns(
         pool, tokenizer, discount_repeated_steps=config.discount_repeated_steps, num_proc=config.num_proc
     )
@@ -106,3 +214,16 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
         "command": command,
     }
     return pool, metadata
+
+
+def check_judge_reachable(judge: JudgeConfig) -> None:
+    """The judge model exists (a local folder with config.json) or can be fetched from the Hub, before any work.
+
+    resolve_judge fetches a Hub judge into the local cache; the scorer resolves it again later, from that cache.
+    """
+    from s2r_hf.judge.scorer import resolve_judge
+
+    try:
+        resolve_judge(judge.model, judge.revision)
+    except (OSError, ValueError) as err:  # missing folder, unreachable Hub, malformed id: all fixable by the user
+        raise InputError(" ".join(str(err).split())) from err

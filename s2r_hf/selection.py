@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from s2r_hf.columns import DIFFICULTY, DIFFICULTY_RANK, ID, JOINT_RANK, LENGTH_RANK, RANK_COLUMNS, TRACE_LENGTH
 from s2r_hf.errors import ColumnError, InputError
+from s2r_hf.options import check_field_types
 from s2r_hf.pool import arrow_column
 from s2r_hf.ranks import average_ranks
 
@@ -43,7 +44,9 @@ _STRATEGY_WEIGHT = {"joint": None, "longest": 0.0, "hardest": 1.0}
 class SelectConfig:
     """How to choose the subset."""
 
-    ratio: float | None = field(default=0.1, metadata={"help": "fraction of the pool to keep, in (0, 1]"})
+    ratio: float | None = field(
+        default=0.1, metadata={"help": "fraction of the pool to keep, in (0, 1], rounded half up (at least 1 row)"}
+    )
     k: int | None = field(default=None, metadata={"help": "number of rows to keep (instead of ratio)"})
     weight: float = field(default=0.25, metadata={"help": "weight on the difficulty rank in [0, 1]; 0 = longest"})
     strategy: str = field(default="joint", metadata={"help": f"one of {', '.join(STRATEGIES)}"})
@@ -51,9 +54,10 @@ class SelectConfig:
     group_column: str = field(default="problem_type", metadata={"help": "column the diverse strategy stratifies by"})
 
     def __post_init__(self):
+        check_field_types(self)  # numpy numbers are accepted and made plain; "0.5" or True are not numbers
         if self.k is not None:
-            if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
-                raise InputError(f"k must be a positive integer, got {self.k!r}")
+            if self.k < 1:
+                raise InputError(f"k must be a positive integer, got {self.k}")
             self.ratio = None
         elif self.ratio is None:
             raise InputError("give a ratio in (0, 1] or a number of rows k")
@@ -63,6 +67,10 @@ class SelectConfig:
             raise InputError(f"weight must be in [0, 1], got {self.weight}")
         if self.strategy not in STRATEGIES:
             raise InputError(f"unknown strategy {self.strategy!r}; known: {list(STRATEGIES)}")
+        if self.seed < 0:
+            raise InputError(f"seed must be a non-negative integer, got {self.seed}")
+        if not self.group_column:
+            raise InputError("group_column must name a column, got an empty string")
 
     @property
     def effective_weight(self) -> float | None:

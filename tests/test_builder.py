@@ -128,3 +128,42 @@ def test_judge_builder_scores_with_the_model(tmp_path, tiny_model_dir):
     assert all(0 < value < 1 for value in scored[DIFFICULTY])
     _, subset = build(tmp_path, config_name="select10", difficulty="judge", judge=str(tiny_model_dir))
     assert subset[ID] == select(scored, ratio=0.1)[ID]
+
+
+# ---- settings: the builder takes every option of `s2r score` and `s2r select` (issue 7, section 6) -----------------
+# (tests/test_options.py checks each field round-trips; these build for real.)
+
+
+def test_builder_takes_the_selection_options_the_cli_has(tmp_path, demo_scored):
+    _, subset = build(tmp_path, config_name="scored", k=7, strategy="diverse", group_column="problem_type", seed=3)
+    expected = select(demo_scored, k=7, strategy="diverse", group_column="problem_type", seed=3)
+    assert subset[ID] == expected[ID] and len(subset) == 7
+
+
+def test_builder_scorer_options_reach_the_scorer(tmp_path):
+    from datasets.exceptions import DatasetGenerationError
+
+    from s2r_hf.errors import ColumnError
+
+    builder = Select2ReasonBuilder(cache_dir=str(tmp_path), pool=str(DEMO_POOL_FILE), flags_column="no_such_flags")
+    assert builder.config.score_config().rollout.flags_column == "no_such_flags"
+    # datasets wraps whatever the generation raises; the scorer's own error is the cause
+    with pytest.raises(DatasetGenerationError) as info:
+        builder.download_and_prepare()
+    assert isinstance(info.value.__cause__, ColumnError)
+    assert "'no_such_flags', which is not in the pool" in str(info.value.__cause__)
+    with pytest.raises(InputError, match=r"\['system_prompt'\] \(flags \['--judge-system-prompt'\]\)"):
+        ScoreConfig(source="x", judge={"system_prompt": "Hard?"})
+    judged = Select2ReasonBuilder(
+        cache_dir=str(tmp_path), pool=str(DEMO_POOL_FILE), difficulty="judge", judge_system_prompt="Hard? 1 or 0."
+    )
+    assert judged.config.score_config().judge.system_prompt == "Hard? 1 or 0."
+    with pytest.raises(InputError, match="seed must be a non-negative integer, got -1"):
+        Select2ReasonBuilder(cache_dir=str(tmp_path), pool=str(DEMO_POOL_FILE), seed=-1)
+
+
+def test_a_misspelt_builder_setting_names_the_settings(tmp_path):
+    with pytest.raises(
+        InputError, match=r"unknown setting\(s\) \['judge_model'\] for Select2ReasonBuilder; settings: "
+    ):
+        Select2ReasonBuilder(cache_dir=str(tmp_path), pool="x.jsonl", judge_model="m")

@@ -8,10 +8,36 @@ HELP = "score and select the embedded synthetic OpenR1-shaped demo pool (offline
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from s2r_hf.options import add_arguments as add_options
+    from s2r_hf.options import options_of
+    from s2r_hf.selection import SelectConfig
+
     parser.add_argument("-o", "--output", default="s2r-demo", help="folder to write the scored pool and subsets into")
     parser.add_argument("--overwrite", action="store_true", help="replace the folders an earlier demo run wrote")
-    parser.add_argument("--ratios", type=float, nargs="+", default=[0.1], help="subset sizes, as fractions")
-    parser.add_argument("--weight", type=float, default=0.25, help="weight on the difficulty rank")
+    parser.add_argument(
+        "--ratios", type=float, nargs="+", default=[0.1], help="subset sizes, as fractions of the pool in (0, 1]"
+    )
+    # The other selection settings are SelectConfig's own flags, as in `s2r select`.
+    add_options(parser, [option for option in options_of(SelectConfig) if option.name not in ("ratio", "k")])
+
+
+def select_configs(args: argparse.Namespace) -> dict:
+    """Subset folder name -> SelectConfig, one per --ratios value; every value is checked before any work."""
+    from s2r_hf.options import build, given, options_of
+    from s2r_hf.selection import SelectConfig
+
+    settings = given(args, options_of(SelectConfig))
+    configs = [build(SelectConfig, {**settings, "ratio": ratio}) for ratio in args.ratios]
+    named = {subset_folder_name(config.ratio): config for config in configs}
+    if len(named) != len(configs):
+        raise_usage(f"--ratios repeats a subset size: {args.ratios}")
+    return named
+
+
+def raise_usage(message: str) -> None:
+    from s2r_hf.errors import InputError
+
+    raise InputError(message)
 
 
 def subset_folder_name(ratio: float) -> str:
@@ -29,10 +55,9 @@ def run(args: argparse.Namespace) -> int:
     from s2r_hf.demo_pool import DEMO_LICENSE, DEMO_POOL_FILE
     from s2r_hf.folders import check_writable
     from s2r_hf.scoring import ScoreConfig, score_pool
-    from s2r_hf.selection import SelectConfig
 
     output = Path(args.output)
-    configs = {subset_folder_name(ratio): SelectConfig(ratio=ratio, weight=args.weight) for ratio in args.ratios}
+    configs = select_configs(args)
     scored_dir = output / "openr1-synthetic-scored"
     check_writable(scored_dir, args.overwrite, kind="scored_pool")
     for name in configs:

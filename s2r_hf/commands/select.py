@@ -4,38 +4,39 @@ from __future__ import annotations
 
 import argparse
 
-from s2r_hf.selection import STRATEGIES
-
 HELP = "select a subset of a scored pool (joint rank of difficulty and length, or a baseline)"
 
 
+def select_options():
+    """The flags of `s2r select`: every field of SelectConfig (s2r_hf.options)."""
+    from s2r_hf.options import options_of
+    from s2r_hf.selection import SelectConfig
+
+    return options_of(SelectConfig)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from s2r_hf.options import add_arguments as add_options
+
     parser.add_argument("scored", help="folder written by `s2r score`")
     parser.add_argument("-o", "--output", required=True, help="folder to write the subset to (Hub layout)")
     parser.add_argument("--overwrite", action="store_true", help="replace the output folder if s2r wrote it")
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--ratio", type=float, default=0.1, help="fraction of the pool to keep, rounded half up")
-    size.add_argument("--k", type=int, help="number of rows to keep")
-    parser.add_argument("--weight", type=float, default=0.25, help="joint: weight on the difficulty rank (0 = longest)")
-    parser.add_argument("--strategy", default="joint", choices=STRATEGIES, help="how to choose")
-    parser.add_argument("--seed", type=int, default=0, help="random/diverse: seed")
-    parser.add_argument("--group-column", default="problem_type", help="diverse: column to stratify by")
+    add_options(parser, select_options(), exclusive=(("ratio", "k"),))
     parser.add_argument("--repo-id", help="Hub repo the subset is meant for, shown in the card's example")
+
+
+def config_from_args(args: argparse.Namespace):
+    from s2r_hf.options import build, given
+    from s2r_hf.selection import SelectConfig
+
+    return build(SelectConfig, given(args, select_options()))
 
 
 def run(args: argparse.Namespace) -> int:
     from s2r_hf.artifacts import load_scored_pool, write_subset
     from s2r_hf.folders import check_writable
-    from s2r_hf.selection import SelectConfig
 
-    config = SelectConfig(
-        ratio=args.ratio,
-        k=args.k,
-        weight=args.weight,
-        strategy=args.strategy,
-        seed=args.seed,
-        group_column=args.group_column,
-    )
+    config = config_from_args(args)
     check_writable(args.output, args.overwrite, inputs=[args.scored], kind="subset")
     pool, pool_s2r = load_scored_pool(args.scored)
     subset, path = write_subset(

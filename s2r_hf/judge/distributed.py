@@ -189,8 +189,10 @@ def _save_atomic(dataset: Dataset, output: Path) -> None:
     os.replace(temporary, output)
 
 
-def _config_from_args(args: argparse.Namespace) -> JudgeConfig:
-    return JudgeConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(JudgeConfig)})
+def config_from_args(args: argparse.Namespace) -> JudgeConfig:
+    from s2r_hf.options import build, given, options_of
+
+    return build(JudgeConfig, given(args, options_of(JudgeConfig)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -206,11 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument(
         "--barrier-timeout-minutes", type=float, default=24 * 60, help="how long rank 0 waits for the slowest rank"
     )
-    for spec in dataclasses.fields(JudgeConfig):
-        kind = int if str(spec.type).startswith("int") else str
-        score.add_argument(
-            f"--{spec.name.replace('_', '-')}", type=kind, default=spec.default, help=spec.metadata["help"]
-        )
+    # The judge's flags are JudgeConfig's fields (--model, --revision, --batch-tokens, ...), as in `s2r score`'s
+    # --judge-* flags: one definition, in s2r_hf.judge.scorer.
+    from s2r_hf.options import add_arguments, options_of
+
+    add_arguments(score, options_of(JudgeConfig))
     return parser
 
 
@@ -227,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch.distributed as dist
 
-    config = _config_from_args(args)
+    config = config_from_args(args)
     rank = int(os.environ.get("RANK", "0"))
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     local_rank = int(os.environ.get("LOCAL_RANK", str(rank)))

@@ -649,30 +649,13 @@ class JudgeDifficulty(DifficultyScorer):
     """Difficulty = P("1") / (P("0") + P("1")) of an instruct LLM asked whether the question is difficult."""
 
     name = "judge"
+    config_class = JudgeConfig
 
-    def __init__(
-        self,
-        model: str = DEFAULT_JUDGE,
-        revision: str | None = None,
-        system_prompt: str = DEFAULT_SYSTEM_PROMPT,
-        max_question_tokens: int = 4096,
-        batch_tokens: int | None = None,
-        device: str | None = None,
-        dtype: str | None = None,
-        work_dir: str | os.PathLike | None = None,
-        chunk_rows: int = 4096,
-    ):
-        self.config = JudgeConfig(
-            model=model,
-            revision=revision,
-            system_prompt=system_prompt,
-            max_question_tokens=max_question_tokens,
-            batch_tokens=batch_tokens,
-            device=device,
-            dtype=dtype,
-            work_dir=None if work_dir is None else str(work_dir),
-            chunk_rows=chunk_rows,
-        )
+    def __init__(self, **options: Any):
+        # Every JudgeConfig field is a keyword here, from the one definition (question_column included).
+        if isinstance(options.get("work_dir"), os.PathLike):
+            options["work_dir"] = str(options["work_dir"])
+        self.config = JudgeConfig(**options)
         self.identity: str | None = None
         self.summary: dict[str, Any] = {}
 
@@ -710,9 +693,10 @@ class JudgeDifficulty(DifficultyScorer):
         return f"s2r-judge-{stable_digest(payload)[:32]}"
 
     def add_difficulty(self, pool: Dataset, *, num_proc: int | None = None) -> Dataset:
-        if MESSAGES not in pool.column_names:
+        question_column = self.config.question_column or MESSAGES
+        if question_column not in pool.column_names:
             raise KeyError(
-                f"the judge reads questions from {MESSAGES!r}, not in the pool; columns: {pool.column_names}"
+                f"the judge reads questions from {question_column!r}, not in the pool; columns: {pool.column_names}"
             )
         folder, self.identity = resolve_judge(self.config.model, self.config.revision)
         # Workers load the resolved folder: no Hub traffic from them, and the fingerprint names exactly what they load.
