@@ -22,3 +22,11 @@ class ColumnError(S2RError, KeyError):
 
 class ColumnTypeError(S2RError, TypeError):
     """A column holds values of the wrong type."""
+
+
+class ModelError(S2RError, OSError):
+    """A model or tokenizer named by the user is missing, cannot be reached, or cannot serve as asked."""
+
+
+class ResourceError(S2RError, RuntimeError):
+    """The machine ran out of something (GPU memory) that a setting can reduce."""

@@ -10,7 +10,7 @@ import pytest
 from datasets import Dataset
 
 from s2r_hf.columns import ID, MESSAGES
-from s2r_hf.errors import ColumnError, ColumnTypeError, InputError
+from s2r_hf.errors import ColumnError, ColumnTypeError, InputError, ModelError
 from s2r_hf.judge.prompt import judge_messages, verdict_token_ids
 from s2r_hf.judge.training import (
     EVAL_PREDICTIONS_FILE,
@@ -59,6 +59,15 @@ def difficulty_rows(num_rows: int, seed: int = 0) -> list[dict]:
 
 def pool_of(rows: list[dict]) -> Dataset:
     return Dataset.from_list(rows)
+
+
+def split_card(card: str) -> tuple[dict, str]:
+    """(YAML metadata, Markdown body) of a card."""
+    import yaml
+
+    assert card.startswith("---\n")
+    header, body = card.removeprefix("---\n").split("\n---\n", 1)
+    return yaml.safe_load(header), body
 
 
 def full_logit_score(model, tokenizer, question: str) -> float:
@@ -128,12 +137,12 @@ def test_config_validation(overrides, message):
         JudgeTrainingConfig(**{"output_dir": "out", **overrides})
 
 
-# ---- Bad input: every data error is raised before any model is loaded (the base model path does not exist) --------
+# ---- Bad input: every data error is raised before any model is looked up (the base model is on no Hub) ------------
 
 
 def _config(tmp_path, **overrides) -> JudgeTrainingConfig:
     return JudgeTrainingConfig(
-        **{"output_dir": str(tmp_path / "judge"), "base_model": str(tmp_path / "no-such-model"), **overrides}
+        **{"output_dir": str(tmp_path / "judge"), "base_model": "s2r-tests/never-loaded", **overrides}
     )
 
 
@@ -316,11 +325,12 @@ def test_saved_judge_loads_and_reproduces_reported_scores(trained_judge):
         assert record["score_after"] == pytest.approx(full_logit_score(model, tokenizer, row["question"]), abs=1e-5)
     scores = [r["score_after"] for r in predictions]
     assert spearman(scores, [r["target"] for r in predictions]) == pytest.approx(result.spearman_after, abs=1e-12)
-    card = (out / "README.md").read_text()
-    assert card.startswith("---\nlibrary_name: transformers\n")  # a local base model is no Hub link
-    assert f"| this judge | {result.spearman_after:.4f} |" in card
-    hub_card = render_judge_card({**result.metadata, "base_model": "Qwen/Qwen2.5-1.5B-Instruct"})
-    assert hub_card.startswith('---\nbase_model: "Qwen/Qwen2.5-1.5B-Instruct"\nlibrary_name: transformers\n')
+    header, body = split_card((out / "README.md").read_text())
+    assert "base_model" not in header  # a local base model is no Hub link
+    assert header["s2r"]["evaluation"]["spearman_after"] == result.spearman_after
+    assert f"| this judge | {result.spearman_after:.4f} |" in body
+    hub_header, _ = split_card(render_judge_card({**result.metadata, "base_model": "Qwen/Qwen2.5-1.5B-Instruct"}))
+    assert hub_header["base_model"] == "Qwen/Qwen2.5-1.5B-Instruct"
     assert sorted(p.name for p in out.parent.iterdir()) == ["judge"]  # no staging folder left behind
 
 
@@ -462,13 +472,20 @@ def test_cli_trains_from_a_hub_pool_and_a_hub_base_model(hub, tiny_model_dir, tm
     assert metadata["base_model"] == "s2r/tiny-base"
     assert metadata["base_commit"] == hub.commits("s2r/tiny-base", repo_type="model")[0].oid
     assert metadata["rows"] == {"total": 60, "train": 40, "eval": 20}
-    assert (out / "README.md").read_text().startswith('---\nbase_model: "s2r/tiny-base"\n')
+    header, _ = split_card((out / "README.md").read_text())
+    assert header["base_model"] == "s2r/tiny-base"
+    assert header["s2r"]["base_commit"] == metadata["base_commit"]
 
 
-@pytest.mark.parametrize("base", ["s2r/no-such-model", "/no/such/folder/model"])
-def test_a_base_model_that_is_nowhere(hub, tmp_path, base):
-    with pytest.raises(InputError, match=r"is neither a local folder nor a model on the Hub"):
-        train_judge(pool_of(difficulty_rows(240)), JudgeTrainingConfig(output_dir=str(tmp_path / "j"), base_model=base))
+def test_a_base_model_that_is_nowhere(hub, tmp_path):
+    with pytest.raises(ModelError, match=r"base model 's2r/no-such-model' is neither a local folder nor a Hub model"):
+        train_judge(
+            pool_of(difficulty_rows(240)),
+            JudgeTrainingConfig(output_dir=str(tmp_path / "j"), base_model="s2r/no-such-model"),
+        )
+    # A local path is checked when the settings are made, before any data is read.
+    with pytest.raises(ModelError, match=r"the base model folder '/no/such/folder/model' does not exist"):
+        JudgeTrainingConfig(output_dir=str(tmp_path / "j"), base_model="/no/such/folder/model")
     assert list(tmp_path.iterdir()) == []
 
 
