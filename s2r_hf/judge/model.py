@@ -372,6 +372,13 @@ def no_chat_template_message(model: str, *, role: str = "judge") -> str:
     )
 
 
+def root_cause(err: BaseException) -> BaseException:
+    """The first exception of a chain (what a library wrapped: a refused connection, a timeout)."""
+    while err.__cause__ is not None or err.__context__ is not None:
+        err = err.__cause__ or err.__context__
+    return err
+
+
 def one_line(err: BaseException) -> str:
     """An exception's message on one line (library messages often span several)."""
     return " ".join(str(err).split()) or type(err).__name__
@@ -438,15 +445,26 @@ def check_judge_reachable(model: str, revision: str | None = None, *, role: str 
     if Path(model).expanduser().exists():
         return
     from huggingface_hub import HfApi, constants, hf_hub_download, snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    from s2r_hf.http_errors import transport_errors
 
     with hub_errors(model, revision, role=role):
-        if constants.HF_HUB_OFFLINE:
-            cached = snapshot_download(
-                repo_id=model, revision=revision, allow_patterns=JUDGE_FILE_PATTERNS, local_files_only=True
-            )
+        unreachable = None
+        if not constants.HF_HUB_OFFLINE:
+            try:
+                info = HfApi().model_info(model, revision=revision)
+            except transport_errors() as err:
+                unreachable = err  # a cached copy still serves, as it does when the judge loads
+        if constants.HF_HUB_OFFLINE or unreachable is not None:
+            try:
+                cached = snapshot_download(
+                    repo_id=model, revision=revision, allow_patterns=JUDGE_FILE_PATTERNS, local_files_only=True
+                )
+            except LocalEntryNotFoundError as err:
+                raise err from unreachable
             check_model_folder(Path(cached), model, role=role)
             return
-        info = HfApi().model_info(model, revision=revision)
         names = {sibling.rfilename for sibling in info.siblings or []}
         where = f"the Hub model {model!r} (revision {revision or 'default'})"
         if "config.json" not in names or not any(name.endswith(".safetensors") for name in names):
@@ -499,13 +517,21 @@ def hub_errors(model: str, revision: str | None, *, role: str = "judge"):
             "or an id such as 'org/name'"
         ) from err
     except (LocalEntryNotFoundError, OfflineModeIsEnabled) as err:
-        raise ModelError(
-            f"could not fetch {name} (revision {revision or 'default'}): the Hub cannot be reached (offline mode or "
-            "no connection) and no copy is cached. Download it where there is network access and pass its local "
-            "folder, or unset HF_HUB_OFFLINE"
-        ) from err
+        from huggingface_hub import constants
+
+        if constants.HF_HUB_OFFLINE:
+            why = "HF_HUB_OFFLINE is set and no copy of it is cached"
+            fix = "unset HF_HUB_OFFLINE, or download it where there is network access and pass its local folder"
+        else:
+            cause = root_cause(err)
+            why = f"the Hub at {constants.ENDPOINT} cannot be reached ({one_line(cause)}) and no copy is cached"
+            fix = "check the connection (and HF_ENDPOINT), or download it elsewhere and pass its local folder"
+        raise ModelError(f"could not fetch {name} (revision {revision or 'default'}): {why}; {fix}") from err
     except (HfHubHTTPError, *transport_errors()) as err:
+        from huggingface_hub import constants
+
         raise ModelError(
-            f"could not fetch {name} (revision {revision or 'default'}) from the Hub: {one_line(err)}. Without "
-            "network access, download it elsewhere and pass its local folder"
+            f"could not fetch {name} (revision {revision or 'default'}) from the Hub at {constants.ENDPOINT}: "
+            f"{one_line(err)}; check the connection (and HF_ENDPOINT), or download it elsewhere and pass its local "
+            "folder"
         ) from err

@@ -28,8 +28,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from s2r_hf.columns import ID, MESSAGES
 from s2r_hf.errors import ColumnError, ColumnTypeError, InputError
 from s2r_hf.judge.model import check_model_reference, fetch_model
@@ -38,6 +36,7 @@ from s2r_hf.pool import arrow_column, question_of
 from s2r_hf.ranks import average_ranks
 
 if TYPE_CHECKING:
+    import numpy as np
     from datasets import Dataset
 
 logger = logging.getLogger(__name__)
@@ -171,6 +170,7 @@ class JudgeTrainingResult:
 
 def judge_targets(dataset: Dataset, config: JudgeTrainingConfig) -> np.ndarray:
     """Difficulty target per row, float64 in [0, 1]: 1 - pass rate, or 1 - mean of the rollout flags."""
+    import numpy as np
     import pyarrow as pa
 
     description = config.target_description()
@@ -240,6 +240,8 @@ def read_questions(dataset: Dataset, config: JudgeTrainingConfig) -> list[str]:
 
 def split_rows(num_rows: int, config: JudgeTrainingConfig) -> tuple[np.ndarray, np.ndarray]:
     """Seeded random (train, eval) row indices, each sorted."""
+    import numpy as np
+
     num_eval = round(num_rows * config.eval_fraction)
     if num_eval < config.min_eval_rows or num_rows - num_eval < 1:
         raise InputError(
@@ -253,6 +255,8 @@ def split_rows(num_rows: int, config: JudgeTrainingConfig) -> tuple[np.ndarray, 
 
 def spearman(x, y) -> float | None:
     """Spearman rank correlation (tied values share their mean rank); None when either side is constant."""
+    import numpy as np
+
     x_ranks = average_ranks(np.asarray(x, dtype=np.float64), descending=False)
     y_ranks = average_ranks(np.asarray(y, dtype=np.float64), descending=False)
     if len(x_ranks) != len(y_ranks):
@@ -324,6 +328,7 @@ def verdict_logits(model, verdict_ids: tuple[int, int], **batch):
 
 def score_prompts(model, prompts: list[list[int]], verdict_ids: tuple[int, int], pad_id: int, batch_size: int):
     """P("1") / (P("0") + P("1")) for each prompt, in input order, as float64."""
+    import numpy as np
     import torch
 
     device = next(model.parameters()).device

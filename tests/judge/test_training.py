@@ -448,7 +448,7 @@ def test_the_command_imports_nothing_heavy():
 
     code = (
         "import sys, s2r_hf.commands.train_judge; "
-        "print(sorted(m for m in ('torch', 'transformers', 'datasets') if m in sys.modules))"
+        "print(sorted(m for m in ('numpy', 'torch', 'transformers', 'datasets') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
