@@ -139,6 +139,8 @@ class LoadedJudge:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         check_model_reference(model)
+        if Path(model).expanduser().is_dir():
+            model = str(Path(model).expanduser())  # transformers would read an unexpanded "~/..." as a Hub id
         device = resolve_device(device)
         dtype = resolve_dtype(dtype, device)
         try:

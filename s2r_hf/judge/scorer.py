@@ -130,6 +130,9 @@ class JudgeConfig:
             raise InputError(f"dtype must be one of {list(DTYPES)} or None (auto), got {self.dtype!r}")
         if self.device is not None and not (self.device == "cpu" or self.device.split(":")[0] in ("cuda", "mps")):
             raise InputError(f"device must be 'cpu', 'cuda', 'cuda:N' or None (auto), got {self.device!r}")
+        work_dir = None if self.work_dir is None else Path(self.work_dir).expanduser()
+        if work_dir is not None and work_dir.exists() and not work_dir.is_dir():
+            raise InputError(f"work_dir {self.work_dir!r} is a file; give a folder for the judge's resume store")
         # A local path is checked here (cheap, no network): a missing folder fails when the settings are made.
         check_model_reference(self.model)
 
@@ -161,7 +164,8 @@ def judge_for(config: JudgeConfig, rank: int | None = None) -> LoadedJudge:
     """The judge of `config` on this process's device, loaded once per process (datasets workers stay alive)."""
     device = resolve_device(config.device, rank)
     # The folder's file stamps are in the key: a judge retrained in place must not be served from this cache.
-    stamp = local_identity(Path(config.model)) if Path(config.model).is_dir() else None
+    folder = Path(config.model).expanduser()
+    stamp = local_identity(folder) if folder.is_dir() else None
     key = (config.model, config.revision, stamp, device, resolve_dtype(config.dtype, device))
     if key not in _JUDGES:
         _JUDGES[key] = LoadedJudge.load(config.model, config.revision, device=device, dtype=config.dtype)

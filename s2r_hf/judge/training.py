@@ -377,11 +377,28 @@ def _make_trainer(verdict_ids: tuple[int, int], **trainer_kwargs):
 
 
 def check_output_dir(config: JudgeTrainingConfig) -> Path:
-    """The output folder, refused when it exists and overwrite is off."""
-    output_dir = Path(config.output_dir)
-    if output_dir.exists() and not config.overwrite:
+    """The output folder: refused when it exists and overwrite is off, and never one s2r did not write.
+
+    `overwrite` replaces only a judge an earlier `train_judge` wrote (it holds s2r_judge_training.json), so a mistyped
+    `-o` can never delete a user's folder, the current directory or one above it.
+    """
+    output_dir = Path(config.output_dir).expanduser()
+    here = Path.cwd().resolve()
+    if output_dir.resolve() == here or output_dir.resolve() in here.parents:
+        raise InputError(
+            f"output folder {config.output_dir!r} is the current directory or contains it; name a new folder for the "
+            "judge"
+        )
+    if not output_dir.exists():
+        return output_dir
+    if not config.overwrite:
         raise FileExistsError(
             f"output folder {output_dir} already exists; choose another or pass overwrite=True (--overwrite)"
+        )
+    if not output_dir.is_dir() or not (output_dir / METADATA_FILE).is_file():
+        raise InputError(
+            f"output folder {output_dir} exists and is not a judge written by s2r train-judge (it has no "
+            f"{METADATA_FILE}); --overwrite only replaces those. Choose another folder, or remove it yourself"
         )
     return output_dir
 
@@ -526,6 +543,7 @@ def train_judge(dataset: Dataset, config: JudgeTrainingConfig) -> JudgeTrainingR
         }
         (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
         (staging / "README.md").write_text(render_judge_card(metadata), encoding="utf-8")
+        check_output_dir(config)  # again: what is there now is what gets replaced
         _publish(staging, output_dir, overwrite=config.overwrite)
         published = True
     finally:
