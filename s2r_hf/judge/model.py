@@ -23,6 +23,7 @@ import hashlib
 import inspect
 import json
 import logging
+import math
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -165,6 +166,7 @@ class LoadedJudge:
         self, questions: Sequence[str], system_prompt: str = DEFAULT_SYSTEM_PROMPT, max_question_tokens: int = 4096
     ) -> tuple[list[list[int]], list[bool]]:
         """Token ids of each question's judge prompt, the question cut to `max_question_tokens`; and which were cut."""
+        check_positive_integer("max_question_tokens", max_question_tokens)
         check_questions(questions)
         prompts, truncated = encode_judge_prompts(self.tokenizer, list(questions), system_prompt, max_question_tokens)
         too_long = [i for i, ids in enumerate(prompts) if self.context is not None and len(ids) > self.context]
@@ -197,6 +199,7 @@ class LoadedJudge:
 
         if batch_tokens is None:
             batch_tokens = default_batch_tokens(self.device)
+        check_positive_integer("batch_tokens", batch_tokens)
 
         lengths = [len(p) for p in prompts]
         if any(length == 0 for length in lengths):
@@ -384,6 +387,20 @@ def root_cause(err: BaseException) -> BaseException:
 def one_line(err: BaseException) -> str:
     """An exception's message on one line (library messages often span several)."""
     return " ".join(str(err).split()) or type(err).__name__
+
+
+def is_integer(value: Any) -> bool:
+    """An int or a numpy integer, not a bool; a float only when whole (an int written as 4096.0), never NaN."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return math.isfinite(value) and value.is_integer()
+    return hasattr(value, "__index__")
+
+
+def check_positive_integer(name: str, value: Any) -> None:
+    if not is_integer(value) or value < 1:
+        raise InputError(f"{name} must be a positive integer, got {value!r}")
 
 
 def check_questions(questions: Sequence[Any], ids: Sequence[str] | None = None) -> None:

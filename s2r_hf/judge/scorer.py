@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import os
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -40,6 +39,7 @@ from s2r_hf.judge.model import (
     check_judge_reachable,
     check_model_reference,
     check_questions,
+    is_integer,
     local_identity,
     resolve_device,
     resolve_dtype,
@@ -144,15 +144,6 @@ class JudgeConfig:
             "dtype": self.dtype,
             "scorer_version": SCORER_VERSION,
         }
-
-
-def is_integer(value: Any) -> bool:
-    """An int or a numpy integer, not a bool; a float only when whole (an int written as 4096.0), never NaN."""
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, float):
-        return math.isfinite(value) and value.is_integer()
-    return hasattr(value, "__index__")
 
 
 # ---- the per-process judge and its resumable scoring ------------------------------------------------------------

@@ -419,10 +419,14 @@ def train_judge(dataset: Dataset, config: JudgeTrainingConfig) -> JudgeTrainingR
 
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, TrainingArguments
+    from transformers.trainer_utils import SchedulerType
 
     from s2r_hf._version import __version__
     from s2r_hf.judge.prompt import verdict_token_ids
 
+    schedules = [schedule.value for schedule in SchedulerType]
+    if config.lr_scheduler_type not in schedules:  # checked here: the list is transformers', which loads torch
+        raise InputError(f"lr_scheduler_type must be one of {schedules}, got {config.lr_scheduler_type!r}")
     # One local folder (a Hub model is fetched once, at one commit): tokenizer, config and weights all come from it.
     base_folder, base_commit = fetch_model(config.base_model, config.base_revision, role="base model")
     tokenizer = AutoTokenizer.from_pretrained(base_folder)

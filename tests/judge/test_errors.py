@@ -285,3 +285,15 @@ def test_registered_scorer_offers_the_check(tiny_model_dir):
     JudgeDifficulty(model=str(tiny_model_dir)).check_reachable()
     with pytest.raises(ModelError, match="does not exist"):
         JudgeDifficulty(model="/no/judge/here")
+
+
+def test_loaded_judge_checks_its_budgets(tiny_model_dir):
+    from s2r_hf.judge.model import LoadedJudge
+
+    judge = LoadedJudge.load(str(tiny_model_dir))
+    with pytest.raises(InputError, match="batch_tokens must be a positive integer, got 0"):
+        judge.score(["What is 2 + 2?"], batch_tokens=0)
+    # Before: max_question_tokens=0 "cut" every question to all of its text and flagged it as cut.
+    with pytest.raises(InputError, match="max_question_tokens must be a positive integer, got 0"):
+        judge.score(["What is 2 + 2?"], max_question_tokens=0)
+    assert judge.score(["What is 2 + 2?"], max_question_tokens=1).truncated == [True]

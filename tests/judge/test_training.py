@@ -371,11 +371,22 @@ def test_loss_is_soft_label_cross_entropy_of_the_score(tiny, tmp_path):
     assert loss == pytest.approx(expected, abs=1e-5)
 
 
-def test_failure_mid_run_leaves_nothing(tiny_model_dir, tmp_path):
+def test_an_unknown_schedule_is_refused_before_the_model_loads(tiny_model_dir, tmp_path):
     config = JudgeTrainingConfig(
         output_dir=str(tmp_path / "judge"), base_model=str(tiny_model_dir), lr_scheduler_type="no-such-schedule"
     )
-    with pytest.raises(ValueError, match="no-such-schedule"):
+    with pytest.raises(InputError, match=r"lr_scheduler_type must be one of .*'cosine'.*, got 'no-such-schedule'"):
+        train_judge(pool_of(difficulty_rows(240)), config)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failure_mid_run_leaves_nothing(tiny_model_dir, tmp_path, monkeypatch):
+    def crash(self, features):
+        raise RuntimeError("crash while training (test)")
+
+    monkeypatch.setattr(JudgeCollator, "__call__", crash)  # the first training batch fails, after the staging folder
+    config = JudgeTrainingConfig(output_dir=str(tmp_path / "judge"), base_model=str(tiny_model_dir))
+    with pytest.raises(RuntimeError, match="crash while training"):
         train_judge(pool_of(difficulty_rows(240)), config)
     assert list(tmp_path.iterdir()) == []  # no output, no staging folder
 
