@@ -6,16 +6,14 @@
 
 Every rank scores `datasets.distributed.split_dataset_by_node(pool, rank, world_size)` with the same code as the
 single-machine scorer (s2r_hf.judge.scorer) on `cuda:{LOCAL_RANK}` (or the CPU) and writes its scores, keyed by
-`s2r_id`, to
-`SHARDS/difficulty-RRRRR-of-WWWWW.parquet` (written to a temporary name, then renamed: a shard file is always whole).
-After a barrier, rank 0 merges: it checks that every row of the pool was scored exactly once (no id missing, none
-twice, none foreign, every shard from this same pool and judge settings) and saves the scored pool.
+`s2r_id`, to `SHARDS/difficulty-RRRRR-of-WWWWW.parquet` (written to a temporary name, then renamed: a shard file is
+always whole). After a barrier, rank 0 merges: it checks that every row of the pool was scored exactly once (no id
+missing, none twice, none foreign, every shard from this same pool and judge settings) and saves the scored pool.
 
 Scores travel through files rather than collectives so that finished work survives a crash elsewhere: rerun the same
-command and ranks whose shard exists return at once, while the others resume from `--work-dir`
-(see s2r_hf.judge.scorer).
+command and ranks whose shard exists return at once, while the others resume from `--work-dir` (s2r_hf.judge.store).
 The process group (gloo) only provides the barrier. `merge` redoes the merge alone, e.g. after ranks ran as separate
-jobs.
+jobs. Input problems (a missing or foreign shard, a bad setting, an unreachable judge) end in one line and exit code 2.
 """
 
 from __future__ import annotations

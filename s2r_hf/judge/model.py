@@ -146,10 +146,7 @@ class LoadedJudge:
         dtype = resolve_dtype(dtype, device)
         try:
             tokenizer = AutoTokenizer.from_pretrained(model, revision=revision)
-        except (
-            OSError,
-            ValueError,
-        ) as err:  # transformers' errors for a folder or repo it cannot read a tokenizer from
+        except (OSError, ValueError) as err:  # how transformers says it cannot read a tokenizer there
             raise ModelError(f"could not load the judge's tokenizer from {model!r}: {one_line(err)}") from err
         if not getattr(tokenizer, "chat_template", None):
             raise ModelError(no_chat_template_message(model))
