@@ -34,7 +34,7 @@ def test_imports_flow_one_way():
 
 
 def test_public_names_resolve_where_s2r_hf_says():
-    for name in ("JudgeDifficulty", "judge_difficulty_batch", "train_judge", "JudgeTrainingConfig"):
+    for name in ("JudgeDifficulty", "JudgeConfig", "judge_difficulty_batch", "train_judge", "JudgeTrainingConfig"):
         assert getattr(s2r_hf, name).__module__.startswith("s2r_hf.judge.")
     module_name, class_name = DIFFICULTY_SCORERS["judge"].split(":")
     assert class_name == "JudgeDifficulty" and module_name == s2r_hf.JudgeDifficulty.__module__
