@@ -165,7 +165,7 @@ def bench_cpu(args) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from s2r_hf.judge.scorer import LoadedJudge, default_batch_tokens
+    from s2r_hf.judge.model import LoadedJudge, default_batch_tokens
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -262,8 +262,8 @@ def bench_gpu(args) -> None:
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
+    from s2r_hf.judge.model import LoadedJudge
     from s2r_hf.judge.prompt import judge_messages
-    from s2r_hf.judge.scorer import LoadedJudge
 
     device = args.device
     if device.startswith("cuda") and not torch.cuda.is_available():

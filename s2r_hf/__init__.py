@@ -34,6 +34,7 @@ _PUBLIC = {
     "plot_distributions": "s2r_hf.plots",
     "JudgeDifficulty": "s2r_hf.judge.scorer",
     "judge_difficulty_batch": "s2r_hf.judge.scorer",
+    "JudgeConfig": "s2r_hf.judge.scorer",
     "Select2ReasonBuilder": "s2r_hf.builder",
     "train_judge": "s2r_hf.judge.training",
     "JudgeTrainingConfig": "s2r_hf.judge.training",
@@ -55,7 +56,7 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.folders import load_dataset_folder, write_dataset_folder
     from s2r_hf.hub.commit import CommitResult, RetryPolicy, commit_files
     from s2r_hf.hub.subsets import publish_subset, publish_subsets
-    from s2r_hf.judge.scorer import JudgeDifficulty, judge_difficulty_batch
+    from s2r_hf.judge.scorer import JudgeConfig, JudgeDifficulty, judge_difficulty_batch
     from s2r_hf.judge.training import JudgeTrainingConfig, train_judge
     from s2r_hf.length import add_trace_columns
     from s2r_hf.plots import plot_distributions

@@ -1,4 +1,4 @@
-"""Dataset cards rendered from the Jinja templates in `hub_cards/`.
+"""Dataset and model cards rendered from the Jinja templates in `hub_cards/`.
 
 A card is YAML metadata (what the Hub and `load_dataset` read) followed by a Markdown body (what people read). Every
 fact in the body comes from the metadata's `s2r` block, so the two never disagree.
@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-CARD_TEMPLATES = ("scored_pool.md", "subset.md")
+CARD_TEMPLATES = ("scored_pool.md", "subset.md", "judge.md")
 
 
 def templates_dir() -> Path:

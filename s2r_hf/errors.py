@@ -42,3 +42,11 @@ class HubUnreachableError(InputError, ConnectionError):
 
 class OptionTypeError(S2RError, TypeError):
     """An option (a config field or keyword argument) was given a value of the wrong type."""
+
+
+class ModelError(S2RError, OSError):
+    """A model or tokenizer named by the user is missing, cannot be reached, or cannot serve as asked."""
+
+
+class ResourceError(S2RError, RuntimeError):
+    """The machine ran out of something (GPU memory) that a setting can reduce."""

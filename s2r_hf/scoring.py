@@ -186,7 +186,7 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
     scorer = make_difficulty_scorer(config.difficulty, **config.scorer_options())
     tokenizer = load_tokenizer(config.tokenizer, config.tokenizer_revision) if config.tokenizer else None
     if config.difficulty == "judge":
-        check_judge_reachable(config.judge)
+        scorer.check_reachable()  # a local folder that is complete, or a Hub judge that exists: no weights loaded
 
     source_info = describe_source(config.source, config.config, config.split, config.revision)
     dataset = load_source(config.source, config.config, config.split, config.revision)
@@ -214,16 +214,3 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
         "command": command,
     }
     return pool, metadata
-
-
-def check_judge_reachable(judge: JudgeConfig) -> None:
-    """The judge model exists (a local folder with config.json) or can be fetched from the Hub, before any work.
-
-    resolve_judge fetches a Hub judge into the local cache; the scorer resolves it again later, from that cache.
-    """
-    from s2r_hf.judge.scorer import resolve_judge
-
-    try:
-        resolve_judge(judge.model, judge.revision)
-    except (OSError, ValueError) as err:  # missing folder, unreachable Hub, malformed id: all fixable by the user
-        raise InputError(" ".join(str(err).split())) from err

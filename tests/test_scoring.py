@@ -7,7 +7,7 @@ import pytest
 
 import s2r_hf.length
 from s2r_hf.columns import DIFFICULTY, TRACE_LENGTH
-from s2r_hf.errors import ColumnError, ColumnTypeError, InputError
+from s2r_hf.errors import ColumnError, ColumnTypeError, InputError, ModelError
 from s2r_hf.scoring import ScoreConfig, score_pool
 
 ROWS = [
@@ -106,18 +106,18 @@ def test_a_tokenizer_that_loads_counts_tokens(pool_file, tiny_tokenizer_dir, tra
 
 
 def test_a_missing_judge_is_named_before_the_source_is_read(tmp_path, trace_pass_calls):
-    with pytest.raises(InputError, match=re.escape("the judge model folder './no/judge' does not exist")):
+    with pytest.raises(ModelError, match=re.escape("the judge folder './no/judge' does not exist")):
         score_pool(
             ScoreConfig(source=str(tmp_path / "missing.jsonl"), difficulty="judge", judge={"model": "./no/judge"})
         )
-    with pytest.raises(InputError, match=re.escape("has no config.json")):
+    with pytest.raises(ModelError, match=re.escape("has no config.json")):
         score_pool(
             ScoreConfig(source=str(tmp_path / "missing.jsonl"), difficulty="judge", judge={"model": str(tmp_path)})
         )
 
 
 def test_an_unreachable_hub_judge_is_one_line(pool_file, trace_pass_calls):
-    with pytest.raises(InputError, match="'some-org/no-judge'") as info:
+    with pytest.raises(ModelError, match="'some-org/no-judge'") as info:
         score_pool(config(pool_file, difficulty="judge", judge={"model": "some-org/no-judge"}))
     assert "\n" not in str(info.value)
     assert trace_pass_calls == []

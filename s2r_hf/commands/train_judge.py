@@ -57,11 +57,13 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from s2r_hf.judge.model import check_judge_reachable
     from s2r_hf.judge.training import check_output_dir, train_judge
     from s2r_hf.sources import load_source
 
     config = config_from_args(args)
     check_output_dir(config)  # before a possibly long download of the pool
+    check_judge_reachable(config.base_model, config.base_revision, role="base model")
     dataset = load_source(args.pool, config=args.config, split=args.split, revision=args.revision)
     result = train_judge(dataset, config)
     logger.info(

@@ -6,16 +6,14 @@
 
 Every rank scores `datasets.distributed.split_dataset_by_node(pool, rank, world_size)` with the same code as the
 single-machine scorer (s2r_hf.judge.scorer) on `cuda:{LOCAL_RANK}` (or the CPU) and writes its scores, keyed by
-`s2r_id`, to
-`SHARDS/difficulty-RRRRR-of-WWWWW.parquet` (written to a temporary name, then renamed: a shard file is always whole).
-After a barrier, rank 0 merges: it checks that every row of the pool was scored exactly once (no id missing, none
-twice, none foreign, every shard from this same pool and judge settings) and saves the scored pool.
+`s2r_id`, to `SHARDS/difficulty-RRRRR-of-WWWWW.parquet` (written to a temporary name, then renamed: a shard file is
+always whole). After a barrier, rank 0 merges: it checks that every row of the pool was scored exactly once (no id
+missing, none twice, none foreign, every shard from this same pool and judge settings) and saves the scored pool.
 
 Scores travel through files rather than collectives so that finished work survives a crash elsewhere: rerun the same
-command and ranks whose shard exists return at once, while the others resume from `--work-dir`
-(see s2r_hf.judge.scorer).
+command and ranks whose shard exists return at once, while the others resume from `--work-dir` (s2r_hf.judge.store).
 The process group (gloo) only provides the barrier. `merge` redoes the merge alone, e.g. after ranks ran as separate
-jobs.
+jobs. Input problems (a missing or foreign shard, a bad setting, an unreachable judge) end in one line and exit code 2.
 """
 
 from __future__ import annotations
@@ -25,6 +23,7 @@ import dataclasses
 import logging
 import os
 import shutil
+import sys
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -32,7 +31,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from s2r_hf.columns import DIFFICULTY, ID, MESSAGES
-from s2r_hf.judge.scorer import JudgeConfig, judge_difficulty_batch, resolve_judge, stable_digest
+from s2r_hf.errors import ColumnError, InputError, S2RError
+from s2r_hf.judge.model import resolve_judge
+from s2r_hf.judge.scorer import JudgeConfig, judge_difficulty_batch
+from s2r_hf.judge.store import stable_digest
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -53,9 +55,16 @@ def shard_path(out_dir: str | os.PathLike, rank: int, world_size: int) -> Path:
 
 
 def _shard_run(path: Path) -> str | None:
+    """The run a shard file belongs to (None: written without one); unreadable is an InputError naming the file."""
     import pyarrow.parquet as pq
 
-    metadata = pq.read_schema(path).metadata or {}
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
+        raise InputError(
+            f"the shard file {path} cannot be read ({err}); it is damaged or not a shard. Delete it and rerun the "
+            "scoring of its rank"
+        ) from err
     value = metadata.get(_RUN_KEY)
     return value.decode() if value is not None else None
 
@@ -77,17 +86,23 @@ def score_shard(
     from datasets.distributed import split_dataset_by_node
 
     if not 0 <= rank < world_size:
-        raise ValueError(f"rank must be in [0, world_size); got rank {rank} with world_size {world_size}")
+        raise InputError(f"rank must be in [0, world_size); got rank {rank} with world_size {world_size}")
     question_column = config.question_column or MESSAGES
     for column in (ID, question_column):
         if column not in pool.column_names:
-            raise KeyError(f"distributed scoring needs the column {column!r}; pool columns: {pool.column_names}")
+            raise ColumnError(f"distributed scoring needs the column {column!r}; pool columns: {pool.column_names}")
     folder, identity = resolve_judge(config.model, config.revision)
     run = run_fingerprint(pool, identity, config)
     path = shard_path(out_dir, rank, world_size)
-    if path.exists() and _shard_run(path) == run:
-        logger.info("rank %d: shard %s already scored by this run; keeping it", rank, path)
-        return path
+    if path.exists():
+        try:
+            finished = _shard_run(path) == run
+        except InputError as err:
+            logger.warning("rank %d: %s; scoring it again", rank, err)
+            finished = False
+        if finished:
+            logger.info("rank %d: shard %s already scored by this run; keeping it", rank, path)
+            return path
     worker_config = dataclasses.replace(config, model=folder, revision=None)
     shard = split_dataset_by_node(pool, rank=rank, world_size=world_size).select_columns([ID, question_column])
     ids: list[str] = []
@@ -121,16 +136,20 @@ def merge_shards(
     """The pool with `s2r_difficulty` from the shards of `world_size` ranks, after checking each row scored once."""
     import pyarrow.parquet as pq
 
+    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
+        raise InputError(f"world_size must be a positive integer (the number of ranks that scored), got {world_size!r}")
     paths = [shard_path(out_dir, rank, world_size) for rank in range(world_size)]
     missing_ranks = [rank for rank, path in enumerate(paths) if not path.exists()]
     if missing_ranks:
-        raise FileNotFoundError(
-            f"{len(missing_ranks)} of {world_size} shards are missing in {out_dir} (ranks {missing_ranks[:20]}); "
-            "rerun the scoring: finished ranks are kept and the others resume"
+        present = sorted(path.name for path in Path(out_dir).glob("difficulty-*-of-*.parquet"))
+        raise InputError(
+            f"{len(missing_ranks)} of {world_size} shards are missing in {out_dir} (ranks {missing_ranks[:20]}; shard "
+            f"files there: {present[:6] or 'none'}); rerun the scoring: finished ranks are kept and the others resume"
+            + (" (was another world size used?)" if present else "")
         )
     runs = {path.name: _shard_run(path) for path in paths}
     if len(set(runs.values())) != 1 or (expected_run is not None and expected_run not in runs.values()):
-        raise ValueError(
+        raise InputError(
             f"the shards in {out_dir} come from different runs (pool or judge settings): {runs}"
             + (f"; expected {expected_run}" if expected_run else "")
             + ". Delete the stale shard files and rerun"
@@ -143,18 +162,18 @@ def merge_shards(
         scores.extend(table.column(DIFFICULTY).to_pylist())
     pool_ids = pool[ID] if ID in pool.column_names else None
     if pool_ids is None:
-        raise KeyError(f"merging needs the column {ID!r} in the pool; columns: {pool.column_names}")
+        raise ColumnError(f"merging needs the column {ID!r} in the pool; columns: {pool.column_names}")
     pool_ids = list(pool_ids)
     pool_counts = Counter(pool_ids)
     if len(pool_counts) != len(pool_ids):
         repeated = [key for key, count in pool_counts.items() if count > 1]
-        raise ValueError(f"{len(repeated)} {ID} values repeat in the pool (e.g. {repeated[:5]}); ids must be unique")
+        raise InputError(f"{len(repeated)} {ID} values repeat in the pool (e.g. {repeated[:5]}); ids must be unique")
     counts = Counter(ids)
     twice = [key for key, count in counts.items() if count > 1]
     absent = [key for key in pool_ids if key not in counts]
     foreign = [key for key in counts if key not in pool_counts]
     if twice or absent or foreign:
-        raise ValueError(
+        raise InputError(
             f"the shards in {out_dir} do not score every pool row exactly once: {len(twice)} ids scored more than "
             f"once (e.g. {twice[:5]}), {len(absent)} not scored (e.g. {absent[:5]}), {len(foreign)} not in the pool "
             f"(e.g. {foreign[:5]}). Were the shards made with another world size or pool? Delete them and rerun"
@@ -172,13 +191,15 @@ def load_pool_path(path: str | os.PathLike) -> Dataset:
     from datasets import Dataset
 
     path = Path(path)
+    if not path.exists():
+        raise InputError(f"the pool {str(path)!r} does not exist; give a save_to_disk folder, a .parquet or a .jsonl")
     if path.is_dir():
         return Dataset.load_from_disk(path)
     if path.suffix == ".parquet":
         return Dataset.from_parquet(str(path))
     if path.suffix in (".jsonl", ".json"):
         return Dataset.from_json(str(path))
-    raise ValueError(f"cannot read a pool from {str(path)!r}: give a save_to_disk folder, a .parquet or a .jsonl file")
+    raise InputError(f"cannot read a pool from {str(path)!r}: give a save_to_disk folder, a .parquet or a .jsonl file")
 
 
 def _save_atomic(dataset: Dataset, output: Path) -> None:
@@ -218,7 +239,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except S2RError as err:
+        # As the `s2r` command does: an input problem is one line naming the fix, exit code 2 (argparse's own code).
+        print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args) if args.command == "score" else None  # a bad setting fails before the pool loads
     pool = load_pool_path(args.pool)
     if args.command == "merge":
         merged = merge_shards(pool, args.out, args.world_size)
@@ -229,7 +261,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch.distributed as dist
 
-    config = config_from_args(args)
     rank = int(os.environ.get("RANK", "0"))
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     local_rank = int(os.environ.get("LOCAL_RANK", str(rank)))

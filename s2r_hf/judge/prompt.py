@@ -6,6 +6,8 @@ chat template's generation prompt. The score is read at the first answer token: 
 
 from __future__ import annotations
 
+from s2r_hf.errors import ModelError
+
 DEFAULT_JUDGE = "Qwen/Qwen2.5-1.5B-Instruct"
 DEFAULT_SYSTEM_PROMPT = "Please judge the difficulty of this instruction and return 1 if difficult or 0 if not."
 NOT_DIFFICULT_TOKEN = "0"
@@ -22,7 +24,7 @@ def verdict_token_ids(tokenizer) -> tuple[int, int]:
     for text in (NOT_DIFFICULT_TOKEN, DIFFICULT_TOKEN):
         encoded = tokenizer.encode(text, add_special_tokens=False)
         if len(encoded) != 1:
-            raise ValueError(
+            raise ModelError(
                 f"the judge's tokenizer splits {text!r} into {len(encoded)} tokens {encoded}; the difficulty score "
                 "needs '0' and '1' to be single tokens. Choose a judge whose vocabulary has them"
             )

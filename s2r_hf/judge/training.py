@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import numbers
 import os
 import shutil
 import tempfile
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from s2r_hf.columns import ID, MESSAGES
 from s2r_hf.errors import ColumnError, ColumnTypeError, InputError
+from s2r_hf.judge.model import check_model_reference, fetch_model
 from s2r_hf.judge.prompt import DEFAULT_JUDGE, DEFAULT_SYSTEM_PROMPT, encode_judge_prompts
 from s2r_hf.pool import arrow_column, question_of
 from s2r_hf.ranks import average_ranks
@@ -104,8 +106,7 @@ class JudgeTrainingConfig:
     def __post_init__(self):
         if not self.output_dir:
             raise InputError("output_dir is required: the folder the trained judge is written to")
-        if not self.base_model:
-            raise InputError("base_model must name a Hub model or a local folder; got an empty string")
+        check_model_reference(self.base_model, role="base model")  # a local path that is not a model folder
         if self.pass_rate_column is None and not self.flags_column:
             raise InputError("name the target: flags_column (rollout verification flags) or pass_rate_column")
         positive = {
@@ -117,14 +118,25 @@ class JudgeTrainingConfig:
             "max_question_tokens": self.max_question_tokens,
             "logging_steps": self.logging_steps,
         }
+        integers = {"per_device_train_batch_size", "gradient_accumulation_steps", "eval_batch_size"}
+        integers |= {"max_question_tokens", "logging_steps", "min_eval_rows", "seed"}
+        numeric = {**positive, "eval_fraction": self.eval_fraction, "warmup_ratio": self.warmup_ratio}
+        numeric |= {"weight_decay": self.weight_decay, "min_eval_rows": self.min_eval_rows, "seed": self.seed}
+        for name, value in numeric.items():
+            number = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+            if not number or (name in integers and not float(value).is_integer()):
+                kind = "an integer" if name in integers else "a finite number"
+                raise InputError(f"{name} must be {kind}, got {value!r}")
         for name, value in positive.items():
             if not value > 0:
                 raise InputError(f"{name} must be > 0, got {value}")
+        if self.seed < 0:
+            raise InputError(f"seed must be >= 0 (numpy's generators take no negative seed), got {self.seed}")
         if not 0 < self.eval_fraction < 1:
             raise InputError(f"eval_fraction must be in (0, 1), got {self.eval_fraction}")
         if not 0 <= self.warmup_ratio < 1:
             raise InputError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
-        if self.weight_decay < 0:
+        if not self.weight_decay >= 0:
             raise InputError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if self.min_eval_rows < 3:
             raise InputError(
@@ -365,41 +377,30 @@ def _make_trainer(verdict_ids: tuple[int, int], **trainer_kwargs):
 
 
 def check_output_dir(config: JudgeTrainingConfig) -> Path:
-    """The output folder, refused when it exists and overwrite is off."""
-    output_dir = Path(config.output_dir)
-    if output_dir.exists() and not config.overwrite:
+    """The output folder: refused when it exists and overwrite is off, and never one s2r did not write.
+
+    `overwrite` replaces only a judge an earlier `train_judge` wrote (it holds s2r_judge_training.json), so a mistyped
+    `-o` can never delete a user's folder, the current directory or one above it.
+    """
+    output_dir = Path(config.output_dir).expanduser()
+    here = Path.cwd().resolve()
+    if output_dir.resolve() == here or output_dir.resolve() in here.parents:
+        raise InputError(
+            f"output folder {config.output_dir!r} is the current directory or contains it; name a new folder for the "
+            "judge"
+        )
+    if not output_dir.exists():
+        return output_dir
+    if not config.overwrite:
         raise FileExistsError(
             f"output folder {output_dir} already exists; choose another or pass overwrite=True (--overwrite)"
         )
+    if not output_dir.is_dir() or not (output_dir / METADATA_FILE).is_file():
+        raise InputError(
+            f"output folder {output_dir} exists and is not a judge written by s2r train-judge (it has no "
+            f"{METADATA_FILE}); --overwrite only replaces those. Choose another folder, or remove it yourself"
+        )
     return output_dir
-
-
-def resolve_base_commit(config: JudgeTrainingConfig) -> str | None:
-    """The Hub commit the base model's revision points to now; None for a local folder or in offline mode."""
-    if Path(config.base_model).expanduser().exists():
-        return None
-    from huggingface_hub import HfApi, constants
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        HFValidationError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    if constants.HF_HUB_OFFLINE:
-        return None
-    try:
-        return HfApi().model_info(config.base_model, revision=config.base_revision).sha
-    except GatedRepoError as err:
-        raise InputError(
-            f"base model {config.base_model!r} is gated on the Hub: accept its terms on its page and log in "
-            "(`hf auth login` or HF_TOKEN)"
-        ) from err
-    except (RepositoryNotFoundError, RevisionNotFoundError, HFValidationError) as err:
-        raise InputError(
-            f"base model {config.base_model!r} (revision {config.base_revision or 'default'}) is neither a local "
-            f"folder nor a model on the Hub at {constants.ENDPOINT} ({type(err).__name__}); check the path or id"
-        ) from err
 
 
 def train_judge(dataset: Dataset, config: JudgeTrainingConfig) -> JudgeTrainingResult:
@@ -418,13 +419,17 @@ def train_judge(dataset: Dataset, config: JudgeTrainingConfig) -> JudgeTrainingR
 
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, TrainingArguments
+    from transformers.trainer_utils import SchedulerType
 
     from s2r_hf._version import __version__
     from s2r_hf.judge.prompt import verdict_token_ids
 
-    base_commit = resolve_base_commit(config)
-    revision = base_commit or config.base_revision  # tokenizer, config and weights all from one commit
-    tokenizer = AutoTokenizer.from_pretrained(config.base_model, revision=revision)
+    schedules = [schedule.value for schedule in SchedulerType]
+    if config.lr_scheduler_type not in schedules:  # checked here: the list is transformers', which loads torch
+        raise InputError(f"lr_scheduler_type must be one of {schedules}, got {config.lr_scheduler_type!r}")
+    # One local folder (a Hub model is fetched once, at one commit): tokenizer, config and weights all come from it.
+    base_folder, base_commit = fetch_model(config.base_model, config.base_revision, role="base model")
+    tokenizer = AutoTokenizer.from_pretrained(base_folder)
     if not getattr(tokenizer, "chat_template", None):
         raise InputError(
             f"the base model {config.base_model!r} has no chat template, so its judge prompt cannot be built; "
@@ -438,11 +443,11 @@ def train_judge(dataset: Dataset, config: JudgeTrainingConfig) -> JudgeTrainingR
 
     # float32 master weights; bf16 runs as mixed precision through TrainingArguments.
     # Read the dtype the base model is published in before loading: loading rewrites config.dtype.
-    base_dtype = getattr(AutoConfig.from_pretrained(config.base_model, revision=revision), "dtype", None)
+    base_dtype = getattr(AutoConfig.from_pretrained(base_folder), "dtype", None)
     if isinstance(base_dtype, str):
         base_dtype = getattr(torch, base_dtype)
     base_dtype = base_dtype or torch.float32
-    model = AutoModelForCausalLM.from_pretrained(config.base_model, revision=revision, dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(base_folder, dtype=torch.float32)
     save_dtype = base_dtype if config.save_dtype == "auto" else getattr(torch, config.save_dtype)
     use_cuda = torch.cuda.is_available()
     bf16 = config.bf16 if config.bf16 is not None else bool(use_cuda and torch.cuda.is_bf16_supported())
@@ -542,6 +547,7 @@ def train_judge(dataset: Dataset, config: JudgeTrainingConfig) -> JudgeTrainingR
         }
         (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
         (staging / "README.md").write_text(render_judge_card(metadata), encoding="utf-8")
+        check_output_dir(config)  # again: what is there now is what gets replaced
         _publish(staging, output_dir, overwrite=config.overwrite)
         published = True
     finally:
@@ -588,64 +594,28 @@ def _publish(staging: Path, output_dir: Path, *, overwrite: bool) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _format_correlation(value: float | None) -> str:
-    return "undefined (constant scores or targets)" if value is None else f"{value:.4f}"
+JUDGE_TAGS = ["s2r-hf", "select2reason", "difficulty-judge"]
+
+
+def judge_card_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The card's YAML metadata: what the Hub reads (base model, library, tags) and the training facts as `s2r`."""
+    card: dict[str, Any] = {}
+    # The Hub reads `base_model` as a model id: a local folder's path would be a broken link there.
+    if not Path(metadata["base_model"]).expanduser().exists():
+        card["base_model"] = metadata["base_model"]
+    card["library_name"] = "transformers"
+    card["tags"] = JUDGE_TAGS
+    card["s2r"] = {
+        "kind": "judge",
+        **metadata,
+        "default_system_prompt": metadata["system_prompt"] == DEFAULT_SYSTEM_PROMPT,
+        "settings_file": METADATA_FILE,
+    }
+    return card
 
 
 def render_judge_card(metadata: dict[str, Any]) -> str:
-    """The model card (README.md) of a trained judge: what it predicts, from what, and how well."""
-    target = metadata["target"]
-    training = metadata["training"]
-    evaluation = metadata["evaluation"]
-    rows = metadata["rows"]
-    # The Hub reads `base_model` as a model id: a local folder's path would be a broken link there.
-    base = "" if Path(metadata["base_model"]).exists() else f"base_model: {json.dumps(metadata['base_model'])}\n"
-    prompt_note = (
-        ""
-        if metadata["system_prompt"] == DEFAULT_SYSTEM_PROMPT
-        else "\nThis judge was trained with a non-default system prompt: pass it as `system_prompt` when scoring."
-    )
-    return f"""---
-{base}library_name: transformers
-tags:
-- s2r-hf
-- select2reason
-- difficulty-judge
----
+    """The model card (README.md) of a trained judge, from hub_cards/judge.md: what it predicts, from what, how well."""
+    from s2r_hf.cards import render_card
 
-# Difficulty-aware judge (Select2Reason)
-
-Fine-tuned from `{metadata["base_model"]}` by s2r-hf {metadata["s2r_hf_version"]} so that, asked the question below,
-its probability of answering "1" predicts how rarely the question is solved.
-
-- Prompt: system turn `{metadata["system_prompt"]}`, the question as the user turn, then the chat template's
-  generation prompt. Questions longer than {metadata["max_question_tokens"]} tokens are cut
-  ({metadata["truncated_questions"]} were).
-- Score: {metadata["score"]} (token ids {metadata["verdict_token_ids"]}).
-- Target: `{target["formula"]}` (source: {target["source"]}, column `{target["column"]}`).
-- Training: {rows["train"]} questions, {training["num_train_epochs"]} epoch(s), {training["steps"]} steps, learning
-  rate {training["learning_rate"]}, batch {training["per_device_train_batch_size"]} x
-  {training["gradient_accumulation_steps"]}, seed {training["seed"]}; loss: binary cross-entropy between the score and
-  the target. Weights saved as {training["save_dtype"]}.
-
-## Held-out evaluation
-
-Spearman correlation between the judge's score and the target on {evaluation["eval_rows"]} held-out questions:
-
-| | Spearman |
-| --- | --- |
-| base model | {_format_correlation(evaluation["spearman_before"])} |
-| this judge | {_format_correlation(evaluation["spearman_after"])} |
-
-Per-question scores: `{evaluation["predictions"]}`; every setting: `{METADATA_FILE}`.
-
-## Use
-
-Score a pool with it like any judge, with the system prompt it was trained with:
-
-```
-s2r score POOL -o SCORED --difficulty judge --judge <this folder>
-```
-
-or in Python, `s2r_hf.difficulty.add_difficulty(pool, "judge", model="<this folder>", system_prompt=...)`.{prompt_note}
-"""
+    return render_card("judge.md", judge_card_metadata(metadata))

@@ -15,6 +15,7 @@ from fixtures.env import REPO_ROOT
 from fixtures.judge_data import make_pool, random_questions, reference_scores
 
 from s2r_hf.columns import DIFFICULTY, ID
+from s2r_hf.errors import InputError
 from s2r_hf.judge.distributed import merge_shards, score_shard, shard_path
 from s2r_hf.judge.scorer import JudgeConfig, JudgeDifficulty
 
@@ -60,25 +61,25 @@ def test_merge_checks_every_row_is_scored_exactly_once(tiny_model_dir, tmp_path,
     out = tmp_path / "shards"
     config = JudgeConfig(model=str(tiny_model_dir))
     first = score_shard(pool, config, out, rank=0, world_size=2)
-    with pytest.raises(FileNotFoundError, match=r"1 of 2 shards are missing .* \(ranks \[1\]\)"):
+    with pytest.raises(InputError, match=r"1 of 2 shards are missing .* \(ranks \[1\];"):
         merge_shards(pool, out, world_size=2)
     second = score_shard(pool, config, out, rank=1, world_size=2)
     original = pq.read_table(second).to_pydict()
 
     _rewrite(second, [*original[ID], "q0000"], [*original[DIFFICULTY], 0.5])
-    with pytest.raises(ValueError, match=r"1 ids scored more than once \(e\.g\. \['q0000'\]\)"):
+    with pytest.raises(InputError, match=r"1 ids scored more than once \(e\.g\. \['q0000'\]\)"):
         merge_shards(pool, out, world_size=2)
     _rewrite(second, original[ID][1:], original[DIFFICULTY][1:])
-    with pytest.raises(ValueError, match=r"1 not scored \(e\.g\. \['q0004'\]\)"):
+    with pytest.raises(InputError, match=r"1 not scored \(e\.g\. \['q0004'\]\)"):
         merge_shards(pool, out, world_size=2)
     _rewrite(second, [*original[ID], "stranger"], [*original[DIFFICULTY], 0.5])
-    with pytest.raises(ValueError, match=r"1 not in the pool \(e\.g\. \['stranger'\]\)"):
+    with pytest.raises(InputError, match=r"1 not in the pool \(e\.g\. \['stranger'\]\)"):
         merge_shards(pool, out, world_size=2)
 
     # A shard left over from another prompt is refused, and rescored when its rank runs again.
     other = JudgeConfig(model=str(tiny_model_dir), system_prompt="Hard? 1 or 0.")
     score_shard(pool, other, out, rank=1, world_size=2)
-    with pytest.raises(ValueError, match="come from different runs"):
+    with pytest.raises(InputError, match="come from different runs"):
         merge_shards(pool, out, world_size=2)
     score_shard(pool, config, out, rank=1, world_size=2)
     assert merge_shards(pool, out, world_size=2)[ID] == pool[ID]

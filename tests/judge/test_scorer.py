@@ -16,16 +16,11 @@ from fixtures.judge_data import make_pool, random_questions, reference_scores
 
 from s2r_hf.columns import DIFFICULTY, ID, MESSAGES
 from s2r_hf.difficulty import make_difficulty_scorer
+from s2r_hf.errors import InputError, ModelError, ResourceError
+from s2r_hf.judge.model import LoadedJudge, plan_batches, shared_prefix_length
 from s2r_hf.judge.prompt import DEFAULT_SYSTEM_PROMPT
-from s2r_hf.judge.scorer import (
-    JudgeConfig,
-    JudgeDifficulty,
-    LoadedJudge,
-    ScoreStore,
-    judge_difficulty_batch,
-    plan_batches,
-    shared_prefix_length,
-)
+from s2r_hf.judge.scorer import JudgeConfig, JudgeDifficulty, judge_difficulty_batch
+from s2r_hf.judge.store import ScoreStore
 from s2r_hf.pool import make_messages
 
 
@@ -122,13 +117,13 @@ def test_long_questions_are_cut_at_a_token_boundary_and_counted(judge, tiny_mode
 def test_prompt_beyond_the_context_is_a_clear_error(judge):
     # The tiny judge has a context of 4096 positions.
     huge = " ".join(["x"] * 6000)
-    with pytest.raises(ValueError, match=r"longer than the model's context of 4096 tokens.*lower max_question_tokens"):
+    with pytest.raises(InputError, match=r"longer than the model's context of 4096 tokens.*lower max_question_tokens"):
         judge.score([huge], max_question_tokens=10_000)
     assert judge.score([huge], max_question_tokens=4000).truncated == [True]
 
 
 def test_empty_questions_are_rejected(judge):
-    with pytest.raises(ValueError, match="2 questions are empty"):
+    with pytest.raises(InputError, match="2 questions are empty"):
         judge.score(["fine?", "", "   "])
 
 
@@ -147,7 +142,7 @@ def test_missing_chat_template_is_a_clear_error(tiny_model_dir, tmp_path):
     tokenizer.chat_template = None
     folder = _judge_copy(tiny_model_dir, tmp_path / "no_template", tokenizer)
     assert AutoTokenizer.from_pretrained(folder).chat_template is None
-    with pytest.raises(ValueError, match="has no chat template"):
+    with pytest.raises(ModelError, match="has no chat template"):
         LoadedJudge.load(str(folder))
 
 
@@ -162,24 +157,24 @@ def test_verdicts_that_are_not_single_tokens_are_a_clear_error(tiny_model_dir, j
         tokenizer_object=backend, eos_token="<|im_end|>", pad_token="<|endoftext|>", chat_template="{{ 'x' }}"
     )
     assert len(tokenizer.encode("0", add_special_tokens=False)) == 2
-    with pytest.raises(ValueError, match="splits '0' into 2 tokens"):
+    with pytest.raises(ModelError, match="splits '0' into 2 tokens"):
         LoadedJudge(judge.model, tokenizer, device="cpu", dtype="float32", source="split-zero")
 
 
 def test_model_paths_that_do_not_exist_are_clear_errors(tmp_path, hub):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(ModelError, match="does not exist"):
         LoadedJudge.load(str(tmp_path / "nowhere" / "judge"))
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        JudgeDifficulty(model="./no/such/judge").add_difficulty(make_pool(["q?"], tmp_path / "pool"))
+    with pytest.raises(ModelError, match="does not exist"):
+        JudgeDifficulty(model="./no/such/judge")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match=r"has no config\.json"):
+    with pytest.raises(ModelError, match=r"has no config\.json"):
         LoadedJudge.load(str(tmp_path / "empty"))
     # A Hub id the Hub does not have (the loopback Hub answers 404 RepoNotFound).
-    with pytest.raises(OSError, match=r"the judge 'some-org/some-judge' is neither a local folder nor a Hub model"):
+    with pytest.raises(ModelError, match=r"the judge 'some-org/some-judge' is neither a local folder nor a Hub model"):
         JudgeDifficulty(model="some-org/some-judge").add_difficulty(make_pool(["q?"], tmp_path / "pool2"))
     # A Hub id while the Hub cannot be reached (every connection is dropped unanswered).
     hub.inject_disconnect("/api/models/", times=100)
-    with pytest.raises(OSError, match=r"(?s)could not fetch the judge 'some-org/some-judge'.*pass its local folder"):
+    with pytest.raises(ModelError, match=r"(?s)could not fetch the judge 'some-org/some-judge'.*pass its local folder"):
         JudgeDifficulty(model="some-org/some-judge").add_difficulty(make_pool(["q?"], tmp_path / "pool3"))
 
 
@@ -206,7 +201,7 @@ def test_out_of_memory_retries_at_half_budget_then_fails_with_the_batch_size(jud
         result = judge.score(questions, batch_tokens=2 * limit)
         assert max(abs(a - b) for a, b in zip(result.scores, expected, strict=True)) < 1e-6
         # Planned at 8 * limit, the retries at 4 * limit still hold batches over the limit: a clear failure.
-        with pytest.raises(RuntimeError, match=r"out of GPU memory on a batch of \d+ prompts x \d+ tokens"):
+        with pytest.raises(ResourceError, match=r"out of GPU memory on a batch of \d+ prompts x \d+ tokens"):
             judge.score(questions, batch_tokens=8 * limit)
     finally:
         handle.remove()
@@ -296,10 +291,10 @@ CRASH_AFTER_CHUNKS = """
 import os, signal
 
 if os.environ.get("S2R_TEST_DIE_AFTER_CHUNKS"):
-    from s2r_hf.judge import scorer as judge
+    from s2r_hf.judge import store
 
     _limit = int(os.environ["S2R_TEST_DIE_AFTER_CHUNKS"])
-    _original_add = judge.ScoreStore.add
+    _original_add = store.ScoreStore.add
     _saved = []
 
     def _add_then_die(self, *args, **kwargs):
@@ -309,7 +304,7 @@ if os.environ.get("S2R_TEST_DIE_AFTER_CHUNKS"):
             os.kill(os.getpid(), signal.SIGKILL)
         return path
 
-    judge.ScoreStore.add = _add_then_die
+    store.ScoreStore.add = _add_then_die
 """
 
 SCORING_RUN = """

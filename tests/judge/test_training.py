@@ -10,13 +10,14 @@ import pytest
 from datasets import Dataset
 
 from s2r_hf.columns import ID, MESSAGES
-from s2r_hf.errors import ColumnError, ColumnTypeError, InputError
-from s2r_hf.judge.prompt import judge_messages, verdict_token_ids
+from s2r_hf.errors import ColumnError, ColumnTypeError, InputError, ModelError
+from s2r_hf.judge.prompt import DEFAULT_SYSTEM_PROMPT, judge_messages, verdict_token_ids
 from s2r_hf.judge.training import (
     EVAL_PREDICTIONS_FILE,
     METADATA_FILE,
     JudgeCollator,
     JudgeTrainingConfig,
+    check_output_dir,
     encode_prompts,
     judge_targets,
     render_judge_card,
@@ -59,6 +60,15 @@ def difficulty_rows(num_rows: int, seed: int = 0) -> list[dict]:
 
 def pool_of(rows: list[dict]) -> Dataset:
     return Dataset.from_list(rows)
+
+
+def split_card(card: str) -> tuple[dict, str]:
+    """(YAML metadata, Markdown body) of a card."""
+    import yaml
+
+    assert card.startswith("---\n")
+    header, body = card.removeprefix("---\n").split("\n---\n", 1)
+    return yaml.safe_load(header), body
 
 
 def full_logit_score(model, tokenizer, question: str) -> float:
@@ -128,12 +138,12 @@ def test_config_validation(overrides, message):
         JudgeTrainingConfig(**{"output_dir": "out", **overrides})
 
 
-# ---- Bad input: every data error is raised before any model is loaded (the base model path does not exist) --------
+# ---- Bad input: every data error is raised before any model is looked up (the base model is on no Hub) ------------
 
 
 def _config(tmp_path, **overrides) -> JudgeTrainingConfig:
     return JudgeTrainingConfig(
-        **{"output_dir": str(tmp_path / "judge"), "base_model": str(tmp_path / "no-such-model"), **overrides}
+        **{"output_dir": str(tmp_path / "judge"), "base_model": "s2r-tests/never-loaded", **overrides}
     )
 
 
@@ -197,6 +207,112 @@ def test_existing_output_is_refused_untouched(tmp_path):
     assert (tmp_path / "judge" / "keep.txt").read_text() == "mine"
 
 
+def test_overwrite_replaces_only_a_judge_s2r_wrote(tmp_path, monkeypatch):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("mine")
+    with pytest.raises(InputError, match=r"is not a judge written by s2r train-judge \(it has no s2r_judge_training"):
+        train_judge(pool_of(difficulty_rows(300)), _config(tmp_path, output_dir=str(mine), overwrite=True))
+    assert (mine / "keep.txt").read_text() == "mine"
+    # Never the current directory nor a folder above it, whatever it holds.
+    monkeypatch.chdir(mine)
+    (mine / METADATA_FILE).write_text("{}")
+    for output in (".", str(tmp_path), "../mine"):
+        with pytest.raises(InputError, match="is the current directory or contains it"):
+            check_output_dir(_config(tmp_path, output_dir=output, overwrite=True))
+    assert sorted(p.name for p in mine.iterdir()) == ["keep.txt", METADATA_FILE]
+    # A judge folder written before is replaceable.
+    monkeypatch.chdir(tmp_path)
+    assert check_output_dir(_config(tmp_path, output_dir=str(mine), overwrite=True)) == mine
+
+
+def test_cli_refuses_to_overwrite_the_current_directory(tmp_path, monkeypatch, capsys):
+    from s2r_hf.cli import main
+
+    source = tmp_path / "pool.jsonl"
+    source.write_text(json.dumps({"question": "What is 1+1?", "pass_rate": 1.0}) + "\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["train-judge", str(source), "-o", ".", "--overwrite", "--pass-rate-column", "pass_rate"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("s2r train-judge: error: output folder '.' is the current directory") and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pool.jsonl"]
+
+
+# ---- The card (hub_cards/judge.md) -----------------------------------------------------------------------------
+
+
+def card_metadata(**changes) -> dict:
+    """The metadata train_judge writes, in its shape (the slow test below checks a real one)."""
+    metadata = {
+        "s2r_hf_version": "9.9",
+        "base_model": "Qwen/Qwen2.5-1.5B-Instruct",
+        "base_revision": None,
+        "base_commit": "0123abc",
+        "target": {"source": "pass_rate", "column": "pass_rate", "formula": "1 - pass_rate"},
+        "question": "first user turn of messages",
+        "system_prompt": DEFAULT_SYSTEM_PROMPT,
+        "score": 'P("1") / (P("0") + P("1")) at the last prompt position',
+        "verdict_token_ids": {"0": 15, "1": 16},
+        "max_question_tokens": 512,
+        "truncated_questions": 3,
+        "rows": {"total": 100, "train": 80, "eval": 20},
+        "mean_target": {"train": 0.5, "eval": 0.25},
+        "training": {
+            "learning_rate": 2e-5,
+            "num_train_epochs": 3.0,
+            "per_device_train_batch_size": 4,
+            "gradient_accumulation_steps": 2,
+            "seed": 7,
+            "bf16": False,
+            "save_dtype": "bfloat16",
+            "steps": 30,
+            "train_loss": 0.61,
+        },
+        "evaluation": {
+            "metric": "spearman(score, target) on the held-out rows",
+            "eval_rows": 20,
+            "spearman_before": None,
+            "spearman_after": 0.734567,
+            "predictions": EVAL_PREDICTIONS_FILE,
+            "predictions_row": "position of the question in the dataset given to train_judge",
+        },
+    }
+    metadata.update(changes)
+    return metadata
+
+
+def test_card_metadata_and_body_state_the_same_facts(tmp_path):
+    metadata = card_metadata()
+    header, body = split_card(render_judge_card(metadata))
+    assert header["base_model"] == "Qwen/Qwen2.5-1.5B-Instruct"
+    assert header["library_name"] == "transformers"
+    assert header["tags"] == ["s2r-hf", "select2reason", "difficulty-judge"]
+    assert header["s2r"]["kind"] == "judge"
+    assert {k: v for k, v in header["s2r"].items() if k in metadata} == metadata  # every fact, unchanged
+    text = " ".join(body.split())  # the template wraps lines; the facts are what matter
+    assert "Fine-tuned from `Qwen/Qwen2.5-1.5B-Instruct` by s2r-hf 9.9" in text
+    assert f"system turn `{DEFAULT_SYSTEM_PROMPT}`" in text
+    assert "Questions longer than 512 tokens are cut (3 were)" in text
+    assert "Target: `1 - pass_rate` (source: pass_rate, column `pass_rate`)" in text
+    assert "Training: 80 questions, 3.0 epoch(s), 30 steps, learning rate 2e-05, batch 4 x 2, seed 7;" in text
+    assert "Weights saved as bfloat16." in text
+    assert "| base model | undefined (constant scores or targets) |" in body
+    assert "| this judge | 0.7346 |" in body
+    assert f"every setting: `{METADATA_FILE}`" in text
+    assert "non-default system prompt" not in text
+
+    # A local base model is no Hub link; a non-default prompt is called out.
+    local = card_metadata(base_model=str(tmp_path), system_prompt="Hard? 1 or 0.")
+    header, body = split_card(render_judge_card(local))
+    assert "base_model" not in header and header["s2r"]["base_model"] == str(tmp_path)
+    assert "trained with a non-default system prompt: pass it as `system_prompt`" in " ".join(body.split())
+    # A missing fact is an error, never a blank in a published card.
+    broken = card_metadata()
+    del broken["evaluation"]["spearman_after"]
+    with pytest.raises(Exception, match="spearman_after"):
+        render_judge_card(broken)
+
+
 # ---- Model-facing parts on the tiny Qwen2 --------------------------------------------------------------------------
 
 
@@ -255,11 +371,22 @@ def test_loss_is_soft_label_cross_entropy_of_the_score(tiny, tmp_path):
     assert loss == pytest.approx(expected, abs=1e-5)
 
 
-def test_failure_mid_run_leaves_nothing(tiny_model_dir, tmp_path):
+def test_an_unknown_schedule_is_refused_before_the_model_loads(tiny_model_dir, tmp_path):
     config = JudgeTrainingConfig(
         output_dir=str(tmp_path / "judge"), base_model=str(tiny_model_dir), lr_scheduler_type="no-such-schedule"
     )
-    with pytest.raises(ValueError, match="no-such-schedule"):
+    with pytest.raises(InputError, match=r"lr_scheduler_type must be one of .*'cosine'.*, got 'no-such-schedule'"):
+        train_judge(pool_of(difficulty_rows(240)), config)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failure_mid_run_leaves_nothing(tiny_model_dir, tmp_path, monkeypatch):
+    def crash(self, features):
+        raise RuntimeError("crash while training (test)")
+
+    monkeypatch.setattr(JudgeCollator, "__call__", crash)  # the first training batch fails, after the staging folder
+    config = JudgeTrainingConfig(output_dir=str(tmp_path / "judge"), base_model=str(tiny_model_dir))
+    with pytest.raises(RuntimeError, match="crash while training"):
         train_judge(pool_of(difficulty_rows(240)), config)
     assert list(tmp_path.iterdir()) == []  # no output, no staging folder
 
@@ -316,11 +443,19 @@ def test_saved_judge_loads_and_reproduces_reported_scores(trained_judge):
         assert record["score_after"] == pytest.approx(full_logit_score(model, tokenizer, row["question"]), abs=1e-5)
     scores = [r["score_after"] for r in predictions]
     assert spearman(scores, [r["target"] for r in predictions]) == pytest.approx(result.spearman_after, abs=1e-12)
-    card = (out / "README.md").read_text()
-    assert card.startswith("---\nlibrary_name: transformers\n")  # a local base model is no Hub link
-    assert f"| this judge | {result.spearman_after:.4f} |" in card
-    hub_card = render_judge_card({**result.metadata, "base_model": "Qwen/Qwen2.5-1.5B-Instruct"})
-    assert hub_card.startswith('---\nbase_model: "Qwen/Qwen2.5-1.5B-Instruct"\nlibrary_name: transformers\n')
+    header, body = split_card((out / "README.md").read_text())
+    assert "base_model" not in header  # a local base model is no Hub link
+    assert header["s2r"]["evaluation"]["spearman_after"] == result.spearman_after
+    assert f"| this judge | {result.spearman_after:.4f} |" in body
+    hub_header, _ = split_card(render_judge_card({**result.metadata, "base_model": "Qwen/Qwen2.5-1.5B-Instruct"}))
+    assert hub_header["base_model"] == "Qwen/Qwen2.5-1.5B-Instruct"
+    # The card's `s2r` block is the metadata file, fact for fact, and the body states them.
+    written = json.loads((out / METADATA_FILE).read_text())
+    assert {k: v for k, v in header["s2r"].items() if k in written} == written
+    assert f"| base model | {result.spearman_before:.4f} |" in body
+    text = " ".join(body.split())
+    assert f"Training: {result.train_rows} questions, 6 epoch(s), {written['training']['steps']} steps, " in text
+    assert "learning rate 0.003, batch 16 x 1, seed 42;" in text
     assert sorted(p.name for p in out.parent.iterdir()) == ["judge"]  # no staging folder left behind
 
 
@@ -438,7 +573,7 @@ def test_the_command_imports_nothing_heavy():
 
     code = (
         "import sys, s2r_hf.commands.train_judge; "
-        "print(sorted(m for m in ('torch', 'transformers', 'datasets') if m in sys.modules))"
+        "print(sorted(m for m in ('numpy', 'torch', 'transformers', 'datasets') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -462,13 +597,20 @@ def test_cli_trains_from_a_hub_pool_and_a_hub_base_model(hub, tiny_model_dir, tm
     assert metadata["base_model"] == "s2r/tiny-base"
     assert metadata["base_commit"] == hub.commits("s2r/tiny-base", repo_type="model")[0].oid
     assert metadata["rows"] == {"total": 60, "train": 40, "eval": 20}
-    assert (out / "README.md").read_text().startswith('---\nbase_model: "s2r/tiny-base"\n')
+    header, _ = split_card((out / "README.md").read_text())
+    assert header["base_model"] == "s2r/tiny-base"
+    assert header["s2r"]["base_commit"] == metadata["base_commit"]
 
 
-@pytest.mark.parametrize("base", ["s2r/no-such-model", "/no/such/folder/model"])
-def test_a_base_model_that_is_nowhere(hub, tmp_path, base):
-    with pytest.raises(InputError, match=r"is neither a local folder nor a model on the Hub"):
-        train_judge(pool_of(difficulty_rows(240)), JudgeTrainingConfig(output_dir=str(tmp_path / "j"), base_model=base))
+def test_a_base_model_that_is_nowhere(hub, tmp_path):
+    with pytest.raises(ModelError, match=r"base model 's2r/no-such-model' is neither a local folder nor a Hub model"):
+        train_judge(
+            pool_of(difficulty_rows(240)),
+            JudgeTrainingConfig(output_dir=str(tmp_path / "j"), base_model="s2r/no-such-model"),
+        )
+    # A local path is checked when the settings are made, before any data is read.
+    with pytest.raises(ModelError, match=r"the base model folder '/no/such/folder/model' does not exist"):
+        JudgeTrainingConfig(output_dir=str(tmp_path / "j"), base_model="/no/such/folder/model")
     assert list(tmp_path.iterdir()) == []
 
 
