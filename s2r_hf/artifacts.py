@@ -81,7 +81,7 @@ def write_scored_pool(
 def load_scored_pool(folder: str | os.PathLike) -> tuple[Dataset, dict[str, Any]]:
     """A folder written by `s2r score`, and its `s2r` metadata block."""
     s2r = read_card_metadata(folder).get("s2r")
-    if not s2r or s2r.get("kind") != "scored_pool":
+    if not isinstance(s2r, dict) or s2r.get("kind") != "scored_pool":
         raise InputError(
             f"{str(folder)!r} is not a scored pool written by `s2r score` (its card has no s2r block of kind "
             "scored_pool); score it first"

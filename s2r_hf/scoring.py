@@ -7,7 +7,7 @@ re-run with the same settings free and a changed setting recompute only what dep
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf._version import __version__
@@ -120,13 +120,19 @@ class ScoreConfig:
 
     def __post_init__(self):
         # A dict is accepted for a nested config (from YAML or JSON, say) and checked like keywords would be.
-        if isinstance(self.rollout, dict):
-            self.rollout = RolloutConfig(**self.rollout)
-        if isinstance(self.judge, dict):
-            self.judge = JudgeConfig(**self.judge)
+        for name, kind in (("rollout", RolloutConfig), ("judge", JudgeConfig)):
+            given = getattr(self, name)
+            if isinstance(given, dict):
+                unknown = sorted(set(given) - {spec.name for spec in fields(kind)})
+                if unknown:
+                    known = [spec.name for spec in fields(kind)]
+                    raise OptionTypeError(f"{name} got unknown setting(s) {unknown}; {kind.__name__} takes {known}")
+                setattr(self, name, kind(**given))
         check_field_types(self)
         if not self.source:
             raise InputError("no source given: name a Hub dataset id, a local folder or a file")
+        if not self.split.strip():
+            raise InputError("split must name a split such as 'train' or 'train[:10%]', got an empty string")
         check_choice("adapter", self.adapter, ADAPTERS)
         check_choice("openr1_mode", self.openr1_mode, OPENR1_MODES)
         if self.num_proc is not None and self.num_proc < 1:
@@ -180,6 +186,10 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
     from s2r_hf.length import add_trace_columns, describe_length, load_tokenizer
     from s2r_hf.sources import describe_source, load_source
 
+    if not isinstance(config, ScoreConfig):
+        raise OptionTypeError(
+            f"score_pool takes a ScoreConfig, got {type(config).__name__}; e.g. score_pool(ScoreConfig(source=...))"
+        )
     # Check everything that can be checked before the expensive steps, so a bad option fails in seconds, not after
     # an hour: the scorer and its options, the tokenizer and the judge (they exist and load), then, once the source
     # is adapted, the columns the scorer reads. Only then the trace-length pass and the difficulty.

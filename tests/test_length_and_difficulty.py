@@ -66,7 +66,7 @@ def test_rollout_difficulty_refuses_undefined_rows_and_wrong_types():
 def test_column_difficulty_copies_and_validates():
     scored = add_difficulty(Dataset.from_dict({"pass": [0.25, 1.0]}), "column:pass")
     assert scored[DIFFICULTY] == [0.25, 1.0]
-    with pytest.raises(InputError, match=r"found 0 nulls and 1 values outside \[0, 1\] \(min 0.5, max 92"):
+    with pytest.raises(InputError, match=r"found 0 nulls, 0 NaN and 1 values outside \[0, 1\] \(min 0.5, max 92"):
         add_difficulty(Dataset.from_dict({"score": [0.5, 92]}), "column:score")
     with pytest.raises(InputError, match="found 1 nulls"):
         add_difficulty(Dataset.from_dict({"score": [0.5, None]}), "column:score")

@@ -68,7 +68,7 @@ def test_scorer_columns_are_checked_before_the_trace_length_pass(pool_file, trac
 def test_out_of_range_difficulty_column_fails_before_the_trace_pass(tmp_path, trace_pass_calls):
     path = tmp_path / "pool.jsonl"
     path.write_text("".join(json.dumps({**row, "hardness": row["hardness"] * 3}) + "\n" for row in ROWS))
-    with pytest.raises(InputError, match=r"found 0 nulls and 2 values outside \[0, 1\] \(min 0.0, max 1.5"):
+    with pytest.raises(InputError, match=r"found 0 nulls, 0 NaN and 2 values outside \[0, 1\] \(min 0.0, max 1.5"):
         score_pool(config(path, difficulty="column:hardness"))
     assert trace_pass_calls == []
 
