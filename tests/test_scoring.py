@@ -7,7 +7,7 @@ import pytest
 
 import s2r_hf.length
 from s2r_hf.columns import DIFFICULTY, TRACE_LENGTH
-from s2r_hf.errors import ColumnError, ColumnTypeError, InputError, ModelError
+from s2r_hf.errors import ColumnError, ColumnTypeError, InputError, ModelError, OptionTypeError
 from s2r_hf.scoring import ScoreConfig, score_pool
 
 ROWS = [
@@ -129,3 +129,12 @@ def test_the_judge_question_column_reaches_the_scorer(pool_file, tiny_model_dir)
     )
     assert metadata["difficulty"]["scorer"] == "judge"
     assert len(set(pool[DIFFICULTY])) > 1 and all(0 < value < 1 for value in pool[DIFFICULTY])
+
+
+def test_score_pool_and_score_config_name_a_wrong_argument(tmp_path):
+    with pytest.raises(OptionTypeError, match=r"score_pool takes a ScoreConfig, got dict; e\.g\. score_pool\("):
+        score_pool({"source": "pool.jsonl"})
+    with pytest.raises(OptionTypeError, match=r"judge got unknown setting\(s\) \['nope'\]; JudgeConfig takes \["):
+        ScoreConfig(source="pool.jsonl", difficulty="judge", judge={"nope": 1})
+    with pytest.raises(InputError, match="split must name a split such as 'train'"):
+        ScoreConfig(source="pool.jsonl", split=" ")
