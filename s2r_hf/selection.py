@@ -230,10 +230,28 @@ def _rank_columns(dataset: Dataset, weight: float | None) -> dict[str, np.ndarra
     return ranks
 
 
+def check_group_column(dataset: Dataset, config: SelectConfig) -> None:
+    """The diverse strategy's group column exists and holds one label per row (cheap: the schema alone)."""
+    import pyarrow as pa
+
+    if config.strategy != "diverse":
+        return
+    if config.group_column not in dataset.column_names:
+        raise ColumnError(
+            f"the diverse strategy stratifies by {config.group_column!r}, which is not a column; columns: "
+            f"{dataset.column_names}. Name one with --group-column"
+        )
+    group_type = dataset.data.schema.field(config.group_column).type
+    if pa.types.is_nested(group_type):
+        raise ColumnTypeError(
+            f"the diverse strategy stratifies by one value per row, but column {config.group_column!r} holds "
+            f"{group_type}; name a column of labels (strings or numbers) with --group-column"
+        )
+
+
 def _chosen_rows(dataset: Dataset, config: SelectConfig, k: int, ranks: dict[str, np.ndarray]):
     """Indices of the chosen rows, best first, and per-group counts for the diverse strategy."""
     import numpy as np
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     ids = _ids(dataset)
@@ -252,18 +270,8 @@ def _chosen_rows(dataset: Dataset, config: SelectConfig, k: int, ranks: dict[str
     if config.strategy == "random":
         return np.argsort(priority, kind="stable")[:k], None
 
-    if config.group_column not in dataset.column_names:
-        raise ColumnError(
-            f"the diverse strategy stratifies by {config.group_column!r}, which is not a column; columns: "
-            f"{dataset.column_names}. Name one with --group-column"
-        )
-    group_values = arrow_column(dataset, config.group_column)
-    if pa.types.is_nested(group_values.type):
-        raise ColumnTypeError(
-            f"the diverse strategy stratifies by one value per row, but column {config.group_column!r} holds "
-            f"{group_values.type}; name a column of labels (strings or numbers) with --group-column"
-        )
-    groups_text = pc.cast(group_values, "string").fill_null("None")
+    check_group_column(dataset, config)
+    groups_text = pc.cast(arrow_column(dataset, config.group_column), "string").fill_null("None")
     names, groups = np.unique(groups_text.to_numpy(zero_copy_only=False).astype(str), return_inverse=True)
     sizes = np.bincount(groups, minlength=len(names))
     quotas = _largest_remainder_quotas(sizes, k)

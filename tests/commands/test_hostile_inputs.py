@@ -189,3 +189,28 @@ def test_select_a_repo_id_the_hub_would_refuse(scored, tmp_path, capsys):
     assert select(scored, tmp_path, capsys, "--repo-id", "not a repo!!").startswith(
         "--repo-id 'not a repo!!' is not a Hub repo id"
     )
+
+
+# ---- s2r demo --------------------------------------------------------------------------------------------------------
+
+
+def test_demo_refuses_an_empty_output_path(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # before: the demo folders were written into the current directory
+    assert main(["demo", "-o", ""]) == 2
+    assert one_line_error(capsys, "demo").startswith("the output path is empty; name the folder to write the demo")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_checks_the_group_column_before_writing_anything(tmp_path, capsys):
+    # before: the scored pool was written, then the subset failed
+    assert main(["demo", "-o", str(tmp_path / "demo"), "--strategy", "diverse", "--group-column", "nope"]) == 2
+    assert one_line_error(capsys, "demo").startswith("the diverse strategy stratifies by 'nope', which is not a column")
+    assert not (tmp_path / "demo").exists()
+
+
+def test_demo_names_a_tiny_ratio_by_its_digits(tmp_path, capsys):
+    assert main(["demo", "-o", str(tmp_path / "demo"), "--ratios", "1e-9"]) == 0  # at least one row, as documented
+    assert sorted(path.name for path in (tmp_path / "demo").iterdir()) == [
+        "openr1-select1e-07",  # before: openr1-select0
+        "openr1-synthetic-scored",
+    ]
