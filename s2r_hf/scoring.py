@@ -163,13 +163,18 @@ class ScoreConfig:
                 name
                 for name in ("question_column", "trace_column", "answer_column", "id_column")
                 if getattr(self, name) is not None
-            ]
+            ] + (["require_final_answer"] if self.require_final_answer else [])
             if generic:
                 raise InputError(
                     f"{generic} apply to the generic adapter; the source looks like OpenR1 "
                     "(pass --adapter generic to use them)"
                 )
             return {"mode": self.openr1_mode}
+        if self.openr1_mode != OPENR1_MODES[0]:
+            raise InputError(
+                f"openr1_mode {self.openr1_mode!r} (--openr1-mode) applies to the openr1 adapter, but the source is "
+                "read with the generic one; drop it, or pass --adapter openr1 for an OpenR1-Math-220k source"
+            )
         return {
             "question_column": self.question_column,
             "trace_column": self.trace_column,

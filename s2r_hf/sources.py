@@ -111,9 +111,17 @@ def load_source(
             if (path / "state.json").is_file() and (path / "dataset_info.json").is_file():
                 return datasets.load_from_disk(str(path))  # written by Dataset.save_to_disk
             # Read as the folder's data files, not as `load_dataset(folder)`: that may cache by the folder's name alone.
+            from datasets.data_files import EmptyDatasetError
+
             from s2r_hf.folders import load_folder
 
-            return _require_utf8(load_folder(path, config, split), str(source))
+            try:
+                return _require_utf8(load_folder(path, config, split), str(source))
+            except EmptyDatasetError as err:
+                raise InputError(
+                    f"the folder {str(source)!r} holds no data files datasets can read; put the pool's "
+                    f"{'/'.join(sorted(FILE_BUILDERS))} files in it, or name the file itself"
+                ) from err
         return _load_hub(str(source), config, split, revision)
     except (
         datasets.exceptions.DatasetGenerationError,

@@ -108,6 +108,35 @@ def test_score_reads_the_split_slice_it_is_given(tmp_path, capsys):
     assert pq.read_table(tmp_path / "out" / "data").column("myid").to_pylist() == ["id-0", "id-1", "id-2"]
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        # before: silently ignored, as the generic adapter has no modes
+        (["--openr1-mode", "generations"], "openr1_mode 'generations' (--openr1-mode) applies to the openr1 adapter"),
+    ],
+)
+def test_score_an_option_of_the_other_adapter(tmp_path, capsys, options, message):
+    path = write_jsonl(tmp_path / "pool.jsonl", ROWS)
+    assert score(tmp_path, capsys, path, *GENERIC, *options).startswith(message)
+
+
+def test_score_require_final_answer_on_an_openr1_source(tmp_path, capsys, demo_output):
+    # before: silently ignored, as the openr1 adapter keeps verified traces whatever this flag says
+    scored = demo_output / "openr1-synthetic-scored"
+    assert score(tmp_path, capsys, scored, "--require-final-answer").startswith(
+        "['require_final_answer'] apply to the generic adapter; the source looks like OpenR1"
+    )
+
+
+def test_score_a_folder_without_data_files(tmp_path, capsys):
+    folder = tmp_path / "pool.jsonl"  # a folder named like a file
+    folder.mkdir()
+    assert score(tmp_path, capsys, folder) == (
+        f"the folder '{folder}' holds no data files datasets can read; put the pool's .csv/.json/.jsonl/.parquet "
+        "files in it, or name the file itself"
+    )
+
+
 def test_ctrl_c_is_one_line_with_exit_code_130(tmp_path, capsys, monkeypatch):
     def interrupted(args):
         raise KeyboardInterrupt
