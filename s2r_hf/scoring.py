@@ -131,6 +131,12 @@ class ScoreConfig:
         check_field_types(self)
         if not self.source:
             raise InputError("no source given: name a Hub dataset id, a local folder or a file")
+        optional_names = ("config", "revision", "tokenizer", "tokenizer_revision", "question_column", "trace_column",
+                          "answer_column", "id_column")  # fmt: skip
+        for name in optional_names:
+            if getattr(self, name) is not None and not getattr(self, name).strip():
+                # An empty --tokenizer would silently count characters, an empty --revision build a broken Hub URL.
+                raise InputError(f"{name} is an empty string; give a value or leave the option out")
         if not self.split.strip():
             raise InputError("split must name a split such as 'train' or 'train[:10%]', got an empty string")
         check_choice("adapter", self.adapter, ADAPTERS)

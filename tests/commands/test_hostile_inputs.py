@@ -95,9 +95,12 @@ def test_score_a_difficulty_column_that_is_not_scores(tmp_path, capsys, values, 
         (["--split", "train[:200%]"], "split 'train[:200%]' of '{pool}' is not valid: Percent slice boundaries"),
         (["--split", ""], "split must name a split such as 'train' or 'train[:10%]', got an empty string"),
         (["--config", "x"], "a file has no configs, but config 'x' was given for '{pool}'; drop it"),
+        (["--tokenizer", ""], "tokenizer is an empty string; give a value or leave the option out"),  # was: characters
+        (["--revision", ""], "revision is an empty string; give a value or leave the option out"),
+        (["--id-column", " "], "id_column is an empty string; give a value or leave the option out"),
     ],
 )
-def test_score_a_split_or_config_a_file_does_not_have(tmp_path, capsys, options, message):
+def test_score_a_split_or_config_a_file_does_not_have_or_an_empty_option(tmp_path, capsys, options, message):
     path = write_jsonl(tmp_path / "pool.jsonl", ROWS)
     assert message.format(pool=path) in score(tmp_path, capsys, path, *GENERIC, *options)
 
