@@ -103,6 +103,8 @@ def load_source(
         if info.kind == "file":
             path = Path(source).expanduser()
             builder_name = _file_builder(path)
+            if not os.access(path, os.R_OK):  # else a PermissionError traceback from deep inside datasets
+                raise SourceNotFoundError(f"{str(source)!r} cannot be read: permission denied; check its permissions")
             _require_rows_in_file(path, builder_name)
             builder = datasets.load_dataset_builder(builder_name, data_files=str(path))
             return _require_utf8(_build(builder, split, str(source)), str(source))

@@ -4,6 +4,7 @@ traceback, and never a subset silently made from data that does not mean what th
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -138,6 +139,14 @@ def test_score_a_folder_without_data_files(tmp_path, capsys):
         f"the folder '{folder}' holds no data files datasets can read; put the pool's .csv/.json/.jsonl/.parquet "
         "files in it, or name the file itself"
     )
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any file")
+def test_score_a_file_without_read_permission(tmp_path, capsys):
+    path = write_jsonl(tmp_path / "pool.jsonl", ROWS)
+    path.chmod(0)
+    message = score(tmp_path, capsys, path, *GENERIC)
+    assert message == f"'{path}' cannot be read: permission denied; check its permissions"
 
 
 def test_ctrl_c_is_one_line_with_exit_code_130(tmp_path, capsys, monkeypatch):
