@@ -109,6 +109,26 @@ def _require_non_empty_strings(dataset: Dataset, name: str, what: str) -> None:
         )
 
 
+def _require_id_column(dataset: Dataset, name: str) -> None:
+    """An id column holds one non-null scalar per row (a null would become the id 'None', a list its repr)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = arrow_column(dataset, name)
+    if pa.types.is_nested(column.type) or pa.types.is_null(column.type):
+        raise ColumnTypeError(
+            f"the id column {name!r} must hold one string or number per row; got {column.type}. Name another "
+            "--id-column, or none to derive ids from the content"
+        )
+    if column.null_count:
+        rows = np.flatnonzero(pc.is_null(column).to_numpy(zero_copy_only=False))
+        raise InputError(
+            f"the id column {name!r} has {rows.size} null ids ({_rows_listed(rows)}); fill them in, or name no "
+            "--id-column to derive ids from the content"
+        )
+
+
 def _keep_rows(dataset: Dataset, keep_mask) -> Dataset:
     import numpy as np
 
@@ -373,6 +393,13 @@ def _validate_messages_column(dataset: Dataset) -> None:
     fields = {column_type.value_type.field(i).name for i in range(column_type.value_type.num_fields)}
     if not {"role", "content"} <= fields:
         raise ColumnTypeError(f"messages must have 'role' and 'content' fields; got {sorted(fields)}")
+    for name in ("role", "content"):
+        field_type = column_type.value_type.field(name).type
+        if not (pa.types.is_string(field_type) or pa.types.is_large_string(field_type) or pa.types.is_null(field_type)):
+            raise ColumnTypeError(
+                f"the {name} of each message must be a string; column {MESSAGES!r} has {name} of type {field_type}. "
+                "Flatten it to text first (e.g. with Dataset.map)"
+            )
     column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     found: list[tuple[str, np.ndarray]] = []  # (what is wrong, row numbers)
     no_messages = np.flatnonzero(pc.fill_null(pc.list_value_length(column), 0).to_numpy(zero_copy_only=False) == 0)
@@ -451,6 +478,8 @@ class GenericAdapter(PoolAdapter):
         for column in (self.answer_column, self.id_column):
             if column is not None:
                 _require_columns(dataset, [column], "Name columns that exist")
+        if self.id_column is not None:
+            _require_id_column(dataset, self.id_column)
 
     def adapt(self, dataset: Dataset, *, num_proc: int | None = None) -> tuple[Dataset, PoolReport]:
         self._validate(dataset)
@@ -523,8 +552,10 @@ def load_pool(
     """Load a source (Hub id, folder or file) and adapt it into a pool. Returns `(pool, PoolReport)`."""
     from datasets import Dataset
 
+    from s2r_hf.pool import require_num_proc
     from s2r_hf.sources import load_source
 
+    require_num_proc(num_proc)
     dataset = source if isinstance(source, Dataset) else load_source(source, config, split, revision)
     if adapter == "auto":
         adapter = detect_adapter(dataset.column_names)

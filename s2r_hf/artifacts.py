@@ -81,7 +81,7 @@ def write_scored_pool(
 def load_scored_pool(folder: str | os.PathLike) -> tuple[Dataset, dict[str, Any]]:
     """A folder written by `s2r score`, and its `s2r` metadata block."""
     s2r = read_card_metadata(folder).get("s2r")
-    if not s2r or s2r.get("kind") != "scored_pool":
+    if not isinstance(s2r, dict) or s2r.get("kind") != "scored_pool":
         raise InputError(
             f"{str(folder)!r} is not a scored pool written by `s2r score` (its card has no s2r block of kind "
             "scored_pool); score it first"
@@ -105,8 +105,18 @@ def write_subset(
     `--overwrite` replaces only an earlier subset, never a scored pool, nor `inputs` (the scored pool's folder) or a
     folder holding them; see `s2r_hf.folders.check_writable`.
     """
-    from s2r_hf.selection import select_with_report
+    from s2r_hf.errors import OptionTypeError
+    from s2r_hf.selection import SelectConfig, select_with_report
 
+    if not isinstance(config, SelectConfig):
+        raise OptionTypeError(f"config must be a SelectConfig, got {type(config).__name__}; e.g. SelectConfig(k=100)")
+    if not isinstance(pool_s2r, dict) or pool_s2r.get("kind") != "scored_pool":
+        raise OptionTypeError(
+            "pool_s2r must be the s2r metadata of a scored pool (from score_pool or load_scored_pool), got "
+            f"{type(pool_s2r).__name__}"
+        )
+    if not isinstance(output, (str, os.PathLike)):
+        raise OptionTypeError(f"output must be a folder path, got {type(output).__name__}")
     check_writable(output, overwrite, inputs=inputs, kind="subset")
     subset, report = select_with_report(pool, config)
     plots = _distribution_plots(pool, subset, pool_s2r)

@@ -64,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         # Input problems: the message already says what was wrong and how to fix it; a traceback would bury it.
         print(f"s2r {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C: a traceback from deep inside datasets says nothing useful. Folders are written whole or not at all.
+        print(f"s2r {args.command}: interrupted; an output folder is written whole or not at all", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

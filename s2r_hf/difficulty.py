@@ -17,7 +17,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from s2r_hf.columns import DIFFICULTY
-from s2r_hf.errors import ColumnError, ColumnTypeError, InputError
+from s2r_hf.errors import ColumnError, ColumnTypeError, InputError, OptionTypeError
 from s2r_hf.options import check_field_types
 from s2r_hf.pool import arrow_column
 
@@ -102,10 +102,19 @@ def add_difficulty(
     `options` are the fields of the scorer's config: `flags_column` for rollout (RolloutConfig), the fields of
     s2r_hf.judge.scorer.JudgeConfig for judge (model, revision, system_prompt, question_column, ...).
     """
+    from s2r_hf.pool import require_dataset, require_num_proc
+
+    require_dataset(pool, "the pool")
+    require_num_proc(num_proc)
     if isinstance(scorer, str):
         scorer = make_difficulty_scorer(scorer, **options)
+    elif not isinstance(scorer, DifficultyScorer):
+        raise OptionTypeError(
+            f"scorer must be a scorer name ({sorted(DIFFICULTY_SCORERS)}, column:NAME) or a DifficultyScorer, got "
+            f"{scorer!r} ({type(scorer).__name__})"
+        )
     elif options:
-        raise TypeError(f"options {sorted(options)} are only accepted with a scorer name, not a scorer instance")
+        raise OptionTypeError(f"options {sorted(options)} are only accepted with a scorer name, not a scorer instance")
     return scorer.add_difficulty(pool, num_proc=num_proc)
 
 
@@ -210,18 +219,22 @@ class ColumnDifficulty(DifficultyScorer):
         if self.column not in pool.column_names:
             raise ColumnError(f"difficulty column {self.column!r} not in pool; columns: {pool.column_names}")
         values = arrow_column(pool, self.column)
-        try:
-            as_float = pc.cast(values, "float64")
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as err:
-            raise ColumnTypeError(f"difficulty column {self.column!r} must be numeric; got type {values.type}") from err
-        nulls = as_float.null_count
-        array = as_float.to_numpy(zero_copy_only=False)
-        bad = int(np.count_nonzero(np.isnan(array) | (array < 0) | (array > 1))) - nulls
-        if nulls or bad:
+        if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type)):
+            # Strings of digits and booleans would cast to numbers silently: a difficulty is a number in [0, 1].
+            raise ColumnTypeError(
+                f"difficulty column {self.column!r} must be numeric; got type {values.type}. Convert it first "
+                "(e.g. Dataset.cast_column to float)"
+            )
+        nulls = values.null_count
+        array = pc.cast(values, "float64").fill_null(0.0).to_numpy(zero_copy_only=False)
+        nan = int(np.count_nonzero(np.isnan(array)))
+        outside = int(np.count_nonzero((array < 0) | (array > 1)))
+        if nulls or nan or outside:
+            finite = array[np.isfinite(array)]
+            seen = f" (min {finite.min()}, max {finite.max()})" if outside and finite.size else ""
             raise InputError(
-                f"difficulty column {self.column!r} must hold numbers in [0, 1] with no nulls; found {nulls} nulls and "
-                f"{bad} values outside [0, 1] (min {np.nanmin(array) if array.size else 'n/a'}, "
-                f"max {np.nanmax(array) if array.size else 'n/a'}). Rescale it first, e.g. with Dataset.map"
+                f"difficulty column {self.column!r} must hold numbers in [0, 1] with no nulls; found {nulls} nulls, "
+                f"{nan} NaN and {outside} values outside [0, 1]{seen}. Fill or rescale it first, e.g. with Dataset.map"
             )
 
     def add_difficulty(self, pool: Dataset, *, num_proc: int | None = None) -> Dataset:

@@ -269,21 +269,37 @@ def load_parquet_files(files: Sequence[str | os.PathLike], split: str = SPLIT) -
     import pyarrow.parquet as pq
     from datasets.packaged_modules.parquet.parquet import Parquet
 
+    schemas = {}
+    rows = 0
     for file in files:
         try:
-            pq.read_metadata(file)
+            metadata = pq.read_metadata(file)
         except (pa.ArrowInvalid, OSError) as err:
             raise InputError(
                 f"{str(file)!r} is not a readable parquet file ({err}); it is truncated or corrupt: write it again "
                 "(re-run the command that made it)"
             ) from err
+        rows += metadata.num_rows
+        schemas[str(file)] = metadata.schema.to_arrow_schema()
+    if files and rows == 0:
+        raise InputError(f"the parquet files {[str(file) for file in files]} hold no rows; give at least one row")
+    named = list(schemas.items())
+    for name, schema in named[1:]:
+        if schema.names != named[0][1].names:
+            differ = sorted(set(schema.names) ^ set(named[0][1].names))
+            differ = f"columns in one only: {differ[:5]}{' ...' if len(differ) > 5 else ''}" if differ else "order"
+            raise InputError(
+                f"the parquet files of one split must have the same columns, but {name!r} and {named[0][0]!r} differ "
+                f"({differ}); remove the stray file or write the folder again"
+            )
     builder = Parquet(data_files={split: [str(file) for file in files]}, hash=files_fingerprint(files)[:16])
     try:
         builder.download_and_prepare()
     except datasets.exceptions.DatasetGenerationError as err:
         cause = err.__cause__ or err
+        detail = " ".join(str(cause).split())[:300]  # one line: datasets' schema errors print whole feature dicts
         raise InputError(
-            f"could not read the parquet files {[str(file) for file in files]}: {type(cause).__name__}: {cause}; "
+            f"could not read the parquet files {[str(file) for file in files]}: {type(cause).__name__}: {detail}; "
             "one of them is corrupt: write it again"
         ) from err
     return builder.as_dataset(split=split)

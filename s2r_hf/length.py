@@ -8,13 +8,14 @@ measures reasoning, not copy-paste (the "normalised length" of the paper's v3).
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf.columns import MESSAGES, RETHINK_COUNT, TRACE_LENGTH
-from s2r_hf.errors import InputError
-from s2r_hf.pool import trace_of
+from s2r_hf.errors import ColumnError, InputError, OptionTypeError
+from s2r_hf.pool import require_dataset, require_num_proc, trace_of
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -113,8 +114,20 @@ def add_trace_columns(
 
     `tokenizer` is a tokenizer object, a Hub id or local path to load one from, or None to count characters.
     """
-    if isinstance(tokenizer, str):
-        tokenizer = load_tokenizer(tokenizer)
+    require_dataset(pool, "the pool")
+    require_num_proc(num_proc)
+    if not isinstance(discount_repeated_steps, bool):
+        raise OptionTypeError(f"discount_repeated_steps must be True or False, got {discount_repeated_steps!r}")
+    if MESSAGES not in pool.column_names:
+        raise ColumnError(
+            f"the pool has no {MESSAGES!r} column (columns: {pool.column_names}); build it with s2r_hf.load_pool first"
+        )
+    if isinstance(tokenizer, (str, os.PathLike)):
+        tokenizer = load_tokenizer(os.fspath(tokenizer))
+    elif tokenizer is not None and not callable(tokenizer):
+        raise OptionTypeError(
+            f"tokenizer must be a tokenizer, a Hub id or folder, or None (characters); got {type(tokenizer).__name__}"
+        )
     return pool.map(
         _trace_columns_batch,
         batched=True,

@@ -11,7 +11,10 @@ from __future__ import annotations
 import io
 import logging
 import math
+import numbers
 from collections.abc import Sequence
+
+from s2r_hf.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -27,16 +30,20 @@ _SUBSET_COLOR = "#d9480f"
 
 def _finite(values: Sequence[float] | None, what: str) -> list[float]:
     if values is None:
-        raise ValueError(f"{what} is None; pass the column's values (a list or array of numbers)")
+        raise InputError(f"{what} is None; pass the column's values (a list or array of numbers)")
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise InputError(f"{what} must be a list or array of numbers, got {type(values).__name__}")
     out = []
     for value in values:
         if value is None:
             continue
+        if isinstance(value, (str, bytes)) or not isinstance(value, numbers.Real):
+            raise InputError(f"{what} must hold numbers; got {value!r} ({type(value).__name__})")
         number = float(value)
         if math.isfinite(number):
             out.append(number)
     if not out:
-        raise ValueError(f"{what} has no finite values (received {len(values)} entries); nothing to plot")
+        raise InputError(f"{what} has no finite values (received {len(values)} entries); nothing to plot")
     return out
 
 
@@ -121,6 +128,6 @@ def plot_distributions(
             title="Trace length: pool vs subset",
         )
     if not files:
-        raise ValueError("nothing to plot: difficulty and length values are all None; pass at least one pair")
+        raise InputError("nothing to plot: difficulty and length values are all None; pass at least one pair")
     logger.debug("plotted %s", ", ".join(f"{name} ({len(data)} bytes)" for name, data in files.items()))
     return files

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from s2r_hf.errors import InputError
+from s2r_hf.errors import InputError, OptionTypeError
 
 Message = dict[str, Any]
 
@@ -40,3 +40,36 @@ def arrow_column(dataset, name: str):
     `dataset.data` is the table *under* any indices mapping, so reading it directly would see the wrong rows.
     """
     return dataset.with_format("arrow")[name]
+
+
+def require_dataset(dataset, what: str = "dataset") -> None:
+    """Refuse anything but a `datasets.Dataset` in one line that says how to get one from what was given."""
+    from datasets import Dataset, DatasetDict, IterableDataset
+
+    if isinstance(dataset, Dataset):
+        return
+    hints = {
+        DatasetDict: "pick one split, e.g. dataset['train']",
+        IterableDataset: "streaming datasets are not supported; load it without streaming=True",
+        str: "load it first: s2r_hf.load_pool(path) for a source, s2r_hf.load_dataset_folder(path) for a scored pool",
+    }
+    hint = next((text for kind, text in hints.items() if isinstance(dataset, kind)), None)
+    if hint is None and hasattr(dataset, "to_dict") and hasattr(dataset, "columns"):
+        hint = "convert it with datasets.Dataset.from_pandas"
+    raise OptionTypeError(
+        f"{what} must be a datasets.Dataset, got {type(dataset).__name__}" + (f"; {hint}" if hint else "")
+    )
+
+
+def require_num_proc(num_proc) -> None:
+    """num_proc for `Dataset.map`: None or a positive integer (datasets' own message for 0 or "2" is a traceback)."""
+    import numbers
+
+    if num_proc is None:
+        return
+    if isinstance(num_proc, bool) or not isinstance(num_proc, numbers.Integral):
+        raise OptionTypeError(
+            f"num_proc must be a positive integer or None, got {num_proc!r} ({type(num_proc).__name__})"
+        )
+    if num_proc < 1:
+        raise InputError(f"num_proc must be at least 1, got {num_proc}")

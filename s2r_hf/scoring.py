@@ -7,7 +7,7 @@ re-run with the same settings free and a changed setting recompute only what dep
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf._version import __version__
@@ -120,13 +120,25 @@ class ScoreConfig:
 
     def __post_init__(self):
         # A dict is accepted for a nested config (from YAML or JSON, say) and checked like keywords would be.
-        if isinstance(self.rollout, dict):
-            self.rollout = RolloutConfig(**self.rollout)
-        if isinstance(self.judge, dict):
-            self.judge = JudgeConfig(**self.judge)
+        for name, kind in (("rollout", RolloutConfig), ("judge", JudgeConfig)):
+            given = getattr(self, name)
+            if isinstance(given, dict):
+                unknown = sorted(set(given) - {spec.name for spec in fields(kind)})
+                if unknown:
+                    known = [spec.name for spec in fields(kind)]
+                    raise OptionTypeError(f"{name} got unknown setting(s) {unknown}; {kind.__name__} takes {known}")
+                setattr(self, name, kind(**given))
         check_field_types(self)
         if not self.source:
             raise InputError("no source given: name a Hub dataset id, a local folder or a file")
+        optional_names = ("config", "revision", "tokenizer", "tokenizer_revision", "question_column", "trace_column",
+                          "answer_column", "id_column")  # fmt: skip
+        for name in optional_names:
+            if getattr(self, name) is not None and not getattr(self, name).strip():
+                # An empty --tokenizer would silently count characters, an empty --revision build a broken Hub URL.
+                raise InputError(f"{name} is an empty string; give a value or leave the option out")
+        if not self.split.strip():
+            raise InputError("split must name a split such as 'train' or 'train[:10%]', got an empty string")
         check_choice("adapter", self.adapter, ADAPTERS)
         check_choice("openr1_mode", self.openr1_mode, OPENR1_MODES)
         if self.num_proc is not None and self.num_proc < 1:
@@ -157,13 +169,18 @@ class ScoreConfig:
                 name
                 for name in ("question_column", "trace_column", "answer_column", "id_column")
                 if getattr(self, name) is not None
-            ]
+            ] + (["require_final_answer"] if self.require_final_answer else [])
             if generic:
                 raise InputError(
                     f"{generic} apply to the generic adapter; the source looks like OpenR1 "
                     "(pass --adapter generic to use them)"
                 )
             return {"mode": self.openr1_mode}
+        if self.openr1_mode != OPENR1_MODES[0]:
+            raise InputError(
+                f"openr1_mode {self.openr1_mode!r} (--openr1-mode) applies to the openr1 adapter, but the source is "
+                "read with the generic one; drop it, or pass --adapter openr1 for an OpenR1-Math-220k source"
+            )
         return {
             "question_column": self.question_column,
             "trace_column": self.trace_column,
@@ -180,6 +197,10 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
     from s2r_hf.length import add_trace_columns, describe_length, load_tokenizer
     from s2r_hf.sources import describe_source, load_source
 
+    if not isinstance(config, ScoreConfig):
+        raise OptionTypeError(
+            f"score_pool takes a ScoreConfig, got {type(config).__name__}; e.g. score_pool(ScoreConfig(source=...))"
+        )
     # Check everything that can be checked before the expensive steps, so a bad option fails in seconds, not after
     # an hour: the scorer and its options, the tokenizer and the judge (they exist and load), then, once the source
     # is adapted, the columns the scorer reads. Only then the trace-length pass and the difficulty.

@@ -24,9 +24,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf.columns import DIFFICULTY, DIFFICULTY_RANK, ID, JOINT_RANK, LENGTH_RANK, RANK_COLUMNS, TRACE_LENGTH
-from s2r_hf.errors import ColumnError, InputError
+from s2r_hf.errors import ColumnError, ColumnTypeError, InputError
 from s2r_hf.options import check_field_types
-from s2r_hf.pool import arrow_column
+from s2r_hf.pool import arrow_column, require_dataset
 from s2r_hf.ranks import average_ranks
 
 if TYPE_CHECKING:
@@ -95,16 +95,34 @@ def subset_size(pool_size: int, ratio: float | None = None, k: int | None = None
 
 def _numeric_column(dataset: Dataset, name: str, hint: str) -> np.ndarray:
     import numpy as np
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     if name not in dataset.column_names:
         raise ColumnError(f"column {name!r} not in the dataset; columns: {dataset.column_names}. {hint}")
     column = arrow_column(dataset, name)
+    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+        # Booleans or strings would be cast to numbers silently, lists fail deep in Arrow: neither is a score.
+        raise ColumnTypeError(f"column {name!r} must hold numbers; got {column.type} ({hint})")
     if column.null_count:
         raise InputError(f"column {name!r} has {column.null_count} null values; score every row ({hint})")
     values = pc.cast(column, "float64").to_numpy(zero_copy_only=False)
     if np.isnan(values).any():
         raise InputError(f"column {name!r} has {int(np.isnan(values).sum())} NaN values; score every row ({hint})")
+    return values
+
+
+def _difficulty_column(dataset: Dataset) -> np.ndarray:
+    """s2r_difficulty: numbers in [0, 1], as every scorer writes them; anything else was not made by s2r."""
+    import numpy as np
+
+    values = _numeric_column(dataset, DIFFICULTY, "run `s2r score`")
+    outside = np.flatnonzero((values < 0) | (values > 1))
+    if outside.size:
+        raise InputError(
+            f"column {DIFFICULTY!r} must hold scores in [0, 1]; {outside.size} rows are outside (e.g. rows "
+            f"{outside[:5].tolist()}: {values[outside[:5]].tolist()}). Score the pool again (`s2r score`)"
+        )
     return values
 
 
@@ -114,7 +132,13 @@ def _ids(dataset: Dataset):
             f"column {ID!r} not in the dataset; columns: {dataset.column_names}. Build the pool with an adapter "
             "(s2r_hf.load_pool or `s2r score`), which gives every row a stable unique id"
         )
-    return arrow_column(dataset, ID)
+    ids = arrow_column(dataset, ID)
+    if ids.null_count:
+        raise InputError(
+            f"column {ID!r} has {ids.null_count} null ids; every row needs a unique id for a deterministic selection. "
+            "Build the pool again with an adapter (s2r_hf.load_pool or `s2r score`)"
+        )
+    return ids
 
 
 def _id_order(ids) -> np.ndarray:
@@ -198,12 +222,31 @@ def _rank_columns(dataset: Dataset, weight: float | None) -> dict[str, np.ndarra
     """Rank columns for whichever signals the dataset has; the joint rank when it has both."""
     ranks: dict[str, np.ndarray] = {}
     if DIFFICULTY in dataset.column_names:
-        ranks[DIFFICULTY_RANK] = average_ranks(_numeric_column(dataset, DIFFICULTY, "run `s2r score`"))
+        ranks[DIFFICULTY_RANK] = average_ranks(_difficulty_column(dataset))
     if TRACE_LENGTH in dataset.column_names:
         ranks[LENGTH_RANK] = average_ranks(_numeric_column(dataset, TRACE_LENGTH, "run `s2r score`"))
     if weight is not None and len(ranks) == 2:
         ranks[JOINT_RANK] = weight * ranks[DIFFICULTY_RANK] + (1.0 - weight) * ranks[LENGTH_RANK]
     return ranks
+
+
+def check_group_column(dataset: Dataset, config: SelectConfig) -> None:
+    """The diverse strategy's group column exists and holds one label per row (cheap: the schema alone)."""
+    import pyarrow as pa
+
+    if config.strategy != "diverse":
+        return
+    if config.group_column not in dataset.column_names:
+        raise ColumnError(
+            f"the diverse strategy stratifies by {config.group_column!r}, which is not a column; columns: "
+            f"{dataset.column_names}. Name one with --group-column"
+        )
+    group_type = dataset.data.schema.field(config.group_column).type
+    if pa.types.is_nested(group_type):
+        raise ColumnTypeError(
+            f"the diverse strategy stratifies by one value per row, but column {config.group_column!r} holds "
+            f"{group_type}; name a column of labels (strings or numbers) with --group-column"
+        )
 
 
 def _chosen_rows(dataset: Dataset, config: SelectConfig, k: int, ranks: dict[str, np.ndarray]):
@@ -227,11 +270,7 @@ def _chosen_rows(dataset: Dataset, config: SelectConfig, k: int, ranks: dict[str
     if config.strategy == "random":
         return np.argsort(priority, kind="stable")[:k], None
 
-    if config.group_column not in dataset.column_names:
-        raise ColumnError(
-            f"the diverse strategy stratifies by {config.group_column!r}, which is not a column; columns: "
-            f"{dataset.column_names}. Name one with --group-column"
-        )
+    check_group_column(dataset, config)
     groups_text = pc.cast(arrow_column(dataset, config.group_column), "string").fill_null("None")
     names, groups = np.unique(groups_text.to_numpy(zero_copy_only=False).astype(str), return_inverse=True)
     sizes = np.bincount(groups, minlength=len(names))
@@ -249,6 +288,7 @@ def select_with_report(dataset: Dataset, config: SelectConfig) -> tuple[Dataset,
     """The chosen rows (best first) with rank columns added, and a report of how they were chosen."""
     from datasets.fingerprint import Hasher
 
+    require_dataset(dataset, "the pool to select from")
     k = subset_size(len(dataset), config.ratio, config.k)
     stale = [name for name in RANK_COLUMNS if name in dataset.column_names]
     base = dataset.remove_columns(stale) if stale else dataset
@@ -292,5 +332,6 @@ def select(
     The input is a scored pool (`s2r score` or s2r_hf.score_pool). The result keeps every column, adds the rank
     columns, lists the best row first, and can go straight to TRL's SFTTrainer.
     """
+    require_dataset(dataset, "the pool to select from")
     config = SelectConfig(ratio=ratio, k=k, weight=weight, strategy=strategy, seed=seed, group_column=group_column)
     return select_with_report(dataset, config)[0]

@@ -90,7 +90,11 @@ def load_source(
         raise InputError(
             f"a source is a Hub dataset id, a folder, a file or a datasets.Dataset; got {type(source).__name__}{hint}"
         )
+    if not isinstance(split, str) or not split.strip():
+        raise InputError(f"split must name a split such as 'train' or 'train[:10%]', got {split!r}")
     info = describe_source(source, config, split, revision)
+    if info.kind == "file" and config is not None:
+        raise InputError(f"a file has no configs, but config {config!r} was given for {str(source)!r}; drop it")
     if info.kind == "hub" and _looks_like_path(str(source)):
         raise SourceNotFoundError(
             f"input {str(source)!r} does not exist (and is not a Hub dataset id of the form org/name)"
@@ -99,16 +103,27 @@ def load_source(
         if info.kind == "file":
             path = Path(source).expanduser()
             builder_name = _file_builder(path)
+            if not os.access(path, os.R_OK):  # else a PermissionError traceback from deep inside datasets
+                raise SourceNotFoundError(f"{str(source)!r} cannot be read: permission denied; check its permissions")
             _require_rows_in_file(path, builder_name)
-            return _build(datasets.load_dataset_builder(builder_name, data_files=str(path)), "train", str(source))
+            builder = datasets.load_dataset_builder(builder_name, data_files=str(path))
+            return _require_utf8(_build(builder, split, str(source)), str(source))
         if info.kind == "folder":
             path = Path(source).expanduser()
             if (path / "state.json").is_file() and (path / "dataset_info.json").is_file():
                 return datasets.load_from_disk(str(path))  # written by Dataset.save_to_disk
             # Read as the folder's data files, not as `load_dataset(folder)`: that may cache by the folder's name alone.
+            from datasets.data_files import EmptyDatasetError
+
             from s2r_hf.folders import load_folder
 
-            return load_folder(path, config, split)
+            try:
+                return _require_utf8(load_folder(path, config, split), str(source))
+            except EmptyDatasetError as err:
+                raise InputError(
+                    f"the folder {str(source)!r} holds no data files datasets can read; put the pool's "
+                    f"{'/'.join(sorted(FILE_BUILDERS))} files in it, or name the file itself"
+                ) from err
         return _load_hub(str(source), config, split, revision)
     except (
         datasets.exceptions.DatasetGenerationError,
@@ -123,6 +138,22 @@ def load_source(
         ) from err
     except StopIteration as err:  # datasets' json reader infers the schema from a first batch that is not there
         raise InputError(f"{str(source)!r} ({info.kind}) has no rows; give a file with at least one row") from err
+
+
+def _require_utf8(dataset: Dataset, name: str) -> Dataset:
+    """datasets' json and csv readers keep bytes that are not UTF-8 in string columns, and the first Arrow string
+    function to meet them fails far from the cause; check once here (a linear pass at memory speed)."""
+    import pyarrow as pa
+
+    for column_name, column in zip(dataset.data.column_names, dataset.data.columns):
+        try:
+            column.validate(full=True)
+        except pa.ArrowInvalid as err:
+            raise InputError(
+                f"could not read {name!r}: column {column_name!r} holds text that is not UTF-8 ({err}). Convert the "
+                "file to UTF-8 first, e.g. `iconv -f latin1 -t utf-8 IN > OUT`"
+            ) from err
+    return dataset
 
 
 # A truncated or corrupt compressed file: gzip and xz end early with EOFError, a damaged stream raises these.
@@ -176,9 +207,20 @@ def _build(builder, split: str, name: str) -> Dataset:
     builder.download_and_prepare()
     splits = builder.info.splits or {}
     names = _split_names(split)
+    unknown = [n for n in names if splits and n not in splits]
+    if unknown:
+        raise InputError(
+            f"{name!r} has no split {unknown[0]!r}; its splits: {sorted(splits)}; pass --split {min(splits)}"
+        )
     if all(n in splits for n in names) and sum(splits[n].num_examples or 0 for n in names) == 0:
         raise InputError(f"{name!r} has no rows in split {split!r}; give a source with at least one row")
-    return builder.as_dataset(split=split, in_memory=is_small_dataset(builder.info.dataset_size))
+    try:
+        dataset = builder.as_dataset(split=split, in_memory=is_small_dataset(builder.info.dataset_size))
+    except ValueError as err:  # a split instruction datasets cannot parse, e.g. train[:200%]
+        raise InputError(f"split {split!r} of {name!r} is not valid: {err} (e.g. train, train[:10%])") from err
+    if len(dataset) == 0:  # a slice such as train[5:2]
+        raise InputError(f"split {split!r} of {name!r} selects no rows; give a split or slice with at least one row")
+    return dataset
 
 
 def _load_hub(repo_id: str, config: str | None, split: str, revision: str | None) -> Dataset:

@@ -386,3 +386,22 @@ def test_openr1_repeated_uuids_are_refused_with_advice_that_fits_the_adapter():
     rows = [openr1_row("u1", [(GOOD, True, "stop", True)], 0), openr1_row("u1", [(GOOD_2, True, "stop", True)], 0)]
     with pytest.raises(InputError, match=r"some repeat \(e.g. \['u1'\]\); some rows share a uuid: keep one of each"):
         load_pool(Dataset.from_list(rows))
+
+
+def test_an_id_column_with_nulls_or_lists_is_refused_not_turned_into_text():
+    rows = {"q": ["a", "b", "c"], "t": ["x", "y", "z"]}
+    with pytest.raises(InputError, match=r"the id column 'uid' has 2 null ids \(rows \[0, 2\]\)"):
+        load_pool(Dataset.from_dict({**rows, "uid": [None, "k", None]}), question_column="q", trace_column="t",
+                  id_column="uid")  # fmt: skip
+    with pytest.raises(ColumnTypeError, match="the id column 'uid' must hold one string or number per row; got list"):
+        load_pool(Dataset.from_dict({**rows, "uid": [[1], [2], [3]]}), question_column="q", trace_column="t",
+                  id_column="uid")  # fmt: skip
+
+
+def test_messages_whose_content_or_role_is_not_text_are_refused():
+    turns = [{"role": "user", "content": ["q"]}, {"role": "assistant", "content": ["t"]}]
+    with pytest.raises(ColumnTypeError, match=r"the content of each message must be a string; .* list<item: string>"):
+        load_pool(Dataset.from_dict({MESSAGES: [turns]}))
+    turns = [{"role": 1, "content": "q"}, {"role": 2, "content": "t"}]
+    with pytest.raises(ColumnTypeError, match=r"the role of each message must be a string; .* type int64"):
+        load_pool(Dataset.from_dict({MESSAGES: [turns]}))

@@ -11,7 +11,7 @@ from datasets import load_dataset
 from s2r_hf.artifacts import load_scored_pool, write_scored_pool, write_subset
 from s2r_hf.columns import ID
 from s2r_hf.demo_pool import DEMO_POOL_FILE
-from s2r_hf.errors import InputError, OutputError
+from s2r_hf.errors import InputError, OptionTypeError, OutputError
 from s2r_hf.folders import read_card_metadata
 from s2r_hf.scoring import ScoreConfig, score_pool
 from s2r_hf.selection import SelectConfig, select
@@ -61,3 +61,14 @@ def test_the_python_api_applies_the_same_rules_as_the_command_line(scored, tmp_p
     with pytest.raises(OutputError, match="holds the input"):
         write_scored_pool(pool, from_folder, tmp_path, overwrite=True)
     assert load_scored_pool(folder)[0][ID] == pool[ID]
+
+
+def test_write_subset_names_a_wrong_argument_before_writing(scored, tmp_path):
+    pool, s2r = scored
+    with pytest.raises(OptionTypeError, match=r"config must be a SelectConfig, got dict; e\.g\. SelectConfig\(k=100\)"):
+        write_subset(pool, s2r, {"ratio": 0.1}, tmp_path / "subset")
+    with pytest.raises(OptionTypeError, match=r"pool_s2r must be the s2r metadata of a scored pool .* got NoneType"):
+        write_subset(pool, None, SelectConfig(), tmp_path / "subset")
+    with pytest.raises(OptionTypeError, match="output must be a folder path, got NoneType"):
+        write_subset(pool, s2r, SelectConfig(), None)
+    assert not (tmp_path / "subset").exists()

@@ -5,7 +5,7 @@ from datasets import Dataset
 
 from s2r_hf.columns import DIFFICULTY, MESSAGES, RETHINK_COUNT, TRACE_LENGTH
 from s2r_hf.difficulty import add_difficulty, make_difficulty_scorer
-from s2r_hf.errors import ColumnError, ColumnTypeError, InputError
+from s2r_hf.errors import ColumnError, ColumnTypeError, InputError, OptionTypeError
 from s2r_hf.length import add_trace_columns, count_rethinks, drop_repeated_steps
 from s2r_hf.pool import make_messages
 
@@ -66,7 +66,7 @@ def test_rollout_difficulty_refuses_undefined_rows_and_wrong_types():
 def test_column_difficulty_copies_and_validates():
     scored = add_difficulty(Dataset.from_dict({"pass": [0.25, 1.0]}), "column:pass")
     assert scored[DIFFICULTY] == [0.25, 1.0]
-    with pytest.raises(InputError, match=r"found 0 nulls and 1 values outside \[0, 1\] \(min 0.5, max 92"):
+    with pytest.raises(InputError, match=r"found 0 nulls, 0 NaN and 1 values outside \[0, 1\] \(min 0.5, max 92"):
         add_difficulty(Dataset.from_dict({"score": [0.5, 92]}), "column:score")
     with pytest.raises(InputError, match="found 1 nulls"):
         add_difficulty(Dataset.from_dict({"score": [0.5, None]}), "column:score")
@@ -82,3 +82,21 @@ def test_scorer_registry_names_what_it_knows():
     with pytest.raises(InputError, match="takes no ':' argument"):
         make_difficulty_scorer("rollout:x")
     assert make_difficulty_scorer("column:p").describe() == {"scorer": "column", "column": "p"}
+
+
+def test_add_difficulty_and_add_trace_columns_name_a_wrong_argument():
+    pool = Dataset.from_dict({MESSAGES: [make_messages("q", "t")], "d": [0.5]})
+    with pytest.raises(OptionTypeError, match=r"scorer must be a scorer name \(\['column', 'judge', 'rollout'\]"):
+        add_difficulty(pool, None)
+    with pytest.raises(OptionTypeError, match=r"the pool must be a datasets\.Dataset, got NoneType"):
+        add_difficulty(None, "column:d")
+    with pytest.raises(OptionTypeError, match="num_proc must be a positive integer or None, got '2' \\(str\\)"):
+        add_difficulty(pool, "column:d", num_proc="2")
+    with pytest.raises(OptionTypeError, match="tokenizer must be a tokenizer, a Hub id or folder, or None"):
+        add_trace_columns(pool, 5)
+    with pytest.raises(OptionTypeError, match="discount_repeated_steps must be True or False, got 'yes'"):
+        add_trace_columns(pool, discount_repeated_steps="yes")
+    with pytest.raises(InputError, match="num_proc must be at least 1, got 0"):
+        add_trace_columns(pool, num_proc=0)
+    with pytest.raises(ColumnError, match=r"the pool has no 'messages' column .* s2r_hf\.load_pool first"):
+        add_trace_columns(Dataset.from_dict({"question": ["q"], "trace": ["t"]}))

@@ -8,6 +8,7 @@ import zlib
 
 import pytest
 
+from s2r_hf.errors import InputError
 from s2r_hf.plots import DIFFICULTY_PLOT, LENGTH_PLOT, plot_distributions
 
 POOL_DIFFICULTY = [i / 40 for i in range(41)]
@@ -104,3 +105,10 @@ def test_dataset_columns_and_arrays_are_accepted(plots):
     subset = pool.select(range(len(POOL_LENGTH) - 5, len(POOL_LENGTH)))
     from_columns = plot_distributions(pool["d"], pool["n"], subset["d"], np.asarray(subset["n"]))
     assert from_columns == plots
+
+
+def test_values_that_are_not_numbers_are_one_error_naming_them():
+    with pytest.raises(InputError, match=r"pool_difficulty must hold numbers; got 'a' \(str\)"):
+        plot_distributions(["a"], [1], [0.5], [1])
+    with pytest.raises(InputError, match="pool_length must be a list or array of numbers, got int"):
+        plot_distributions([0.5], 1, [0.5], [1])

@@ -7,7 +7,7 @@ import pytest
 
 import s2r_hf.length
 from s2r_hf.columns import DIFFICULTY, TRACE_LENGTH
-from s2r_hf.errors import ColumnError, ColumnTypeError, InputError, ModelError
+from s2r_hf.errors import ColumnError, ColumnTypeError, InputError, ModelError, OptionTypeError
 from s2r_hf.scoring import ScoreConfig, score_pool
 
 ROWS = [
@@ -68,7 +68,7 @@ def test_scorer_columns_are_checked_before_the_trace_length_pass(pool_file, trac
 def test_out_of_range_difficulty_column_fails_before_the_trace_pass(tmp_path, trace_pass_calls):
     path = tmp_path / "pool.jsonl"
     path.write_text("".join(json.dumps({**row, "hardness": row["hardness"] * 3}) + "\n" for row in ROWS))
-    with pytest.raises(InputError, match=r"found 0 nulls and 2 values outside \[0, 1\] \(min 0.0, max 1.5"):
+    with pytest.raises(InputError, match=r"found 0 nulls, 0 NaN and 2 values outside \[0, 1\] \(min 0.0, max 1.5"):
         score_pool(config(path, difficulty="column:hardness"))
     assert trace_pass_calls == []
 
@@ -129,3 +129,12 @@ def test_the_judge_question_column_reaches_the_scorer(pool_file, tiny_model_dir)
     )
     assert metadata["difficulty"]["scorer"] == "judge"
     assert len(set(pool[DIFFICULTY])) > 1 and all(0 < value < 1 for value in pool[DIFFICULTY])
+
+
+def test_score_pool_and_score_config_name_a_wrong_argument(tmp_path):
+    with pytest.raises(OptionTypeError, match=r"score_pool takes a ScoreConfig, got dict; e\.g\. score_pool\("):
+        score_pool({"source": "pool.jsonl"})
+    with pytest.raises(OptionTypeError, match=r"judge got unknown setting\(s\) \['nope'\]; JudgeConfig takes \["):
+        ScoreConfig(source="pool.jsonl", difficulty="judge", judge={"nope": 1})
+    with pytest.raises(InputError, match="split must name a split such as 'train'"):
+        ScoreConfig(source="pool.jsonl", split=" ")

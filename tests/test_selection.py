@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from datasets import Dataset
+from datasets import Dataset, DatasetDict, Value
 
 from s2r_hf.columns import DIFFICULTY, DIFFICULTY_RANK, ID, JOINT_RANK, LENGTH_RANK, TRACE_LENGTH
-from s2r_hf.errors import ColumnError, InputError
+from s2r_hf.errors import ColumnError, ColumnTypeError, InputError, OptionTypeError
 from s2r_hf.ranks import average_ranks
 from s2r_hf.selection import SelectConfig, select, select_with_report, subset_size
 
@@ -167,3 +167,41 @@ def test_missing_and_incomplete_columns_are_named(pool):
         select(repeated, k=1, strategy="random")  # random order is drawn over every id
     with pytest.raises(ColumnError, match="stratifies by 'topic'"):
         select(pool, strategy="diverse", group_column="topic")
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (None, "the pool to select from must be a datasets.Dataset, got NoneType"),
+        ("scored/", "got str; load it first: s2r_hf.load_pool(path) for a source, s2r_hf.load_dataset_folder(path)"),
+        ({"train": []}, "the pool to select from must be a datasets.Dataset, got dict"),
+    ],
+)
+def test_select_names_what_it_was_given_instead_of_a_dataset(given, message):
+    with pytest.raises(OptionTypeError) as info:
+        select(given)
+    assert message in str(info.value)
+
+
+def test_select_refuses_a_dataset_dict_and_a_dataframe_with_the_way_to_a_dataset(pool):
+    with pytest.raises(OptionTypeError, match=r"got DatasetDict; pick one split, e.g. dataset\['train'\]"):
+        select(DatasetDict({"train": pool}))
+    with pytest.raises(OptionTypeError, match=r"got DataFrame; convert it with datasets\.Dataset\.from_pandas"):
+        select(pool.to_pandas())
+
+
+def test_scores_of_the_wrong_type_or_range_and_null_ids_are_refused(pool):
+    with pytest.raises(ColumnTypeError, match="column 's2r_difficulty' must hold numbers; got bool"):
+        select(pool.cast_column(DIFFICULTY, Value("bool")))
+    with pytest.raises(ColumnTypeError, match="column 's2r_trace_length' must hold numbers; got string"):
+        select(pool.cast_column(TRACE_LENGTH, Value("string")))
+    with pytest.raises(InputError, match=r"scores in \[0, 1\]; 1 rows are outside \(e\.g\. rows \[0\]: \[2\.0\]"):
+        select(pool.map(lambda row, i: {DIFFICULTY: 2.0 if i == 0 else row[DIFFICULTY]}, with_indices=True))
+    with pytest.raises(InputError, match="column 's2r_id' has 1 null ids"):
+        select(pool.map(lambda row, i: {ID: None if i == 0 else row[ID]}, with_indices=True))
+
+
+def test_diverse_refuses_a_group_column_of_lists(pool):
+    grouped = pool.add_column("tags", [["a", "b"]] * len(pool))
+    with pytest.raises(ColumnTypeError, match="column 'tags' holds list<item: string>; name a column of labels"):
+        select(grouped, strategy="diverse", group_column="tags")

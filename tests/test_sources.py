@@ -227,3 +227,25 @@ def test_a_leading_null_line_is_refused_instead_of_crashing_the_process(tmp_path
     path.write_bytes(gzip.compress(content) if name.endswith(".gz") else content)
     with pytest.raises(InputError, match="the first row is `null`, not a JSON object"):
         load_source(path)
+
+
+def test_a_file_that_is_not_utf8_is_named_with_its_column(tmp_path):
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes('{"question": "ok", "trace": "café"}\n'.encode("latin-1"))
+    with pytest.raises(InputError, match="column 'trace' holds text that is not UTF-8"):
+        load_source(path)
+
+
+def test_a_file_is_read_with_the_split_slice_asked_for_and_nothing_else(tmp_path):
+    path = tmp_path / "pool.jsonl"
+    path.write_text("".join(json.dumps({"n": i}) + "\n" for i in range(10)))
+    assert load_source(path, split="train[:30%]")["n"] == [0, 1, 2]
+    assert load_source(path, split="train[-2:]")["n"] == [8, 9]
+    with pytest.raises(InputError, match=r"has no split 'test'; its splits: \['train'\]; pass --split train"):
+        load_source(path, split="test")
+    with pytest.raises(InputError, match=r"split 'train\[5:2\]' of .* selects no rows"):
+        load_source(path, split="train[5:2]")
+    with pytest.raises(InputError, match="split must name a split such as 'train'"):
+        load_source(path, split=None)
+    with pytest.raises(InputError, match="a file has no configs, but config 'all' was given"):
+        load_source(path, config="all")

@@ -43,6 +43,8 @@ def raise_usage(message: str) -> None:
 def subset_folder_name(ratio: float) -> str:
     """openr1-select10 for 0.1, openr1-select2 for 0.02: the naming of the published subsets."""
     percent = round(ratio * 100, 6)
+    if percent == 0:  # below a millionth of a percent: keep the digits rather than call it select0
+        return f"openr1-select{ratio * 100:g}"
     return f"openr1-select{int(percent) if percent == int(percent) else percent}"
 
 
@@ -55,7 +57,10 @@ def run(args: argparse.Namespace) -> int:
     from s2r_hf.demo_pool import DEMO_LICENSE, DEMO_POOL_FILE
     from s2r_hf.folders import check_writable
     from s2r_hf.scoring import ScoreConfig, score_pool
+    from s2r_hf.selection import check_group_column
 
+    if not args.output.strip():
+        raise_usage("the output path is empty; name the folder to write the demo into, e.g. -o s2r-demo")
     output = Path(args.output)
     configs = select_configs(args)
     scored_dir = output / "openr1-synthetic-scored"
@@ -68,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         source=str(DEMO_POOL_FILE), adapter="openr1", difficulty="rollout", license=DEMO_LICENSE, synthetic=True
     )
     pool, pool_s2r = score_pool(config, command=command)
+    for select_config in configs.values():  # before anything is written
+        check_group_column(pool, select_config)
     # Name the embedded file portably rather than by where this installation put it.
     pool_s2r["source"]["name"] = f"s2r-hf embedded demo pool (s2r_hf/data/{DEMO_POOL_FILE.name}, synthetic)"
     write_scored_pool(pool, pool_s2r, scored_dir, overwrite=args.overwrite)

@@ -37,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from s2r_hf.folders import check_writable
 
     config = config_from_args(args)
+    if args.repo_id is not None:
+        check_repo_id(args.repo_id)
     check_writable(args.output, args.overwrite, inputs=[args.scored], kind="subset")
     pool, pool_s2r = load_scored_pool(args.scored)
     subset, path = write_subset(
@@ -52,6 +54,19 @@ def run(args: argparse.Namespace) -> int:
     print(subset_summary(pool, subset, config))
     print(f"\nsubset written to {path}")
     return 0
+
+
+def check_repo_id(repo_id: str) -> None:
+    """--repo-id goes into the card's load_dataset example: refuse one the Hub would refuse, before any work."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    from s2r_hf.errors import InputError
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as err:
+        raise InputError(f"--repo-id {repo_id!r} is not a Hub repo id ({' '.join(str(err).split())})") from err
 
 
 def subset_summary(pool, subset, config) -> str:
