@@ -11,6 +11,7 @@ already has). The LLM judge lives in its own module and is imported only when as
 from __future__ import annotations
 
 import logging
+import numbers
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, fields
 from importlib import import_module
@@ -102,6 +103,10 @@ def add_difficulty(
     `options` are the fields of the scorer's config: `flags_column` for rollout (RolloutConfig), the fields of
     s2r_hf.judge.scorer.JudgeConfig for judge (model, revision, system_prompt, question_column, ...).
     """
+    if num_proc is not None:
+        if isinstance(num_proc, bool) or not isinstance(num_proc, numbers.Integral) or num_proc < 0:
+            raise InputError(f"num_proc must be None or a non-negative integer (worker processes), got {num_proc!r}")
+        num_proc = int(num_proc)
     if isinstance(scorer, str):
         scorer = make_difficulty_scorer(scorer, **options)
     elif options:

@@ -100,7 +100,12 @@ def load_source(
             path = Path(source).expanduser()
             builder_name = _file_builder(path)
             _require_rows_in_file(path, builder_name)
-            return _build(datasets.load_dataset_builder(builder_name, data_files=str(path)), "train", str(source))
+            if any(name != "train" for name in _split_names(split)):  # was ignored: the whole file was read
+                raise InputError(
+                    f"{str(source)!r} is a single file, whose only split is 'train'; got split {split!r}. Pass "
+                    "--split train (a slice such as train[:10%] works too)"
+                )
+            return _build(datasets.load_dataset_builder(builder_name, data_files=str(path)), split, str(source))
         if info.kind == "folder":
             path = Path(source).expanduser()
             if (path / "state.json").is_file() and (path / "dataset_info.json").is_file():

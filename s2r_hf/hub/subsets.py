@@ -94,8 +94,16 @@ def publish_subset(
     existing branch (default `main`). Re-publishing identical content makes no commit.
     """
     check_online()
+    check_repo_id(repo_id)  # before the folder is read or any warning about it is logged
     folder = _check_folder(folder)
     metadata = _card_metadata(folder)
+    kind = (metadata.get("s2r") or {}).get("kind")
+    if kind is not None and kind != "subset":
+        what = "a scored pool written by `s2r score`" if kind == "scored_pool" else f"of kind {kind!r}"
+        raise InputError(
+            f"{folder} is {what}, not a subset (its card's s2r.kind is {kind!r}); publish the folder `s2r select` "
+            "wrote from it (s2r_hf.commit_files can push other files)"
+        )
     hint = (metadata.get("s2r") or {}).get("repo_hint")
     if hint and hint != repo_id:
         logger.warning(
@@ -357,7 +365,15 @@ def _folder_files(folder: Path) -> list[str]:
     out = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.is_symlink():
+            # s2r never writes links; following one would publish whatever it points at (a file outside the folder).
+            raise InputError(
+                f"{path} is a symbolic link (to {os.readlink(path)!r}); a subset folder holds only the files "
+                "`s2r select` wrote. Remove the link (or copy the file in) and publish again"
+            )
+        if path.is_file():
             out.append(relative.as_posix())
     return out
 
