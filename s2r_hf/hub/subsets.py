@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from s2r_hf.hub.commit import (
     PublishError,
     RetryPolicy,
     check_online,
+    check_publish_options,
     check_repo_id,
     commit_files,
     count_changes,
@@ -95,6 +96,9 @@ def publish_subset(
     """
     check_online()
     check_repo_id(repo_id)  # before the folder is read or any warning about it is logged
+    check_publish_options(private=private, token=token, retry=retry)
+    if commit_message is not None and not isinstance(commit_message, str):
+        raise InputError(f"commit_message must be a string or None, got {type(commit_message).__name__}")
     folder = _check_folder(folder)
     metadata = _card_metadata(folder)
     kind = (metadata.get("s2r") or {}).get("kind")
@@ -140,6 +144,9 @@ def publish_subsets(
 
     check_online()
     check_repo_id(repo_id)
+    check_publish_options(private=private, token=token, retry=retry)
+    if commit_message is not None and not isinstance(commit_message, str):
+        raise InputError(f"commit_message must be a string or None, got {type(commit_message).__name__}")
     named = name_configs(folders)
     if default is not None and default not in named:
         raise InputError(f"default config {default!r} is not one of the configs {list(named)}")
@@ -161,6 +168,10 @@ def name_configs(folders: Subsets) -> dict[str, Path]:
     """Config name -> checked subset folder, in the order given; refuses repeated names (`DuplicateConfigError`)."""
     if isinstance(folders, (str, os.PathLike)):
         raise InputError(f"give several subset folders as a list or a mapping, got the single path {str(folders)!r}")
+    if not isinstance(folders, Mapping):
+        if not isinstance(folders, Iterable):
+            raise InputError(f"give several subset folders as a list or a mapping, got {type(folders).__name__}")
+        folders = list(folders)  # a generator is read once: by the check below, it would be empty after it
     explicit = isinstance(folders, Mapping) or any(isinstance(item, tuple) for item in folders)
     if isinstance(folders, Mapping):
         pairs = list(folders.items())

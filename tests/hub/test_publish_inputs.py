@@ -11,7 +11,7 @@ import pytest
 
 from s2r_hf.cli import main
 from s2r_hf.errors import InputError
-from s2r_hf.hub.subsets import publish_subset
+from s2r_hf.hub.subsets import publish_subset, publish_subsets
 
 
 @pytest.fixture
@@ -56,3 +56,29 @@ def test_a_bad_repo_id_is_refused_before_the_folder_is_read(select10, caplog, re
         publish_subset(select10, repo_id)
     # The card-hint warning used to come first, naming the invalid id as a place to publish to.
     assert caplog.records == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"private": "yes"}, r"private must be True or False, got 'yes' \(str\)"),
+        ({"token": 3}, r"token must be a string \(a Hub token\) or None, got a int"),
+        ({"retry": {"attempts": 1}}, r"retry must be a RetryPolicy"),
+        ({"commit_message": 3}, r"commit_message must be a string or None, got int"),
+    ],
+)
+def test_publish_options_of_the_wrong_type(hub, select10, kwargs, match):
+    with pytest.raises(InputError, match=match):
+        publish_subset(select10, "s2r/x", **kwargs)
+    with pytest.raises(InputError, match=match):
+        publish_subsets([select10], "s2r/x", **kwargs)
+    assert hub.requests == []
+
+
+def test_several_folders_from_a_generator_or_nothing(hub, write_subset_folder, tmp_path):
+    folders = [write_subset_folder("openr1-select10", 0.1), write_subset_folder("openr1-select20", 0.2)]
+    # A generator used to be used up by a check and then read as "no subset folders given".
+    result = publish_subsets((folder for folder in folders), "s2r/openr1-select")
+    assert result.changed and {"select10/difficulty.png", "select20/difficulty.png"} <= set(result.added)
+    with pytest.raises(InputError, match=r"give several subset folders as a list or a mapping, got NoneType"):
+        publish_subsets(None, "s2r/openr1-select")
