@@ -92,6 +92,8 @@ def score_shard(
 
     if not 0 <= rank < world_size:
         raise InputError(f"rank must be in [0, world_size); got rank {rank} with world_size {world_size}")
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise InputError(f"the shard folder {str(out_dir)!r} is a file; give a folder for the per-rank shard files")
     question_column = config.question_column or MESSAGES
     for column in (ID, question_column):
         if column not in pool.column_names:
@@ -204,16 +206,33 @@ def merge_shards(
 def load_pool_path(path: str | os.PathLike) -> Dataset:
     """A pool from a `save_to_disk` folder, a parquet file or a JSON-lines file."""
     from datasets import Dataset
+    from datasets.exceptions import DatasetGenerationError
 
     path = Path(path)
     if not path.exists():
         raise InputError(f"the pool {str(path)!r} does not exist; give a save_to_disk folder, a .parquet or a .jsonl")
-    if path.is_dir():
-        return Dataset.load_from_disk(path)
-    if path.suffix == ".parquet":
-        return Dataset.from_parquet(str(path))
-    if path.suffix in (".jsonl", ".json"):
-        return Dataset.from_json(str(path))
+    if path.is_dir() and not (path / "state.json").is_file():
+        raise InputError(
+            f"the pool folder {str(path)!r} was not written by Dataset.save_to_disk (it has no state.json); give such "
+            "a folder, a .parquet or a .jsonl file"
+        )
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputError(f"the pool file {str(path)!r} is empty; give a file with at least one row")
+    try:
+        if path.is_dir():
+            return Dataset.load_from_disk(path)
+        if path.suffix == ".parquet":
+            return Dataset.from_parquet(str(path))
+        if path.suffix in (".jsonl", ".json"):
+            return Dataset.from_json(str(path))
+    # What datasets raises for a file it cannot read: ValueError covers pyarrow's ArrowInvalid and "no data" (blank
+    # lines only), StopIteration a JSON file without a first row.
+    except (DatasetGenerationError, ValueError, StopIteration, OSError) as err:
+        cause = err.__cause__ or err
+        raise InputError(
+            f"could not read the pool {str(path)!r} ({type(cause).__name__}: {str(cause).rstrip('.')}); check that the "
+            "file is complete and in the format its name says"
+        ) from err
     raise InputError(f"cannot read a pool from {str(path)!r}: give a save_to_disk folder, a .parquet or a .jsonl file")
 
 

@@ -32,6 +32,13 @@ def one_line_error(capsys, prefix: str) -> str:
     return lines[0]
 
 
+def last_line_error(capsys, prefix: str) -> str:
+    """The error line that ends stderr, after datasets' progress bars and logs of the read that failed."""
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and err.splitlines()[-1].startswith(prefix), err
+    return err.splitlines()[-1]
+
+
 @pytest.fixture(scope="module")
 def judge(tiny_model_dir) -> LoadedJudge:
     return LoadedJudge.load(tiny_model_dir)
@@ -241,3 +248,31 @@ def test_shards_of_another_pool_with_the_same_ids_are_refused(tiny_model_dir, tm
     line = one_line_error(capsys, "python -m s2r_hf.judge.distributed merge: error: ")
     assert "difficulty-00000-of-00001.parquet" in line and "scored another pool" in line
     assert len(distributed.merge_shards(pool, tmp_path / "s", 1)) == 4
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.jsonl", "", "the pool file '{path}' is empty; give a file with at least one row"),
+        ("blank.jsonl", "\n\n", "could not read the pool '{path}' (ValueError: "),
+        ("broken.jsonl", "{bad\n", "could not read the pool '{path}' (ArrowInvalid: JSON parse error"),
+        ("broken.parquet", "PAR1xx", "could not read the pool '{path}' (ArrowInvalid: "),
+        ("folder", None, "the pool folder '{path}' was not written by Dataset.save_to_disk (it has no state.json)"),
+    ],
+)
+def test_an_unreadable_pool_is_one_line(tmp_path, capsys, name, content, message):
+    path = tmp_path / name
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_text(content, encoding="utf-8")
+    argv = ["merge", "--pool", str(path), "--out", str(tmp_path / "s"), "--world-size", "1"]
+    assert distributed.main(argv) == 2
+    assert message.format(path=path) in last_line_error(capsys, "python -m s2r_hf.judge.distributed merge: error: ")
+
+
+def test_a_shard_folder_that_is_a_file(tiny_model_dir, tmp_path):
+    pool = make_pool(random_questions(2, seed=3), tmp_path / "pool")
+    (tmp_path / "s").write_text("not a folder", encoding="utf-8")
+    with pytest.raises(InputError, match=r"the shard folder '.*s' is a file; give a folder for the per-rank shard"):
+        distributed.score_shard(pool, JudgeConfig(model=str(tiny_model_dir)), tmp_path / "s", rank=0, world_size=1)
