@@ -142,6 +142,29 @@ def test_a_question_column_of_integers_names_its_type(tmp_path):
         train_judge(pool, config)
 
 
+def test_a_null_messages_cell_is_named(tmp_path):
+    pool = Dataset.from_list(
+        [{MESSAGES: make_messages(f"q{i}", "t"), "correctness_math_verify": [i % 2 == 0]} for i in range(40)]
+        + [{MESSAGES: None, "correctness_math_verify": [True]}]
+    )
+    with pytest.raises(ColumnTypeError, match=r"messages must be a list of chat turns, got None; filter out such rows"):
+        train_judge(pool, JudgeTrainingConfig(output_dir=str(tmp_path / "j"), base_model=NOWHERE, min_eval_rows=3))
+
+
+def test_cli_refuses_to_write_the_judge_inside_the_pool(tiny_model_dir, tmp_path, capsys):
+    make_pool(random_questions(4, seed=3), tmp_path / "pool")
+    capsys.readouterr()  # the progress bars of writing the pool
+    argv = ["train-judge", str(tmp_path / "pool"), "-o", str(tmp_path / "pool" / "judge")]
+    assert main([*argv, "--base-model", str(tiny_model_dir)]) == 2
+    line = one_line_error(capsys, "s2r train-judge: error: ")
+    assert f"the judge's output folder '{tmp_path / 'pool' / 'judge'}' is the pool" in line
+    assert sorted(path.name for path in (tmp_path / "pool").iterdir()) == [
+        "data-00000-of-00001.arrow",
+        "dataset_info.json",
+        "state.json",
+    ]
+
+
 # ---- the verdict tokens ------------------------------------------------------------------------------------------
 
 
