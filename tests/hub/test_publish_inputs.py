@@ -82,3 +82,13 @@ def test_several_folders_from_a_generator_or_nothing(hub, write_subset_folder, t
     assert result.changed and {"select10/difficulty.png", "select20/difficulty.png"} <= set(result.added)
     with pytest.raises(InputError, match=r"give several subset folders as a list or a mapping, got NoneType"):
         publish_subsets(None, "s2r/openr1-select")
+
+
+def test_a_folder_of_many_files_is_one_commit_and_a_short_summary(hub, select10, capsys):
+    (select10 / "extra").mkdir()
+    for number in range(300):
+        (select10 / "extra" / f"note{number:03d}.txt").write_text(f"{number}\n", encoding="utf-8")
+    assert main(["publish", str(select10), "--repo-id", "s2r/many"]) == 0
+    added = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("  added: "))
+    assert added.endswith("extra/note016.txt (+284 more)")  # 304 files: README, a shard, 2 plots and 300 notes
+    assert len(hub.commits("s2r/many")) == 2 and len(hub.files("s2r/many")) == 305  # .gitattributes too
