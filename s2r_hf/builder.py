@@ -186,9 +186,9 @@ class Select2ReasonBuilder(datasets.ArrowBasedBuilder):
         )
 
     def _split_generators(self, dl_manager):
-        return [datasets.SplitGenerator(name=datasets.Split.TRAIN)]
-
-    def _generate_tables(self):
+        # Scored and selected here rather than in _generate_tables: datasets wraps whatever the table generator
+        # raises in a DatasetGenerationError, which would bury an input problem (a missing column, an unreachable
+        # judge) under its own traceback; from here it reaches the user as the one clear error it is.
         from s2r_hf.scoring import score_pool
         from s2r_hf.selection import select_with_report
 
@@ -196,4 +196,7 @@ class Select2ReasonBuilder(datasets.ArrowBasedBuilder):
         select_config = self.config.select_config()
         if select_config is not None:
             data, _ = select_with_report(data, select_config)
+        return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"data": data})]
+
+    def _generate_tables(self, data):
         yield from enumerate(data.with_format("arrow").iter(batch_size=_BATCH_ROWS))

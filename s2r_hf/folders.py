@@ -34,7 +34,7 @@ CARD_FILE = "README.md"
 # Shards of about this many bytes (in memory), like push_to_hub's default, so the Hub viewer and streaming handle them.
 MAX_SHARD_BYTES = 500 * 1024 * 1024
 # The kinds of folder s2r writes (the `kind` of the card's s2r block): the only folders --overwrite may replace.
-S2R_KINDS = ("scored_pool", "subset", "collection")
+S2R_KINDS = ("scored_pool", "subset", "collection", "merged_pool")
 # Marks a staging folder as s2r's, so that the next run may remove it if this one is killed.
 STAGING_MARK = ".s2r-staging"
 
@@ -148,7 +148,7 @@ def write_dataset_folder(
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_staging(path)
-        staging = _make_staging(path, "tmp")
+        staging = make_staging(path, "tmp")
         # The table under an indices mapping may be much larger than the rows selected: scale by the share kept.
         estimated_bytes = dataset.data.nbytes * len(dataset) // max(1, dataset.data.num_rows)
         num_shards = min(max(1, -(-estimated_bytes // max_shard_bytes)), max(1, len(dataset)))
@@ -186,7 +186,7 @@ def _disk_error_message(path: Path, err: OSError) -> str:
     return f"could not write {str(path)!r}: {what}; nothing was written. {fix[0].upper()}{fix[1:]}"
 
 
-def _make_staging(path: Path, role: str) -> Path:
+def make_staging(path: Path, role: str) -> Path:
     """A new sibling folder `.<name>.<role>-<random>` (permissions from the umask), marked as s2r's staging."""
     while True:
         staging = path.parent / f".{path.name}.{role}-{secrets.token_hex(4)}"

@@ -236,12 +236,44 @@ def load_pool_path(path: str | os.PathLike) -> Dataset:
     raise InputError(f"cannot read a pool from {str(path)!r}: give a save_to_disk folder, a .parquet or a .jsonl file")
 
 
-def _save_atomic(dataset: Dataset, output: Path) -> None:
-    temporary = output.with_name(f".tmp-{uuid.uuid4().hex}-{output.name}")
-    dataset.save_to_disk(temporary)
-    if output.exists():
-        shutil.rmtree(output)
-    os.replace(temporary, output)
+# The merged pool is a save_to_disk folder with a small card, so that a rerun recognises (and may replace) a folder an
+# earlier merge wrote, and never replaces anything else.
+MERGED_CARD = "---\ns2r:\n  kind: merged_pool\n  world_size: {world_size}\n---\n# Judge difficulty, merged\n\n" + (
+    "The pool with `s2r_difficulty` merged from {world_size} rank shards by `python -m s2r_hf.judge.distributed`. "
+    "Load it with `datasets.load_from_disk`.\n"
+)
+
+
+def check_merge_output(output: str | os.PathLike, inputs: list[str | os.PathLike]) -> Path:
+    """Before any work: the merge writes `output` only if it is new or an earlier merge's, and not an input."""
+    from s2r_hf.folders import check_writable
+
+    return check_writable(output, overwrite=True, inputs=inputs, kind="merged_pool")
+
+
+def save_merged(dataset: Dataset, output: str | os.PathLike, world_size: int, inputs: list[str | os.PathLike]) -> Path:
+    """Save the merged pool into `output` whole: staged beside it, then moved into place."""
+    from s2r_hf.folders import CARD_FILE
+
+    target = check_merge_output(output, inputs)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+    retired = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    try:
+        dataset.save_to_disk(str(staging))
+        (staging / CARD_FILE).write_text(MERGED_CARD.format(world_size=world_size), encoding="utf-8")
+        if target.exists():
+            os.replace(target, retired)
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if retired.exists():  # put the earlier merge back rather than leave nothing
+                os.replace(retired, target)
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(retired, ignore_errors=True)
+    return target
 
 
 def config_from_args(args: argparse.Namespace) -> JudgeConfig:
@@ -313,11 +345,13 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args) if args.command == "score" else None  # a bad setting fails before the pool loads
     if args.command == "score":
         launch_ranks(os.environ)  # a bad launch fails before the pool loads, too
+    if args.output:
+        check_merge_output(args.output, inputs=[args.pool, args.out])  # and an output it may not write, too
     pool = load_pool_path(args.pool)
     if args.command == "merge":
         merged = merge_shards(pool, args.out, args.world_size)
         if args.output:
-            _save_atomic(merged, Path(args.output))
+            save_merged(merged, args.output, args.world_size, inputs=[args.pool, args.out])
         logger.info("merged %d rows from %d shards", len(merged), args.world_size)
         return 0
 
@@ -334,7 +368,7 @@ def run(args: argparse.Namespace) -> int:
         if rank == 0:
             merged = merge_shards(pool, args.out, world_size)
             if args.output:
-                _save_atomic(merged, Path(args.output))
+                save_merged(merged, args.output, world_size, inputs=[args.pool, args.out])
             logger.info("all %d rows scored exactly once across %d ranks", len(merged), world_size)
     finally:
         if world_size > 1:

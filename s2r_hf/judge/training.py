@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from s2r_hf.columns import ID, MESSAGES
 from s2r_hf.errors import ColumnError, ColumnTypeError, InputError
+from s2r_hf.folders import STAGING_MARK, make_staging, remove_stale_staging
 from s2r_hf.judge.model import check_model_reference, fetch_model
 from s2r_hf.judge.prompt import DEFAULT_JUDGE, DEFAULT_SYSTEM_PROMPT, encode_judge_prompts
 from s2r_hf.pool import arrow_column, question_of
@@ -502,8 +503,8 @@ def train_judge(dataset: Dataset, config: JudgeTrainingConfig) -> JudgeTrainingR
         {"input_ids": [prompts[i] for i in train_rows], TARGET_FIELD: targets[train_rows].tolist()}
     )
     output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.tmp-", dir=output_dir.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; the published judge is an ordinary readable folder
+    remove_stale_staging(output_dir)  # what a killed earlier run left beside it
+    staging = make_staging(output_dir, "tmp")  # permissions from the umask, marked as s2r's until published
     published = False
     try:
         args = TrainingArguments(
@@ -618,6 +619,7 @@ def _renamed_arguments(arguments_class, config: JudgeTrainingConfig) -> dict[str
 
 def _publish(staging: Path, output_dir: Path, *, overwrite: bool) -> None:
     """Move the finished folder into place; an existing one (with overwrite) is swapped out, then removed."""
+    (staging / STAGING_MARK).unlink()
     old = None
     if output_dir.exists():
         if not overwrite:

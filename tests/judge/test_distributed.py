@@ -16,7 +16,7 @@ from fixtures.judge_data import make_pool, random_questions, reference_scores
 
 from s2r_hf.columns import DIFFICULTY, ID
 from s2r_hf.errors import InputError
-from s2r_hf.judge.distributed import merge_shards, score_shard, shard_path
+from s2r_hf.judge.distributed import main, merge_shards, score_shard, shard_path
 from s2r_hf.judge.scorer import JudgeConfig, JudgeDifficulty
 
 
@@ -84,6 +84,45 @@ def test_merge_checks_every_row_is_scored_exactly_once(tiny_model_dir, tmp_path,
     score_shard(pool, config, out, rank=1, world_size=2)
     assert merge_shards(pool, out, world_size=2)[ID] == pool[ID]
     assert first.exists()
+
+
+def test_merge_output_replaces_only_an_earlier_merge_never_the_input_or_a_users_folder(
+    tiny_model_dir, tmp_path, questions, capsys
+):
+    from datasets import Dataset
+
+    pool = make_pool(questions[:6], tmp_path / "pool")
+    out = tmp_path / "shards"
+    config = JudgeConfig(model=str(tiny_model_dir))
+    for rank in range(2):
+        score_shard(pool, config, out, rank=rank, world_size=2)
+
+    def merge(output) -> int:
+        pool_dir = str(tmp_path / "pool")
+        return main(["merge", "--pool", pool_dir, "--out", str(out), "--world-size", "2", "--output", output])
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    for output, reason in (
+        (mine, "was not written by s2r"),
+        (tmp_path / "pool", "is the input"),
+        (tmp_path, "holds the input"),
+        (out / "merged", "is inside the input folder"),
+    ):
+        assert merge(str(output)) == 2
+        err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]  # progress bars aside
+        assert len(err) == 1 and reason in err[0], err
+        assert err[0].startswith("python -m s2r_hf.judge.distributed merge: error:")
+    assert (mine / "notes.txt").read_text() == "keep me"
+    assert Dataset.load_from_disk(tmp_path / "pool")[ID] == pool[ID]
+
+    merged = tmp_path / "merged"
+    assert merge(str(merged)) == 0
+    assert Dataset.load_from_disk(merged)[ID] == pool[ID]
+    assert merge(str(merged)) == 0  # a rerun replaces the folder its earlier merge wrote
+    assert Dataset.load_from_disk(merged)[DIFFICULTY] == merge_shards(pool, out, world_size=2)[DIFFICULTY]
+    assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith(".")) == []  # no staging left
 
 
 @pytest.mark.slow

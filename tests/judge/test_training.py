@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
+import stat
 
 import pytest
 from datasets import Dataset
 
 from s2r_hf.columns import ID, MESSAGES
 from s2r_hf.errors import ColumnError, ColumnTypeError, InputError, ModelError
+from s2r_hf.folders import STAGING_MARK
 from s2r_hf.judge.prompt import DEFAULT_SYSTEM_PROMPT, judge_messages, verdict_token_ids
 from s2r_hf.judge.training import (
     EVAL_PREDICTIONS_FILE,
@@ -389,6 +392,28 @@ def test_failure_mid_run_leaves_nothing(tiny_model_dir, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="crash while training"):
         train_judge(pool_of(difficulty_rows(240)), config)
     assert list(tmp_path.iterdir()) == []  # no output, no staging folder
+
+
+def test_output_follows_the_umask_and_staging_left_by_a_killed_run_is_removed(tiny_model_dir, tmp_path):
+    stale = tmp_path / ".judge.tmp-0123abcd"  # what a run killed mid-training leaves: s2r's marked staging folder
+    stale.mkdir()
+    (stale / STAGING_MARK).touch()
+    users = tmp_path / ".judge.tmp-notours1"  # same prefix, not s2r's pattern: never touched
+    users.mkdir()
+    config = JudgeTrainingConfig(
+        output_dir=str(tmp_path / "judge"),
+        base_model=str(tiny_model_dir),
+        per_device_train_batch_size=16,
+        min_eval_rows=4,
+    )
+    previous = os.umask(0o027)
+    try:
+        train_judge(pool_of(difficulty_rows(40)), config)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "judge").stat().st_mode) == 0o750
+    assert sorted(path.name for path in tmp_path.iterdir()) == [".judge.tmp-notours1", "judge"]
+    assert not (tmp_path / "judge" / STAGING_MARK).exists()
 
 
 # ---- Training end to end -------------------------------------------------------------------------------------------
