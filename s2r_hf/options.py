@@ -251,7 +251,9 @@ def check_field_types(config: Any) -> None:
 
 def _checked(name: str, kind: type, value: Any, optional: bool) -> Any:
     expected = {bool: "True or False", int: "an integer", float: "a number", str: "a string"}[kind]
-    is_bool = isinstance(value, bool) or type(value).__name__ == "bool_"
+    # numpy's bool is `numpy.bool_` before numpy 2 and `numpy.bool` since; neither subclasses bool.
+    numpy_bool = type(value).__module__ == "numpy" and type(value).__name__ in ("bool_", "bool")
+    is_bool = isinstance(value, bool) or numpy_bool
     if kind is bool and is_bool:
         return bool(value)
     if kind is int and isinstance(value, numbers.Integral) and not is_bool:

@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from s2r_hf.errors import InputError, OptionTypeError
+from s2r_hf.errors import ColumnTypeError, InputError, OptionTypeError
 
 Message = dict[str, Any]
 
 
 def question_of(messages: Sequence[Message]) -> str:
     """The content of the first user message."""
+    if not isinstance(messages, (list, tuple)):  # a null `messages` cell would be a TypeError deep in the caller
+        raise ColumnTypeError(f"messages must be a list of chat turns, got {messages!r}; filter out such rows")
     for message in messages:
         if message["role"] == "user":
             return message["content"]

@@ -204,10 +204,14 @@ def _build(builder, split: str, name: str) -> Dataset:
     datasets' 'Instruction "train" corresponds to no data!'."""
     from datasets.utils.info_utils import is_small_dataset
 
-    builder.download_and_prepare()
-    splits = builder.info.splits or {}
     names = _split_names(split)
+    # The splits the data files declare are known before anything is built: refuse an unknown one before the work.
+    splits = builder.config.data_files or {}
     unknown = [n for n in names if splits and n not in splits]
+    if not unknown:
+        builder.download_and_prepare()
+        splits = builder.info.splits or {}
+        unknown = [n for n in names if splits and n not in splits]
     if unknown:
         raise InputError(
             f"{name!r} has no split {unknown[0]!r}; its splits: {sorted(splits)}; pass --split {min(splits)}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+SHOWN_PATHS = 20  # files listed per heading in the summary
+
 HELP = "publish subset folders written by `s2r select` to the Hugging Face Hub (one commit; none if unchanged)"
 
 
@@ -68,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"commit {result.commit}: {result.message}")
         for heading, paths in (("added", result.added), ("updated", result.updated), ("deleted", result.deleted)):
             if paths:
-                print(f"  {heading}: {', '.join(paths)}")
+                # The commit description on the Hub lists every file; a terminal line shows the first few.
+                more = f" (+{len(paths) - SHOWN_PATHS} more)" if len(paths) > SHOWN_PATHS else ""
+                print(f"  {heading}: {', '.join(paths[:SHOWN_PATHS])}{more}")
     else:
         print(f"{result.url} already holds this content at commit {result.commit}: nothing to publish")
     return 0

@@ -56,6 +56,22 @@ def config_from_args(args: argparse.Namespace):
     return build(JudgeTrainingConfig, given(args, options), options=options)
 
 
+def check_not_inside_pool(output_dir: str, pool: str) -> None:
+    """The judge is never written into (or over) a local pool: the pool would mean something else when read again."""
+    from pathlib import Path
+
+    from s2r_hf.errors import InputError
+
+    source = Path(pool).expanduser()
+    if not source.exists():
+        return  # a Hub dataset id
+    output, source = Path(output_dir).expanduser().resolve(), source.resolve()
+    if output == source or source in output.parents:
+        raise InputError(
+            f"the judge's output folder {output_dir!r} is the pool {pool!r} or inside it; write the judge elsewhere"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     from s2r_hf.judge.model import check_judge_reachable
     from s2r_hf.judge.training import check_output_dir, train_judge
@@ -63,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     check_output_dir(config)  # before a possibly long download of the pool
+    check_not_inside_pool(config.output_dir, args.pool)
     check_judge_reachable(config.base_model, config.base_revision, role="base model")
     dataset = load_source(args.pool, config=args.config, split=args.split, revision=args.revision)
     result = train_judge(dataset, config)

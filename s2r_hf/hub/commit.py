@@ -23,6 +23,8 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import logging
+import math
+import numbers
 import os
 import re
 import time
@@ -69,10 +71,13 @@ class RetryPolicy:
     max_delay: float = field(default=30.0, metadata={"help": "the longest wait between two tries, in seconds"})
 
     def __post_init__(self) -> None:
-        if not isinstance(self.attempts, int) or self.attempts < 1:
+        if isinstance(self.attempts, bool) or not isinstance(self.attempts, numbers.Integral) or self.attempts < 1:
             raise InputError(f"attempts must be an integer >= 1, got {self.attempts!r}")
-        if not (self.base_delay >= 0 and self.max_delay >= 0):  # also refuses NaN
-            raise InputError(f"delays must be >= 0, got base_delay={self.base_delay}, max_delay={self.max_delay}")
+        object.__setattr__(self, "attempts", int(self.attempts))  # a numpy integer becomes a plain int
+        for name in ("base_delay", "max_delay"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value) or value < 0:
+                raise InputError(f"{name} must be a number of seconds >= 0, got {value!r}")
 
     def delay(self, retry: int) -> float:
         """Seconds to wait before retry number `retry` (1-based)."""
@@ -198,11 +203,18 @@ def commit_files(
 
     check_online()
     check_repo_id(repo_id)
+    check_publish_options(private=private, token=token, retry=retry)
+    if not isinstance(create_branch, bool):
+        raise InputError(f"create_branch must be True or False, got {create_branch!r}")
+    if message is not None and not isinstance(message, str) and not callable(message):
+        raise InputError(f"message must be a string or a function of the plan, got {type(message).__name__}")
     if repo_type not in REPO_TYPES:
         raise InputError(f"repo_type must be one of {list(REPO_TYPES)}, got {repo_type!r}")
     if not isinstance(revision, str) or not revision:
         raise InputError(f"revision must be a branch name, got {revision!r}")
     for name, patterns in (("delete", delete), ("keep", keep)):
+        if not isinstance(patterns, Sequence):
+            raise InputError(f"{name} takes a sequence of glob patterns, e.g. ('results/*',), got {patterns!r}")
         if isinstance(patterns, str):
             raise InputError(f"{name} takes a sequence of patterns, e.g. ({patterns!r},), not the string {patterns!r}")
         if not all(isinstance(pattern, str) for pattern in patterns):
@@ -420,7 +432,10 @@ def _plan(
 
 def _message(message: str | MessageBuilder | None, plan: CommitPlan) -> tuple[str, str]:
     if callable(message):
-        title, description = message(plan)
+        built = message(plan)
+        if not (isinstance(built, tuple) and len(built) == 2 and all(isinstance(text, str) for text in built)):
+            raise InputError(f"a message function returns (title, description), two strings; it returned {built!r}")
+        title, description = built
     elif message:
         title, description = str(message), describe_changes(plan)
     else:
@@ -444,6 +459,16 @@ def _operations(files: Mapping[str, _LocalFile], plan: CommitPlan) -> list[Any]:
 # -- checks ------------------------------------------------------------------------------------------------------------
 
 
+def check_publish_options(*, private: Any, token: Any, retry: Any) -> None:
+    """The keyword options every publish takes, checked before any folder is read or request is sent."""
+    if not isinstance(private, bool):
+        raise InputError(f"private must be True or False, got {private!r} ({type(private).__name__})")
+    if token is not None and not isinstance(token, str):
+        raise InputError(f"token must be a string (a Hub token) or None, got a {type(token).__name__}")
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise InputError(f"retry must be a RetryPolicy (s2r_hf.RetryPolicy(attempts=...)), got {type(retry).__name__}")
+
+
 def check_repo_id(repo_id: Any) -> None:
     """Raise an InputError unless `repo_id` looks like `namespace/name`."""
     if not isinstance(repo_id, str) or not re.fullmatch(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*", repo_id):
@@ -452,8 +477,10 @@ def check_repo_id(repo_id: Any) -> None:
 
 def _check_repo_path(path: Any) -> str:
     parts = PurePosixPath(path).parts if isinstance(path, str) else ()
-    if not parts or path.startswith("/") or "\\" in path or any(part in (".", "..") for part in parts):
-        raise InputError(f"repo paths are relative posix paths inside the repo (e.g. 'data/x.parquet'), got {path!r}")
+    if not parts or path.startswith("/") or "\\" in path or any(part in (".", "..", ".git") for part in parts):
+        raise InputError(
+            f"repo paths are relative posix paths inside the repo (e.g. 'data/x.parquet'; not under .git), got {path!r}"
+        )
     return "/".join(parts)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from s2r_hf.hub.commit import (
     PublishError,
     RetryPolicy,
     check_online,
+    check_publish_options,
     check_repo_id,
     commit_files,
     count_changes,
@@ -94,8 +95,19 @@ def publish_subset(
     existing branch (default `main`). Re-publishing identical content makes no commit.
     """
     check_online()
+    check_repo_id(repo_id)  # before the folder is read or any warning about it is logged
+    check_publish_options(private=private, token=token, retry=retry)
+    if commit_message is not None and not isinstance(commit_message, str):
+        raise InputError(f"commit_message must be a string or None, got {type(commit_message).__name__}")
     folder = _check_folder(folder)
     metadata = _card_metadata(folder)
+    kind = (metadata.get("s2r") or {}).get("kind")
+    if kind is not None and kind != "subset":
+        what = "a scored pool written by `s2r score`" if kind == "scored_pool" else f"of kind {kind!r}"
+        raise InputError(
+            f"{folder} is {what}, not a subset (its card's s2r.kind is {kind!r}); publish the folder `s2r select` "
+            "wrote from it (s2r_hf.commit_files can push other files)"
+        )
     hint = (metadata.get("s2r") or {}).get("repo_hint")
     if hint and hint != repo_id:
         logger.warning(
@@ -132,6 +144,9 @@ def publish_subsets(
 
     check_online()
     check_repo_id(repo_id)
+    check_publish_options(private=private, token=token, retry=retry)
+    if commit_message is not None and not isinstance(commit_message, str):
+        raise InputError(f"commit_message must be a string or None, got {type(commit_message).__name__}")
     named = name_configs(folders)
     if default is not None and default not in named:
         raise InputError(f"default config {default!r} is not one of the configs {list(named)}")
@@ -153,6 +168,10 @@ def name_configs(folders: Subsets) -> dict[str, Path]:
     """Config name -> checked subset folder, in the order given; refuses repeated names (`DuplicateConfigError`)."""
     if isinstance(folders, (str, os.PathLike)):
         raise InputError(f"give several subset folders as a list or a mapping, got the single path {str(folders)!r}")
+    if not isinstance(folders, Mapping):
+        if not isinstance(folders, Iterable):
+            raise InputError(f"give several subset folders as a list or a mapping, got {type(folders).__name__}")
+        folders = list(folders)  # a generator is read once: by the check below, it would be empty after it
     explicit = isinstance(folders, Mapping) or any(isinstance(item, tuple) for item in folders)
     if isinstance(folders, Mapping):
         pairs = list(folders.items())
@@ -357,7 +376,15 @@ def _folder_files(folder: Path) -> list[str]:
     out = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.is_symlink():
+            # s2r never writes links; following one would publish whatever it points at (a file outside the folder).
+            raise InputError(
+                f"{path} is a symbolic link (to {os.readlink(path)!r}); a subset folder holds only the files "
+                "`s2r select` wrote. Remove the link (or copy the file in) and publish again"
+            )
+        if path.is_file():
             out.append(relative.as_posix())
     return out
 

@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 SHARD_NAME = "difficulty-{rank:05d}-of-{world_size:05d}.parquet"
 _RUN_KEY = b"s2r_run"  # parquet schema metadata: which pool and judge settings a shard belongs to
+_POOL_KEY = b"s2r_pool"  # parquet schema metadata: the datasets fingerprint of the pool the shard scored
 
 
 def run_fingerprint(pool: Dataset, identity: str, config: JudgeConfig) -> str:
@@ -56,6 +57,11 @@ def shard_path(out_dir: str | os.PathLike, rank: int, world_size: int) -> Path:
 
 def _shard_run(path: Path) -> str | None:
     """The run a shard file belongs to (None: written without one); unreadable is an InputError naming the file."""
+    return _shard_metadata(path).get(_RUN_KEY)
+
+
+def _shard_metadata(path: Path) -> dict[bytes, str]:
+    """A shard file's s2r schema metadata, decoded; unreadable is an InputError naming the file."""
     import pyarrow.parquet as pq
 
     try:
@@ -65,8 +71,7 @@ def _shard_run(path: Path) -> str | None:
             f"the shard file {path} cannot be read ({err}); it is damaged or not a shard. Delete it and rerun the "
             "scoring of its rank"
         ) from err
-    value = metadata.get(_RUN_KEY)
-    return value.decode() if value is not None else None
+    return {key: value.decode() for key, value in metadata.items() if key in (_RUN_KEY, _POOL_KEY)}
 
 
 def score_shard(
@@ -87,6 +92,8 @@ def score_shard(
 
     if not 0 <= rank < world_size:
         raise InputError(f"rank must be in [0, world_size); got rank {rank} with world_size {world_size}")
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise InputError(f"the shard folder {str(out_dir)!r} is a file; give a folder for the per-rank shard files")
     question_column = config.question_column or MESSAGES
     for column in (ID, question_column):
         if column not in pool.column_names:
@@ -113,17 +120,17 @@ def score_shard(
         )
         ids.extend(batch[ID])
         scores.extend(scored[DIFFICULTY])
-    _write_shard(path, ids, scores, run)
+    _write_shard(path, ids, scores, run, pool._fingerprint)
     logger.info("rank %d of %d: scored %d rows into %s", rank, world_size, len(ids), path)
     return path
 
 
-def _write_shard(path: Path, ids: list[str], scores: list[float], run: str) -> None:
+def _write_shard(path: Path, ids: list[str], scores: list[float], run: str, pool_fingerprint: str) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.table({ID: pa.array(ids, pa.string()), DIFFICULTY: pa.array(scores, pa.float64())})
-    table = table.replace_schema_metadata({_RUN_KEY: run.encode()})
+    table = table.replace_schema_metadata({_RUN_KEY: run.encode(), _POOL_KEY: pool_fingerprint.encode()})
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
     pq.write_table(table, temporary)
@@ -147,12 +154,22 @@ def merge_shards(
             f"files there: {present[:6] or 'none'}); rerun the scoring: finished ranks are kept and the others resume"
             + (" (was another world size used?)" if present else "")
         )
-    runs = {path.name: _shard_run(path) for path in paths}
+    metadata = {path.name: _shard_metadata(path) for path in paths}
+    runs = {name: values.get(_RUN_KEY) for name, values in metadata.items()}
+    pools = {name: values.get(_POOL_KEY) for name, values in metadata.items()}
     if len(set(runs.values())) != 1 or (expected_run is not None and expected_run not in runs.values()):
         raise InputError(
             f"the shards in {out_dir} come from different runs (pool or judge settings): {runs}"
             + (f"; expected {expected_run}" if expected_run else "")
             + ". Delete the stale shard files and rerun"
+        )
+    # Another pool with the same ids (a re-generated or edited pool) would otherwise take these scores silently.
+    foreign = sorted(name for name, pool_of in pools.items() if pool_of is not None and pool_of != pool._fingerprint)
+    if foreign:
+        raise InputError(
+            f"the shards {foreign[:6]} in {out_dir} scored another pool (datasets fingerprint "
+            f"{pools[foreign[0]]}; this pool's is {pool._fingerprint}); merge with the pool the ranks scored, or "
+            "delete the shards and rerun the scoring on this one"
         )
     ids: list[str] = []
     scores: list[float] = []
@@ -189,16 +206,33 @@ def merge_shards(
 def load_pool_path(path: str | os.PathLike) -> Dataset:
     """A pool from a `save_to_disk` folder, a parquet file or a JSON-lines file."""
     from datasets import Dataset
+    from datasets.exceptions import DatasetGenerationError
 
     path = Path(path)
     if not path.exists():
         raise InputError(f"the pool {str(path)!r} does not exist; give a save_to_disk folder, a .parquet or a .jsonl")
-    if path.is_dir():
-        return Dataset.load_from_disk(path)
-    if path.suffix == ".parquet":
-        return Dataset.from_parquet(str(path))
-    if path.suffix in (".jsonl", ".json"):
-        return Dataset.from_json(str(path))
+    if path.is_dir() and not (path / "state.json").is_file():
+        raise InputError(
+            f"the pool folder {str(path)!r} was not written by Dataset.save_to_disk (it has no state.json); give such "
+            "a folder, a .parquet or a .jsonl file"
+        )
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputError(f"the pool file {str(path)!r} is empty; give a file with at least one row")
+    try:
+        if path.is_dir():
+            return Dataset.load_from_disk(path)
+        if path.suffix == ".parquet":
+            return Dataset.from_parquet(str(path))
+        if path.suffix in (".jsonl", ".json"):
+            return Dataset.from_json(str(path))
+    # What datasets raises for a file it cannot read: ValueError covers pyarrow's ArrowInvalid and "no data" (blank
+    # lines only), StopIteration a JSON file without a first row.
+    except (DatasetGenerationError, ValueError, StopIteration, OSError) as err:
+        cause = err.__cause__ or err
+        raise InputError(
+            f"could not read the pool {str(path)!r} ({type(cause).__name__}: {str(cause).rstrip('.')}); check that the "
+            "file is complete and in the format its name says"
+        ) from err
     raise InputError(f"cannot read a pool from {str(path)!r}: give a save_to_disk folder, a .parquet or a .jsonl file")
 
 
@@ -281,8 +315,36 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def launch_ranks(environ) -> tuple[int, int, int]:
+    """(rank, world size, local rank) from torchrun's environment; a hand-set or partial one is an InputError."""
+    values = {}
+    for name, default in (("RANK", "0"), ("WORLD_SIZE", "1"), ("LOCAL_RANK", None)):
+        text = environ.get(name, default)
+        if text is None:
+            continue
+        try:
+            values[name] = int(text)
+        except ValueError:
+            raise InputError(f"{name}={text!r} in the environment is not an integer; launch with torchrun") from None
+    rank, world_size = values["RANK"], values["WORLD_SIZE"]
+    if world_size < 1 or not 0 <= rank < world_size:
+        raise InputError(
+            f"RANK={rank} and WORLD_SIZE={world_size} in the environment do not fit (need 0 <= RANK < WORLD_SIZE); "
+            "launch with torchrun, or unset them for one process"
+        )
+    missing = [name for name in ("MASTER_ADDR", "MASTER_PORT") if world_size > 1 and not environ.get(name)]
+    if missing:
+        raise InputError(
+            f"WORLD_SIZE={world_size} is set but {' and '.join(missing)} not, so the ranks cannot meet; launch with "
+            "torchrun (it sets them), or unset WORLD_SIZE and RANK to score in one process"
+        )
+    return rank, world_size, values.get("LOCAL_RANK", rank)
+
+
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args) if args.command == "score" else None  # a bad setting fails before the pool loads
+    if args.command == "score":
+        launch_ranks(os.environ)  # a bad launch fails before the pool loads, too
     if args.output:
         check_merge_output(args.output, inputs=[args.pool, args.out])  # and an output it may not write, too
     pool = load_pool_path(args.pool)
@@ -295,9 +357,7 @@ def run(args: argparse.Namespace) -> int:
 
     import torch.distributed as dist
 
-    rank = int(os.environ.get("RANK", "0"))
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    local_rank = int(os.environ.get("LOCAL_RANK", str(rank)))
+    rank, world_size, local_rank = launch_ranks(os.environ)
     if world_size > 1:
         # gloo: the group only synchronises; a CPU barrier works whatever the accelerator.
         dist.init_process_group("gloo", timeout=timedelta(minutes=args.barrier_timeout_minutes))

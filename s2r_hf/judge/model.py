@@ -24,6 +24,8 @@ import inspect
 import json
 import logging
 import math
+import os
+import re
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,8 +82,19 @@ def plan_batches(lengths: Sequence[int], batch_tokens: int) -> list[list[int]]:
     return batches
 
 
+def check_device(device: str | None) -> None:
+    """'cpu', 'mps', 'cuda' or 'cuda:N' (N a GPU index), or None for automatic; anything else in words."""
+    if device is None or device in ("cpu", "mps", "cuda"):
+        return
+    if isinstance(device, str) and re.fullmatch(r"cuda:\d+", device):
+        return
+    raise InputError(f"device must be 'cpu', 'cuda', 'cuda:N' or None (auto), or 'mps' (N: GPU index); got {device!r}")
+
+
 def resolve_device(device: str | None, rank: int | None = None) -> str:
     import torch
+
+    check_device(device)
 
     if device is None:
         if torch.cuda.is_available():
@@ -139,7 +152,11 @@ class LoadedJudge:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        if isinstance(model, os.PathLike):  # a local judge folder given as a pathlib.Path
+            model = os.fspath(model)
         check_model_reference(model)
+        if dtype is not None and dtype not in DTYPES:
+            raise InputError(f"dtype must be one of {list(DTYPES)} or None (auto), got {dtype!r}")
         if Path(model).expanduser().is_dir():
             model = str(Path(model).expanduser())  # transformers would read an unexpanded "~/..." as a Hub id
         device = resolve_device(device)
@@ -164,7 +181,11 @@ class LoadedJudge:
     ) -> tuple[list[list[int]], list[bool]]:
         """Token ids of each question's judge prompt, the question cut to `max_question_tokens`; and which were cut."""
         check_positive_integer("max_question_tokens", max_question_tokens)
+        if not isinstance(system_prompt, str) or not system_prompt.strip():
+            raise InputError(f"system_prompt must be a non-empty string, got {system_prompt!r}")
         check_questions(questions)
+        if not questions:
+            return [], []
         prompts, truncated = encode_judge_prompts(self.tokenizer, list(questions), system_prompt, max_question_tokens)
         too_long = [i for i, ids in enumerate(prompts) if self.context is not None and len(ids) > self.context]
         if too_long:
@@ -198,9 +219,8 @@ class LoadedJudge:
             batch_tokens = default_batch_tokens(self.device)
         check_positive_integer("batch_tokens", batch_tokens)
 
+        self.check_prompts(prompts)
         lengths = [len(p) for p in prompts]
-        if any(length == 0 for length in lengths):
-            raise InputError("a judge prompt has no tokens; every prompt needs at least one token to score")
         scores = [0.0] * len(prompts)
         result = ScoreResult(scores=scores, truncated=[False] * len(prompts))
         pending = [(batch, batch_tokens) for batch in plan_batches(lengths, batch_tokens)]
@@ -238,6 +258,24 @@ class LoadedJudge:
             result.padded_tokens += padded
             result.batches += 1
         return result
+
+    def check_prompts(self, prompts: Sequence[Sequence[int]]) -> None:
+        """Each prompt is a non-empty list of token ids of this judge's vocabulary (not an index error in torch)."""
+        if isinstance(prompts, (str, bytes)) or not isinstance(prompts, Sequence):
+            raise InputError(f"prompts are a list of token id lists, got {type(prompts).__name__}")
+        vocabulary = self.model.get_input_embeddings().num_embeddings
+        for position, prompt in enumerate(prompts):
+            if isinstance(prompt, (str, bytes)) or not isinstance(prompt, Sequence) or not prompt:
+                raise InputError(
+                    f"prompt {position} is {prompt!r}; every prompt is a non-empty list of token ids (to score text, "
+                    "use score(questions))"
+                )
+            if not all(is_integer(token) and 0 <= token < vocabulary for token in prompt):
+                bad = next(token for token in prompt if not (is_integer(token) and 0 <= token < vocabulary))
+                raise InputError(
+                    f"prompt {position} holds {bad!r}, not a token id of the judge's vocabulary [0, {vocabulary}); "
+                    "encode prompts with this judge's tokenizer (LoadedJudge.encode)"
+                )
 
     def _forward(self, prompts: Sequence[Sequence[int]]) -> tuple[list[float], int, int]:
         """Scores of one batch, and the real and padding tokens run through the model."""
@@ -401,6 +439,11 @@ def check_positive_integer(name: str, value: Any) -> None:
 
 
 def check_questions(questions: Sequence[Any], ids: Sequence[str] | None = None) -> None:
+    if isinstance(questions, str) or not isinstance(questions, Sequence):
+        raise InputError(
+            f"questions are a list of strings, got {type(questions).__name__} {_short_repr(questions)}; to score one "
+            "question, pass [question]"
+        )
     bad = [i for i, q in enumerate(questions) if not isinstance(q, str) or not q.strip()]
     if bad:
         where = [ids[i] for i in bad[:5]] if ids is not None else bad[:5]
@@ -408,6 +451,11 @@ def check_questions(questions: Sequence[Any], ids: Sequence[str] | None = None) 
             f"{len(bad)} questions are empty or not strings (first rows: {where}, values: "
             f"{[questions[i] for i in bad[:3]]!r}); the judge cannot rate an empty question. Filter them out first"
         )
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def local_identity(folder: Path) -> str:

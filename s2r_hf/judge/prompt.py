@@ -21,14 +21,22 @@ def judge_messages(question: str, system_prompt: str = DEFAULT_SYSTEM_PROMPT) ->
 def verdict_token_ids(tokenizer) -> tuple[int, int]:
     """Token ids of "0" and "1"; a clear error when either is not a single token of the judge's vocabulary."""
     ids = []
+    unknown = getattr(tokenizer, "unk_token_id", None)
     for text in (NOT_DIFFICULT_TOKEN, DIFFICULT_TOKEN):
         encoded = tokenizer.encode(text, add_special_tokens=False)
-        if len(encoded) != 1:
+        if len(encoded) != 1 or (unknown is not None and encoded[0] == unknown):
+            # An unknown-token id would make "0" and "1" the same token: every score would be 0.5.
+            got = "into the unknown token" if len(encoded) == 1 else f"into {len(encoded)} tokens {encoded}"
             raise ModelError(
-                f"the judge's tokenizer splits {text!r} into {len(encoded)} tokens {encoded}; the difficulty score "
-                "needs '0' and '1' to be single tokens. Choose a judge whose vocabulary has them"
+                f"the judge's tokenizer splits {text!r} {got}; the difficulty score needs '0' and '1' to be "
+                "single tokens of its vocabulary. Choose a judge whose vocabulary has them"
             )
         ids.append(encoded[0])
+    if ids[0] == ids[1]:
+        raise ModelError(
+            f"the judge's tokenizer encodes '0' and '1' as the same token id {ids[0]}, so every score would be 0.5; "
+            "choose a judge whose vocabulary tells them apart"
+        )
     return ids[0], ids[1]
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,11 +31,12 @@ from typing import TYPE_CHECKING, Any
 
 from s2r_hf.columns import DIFFICULTY, ID, MESSAGES
 from s2r_hf.difficulty import DifficultyScorer
-from s2r_hf.errors import ColumnError, InputError
+from s2r_hf.errors import ColumnError, ColumnTypeError, InputError, OptionTypeError
 from s2r_hf.judge.model import (
     DTYPES,
     LoadedJudge,
     ScoreResult,
+    check_device,
     check_judge_reachable,
     check_model_reference,
     check_questions,
@@ -109,6 +110,8 @@ class JudgeConfig:
 
     def __post_init__(self):
         # Every surface (the CLI, the builder, the Python API, distributed) builds this config: one place to check.
+        if isinstance(self.model, os.PathLike):  # a local judge folder given as a pathlib.Path
+            self.model = os.fspath(self.model)
         for name in ("model", "system_prompt"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
@@ -128,8 +131,7 @@ class JudgeConfig:
             setattr(self, name, int(value))  # numpy integers become plain ints (JSON, fingerprints)
         if self.dtype is not None and self.dtype not in DTYPES:
             raise InputError(f"dtype must be one of {list(DTYPES)} or None (auto), got {self.dtype!r}")
-        if self.device is not None and not (self.device == "cpu" or self.device.split(":")[0] in ("cuda", "mps")):
-            raise InputError(f"device must be 'cpu', 'cuda', 'cuda:N' or None (auto), got {self.device!r}")
+        check_device(self.device)
         work_dir = None if self.work_dir is None else Path(self.work_dir).expanduser()
         if work_dir is not None and work_dir.exists() and not work_dir.is_dir():
             raise InputError(f"work_dir {self.work_dir!r} is a file; give a folder for the judge's resume store")
@@ -211,6 +213,15 @@ def judge_difficulty_batch(
     Use with `batched=True, with_rank=True, num_proc=<number of GPUs>` (and `multiprocess.set_start_method("spawn")` in
     `__main__` when on CUDA). The judge loads lazily, once per worker process, on `cuda:{rank % n_gpus}` or the CPU.
     """
+    if not isinstance(config, JudgeConfig):
+        raise OptionTypeError(
+            f"config must be a JudgeConfig (s2r_hf.JudgeConfig(model=...)), got {type(config).__name__}; pass "
+            "fn_kwargs={'config': JudgeConfig(...)} to Dataset.map"
+        )
+    if not isinstance(batch, Mapping) or any(not isinstance(values, list) for values in batch.values()):
+        raise InputError(
+            "judge_difficulty_batch takes a batch (column name -> list of values); call Dataset.map with batched=True"
+        )
     if num_workers and resolve_device(config.device, rank) == "cpu":
         import torch
 
@@ -225,6 +236,15 @@ def judge_difficulty_batch(
             raise ColumnError(
                 f"the judge reads the question from {MESSAGES!r}, which is not in the batch; columns: {sorted(batch)}. "
                 "Set question_column to read a plain string column instead"
+            )
+        not_lists = [i for i, messages in enumerate(batch[MESSAGES]) if not isinstance(messages, list)]
+        if not_lists:
+            first = batch[MESSAGES][not_lists[0]]
+            where = [batch[ID][i] for i in not_lists[:5]] if ID in batch else not_lists[:5]
+            raise ColumnTypeError(
+                f"{len(not_lists)} rows have {MESSAGES!r} that is not a list of chat turns (first rows {where}, first "
+                f"value {first!r}); filter them out, or set question_column to read a plain string column (one "
+                "row? map with batched=True)"
             )
         questions = [question_of(messages) for messages in batch[MESSAGES]]
     check_questions(questions, batch.get(ID))
@@ -261,8 +281,10 @@ class JudgeDifficulty(DifficultyScorer):
 
     def __init__(self, **options: Any):
         # Every JudgeConfig field is a keyword here, from the one definition (question_column included).
-        if isinstance(options.get("work_dir"), os.PathLike):
-            options["work_dir"] = str(options["work_dir"])
+        known = [spec.name for spec in dataclasses.fields(JudgeConfig)]
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise OptionTypeError(f"JudgeDifficulty takes no option(s) {unknown}; its options are {known}")
         self.config = JudgeConfig(**options)
         self.identity: str | None = None
         self.summary: dict[str, Any] = {}
@@ -313,6 +335,12 @@ class JudgeDifficulty(DifficultyScorer):
         if question_column not in pool.column_names:
             raise ColumnError(
                 f"the judge reads questions from {question_column!r}, not in the pool; columns: {pool.column_names}"
+            )
+        feature = pool.features[question_column]
+        is_text = getattr(feature, "dtype", None) in ("string", "large_string")
+        if self.config.question_column is not None and not is_text:
+            raise ColumnTypeError(
+                f"question column {question_column!r} must hold strings (the question text); its type is {feature}"
             )
         folder, self.identity = resolve_judge(self.config.model, self.config.revision)
         # Workers load the resolved folder: no Hub traffic from them, and the fingerprint names exactly what they load.

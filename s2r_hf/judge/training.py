@@ -105,11 +105,21 @@ class JudgeTrainingConfig:
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing output folder."})
 
     def __post_init__(self):
+        from s2r_hf.options import check_field_types
+
+        # Types first (a numpy integer becomes an int, a Path a str; "false" for a bool or 2.0 for an int are refused),
+        # so that the range checks below compare numbers, and the saved metadata holds plain JSON values.
+        check_field_types(self)
         if not self.output_dir:
             raise InputError("output_dir is required: the folder the trained judge is written to")
         check_model_reference(self.base_model, role="base model")  # a local path that is not a model folder
         if self.pass_rate_column is None and not self.flags_column:
             raise InputError("name the target: flags_column (rollout verification flags) or pass_rate_column")
+        for name in ("base_revision", "pass_rate_column", "question_column", "system_prompt", "lr_scheduler_type"):
+            value = getattr(self, name)
+            if value is not None and not value.strip():
+                fix = "give a non-empty value" + (" or leave it unset (None)" if name != "system_prompt" else "")
+                raise InputError(f"{name} must not be empty or blank, got {value!r}; {fix}")
         positive = {
             "learning_rate": self.learning_rate,
             "num_train_epochs": self.num_train_epochs,
@@ -131,8 +141,8 @@ class JudgeTrainingConfig:
         for name, value in positive.items():
             if not value > 0:
                 raise InputError(f"{name} must be > 0, got {value}")
-        if self.seed < 0:
-            raise InputError(f"seed must be >= 0 (numpy's generators take no negative seed), got {self.seed}")
+        if not 0 <= self.seed < 2**32:
+            raise InputError(f"seed must be in [0, 2**32) (the range numpy and torch seeds take), got {self.seed}")
         if not 0 < self.eval_fraction < 1:
             raise InputError(f"eval_fraction must be in (0, 1), got {self.eval_fraction}")
         if not 0 <= self.warmup_ratio < 1:
@@ -213,12 +223,20 @@ def judge_targets(dataset: Dataset, config: JudgeTrainingConfig) -> np.ndarray:
 
 
 def read_questions(dataset: Dataset, config: JudgeTrainingConfig) -> list[str]:
+    import pyarrow as pa
+
     if config.question_column is not None:
         if config.question_column not in dataset.column_names:
             raise ColumnError(
                 f"question column {config.question_column!r} not in the dataset; columns: {dataset.column_names}"
             )
-        questions = arrow_column(dataset, config.question_column).to_pylist()
+        column = arrow_column(dataset, config.question_column)
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            raise ColumnTypeError(
+                f"question column {config.question_column!r} must hold strings (the question text); got type "
+                f"{column.type}. Name a text column, or leave question_column unset to read {MESSAGES!r}"
+            )
+        questions = column.to_pylist()
     elif MESSAGES in dataset.column_names:
         # In batches: a pool's messages hold the long traces too, which must not all sit in memory at once.
         questions = [
@@ -252,6 +270,22 @@ def split_rows(num_rows: int, config: JudgeTrainingConfig) -> tuple[np.ndarray, 
         )
     order = np.random.default_rng(config.seed).permutation(num_rows)
     return np.sort(order[num_eval:]), np.sort(order[:num_eval])
+
+
+def check_targets_vary(targets: np.ndarray, eval_rows: np.ndarray, config: JudgeTrainingConfig) -> None:
+    """Refuse targets that teach nothing (all equal) or a held-out split whose Spearman is undefined (all equal)."""
+    column = config.target_description()["column"]
+    if targets.min() == targets.max():
+        raise InputError(
+            f"every row has the same difficulty target {float(targets[0])} (from {column!r}), so there is nothing to "
+            "rank and the held-out Spearman is undefined; train on questions of varied pass rates"
+        )
+    held_out = targets[eval_rows]
+    if held_out.min() == held_out.max():
+        raise InputError(
+            f"the {len(eval_rows)} held-out rows all have the target {float(held_out[0])}, so their Spearman "
+            "correlation is undefined; raise eval_fraction, supply more varied rows, or change the seed"
+        )
 
 
 def spearman(x, y) -> float | None:
@@ -417,6 +451,7 @@ def train_judge(dataset: Dataset, config: JudgeTrainingConfig) -> JudgeTrainingR
     targets = judge_targets(dataset, config)
     questions = read_questions(dataset, config)
     train_rows, eval_rows = split_rows(len(questions), config)
+    check_targets_vary(targets, eval_rows, config)
 
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, TrainingArguments

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 
+import numpy as np
 import pytest
 from fixtures.hub_server import DEFAULT_TOKEN, DEFAULT_USER
 
@@ -161,6 +162,13 @@ def test_an_empty_commit_is_not_made_and_a_new_repo_is_still_created(hub):
         ({}, {"delete": "*"}, r"delete takes a sequence of patterns, e.g. \('\*',\)"),
         ({}, {"keep": [None]}, r"keep patterns are strings \(e.g. 'results/\*'\), got \[None\]"),
         (["a.bin"], {}, r"files maps repo paths to local paths or bytes, got a list"),
+        ({".git/config": b"x"}, {}, r"\(e\.g\. 'data/x\.parquet'; not under \.git\), got '\.git/config'"),
+        ({}, {"delete": None}, r"delete takes a sequence of glob patterns, e\.g\. \('results/\*',\), got None"),
+        ({}, {"private": "yes"}, r"private must be True or False, got 'yes' \(str\)"),
+        ({}, {"token": 3}, r"token must be a string \(a Hub token\) or None, got a int"),
+        ({}, {"retry": {"attempts": 1}}, r"retry must be a RetryPolicy \(s2r_hf\.RetryPolicy\(.*got dict"),
+        ({}, {"create_branch": "yes"}, r"create_branch must be True or False, got 'yes'"),
+        ({}, {"message": 3}, r"message must be a string or a function of the plan, got int"),
     ],
 )
 def test_bad_arguments_are_refused_before_any_request(hub, files, kwargs, match):
@@ -169,13 +177,22 @@ def test_bad_arguments_are_refused_before_any_request(hub, files, kwargs, match)
     assert hub.requests == []
 
 
+def test_a_message_function_must_return_title_and_description(hub):
+    with pytest.raises(InputError, match=r"returns \(title, description\), two strings; it returned 'just a title'"):
+        commit_files(REPO, {"a.txt": b"x"}, message=lambda plan: "just a title")
+    assert "a.txt" not in hub.files(REPO)  # the repo was created, but nothing was committed
+
+
 def test_bad_repo_id_and_retry_policy():
     with pytest.raises(InputError, match="repo_id must look like 'namespace/name'"):
         commit_files("no-namespace", {})
     with pytest.raises(InputError, match="attempts must be an integer >= 1, got 0"):
         RetryPolicy(attempts=0)
-    with pytest.raises(InputError, match="delays must be >= 0"):
+    with pytest.raises(InputError, match="base_delay must be a number of seconds >= 0, got nan"):
         RetryPolicy(base_delay=float("nan"))
+    with pytest.raises(InputError, match="max_delay must be a number of seconds >= 0, got '30'"):
+        RetryPolicy(max_delay="30")
+    assert RetryPolicy(attempts=np.int64(2)).attempts == 2 and type(RetryPolicy(attempts=np.int64(2)).attempts) is int
     assert [RetryPolicy(base_delay=1.0, max_delay=5.0).delay(n) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 5.0]
 
 

@@ -23,7 +23,7 @@ from fixtures.judge_data import make_pool, random_questions
 
 from s2r_hf.cli import main
 from s2r_hf.columns import DIFFICULTY, ID
-from s2r_hf.errors import InputError, ModelError
+from s2r_hf.errors import InputError, ModelError, OptionTypeError
 from s2r_hf.judge import distributed
 from s2r_hf.judge.model import check_judge_reachable, resolve_judge
 from s2r_hf.judge.scorer import JudgeConfig, JudgeDifficulty
@@ -92,13 +92,14 @@ def test_config_types_from_the_python_api():
     config = JudgeConfig(batch_tokens=np.int64(64), max_question_tokens=512.0)
     assert (config.batch_tokens, config.max_question_tokens) == (64, 512)
     assert type(config.batch_tokens) is int and type(config.max_question_tokens) is int
-    with pytest.raises(InputError, match=r"learning_rate must be a finite number, got '1e-5'"):
+    # JudgeTrainingConfig checks types as every other config does (s2r_hf.options.check_field_types).
+    with pytest.raises(OptionTypeError, match=r"learning_rate must be a number, got '1e-5' \(str\)"):
         JudgeTrainingConfig(output_dir="out", learning_rate="1e-5")
     with pytest.raises(InputError, match=r"weight_decay must be a finite number, got nan"):
         JudgeTrainingConfig(output_dir="out", weight_decay=float("nan"))
-    with pytest.raises(InputError, match=r"per_device_train_batch_size must be an integer, got 2\.5"):
+    with pytest.raises(OptionTypeError, match=r"per_device_train_batch_size must be an integer, got 2\.5 \(float\)"):
         JudgeTrainingConfig(output_dir="out", per_device_train_batch_size=2.5)
-    with pytest.raises(InputError, match=r"seed must be >= 0"):
+    with pytest.raises(InputError, match=r"seed must be in \[0, 2\*\*32\)"):
         JudgeTrainingConfig(output_dir="out", seed=-1)
     assert JudgeTrainingConfig(output_dir="out", seed=np.int64(3)).seed == 3
 

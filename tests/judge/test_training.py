@@ -297,7 +297,7 @@ def test_card_metadata_and_body_state_the_same_facts(tmp_path):
     assert f"system turn `{DEFAULT_SYSTEM_PROMPT}`" in text
     assert "Questions longer than 512 tokens are cut (3 were)" in text
     assert "Target: `1 - pass_rate` (source: pass_rate, column `pass_rate`)" in text
-    assert "Training: 80 questions, 3.0 epoch(s), 30 steps, learning rate 2e-05, batch 4 x 2, seed 7;" in text
+    assert "Training: 80 questions, 3 epoch(s), 30 steps, learning rate 2e-05, batch 4 x 2, seed 7;" in text
     assert "Weights saved as bfloat16." in text
     assert "| base model | undefined (constant scores or targets) |" in body
     assert "| this judge | 0.7346 |" in body
