@@ -321,16 +321,7 @@ def _check_folder(folder: Folder) -> Path:
 
 def _card_metadata(folder: Path, *, subset: bool = False) -> dict[str, Any]:
     """The folder card's metadata; with `subset=True`, only a card `s2r select` wrote (a collection lists subsets)."""
-    import yaml
-
-    try:
-        metadata = read_card_metadata(folder)
-    except (yaml.YAMLError, ValueError) as error:  # ValueError: not UTF-8, or YAML that is not a mapping
-        detail = " ".join(str(error).split())
-        raise InputError(
-            f"the card {folder / CARD_FILE} cannot be read ({type(error).__name__}: {detail}); fix its YAML header, "
-            "or write the folder again with `s2r select`"
-        ) from None
+    metadata = read_card_metadata(folder)  # an unreadable card is one InputError naming it
     kind = (metadata.get("s2r") or {}).get("kind")
     if subset and kind != "subset":
         raise InputError(

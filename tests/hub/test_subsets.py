@@ -318,8 +318,8 @@ def test_an_unreadable_card_is_one_error(hub, select10, capsys, header, match):
     capsys.readouterr()
     assert main(["publish", str(select10), "--repo-id", "s2r/openr1-select10"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"s2r publish: error: the card {select10 / 'README.md'} cannot be read (")
-    assert err.count("\n") == 1 and err.endswith("fix its YAML header, or write the folder again with `s2r select`\n")
+    assert err.startswith(f"s2r publish: error: the card {str(select10 / 'README.md')!r} cannot be read (")
+    assert err.count("\n") == 1 and err.endswith("fix its YAML header, or write the folder again\n")
     assert hub.requests == []
 
 

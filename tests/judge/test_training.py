@@ -592,18 +592,6 @@ def test_cli_options_map_onto_the_config():
         parser.parse_args(["pool.jsonl", "-o", "out", "--flags-column", "f", "--pass-rate-column", "p"])
 
 
-def test_the_command_imports_nothing_heavy():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, s2r_hf.commands.train_judge; "
-        "print(sorted(m for m in ('numpy', 'torch', 'transformers', 'datasets') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
-
-
 @pytest.mark.slow
 def test_cli_trains_from_a_hub_pool_and_a_hub_base_model(hub, tiny_model_dir, tmp_path):
     """Both the pool and the base model come through the real Hub clients, from the loopback Hub."""
