@@ -188,6 +188,7 @@ def commit_files(
     private: bool = False,
     token: str | None = None,
     retry: RetryPolicy | None = None,
+    check: Callable[[CommitPlan], None] | None = None,
 ) -> CommitResult:
     """Make branch `revision` of `repo_id` hold `files` (repo path -> local path or bytes), in one commit or none.
 
@@ -197,6 +198,8 @@ def commit_files(
 
     `message` is the commit title, or a function of the `CommitPlan` returning (title, description); by default the
     title counts the changes and the description lists them. `token` defaults to HF_TOKEN or the stored login.
+    `check`, when given, sees the plan before anything is committed and raises to refuse it (e.g. a repo that holds
+    files this caller did not write).
     Returns a `CommitResult`; raises `PublishError` (the Hub refused or could not be reached) or `InputError`.
     """
     from huggingface_hub import HfApi, get_token
@@ -284,6 +287,8 @@ def commit_files(
         if plan.empty:
             logger.info("%s at %s already holds this content: no commit made", repo_id, info.sha)
             return CommitResult(repo_id, repo_type, revision, url, info.sha, None, changed=False)
+        if check is not None:
+            check(plan)
         title, description = _message(message, plan)
         sent.append(title)
         commit = api.create_commit(

@@ -275,7 +275,25 @@ def _publish(
         private=private,
         token=token,
         retry=retry,
+        check=_refuse_foreign_repo,
     )
+
+
+def _refuse_foreign_repo(plan: CommitPlan) -> None:
+    """A publish replaces the whole repo: only one that s2r published (its card has an s2r subset or collection block)
+    may have files deleted, never a repo someone filled otherwise."""
+    if not plan.deleted:
+        return
+    remote_card = (
+        _card_yaml(plan.read_remote(CARD_FILE).decode("utf-8", "replace")) if CARD_FILE in plan.remote_paths else {}
+    )
+    kind = (remote_card.get("s2r") or {}).get("kind") if isinstance(remote_card.get("s2r"), dict) else None
+    if kind not in ("subset", "collection"):
+        shown = ", ".join(plan.deleted[:5]) + (", ..." if len(plan.deleted) > 5 else "")
+        raise InputError(
+            f"{plan.repo_id} already holds files that s2r did not publish ({shown}), and publishing would delete "
+            "them (its README.md card has no s2r subset block); publish to a new repo, or remove those files yourself"
+        )
 
 
 def _describe(plan: CommitPlan, name: str, card: Path | bytes | None) -> tuple[str, str]:

@@ -20,7 +20,7 @@ from fixtures.hub_server import DEFAULT_TOKEN, DEFAULT_USER
 from s2r_hf.cards import render_card
 from s2r_hf.errors import InputError
 from s2r_hf.folders import read_card_metadata
-from s2r_hf.hub.commit import PublishError, RetryPolicy
+from s2r_hf.hub.commit import PublishError, RetryPolicy, commit_files
 from s2r_hf.hub.subsets import DuplicateConfigError, collection_metadata, publish_subset, publish_subsets
 
 FAST = RetryPolicy(attempts=3, base_delay=0.0)
@@ -169,6 +169,21 @@ def test_changed_content_makes_one_commit_saying_what_changed(hub, write_subset_
     )
     loaded = load_dataset("s2r/openr1-select10", split="train")
     assert loaded.data.table.equals(folder_table(large), check_metadata=False)
+
+
+def test_a_repo_filled_by_someone_else_is_never_emptied(hub, select10, write_subset_folder):
+    from huggingface_hub import HfApi
+
+    foreign = {"README.md": b"---\nlicense: mit\n---\n# My dataset\n", "LICENSE": b"MIT", "data/mine.csv": b"a\n1\n"}
+    theirs = f"{DEFAULT_USER}/theirs"
+    commit_files(theirs, foreign)
+    with pytest.raises(InputError, match=rf"{theirs} already holds files that s2r did not publish \(LICENSE, "):
+        publish_subset(select10, theirs)
+    files = set(HfApi().list_repo_files(theirs, repo_type="dataset"))
+    assert {"LICENSE", "data/mine.csv", "README.md"} <= files and not any(f.endswith(".parquet") for f in files)
+    # A repo s2r published is replaced whole, as before: the shards a smaller subset no longer has go.
+    publish_subset(write_subset_folder("openr1-select10", 0.2, root=select10.parent / "big"), "s2r/ours")
+    assert publish_subset(select10, "s2r/ours").changed
 
 
 def test_a_card_made_for_another_repo_is_pushed_unchanged_with_a_warning(hub, select10, caplog):
