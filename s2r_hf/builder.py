@@ -106,9 +106,12 @@ def package_digest() -> str:
     from s2r_hf.cards import templates_dir
 
     digest = hashlib.sha256(__version__.encode())
-    package = Path(__file__).resolve().parent
-    for path in sorted([*package.rglob("*.py"), *templates_dir().glob("*.md")]):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    package, templates = Path(__file__).resolve().parent, templates_dir()
+    files = [*((path, path.relative_to(package)) for path in package.rglob("*.py"))]
+    files += [(path, Path("hub_cards") / path.relative_to(templates)) for path in templates.glob("*.md")]
+    for path, name in sorted(files, key=lambda item: str(item[1])):
+        # The path inside the package, not the bare name: judge/__init__.py and hub/__init__.py are different files.
+        digest.update(name.as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 

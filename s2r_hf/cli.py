@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return args.run(args)
-    except (S2RError, FileExistsError, FileNotFoundError, NotADirectoryError) as err:
+    except S2RError as err:
         # Input problems: the message already says what was wrong and how to fix it; a traceback would bury it.
         print(f"s2r {args.command}: error: {err}", file=sys.stderr)
         return 2

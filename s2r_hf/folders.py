@@ -160,7 +160,7 @@ def write_dataset_folder(
         for name, content in (extra_files or {}).items():
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
             (staging / name).write_bytes(content)
-        _move_into_place(staging, path, overwrite)
+        move_into_place(staging, path, overwrite)
     except OSError as err:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
@@ -213,17 +213,25 @@ def remove_stale_staging(path: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def _move_into_place(staging: Path, path: Path, overwrite: bool) -> None:
+def move_into_place(staging: Path, path: Path, overwrite: bool) -> None:
+    """Move a finished staging folder (from `make_staging`) to `path`. An existing `path` (with overwrite) is retired
+    beside it and removed once the new one is in place, or put back if the move fails."""
     (staging / STAGING_MARK).unlink()
-    if path.exists():
-        if not overwrite:  # appeared while we were writing
-            raise OutputExistsError(f"output folder {str(path)!r} appeared while writing; nothing was replaced")
-        retired = path.parent / f".{path.name}.old-{secrets.token_hex(4)}"
-        os.replace(path, retired)  # a retired s2r folder is recognised by its card if this run dies now
+    if not path.exists():
         os.replace(staging, path)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
+        return
+    if not overwrite:  # appeared while we were writing
+        raise OutputExistsError(f"output folder {str(path)!r} appeared while writing; nothing was replaced")
+    retired = path.parent / f".{path.name}.old-{secrets.token_hex(4)}"
+    os.replace(path, retired)
+    (retired / STAGING_MARK).touch()  # if this run dies now, the next one removes what it retired
+    try:
         os.replace(staging, path)
+    except OSError:
+        (retired / STAGING_MARK).unlink()
+        os.replace(retired, path)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
 
 
 def shard_files(folder: str | os.PathLike) -> list[Path]:
@@ -309,7 +317,7 @@ def load_dataset_folder(path: str | os.PathLike) -> Dataset:
     """Load a folder written by `write_dataset_folder`: the rows its shards hold now, whatever was cached before."""
     path = Path(path)
     if not (path / CARD_FILE).is_file() or not (path / DATA_DIR).is_dir():
-        raise FileNotFoundError(
+        raise SourceNotFoundError(
             f"{str(path)!r} is not an s2r dataset folder (expected {CARD_FILE} and {DATA_DIR}/*.parquet); "
             "make one with `s2r score` or `s2r select`"
         )

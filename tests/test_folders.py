@@ -207,3 +207,20 @@ def test_a_folder_written_with_a_configs_card_is_still_read_as_it_is_now(tmp_pat
 def test_output_errors_are_s2r_errors_and_os_errors():
     assert issubclass(OutputError, S2RError) and issubclass(OutputError, OSError)
     assert issubclass(OutputExistsError, FileExistsError)
+
+
+def test_a_failed_swap_puts_the_earlier_output_back(tmp_path, monkeypatch):
+    out = write(tmp_path / "out", 1, 2)
+    real_replace = os.replace
+
+    def refuse_the_new_folder(src, dst):
+        if ".tmp-" in str(src):  # the finished staging folder moving into place
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", refuse_the_new_folder)
+    with pytest.raises(OutputError, match="No space left on device"):
+        write(out, 3, card=SUBSET_CARD, overwrite=True)
+    monkeypatch.undo()
+    assert load_dataset_folder(out)["x"] == [1, 2]  # the earlier subset, back in place
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]  # no staging or retired folder left

@@ -57,16 +57,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def check_repo_id(repo_id: str) -> None:
-    """--repo-id goes into the card's load_dataset example: refuse one the Hub would refuse, before any work."""
-    from huggingface_hub.errors import HFValidationError
-    from huggingface_hub.utils import validate_repo_id
-
+    """--repo-id goes into the card's load_dataset example: refuse one `s2r publish` would refuse, before any work."""
     from s2r_hf.errors import InputError
+    from s2r_hf.hub.commit import check_repo_id as check_hub_repo_id
 
     try:
-        validate_repo_id(repo_id)
-    except HFValidationError as err:
-        raise InputError(f"--repo-id {repo_id!r} is not a Hub repo id ({' '.join(str(err).split())})") from err
+        check_hub_repo_id(repo_id)
+    except InputError as err:
+        raise InputError(f"--repo-id {repo_id!r} is not a Hub repo id: {err}") from None
 
 
 def subset_summary(pool, subset, config) -> str:

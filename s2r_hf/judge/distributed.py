@@ -253,26 +253,18 @@ def check_merge_output(output: str | os.PathLike, inputs: list[str | os.PathLike
 
 def save_merged(dataset: Dataset, output: str | os.PathLike, world_size: int, inputs: list[str | os.PathLike]) -> Path:
     """Save the merged pool into `output` whole: staged beside it, then moved into place."""
-    from s2r_hf.folders import CARD_FILE
+    from s2r_hf.folders import CARD_FILE, make_staging, move_into_place, remove_stale_staging
 
     target = check_merge_output(output, inputs)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
-    retired = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    remove_stale_staging(target)
+    staging = make_staging(target, "tmp")
     try:
         dataset.save_to_disk(str(staging))
         (staging / CARD_FILE).write_text(MERGED_CARD.format(world_size=world_size), encoding="utf-8")
-        if target.exists():
-            os.replace(target, retired)
-        try:
-            os.replace(staging, target)
-        except OSError:
-            if retired.exists():  # put the earlier merge back rather than leave nothing
-                os.replace(retired, target)
-            raise
+        move_into_place(staging, target, overwrite=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(retired, ignore_errors=True)
     return target
 
 

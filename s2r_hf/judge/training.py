@@ -23,14 +23,13 @@ import math
 import numbers
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf.columns import ID, MESSAGES
-from s2r_hf.errors import ColumnError, ColumnTypeError, InputError
-from s2r_hf.folders import STAGING_MARK, make_staging, remove_stale_staging
+from s2r_hf.errors import ColumnError, ColumnTypeError, InputError, OutputExistsError
+from s2r_hf.folders import make_staging, move_into_place, remove_stale_staging
 from s2r_hf.judge.model import check_model_reference, fetch_model
 from s2r_hf.judge.prompt import DEFAULT_JUDGE, DEFAULT_SYSTEM_PROMPT, encode_judge_prompts
 from s2r_hf.pool import arrow_column, question_of
@@ -427,7 +426,7 @@ def check_output_dir(config: JudgeTrainingConfig) -> Path:
     if not output_dir.exists():
         return output_dir
     if not config.overwrite:
-        raise FileExistsError(
+        raise OutputExistsError(
             f"output folder {output_dir} already exists; choose another or pass overwrite=True (--overwrite)"
         )
     if not output_dir.is_dir() or not (output_dir / METADATA_FILE).is_file():
@@ -584,7 +583,7 @@ def train_judge(dataset: Dataset, config: JudgeTrainingConfig) -> JudgeTrainingR
         (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
         (staging / "README.md").write_text(render_judge_card(metadata), encoding="utf-8")
         check_output_dir(config)  # again: what is there now is what gets replaced
-        _publish(staging, output_dir, overwrite=config.overwrite)
+        move_into_place(staging, output_dir, config.overwrite)
         published = True
     finally:
         if not published:
@@ -615,20 +614,6 @@ def _renamed_arguments(arguments_class, config: JudgeTrainingConfig) -> dict[str
         key = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
         arguments[key] = True
     return arguments
-
-
-def _publish(staging: Path, output_dir: Path, *, overwrite: bool) -> None:
-    """Move the finished folder into place; an existing one (with overwrite) is swapped out, then removed."""
-    (staging / STAGING_MARK).unlink()
-    old = None
-    if output_dir.exists():
-        if not overwrite:
-            raise FileExistsError(f"output folder {output_dir} appeared while training; nothing was written over it")
-        old = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.old-", dir=output_dir.parent))
-        os.replace(output_dir, old / output_dir.name)
-    os.replace(staging, output_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 JUDGE_TAGS = ["s2r-hf", "select2reason", "difficulty-judge"]
