@@ -204,7 +204,7 @@ def merge_shards(
 
 
 def load_pool_path(path: str | os.PathLike) -> Dataset:
-    """A pool from a `save_to_disk` folder, a parquet file or a JSON-lines file."""
+    """A pool from a `save_to_disk` folder, or a file `s2r score` reads (parquet, JSON lines, csv, optionally .gz)."""
     from datasets import Dataset
     from datasets.exceptions import DatasetGenerationError
 
@@ -216,24 +216,19 @@ def load_pool_path(path: str | os.PathLike) -> Dataset:
             f"the pool folder {str(path)!r} was not written by Dataset.save_to_disk (it has no state.json); give such "
             "a folder, a .parquet or a .jsonl file"
         )
-    if path.is_file() and path.stat().st_size == 0:
-        raise InputError(f"the pool file {str(path)!r} is empty; give a file with at least one row")
+    if path.is_file():  # through the same reader as `s2r score`, with its checks (empty, truncated, not UTF-8, ...)
+        from s2r_hf.sources import load_source
+
+        return load_source(path)
     try:
-        if path.is_dir():
-            return Dataset.load_from_disk(path)
-        if path.suffix == ".parquet":
-            return Dataset.from_parquet(str(path))
-        if path.suffix in (".jsonl", ".json"):
-            return Dataset.from_json(str(path))
-    # What datasets raises for a file it cannot read: ValueError covers pyarrow's ArrowInvalid and "no data" (blank
-    # lines only), StopIteration a JSON file without a first row.
-    except (DatasetGenerationError, ValueError, StopIteration, OSError) as err:
+        return Dataset.load_from_disk(path)
+    # What datasets raises for a folder it cannot read: a damaged state.json or arrow file.
+    except (DatasetGenerationError, ValueError, OSError) as err:
         cause = err.__cause__ or err
         raise InputError(
-            f"could not read the pool {str(path)!r} ({type(cause).__name__}: {str(cause).rstrip('.')}); check that the "
-            "file is complete and in the format its name says"
+            f"could not read the pool {str(path)!r} ({type(cause).__name__}: {str(cause).rstrip('.')}); write it "
+            "again with Dataset.save_to_disk"
         ) from err
-    raise InputError(f"cannot read a pool from {str(path)!r}: give a save_to_disk folder, a .parquet or a .jsonl file")
 
 
 # The merged pool is a save_to_disk folder with a small card, so that a rerun recognises (and may replace) a folder an

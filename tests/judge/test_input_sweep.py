@@ -276,10 +276,11 @@ def test_shards_of_another_pool_with_the_same_ids_are_refused(tiny_model_dir, tm
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("empty.jsonl", "", "the pool file '{path}' is empty; give a file with at least one row"),
-        ("blank.jsonl", "\n\n", "could not read the pool '{path}' (ValueError: "),
-        ("broken.jsonl", "{bad\n", "could not read the pool '{path}' (ArrowInvalid: JSON parse error"),
-        ("broken.parquet", "PAR1xx", "could not read the pool '{path}' (ArrowInvalid: "),
+        ("empty.jsonl", "", "'{path}' is empty (0 bytes); give a file with at least one row"),
+        ("blank.jsonl", "\n\n", "'{path}' has no rows in split 'train'"),
+        ("broken.jsonl", "{bad\n", "could not read '{path}' (file): ArrowInvalid: JSON parse error"),
+        ("broken.parquet", "PAR1xx", "could not read '{path}' (file): ArrowInvalid: "),
+        ("null.jsonl", "null\n", "'{path}': the first row is `null`, not a JSON object"),  # pyarrow would segfault
         ("folder", None, "the pool folder '{path}' was not written by Dataset.save_to_disk (it has no state.json)"),
     ],
 )
