@@ -15,6 +15,7 @@ from s2r_hf.difficulty import RolloutConfig, parse_scorer_spec
 from s2r_hf.errors import InputError, OptionTypeError
 from s2r_hf.judge.scorer import JudgeConfig
 from s2r_hf.options import check_choice, check_field_types, options_of
+from s2r_hf.pool import require_num_proc
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -141,8 +142,7 @@ class ScoreConfig:
             raise InputError("split must name a split such as 'train' or 'train[:10%]', got an empty string")
         check_choice("adapter", self.adapter, ADAPTERS)
         check_choice("openr1_mode", self.openr1_mode, OPENR1_MODES)
-        if self.num_proc is not None and self.num_proc < 1:
-            raise InputError(f"num_proc must be at least 1, got {self.num_proc}")
+        require_num_proc(self.num_proc)
         if self.tokenizer_revision is not None and self.tokenizer is None:
             raise InputError("tokenizer_revision needs a tokenizer (--tokenizer NAME)")
         name, _ = parse_scorer_spec(self.difficulty)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from s2r_hf.errors import InputError
+
 HELP = "score and select the embedded synthetic OpenR1-shaped demo pool (offline; writes Hub-layout folders)"
 
 
@@ -30,14 +32,8 @@ def select_configs(args: argparse.Namespace) -> dict:
     configs = [build(SelectConfig, {**settings, "ratio": ratio}) for ratio in args.ratios]
     named = {subset_folder_name(config.ratio): config for config in configs}
     if len(named) != len(configs):
-        raise_usage(f"--ratios repeats a subset size: {args.ratios}")
+        raise InputError(f"--ratios repeats a subset size: {args.ratios}")
     return named
-
-
-def raise_usage(message: str) -> None:
-    from s2r_hf.errors import InputError
-
-    raise InputError(message)
 
 
 def subset_folder_name(ratio: float) -> str:
@@ -60,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from s2r_hf.selection import check_group_column
 
     if not args.output.strip():
-        raise_usage("the output path is empty; name the folder to write the demo into, e.g. -o s2r-demo")
+        raise InputError("the output path is empty; name the folder to write the demo into, e.g. -o s2r-demo")
     output = Path(args.output)
     configs = select_configs(args)
     scored_dir = output / "openr1-synthetic-scored"
