@@ -38,6 +38,10 @@ _PUBLIC = {
     "Select2ReasonBuilder": "s2r_hf.builder",
     "train_judge": "s2r_hf.judge.training",
     "JudgeTrainingConfig": "s2r_hf.judge.training",
+    "decontaminate": "s2r_hf.hygiene.decontaminate",
+    "DecontaminationReport": "s2r_hf.hygiene.decontaminate",
+    "cluster_questions": "s2r_hf.hygiene.near_duplicates",
+    "drop_near_duplicates": "s2r_hf.hygiene.near_duplicates",
 }
 
 __all__ = ["__version__", *_PUBLIC]
@@ -56,6 +60,8 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.folders import load_dataset_folder, write_dataset_folder
     from s2r_hf.hub.commit import CommitResult, RetryPolicy, commit_files
     from s2r_hf.hub.subsets import publish_subset, publish_subsets
+    from s2r_hf.hygiene.decontaminate import DecontaminationReport, decontaminate
+    from s2r_hf.hygiene.near_duplicates import cluster_questions, drop_near_duplicates
     from s2r_hf.judge.scorer import JudgeConfig, JudgeDifficulty, judge_difficulty_batch
     from s2r_hf.judge.training import JudgeTrainingConfig, train_judge
     from s2r_hf.length import add_trace_columns

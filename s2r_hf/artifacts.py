@@ -73,9 +73,28 @@ def write_scored_pool(
     inputs = [*inputs, source.get("name") if source.get("kind") in ("file", "folder") else None]
     check_writable(output, overwrite, inputs=inputs, kind="scored_pool")
     s2r = {**s2r, "name": Path(output).resolve().name}
+    s2r, extra_files = _pairs_file(s2r)
     metadata = _hub_metadata(s2r, s2r, len(pool), f"{s2r['name']} (scored for Select2Reason)")
     card = render_card("scored_pool.md", metadata)
-    return write_dataset_folder(pool, output, card, overwrite=overwrite, inputs=inputs, kind="scored_pool")
+    return write_dataset_folder(
+        pool, output, card, overwrite=overwrite, extra_files=extra_files, inputs=inputs, kind="scored_pool"
+    )
+
+
+def _pairs_file(s2r: dict[str, Any]) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Decontamination's matched pairs go to a jsonl file beside the data; the card names the file."""
+    import json
+
+    from s2r_hf.hygiene.decontaminate import PAIRS_FILE
+
+    decontamination = (s2r.get("hygiene") or {}).get("decontamination")
+    if not decontamination or "pairs" not in decontamination:
+        return s2r, {}
+    pairs = decontamination["pairs"]
+    summary = {key: value for key, value in decontamination.items() if key != "pairs"}
+    summary.update(pairs_file=PAIRS_FILE, pairs=len(pairs))
+    content = "".join(json.dumps(pair, ensure_ascii=False) + "\n" for pair in pairs).encode("utf-8")
+    return {**s2r, "hygiene": {**s2r["hygiene"], "decontamination": summary}}, {PAIRS_FILE: content}
 
 
 def load_scored_pool(folder: str | os.PathLike) -> tuple[Dataset, dict[str, Any]]:

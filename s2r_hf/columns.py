@@ -24,3 +24,6 @@ RANK_COLUMNS = (DIFFICULTY_RANK, LENGTH_RANK, JOINT_RANK)
 
 # Written by the OpenR1 adapter in per-generation mode: which of the row's `generations` the trace is.
 GENERATION_INDEX = "s2r_generation_index"
+
+# Written by near-duplicate detection (s2r_hf.hygiene.near_duplicates): rows with near-identical questions share it.
+QUESTION_CLUSTER = "s2r_question_cluster"  # str: the smallest s2r_id of the cluster

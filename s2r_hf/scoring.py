@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from s2r_hf._version import __version__
 from s2r_hf.difficulty import RolloutConfig, parse_scorer_spec
 from s2r_hf.errors import InputError, OptionTypeError
+from s2r_hf.hygiene.steps import check_hygiene_options
 from s2r_hf.judge.scorer import JudgeConfig
 from s2r_hf.options import check_choice, check_field_types, options_of
 from s2r_hf.pool import require_num_proc
@@ -118,6 +119,35 @@ class ScoreConfig:
     num_proc: int | None = field(
         default=None, metadata={"help": "processes for the map steps (judge: one per GPU)", "group": "scores"}
     )
+    # Pool hygiene (s2r_hf.hygiene): decontamination runs before scoring, near duplicates after it.
+    decontaminate: str | None = field(
+        default=None,
+        metadata={"help": "drop questions sharing an n-gram with these benchmarks: comma-separated names "
+                          "(math500,aime24,aime25,amc23,minerva,olympiadbench) or all; read from the Hub unless "
+                          "--benchmark-data gives a local file", "group": "hygiene"},
+    )  # fmt: skip
+    benchmark_data: str | None = field(
+        default=None,
+        metadata={"help": "NAME=PATH: read benchmark NAME from a local file or folder (repeatable; in Python, "
+                          "comma-separated)", "group": "hygiene", "cli": False},
+    )  # fmt: skip
+    decontaminate_ngram: int = field(
+        default=8, metadata={"help": "words per n-gram of decontamination (at least 3)", "group": "hygiene"}
+    )
+    near_duplicates: str = field(
+        default="off",
+        metadata={"help": "near-duplicate questions (MinHash): off, cluster (add s2r_question_cluster, for "
+                          "`s2r select --max-per-cluster`), or drop (keep the best row per cluster)",
+                  "group": "hygiene"},
+    )  # fmt: skip
+    near_duplicate_threshold: float = field(
+        default=0.8, metadata={"help": "Jaccard similarity of question shingles, in (0, 1]", "group": "hygiene"}
+    )
+    near_duplicate_weight: float = field(
+        default=0.25,
+        metadata={"help": "drop keeps the row with the best joint rank at this weight on difficulty",
+                  "group": "hygiene"},
+    )  # fmt: skip
 
     def __post_init__(self):
         # A dict is accepted for a nested config (from YAML or JSON, say) and checked like keywords would be.
@@ -145,6 +175,7 @@ class ScoreConfig:
         require_num_proc(self.num_proc)
         if self.tokenizer_revision is not None and self.tokenizer is None:
             raise InputError("tokenizer_revision needs a tokenizer (--tokenizer NAME)")
+        check_hygiene_options(self)
         name, _ = parse_scorer_spec(self.difficulty)
         for scorer, config, kind in (("rollout", self.rollout, RolloutConfig), ("judge", self.judge, JudgeConfig)):
             if not isinstance(config, kind):
@@ -194,6 +225,7 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
     """Build and score the pool. Returns it with the card metadata (`s2r` block) that says how it was made."""
     from s2r_hf.adapters import detect_adapter, make_adapter
     from s2r_hf.difficulty import make_difficulty_scorer
+    from s2r_hf.hygiene.steps import decontaminate_pool, handle_near_duplicates, hygiene_drops, load_hygiene_benchmarks
     from s2r_hf.length import add_trace_columns, describe_length, load_tokenizer
     from s2r_hf.sources import describe_source, load_source
 
@@ -205,6 +237,7 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
     # an hour: the scorer and its options, the tokenizer and the judge (they exist and load), then, once the source
     # is adapted, the columns the scorer reads. Only then the trace-length pass and the difficulty.
     scorer = make_difficulty_scorer(config.difficulty, **config.scorer_options())
+    benchmarks = load_hygiene_benchmarks(config)  # a missing or malformed benchmark fails here, before any work
     tokenizer = load_tokenizer(config.tokenizer, config.tokenizer_revision) if config.tokenizer else None
     if config.difficulty == "judge":
         scorer.check_reachable()  # a local folder that is complete, or a Hub judge that exists: no weights loaded
@@ -214,11 +247,13 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
     adapter_name = detect_adapter(dataset.column_names) if config.adapter == "auto" else config.adapter
     adapter = make_adapter(adapter_name, **config.adapter_options(adapter_name))
     pool, report = adapter.adapt(dataset, num_proc=config.num_proc)
+    pool, hygiene = decontaminate_pool(pool, benchmarks, config)  # before scoring: no judge time on dropped rows
     scorer.check(pool)
     pool = add_trace_columns(
         pool, tokenizer, discount_repeated_steps=config.discount_repeated_steps, num_proc=config.num_proc
     )
     pool = scorer.add_difficulty(pool, num_proc=config.num_proc)
+    pool, hygiene = handle_near_duplicates(pool, config, hygiene)  # after scoring: drop keeps the best-ranked row
 
     metadata = {
         "kind": "scored_pool",
@@ -234,4 +269,6 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
         "difficulty": scorer.describe(),
         "command": command,
     }
+    if hygiene:
+        metadata.update(rows=len(pool), dropped={**report.dropped, **hygiene_drops(hygiene)}, hygiene=hygiene)
     return pool, metadata

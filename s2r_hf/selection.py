@@ -14,6 +14,10 @@ and never less than 1.
 Strategies. `joint` (the paper's, default weight 0.25); `longest` and `hardest` (the joint ranker with weight 0 and 1);
 `random` (seeded); `diverse` (the same fraction from each value of a column, e.g. `problem_type`, random within each
 value; largest-remainder rounding makes the group sizes add up to exactly k).
+
+Clusters. With `max_per_cluster` N (and an `s2r_question_cluster` column, from s2r_hf.hygiene.near_duplicates), every
+strategy first orders the whole pool its own way and skips rows past the first N of their cluster, then chooses k
+rows among the rest: near-identical questions, or the several traces of one OpenR1 problem, fill at most N places.
 """
 
 from __future__ import annotations
@@ -52,6 +56,12 @@ class SelectConfig:
     strategy: str = field(default="joint", metadata={"help": f"one of {', '.join(STRATEGIES)}"})
     seed: int = field(default=0, metadata={"help": "seed of the random and diverse strategies"})
     group_column: str = field(default="problem_type", metadata={"help": "column the diverse strategy stratifies by"})
+    max_per_cluster: int | None = field(
+        default=None,
+        metadata={"help": "take at most N rows per s2r_question_cluster (near-duplicate questions, or the traces of "
+                          "one problem), skipping the rest while filling the subset; needs `s2r score "
+                          "--near-duplicates cluster`"},
+    )  # fmt: skip
 
     def __post_init__(self):
         check_field_types(self)  # numpy numbers are accepted and made plain; "0.5" or True are not numbers
@@ -71,6 +81,8 @@ class SelectConfig:
             raise InputError(f"seed must be a non-negative integer, got {self.seed}")
         if not self.group_column:
             raise InputError("group_column must name a column, got an empty string")
+        if self.max_per_cluster is not None and self.max_per_cluster < 1:
+            raise InputError(f"max_per_cluster must be a positive integer, got {self.max_per_cluster}")
 
     @property
     def effective_weight(self) -> float | None:
@@ -213,6 +225,8 @@ class SelectionReport:
     group_column: str | None
     rule: str
     group_counts: dict[str, int] | None = None
+    max_per_cluster: int | None = None
+    rows_past_cluster_cap: int | None = None  # pool rows beyond the first max_per_cluster of their cluster
 
     def describe(self) -> dict[str, Any]:
         return asdict(self)
@@ -284,6 +298,42 @@ def _chosen_rows(dataset: Dataset, config: SelectConfig, k: int, ranks: dict[str
     return chosen, counts
 
 
+def _chosen_rows_capped(dataset: Dataset, config: SelectConfig, k: int, ranks: dict[str, np.ndarray]):
+    """`_chosen_rows` over the rows within the first `max_per_cluster` of their cluster, in the strategy's own order.
+
+    The strategy orders the whole pool (best first; random priority for random and diverse); a row past the cap of its
+    cluster in that order is skipped, and the strategy then chooses k rows among those left, so the subset still has
+    its size. Returns (chosen rows, group counts, number of rows skipped).
+    """
+    import numpy as np
+
+    from s2r_hf.columns import QUESTION_CLUSTER
+
+    if QUESTION_CLUSTER not in dataset.column_names:
+        raise ColumnError(
+            f"max_per_cluster needs column {QUESTION_CLUSTER!r}; columns: {dataset.column_names}. Score the pool "
+            "with `s2r score --near-duplicates cluster` (or add it with s2r_hf.cluster_questions)"
+        )
+    order, _ = _chosen_rows(dataset, config, len(dataset), ranks)
+    clusters = arrow_column(dataset, QUESTION_CLUSTER).to_numpy(zero_copy_only=False).astype(str)
+    _, codes = np.unique(clusters[order], return_inverse=True)
+    by_cluster = np.argsort(codes, kind="stable")  # within a cluster, still in the strategy's order
+    sorted_codes = codes[by_cluster]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    place = np.empty(len(order), dtype=np.int64)
+    place[by_cluster] = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    allowed = np.sort(order[place < config.max_per_cluster])
+    if len(allowed) < k:
+        raise InputError(
+            f"only {len(allowed)} rows are within {config.max_per_cluster} per question cluster "
+            f"({len(starts)} clusters), fewer than the {k} asked for; ask for fewer rows or raise max_per_cluster"
+        )
+    chosen, group_counts = _chosen_rows(
+        dataset.select(allowed), config, k, {name: values[allowed] for name, values in ranks.items()}
+    )
+    return allowed[chosen], group_counts, len(dataset) - len(allowed)
+
+
 def select_with_report(dataset: Dataset, config: SelectConfig) -> tuple[Dataset, SelectionReport]:
     """The chosen rows (best first) with rank columns added, and a report of how they were chosen."""
     from datasets.fingerprint import Hasher
@@ -293,7 +343,11 @@ def select_with_report(dataset: Dataset, config: SelectConfig) -> tuple[Dataset,
     stale = [name for name in RANK_COLUMNS if name in dataset.column_names]
     base = dataset.remove_columns(stale) if stale else dataset
     ranks = _rank_columns(base, config.effective_weight)
-    chosen, group_counts = _chosen_rows(base, config, k, ranks)
+    if config.max_per_cluster is None:
+        chosen, group_counts = _chosen_rows(base, config, k, ranks)
+        past_cap = None
+    else:
+        chosen, group_counts, past_cap = _chosen_rows_capped(base, config, k, ranks)
     # The result is a function of the input and the settings: derive the fingerprints from those rather than let
     # datasets hash every rank and index array again.
     fingerprint = Hasher.hash((base._fingerprint, asdict(config), "s2r-select-v1"))
@@ -312,6 +366,8 @@ def select_with_report(dataset: Dataset, config: SelectConfig) -> tuple[Dataset,
         group_column=config.group_column if config.strategy == "diverse" else None,
         rule=rule,
         group_counts=group_counts,
+        max_per_cluster=config.max_per_cluster,
+        rows_past_cluster_cap=past_cap,
     )
     logger.info("selected %d of %d rows with the %s strategy", k, len(dataset), config.strategy)
     return subset, report
@@ -326,6 +382,7 @@ def select(
     strategy: str = "joint",
     seed: int = 0,
     group_column: str = "problem_type",
+    max_per_cluster: int | None = None,
 ) -> Dataset:
     """Keep the rows Select2Reason ranks best: `s2r_hf.select(pool, ratio=0.1, weight=0.25)`.
 
@@ -333,5 +390,8 @@ def select(
     columns, lists the best row first, and can go straight to TRL's SFTTrainer.
     """
     require_dataset(dataset, "the pool to select from")
-    config = SelectConfig(ratio=ratio, k=k, weight=weight, strategy=strategy, seed=seed, group_column=group_column)
+    config = SelectConfig(
+        ratio=ratio, k=k, weight=weight, strategy=strategy, seed=seed, group_column=group_column,
+        max_per_cluster=max_per_cluster,
+    )  # fmt: skip
     return select_with_report(dataset, config)[0]

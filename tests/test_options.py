@@ -44,9 +44,15 @@ OTHER_VALUES = {
     "save_dtype": "bfloat16",
     "lr_scheduler_type": "linear",
     "scheduler": "linear",
+    "decontaminate": "math500",
+    "benchmark_data": f"math500={__file__}",
+    "near_duplicates": "cluster",
+    "near_duplicate_threshold": 0.5,
+    "near_duplicate_weight": 0.75,
 }
 # What else a value needs to be accepted: the scorer its setting belongs to, the tokenizer its revision is for.
-CONTEXT = {"flags_column": {"difficulty": "rollout"}, "tokenizer_revision": {"tokenizer": "some-org/tok"}}
+CONTEXT = {"flags_column": {"difficulty": "rollout"}, "tokenizer_revision": {"tokenizer": "some-org/tok"},
+           "benchmark_data": {"decontaminate": "math500"}}  # fmt: skip
 
 
 def other_value(option):
@@ -112,6 +118,9 @@ def test_every_score_option_round_trips_from_the_cli_and_the_builder(option):
             argv += ["--" + name.replace("_", "-"), given]
         config = score_command.config_from_args(_parse([*argv, *argv_for(option, value)]))
         assert value_at(config, option.path) == value
+    elif option.name == "benchmark_data":  # a repeatable flag of its own: one --benchmark-data NAME=PATH each
+        argv = ["score", "P", "-o", "out", "--decontaminate", "math500", "--benchmark-data", value]
+        assert score_command.config_from_args(_parse(argv)).benchmark_data == value
     else:
         assert option.name == "source"  # the POOL argument
         assert score_command.config_from_args(_parse(["score", "P", "-o", "out"])).source == "P"

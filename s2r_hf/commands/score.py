@@ -13,6 +13,7 @@ TITLES = {
     "pool": "pool",
     "scores": "scores",
     "judge": "judge (with --difficulty judge; the settings of s2r_hf.judge.scorer.JudgeConfig)",
+    "hygiene": "hygiene (benchmark decontamination, near-duplicate questions: s2r_hf.hygiene)",
 }
 
 
@@ -33,6 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, help="folder to write the scored pool to (Hub layout)")
     parser.add_argument("--overwrite", action="store_true", help="replace the output folder if s2r wrote it")
     add_options(parser, score_options(), titles=TITLES)
+    parser.add_argument(  # ScoreConfig.benchmark_data, repeatable here (one flag per benchmark)
+        "--benchmark-data", action="append", metavar="NAME=PATH", default=argparse.SUPPRESS,
+        help="read benchmark NAME of --decontaminate from a local file or folder instead of the Hub (repeatable)",
+    )  # fmt: skip
 
 
 def config_from_args(args: argparse.Namespace):
@@ -40,7 +45,10 @@ def config_from_args(args: argparse.Namespace):
     from s2r_hf.options import build, given
     from s2r_hf.scoring import ScoreConfig
 
-    return build(ScoreConfig, {**given(args, score_options()), "source": args.pool})
+    values = given(args, score_options())
+    if "benchmark_data" in values:  # the repeated flag's NAME=PATH items, as ScoreConfig holds them
+        values["benchmark_data"] = ",".join(values["benchmark_data"])
+    return build(ScoreConfig, {**values, "source": args.pool})
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,0 +1,223 @@
+"""Near-duplicate questions: MinHash + LSH clusters in an `s2r_question_cluster` column, and dropping all but one.
+
+A top 10% full of near-identical questions wastes the budget the method exists to save. Questions are compared as
+sets of word shingles (3 consecutive words of s2r_hf.hygiene.text's normalised words); two questions are near
+duplicates when the Jaccard similarity of their shingle sets is at least the threshold (default 0.8, about two
+changed words in fifty). Clusters are the connected groups of near-duplicate pairs (so a chain A~B~C is one cluster).
+
+How. Questions whose normalised words are identical are one cluster outright (OpenR1's per-generation rows of one
+problem always share a cluster this way). The distinct questions get a MinHash signature (128 permutations) and go into
+an LSH index that proposes candidate pairs; each candidate is then checked with the exact Jaccard of the two shingle
+sets, so the threshold is applied exactly and LSH only decides which pairs are looked at.
+
+Library: datasketch (MIT, maintained since 2015, pure Python + numpy, no compiled parts, installed everywhere numpy
+is; `MinHash` with a batch update and `MinHashLSH` with bands chosen from the threshold). Compared with: rensa (Rust,
+faster signatures, but younger, fewer releases and a compiled wheel per platform); datatrove's MinhashDedup (built
+for web-scale corpora: a multi-stage pipeline of signature, bucket and cluster steps that writes files to disk between
+stages, heavy for a pool of 10^5 questions inside one `s2r score` run); text-dedup (scripts rather than a library).
+At pool scale the signatures cost seconds, so datasketch's simplicity wins.
+
+The cluster id is the smallest `s2r_id` in the cluster (the row number, as text, when there is no `s2r_id`), so it
+does not depend on the row order. `drop_near_duplicates` keeps, per cluster, the row the selection ranks best: the
+smallest joint rank (s2r_hf.selection) at the given weight, ties broken by id. It needs the scored columns, which is
+why `s2r score` clusters after scoring: the judge then also scores the duplicates, the price of keeping the best one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from s2r_hf.columns import ID, QUESTION_CLUSTER
+from s2r_hf.errors import ColumnError, InputError, OptionTypeError
+from s2r_hf.hygiene.text import batch_questions, check_question_source, question_words, word_ngrams
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_THRESHOLD = 0.8
+SHINGLE_WORDS = 3
+NUM_PERM = 128
+_KEY = "_s2r_question_key"  # temporary columns: the normalised question, its shingle hashes
+_SHINGLES = "_s2r_question_shingles"
+
+
+def require_threshold(threshold: Any, option: str = "threshold") -> float:
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise OptionTypeError(f"{option} must be a number in (0, 1], got {threshold!r} ({type(threshold).__name__})")
+    if not 0 < threshold <= 1:
+        raise InputError(
+            f"{option} must be a Jaccard similarity in (0, 1], got {threshold} (the default is {DEFAULT_THRESHOLD})"
+        )
+    return float(threshold)
+
+
+def _shingle_batch(batch, *, question_column):
+    """Per row: the normalised question and the sorted 32-bit hashes of its word shingles."""
+    from datasketch.hashfunc import sha1_hash32
+
+    keys, shingles = [], []
+    for question in batch_questions(batch, question_column):
+        words = question_words(question)
+        grams = word_ngrams(words, SHINGLE_WORDS) if len(words) >= SHINGLE_WORDS else [" ".join(words)] * bool(words)
+        keys.append(" ".join(words))
+        shingles.append(sorted({sha1_hash32(gram.encode("utf-8")) for gram in grams}))
+    return {_KEY: keys, _SHINGLES: shingles}
+
+
+def _identity(value):
+    return value  # the shingles are hashed already (with datasketch's own 32-bit sha1 hash, its default)
+
+
+class _Clusters:
+    """Union-find over row numbers."""
+
+    def __init__(self, size: int):
+        self.parent = list(range(size))
+
+    def find(self, item: int) -> int:
+        while self.parent[item] != item:
+            self.parent[item] = self.parent[self.parent[item]]
+            item = self.parent[item]
+        return item
+
+    def union(self, a: int, b: int) -> None:
+        a, b = self.find(a), self.find(b)
+        if a != b:
+            self.parent[max(a, b)] = min(a, b)
+
+
+@dataclass
+class NearDuplicateReport:
+    threshold: float
+    rows: int
+    clusters: int  # clusters of two or more rows
+    rows_in_clusters: int
+    largest_cluster: int
+    rows_dropped: int = 0
+
+    def describe(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def cluster_questions(
+    dataset: Dataset,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    question_column: str | None = None,
+    num_proc: int | None = None,
+) -> tuple[Dataset, NearDuplicateReport]:
+    """Add `s2r_question_cluster`: rows whose questions are near duplicates (Jaccard >= threshold) share its value."""
+    import numpy as np
+    from datasets.fingerprint import Hasher
+    from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+    from s2r_hf._version import __version__
+    from s2r_hf.pool import arrow_column, require_dataset, require_num_proc
+
+    require_dataset(dataset, "the dataset to cluster")
+    require_num_proc(num_proc)
+    threshold = require_threshold(threshold)
+    check_question_source(dataset, question_column)
+    base = dataset.remove_columns(QUESTION_CLUSTER) if QUESTION_CLUSTER in dataset.column_names else dataset
+    fingerprint = Hasher.hash((base._fingerprint, threshold, question_column, __version__, "s2r-clusters-v1"))
+    shingled = base.map(
+        _shingle_batch,
+        batched=True,
+        num_proc=num_proc,
+        remove_columns=base.column_names,
+        fn_kwargs={"question_column": question_column},
+        new_fingerprint=Hasher.hash((fingerprint, "shingles")),
+        desc="Question shingles",
+    )
+    keys = arrow_column(shingled, _KEY).to_pylist()
+    shingle_column = arrow_column(shingled, _SHINGLES)
+
+    # Identical questions: one cluster outright; only the first row of each distinct question goes further.
+    clusters = _Clusters(len(keys))
+    first_of: dict[str, int] = {}
+    for row, key in enumerate(keys):
+        clusters.union(first_of.setdefault(key, row), row)
+    distinct = list(first_of.values())
+
+    shingle_sets = {row: np.asarray(shingle_column[row].as_py(), dtype=np.uint32) for row in distinct}
+    # datasketch cannot choose bands for a threshold of 1 (identical sets): candidates at 0.99 include them all.
+    lsh = MinHashLSH(threshold=min(threshold, 0.99), num_perm=NUM_PERM)
+    template = MinHash(num_perm=NUM_PERM, hashfunc=_identity)
+    signatures = {}
+    with lsh.insertion_session() as session:
+        for row in distinct:
+            if shingle_sets[row].size == 0:
+                continue  # an empty question: only the identical-text rule applies
+            minhash = template.copy()
+            minhash.update_batch(shingle_sets[row])
+            signatures[row] = LeanMinHash(minhash)
+            session.insert(row, signatures[row])
+    for row, signature in signatures.items():
+        for other in lsh.query(signature):
+            if other <= row:
+                continue
+            common = np.intersect1d(shingle_sets[row], shingle_sets[other], assume_unique=True).size
+            if common / (shingle_sets[row].size + shingle_sets[other].size - common) >= threshold:
+                clusters.union(row, other)
+
+    roots = [clusters.find(row) for row in range(len(keys))]
+    labels = arrow_column(base, ID).to_pylist() if ID in base.column_names else [str(row) for row in range(len(keys))]
+    name_of: dict[int, str] = {}
+    for row, root in enumerate(roots):  # the cluster's name: its smallest id
+        if root not in name_of or labels[row] < name_of[root]:
+            name_of[root] = labels[row]
+    sizes: dict[int, int] = {}
+    for root in roots:
+        sizes[root] = sizes.get(root, 0) + 1
+    shared = [size for size in sizes.values() if size > 1]
+    clustered = base.add_column(
+        QUESTION_CLUSTER, [name_of[root] for root in roots], new_fingerprint=Hasher.hash((fingerprint, "column"))
+    )
+    report = NearDuplicateReport(
+        threshold=threshold,
+        rows=len(keys),
+        clusters=len(shared),
+        rows_in_clusters=sum(shared),
+        largest_cluster=max(sizes.values(), default=0),
+    )
+    logger.info("near duplicates: %d clusters hold %d of %d rows", report.clusters, report.rows_in_clusters, len(keys))
+    return clustered, report
+
+
+def drop_near_duplicates(dataset: Dataset, *, weight: float = 0.25) -> tuple[Dataset, int]:
+    """Keep one row per `s2r_question_cluster`: the one with the best joint rank at `weight` (ties: smallest id).
+
+    Needs a scored pool (difficulty and trace length) with the cluster column (cluster_questions). Returns the kept
+    rows in their original order and the number dropped.
+    """
+    from datasets.fingerprint import Hasher
+
+    from s2r_hf.pool import arrow_column, require_dataset
+    from s2r_hf.selection import SelectConfig, select_with_report
+
+    require_dataset(dataset, "the dataset to deduplicate")
+    if QUESTION_CLUSTER not in dataset.column_names:
+        raise ColumnError(
+            f"column {QUESTION_CLUSTER!r} not in the dataset; columns: {dataset.column_names}. Add it with "
+            "s2r_hf.cluster_questions (or `s2r score --near-duplicates cluster`)"
+        )
+    # Every row, best first, exactly as the joint selection orders them.
+    ranked, _ = select_with_report(dataset, SelectConfig(k=len(dataset), weight=weight, strategy="joint"))
+    row_of = {row_id: row for row, row_id in enumerate(arrow_column(dataset, ID).to_pylist())}
+    kept_clusters: set[str] = set()
+    kept = []
+    for row_id, cluster in zip(
+        arrow_column(ranked, ID).to_pylist(), arrow_column(ranked, QUESTION_CLUSTER).to_pylist()
+    ):
+        if cluster not in kept_clusters:
+            kept_clusters.add(cluster)
+            kept.append(row_of[row_id])
+    dropped = len(dataset) - len(kept)
+    if not dropped:
+        return dataset, 0
+    fingerprint = Hasher.hash((dataset._fingerprint, weight, "s2r-near-duplicates-drop-v1"))
+    return dataset.select(sorted(kept), new_fingerprint=fingerprint), dropped

@@ -1,0 +1,76 @@
+"""The words of a question, as decontamination and near-duplicate detection compare them.
+
+Two copies of one problem differ in ways that do not change the problem: case, spaces and line breaks, LaTeX spacing
+(`\\,` `\\;` `\\!` `\\ ` `~` `\\quad`), spaces inside formulas (`$x+1$` against `$ x + 1 $`), sizing commands (`\\left(`
+against `(`) and fraction styles (`\\dfrac`, `\\tfrac`). So a question is lower-cased, the layout-only commands are
+removed, and then:
+
+- outside formulas, the words are the runs of letters and digits (punctuation separates words);
+- each formula (`$...$`, `$$...$$`, `\\(...\\)`, `\\[...\\]`) is one word: its letters and digits glued together, so any
+  re-spacing inside it gives the same word (`$\\frac{m}{n}$` and `$\\frac mn$` are both `fracmn`).
+
+Gluing formulas (as open-r1's decontamination does by deleting punctuation) also keeps the math-template phrases
+that recur across problems from spreading over many short words. Text without spaces between words (Chinese, say)
+comes out as long runs, so these filters are meant for space-separated questions such as the math benchmarks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from s2r_hf.columns import MESSAGES
+from s2r_hf.errors import ColumnError, ColumnTypeError
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+# Named commands that change only how a formula is laid out. (The symbol ones, `\,` `\;` `\!` `\ ` `~`, need no rule:
+# they hold no letter or digit, so they never become part of a word.)
+_LAYOUT = re.compile(r"\\(?:left|right|[bB]igg?[lrm]?|displaystyle|textstyle|scriptstyle|quad|qquad)(?![a-zA-Z])")
+_FRACTION = re.compile(r"\\[dt]frac(?![a-zA-Z])")
+_FORMULA = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+_WORD = re.compile(r"[^\W_]+")  # letters and digits of any script; `_` (a subscript) separates
+
+
+def _glue(match: re.Match) -> str:
+    body = next(group for group in match.groups() if group is not None)
+    return " " + "".join(_WORD.findall(body)) + " "
+
+
+def question_words(text: str) -> list[str]:
+    """The words of a question (see the module docstring): what n-grams and shingles are made of."""
+    text = _FRACTION.sub(r"\\frac", text.lower())
+    text = _LAYOUT.sub(" ", text)
+    return _WORD.findall(_FORMULA.sub(_glue, text))
+
+
+def word_ngrams(words: Sequence[str], n: int) -> list[str]:
+    """Every run of n consecutive words, joined by one space."""
+    return [" ".join(words[start : start + n]) for start in range(len(words) - n + 1)]
+
+
+def check_question_source(dataset: Dataset, question_column: str | None) -> None:
+    """Questions can be read from `dataset`: the named text column, else `messages` (from the schema alone)."""
+    if question_column is None:
+        if MESSAGES not in dataset.column_names:
+            raise ColumnError(
+                f"no {MESSAGES!r} column to read questions from; columns: {dataset.column_names}. Name the question "
+                "column (question_column=...), or build the pool with an adapter (s2r_hf.load_pool)"
+            )
+        return
+    if question_column not in dataset.column_names:
+        raise ColumnError(f"question column {question_column!r} not in the dataset; columns: {dataset.column_names}")
+    kind = dataset.features[question_column]
+    if getattr(kind, "dtype", None) not in ("string", "large_string"):
+        raise ColumnTypeError(f"question column {question_column!r} must hold text, got {kind}")
+
+
+def batch_questions(batch: dict[str, list], question_column: str | None) -> list[Any]:
+    """The questions of a batch: the named column (null as empty), else the first user turn of `messages`."""
+    from s2r_hf.pool import question_of
+
+    if question_column is None:
+        return [question_of(messages) for messages in batch[MESSAGES]]
+    return [text or "" for text in batch[question_column]]
