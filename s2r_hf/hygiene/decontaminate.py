@@ -168,7 +168,7 @@ def decontaminate(
         remove_columns=dataset.column_names,  # only the matches are written, not a copy of the pool
         fn_kwargs={"question_column": question_column, "by_ngram": by_ngram, "by_text": by_text, "ngram": ngram},
         new_fingerprint=fingerprint,
-        desc=f"Benchmark {ngram}-grams",
+        desc=f"Benchmark n-grams (n = {ngram})",
     )
     matches = arrow_column(matched, _MATCHES).to_pylist()
     dropped = [index for index, found in enumerate(matches) if found]

@@ -32,11 +32,11 @@ def check_hygiene_options(config: ScoreConfig) -> None:
         raise InputError(f"near_duplicates must be one of {list(NEAR_DUPLICATE_MODES)}, got {config.near_duplicates!r}")
     if not 0 <= config.near_duplicate_weight <= 1:
         raise InputError(f"near_duplicate_weight must be in [0, 1], got {config.near_duplicate_weight}")
-    paths = parse_data_overrides(benchmark_data_items(config.benchmark_data), "--benchmark-data")
     if config.decontaminate is None:
-        if paths:
+        if config.benchmark_data:
             raise InputError("--benchmark-data gives benchmark files, but --decontaminate names no benchmark to use")
         return
+    paths = parse_data_overrides(benchmark_data_items(config.benchmark_data), "--benchmark-data")
     names = benchmark_names(config.decontaminate)
     extra = sorted(set(paths) - set(names))
     if extra:
@@ -66,8 +66,8 @@ def decontaminate_pool(
     if not len(clean):
         raise InputError(
             f"decontamination (--decontaminate {config.decontaminate}) dropped all {report.rows_in} rows: every "
-            f"question shares a {report.ngram}-gram with a benchmark problem. Is the pool a benchmark? A larger "
-            "--decontaminate-ngram is stricter"
+            f"question shares a run of {report.ngram} words with a benchmark problem. Is the pool a benchmark? A "
+            "larger --decontaminate-ngram is stricter"
         )
     return clean, {"decontamination": {**report.describe(), "pairs": report.pairs}}
 

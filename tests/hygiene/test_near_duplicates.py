@@ -1,0 +1,84 @@
+"""Near-duplicate questions: MinHash+LSH clusters with an exact Jaccard check, and keeping the best row per cluster."""
+
+from collections import defaultdict
+
+import pytest
+from datasets import Dataset
+
+from s2r_hf import cluster_questions, drop_near_duplicates, load_pool
+from s2r_hf.columns import DIFFICULTY, ID, QUESTION_CLUSTER, TRACE_LENGTH
+from s2r_hf.demo_pool import DEMO_POOL_FILE
+from s2r_hf.errors import ColumnError, InputError
+
+A = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo " \
+    "sierra tango"  # fmt: skip  # 20 different words: 18 shingles
+B = A.replace("tango", "uniform")  # 17 of 19 shingles (3 words) shared with A: Jaccard 0.895
+C = B.replace("alpha", "victor")  # 0.895 with B, 16/20 = 0.8 with A
+D = A.replace("juliet", "whiskey")  # a changed middle word costs 3 shingles: 15/21 = 0.714 with A
+E = "  ALPHA Bravo\ncharlie, delta: echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec " \
+    "romeo sierra TANGO!"  # fmt: skip  # A, re-spaced and re-cased: the same words
+F = "how many primes are there below one hundred"
+
+
+def hand_made():
+    return Dataset.from_dict({ID: ["q3", "q1", "q5", "q2", "q4", "q0"], "question": [A, B, C, D, E, F]})
+
+
+@pytest.mark.parametrize(
+    ("threshold", "clusters"),
+    [
+        (0.8, ["q1", "q1", "q1", "q2", "q1", "q0"]),  # A~B~C as a chain (A~C is exactly 0.8), E is A
+        (0.85, ["q1", "q1", "q1", "q2", "q1", "q0"]),  # A~C (0.8) is below, but the chain through B holds
+        (0.9, ["q3", "q1", "q5", "q2", "q3", "q0"]),  # only the identical A and E
+        (0.7, ["q1", "q1", "q1", "q1", "q1", "q0"]),  # D~A (0.714) joins
+        (1.0, ["q3", "q1", "q5", "q2", "q3", "q0"]),
+    ],
+)
+def test_hand_made_clusters(threshold, clusters):
+    clustered, report = cluster_questions(hand_made(), threshold=threshold, question_column="question")
+    assert clustered[QUESTION_CLUSTER] == clusters
+    assert report.rows == 6 and report.largest_cluster == max(clusters.count(name) for name in clusters)
+    assert report.clusters == sum(1 for name in set(clusters) if clusters.count(name) > 1)
+
+
+def test_cluster_names_do_not_depend_on_row_order():
+    clustered, _ = cluster_questions(hand_made(), question_column="question")
+    shuffled, _ = cluster_questions(hand_made().shuffle(seed=3), question_column="question")
+    assert dict(zip(shuffled[ID], shuffled[QUESTION_CLUSTER])) == dict(zip(clustered[ID], clustered[QUESTION_CLUSTER]))
+
+
+def test_openr1_generations_of_one_problem_share_a_cluster():
+    pool, _ = load_pool(str(DEMO_POOL_FILE), adapter="openr1", mode="generations")
+    clustered, _ = cluster_questions(pool, threshold=1.0)
+    by_problem = defaultdict(set)
+    for row_id, cluster in zip(clustered[ID], clustered[QUESTION_CLUSTER]):
+        by_problem[row_id.split("#")[0]].add(cluster)
+    assert all(len(clusters) == 1 for clusters in by_problem.values())
+    assert len(set(clustered[QUESTION_CLUSTER])) <= len(by_problem) < len(clustered)
+
+
+def scored(weight_rows):
+    ids, difficulty, length, cluster = zip(*weight_rows)
+    return Dataset.from_dict(
+        {ID: list(ids), DIFFICULTY: list(difficulty), TRACE_LENGTH: list(length), QUESTION_CLUSTER: list(cluster)}
+    )
+
+
+def test_drop_keeps_the_best_joint_rank_per_cluster():
+    pool = scored([("r1", 0.9, 100, "c1"), ("r2", 0.5, 300, "c1"), ("r3", 0.1, 200, "c2"), ("r4", 0.7, 50, "c2")])
+    # Difficulty ranks r1 1, r4 2, r2 3, r3 4; length ranks r2 1, r3 2, r1 3, r4 4. At weight 0.25 the joint ranks
+    # are r1 2.5, r2 1.5, r3 2.5, r4 3.5: r2 wins c1, r3 wins c2. At weight 1 difficulty alone: r1 and r4.
+    kept, dropped = drop_near_duplicates(pool, weight=0.25)
+    assert kept[ID] == ["r2", "r3"] and dropped == 2
+    assert drop_near_duplicates(pool, weight=1.0)[0][ID] == ["r1", "r4"]
+
+
+def test_bad_input():
+    with pytest.raises(InputError, match=r"threshold must be a Jaccard similarity in \(0, 1\], got 0"):
+        cluster_questions(hand_made(), threshold=0, question_column="question")
+    with pytest.raises(InputError, match=r"in \(0, 1\], got 1.5"):
+        cluster_questions(hand_made(), threshold=1.5, question_column="question")
+    with pytest.raises(ColumnError, match="no 'messages' column to read questions from"):
+        cluster_questions(hand_made())
+    with pytest.raises(ColumnError, match="s2r_question_cluster"):
+        drop_near_duplicates(hand_made())
