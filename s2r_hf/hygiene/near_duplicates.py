@@ -6,16 +6,17 @@ duplicates when the Jaccard similarity of their shingle sets is at least the thr
 changed words in fifty). Clusters are the connected groups of near-duplicate pairs (so a chain A~B~C is one cluster).
 
 How. Questions whose normalised words are identical are one cluster outright (OpenR1's per-generation rows of one
-problem always share a cluster this way). The distinct questions get a MinHash signature (128 permutations) and go into
-an LSH index that proposes candidate pairs (bands tuned for recall); each candidate is then checked with the exact
-Jaccard of the two shingle sets, so the threshold is applied exactly and LSH only decides which pairs are looked at.
+problem always share a cluster this way). Every question gets a MinHash signature (128 permutations), computed with
+its shingles in a batched, `num_proc`-parallel map; the distinct questions go into an LSH index that proposes
+candidate pairs (bands tuned for recall), and each candidate is checked with the exact Jaccard of the two shingle
+sets, so the threshold is applied exactly and LSH only decides which pairs are looked at.
 
 Library: datasketch (MIT, maintained since 2015, pure Python + numpy, no compiled parts, installed everywhere numpy
 is; `MinHash` with a batch update and `MinHashLSH` with bands chosen from the threshold). Compared with: rensa (Rust,
 faster signatures, but younger, fewer releases and a compiled wheel per platform); datatrove's MinhashDedup (built
 for web-scale corpora: a multi-stage pipeline of signature, bucket and cluster steps that writes files to disk between
 stages, heavy for a pool of 10^5 questions inside one `s2r score` run); text-dedup (scripts rather than a library).
-At pool scale the signatures cost seconds, so datasketch's simplicity wins.
+At pool scale (10^5 questions, a few minutes on one core) datasketch's simplicity wins.
 
 The cluster id is the smallest `s2r_id` in the cluster (the row number, as text, when there is no `s2r_id`), so it
 does not depend on the row order. `drop_near_duplicates` keeps, per cluster, the row the selection ranks best: the
@@ -47,6 +48,8 @@ NUM_PERM = 128
 LSH_WEIGHTS = (0.05, 0.95)
 _KEY = "_s2r_question_key"  # temporary columns: the normalised question, its shingle hashes
 _SHINGLES = "_s2r_question_shingles"
+_SIGNATURE = "_s2r_question_minhash"
+SEED = 1
 
 
 def require_threshold(threshold: Any, option: str = "threshold") -> float:
@@ -60,16 +63,22 @@ def require_threshold(threshold: Any, option: str = "threshold") -> float:
 
 
 def _shingle_batch(batch, *, question_column):
-    """Per row: the normalised question and the sorted 32-bit hashes of its word shingles."""
+    """Per row: the normalised question, the sorted 32-bit hashes of its word shingles, and their MinHash."""
+    from datasketch import MinHash
     from datasketch.hashfunc import sha1_hash32
 
-    keys, shingles = [], []
+    template = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_identity)
+    keys, shingles, signatures = [], [], []
     for question in batch_questions(batch, question_column):
         words = question_words(question)
         grams = word_ngrams(words, SHINGLE_WORDS) if len(words) >= SHINGLE_WORDS else [" ".join(words)] * bool(words)
+        hashes = sorted({sha1_hash32(gram.encode("utf-8")) for gram in grams})
+        minhash = template.copy()
+        minhash.update_batch(hashes)  # no shingles (an empty question): the untouched signature, never queried
         keys.append(" ".join(words))
-        shingles.append(sorted({sha1_hash32(gram.encode("utf-8")) for gram in grams}))
-    return {_KEY: keys, _SHINGLES: shingles}
+        shingles.append(hashes)
+        signatures.append(minhash.hashvalues)
+    return {_KEY: keys, _SHINGLES: shingles, _SIGNATURE: signatures}
 
 
 def _identity(value):
@@ -138,34 +147,35 @@ def cluster_questions(
         desc="Question shingles",
     )
     keys = arrow_column(shingled, _KEY).to_pylist()
-    shingle_column = arrow_column(shingled, _SHINGLES)
+    shingle_column = arrow_column(shingled, _SHINGLES).combine_chunks()
+    offsets, hashes = shingle_column.offsets.to_numpy(), shingle_column.values.to_numpy()
+    signature_column = arrow_column(shingled, _SIGNATURE).combine_chunks()
+    start = signature_column.offsets[0].as_py()
+    signatures = signature_column.values.to_numpy()[start : start + len(keys) * NUM_PERM].reshape(-1, NUM_PERM)
 
     # Identical questions: one cluster outright; only the first row of each distinct question goes further.
     clusters = _Clusters(len(keys))
     first_of: dict[str, int] = {}
     for row, key in enumerate(keys):
         clusters.union(first_of.setdefault(key, row), row)
-    distinct = list(first_of.values())
+    distinct = [row for row in first_of.values() if offsets[row + 1] > offsets[row]]  # empty questions: text only
 
-    shingle_sets = {row: np.asarray(shingle_column[row].as_py(), dtype=np.uint32) for row in distinct}
+    def shingles(row):
+        return hashes[offsets[row] : offsets[row + 1]]
+
     # datasketch cannot choose bands for a threshold of 1 (identical sets): candidates at 0.99 include them all.
     lsh = MinHashLSH(threshold=min(threshold, 0.99), num_perm=NUM_PERM, weights=LSH_WEIGHTS)
-    template = MinHash(num_perm=NUM_PERM, hashfunc=_identity)
-    signatures = {}
+    scheme = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_identity).scheme
+    lean = {row: LeanMinHash(seed=SEED, hashvalues=signatures[row], scheme=scheme) for row in distinct}
     with lsh.insertion_session() as session:
         for row in distinct:
-            if shingle_sets[row].size == 0:
-                continue  # an empty question: only the identical-text rule applies
-            minhash = template.copy()
-            minhash.update_batch(shingle_sets[row])
-            signatures[row] = LeanMinHash(minhash)
-            session.insert(row, signatures[row])
-    for row, signature in signatures.items():
-        for other in lsh.query(signature):
+            session.insert(row, lean[row])
+    for row in distinct:
+        for other in lsh.query(lean[row]):
             if other <= row:
                 continue
-            common = np.intersect1d(shingle_sets[row], shingle_sets[other], assume_unique=True).size
-            if common / (shingle_sets[row].size + shingle_sets[other].size - common) >= threshold:
+            common = np.intersect1d(shingles(row), shingles(other), assume_unique=True).size
+            if common / (shingles(row).size + shingles(other).size - common) >= threshold:
                 clusters.union(row, other)
 
     roots = [clusters.find(row) for row in range(len(keys))]

@@ -32,11 +32,11 @@ _LAYOUT = re.compile(r"\\(?:left|right|[bB]igg?[lrm]?|displaystyle|textstyle|scr
 _FRACTION = re.compile(r"\\[dt]frac(?![a-zA-Z])")
 _FORMULA = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _WORD = re.compile(r"[^\W_]+")  # letters and digits of any script; `_` (a subscript) separates
+_NOT_WORD = re.compile(r"[\W_]+")
 
 
 def _glue(match: re.Match) -> str:
-    body = next(group for group in match.groups() if group is not None)
-    return " " + "".join(_WORD.findall(body)) + " "
+    return " " + _NOT_WORD.sub("", match.group(match.lastindex)) + " "  # the formula, letters and digits only
 
 
 def question_words(text: str) -> list[str]:

@@ -1,0 +1,223 @@
+"""Pool hygiene at scale: decontamination and near-duplicate clustering of 200,000 questions, against the naive ways.
+
+The questions are the real pool's (../shared/data/pools/limo-r1distill-qwen32b) replicated with perturbations: each
+one is three random 12-20 word spans of different pool questions, its numbers redrawn. Injected into them:
+- benchmark problems (verbatim, re-spaced, upper-cased) from all six benchmarks (local files), which decontamination
+  must drop;
+- near duplicates of random questions, with 1 or 6 words changed; a pair is a true near duplicate when the exact
+  Jaccard of its 3-word shingle sets is at least 0.8 (most 1-word edits; no 6-word edit). Precision and recall are
+  over these injected pairs.
+
+Decontamination is compared with the naive loop (for every pool question, intersect its n-gram set with each benchmark
+problem's), timed on a sample and extrapolated, as it would take hours on the whole pool. Near-duplicate clustering is
+compared with the naive exact all-pairs Jaccard, likewise timed on a sample and extrapolated. Peak memory is the
+process's resident high-water mark above what it held just before (Linux /proc, reset before each step).
+
+    python benchmarks/bench_hygiene.py                # 200,000 questions
+    python benchmarks/bench_hygiene.py --rows 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import time
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+POOL = DATA / "pools" / "limo-r1distill-qwen32b" / "train.jsonl"
+BENCHMARK_FOLDERS = {"math500": "math500", "aime24": "aime24", "aime25": "aime25", "amc23": "amc23",
+                     "minerva": "minerva_math", "olympiadbench": "olympiadbench"}  # fmt: skip
+
+
+def _status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def reset_peak_rss() -> float:
+    Path("/proc/self/clear_refs").write_text("5")
+    return _status_mb("VmRSS")
+
+
+def respace(text: str) -> str:
+    text = re.sub(r"\s+", lambda _: "  \n ", text)
+    return text.replace("=", " = \\, ").replace("+", "~+\\;")
+
+
+def build_questions(rows: int, benchmarks: dict, rng: random.Random):
+    """Synthetic questions, then the injected benchmark problems and near duplicates (with their labels)."""
+    pool = [json.loads(line)["question"] for line in POOL.read_text(encoding="utf-8").splitlines()]
+    words = [question.split() for question in pool]
+
+    def number(match):
+        return str(rng.randint(2, 999))
+
+    questions = []
+    while len(questions) < rows:
+        parts = []
+        for source in rng.sample(words, 3):
+            size = rng.randint(12, 20)
+            start = rng.randint(0, max(0, len(source) - size))
+            parts.append(" ".join(source[start : start + size]))
+        questions.append(re.sub(r"\d+", number, " ".join(parts)))
+
+    contaminated = []  # (position, benchmark, benchmark id)
+    for name, bench in benchmarks.items():
+        for index in rng.sample(range(len(bench)), min(20, len(bench))):
+            problem = bench["problem"][index]
+            problem = rng.choice([problem, respace(problem), problem.upper()])
+            position = rng.randrange(len(questions))
+            questions[position] = problem
+            contaminated.append((position, name, bench["id"][index]))
+
+    vocabulary = sorted({word for source in words for word in source if word.isalpha()})
+    pairs = []  # (original position, copy position, expected near duplicate)
+    taken = {position for position, _, _ in contaminated}
+    for _ in range(rows // 100):
+        original = rng.randrange(len(questions))
+        if original in taken:
+            continue
+        tokens = questions[original].split()
+        plain = [slot for slot, token in enumerate(tokens) if token.isalpha()]  # not inside a formula
+        changes = 1 if rng.random() < 0.5 else 6
+        if len(plain) <= changes:
+            continue
+        for slot in rng.sample(plain, changes):
+            tokens[slot] = rng.choice(vocabulary) + "q"  # a word no question holds
+        copy = rng.randrange(len(questions))
+        if copy in taken or copy == original:
+            continue
+        questions[copy] = " ".join(tokens)
+        taken |= {original, copy}
+        # The label is the exact Jaccard of the shingle sets the clustering compares, not the number of edits.
+        pairs.append((original, copy, jaccard(questions[original], questions[copy]) >= 0.8))
+    return questions, contaminated, pairs
+
+
+def shingle_set(question: str) -> set[str]:
+    from s2r_hf.hygiene.text import question_words, word_ngrams
+
+    return set(word_ngrams(question_words(question), 3))
+
+
+def jaccard(a: str, b: str) -> float:
+    a, b = shingle_set(a), shingle_set(b)
+    return len(a & b) / max(1, len(a | b))
+
+
+def naive_decontaminate(questions, benchmarks, n):
+    from s2r_hf.hygiene.text import question_words, word_ngrams
+
+    problems = [
+        (name, problem_id, set(word_ngrams(question_words(text), n)))
+        for name, bench in benchmarks.items()
+        for problem_id, text in zip(bench["id"], bench["problem"])
+    ]
+    dropped = []
+    for position, question in enumerate(questions):
+        grams = set(word_ngrams(question_words(question), n))
+        if any(grams & problem_grams for _, _, problem_grams in problems):
+            dropped.append(position)
+    return dropped
+
+
+def naive_pairs(questions, threshold):
+    shingles = [shingle_set(question) for question in questions]
+    found = 0
+    for i in range(len(shingles)):
+        for j in range(i + 1, len(shingles)):
+            union = len(shingles[i] | shingles[j])
+            if union and len(shingles[i] & shingles[j]) / union >= threshold:
+                found += 1
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--naive-sample", type=int, default=2_000, help="questions the naive decontamination runs on")
+    parser.add_argument("--naive-pairs-sample", type=int, default=1_500, help="questions the naive all-pairs runs on")
+    parser.add_argument("--num-proc", type=int, default=None)
+    args = parser.parse_args()
+
+    import datasets
+    from datasets import Dataset
+
+    from s2r_hf import cluster_questions, decontaminate
+    from s2r_hf.benchmarks import load_benchmark
+    from s2r_hf.columns import ID, QUESTION_CLUSTER
+
+    datasets.disable_progress_bars()
+    datasets.disable_caching()  # each run computes, rather than reading an earlier run's cache
+    benchmarks = {
+        name: load_benchmark(name, DATA / "benchmarks" / folder / "test.jsonl")
+        for name, folder in BENCHMARK_FOLDERS.items()
+    }
+    rng = random.Random(0)
+    questions, contaminated, pairs = build_questions(args.rows, benchmarks, rng)
+    ids = [f"q{position:07d}" for position in range(len(questions))]
+    dataset = Dataset.from_dict({ID: ids, "question": questions})
+    problems = sum(len(bench) for bench in benchmarks.values())
+    true_pairs = sum(near for *_, near in pairs)
+    print(f"{len(questions):,} questions; {problems:,} benchmark problems; {len(contaminated)} injected; "
+          f"{len(pairs)} injected near-duplicate pairs ({true_pairs} at Jaccard >= 0.8)")  # fmt: skip
+
+    # ---- decontamination ----
+    before = reset_peak_rss()
+    start = time.perf_counter()
+    _, report = decontaminate(dataset, benchmarks, question_column="question", num_proc=args.num_proc)
+    ours = time.perf_counter() - start
+    peak = _status_mb("VmHWM") - before
+    dropped = {int(pair["pool_id"][1:]) for pair in report.pairs}
+    caught = sum(1 for position, _, _ in contaminated if position in dropped)
+
+    sample = questions[: args.naive_sample]
+    start = time.perf_counter()
+    naive_dropped = naive_decontaminate(sample, benchmarks, 8)
+    naive = (time.perf_counter() - start) * len(questions) / len(sample)
+    ours_sample = sorted(position for position in dropped if position < len(sample))
+    assert naive_dropped == ours_sample, "the naive loop and s2r-hf disagree on the sample"
+    print("\ndecontamination against all six benchmarks (n = 8)")
+    print(f"  s2r-hf (index built once, batched map): {ours:8.1f} s  {len(questions) / ours:10,.0f} rows/s  "
+          f"extra peak RSS {peak:,.0f} MB")  # fmt: skip
+    print(f"  naive loop over (row, problem) pairs:   {naive:8.1f} s  {len(questions) / naive:10,.0f} rows/s  "
+          f"(measured on {len(sample):,} rows, extrapolated)")  # fmt: skip
+    print(f"  speed-up: {naive / ours:,.0f}x; same rows dropped on the sample: yes")
+    print(f"  dropped {report.rows_dropped:,} rows; injected benchmark problems caught: {caught}/{len(contaminated)}")
+    print("  per benchmark: " + ", ".join(f"{name} {v['rows_dropped']:,}" for name, v in report.benchmarks.items()))
+
+    # ---- near duplicates ----
+    before = reset_peak_rss()
+    start = time.perf_counter()
+    clustered, near_report = cluster_questions(dataset, question_column="question", num_proc=args.num_proc)
+    ours = time.perf_counter() - start
+    peak = _status_mb("VmHWM") - before
+    cluster = clustered[QUESTION_CLUSTER]
+    predicted = [cluster[original] == cluster[copy] for original, copy, _ in pairs]
+    true_positive = sum(1 for p, (*_, near) in zip(predicted, pairs) if p and near)
+    positives = sum(1 for *_, near in pairs if near)
+    flagged = sum(predicted)
+    sample = questions[: args.naive_pairs_sample]
+    start = time.perf_counter()
+    naive_pairs(sample, 0.8)
+    pair_count = len(sample) * (len(sample) - 1) / 2
+    naive = (time.perf_counter() - start) * (len(questions) * (len(questions) - 1) / 2) / pair_count
+    print("\nnear-duplicate clustering (MinHash 128 + LSH, exact Jaccard check, threshold 0.8)")
+    print(f"  s2r-hf (datasketch):              {ours:10.1f} s  {len(questions) / ours:10,.0f} rows/s  "
+          f"extra peak RSS {peak:,.0f} MB")  # fmt: skip
+    print(f"  naive exact all-pairs Jaccard:    {naive:10.0f} s  {len(questions) / naive:10,.1f} rows/s  "
+          f"(measured on {len(sample):,} rows = {pair_count:,.0f} pairs, extrapolated)")  # fmt: skip
+    print(f"  speed-up: {naive / ours:,.0f}x")
+    print(f"  {near_report.clusters:,} clusters hold {near_report.rows_in_clusters:,} rows "
+          f"(largest {near_report.largest_cluster})")  # fmt: skip
+    print(f"  injected pairs: recall {true_positive / positives:.3f} ({true_positive}/{positives}), "
+          f"precision {true_positive / max(flagged, 1):.3f} ({true_positive}/{flagged})")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
