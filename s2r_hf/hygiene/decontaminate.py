@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from s2r_hf.benchmarks import BENCHMARKS, load_benchmark, parse_data_overrides, require_benchmark_names
 from s2r_hf.columns import ID
-from s2r_hf.errors import InputError, OptionTypeError
+from s2r_hf.errors import ColumnError, InputError, OptionTypeError
 from s2r_hf.hygiene.text import batch_questions, check_question_source, question_words, word_ngrams
 
 if TYPE_CHECKING:
@@ -155,6 +155,14 @@ def decontaminate(
         benchmarks = load_benchmarks(benchmarks, data)
     elif data:
         raise InputError("data (local benchmark paths) applies to benchmark names; the benchmarks given are loaded")
+    for name, bench in benchmarks.items():
+        require_dataset(bench, f"benchmark {name!r}")
+        missing = [column for column in ("id", "problem") if column not in bench.column_names]
+        if missing:
+            raise ColumnError(
+                f"benchmark {name!r} has no column(s) {missing}; columns: {bench.column_names}. Load it with "
+                "s2r_hf.benchmarks.load_benchmark, or pass its name"
+            )
     by_ngram, by_text = _benchmark_index(benchmarks, ngram)
 
     # The matches are a function of the rows, the benchmark problems and n: say so, rather than let datasets hash the

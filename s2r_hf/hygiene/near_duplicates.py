@@ -166,12 +166,15 @@ def cluster_questions(
     # datasketch cannot choose bands for a threshold of 1 (identical sets): candidates at 0.99 include them all.
     lsh = MinHashLSH(threshold=min(threshold, 0.99), num_perm=NUM_PERM, weights=LSH_WEIGHTS)
     scheme = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_identity).scheme
-    lean = {row: LeanMinHash(seed=SEED, hashvalues=signatures[row], scheme=scheme) for row in distinct}
+
+    def signature(row):  # made when needed: 200k of them held at once would cost ~150 MB
+        return LeanMinHash(seed=SEED, hashvalues=signatures[row], scheme=scheme)
+
     with lsh.insertion_session() as session:
         for row in distinct:
-            session.insert(row, lean[row])
+            session.insert(row, signature(row))
     for row in distinct:
-        for other in lsh.query(lean[row]):
+        for other in lsh.query(signature(row)):
             if other <= row:
                 continue
             common = np.intersect1d(shingles(row), shingles(other), assume_unique=True).size

@@ -8,7 +8,7 @@ from datasets import Dataset
 from s2r_hf import decontaminate
 from s2r_hf.benchmarks import load_benchmark
 from s2r_hf.columns import ID
-from s2r_hf.errors import InputError
+from s2r_hf.errors import ColumnError, InputError
 from s2r_hf.hygiene.text import question_words
 
 
@@ -136,3 +136,9 @@ def test_bad_arguments(kwargs, message):
     pool = Dataset.from_dict({"question": ["q"]})
     with pytest.raises(InputError, match=re.escape(message)):
         decontaminate(pool, question_column="question", **kwargs)
+
+
+def test_loaded_benchmarks_need_id_and_problem_columns():
+    pool = Dataset.from_dict({"question": ["q"]})
+    with pytest.raises(ColumnError, match=r"benchmark 'math500' has no column\(s\) \['id'\]"):
+        decontaminate(pool, {"math500": Dataset.from_dict({"problem": ["p"]})}, question_column="question")
