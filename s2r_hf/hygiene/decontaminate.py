@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from s2r_hf.benchmarks import BENCHMARKS, load_benchmark, parse_data_overrides, require_benchmark_names
 from s2r_hf.columns import ID
-from s2r_hf.errors import ColumnError, InputError, OptionTypeError
+from s2r_hf.errors import ColumnError, HubUnreachableError, InputError, OptionTypeError, SourceNotFoundError
 from s2r_hf.hygiene.text import batch_questions, check_question_source, question_words, word_ngrams
 
 if TYPE_CHECKING:
@@ -67,7 +67,15 @@ def load_benchmarks(
             f"--benchmark-data names {extra}, which --decontaminate does not list ({', '.join(names)}); "
             "add them there or drop the path"
         )
-    return {name: load_benchmark(name, paths.get(name)) for name in names}
+    loaded = {}
+    for name in names:
+        try:
+            loaded[name] = load_benchmark(name, paths.get(name))
+        except (HubUnreachableError, SourceNotFoundError) as err:
+            if name in paths:
+                raise
+            raise type(err)(f"{err}. For a benchmark: --benchmark-data {name}=PATH reads a local copy") from None
+    return loaded
 
 
 @dataclass

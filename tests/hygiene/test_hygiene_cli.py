@@ -2,6 +2,9 @@
 card, matched pairs beside the data, and one-line errors (exit 2) for bad input before any work."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from datasets import Dataset, load_dataset
@@ -138,3 +141,17 @@ def test_select_max_per_cluster_needs_the_cluster_column(pool_file, benchmark_pa
     capsys.readouterr()
     assert main(["select", str(tmp_path / "scored"), "-o", str(tmp_path / "subset"), "--max-per-cluster", "2"]) == 2
     assert "s2r score --near-duplicates cluster" in one_line_error(capsys, "select")
+
+
+def test_a_benchmark_not_on_this_machine_points_to_benchmark_data(pool_file, tmp_path):
+    # A fresh process: HF_HUB_OFFLINE is read when huggingface_hub is imported.
+    env = {**os.environ, "HF_HOME": str(tmp_path / "empty_hf_home"), "HF_HUB_OFFLINE": "1"}
+    env.pop("HF_DATASETS_CACHE", None)
+    argv = ["score", str(pool_file[0]), "-o", str(tmp_path / "out"), "--adapter", "generic",
+            "--question-column", "question", "--trace-column", "solution", "--difficulty", "column:d",
+            "--decontaminate", "aime24"]  # fmt: skip
+    result = subprocess.run([sys.executable, "-m", "s2r_hf.cli", *argv], capture_output=True, text=True, env=env)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("s2r score: error: cannot load the Hub dataset 'HuggingFaceH4/aime_2024'")
+    assert last.endswith("For a benchmark: --benchmark-data aime24=PATH reads a local copy")
