@@ -208,9 +208,9 @@ def main() -> None:
     pair_count = len(sample) * (len(sample) - 1) / 2
     naive = (time.perf_counter() - start) * (len(questions) * (len(questions) - 1) / 2) / pair_count
     print("\nnear-duplicate clustering (MinHash 128 + LSH, exact Jaccard check, threshold 0.8)")
-    print(f"  s2r-hf (datasketch):              {ours:10.1f} s  {len(questions) / ours:10,.0f} rows/s  "
+    print(f"  s2r-hf (datasketch MinHash, bands): {ours:10.1f} s  {len(questions) / ours:10,.0f} rows/s  "
           f"extra peak RSS {peak:,.0f} MB")  # fmt: skip
-    print(f"  naive exact all-pairs Jaccard:    {naive:10.0f} s  {len(questions) / naive:10,.1f} rows/s  "
+    print(f"  naive exact all-pairs Jaccard:      {naive:10.0f} s  {len(questions) / naive:10,.1f} rows/s  "
           f"(measured on {len(sample):,} rows = {pair_count:,.0f} pairs, extrapolated)")  # fmt: skip
     print(f"  speed-up: {naive / ours:,.0f}x")
     print(f"  {near_report.clusters:,} clusters hold {near_report.rows_in_clusters:,} rows "

@@ -7,16 +7,18 @@ changed words in fifty). Clusters are the connected groups of near-duplicate pai
 
 How. Questions whose normalised words are identical are one cluster outright (OpenR1's per-generation rows of one
 problem always share a cluster this way). Every question gets a MinHash signature (128 permutations), computed with
-its shingles in a batched, `num_proc`-parallel map; the distinct questions go into an LSH index that proposes
-candidate pairs (bands tuned for recall), and each candidate is checked with the exact Jaccard of the two shingle
-sets, so the threshold is applied exactly and LSH only decides which pairs are looked at.
+its shingles in a batched, `num_proc`-parallel map. LSH then splits the signatures into bands (datasketch's
+`MinHashLSH` chooses the bands and rows per band for the threshold, tuned for recall); distinct questions that agree
+on a whole band are candidate pairs, and each candidate is checked with the exact Jaccard of the two shingle sets,
+so the threshold is applied exactly and LSH only decides which pairs are looked at.
 
 Library: datasketch (MIT, maintained since 2015, pure Python + numpy, no compiled parts, installed everywhere numpy
-is; `MinHash` with a batch update and `MinHashLSH` with bands chosen from the threshold). Compared with: rensa (Rust,
-faster signatures, but younger, fewer releases and a compiled wheel per platform); datatrove's MinhashDedup (built
-for web-scale corpora: a multi-stage pipeline of signature, bucket and cluster steps that writes files to disk between
-stages, heavy for a pool of 10^5 questions inside one `s2r score` run); text-dedup (scripts rather than a library).
-At pool scale (10^5 questions, a few minutes on one core) datasketch's simplicity wins.
+is) computes the MinHash signatures and the band layout. Compared with: rensa (Rust, faster signatures, but younger,
+fewer releases and a compiled wheel per platform); datatrove's MinhashDedup (built for web-scale corpora: a
+multi-stage pipeline of signature, bucket and cluster steps that writes files to disk between stages, heavy for a pool
+of 10^5 questions inside one `s2r score` run); text-dedup (scripts rather than a library). The bands are matched with
+`numpy.unique` over the signature matrix rather than in `MinHashLSH`'s in-memory tables, which hold a Python set per
+bucket: on 200,000 questions those took 1.6 GB and 4x the time (benchmarks/bench_hygiene.py).
 
 The cluster id is the smallest `s2r_id` in the cluster (the row number, as text, when there is no `s2r_id`), so it
 does not depend on the row order. `drop_near_duplicates` keeps, per cluster, the row the selection ranks best: the
@@ -26,6 +28,7 @@ why `s2r score` clusters after scoring: the judge then also scores the duplicate
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -85,6 +88,19 @@ def _identity(value):
     return value  # the shingles are hashed already (with datasketch's own 32-bit sha1 hash, its default)
 
 
+def _shared_buckets(band):
+    """Groups of positions whose band (a row slice of their signatures) is equal, for groups of two or more."""
+    import numpy as np
+
+    keys = np.ascontiguousarray(band).view(np.dtype((np.void, band.dtype.itemsize * band.shape[1]))).ravel()
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    shared = np.flatnonzero(counts[inverse] > 1)
+    if not shared.size:
+        return []
+    shared = shared[np.argsort(inverse[shared], kind="stable")]  # grouped by bucket, positions ascending within
+    return np.split(shared, np.flatnonzero(np.diff(inverse[shared])) + 1)
+
+
 class _Clusters:
     """Union-find over row numbers."""
 
@@ -126,7 +142,7 @@ def cluster_questions(
     """Add `s2r_question_cluster`: rows whose questions are near duplicates (Jaccard >= threshold) share its value."""
     import numpy as np
     from datasets.fingerprint import Hasher
-    from datasketch import LeanMinHash, MinHash, MinHashLSH
+    from datasketch import MinHashLSH
 
     from s2r_hf._version import __version__
     from s2r_hf.pool import arrow_column, require_dataset, require_num_proc
@@ -163,23 +179,19 @@ def cluster_questions(
     def shingles(row):
         return hashes[offsets[row] : offsets[row + 1]]
 
-    # datasketch cannot choose bands for a threshold of 1 (identical sets): candidates at 0.99 include them all.
-    lsh = MinHashLSH(threshold=min(threshold, 0.99), num_perm=NUM_PERM, weights=LSH_WEIGHTS)
-    scheme = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_identity).scheme
-
-    def signature(row):  # made when needed: 200k of them held at once would cost ~150 MB
-        return LeanMinHash(seed=SEED, hashvalues=signatures[row], scheme=scheme)
-
-    with lsh.insertion_session() as session:
-        for row in distinct:
-            session.insert(row, signature(row))
-    for row in distinct:
-        for other in lsh.query(signature(row)):
-            if other <= row:
-                continue
-            common = np.intersect1d(shingles(row), shingles(other), assume_unique=True).size
-            if common / (shingles(row).size + shingles(other).size - common) >= threshold:
-                clusters.union(row, other)
+    # datasketch chooses the bands (it cannot for a threshold of 1: at 0.99 identical sets still always collide).
+    bands = MinHashLSH(threshold=min(threshold, 0.99), num_perm=NUM_PERM, weights=LSH_WEIGHTS)
+    rows = np.asarray(distinct, dtype=np.int64)
+    checked: set[tuple[int, int]] = set()
+    for start, end in ((band * bands.r, (band + 1) * bands.r) for band in range(bands.b)):
+        for bucket in _shared_buckets(signatures[rows, start:end]):
+            for row, other in itertools.combinations(rows[bucket].tolist(), 2):
+                if (row, other) in checked or clusters.find(row) == clusters.find(other):
+                    continue
+                checked.add((row, other))
+                common = np.intersect1d(shingles(row), shingles(other), assume_unique=True).size
+                if common / (shingles(row).size + shingles(other).size - common) >= threshold:
+                    clusters.union(row, other)
 
     roots = [clusters.find(row) for row in range(len(keys))]
     labels = arrow_column(base, ID).to_pylist() if ID in base.column_names else [str(row) for row in range(len(keys))]
