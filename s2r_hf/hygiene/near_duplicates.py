@@ -18,7 +18,7 @@ fewer releases and a compiled wheel per platform); datatrove's MinhashDedup (bui
 multi-stage pipeline of signature, bucket and cluster steps that writes files to disk between stages, heavy for a pool
 of 10^5 questions inside one `s2r score` run); text-dedup (scripts rather than a library). The bands are matched with
 `numpy.unique` over the signature matrix rather than in `MinHashLSH`'s in-memory tables, which hold a Python set per
-bucket: on 200,000 questions those took 1.6 GB and 4x the time (benchmarks/bench_hygiene.py).
+bucket: on 200,000 questions those took 1.6 GB of memory and about three times as long (benchmarks/bench_hygiene.py).
 
 The cluster id is the smallest `s2r_id` in the cluster (the row number, as text, when there is no `s2r_id`), so it
 does not depend on the row order. `drop_near_duplicates` keeps, per cluster, the row the selection ranks best: the
