@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections import Counter
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -113,11 +112,6 @@ def pass_at_1(correct: Sequence[bool]) -> float:
     return sum(bool(flag) for flag in correct) / len(correct)
 
 
-def vote_counts(answers: Sequence[str]) -> Counter:
-    """How often each literal answer string occurs (a helper for reports; voting itself groups by equivalence)."""
-    return Counter(answers)
-
-
 # -- helpers ------------------------------------------------------------------------------------------------------
 
 
@@ -154,7 +148,7 @@ def _text(value: Any, what: str, *, allow_empty: bool = False) -> str:
 
         return answer_text(value) or ""
     if not isinstance(value, str):
-        raise InputError(f"{what} must be a string or a number, got {type(value).__name__}")
+        raise InputError(f"{what} must be a string or a number, got {value!r} ({type(value).__name__})")
     if not allow_empty and not value.strip():
         raise InputError(f"{what} is empty")
     return value

@@ -10,8 +10,9 @@ parameters): the paper's protocol gives two, the sampled benchmarks and the gree
 
 - lighteval's sample cache is disabled before the model is built: it is keyed on the model config, not the weights, so
   retrained weights at the same path would be served the old generations, and for a local model it creates its folder
-  inside the model folder. `_NoSampleCache` stands in while the pipeline is built; `model._cache = None` then turns
-  the cache off for generation (lighteval's `cached` decorator skips a None cache).
+  inside the model folder. `_NoSampleCache` stands in while the model and the pipeline are built (a custom model
+  class needs none of its own); `model._cache = None` then turns the cache off for generation (lighteval's `cached`
+  decorator skips a None cache).
 - sampling is switched on explicitly (`do_sample`): lighteval's transformers backend passes temperature and top_p to
   `generate` but not `do_sample`, so a model whose generation_config.json lacks `do_sample: true` would decode
   greedily N identical samples.
@@ -137,6 +138,7 @@ def run_group(plan: dict, benchmarks: list[str], output: Path) -> tuple[dict, di
     """Evaluate benchmarks that share generation settings in one Pipeline; (lighteval results, per-task stats)."""
     import torch
     from lighteval.logging.evaluation_tracker import EvaluationTracker
+    from lighteval.models.model_loader import load_model
     from lighteval.pipeline import Pipeline, PipelineParameters
     from transformers import set_seed
 
@@ -149,6 +151,8 @@ def run_group(plan: dict, benchmarks: list[str], output: Path) -> tuple[dict, di
     settings = plan["tasks"][benchmarks[0]]["settings"]
     seed = plan["seed"]
     set_seed(seed)
+    model = load_model(config=_model_config(plan["model"], settings, seed, SYSTEM_PROMPT))
+    model._cache = _NoSampleCache()  # the Pipeline registers its tasks with the model's cache; this one ignores them
     pipeline = Pipeline(
         tasks=",".join(f"{task_name(name)}|0" for name in benchmarks),
         pipeline_parameters=PipelineParameters(
@@ -157,7 +161,7 @@ def run_group(plan: dict, benchmarks: list[str], output: Path) -> tuple[dict, di
             max_samples=plan.get("max_samples"),
         ),
         evaluation_tracker=EvaluationTracker(output_dir=str(output / "lighteval"), save_details=True),
-        model_config=_model_config(plan["model"], settings, seed, SYSTEM_PROMPT),
+        model=model,
     )
     pipeline.model._cache = None  # never read nor write lighteval's sample cache (see the module docstring)
     config_dict = getattr(pipeline.model, "generation_config_dict", None)
