@@ -77,7 +77,10 @@ class EvaluationConfig:
     )
     max_samples: int | None = field(
         default=None,
-        metadata={"help": "evaluate only the first N problems of each benchmark (a partial score: for smoke tests)"},
+        metadata={
+            "help": "evaluate N problems of each benchmark (lighteval's fixed shuffle, seed 42): a partial "
+            "score, for smoke tests"
+        },
     )
     max_new_tokens: int | None = field(default=None, metadata={"help": "new tokens per answer (default: the preset's)"})
     num_samples: int | None = field(
@@ -271,7 +274,7 @@ def _check_model(model: str | os.PathLike, backend: str) -> str:
     if not (path / "config.json").is_file():
         missing.append("config.json")
     if not any((path / name).is_file() for name in TOKENIZER_FILES):
-        missing.append("a tokenizer (tokenizer.json or tokenizer_config.json)")
+        missing.append("tokenizer (tokenizer.json or tokenizer_config.json)")
     if missing:
         raise ModelError(
             f"model folder {ref!r} has no {' and no '.join(missing)}; save the model and its tokenizer "

@@ -104,9 +104,10 @@ def run_config_name(label: str) -> str:
 
 
 def _push_results_repo(data: dict, repo_id: str, config: str, details: list[Path], **common: Any) -> CommitResult:
-    metadata, _ = split_card(read_remote_card(repo_id, "dataset", common.get("token")))
+    text = read_remote_card(repo_id, "dataset", common.get("token"))
+    metadata, _ = split_card(text)
     s2r = metadata.get("s2r") if isinstance(metadata.get("s2r"), dict) else None
-    if metadata and (s2r is None or s2r.get("kind") != RESULTS_KIND):
+    if text.strip() and (s2r is None or s2r.get("kind") != RESULTS_KIND):
         raise InputError(
             f"{repo_id} has a card that s2r did not write as a results repo; push results to a new dataset repo"
         )
