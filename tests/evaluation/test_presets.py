@@ -80,3 +80,17 @@ def test_evaluation_config_gives_each_task_its_settings():
     assert list(settings) == ["amc23", "math500"]
     assert (settings["amc23"].num_samples, settings["amc23"].max_new_tokens) == (8, 32)
     assert (settings["math500"].num_samples, settings["math500"].max_new_tokens) == (1, 32)
+
+
+def test_the_runner_side_never_imports_lighteval():
+    """lighteval turns autograd off at import and takes ~20 s: only the worker process may load it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, s2r_hf.evaluation.runner, s2r_hf.evaluation.compare, s2r_hf.hub.results, s2r_hf.cli\n"
+        "s2r_hf.cli.build_parser()\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'lighteval'], 'lighteval imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr

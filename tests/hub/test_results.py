@@ -118,8 +118,8 @@ def test_a_second_run_is_a_second_config(hub, tiny_eval_run):
 
 def test_a_repo_that_is_not_a_subset_is_refused(hub, tiny_eval_run):
     out, _, _ = tiny_eval_run
-    commit_files("someone/data", {"README.md": b"# a dataset\n", "data.csv": b"a\n1\n"})
+    commit_files("s2r-tester/data", {"README.md": b"# a dataset\n", "data.csv": b"a\n1\n"})
     with pytest.raises(InputError, match="not a subset repo published by `s2r publish`"):
-        push_results(out, subset_repo="someone/data")
+        push_results(out, subset_repo="s2r-tester/data")
     with pytest.raises(InputError, match="did not write as a results repo"):
-        push_results(out, results_repo="someone/data")
+        push_results(out, results_repo="s2r-tester/data")
