@@ -242,7 +242,7 @@ def evaluate_model(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    logger.info("results written to %s\n%s", target, markdown)
+    logger.info("results written to %s", target)
     return EvaluationResult(target, tidy, markdown)
 
 

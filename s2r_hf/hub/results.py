@@ -65,7 +65,7 @@ def push_results(
     `subset_config` names the subset when `subset_repo` holds several (a collection); `config_name` the run's config
     in `results_repo` (default: its label).
     """
-    from s2r_hf.evaluation.runner import DETAILS_DIR, read_results
+    from s2r_hf.evaluation.runner import DETAILS_DIR, RESULTS_FORMAT, read_results
 
     check_online()
     if not any((results_repo, model_repo, subset_repo)):
@@ -76,6 +76,8 @@ def push_results(
     folder: Path | None = None
     if isinstance(results, Mapping):
         data = dict(results)
+        if data.get("format") != RESULTS_FORMAT or not isinstance(data.get("results"), Mapping):
+            raise InputError(f"results must be what s2r evaluate wrote (format {RESULTS_FORMAT!r}), got another dict")
     else:
         data = read_results(results)
         folder = Path(results) if Path(results).is_dir() else Path(results).parent
@@ -346,14 +348,9 @@ def carry_results(card: bytes, remote_card: str | None) -> bytes:
 # -- cards on the Hub -------------------------------------------------------------------------------------------------
 
 
-def read_remote_card(
-    repo_id: str, repo_type: str, token: str | None = None, revision: str | None = None, *, quiet: bool = False
-) -> str:
-    """The README.md of a Hub repo ("" when the repo or its card does not exist yet).
-
-    Other failures (a refused token, no connection) raise PublishError, or with `quiet=True` give "" too: a caller
-    whose commit will meet, and explain, the same failure.
-    """
+def read_remote_card(repo_id: str, repo_type: str, token: str | None = None, revision: str | None = None) -> str:
+    """The README.md of a Hub repo ("" when the repo or its card does not exist yet); other failures (a refused
+    token, no connection) raise PublishError."""
     from huggingface_hub import HfApi
     from huggingface_hub.errors import (
         EntryNotFoundError,
@@ -370,9 +367,6 @@ def read_remote_card(
     except (EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError):
         return ""
     except (HfHubHTTPError, OSError, *transport_errors()) as err:
-        if quiet:
-            logger.debug("could not read the card of %s: %s", repo_id, err)
-            return ""
         raise PublishError(f"could not read the card of {repo_id} ({err}); check the token and the network") from err
     return Path(path).read_text(encoding="utf-8")
 
