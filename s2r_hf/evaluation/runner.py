@@ -376,7 +376,8 @@ def _run_worker(python: str, plan_path: Path) -> None:
 
 
 def _collect_details(staging: Path) -> None:
-    """lighteval's per-sample details (details/<model>/<date>/details_s2r_<name>|0_<date>.parquet) -> details/<name>."""
+    """lighteval's per-sample details (details/<model>/<date>/details_s2r_<name>|0_<date>.parquet) are moved to
+    details/<name>.parquet (moved, not copied: with 16 long samples per problem they are large)."""
     from s2r_hf.evaluation.prompt import benchmark_of_details
 
     out = staging / DETAILS_DIR
@@ -384,7 +385,7 @@ def _collect_details(staging: Path) -> None:
     for path in sorted((staging / LIGHTEVAL_DIR).rglob("details_*.parquet")):
         name = benchmark_of_details(path.name)
         if name is not None:
-            shutil.copy2(path, out / f"{name}.parquet")
+            path.replace(out / f"{name}.parquet")
 
 
 def model_identity(model: str, config: EvaluationConfig) -> dict:
