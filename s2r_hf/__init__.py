@@ -38,6 +38,11 @@ _PUBLIC = {
     "Select2ReasonBuilder": "s2r_hf.builder",
     "train_judge": "s2r_hf.judge.training",
     "JudgeTrainingConfig": "s2r_hf.judge.training",
+    "grade_answer": "s2r_hf.evaluation.grading",
+    "evaluate_model": "s2r_hf.evaluation.runner",
+    "EvaluationConfig": "s2r_hf.evaluation.runner",
+    "compare_results": "s2r_hf.evaluation.compare",
+    "push_results": "s2r_hf.hub.results",
 }
 
 __all__ = ["__version__", *_PUBLIC]
@@ -53,8 +58,12 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.adapters import GenericAdapter, OpenR1Adapter, PoolReport, load_pool
     from s2r_hf.builder import Select2ReasonBuilder
     from s2r_hf.difficulty import DIFFICULTY_SCORERS, add_difficulty
+    from s2r_hf.evaluation.compare import compare_results
+    from s2r_hf.evaluation.grading import grade_answer
+    from s2r_hf.evaluation.runner import EvaluationConfig, evaluate_model
     from s2r_hf.folders import load_dataset_folder, write_dataset_folder
     from s2r_hf.hub.commit import CommitResult, RetryPolicy, commit_files
+    from s2r_hf.hub.results import push_results
     from s2r_hf.hub.subsets import publish_subset, publish_subsets
     from s2r_hf.judge.scorer import JudgeConfig, JudgeDifficulty, judge_difficulty_batch
     from s2r_hf.judge.training import JudgeTrainingConfig, train_judge

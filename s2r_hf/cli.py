@@ -21,6 +21,8 @@ COMMANDS = (
     "s2r_hf.commands.demo",
     "s2r_hf.commands.train_judge",
     "s2r_hf.commands.publish",
+    "s2r_hf.commands.evaluate",
+    "s2r_hf.commands.compare",
 )
 
 
