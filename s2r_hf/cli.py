@@ -21,6 +21,7 @@ COMMANDS = (
     "s2r_hf.commands.demo",
     "s2r_hf.commands.train_judge",
     "s2r_hf.commands.publish",
+    "s2r_hf.commands.inspect",
 )
 
 
