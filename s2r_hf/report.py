@@ -150,7 +150,8 @@ def _figure():
 
 def _png(figure) -> bytes:
     buffer = io.BytesIO()
-    figure.tight_layout()
+    # Fixed margins: tight_layout would measure every label first, a third of the time a plot takes.
+    figure.subplots_adjust(left=0.1, right=0.97, bottom=0.1, top=0.93)
     # No "matplotlib version" text chunk: the same input gives the same bytes.
     figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
     return buffer.getvalue()
