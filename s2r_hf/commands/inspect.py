@@ -11,7 +11,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scored", help="folder written by `s2r score`")
     parser.add_argument("--subset", help="a subset `s2r select` made from this pool: its rows are marked")
     parser.add_argument(
-        "-o", "--output", help="folder for report.md, report.json and the PNGs (default: SCORED-report beside SCORED)"
+        "-o",
+        "--output",
+        default=argparse.SUPPRESS,  # the default depends on SCORED: said in the help, not printed as None
+        help="folder for report.md, report.json and the PNGs (default: SCORED-report beside SCORED)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace the output folder if `s2r inspect` wrote it")
 
@@ -20,7 +23,8 @@ def run(args: argparse.Namespace) -> int:
     from s2r_hf.commands.summary import format_table
     from s2r_hf.report import REPORT_MD, write_report
 
-    path, report = write_report(args.scored, args.output, subset=args.subset, overwrite=args.overwrite)
+    output = getattr(args, "output", None)
+    path, report = write_report(args.scored, output, subset=args.subset, overwrite=args.overwrite)
     rows = [[name, count, f"{100 * count / report['rows']:.1f}%"] for name, count in report["quadrants"].items()]
     print(format_table(["quadrant", "rows", "share"], rows))
     print()
