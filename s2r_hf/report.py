@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf.columns import DIFFICULTY, ID, RETHINK_COUNT, ROLLOUT_DIFFICULTY, TRACE_LENGTH
-from s2r_hf.errors import InputError, OutputError, OutputExistsError
+from s2r_hf.errors import InputError, OutputError, S2RError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -365,11 +365,10 @@ def _write_folder(target: Path, files: dict[str, bytes], overwrite: bool) -> Non
         for name, content in files.items():
             (staging / name).write_bytes(content)
         move_into_place(staging, target, overwrite)
-    except OutputExistsError:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     except OSError as err:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(err, S2RError):  # e.g. the folder appeared meanwhile
+            raise
         raise OutputError(f"could not write the report to {str(target)!r}: {err.strerror or err}") from err
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
