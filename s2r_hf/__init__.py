@@ -43,6 +43,8 @@ _PUBLIC = {
     "EvaluationConfig": "s2r_hf.evaluation.runner",
     "compare_results": "s2r_hf.evaluation.compare",
     "push_results": "s2r_hf.hub.results",
+    "describe_pool": "s2r_hf.report",
+    "write_report": "s2r_hf.report",
 }
 
 __all__ = ["__version__", *_PUBLIC]
@@ -69,6 +71,7 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.judge.training import JudgeTrainingConfig, train_judge
     from s2r_hf.length import add_trace_columns
     from s2r_hf.plots import plot_distributions
+    from s2r_hf.report import describe_pool, write_report
     from s2r_hf.scoring import ScoreConfig, score_pool
     from s2r_hf.selection import STRATEGIES, SelectConfig, select
     from s2r_hf.sources import load_source

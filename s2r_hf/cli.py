@@ -23,6 +23,7 @@ COMMANDS = (
     "s2r_hf.commands.publish",
     "s2r_hf.commands.evaluate",
     "s2r_hf.commands.compare",
+    "s2r_hf.commands.inspect",
 )
 
 
