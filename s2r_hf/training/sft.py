@@ -17,8 +17,8 @@ from __future__ import annotations
 import logging
 import shutil
 import sys
-from importlib import resources
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
