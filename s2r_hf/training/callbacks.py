@@ -12,6 +12,7 @@ Every side effect happens on the world's main process only (`state.is_world_proc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -217,6 +218,8 @@ class PushToHubRevisionCallback(TrainerCallback):
             )
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            with contextlib.suppress(OSError):  # the staging root, once no push uses it
+                staging.parent.rmdir()
 
     def wait(self) -> dict[str, Any]:
         """Wait for every push; returns {branch: CommitResult or the error}, and logs the failures."""

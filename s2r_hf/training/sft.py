@@ -83,7 +83,15 @@ def parse_train_args(argv: list[str]):
 # ---------------------------------------------------------------------------------------------------------------- data
 
 
-def new_record(*, base_model: str | None, data: dict[str, Any], name: str | None = None, **extra) -> dict[str, Any]:
+def new_record(
+    *,
+    base_model: str | None,
+    data: dict[str, Any],
+    name: str | None = None,
+    recipe: dict[str, Any] | None = None,
+    command: str | None = None,
+    output_dir: str | None = None,
+) -> dict[str, Any]:
     """A provenance record (see s2r_hf.training.provenance), before training."""
     return {
         "kind": "s2r_training",
@@ -92,10 +100,11 @@ def new_record(*, base_model: str | None, data: dict[str, Any], name: str | None
         "s2r_hf_version": __version__,
         "base_model": base_model,
         "data": data,
-        "recipe": extra.pop("recipe", None),
+        "recipe": recipe,
         "training": None,
         "evaluations": [],
-        **extra,
+        "command": command,
+        "output_dir": output_dir,
     }
 
 

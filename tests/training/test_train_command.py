@@ -15,6 +15,9 @@ from s2r_hf.columns import MESSAGES
 from s2r_hf.folders import load_dataset_folder
 from s2r_hf.training.provenance import PROVENANCE_FILE
 
+# One real training run shared by the module (tens of seconds on 2 cores).
+pytestmark = pytest.mark.slow
+
 
 def record_of(folder):
     return json.loads((folder / PROVENANCE_FILE).read_text(encoding="utf-8"))
