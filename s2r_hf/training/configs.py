@@ -36,6 +36,13 @@ class S2RSFTConfig(SFTConfig):
     selection_k: int | None = field(default=None, metadata={"help": "selection: rows to keep (instead of the ratio)"})
     selection_weight: float = field(default=0.25, metadata={"help": "selection: weight on the difficulty rank"})
     selection_seed: int = field(default=0, metadata={"help": "selection: seed of the random and diverse strategies"})
+    pool_dataset: str | None = field(
+        default=None,
+        metadata={
+            "help": "the pool a ready-made subset was selected from (folder, file or Hub id): read only to count its "
+            "tokens, so the card can state tokens trained against tokens in the whole pool"
+        },
+    )
     callbacks: list[str] = field(
         default_factory=lambda: ["selection_report"],
         metadata={"help": "callbacks by name: selection_report, push_to_hub_revision, evaluate"},

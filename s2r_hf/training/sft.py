@@ -136,7 +136,9 @@ def data_record(
         "pool_tokens": pool_tokens,
         "token_share": (sft["tokens_kept"] / pool_tokens) if pool_tokens else None,
         "pool_tokens_note": pool_tokens_note
-        or (None if pool_tokens else "measured only when s2r train selects from the pool itself (selection_strategy)"),
+        or (
+            None if pool_tokens else "give the pool with --pool_dataset, or select on the fly with --selection_strategy"
+        ),
     }
 
 
@@ -197,6 +199,10 @@ def load_training_data(script_args, training_args, tokenizer, chat_template: str
             block = _subset_block(source, info.kind)
             selection = _selection_of_block(block) if block else None
             selected_by = "s2r select (the subset's card)" if block else None
+            if training_args.pool_dataset:
+                pool = load_source(training_args.pool_dataset)
+                measured = measure_sft_tokens(pool, tokenizer, chat_template=chat_template)
+                pool_tokens = sum(measured[TOKENS_COLUMN])
         prepared, sft_report = prepare_sft_dataset(
             dataset, tokenizer, training_args.max_length, chat_template=chat_template
         )

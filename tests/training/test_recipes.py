@@ -51,3 +51,16 @@ def test_the_accelerate_configs():
     ddp = yaml.safe_load((recipes_dir() / "accelerate" / "ddp.yaml").read_text(encoding="utf-8"))
     assert zero3["distributed_type"] == "DEEPSPEED" and zero3["deepspeed_config"]["zero_stage"] == 3
     assert ddp["distributed_type"] == "MULTI_GPU" and ddp["num_processes"] == zero3["num_processes"] == 8
+
+
+def test_the_rope_conversion_changes_the_config_only(tiny_model_dir, tmp_path):
+    from transformers import AutoConfig
+
+    from s2r_hf.training.rope import main
+
+    out = tmp_path / "rope300k"
+    assert main([str(tiny_model_dir), str(out)]) == 0
+    config = AutoConfig.from_pretrained(out)
+    assert config.rope_parameters["rope_theta"] == 300_000.0 and config.max_position_embeddings == 32_768
+    assert (out / "model.safetensors").read_bytes() == (tiny_model_dir / "model.safetensors").read_bytes()
+    assert main([str(tiny_model_dir), str(out)]) == 2  # never over an existing folder

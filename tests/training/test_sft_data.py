@@ -102,3 +102,29 @@ def test_a_tokenizer_without_a_chat_template(tokenizer):
     bare.chat_template = None
     with pytest.raises(ModelError, match=r"has no chat template.*--chat_template_path"):
         prepare_sft_dataset(one, bare, 100)
+
+
+@pytest.mark.slow
+def test_selection_on_the_fly_and_a_named_pool_count_the_whole_pool(scored_pool, real_subset_dir, tiny_model_dir):
+    from s2r_hf.training.sft import load_tokenizer, load_training_data, parse_train_args
+
+    conversations = [list(messages) for messages in scored_pool[MESSAGES]]
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    pool_tokens = sum(len(ids) for ids in tokenizer.apply_chat_template(conversations, return_dict=True)["input_ids"])
+    base = ["--config", "tiny-cpu", "--model_name_or_path", str(tiny_model_dir), "--output_dir", "unused"]
+    base += ["--max_length", str(MAX_LENGTH)]
+    on_the_fly = [*base, "--dataset_name", str(real_subset_dir.parent / "limo-scored")]
+    on_the_fly += ["--selection_strategy", "hardest", "--selection_ratio", "0.1"]
+    named_pool = [*base, "--dataset_name", str(real_subset_dir), "--pool_dataset", str(real_subset_dir.parent)]
+    named_pool[-1] += "/limo-scored"
+    records = []
+    for argv in (on_the_fly, named_pool):
+        script_args, training_args, model_args = parse_train_args(argv)
+        tokenizer, template = load_tokenizer(model_args, training_args)
+        _, data = load_training_data(script_args, training_args, tokenizer, template)
+        records.append(data)
+        assert data["pool_tokens"] == pool_tokens
+        assert data["token_share"] == pytest.approx(data["sft"]["tokens_kept"] / pool_tokens)
+    assert records[0]["selection"]["rows"] == records[1]["selection"]["rows"] == 29
+    assert records[0]["selected_by"] == "s2r train (on the fly)"
+    assert records[0]["sft"] == records[1]["sft"]
