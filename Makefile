@@ -9,7 +9,7 @@ TORCH_VERSION ?= 2.13.0
 
 install:
 	$(PYTHON) -c "import torch" 2>/dev/null || $(PYTHON) -m pip install "torch==$(TORCH_VERSION)"
-	$(PYTHON) -m pip install --quiet -e ".[dev]"
+	$(PYTHON) -m pip install --quiet -e ".[dev,train]"
 
 demo: install
 	$(PYTHON) -m s2r_hf.cli demo --output s2r-demo --overwrite
@@ -29,3 +29,4 @@ format:
 bench: install
 	$(PYTHON) benchmarks/bench_selection.py
 	$(PYTHON) benchmarks/bench_length.py
+	$(PYTHON) benchmarks/bench_training.py
