@@ -251,10 +251,11 @@ def check_output_dir(training_args) -> str | None:
                 f"output_dir {str(output)!r} holds a finished run; choose another --output_dir, or pass "
                 "--overwrite_output_dir to train again into it"
             )
-        if training_args.process_index == 0:
+        if training_args.process_index == 0:  # what the finished run wrote: its checkpoints, evaluations and record
             for old in [*output.glob("checkpoint-*"), output / "s2r_eval"]:
                 if old.is_dir():
                     shutil.rmtree(old)
+            update_provenance(output, status="running", training=None, evaluations=[])
         logger.info("training again into %s (--overwrite_output_dir)", output)
         return None
     last = get_last_checkpoint(str(output))

@@ -165,3 +165,18 @@ def test_a_killed_run_resumes_from_its_checkpoint_and_ends_where_the_full_run_di
     assert [entry["step"] for entry in trainer_log(killed) if "loss" in entry] == [1, 2, 3]
     full, again = weights(run.output_dir), weights(killed)
     assert all(torch.allclose(full[name], again[name], atol=1e-6) for name in full)
+
+
+def test_overwrite_trains_again_and_keeps_what_s2r_did_not_write(run, tmp_path):
+    again = tmp_path / "out"
+    shutil.copytree(run.output_dir, again)
+    (again / "my-notes.txt").write_text("mine", encoding="utf-8")
+    argv = train_argv(run.model_dir, run.subset_dir, again, "--max_steps", "1", "--overwrite_output_dir")
+
+    assert main(argv) == 0
+
+    assert sorted(path.name for path in again.glob("checkpoint-*")) == ["checkpoint-1"]
+    assert not (again / "s2r_eval").exists()  # the old run's evaluations went with its checkpoints
+    assert (again / "my-notes.txt").read_text(encoding="utf-8") == "mine"
+    record = record_of(again)
+    assert record["status"] == "finished" and record["training"]["steps"] == 1 and record["evaluations"] == []
