@@ -71,7 +71,14 @@ def parse_train_args(argv: list[str]):
         if position + 1 >= len(argv):
             raise InputError("--config needs a recipe: a YAML file or a shipped recipe name")
         argv[position + 1] = resolve_recipe(argv[position + 1])
-    parser = TrlParser((ScriptArguments, S2RSFTConfig, ModelConfig), prog="s2r train")
+
+    class OneLineParser(TrlParser):
+        """argparse prints the whole usage (hundreds of TRL options) before an error: one line instead."""
+
+        def error(self, message):
+            raise InputError(f"{message}; every option: python -m s2r_hf.training.sft --help")
+
+    parser = OneLineParser((ScriptArguments, S2RSFTConfig, ModelConfig), prog="s2r train")
     try:
         return parser.parse_args_and_config(args=argv)
     except S2RError:
@@ -174,6 +181,7 @@ def _selection_of_block(block: dict[str, Any]) -> dict[str, Any]:
 
 def load_training_data(script_args, training_args, tokenizer, chat_template: str | None) -> tuple[Dataset, dict]:
     """The dataset the trainer gets (selected on the fly if asked, over-long rows removed) and its provenance."""
+    from s2r_hf.folders import s2r_kind
     from s2r_hf.selection import select_with_report
     from s2r_hf.sources import describe_source, load_source
     from s2r_hf.training.sft_data import TOKENS_COLUMN, measure_sft_tokens, prepare_sft_dataset, require_messages
@@ -197,6 +205,12 @@ def load_training_data(script_args, training_args, tokenizer, chat_template: str
             selection, selected_by = report.describe(), "s2r train (on the fly)"
         else:
             block = _subset_block(source, info.kind)
+            if info.kind == "folder" and s2r_kind(source) == "scored_pool":
+                logger.warning(
+                    "%s is a whole scored pool and no --selection_strategy was given: training on all of it "
+                    "(pass --selection_strategy joint --selection_ratio 0.1 to train on the Select2Reason subset)",
+                    source,
+                )
             selection = _selection_of_block(block) if block else None
             selected_by = "s2r select (the subset's card)" if block else None
             if training_args.pool_dataset:

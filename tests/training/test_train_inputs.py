@@ -124,3 +124,10 @@ def test_an_unknown_recipe_key(tiny_model_dir, tmp_path, capsys):
     recipe.write_text("# CPU\nuse_cpu: true\nbf16: false\nlearning_rat: 0.1\n", encoding="utf-8")
     code, line = run_train(["train", "--config", str(recipe), "--model_name_or_path", str(tiny_model_dir)], capsys)
     assert code == 2 and "learning_rat" in line
+
+
+def test_a_bad_flag_value_is_one_line_not_the_whole_usage(tiny_model_dir, tmp_path, capsys):
+    argv = train_argv(tiny_model_dir, tmp_path, tmp_path / "out", "--max_steps", "abc", "--no_such_flag", "1")
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "argument --max_steps/--max-steps: invalid int value: 'abc'" in err[0]
