@@ -30,3 +30,4 @@ format:
 bench: install
 	$(PYTHON) benchmarks/bench_selection.py
 	$(PYTHON) benchmarks/bench_length.py
+	$(PYTHON) benchmarks/bench_training.py

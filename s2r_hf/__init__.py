@@ -45,6 +45,13 @@ _PUBLIC = {
     "push_results": "s2r_hf.hub.results",
     "describe_pool": "s2r_hf.report",
     "write_report": "s2r_hf.report",
+    "prepare_sft_dataset": "s2r_hf.training.sft_data",
+    "SFTDataReport": "s2r_hf.training.sft_data",
+    "S2RSFTConfig": "s2r_hf.training.configs",
+    "CALLBACKS": "s2r_hf.training.callbacks",
+    "SelectionReportCallback": "s2r_hf.training.callbacks",
+    "PushToHubRevisionCallback": "s2r_hf.training.callbacks",
+    "EvaluateCallback": "s2r_hf.training.callbacks",
 }
 
 __all__ = ["__version__", *_PUBLIC]
@@ -75,3 +82,11 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.scoring import ScoreConfig, score_pool
     from s2r_hf.selection import STRATEGIES, SelectConfig, select
     from s2r_hf.sources import load_source
+    from s2r_hf.training.callbacks import (
+        CALLBACKS,
+        EvaluateCallback,
+        PushToHubRevisionCallback,
+        SelectionReportCallback,
+    )
+    from s2r_hf.training.configs import S2RSFTConfig
+    from s2r_hf.training.sft_data import SFTDataReport, prepare_sft_dataset

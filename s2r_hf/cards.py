@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-CARD_TEMPLATES = ("scored_pool.md", "subset.md", "judge.md")
+CARD_TEMPLATES = ("scored_pool.md", "subset.md", "judge.md", "model.md")
 
 
 def templates_dir() -> Path:
