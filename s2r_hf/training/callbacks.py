@@ -57,7 +57,8 @@ PUSH_EXCLUDE = (
     "details/*",
     "results/*",
 )
-EVAL_FOLDER = "s2r_eval"  # output_dir/s2r_eval/step-N/: the evaluation's results JSON and log
+EVAL_FOLDER = "s2r_eval"  # output_dir/s2r_eval/step-N/: the evaluation's results and log
+EVAL_OUTPUT = "results"  # {output}: a JSON file, or a folder holding results.json (s2r evaluate -o)
 
 
 class SelectionReportCallback(TrainerCallback):
@@ -262,7 +263,8 @@ class EvaluateCallback(TrainerCallback):
 
     `command` is a template (see `s2r_hf.training.configs.DEFAULT_EVAL_COMMAND`): it is split like a shell line and
     each word filled in with {python}, {checkpoint}, {output}, {output_dir} and {benchmarks}. The command must write
-    `{output}`, a JSON object `{"results": {benchmark: {metric: number}}}`; each score is logged as
+    `{output}`: a JSON object `{"results": {benchmark: {metric: number}}}`, as a file at that path or as a folder
+    holding results.json (what the default, `s2r evaluate -o {output}`, writes); each score is logged as
     `eval/<benchmark>/<metric>` at the checkpoint's step, and recorded in s2r_training.json and the model card.
 
     The final checkpoint is evaluated (every checkpoint with `every_save=True`). Evaluations run in the background and
@@ -313,7 +315,10 @@ class EvaluateCallback(TrainerCallback):
         """Start the evaluation of `checkpoint` (a saved model folder) as the scores of `step`."""
         folder = Path(output_dir) / EVAL_FOLDER / f"step-{step}"
         folder.mkdir(parents=True, exist_ok=True)
-        output = folder / "results.json"
+        output = folder / EVAL_OUTPUT
+        # An earlier attempt at this step (a resumed run) left its own results here: s2r wrote them, inside s2r_eval/.
+        if output.is_dir():
+            shutil.rmtree(output)
         output.unlink(missing_ok=True)
         argv = self.command_for(checkpoint, output)
         log = open(folder / "evaluate.log", "wb")  # noqa: SIM115 (closed when the process is collected)
@@ -369,7 +374,7 @@ class EvaluateCallback(TrainerCallback):
             self._record(step, checkpoint, output_dir, error=f"exit code {returncode}: {' '.join(tail)[:300]}")
             return
         try:
-            results = read_results(folder / "results.json")
+            results = read_results(folder / EVAL_OUTPUT)
         except InputError as err:
             self._record(step, checkpoint, output_dir, error=str(err))
             return
@@ -397,7 +402,10 @@ class EvaluateCallback(TrainerCallback):
 
 
 def read_results(path: Path) -> dict[str, dict[str, float]]:
-    """Read `{"results": {benchmark: {metric: number}}}`, refusing any other shape in words."""
+    """Read `{"results": {benchmark: {metric: number}}}` from a file, or from a folder's results.json (`s2r evaluate`),
+    refusing any other shape in words."""
+    if path.is_dir():
+        path = path / "results.json"
     if not path.is_file():
         raise InputError(f"the evaluation command exited 0 but wrote no results file {str(path)!r}")
     try:

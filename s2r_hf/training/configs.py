@@ -14,10 +14,10 @@ from s2r_hf.errors import InputError
 from s2r_hf.selection import STRATEGIES
 
 # How the evaluate callback runs the evaluation: a command template, split like a shell line, then each word filled in.
-# {python}: the evaluation interpreter; {checkpoint}: the saved model folder; {output}: the results JSON the command
-# must write ({"results": {benchmark: {metric: value}}}); {output_dir}: the folder holding it; {benchmarks}: the
-# benchmark names joined by commas.
-DEFAULT_EVAL_COMMAND = "{python} -m s2r_hf.cli evaluate {checkpoint} --tasks {benchmarks} --results-json {output}"
+# {python}: the evaluation interpreter; {checkpoint}: the saved model folder; {output}: where the command writes its
+# results ({"results": {benchmark: {metric: value}}}), as a JSON file at that path or as a folder holding results.json
+# (what `s2r evaluate -o` writes); {output_dir}: the folder holding {output}; {benchmarks}: the names joined by commas.
+DEFAULT_EVAL_COMMAND = "{python} -m s2r_hf.cli evaluate {checkpoint} --tasks {benchmarks} -o {output}"
 EVAL_PLACEHOLDERS = ("python", "checkpoint", "output", "output_dir", "benchmarks")
 
 

@@ -108,7 +108,7 @@ def test_the_command_gets_the_checkpoint_and_the_results_file(tmp_path):
         "results": {"math500": {"pass@1": 0.5, "argv": 3}},
         "error": None,
     }
-    assert json.loads((tmp_path / "s2r_eval" / "step-7" / "results.json").read_text())["results"]["math500"]
+    assert json.loads((tmp_path / "s2r_eval" / "step-7" / "results").read_text())["results"]["math500"]
 
 
 @pytest.mark.parametrize(
@@ -135,3 +135,29 @@ def test_a_command_that_cannot_start(tmp_path):
 def test_the_command_template_is_checked_up_front():
     with pytest.raises(InputError, match=r"eval_command must contain \{output\}"):
         EvaluateCallback(["math500"], command=f"{sys.executable} eval.py {{checkpoint}}")
+
+
+def test_the_default_evaluation_command_is_a_valid_s2r_evaluate_call(tmp_path):
+    """The default template must stay in step with `s2r evaluate`'s own flags (an unknown flag would only show at the
+    end of a long training run)."""
+    from s2r_hf.cli import build_parser
+
+    callback = EvaluateCallback(["math500", "aime24"])
+    output = tmp_path / "s2r_eval" / "step-3" / "results"
+    argv = callback.command_for(tmp_path / "checkpoint-3", output)
+    assert argv[:3] == [sys.executable, "-m", "s2r_hf.cli"]
+    args = build_parser().parse_args(argv[3:])
+    assert (args.command, args.model, args.tasks, args.output_dir) == (
+        "evaluate",
+        str(tmp_path / "checkpoint-3"),
+        "math500,aime24",
+        str(output),
+    )
+
+
+def test_results_are_read_from_a_folder_as_s2r_evaluate_writes_them(tmp_path):
+    from s2r_hf.training.callbacks import read_results
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "results.json").write_text(json.dumps({"results": {"aime24": {"maj@16": 0.25}}}))
+    assert read_results(tmp_path / "results") == {"aime24": {"maj@16": 0.25}}

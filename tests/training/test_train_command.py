@@ -124,7 +124,7 @@ def test_the_evaluate_callback_ran_its_subprocess_and_the_scores_reached_the_log
     (evaluation,) = record_of(run.output_dir)["evaluations"]
     assert evaluation["step"] == TRAIN_STEPS and evaluation["error"] is None
     assert evaluation["checkpoint"] == str(run.output_dir / f"checkpoint-{TRAIN_STEPS}")
-    assert (run.output_dir / "s2r_eval" / f"step-{TRAIN_STEPS}" / "results.json").is_file()
+    assert (run.output_dir / "s2r_eval" / f"step-{TRAIN_STEPS}" / "results").is_file()
 
 
 def test_the_model_card_states_model_data_recipe_cost_and_results(run):
