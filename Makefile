@@ -1,5 +1,6 @@
 # The two commands a newcomer needs: `make demo` (the main job, offline) and `make test`.
-# Both install what they need into the current Python first; PYTHON=... picks another interpreter.
+# Both install what they need into the current Python first (the training and evaluation extras too, so their
+# tests run); PYTHON=... picks another interpreter.
 PYTHON ?= python3
 # Installed only when no torch is importable: a bare `torch` requirement would pull several GB of CUDA packages,
 # while this version's CPU wheel is what these machines carry. A torch you already have is left alone.
@@ -9,7 +10,7 @@ TORCH_VERSION ?= 2.13.0
 
 install:
 	$(PYTHON) -c "import torch" 2>/dev/null || $(PYTHON) -m pip install "torch==$(TORCH_VERSION)"
-	$(PYTHON) -m pip install --quiet -e ".[dev]"
+	$(PYTHON) -m pip install --quiet -e ".[all]"
 
 demo: install
 	$(PYTHON) -m s2r_hf.cli demo --output s2r-demo --overwrite
@@ -29,3 +30,4 @@ format:
 bench: install
 	$(PYTHON) benchmarks/bench_selection.py
 	$(PYTHON) benchmarks/bench_length.py
+	$(PYTHON) benchmarks/bench_training.py

@@ -38,6 +38,20 @@ _PUBLIC = {
     "Select2ReasonBuilder": "s2r_hf.builder",
     "train_judge": "s2r_hf.judge.training",
     "JudgeTrainingConfig": "s2r_hf.judge.training",
+    "grade_answer": "s2r_hf.evaluation.grading",
+    "evaluate_model": "s2r_hf.evaluation.runner",
+    "EvaluationConfig": "s2r_hf.evaluation.runner",
+    "compare_results": "s2r_hf.evaluation.compare",
+    "push_results": "s2r_hf.hub.results",
+    "describe_pool": "s2r_hf.report",
+    "write_report": "s2r_hf.report",
+    "prepare_sft_dataset": "s2r_hf.training.sft_data",
+    "SFTDataReport": "s2r_hf.training.sft_data",
+    "S2RSFTConfig": "s2r_hf.training.configs",
+    "CALLBACKS": "s2r_hf.training.callbacks",
+    "SelectionReportCallback": "s2r_hf.training.callbacks",
+    "PushToHubRevisionCallback": "s2r_hf.training.callbacks",
+    "EvaluateCallback": "s2r_hf.training.callbacks",
     "decontaminate": "s2r_hf.hygiene.decontaminate",
     "DecontaminationReport": "s2r_hf.hygiene.decontaminate",
     "cluster_questions": "s2r_hf.hygiene.near_duplicates",
@@ -57,8 +71,12 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.adapters import GenericAdapter, OpenR1Adapter, PoolReport, load_pool
     from s2r_hf.builder import Select2ReasonBuilder
     from s2r_hf.difficulty import DIFFICULTY_SCORERS, add_difficulty
+    from s2r_hf.evaluation.compare import compare_results
+    from s2r_hf.evaluation.grading import grade_answer
+    from s2r_hf.evaluation.runner import EvaluationConfig, evaluate_model
     from s2r_hf.folders import load_dataset_folder, write_dataset_folder
     from s2r_hf.hub.commit import CommitResult, RetryPolicy, commit_files
+    from s2r_hf.hub.results import push_results
     from s2r_hf.hub.subsets import publish_subset, publish_subsets
     from s2r_hf.hygiene.decontaminate import DecontaminationReport, decontaminate
     from s2r_hf.hygiene.near_duplicates import cluster_questions, drop_near_duplicates
@@ -66,6 +84,15 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.judge.training import JudgeTrainingConfig, train_judge
     from s2r_hf.length import add_trace_columns
     from s2r_hf.plots import plot_distributions
+    from s2r_hf.report import describe_pool, write_report
     from s2r_hf.scoring import ScoreConfig, score_pool
     from s2r_hf.selection import STRATEGIES, SelectConfig, select
     from s2r_hf.sources import load_source
+    from s2r_hf.training.callbacks import (
+        CALLBACKS,
+        EvaluateCallback,
+        PushToHubRevisionCallback,
+        SelectionReportCallback,
+    )
+    from s2r_hf.training.configs import S2RSFTConfig
+    from s2r_hf.training.sft_data import SFTDataReport, prepare_sft_dataset

@@ -9,6 +9,7 @@ and `s2r_answer`, drops rows that cannot teach (incomplete traces), and reports 
   a row without a uuid is named by a hash of question and trace (20 hex digits, never a UUID's form), and two such
   rows with the same content are one example, kept once.
 - `generic`: any dataset, given its question and trace columns, or one that already has `messages`.
+- `chinese-distill`, `sharegpt`, `s1k`: more layouts, in s2r_hf.layouts.
 """
 
 from __future__ import annotations
@@ -512,26 +513,52 @@ class GenericAdapter(PoolAdapter):
 
 # ---------------------------------------------------------------------------------------------------------------------
 
-ADAPTERS: dict[str, type[PoolAdapter]] = {"openr1": OpenR1Adapter, "generic": GenericAdapter}
+# name -> "module:Class": the layouts in s2r_hf.layouts build on this module, so they are imported when named.
+ADAPTERS: dict[str, str] = {
+    "openr1": "s2r_hf.adapters:OpenR1Adapter",
+    "generic": "s2r_hf.adapters:GenericAdapter",
+    "chinese-distill": "s2r_hf.layouts:ChineseDistillAdapter",
+    "sharegpt": "s2r_hf.layouts:ShareGPTAdapter",
+    "s1k": "s2r_hf.layouts:S1KAdapter",
+}
+# Columns that identify a layout, most specific first (a pool with `messages` is read as it is, by `generic`).
+_SIGNATURES = (
+    ("openr1", set(OpenR1Adapter.REQUIRED)),
+    ("chinese-distill", {"input", "reasoning_content", "content"}),
+    ("s1k", {"question", "thinking_trajectories", "attempt", "solution"}),
+)
 
 
 def detect_adapter(column_names: list[str]) -> str:
-    """`openr1` for a dataset with OpenR1-Math-220k's columns, else `generic`."""
-    return "openr1" if set(OpenR1Adapter.REQUIRED) <= set(column_names) else "generic"
+    """The adapter whose columns the dataset has: openr1, chinese-distill, s1k, sharegpt (a `conversations` column
+    and no `messages`), else `generic`."""
+    names = set(column_names)
+    for adapter, required in _SIGNATURES:
+        if required <= names:
+            return adapter
+    return "sharegpt" if "conversations" in names and MESSAGES not in names else "generic"
+
+
+def adapter_class(name: str) -> type[PoolAdapter]:
+    from importlib import import_module
+
+    if name not in ADAPTERS:
+        raise InputError(f"unknown adapter {name!r}; known: {sorted(ADAPTERS)}")
+    module_name, class_name = ADAPTERS[name].split(":")
+    return getattr(import_module(module_name), class_name)
 
 
 def make_adapter(name: str, **options: Any) -> PoolAdapter:
     import inspect
 
-    if name not in ADAPTERS:
-        raise InputError(f"unknown adapter {name!r}; known: {sorted(ADAPTERS)}")
-    accepted = list(inspect.signature(ADAPTERS[name]).parameters)
+    cls = adapter_class(name)
+    accepted = list(inspect.signature(cls).parameters)
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise InputError(
             f"the {name} adapter takes the options {accepted}, not {unknown}; choose the adapter explicitly"
         )
-    return ADAPTERS[name](**options)
+    return cls(**options)
 
 
 def _log_report(report: PoolReport) -> None:

@@ -17,6 +17,7 @@ from s2r_hf.columns import DIFFICULTY, TRACE_LENGTH
 from s2r_hf.errors import InputError
 from s2r_hf.folders import check_writable, load_dataset_folder, read_card_metadata, write_dataset_folder
 from s2r_hf.pool import arrow_column
+from s2r_hf.report import REPORT_FOLDER, describe_pool, report_files
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -73,11 +74,17 @@ def write_scored_pool(
     inputs = [*inputs, source.get("name") if source.get("kind") in ("file", "folder") else None]
     check_writable(output, overwrite, inputs=inputs, kind="scored_pool")
     s2r = {**s2r, "name": Path(output).resolve().name}
-    s2r, extra_files = _pairs_file(s2r)
+    # Decontamination's pairs go to their own file first, so that neither the card nor the report holds them.
+    s2r, pairs_files = _pairs_file(s2r)
+    # The pool report goes into the folder (report/) with the data, and its numbers into the card, which shows them.
+    report = describe_pool(pool, s2r)
+    files = {f"{REPORT_FOLDER}/{name}": data for name, data in report_files(pool, report).items()}
+    files.update(pairs_files)
+    s2r["report"] = {**report, "folder": REPORT_FOLDER}
     metadata = _hub_metadata(s2r, s2r, len(pool), f"{s2r['name']} (scored for Select2Reason)")
     card = render_card("scored_pool.md", metadata)
     return write_dataset_folder(
-        pool, output, card, overwrite=overwrite, extra_files=extra_files, inputs=inputs, kind="scored_pool"
+        pool, output, card, overwrite=overwrite, extra_files=files, inputs=inputs, kind="scored_pool"
     )
 
 

@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-CARD_TEMPLATES = ("scored_pool.md", "subset.md", "judge.md")
+CARD_TEMPLATES = ("scored_pool.md", "subset.md", "judge.md", "model.md")
 
 
 def templates_dir() -> Path:
@@ -47,3 +47,8 @@ def render_card(template: str, metadata: dict[str, Any]) -> str:
     header = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=1000)
     body = _environment().get_template(template).render(**metadata)
     return f"---\n{header}---\n\n{body}"
+
+
+def render_body(template: str, **context: Any) -> str:
+    """Render a Markdown template of `hub_cards/` with no YAML header (the pool report, which cards include too)."""
+    return _environment().get_template(template).render(**context)

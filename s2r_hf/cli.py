@@ -21,6 +21,10 @@ COMMANDS = (
     "s2r_hf.commands.demo",
     "s2r_hf.commands.train_judge",
     "s2r_hf.commands.publish",
+    "s2r_hf.commands.evaluate",
+    "s2r_hf.commands.compare",
+    "s2r_hf.commands.inspect",
+    "s2r_hf.commands.train",
 )
 
 
@@ -52,7 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "pass_through", False):
+        parser.parse_args(argv)  # reports the unknown arguments as argparse does, and exits
+    args.extra = extra  # a pass-through command (s2r train) hands them to its own parser
     # Cards record the exact command, quoted so that it can be pasted back into a shell.
     args.command_line = shlex.join(["s2r", *argv])
     logging.basicConfig(

@@ -13,6 +13,9 @@ ANSWER = "s2r_answer"  # str or None: the reference final answer, where the sour
 TRACE_LENGTH = "s2r_trace_length"  # int: tokens (or characters) of the trace
 RETHINK_COUNT = "s2r_rethink_count"  # int: occurrences of the rethinking markers
 DIFFICULTY = "s2r_difficulty"  # float in [0, 1]: 1 = hardest
+# float in [0, 1], 1 = never solved: 1 - verified-correct rollouts / rollouts, kept beside a judge's s2r_difficulty when
+# the pool carries verification flags, so that the judge can be checked against the data it scores (`s2r inspect`).
+ROLLOUT_DIFFICULTY = "s2r_rollout_difficulty"
 
 # Written by selection (s2r_hf.selection).
 DIFFICULTY_RANK = "s2r_difficulty_rank"  # float: 1 = hardest; tied values share the mean of their positions

@@ -118,12 +118,12 @@ def add_difficulty(
     return scorer.add_difficulty(pool, num_proc=num_proc)
 
 
-def _rollout_difficulty_batch(batch: dict[str, list], flags_column: str) -> dict[str, list]:
+def _rollout_difficulty_batch(batch: dict[str, list], flags_column: str, output: str = DIFFICULTY) -> dict[str, list]:
     scores = []
     for flags in batch[flags_column]:
         # A missing (null) verdict is not a verified-correct rollout.
         scores.append(1.0 - sum(1 for flag in flags if flag) / len(flags))
-    return {DIFFICULTY: scores}
+    return {output: scores}
 
 
 @dataclass
@@ -248,3 +248,29 @@ class ColumnDifficulty(DifficultyScorer):
             num_proc=num_proc,
             desc="Difficulty from column",
         )
+
+
+def add_rollout_difficulty_if_flagged(
+    pool: Dataset, flags_column: str | None = None, *, num_proc: int | None = None
+) -> tuple[Dataset, dict[str, Any] | None]:
+    """Add `s2r_rollout_difficulty` (the rollout scorer's formula) when the pool has usable verification flags.
+
+    Returns the pool and a description for the card, or the pool unchanged and None when the flags column is missing,
+    is not lists of booleans, or leaves some row without rollouts (then nothing can be compared row for row).
+    """
+    from s2r_hf.columns import ROLLOUT_DIFFICULTY
+
+    scorer = RolloutDifficulty(**({"flags_column": flags_column} if flags_column else {}))
+    try:
+        scorer.check(pool)
+    except (ColumnError, ColumnTypeError, InputError) as err:
+        logger.info("no %s column: %s", ROLLOUT_DIFFICULTY, err)
+        return pool, None
+    pool = pool.map(
+        _rollout_difficulty_batch,
+        batched=True,
+        fn_kwargs={"flags_column": scorer.flags_column, "output": ROLLOUT_DIFFICULTY},
+        num_proc=num_proc,
+        desc="Rollout difficulty (for comparison)",
+    )
+    return pool, {"column": ROLLOUT_DIFFICULTY, **scorer.describe()}

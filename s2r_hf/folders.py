@@ -34,7 +34,7 @@ CARD_FILE = "README.md"
 # Shards of about this many bytes (in memory), like push_to_hub's default, so the Hub viewer and streaming handle them.
 MAX_SHARD_BYTES = 500 * 1024 * 1024
 # The kinds of folder s2r writes (the `kind` of the card's s2r block): the only folders --overwrite may replace.
-S2R_KINDS = ("scored_pool", "subset", "collection", "merged_pool")
+S2R_KINDS = ("scored_pool", "subset", "collection", "merged_pool", "evaluation")
 # Marks a staging folder as s2r's, so that the next run may remove it if this one is killed.
 STAGING_MARK = ".s2r-staging"
 

@@ -7,9 +7,11 @@ measures reasoning, not copy-paste (the "normalised length" of the paper's v3).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +26,12 @@ logger = logging.getLogger(__name__)
 
 # The words the paper counts as rethinking (self-correction, backtracking); capitalised, as they open a sentence.
 RETHINK_MARKERS = ("Wait", "Alternatively", "Maybe", "However")
-_RETHINK_PATTERN = re.compile(r"\b(?:" + "|".join(RETHINK_MARKERS) + r")\b")
+# Their counterparts in DeepSeek-R1's Chinese traces (the Chinese-DeepSeek-R1-Distill pool): wait (等等,
+# 等一下), that's wrong (不对), but (不过, 但是), alternatively / or (或者), maybe (也许), besides (另外),
+# let me check (检查一下), again / redo (重新). Chinese has no spaces, so these match anywhere in the text
+# (see `rethink_pattern`).
+RETHINK_MARKERS_ZH = ("等等", "等一下", "不对", "不过", "但是", "或者", "也许", "另外", "检查一下", "重新")
+RETHINK_LANGUAGES = {"en": RETHINK_MARKERS, "zh": RETHINK_MARKERS_ZH}
 _STEP_BREAK = re.compile(r"\n[ \t]*\n")
 
 
@@ -41,13 +48,47 @@ def drop_repeated_steps(trace: str) -> str:
     return "\n\n".join(kept)
 
 
-def count_rethinks(trace: str) -> int:
-    return len(_RETHINK_PATTERN.findall(trace))
+@functools.lru_cache(maxsize=16)
+def rethink_pattern(markers: tuple[str, ...]) -> re.Pattern:
+    """One regex for a list of markers, matched as whole words where that means something.
+
+    A word boundary (`\\b`) is required on a side of a marker only when the marker ends there in an ASCII letter or
+    digit: "Wait" does not count inside "Waiting", while a CJK marker (等等), whose characters are all word characters
+    to the regex engine with no spaces around them, matches wherever it occurs. Longer markers are tried first, so a
+    marker that contains another counts once.
+    """
+
+    def bounded(marker: str) -> str:
+        start = r"\b" if marker[0].isascii() and marker[0].isalnum() else ""
+        end = r"\b" if marker[-1].isascii() and marker[-1].isalnum() else ""
+        return start + re.escape(marker) + end
+
+    return re.compile("|".join(bounded(marker) for marker in sorted(markers, key=len, reverse=True)))
 
 
-def _trace_columns_batch(batch: dict[str, list], tokenizer, discount_repeated_steps: bool) -> dict[str, list]:
+def parse_rethink_markers(markers: str | Sequence[str]) -> tuple[str, ...]:
+    """A list of markers from "Wait,Alternatively" or a sequence of strings; blanks are refused."""
+    if isinstance(markers, str):
+        items = markers.split(",")
+    elif isinstance(markers, (list, tuple)) and all(isinstance(item, str) for item in markers):
+        items = list(markers)
+    else:
+        raise OptionTypeError(f"rethink markers must be a comma-separated string or a list of strings, got {markers!r}")
+    parsed = tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
+    if not parsed:
+        raise InputError(f"no rethink markers in {markers!r}; give words separated by commas, e.g. 'Wait,Maybe'")
+    return parsed
+
+
+def count_rethinks(trace: str, markers: Sequence[str] = RETHINK_MARKERS) -> int:
+    return len(rethink_pattern(tuple(markers)).findall(trace))
+
+
+def _trace_columns_batch(
+    batch: dict[str, list], tokenizer, discount_repeated_steps: bool, rethink_markers: tuple[str, ...] = RETHINK_MARKERS
+) -> dict[str, list]:
     traces = [trace_of(messages) for messages in batch[MESSAGES]]
-    rethinks = [count_rethinks(trace) for trace in traces]
+    rethinks = [count_rethinks(trace, rethink_markers) for trace in traces]
     if discount_repeated_steps:
         traces = [drop_repeated_steps(trace) for trace in traces]
     if tokenizer is None:
@@ -93,12 +134,18 @@ def load_tokenizer(name: str, revision: str | None = None):
     return tokenizer
 
 
-def describe_length(tokenizer=None, discount_repeated_steps: bool = False) -> dict[str, Any]:
+def describe_length(
+    tokenizer=None,
+    discount_repeated_steps: bool = False,
+    rethink_markers: Sequence[str] = RETHINK_MARKERS,
+    rethink_language: str | None = "en",
+) -> dict[str, Any]:
     return {
         "unit": "characters" if tokenizer is None else "tokens",
         "tokenizer": None if tokenizer is None else getattr(tokenizer, "name_or_path", type(tokenizer).__name__),
         "discount_repeated_steps": discount_repeated_steps,
-        "rethink_markers": list(RETHINK_MARKERS),
+        "rethink_markers": list(rethink_markers),
+        "rethink_language": rethink_language,  # None: a list the user gave
     }
 
 
@@ -109,11 +156,14 @@ def add_trace_columns(
     discount_repeated_steps: bool = False,
     num_proc: int | None = None,
     batch_size: int = 1000,
+    rethink_markers: str | Sequence[str] = RETHINK_MARKERS,
 ) -> Dataset:
     """Add `s2r_trace_length` and `s2r_rethink_count`.
 
     `tokenizer` is a tokenizer object, a Hub id or local path to load one from, or None to count characters.
+    `rethink_markers`: the words counted (a list, or a comma-separated string); `RETHINK_LANGUAGES` has the defaults.
     """
+    rethink_markers = parse_rethink_markers(rethink_markers)
     require_dataset(pool, "the pool")
     require_num_proc(num_proc)
     if not isinstance(discount_repeated_steps, bool):
@@ -133,6 +183,10 @@ def add_trace_columns(
         batched=True,
         batch_size=batch_size,
         num_proc=num_proc,
-        fn_kwargs={"tokenizer": tokenizer, "discount_repeated_steps": discount_repeated_steps},
+        fn_kwargs={
+            "tokenizer": tokenizer,
+            "discount_repeated_steps": discount_repeated_steps,
+            "rethink_markers": rethink_markers,
+        },
         desc="Trace length" + (" (tokens)" if tokenizer is not None else " (characters)"),
     )

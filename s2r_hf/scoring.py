@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-ADAPTERS = ("auto", "openr1", "generic")
+ADAPTERS = ("auto", "openr1", "generic", "chinese-distill", "sharegpt", "s1k")
+RETHINK_LANGUAGES = ("en", "zh")  # keys of s2r_hf.length.RETHINK_LANGUAGES (not imported: `s2r --help` stays light)
 OPENR1_MODES = ("problem", "generations")
 
 
@@ -64,8 +65,8 @@ class ScoreConfig:
     )
     adapter: str = field(
         default="auto",
-        metadata={"help": "how to read the source: openr1, generic, or auto (openr1 when its columns are there)",
-                  "group": "pool"},
+        metadata={"help": "how to read the source: openr1, generic, chinese-distill, sharegpt, s1k, or auto (the "
+                          "one whose columns are there)", "group": "pool"},
     )  # fmt: skip
     openr1_mode: str = field(
         default="problem",
@@ -101,6 +102,16 @@ class ScoreConfig:
         default=False,
         metadata={"help": "count a reasoning step (paragraph) that repeats an earlier one exactly only once",
                   "group": "scores"},
+    )  # fmt: skip
+    rethink_markers: str | None = field(
+        default=None,
+        metadata={"help": "words counted as rethinking, comma-separated (e.g. 'Wait,Maybe'); default: the list of "
+                          "--rethink-language", "group": "scores"},
+    )  # fmt: skip
+    rethink_language: str | None = field(
+        default=None,
+        metadata={"help": "the default rethink markers: en (Wait, Alternatively, Maybe, However) or zh (等等, 不对, "
+                          "或者, ...); default: zh for the chinese-distill adapter, en otherwise", "group": "scores"},
     )  # fmt: skip
     difficulty: str = field(
         default="rollout",
@@ -171,6 +182,17 @@ class ScoreConfig:
         if not self.split.strip():
             raise InputError("split must name a split such as 'train' or 'train[:10%]', got an empty string")
         check_choice("adapter", self.adapter, ADAPTERS)
+        if self.rethink_language is not None:
+            check_choice("rethink_language", self.rethink_language, RETHINK_LANGUAGES)
+        if self.rethink_markers is not None:
+            if self.rethink_language is not None:
+                raise InputError(
+                    "give rethink_markers (--rethink-markers) or rethink_language (--rethink-language), not both: "
+                    "the markers replace the language's list"
+                )
+            from s2r_hf.length import parse_rethink_markers
+
+            parse_rethink_markers(self.rethink_markers)  # a blank list fails now, not after the adapter
         check_choice("openr1_mode", self.openr1_mode, OPENR1_MODES)
         require_num_proc(self.num_proc)
         if self.tokenizer_revision is not None and self.tokenizer is None:
@@ -194,7 +216,26 @@ class ScoreConfig:
         nested = {"rollout": self.rollout, "judge": self.judge}.get(name)
         return asdict(nested) if nested is not None else {}
 
+    def rethink_markers_for(self, adapter: str) -> tuple[tuple[str, ...], str | None]:
+        """The rethink markers to count and their language (None for a list the user gave)."""
+        from s2r_hf.length import RETHINK_LANGUAGES, parse_rethink_markers
+
+        if self.rethink_markers is not None:
+            return parse_rethink_markers(self.rethink_markers), None
+        language = self.rethink_language or ("zh" if adapter == "chinese-distill" else "en")
+        return RETHINK_LANGUAGES[language], language
+
     def adapter_options(self, adapter: str) -> dict[str, Any]:
+        if adapter not in ("openr1", "generic"):  # the other layouts take no options
+            given = [
+                name
+                for name in ("question_column", "trace_column", "answer_column", "id_column", "require_final_answer")
+                if getattr(self, name) not in (None, False)
+            ]
+            given += ["openr1_mode"] if self.openr1_mode != OPENR1_MODES[0] else []
+            if given:
+                raise InputError(f"{given} do not apply to the {adapter} adapter; drop them, or pass --adapter generic")
+            return {}
         if adapter == "openr1":
             generic = [
                 name
@@ -224,7 +265,7 @@ class ScoreConfig:
 def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Dataset, dict[str, Any]]:
     """Build and score the pool. Returns it with the card metadata (`s2r` block) that says how it was made."""
     from s2r_hf.adapters import detect_adapter, make_adapter
-    from s2r_hf.difficulty import make_difficulty_scorer
+    from s2r_hf.difficulty import add_rollout_difficulty_if_flagged, make_difficulty_scorer
     from s2r_hf.hygiene.steps import decontaminate_pool, handle_near_duplicates, hygiene_drops, load_hygiene_benchmarks
     from s2r_hf.length import add_trace_columns, describe_length, load_tokenizer
     from s2r_hf.sources import describe_source, load_source
@@ -249,10 +290,20 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
     pool, report = adapter.adapt(dataset, num_proc=config.num_proc)
     pool, hygiene = decontaminate_pool(pool, benchmarks, config)  # before scoring: no judge time on dropped rows
     scorer.check(pool)
+    markers, language = config.rethink_markers_for(adapter_name)
     pool = add_trace_columns(
-        pool, tokenizer, discount_repeated_steps=config.discount_repeated_steps, num_proc=config.num_proc
+        pool,
+        tokenizer,
+        discount_repeated_steps=config.discount_repeated_steps,
+        num_proc=config.num_proc,
+        rethink_markers=markers,
     )
     pool = scorer.add_difficulty(pool, num_proc=config.num_proc)
+    rollout = None
+    if parse_scorer_spec(config.difficulty)[0] == "judge":
+        # Where the pool also has verified rollouts, keep their difficulty beside the judge's: `s2r inspect` then
+        # shows how well the judge agrees with the pass rates of the very questions it scored.
+        pool, rollout = add_rollout_difficulty_if_flagged(pool, num_proc=config.num_proc)
     pool, hygiene = handle_near_duplicates(pool, config, hygiene)  # after scoring: drop keeps the best-ranked row
 
     metadata = {
@@ -265,8 +316,9 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
         "rows_in": report.rows_in,
         "rows": report.rows,
         "dropped": report.dropped,
-        "length": describe_length(tokenizer, config.discount_repeated_steps),
+        "length": describe_length(tokenizer, config.discount_repeated_steps, markers, language),
         "difficulty": scorer.describe(),
+        **({"rollout_difficulty": rollout} if rollout else {}),
         "command": command,
     }
     if hygiene:

@@ -15,6 +15,14 @@ Strategies. `joint` (the paper's, default weight 0.25); `longest` and `hardest` 
 `random` (seeded); `diverse` (the same fraction from each value of a column, e.g. `problem_type`, random within each
 value; largest-remainder rounding makes the group sizes add up to exactly k).
 
+Quadrants. `quadrant` separates length from difficulty: the pool is split at its medians (long = length above the
+median, hard = difficulty above the median; a value equal to the median falls on the short / easy side), and the subset
+is the best of one quadrant (long-hard, long-easy, short-hard, short-easy) by the joint rank at the configured weight.
+When the quadrant holds fewer than k rows, the rest comes from its neighbours in a fixed order: first the quadrant on
+the same length side (difficulty flipped), then the one on the same difficulty side (length flipped), then the
+opposite quadrant, each best joint rank first. Length goes first because it is the signal the paper weighs most
+(w = 0.25). The report and the card say how many rows came from each quadrant.
+
 Clusters. With `max_per_cluster` N (and an `s2r_question_cluster` column, from s2r_hf.hygiene.near_duplicates), every
 strategy first orders the whole pool its own way and skips rows past the first N of their cluster, then chooses k
 rows among the rest: near-identical questions, or the several traces of one OpenR1 problem, fill at most N places.
@@ -39,9 +47,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-STRATEGIES = ("joint", "random", "longest", "hardest", "diverse")
+STRATEGIES = ("joint", "random", "longest", "hardest", "diverse", "quadrant")
 # The weight on difficulty each ranked strategy uses (None: the configured weight).
-_STRATEGY_WEIGHT = {"joint": None, "longest": 0.0, "hardest": 1.0}
+_STRATEGY_WEIGHT = {"joint": None, "longest": 0.0, "hardest": 1.0, "quadrant": None}
+QUADRANTS = ("long-hard", "long-easy", "short-hard", "short-easy")
 
 
 @dataclass
@@ -56,6 +65,9 @@ class SelectConfig:
     strategy: str = field(default="joint", metadata={"help": f"one of {', '.join(STRATEGIES)}"})
     seed: int = field(default=0, metadata={"help": "seed of the random and diverse strategies"})
     group_column: str = field(default="problem_type", metadata={"help": "column the diverse strategy stratifies by"})
+    quadrant: str | None = field(
+        default=None, metadata={"help": f"the quadrant strategy's quadrant: one of {', '.join(QUADRANTS)}"}
+    )
     max_per_cluster: int | None = field(
         default=None,
         metadata={"help": "take at most N rows per s2r_question_cluster (near-duplicate questions, or the traces of "
@@ -81,8 +93,22 @@ class SelectConfig:
             raise InputError(f"seed must be a non-negative integer, got {self.seed}")
         if not self.group_column:
             raise InputError("group_column must name a column, got an empty string")
+        if self.strategy == "quadrant" and self.quadrant not in QUADRANTS:
+            got = "none was given" if self.quadrant is None else f"got {self.quadrant!r}"
+            raise InputError(f"the quadrant strategy needs --quadrant, one of {', '.join(QUADRANTS)}; {got}")
+        if self.strategy != "quadrant" and self.quadrant is not None:
+            raise InputError(
+                f"quadrant {self.quadrant!r} applies to the quadrant strategy, not {self.strategy!r}; drop it, or "
+                "pass --strategy quadrant"
+            )
         if self.max_per_cluster is not None and self.max_per_cluster < 1:
             raise InputError(f"max_per_cluster must be a positive integer, got {self.max_per_cluster}")
+        if self.max_per_cluster is not None and self.strategy == "quadrant":
+            # Skipping rows would move the medians the quadrants are split at; not supported yet.
+            raise InputError(
+                "max_per_cluster does not apply to the quadrant strategy (its quadrants are split at the pool's "
+                "medians); use it with joint, longest, hardest, random or diverse"
+            )
 
     @property
     def effective_weight(self) -> float | None:
@@ -225,6 +251,9 @@ class SelectionReport:
     group_column: str | None
     rule: str
     group_counts: dict[str, int] | None = None
+    # The quadrant strategy: {name, length_median, difficulty_median, sizes: {quadrant: rows in the pool},
+    # taken: {quadrant: rows selected from it, in fill order}}.
+    quadrant: dict[str, Any] | None = None
     max_per_cluster: int | None = None
     rows_past_cluster_cap: int | None = None  # pool rows beyond the first max_per_cluster of their cluster
 
@@ -242,6 +271,62 @@ def _rank_columns(dataset: Dataset, weight: float | None) -> dict[str, np.ndarra
     if weight is not None and len(ranks) == 2:
         ranks[JOINT_RANK] = weight * ranks[DIFFICULTY_RANK] + (1.0 - weight) * ranks[LENGTH_RANK]
     return ranks
+
+
+def split_quadrants(length: np.ndarray, difficulty: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Each row's quadrant (an index into QUADRANTS), the length median and the difficulty median.
+
+    Long means a length above the median and hard a difficulty above the median, strictly: a row at the median falls
+    on the short / easy side, so the split depends on the values alone.
+    """
+    import numpy as np
+
+    length, difficulty = np.asarray(length, dtype=np.float64), np.asarray(difficulty, dtype=np.float64)
+    length_median, difficulty_median = float(np.median(length)), float(np.median(difficulty))
+    return quadrant_index(length, difficulty, length_median, difficulty_median), length_median, difficulty_median
+
+
+def quadrant_index(length, difficulty, length_median: float, difficulty_median: float) -> np.ndarray:
+    """Each row's quadrant (an index into QUADRANTS) for given medians: long / hard means strictly above."""
+    import numpy as np
+
+    long, hard = np.asarray(length) > length_median, np.asarray(difficulty) > difficulty_median
+    return np.where(long, np.where(hard, 0, 1), np.where(hard, 2, 3))
+
+
+def quadrant_fill_order(name: str) -> list[str]:
+    """The quadrant, then its neighbour on the same length side, the one on the same difficulty side, the opposite."""
+    length_side, difficulty_side = name.split("-")
+    other_length = {"long": "short", "short": "long"}[length_side]
+    other_difficulty = {"hard": "easy", "easy": "hard"}[difficulty_side]
+    return [
+        name,
+        f"{length_side}-{other_difficulty}",
+        f"{other_length}-{difficulty_side}",
+        f"{other_length}-{other_difficulty}",
+    ]
+
+
+def _quadrant_rows(dataset: Dataset, config: SelectConfig, k: int, ranks: dict[str, np.ndarray], ids):
+    """The best k rows of the configured quadrant by joint rank, filled from the neighbours in fill order."""
+    import numpy as np
+
+    quadrant, length_median, difficulty_median = split_quadrants(
+        _numeric_column(dataset, TRACE_LENGTH, "run `s2r score`"), _difficulty_column(dataset)
+    )
+    order = quadrant_fill_order(config.quadrant)
+    position = np.array([order.index(name) for name in QUADRANTS])[quadrant]
+    # Joint ranks lie in [1, n]: a step of n + 1 per fill position keeps whole quadrants apart in one key.
+    chosen = _smallest_keys(position * (len(quadrant) + 1.0) + ranks[JOINT_RANK], ids, k)
+    taken = np.bincount(position[chosen], minlength=4)
+    details = {
+        "name": config.quadrant,
+        "length_median": length_median,
+        "difficulty_median": difficulty_median,
+        "sizes": {name: int(np.count_nonzero(quadrant == index)) for index, name in enumerate(QUADRANTS)},
+        "taken": {name: int(count) for name, count in zip(order, taken) if count},
+    }
+    return chosen, details
 
 
 def check_group_column(dataset: Dataset, config: SelectConfig) -> None:
@@ -264,19 +349,22 @@ def check_group_column(dataset: Dataset, config: SelectConfig) -> None:
 
 
 def _chosen_rows(dataset: Dataset, config: SelectConfig, k: int, ranks: dict[str, np.ndarray]):
-    """Indices of the chosen rows, best first, and per-group counts for the diverse strategy."""
+    """Indices of the chosen rows, best first, and per-group counts (diverse) or the quadrant details (quadrant)."""
     import numpy as np
     import pyarrow.compute as pc
 
     ids = _ids(dataset)
     if config.strategy in _STRATEGY_WEIGHT:
         needed = {"joint": (DIFFICULTY, TRACE_LENGTH), "longest": (TRACE_LENGTH,), "hardest": (DIFFICULTY,)}
+        needed["quadrant"] = needed["joint"]
         missing = [name for name in needed[config.strategy] if name not in dataset.column_names]
         if missing:
             raise ColumnError(
                 f"the {config.strategy} strategy needs column(s) {missing}; columns: {dataset.column_names}. "
                 "Score the pool first (`s2r score`, or s2r_hf.score_pool)"
             )
+        if config.strategy == "quadrant":
+            return _quadrant_rows(dataset, config, k, ranks, ids)
         key = {"joint": JOINT_RANK, "longest": LENGTH_RANK, "hardest": DIFFICULTY_RANK}[config.strategy]
         return _smallest_keys(ranks[key], ids, k), None
 
@@ -348,6 +436,7 @@ def select_with_report(dataset: Dataset, config: SelectConfig) -> tuple[Dataset,
         past_cap = None
     else:
         chosen, group_counts, past_cap = _chosen_rows_capped(base, config, k, ranks)
+    quadrant, group_counts = (group_counts, None) if config.strategy == "quadrant" else (None, group_counts)
     # The result is a function of the input and the settings: derive the fingerprints from those rather than let
     # datasets hash every rank and index array again.
     fingerprint = Hasher.hash((base._fingerprint, asdict(config), "s2r-select-v1"))
@@ -366,6 +455,7 @@ def select_with_report(dataset: Dataset, config: SelectConfig) -> tuple[Dataset,
         group_column=config.group_column if config.strategy == "diverse" else None,
         rule=rule,
         group_counts=group_counts,
+        quadrant=quadrant,
         max_per_cluster=config.max_per_cluster,
         rows_past_cluster_cap=past_cap,
     )
@@ -382,6 +472,7 @@ def select(
     strategy: str = "joint",
     seed: int = 0,
     group_column: str = "problem_type",
+    quadrant: str | None = None,
     max_per_cluster: int | None = None,
 ) -> Dataset:
     """Keep the rows Select2Reason ranks best: `s2r_hf.select(pool, ratio=0.1, weight=0.25)`.
@@ -391,7 +482,7 @@ def select(
     """
     require_dataset(dataset, "the pool to select from")
     config = SelectConfig(
-        ratio=ratio, k=k, weight=weight, strategy=strategy, seed=seed, group_column=group_column,
+        ratio=ratio, k=k, weight=weight, strategy=strategy, seed=seed, group_column=group_column, quadrant=quadrant,
         max_per_cluster=max_per_cluster,
     )  # fmt: skip
     return select_with_report(dataset, config)[0]

@@ -44,6 +44,8 @@ OTHER_VALUES = {
     "save_dtype": "bfloat16",
     "lr_scheduler_type": "linear",
     "scheduler": "linear",
+    "rethink_language": "zh",
+    "quadrant": "long-hard",
     "decontaminate": "math500",
     "benchmark_data": f"math500={__file__}",
     "near_duplicates": "cluster",
@@ -51,8 +53,12 @@ OTHER_VALUES = {
     "near_duplicate_weight": 0.75,
 }
 # What else a value needs to be accepted: the scorer its setting belongs to, the tokenizer its revision is for.
-CONTEXT = {"flags_column": {"difficulty": "rollout"}, "tokenizer_revision": {"tokenizer": "some-org/tok"},
-           "benchmark_data": {"decontaminate": "math500"}}  # fmt: skip
+CONTEXT = {
+    "flags_column": {"difficulty": "rollout"},
+    "tokenizer_revision": {"tokenizer": "some-org/tok"},
+    "quadrant": {"strategy": "quadrant"},
+    "benchmark_data": {"decontaminate": "math500"},
+}
 
 
 def other_value(option):
@@ -134,9 +140,11 @@ def test_every_score_option_round_trips_from_the_cli_and_the_builder(option):
 @pytest.mark.parametrize("option", options_of(SelectConfig), ids=lambda o: o.name)
 def test_every_select_option_round_trips_from_the_cli_the_builder_and_the_api(option, tmp_path):
     value = other_value(option)
-    config = select_command.config_from_args(_parse(["select", "S", "-o", "out", *argv_for(option, value)]))
+    context = context_of(option)
+    argv = ["select", "S", "-o", "out"] + [part for name, given in context.items() for part in ("--" + name, given)]
+    config = select_command.config_from_args(_parse([*argv, *argv_for(option, value)]))
     assert value_at(config, option.path) == value
-    builder_config = Select2ReasonConfig(name="x", pool="pool.jsonl", **{option.builder_name: value})
+    builder_config = Select2ReasonConfig(name="x", pool="pool.jsonl", **{**context, option.builder_name: value})
     assert value_at(builder_config.select_config(), option.path) == value
     # select()'s keywords are SelectConfig's fields, with the same defaults
     assert inspect.signature(select).parameters[option.name].default == option.default
@@ -298,7 +306,11 @@ def test_a_nan_difficulty_is_named_as_nan():
     [
         ({"num_proc": 0}, InputError, "num_proc must be at least 1, got 0"),
         ({"num_proc": "2"}, OptionTypeError, r"num_proc must be an integer or None, got '2' \(str\)"),
-        ({"adapter": "openr2"}, InputError, r"adapter must be one of \['auto', 'openr1', 'generic'\], got 'openr2'"),
+        (
+            {"adapter": "openr2"},
+            InputError,
+            r"adapter must be one of \['auto', 'openr1', 'generic', .*\], got 'openr2'",
+        ),
         ({"require_final_answer": "yes"}, OptionTypeError, r"require_final_answer must be True or False, got 'yes'"),
         ({"difficulty": "oracle"}, InputError, "unknown difficulty scorer 'oracle'"),
         ({"tokenizer_revision": "main"}, InputError, "tokenizer_revision needs a tokenizer"),

@@ -68,3 +68,5 @@ def test_too_few_rows_within_the_cap_and_no_cluster_column(pool):
         select(pool, k=2, max_per_cluster=0)
     with pytest.raises(ColumnError, match="--near-duplicates cluster"):
         select(pool.remove_columns(QUESTION_CLUSTER), k=2, max_per_cluster=1)
+    with pytest.raises(InputError, match="max_per_cluster does not apply to the quadrant strategy"):
+        select(pool, k=2, strategy="quadrant", quadrant="long-hard", max_per_cluster=1)

@@ -261,22 +261,51 @@ def _publish(
     commit_message: str | None,
     retry: RetryPolicy | None,
 ) -> CommitResult:
+    from s2r_hf.hub.results import SUBSET_RESULTS_DIR, carry_results
+
     def message(plan: CommitPlan) -> tuple[str, str]:
         title, description = _describe(plan, name, files.get(CARD_FILE))
         return (commit_message, f"{title}\n\n{description}") if commit_message else (title, description)
 
-    return commit_files(
-        repo_id,
-        files,
-        repo_type="dataset",
-        revision=revision or "main",
-        delete=("*",),  # the repo holds exactly this subset (or these subsets)
-        message=message,
-        private=private,
-        token=token,
-        retry=retry,
-        check=_refuse_foreign_repo,
-    )
+    def check(plan: CommitPlan) -> None:
+        _refuse_foreign_repo(plan)
+        # Evaluation results pushed to the card on the Hub since the last publish (s2r_hf.hub.results) stay in it:
+        # the card is re-rendered with them and the commit planned again.
+        card = files.get(CARD_FILE)
+        if card is not None and CARD_FILE in plan.remote_paths:
+            local = card if isinstance(card, bytes) else Path(card).read_bytes()
+            carried = carry_results(local, plan.read_remote(CARD_FILE).decode("utf-8", errors="replace"))
+            if carried != local:
+                raise _CarriedResults(carried)
+
+    def publish(check) -> CommitResult:
+        return commit_files(
+            repo_id,
+            files,
+            repo_type="dataset",
+            revision=revision or "main",
+            delete=("*",),  # the repo holds exactly this subset (or these subsets)
+            keep=(f"{SUBSET_RESULTS_DIR}/*",),  # and the evaluation results pushed to it
+            message=message,
+            private=private,
+            token=token,
+            retry=retry,
+            check=check,
+        )
+
+    try:
+        return publish(check)
+    except _CarriedResults as carried:
+        files = {**files, CARD_FILE: carried.card}
+        return publish(_refuse_foreign_repo)
+
+
+class _CarriedResults(Exception):
+    """Raised from a commit check: the card to publish, with the results of the card on the Hub carried over."""
+
+    def __init__(self, card: bytes):
+        super().__init__("the card is re-rendered with the results on the Hub")
+        self.card = card
 
 
 def _refuse_foreign_repo(plan: CommitPlan) -> None:

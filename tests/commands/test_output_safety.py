@@ -42,7 +42,7 @@ def test_select_refuses_to_write_over_its_input_or_around_it(scored, capsys):
     ]:
         assert main(["select", str(scored), "-o", str(output), "--overwrite"]) == 2
         assert reason in one_line_error(capsys, "select")
-    assert ids(scored) == before and sorted(p.name for p in scored.iterdir()) == [CARD_FILE, "data"]
+    assert ids(scored) == before and sorted(p.name for p in scored.iterdir()) == [CARD_FILE, "data", "report"]
 
 
 def test_score_refuses_to_write_over_the_folder_it_reads(demo_output, tmp_path, capsys):

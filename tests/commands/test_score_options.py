@@ -52,7 +52,7 @@ def test_demo_refuses_bad_ratios_before_any_work(tmp_path, capsys, ratios, messa
         (["--k", "0"], "k must be a positive integer, got 0"),
         (
             ["--strategy", "best"],
-            "unknown strategy 'best'; known: ['joint', 'random', 'longest', 'hardest', 'diverse']",
+            "unknown strategy 'best'; known: ['joint', 'random', 'longest', 'hardest', 'diverse', 'quadrant']",
         ),
     ],
 )
@@ -86,7 +86,10 @@ def score(pool_file, tmp_path, *options):
         (["--judge-dtype", "float16"], "['dtype'] (flags ['--judge-dtype']) are settings of the judge scorer"),
         (["--difficulty", "judge", "--flags-column", "flags"], "['flags_column'] (flags ['--flags-column']) are"),
         (["--num-proc", "0"], "num_proc must be at least 1, got 0"),
-        (["--adapter", "openr2"], "adapter must be one of ['auto', 'openr1', 'generic'], got 'openr2'"),
+        (
+            ["--adapter", "openr2"],
+            "adapter must be one of ['auto', 'openr1', 'generic', 'chinese-distill', 'sharegpt', 's1k'], got 'openr2'",
+        ),
         (["--tokenizer-revision", "main"], "tokenizer_revision needs a tokenizer (--tokenizer NAME)"),
         (["--difficulty", "judge", "--judge-dtype", "int8"], "dtype must be one of ['float32', 'bfloat16', 'float16'"),
         (["--difficulty", "judge", "--judge-batch-tokens", "-5"], "batch_tokens must be a positive integer, got -5"),

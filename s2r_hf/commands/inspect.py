@@ -1,0 +1,42 @@
+"""`s2r inspect SCORED_DIR [--subset SUBSET_DIR] [-o DIR]`: the pool report, pictures first (s2r_hf.report)."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "report on a scored pool: difficulty against length by quadrant, correlations, the judge against rollouts"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scored", help="folder written by `s2r score`")
+    parser.add_argument("--subset", help="a subset `s2r select` made from this pool: its rows are marked")
+    parser.add_argument(
+        "-o",
+        "--output",
+        default=argparse.SUPPRESS,  # the default depends on SCORED: said in the help, not printed as None
+        help="folder for report.md, report.json and the PNGs (default: SCORED-report beside SCORED)",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace the output folder if `s2r inspect` wrote it")
+
+
+def run(args: argparse.Namespace) -> int:
+    from s2r_hf.commands.summary import format_table
+    from s2r_hf.report import REPORT_MD, write_report
+
+    output = getattr(args, "output", None)
+    path, report = write_report(args.scored, output, subset=args.subset, overwrite=args.overwrite)
+    rows = [[name, count, f"{100 * count / report['rows']:.1f}%"] for name, count in report["quadrants"].items()]
+    print(format_table(["quadrant", "rows", "share"], rows))
+    print()
+
+    def shown(value):
+        return "undefined" if value is None else f"{value:.3f}"
+
+    pairs = [[pair, shown(value)] for pair, value in report["spearman"].items()]
+    judge = report["judge_vs_rollout"]
+    if judge:
+        pairs.append(["judge ~ rollout difficulty", shown(judge["spearman"])])
+        pairs.append(["judge AUC, never vs always solved", shown(judge["auc_never_vs_always"])])
+    print(format_table(["signals", "Spearman"], pairs))
+    print(f"\nreport written to {path / REPORT_MD}")
+    return 0

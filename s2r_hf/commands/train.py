@@ -1,0 +1,41 @@
+"""`s2r train --config RECIPE [--flag value ...]`: supervised fine-tuning with TRL on a Select2Reason subset.
+
+Every flag after the recipe is handed to TRL's own parser (`TrlParser((ScriptArguments, S2RSFTConfig, ModelConfig))`),
+so TRL's option names work unchanged: `--model_name_or_path`, `--dataset_name`, `--output_dir`, `--max_steps`, ...
+`python -m s2r_hf.training.sft --help` lists them all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+HELP = "fine-tune a model on a subset with TRL's SFTTrainer (TRL's flags pass through)"
+
+logger = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        help="a YAML recipe: a file, or a shipped recipe name (tiny-cpu, qwen2.5-1.5b, qwen2.5-3b, qwen2.5-math-7b)",
+    )
+    parser.epilog = (
+        "Any other flag is a TRL / transformers option or one of s2r's (--selection_strategy, --callbacks, "
+        "--benchmarks, --eval_command, --overwrite_output_dir); see `python -m s2r_hf.training.sft --help`."
+    )
+    parser.set_defaults(pass_through=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from s2r_hf.training.sft import main
+
+    argv = (["--config", args.config] if args.config else []) + list(args.extra)
+    record = main(argv, command=args.command_line).record
+    training = record.get("training") or {}
+    data = record.get("data") or {}
+    print(
+        f"trained {training.get('steps')} steps on {data.get('sft', {}).get('rows_kept')} examples; "
+        f"model and card in {record.get('output_dir')}"
+    )
+    return 0

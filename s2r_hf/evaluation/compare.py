@@ -1,0 +1,128 @@
+"""Compare evaluation runs: `compare_results([results.json, ...])` -> one Markdown table and a grouped bar chart.
+
+This is the form in which the paper's claim ("10% of the data, same accuracy") is read: one row per run (full pool,
+random 10%, longest, hardest, joint 10%, ...), its training tokens beside its scores, one column per benchmark and
+metric. The chart groups bars by benchmark column, one bar per run.
+
+Runs evaluated under different protocols (preset, max new tokens, samples) are not comparable: the table says so under
+itself rather than refusing, since comparing a smoke run with a full one is sometimes what a user wants to see.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from s2r_hf.errors import InputError
+from s2r_hf.evaluation.runner import read_results
+
+_FIGSIZE = (9.0, 4.5)
+_DPI = 110
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The comparison of several runs: the Markdown table, the chart as PNG bytes, and the columns it shows."""
+
+    markdown: str
+    png: bytes
+    labels: list[str]
+    columns: list[tuple[str, str]]  # (benchmark, metric)
+    values: list[list[float | None]]  # values[run][column]
+
+    def write(self, markdown_path: str | os.PathLike | None = None, png_path: str | os.PathLike | None = None) -> None:
+        if markdown_path is not None:
+            Path(markdown_path).write_text(self.markdown, encoding="utf-8")
+        if png_path is not None:
+            Path(png_path).write_bytes(self.png)
+
+
+def compare_results(
+    paths: Sequence[str | os.PathLike], labels: Sequence[str] | None = None, *, metric: str | None = None
+) -> Comparison:
+    """Read results files (or the folders holding them) written by `s2r evaluate` and compare them.
+
+    `labels` replace the runs' own labels (in order); `metric` keeps one metric (e.g. "pass@1") in the table.
+    """
+    if isinstance(paths, (str, os.PathLike)) or not paths:
+        raise InputError("give the results files to compare as a list (at least one)")
+    runs = [read_results(path) for path in paths]
+    if labels is not None:
+        if len(labels) != len(runs):
+            raise InputError(f"{len(labels)} label(s) for {len(runs)} results file(s); give one label per file")
+        names = [str(label) for label in labels]
+    else:
+        names = [str(run.get("label") or run["model"]["name"]) for run in runs]
+    columns: list[tuple[str, str]] = []
+    for run in runs:
+        for task, metrics in run["results"].items():
+            for name in metrics:
+                if (metric is None or name == metric) and (task, name) not in columns:
+                    columns.append((task, name))
+    if not columns:
+        raise InputError(f"no results{f' for metric {metric!r}' if metric else ''} in these files")
+    values = [[_value(run, task, name) for task, name in columns] for run in runs]
+    markdown = _table(runs, names, columns, values)
+    return Comparison(markdown, _chart(names, columns, values), names, columns, values)
+
+
+def _value(run: dict, task: str, metric: str) -> float | None:
+    value = run["results"].get(task, {}).get(metric)
+    return float(value) if value is not None else None
+
+
+def _tokens(run: dict) -> str:
+    tokens = (run.get("model") or {}).get("training_tokens")
+    return f"{int(tokens):,}" if isinstance(tokens, (int, float)) else "-"
+
+
+def _table(runs: list[dict], names: list[str], columns: list[tuple[str, str]], values) -> str:
+    header = ["run", "training tokens", *[f"{task} {metric}" for task, metric in columns]]
+    lines = ["| " + " | ".join(header) + " |", "| --- | ---: |" + " ---: |" * len(columns)]
+    for name, run, row in zip(names, runs, values):
+        cells = [name, _tokens(run), *[("-" if value is None else f"{100 * value:.1f}") for value in row]]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Scores in percent; `-`: not evaluated in that run."]
+    protocols = {_protocol(run) for run in runs}
+    if len(protocols) > 1:
+        lines += ["", "**Not comparable as is**: the runs differ in protocol:"]
+        lines += [f"- {name}: {_protocol(run)}" for name, run in zip(names, runs)]
+    partial = [name for name, run in zip(names, runs) if (run.get("protocol") or {}).get("partial")]
+    if partial:
+        lines += ["", f"**Partial runs** (a few problems per benchmark): {', '.join(partial)}."]
+    return "\n".join(lines) + "\n"
+
+
+def _protocol(run: dict) -> str:
+    protocol = run.get("protocol") or {}
+    settings = sorted({task["settings"]["max_new_tokens"] for task in (run.get("tasks") or {}).values()})
+    return f"preset {protocol.get('preset')}, max new tokens {', '.join(map(str, settings)) or '?'}"
+
+
+def _chart(names: list[str], columns: list[tuple[str, str]], values) -> bytes:
+    import matplotlib.style
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with matplotlib.style.context("default"):
+        figure = Figure(figsize=_FIGSIZE, dpi=_DPI)
+        FigureCanvasAgg(figure)
+        axes = figure.subplots()
+        positions = np.arange(len(columns))
+        width = 0.8 / len(names)
+        for index, (name, row) in enumerate(zip(names, values)):
+            heights = [0.0 if value is None else 100 * value for value in row]
+            axes.bar(positions + (index - (len(names) - 1) / 2) * width, heights, width, label=name)
+        axes.set_xticks(positions, [f"{task}\n{metric}" for task, metric in columns])
+        axes.set_ylabel("score (%)")
+        axes.set_ylim(0, 100)
+        axes.set_title("Evaluation runs compared")
+        axes.legend(loc="best", frameon=False, fontsize="small")
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
+    return buffer.getvalue()

@@ -1,0 +1,590 @@
+"""Evaluate a model on the math benchmarks with lighteval, in a separate process: `evaluate_model(...)`.
+
+The run, step by step:
+
+1. The options are checked (`EvaluationConfig`), the model folder too (weights config, tokenizer, chat template), and
+   the output folder, before anything slow starts.
+2. The interpreter that will run lighteval (`python`, default: this one) is probed: lighteval must import there, and
+   vLLM too for the vLLM backend. lighteval's vLLM extra and TRL's cannot share an environment, hence the option.
+3. Each benchmark is read once through `s2r_hf.benchmarks.load_benchmark` (its Hub dataset, or the `data` override)
+   and written, normalised to `id`/`problem`/`answer`, as `benchmarks/<name>/test.parquet` in the output: the tasks
+   read exactly these rows, and they stay beside the scores.
+4. `python -m s2r_hf.evaluation.worker plan.json` runs lighteval (its progress bars show on the terminal) and writes
+   lighteval's results and per-sample details.
+5. The tidy results are written (`results.json`, `results.md`, a README.md card) with the settings, sample counts,
+   seed, lighteval version and the model's revision or weights digest; lighteval's details go to
+   `details/<benchmark>.parquet`. The folder appears whole or not at all.
+
+results.json's top-level `results` maps benchmark -> metric -> value (`{"aime24": {"pass@1": 0.31, "maj@16": 0.4}}`):
+the one mapping other tools (a training callback) need to read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from s2r_hf.benchmarks import BENCHMARKS, parse_data_overrides, require_benchmark_names
+from s2r_hf.errors import InputError, ModelError, S2RError
+from s2r_hf.evaluation.grading import MissingDependencyError
+from s2r_hf.evaluation.presets import PRESETS, TaskSettings, get_preset
+from s2r_hf.options import check_choice, check_field_types
+
+logger = logging.getLogger(__name__)
+
+BACKENDS = ("transformers", "vllm", "custom")
+RESULTS_FORMAT = "s2r-evaluation/1"
+RESULTS_FILE = "results.json"
+RESULTS_MARKDOWN = "results.md"
+DETAILS_DIR = "details"
+BENCHMARKS_DIR = "benchmarks"
+LIGHTEVAL_DIR = "lighteval"
+EVALUATION_KIND = "evaluation"
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json")
+CHAT_TEMPLATE_FILES = ("chat_template.jinja", "chat_template.json")
+
+
+class EvaluationError(S2RError, RuntimeError):
+    """The lighteval process failed; its own output (shown above the error) says why."""
+
+
+@dataclass
+class EvaluationConfig:
+    """How to evaluate: which benchmarks, under which protocol, with which backend."""
+
+    tasks: str = field(
+        default="math500,aime24,aime25,amc23",
+        metadata={"help": f"comma-separated benchmarks, from: {', '.join(BENCHMARKS)}"},
+    )
+    preset: str = field(default="paper", metadata={"help": f"protocol: {', '.join(PRESETS)}"})
+    backend: str = field(
+        default="transformers",
+        metadata={
+            "help": "transformers, vllm (needs lighteval[vllm] in --python's environment), or custom (MODEL "
+            "is a .py file defining a lighteval LightevalModel)"
+        },
+    )
+    max_samples: int | None = field(
+        default=None,
+        metadata={
+            "help": "evaluate N problems of each benchmark (lighteval's fixed shuffle, seed 42): a partial "
+            "score, for smoke tests"
+        },
+    )
+    max_new_tokens: int | None = field(default=None, metadata={"help": "new tokens per answer (default: the preset's)"})
+    num_samples: int | None = field(
+        default=None, metadata={"help": "samples per problem for the sampled benchmarks (default: the preset's)"}
+    )
+    repetition_penalty: float | None = field(
+        default=None, metadata={"help": "repetition penalty (default 1.0; the paper's reference code uses 1.05)"}
+    )
+    seed: int = field(default=1234, metadata={"help": "seed of the sampling"})
+    python: str | None = field(
+        default=None, metadata={"help": "interpreter of the environment that runs lighteval (default: this one)"}
+    )
+    revision: str | None = field(default=None, metadata={"help": "model revision on the Hub (branch, tag or commit)"})
+    dtype: str | None = field(default=None, metadata={"help": "weights dtype (default: auto; bfloat16 with vLLM)"})
+    batch_size: int | None = field(default=None, metadata={"help": "transformers batch size (default: lighteval's)"})
+    data_parallel_size: int = field(default=1, metadata={"help": "vLLM data parallelism (GPUs, one replica each)"})
+    tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM tensor parallelism (GPUs per replica)"})
+    label: str | None = field(default=None, metadata={"help": "name of this run in tables (default: the model's)"})
+    training_tokens: int | None = field(
+        default=None,
+        metadata={
+            "help": "tokens the model was fine-tuned on, shown by `s2r compare` (default: trainer_state.json's "
+            "num_input_tokens_seen when the model folder has it)"
+        },
+    )
+
+    def __post_init__(self) -> None:
+        check_field_types(self)
+        self.task_list = require_benchmark_names(self.tasks)
+        get_preset(self.preset)
+        check_choice("backend", self.backend, BACKENDS)
+        for name in ("max_samples", "max_new_tokens", "num_samples", "batch_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                flag = "--" + name.replace("_", "-")
+                raise InputError(f"{flag} must be a positive integer, got {value}")
+        for name in ("data_parallel_size", "tensor_parallel_size"):
+            if getattr(self, name) < 1:
+                raise InputError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(self, name)}")
+        if self.backend != "vllm" and (self.data_parallel_size > 1 or self.tensor_parallel_size > 1):
+            raise InputError(
+                "data and tensor parallelism are passed to vLLM: use --backend vllm (the transformers backend uses "
+                "one device per process)"
+            )
+        if self.repetition_penalty is not None and self.repetition_penalty <= 0:
+            raise InputError(f"--repetition-penalty must be > 0, got {self.repetition_penalty}")
+        if self.seed < 0:
+            raise InputError(f"--seed must be a non-negative integer, got {self.seed}")
+        if self.training_tokens is not None and self.training_tokens < 0:
+            raise InputError(f"--training-tokens must be >= 0, got {self.training_tokens}")
+
+    def settings(self) -> dict[str, TaskSettings]:
+        preset = get_preset(self.preset)
+        return {
+            name: preset.settings_for(
+                name,
+                max_new_tokens=self.max_new_tokens,
+                num_samples=self.num_samples,
+                repetition_penalty=self.repetition_penalty,
+            )
+            for name in self.task_list
+        }
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """What a run wrote: the output folder, the tidy results (as in results.json) and the Markdown table."""
+
+    output_dir: Path
+    data: dict
+    markdown: str
+
+    @property
+    def results(self) -> dict[str, dict[str, float]]:
+        return self.data["results"]
+
+
+def evaluate_model(
+    model: str | os.PathLike,
+    output_dir: str | os.PathLike | None = None,
+    *,
+    data: Mapping[str, str] | Sequence[str] | None = None,
+    overwrite: bool = False,
+    command: str | None = None,
+    config: EvaluationConfig | None = None,
+    **options: Any,
+) -> EvaluationResult:
+    """Evaluate `model` (a local folder or a Hub id; a .py file with backend="custom") and write the results folder.
+
+    `options` are EvaluationConfig's fields (tasks="math500,aime24", preset="paper", max_samples=..., python=...);
+    `data` maps benchmarks to local files or folders ({"aime24": "aime24.jsonl"} or ["aime24=aime24.jsonl"]).
+    """
+    from s2r_hf.folders import check_writable, make_staging, move_into_place, remove_stale_staging
+
+    if config is not None and options:
+        raise InputError("pass either config= or option keywords, not both")
+    config = config or EvaluationConfig(**options)
+    model_ref = _check_model(model, config.backend)
+    overrides = parse_data_overrides(data if not isinstance(data, Mapping) else dict(data))
+    unused = sorted(set(overrides) - set(config.task_list))
+    if unused:
+        raise InputError(f"--data names {unused[0]!r}, which is not among --tasks ({', '.join(config.task_list)})")
+    target = check_writable(
+        output_dir or f"eval-{_model_name(model_ref)}",
+        overwrite,
+        inputs=[model_ref, *overrides.values()],
+        kind=EVALUATION_KIND,
+    )
+    python = config.python or sys.executable
+    lighteval_version = probe_interpreter(python, config.backend)
+    remove_stale_staging(target)
+    staging = make_staging(target, "tmp")
+    try:
+        settings = config.settings()
+        sources = _write_benchmarks(staging, settings, overrides)
+        identity = model_identity(model_ref, config)
+        plan = {
+            "model": {
+                "backend": config.backend,
+                "name_or_path": str(Path(model_ref).resolve()) if Path(model_ref).exists() else model_ref,
+                "name": _model_name(model_ref),
+                "revision": config.revision,
+                "dtype": config.dtype,
+                "batch_size": config.batch_size,
+                "data_parallel_size": config.data_parallel_size,
+                "tensor_parallel_size": config.tensor_parallel_size,
+            },
+            "seed": config.seed,
+            "max_samples": config.max_samples,
+            "output_dir": str(staging),
+            "tasks": {
+                name: {"settings": asdict(task_settings), "data_dir": str(staging / BENCHMARKS_DIR / name)}
+                for name, task_settings in settings.items()
+            },
+        }
+        plan_path = staging / LIGHTEVAL_DIR / "plan.json"
+        plan_path.parent.mkdir(parents=True, exist_ok=True)
+        plan_path.write_text(json.dumps(plan, indent=2), encoding="utf-8")
+        _run_worker(python, plan_path)
+        from s2r_hf.evaluation.worker import SUMMARY_FILE
+
+        summary = json.loads((staging / SUMMARY_FILE).read_text(encoding="utf-8"))
+        (staging / SUMMARY_FILE).replace(staging / LIGHTEVAL_DIR / SUMMARY_FILE)
+        _collect_details(staging)
+        tidy = tidy_results(
+            summary,
+            settings,
+            config=config,
+            identity=identity,
+            sources=sources,
+            lighteval_version=summary.get("lighteval_version") or lighteval_version,
+            command=command,
+        )
+        markdown = render_markdown(tidy)
+        (staging / RESULTS_FILE).write_text(json.dumps(tidy, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (staging / RESULTS_MARKDOWN).write_text(markdown, encoding="utf-8")
+        (staging / "README.md").write_text(_card(tidy, markdown), encoding="utf-8")
+        move_into_place(staging, target, overwrite)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    logger.info("results written to %s", target)
+    return EvaluationResult(target, tidy, markdown)
+
+
+# -- checks -------------------------------------------------------------------------------------------------------
+
+
+def _check_model(model: str | os.PathLike, backend: str) -> str:
+    """The model reference as a string; a local folder must hold a config, a tokenizer and a chat template."""
+    if not isinstance(model, (str, os.PathLike)) or not str(model).strip():
+        raise InputError(f"the model is a local folder or a Hub id, got {model!r}")
+    ref = str(model)
+    path = Path(ref).expanduser()
+    if backend == "custom":
+        if not path.is_file() or path.suffix != ".py":
+            raise InputError(
+                f"with --backend custom, MODEL is a Python file defining a lighteval LightevalModel subclass; "
+                f"{ref!r} is not a .py file"
+            )
+        return str(path)
+    if not path.exists():
+        from s2r_hf.length import looks_like_local_path
+
+        if looks_like_local_path(ref) or ref.count("/") != 1:
+            raise InputError(f"model {ref!r} is neither a local folder nor a Hub id (org/name)")
+        return ref  # a Hub id: lighteval downloads it
+    if not path.is_dir():
+        raise ModelError(f"model {ref!r} is a file; give the folder holding config.json, the weights and tokenizer")
+    missing = []
+    if not (path / "config.json").is_file():
+        missing.append("config.json")
+    if not any((path / name).is_file() for name in TOKENIZER_FILES):
+        missing.append("tokenizer (tokenizer.json or tokenizer_config.json)")
+    if missing:
+        raise ModelError(
+            f"model folder {ref!r} has no {' and no '.join(missing)}; save the model and its tokenizer "
+            "there (model.save_pretrained(dir); tokenizer.save_pretrained(dir))"
+        )
+    if not _has_chat_template(path):
+        raise ModelError(
+            f"model folder {ref!r} has no chat template (tokenizer_config.json's chat_template, or "
+            "chat_template.jinja): the benchmarks are asked through the model's chat template; save the tokenizer of "
+            "the chat model it was fine-tuned from into the folder"
+        )
+    return str(path)
+
+
+def _has_chat_template(path: Path) -> bool:
+    if any((path / name).is_file() for name in CHAT_TEMPLATE_FILES):
+        return True
+    config_file = path / "tokenizer_config.json"
+    if not config_file.is_file():
+        return False
+    try:
+        return bool(json.loads(config_file.read_text(encoding="utf-8")).get("chat_template"))
+    except (ValueError, OSError) as err:
+        raise ModelError(f"cannot read {config_file}: {err}") from err
+
+
+def probe_interpreter(python: str, backend: str) -> str:
+    """lighteval's version in `python`'s environment; one clear error when it (or vLLM) is missing there."""
+    probe = (
+        "import importlib.util, json, importlib.metadata as m\n"
+        "def v(n):\n"
+        "    try: return m.version(n)\n"
+        "    except m.PackageNotFoundError: return None\n"
+        "print(json.dumps({'lighteval': v('lighteval'), 'vllm': importlib.util.find_spec('vllm') is not None}))\n"
+    )
+    try:
+        done = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise InputError(f"--python {python!r} cannot be run ({err}); give the path of a Python interpreter") from err
+    if done.returncode != 0:
+        raise InputError(f"--python {python!r} failed to start: {done.stderr.strip().splitlines()[-1:]}")
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    if not found["lighteval"]:
+        raise MissingDependencyError(
+            f"lighteval is not installed for {python}: pip install 's2r-hf[eval]' there, or point --python at an "
+            "environment that has lighteval"
+        )
+    if backend == "vllm" and not found["vllm"]:
+        raise MissingDependencyError(
+            f"the vLLM backend needs vllm, which {python} cannot import; create an environment with "
+            "pip install 'lighteval[vllm,math]' s2r-hf (vLLM pins its own torch, so not TRL's environment) and pass "
+            "its interpreter: --python /path/to/that/env/bin/python"
+        )
+    return found["lighteval"]
+
+
+# -- the run ------------------------------------------------------------------------------------------------------
+
+
+def _write_benchmarks(staging: Path, settings: dict[str, TaskSettings], overrides: dict[str, str]) -> dict:
+    """Each benchmark, normalised by load_benchmark, as benchmarks/<name>/test.parquet; its source and digest."""
+    from s2r_hf.benchmarks import load_benchmark
+
+    sources = {}
+    for name in settings:
+        dataset = load_benchmark(name, overrides.get(name))
+        folder = staging / BENCHMARKS_DIR / name
+        folder.mkdir(parents=True)
+        dataset.to_parquet(str(folder / "test.parquet"))
+        spec = BENCHMARKS[name]
+        sources[name] = {
+            "source": str(Path(overrides[name]).resolve()) if name in overrides else spec.hub_repo,
+            "rows": len(dataset),
+            "sha256": _digest_rows(dataset),
+        }
+    return sources
+
+
+def _digest_rows(dataset) -> str:
+    digest = hashlib.sha256()
+    for row in dataset:
+        digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _run_worker(python: str, plan_path: Path) -> None:
+    env = dict(os.environ)
+    # The worker imports s2r_hf from this installation, whichever environment runs it (lighteval's may lack s2r-hf).
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
+    command = [python, "-m", "s2r_hf.evaluation.worker", str(plan_path)]
+    logger.info("running lighteval: %s", " ".join(command))
+    done = subprocess.run(command, env=env, check=False)  # inherits the terminal: lighteval's progress shows
+    if done.returncode != 0:
+        raise EvaluationError(
+            f"the lighteval process exited with status {done.returncode}; its output above says why (nothing was "
+            "written)"
+        )
+
+
+def _collect_details(staging: Path) -> None:
+    """lighteval's per-sample details (details/<model>/<date>/details_s2r_<name>|0_<date>.parquet) are moved to
+    details/<name>.parquet (moved, not copied: with 16 long samples per problem they are large)."""
+    from s2r_hf.evaluation.prompt import benchmark_of_details
+
+    out = staging / DETAILS_DIR
+    out.mkdir()
+    for path in sorted((staging / LIGHTEVAL_DIR).rglob("details_*.parquet")):
+        name = benchmark_of_details(path.name)
+        if name is not None:
+            path.replace(out / f"{name}.parquet")
+
+
+def model_identity(model: str, config: EvaluationConfig) -> dict:
+    """What makes scores reproducible: the weights' sha256 for a local folder, the resolved commit for a Hub id."""
+    path = Path(model)
+    identity: dict[str, Any] = {"name": _model_name(model), "backend": config.backend}
+    if path.is_file():  # a custom model definition
+        identity.update(path=str(path.resolve()), code_sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+        return identity
+    if path.is_dir():
+        identity.update(path=str(path.resolve()), weights_sha256=weights_digest(path), revision=None)
+        identity["training_tokens"] = (
+            config.training_tokens if config.training_tokens is not None else (_tokens_seen(path))
+        )
+        return identity
+    identity.update(hub_id=model, revision=config.revision or "main", commit=_hub_commit(model, config.revision))
+    identity["training_tokens"] = config.training_tokens
+    return identity
+
+
+def weights_digest(folder: Path) -> str:
+    """sha256 over the weight files of a model folder (names and bytes, in name order)."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
+    if not files:
+        raise ModelError(f"model folder {str(folder)!r} holds no weights ({', '.join(WEIGHT_SUFFIXES)} files)")
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0")
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(8 * 1024 * 1024), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _tokens_seen(folder: Path) -> int | None:
+    state = folder / "trainer_state.json"
+    if not state.is_file():
+        return None
+    try:
+        value = json.loads(state.read_text(encoding="utf-8")).get("num_input_tokens_seen")
+    except (ValueError, OSError):
+        logger.warning("%s is unreadable; training tokens unknown", state)
+        return None
+    return int(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def _hub_commit(model: str, revision: str | None) -> str | None:
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    from s2r_hf.http_errors import transport_errors
+
+    try:
+        return HfApi().model_info(model, revision=revision).sha
+    except (HfHubHTTPError, OSError, *transport_errors()) as err:
+        logger.warning("could not resolve the commit of %s on the Hub (%s); recording the revision name", model, err)
+        return None
+
+
+def _model_name(model: str) -> str:
+    path = Path(model)
+    if path.exists():
+        return path.resolve().stem if path.is_file() else path.resolve().name
+    return model.replace("/", "__")
+
+
+# -- the results --------------------------------------------------------------------------------------------------
+
+
+def tidy_results(
+    summary: dict,
+    settings: dict[str, TaskSettings],
+    *,
+    config: EvaluationConfig,
+    identity: dict,
+    sources: dict,
+    lighteval_version: str,
+    command: str | None,
+) -> dict:
+    from s2r_hf._version import __version__
+    from s2r_hf.evaluation.prompt import SYSTEM_PROMPT
+
+    results: dict[str, dict[str, float]] = {}
+    table = []
+    tasks = {}
+    for name, task_settings in settings.items():
+        raw = summary["results"].get(name, {})
+        stats = summary["stats"].get(name, {})
+        results[name] = {}
+        for metric in task_settings.metrics():
+            if metric not in raw:
+                raise EvaluationError(f"lighteval reported no {metric} for {name}; got {sorted(raw)}")
+            value = float(raw[metric])
+            stderr = raw.get(f"{metric}_stderr")
+            results[name][metric] = value
+            table.append(
+                {
+                    "task": name,
+                    "metric": metric,
+                    "value": value,
+                    "stderr": float(stderr) if stderr is not None else None,
+                    "problems": stats.get("problems"),
+                    "samples": task_settings.num_samples,
+                    "settings": task_settings.describe(),
+                }
+            )
+        tasks[name] = {
+            "settings": asdict(task_settings),
+            "problems": stats.get("problems"),
+            "generations": stats.get("samples"),
+            "mean_generated_tokens": stats.get("mean_generated_tokens"),
+            "mean_rethinks": stats.get("mean_rethinks"),
+            "data": sources[name],
+        }
+    return {
+        "format": RESULTS_FORMAT,
+        "label": config.label or identity["name"],
+        "model": identity,
+        "protocol": {
+            "preset": config.preset,
+            "system_prompt": SYSTEM_PROMPT,
+            "seed": config.seed,
+            "max_samples": config.max_samples,
+            "partial": config.max_samples is not None,
+            "backend": config.backend,
+            "lighteval_version": lighteval_version,
+            "s2r_version": __version__,
+            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "command": command,
+        },
+        "tasks": tasks,
+        "results": results,
+        "table": table,
+    }
+
+
+def render_markdown(tidy: dict) -> str:
+    """The results as Markdown: one row per benchmark and metric, then the generation statistics."""
+    lines = [
+        f"## {tidy['label']}",
+        "",
+        "| task | metric | value | stderr | problems | samples | settings |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for row in tidy["table"]:
+        stderr = "-" if row["stderr"] is None else f"{row['stderr']:.4f}"
+        lines.append(
+            f"| {row['task']} | {row['metric']} | {row['value']:.4f} | {stderr} | {row['problems']} | "
+            f"{row['samples']} | {row['settings']} |"
+        )
+    lines += ["", "| task | mean generated tokens | mean rethinking markers |", "| --- | ---: | ---: |"]
+    for name, task in tidy["tasks"].items():
+        tokens = "-" if task["mean_generated_tokens"] is None else f"{task['mean_generated_tokens']:.1f}"
+        rethinks = "-" if task["mean_rethinks"] is None else f"{task['mean_rethinks']:.2f}"
+        lines.append(f"| {name} | {tokens} | {rethinks} |")
+    protocol = tidy["protocol"]
+    model = tidy["model"]
+    revision = model.get("weights_sha256") or model.get("commit") or model.get("revision") or model.get("code_sha256")
+    lines += [
+        "",
+        f"Preset `{protocol['preset']}`, seed {protocol['seed']}, backend {protocol['backend']}, lighteval "
+        f"{protocol['lighteval_version']}, s2r-hf {protocol['s2r_version']}; model `{model['name']}` "
+        f"({'weights sha256' if model.get('weights_sha256') else 'revision'} `{revision}`).",
+    ]
+    if protocol["partial"]:
+        lines += ["", f"**Partial run**: at most {protocol['max_samples']} problems per benchmark; not comparable."]
+    return "\n".join(lines) + "\n"
+
+
+def _card(tidy: dict, markdown: str) -> str:
+    import yaml
+
+    header = {
+        "s2r": {
+            "kind": EVALUATION_KIND,
+            "label": tidy["label"],
+            "model": tidy["model"]["name"],
+            "preset": tidy["protocol"]["preset"],
+            "results": tidy["results"],
+        }
+    }
+    front = yaml.safe_dump(header, sort_keys=False, allow_unicode=True)
+    return f"---\n{front}---\n\n# Evaluation: {tidy['label']}\n\n{markdown}"
+
+
+def read_results(path: str | os.PathLike) -> dict:
+    """A results.json written by `evaluate_model` (or the folder holding it); InputError for anything else."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RESULTS_FILE
+    if not path.is_file():
+        raise InputError(f"{str(path)!r} is not a results file: give a results.json (or its folder) from s2r evaluate")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise InputError(f"{str(path)!r} is not a results file of s2r evaluate: not JSON ({err})") from err
+    if not isinstance(data, dict) or data.get("format") != RESULTS_FORMAT or not isinstance(data.get("results"), dict):
+        raise InputError(
+            f'{str(path)!r} is not a results file of s2r evaluate (no "format": "{RESULTS_FORMAT}" and results '
+            "mapping); give the results.json that `s2r evaluate` wrote"
+        )
+    return data

@@ -1,0 +1,473 @@
+"""Training callbacks (transformers `TrainerCallback`s), chosen by name from `CALLBACKS`.
+
+- `selection_report`: writes which data made the model (source, selection, rows, tokens trained against tokens in the
+  whole pool) and what training cost into `s2r_training.json` and the model card (on by default).
+- `push_to_hub_revision`: pushes each saved checkpoint to its own branch of the model repo, in a background thread,
+  without optimizer, scheduler or RNG state (s2r_hf.hub.commit.commit_files: the one Hub write path).
+- `evaluate`: runs the evaluation command on the final checkpoint (or on every save) in a separate process and logs its
+  scores. lighteval is never imported here: importing it turns autograd off for the whole process.
+
+Every side effect happens on the world's main process only (`state.is_world_process_zero`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from enum import Enum
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from transformers import TrainerCallback
+
+from s2r_hf.errors import InputError
+from s2r_hf.training.provenance import read_provenance, update_provenance, write_provenance
+
+if TYPE_CHECKING:
+    from s2r_hf.training.configs import S2RSFTConfig
+
+logger = logging.getLogger(__name__)
+
+# Files of a checkpoint that only resuming needs (optimizer, scheduler, RNG and scaler state, DeepSpeed's sharded
+# optimizer) or that evaluation leaves behind (lighteval's caches): never pushed.
+PUSH_EXCLUDE = (
+    "optimizer*",
+    "scheduler.pt",
+    "rng_state*",
+    "scaler.pt",
+    "global_step*",
+    "global_step*/*",
+    "latest",
+    "zero_to_fp32.py",
+    "*.lock",
+    ".*",
+    ".*/*",
+    "lighteval*",
+    "lighteval*/*",
+    "*/lighteval*",
+    "details/*",
+    "results/*",
+)
+EVAL_FOLDER = "s2r_eval"  # output_dir/s2r_eval/step-N/: the evaluation's results and log
+EVAL_OUTPUT = "results"  # {output}: a JSON file, or a folder holding results.json (s2r evaluate -o)
+
+
+class SelectionReportCallback(TrainerCallback):
+    """Writes the run's provenance and cost into `output_dir/s2r_training.json` and the model card.
+
+    `record` is the provenance the launcher builds (`s2r_hf.training.sft.build_record`); in your own script,
+    `SelectionReportCallback.from_reports(sft_report, selection=..., source=..., pool_tokens=...)` builds one.
+    """
+
+    def __init__(self, record: dict[str, Any]):
+        if not isinstance(record, dict) or "data" not in record:
+            raise InputError("SelectionReportCallback needs a provenance record; build it with from_reports(...)")
+        self.record = record
+        self._started: float | None = None
+        self._first_step = 0
+        self._first_tokens = 0
+
+    @classmethod
+    def from_reports(
+        cls,
+        sft_report,
+        *,
+        selection=None,
+        source: str | None = None,
+        pool_tokens: int | None = None,
+        base_model: str | None = None,
+        name: str | None = None,
+    ) -> SelectionReportCallback:
+        """From `prepare_sft_dataset`'s report and, optionally, `select_with_report`'s (or a subset card's block)."""
+        from s2r_hf.training.sft import data_record, new_record
+
+        selection_block = selection.describe() if hasattr(selection, "describe") else selection
+        data = data_record(
+            source=source,
+            kind="dataset" if source is None else "given",
+            selection=selection_block,
+            selected_by="select_with_report" if selection_block else None,
+            sft_report=sft_report,
+            pool_tokens=pool_tokens,
+        )
+        return cls(new_record(base_model=base_model, data=data, name=name))
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self._started = time.perf_counter()
+        self._first_step = state.global_step
+        self._first_tokens = state.num_input_tokens_seen or 0
+        if not state.is_world_process_zero:
+            return
+        if not self.record.get("base_model") and model is not None:
+            self.record["base_model"] = getattr(model.config, "_name_or_path", None)
+        self.record.setdefault("name", Path(args.output_dir).name)
+        self.record["recipe"] = self.record.get("recipe") or recipe_record(args)
+        previous = read_provenance(args.output_dir)
+        if previous is not None:
+            self.record["evaluations"] = previous.get("evaluations", [])
+        self.record["status"] = "running"
+        write_provenance(args.output_dir, self.record)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        wall = time.perf_counter() - (self._started or time.perf_counter())
+        tokens = state.num_input_tokens_seen or None
+        session_tokens = (tokens - self._first_tokens) if tokens is not None else None
+        losses = [entry["loss"] for entry in state.log_history if "loss" in entry]
+        self.record["training"] = {
+            "steps": state.global_step,
+            "epochs": float(state.epoch or 0.0),
+            "tokens": tokens,
+            "wall_seconds": round(wall, 3),
+            "tokens_per_second": round(session_tokens / wall, 3) if session_tokens and wall > 0 else None,
+            "world_size": args.world_size,
+            "first_loss": losses[0] if losses else None,
+            "last_loss": losses[-1] if losses else None,
+            "resumed_from_step": self._first_step or None,
+        }
+        previous = read_provenance(args.output_dir)
+        if previous is not None:  # evaluations logged while training ran
+            self.record["evaluations"] = previous.get("evaluations", [])
+        self.record["status"] = "trained"
+        write_provenance(args.output_dir, self.record)
+
+
+def recipe_record(args) -> dict[str, Any]:
+    """The training settings a reader of the card needs to reproduce the run."""
+    names = (
+        "learning_rate",
+        "lr_scheduler_type",
+        "warmup_steps",
+        "num_train_epochs",
+        "max_steps",
+        "per_device_train_batch_size",
+        "gradient_accumulation_steps",
+        "max_length",
+        "packing",
+        "bf16",
+        "use_liger_kernel",
+        "assistant_only_loss",
+        "seed",
+    )
+    recipe = {name: getattr(args, name, None) for name in names}
+    recipe = {name: value.value if isinstance(value, Enum) else value for name, value in recipe.items()}
+    recipe["world_size"] = args.world_size
+    recipe["effective_batch"] = args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
+    return recipe
+
+
+class PushToHubRevisionCallback(TrainerCallback):
+    """Pushes every saved checkpoint to branch `<prefix>step-<global step, 9 digits>` of `repo_id`, in the background.
+
+    The checkpoint's files are hard-linked into a staging folder first, so a checkpoint rotated away by
+    `save_total_limit` during the upload is still pushed whole. Pushes run one at a time, in order; `wait()` (called at
+    the end of training) waits for them and logs any that failed.
+    """
+
+    def __init__(self, repo_id: str, *, prefix: str = "", private: bool = False, token: str | None = None):
+        from s2r_hf.hub.commit import check_repo_id
+
+        check_repo_id(repo_id)
+        self.repo_id = repo_id
+        self.prefix = f"{prefix}-" if prefix and not prefix.endswith("-") else prefix
+        self.private = private
+        self.token = token
+        self._executor: ThreadPoolExecutor | None = None
+        self.pushed: dict[str, Future] = {}
+
+    def branch(self, step: int) -> str:
+        return f"{self.prefix}step-{step:09d}"
+
+    def on_save(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if not checkpoint.is_dir():
+            logger.warning("push_to_hub_revision: no checkpoint folder %s to push", checkpoint)
+            return
+        staging = Path(args.output_dir) / ".s2r-push" / checkpoint.name
+        files = _stage_files(checkpoint, staging)
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="s2r-push")
+        branch = self.branch(state.global_step)
+        self.pushed[branch] = self._executor.submit(self._push, files, branch, staging)
+        logger.info("pushing %s to %s@%s in the background", checkpoint.name, self.repo_id, branch)
+
+    def _push(self, files: dict[str, Path], branch: str, staging: Path):
+        from s2r_hf.hub.commit import commit_files
+
+        try:
+            return commit_files(
+                self.repo_id,
+                files,
+                repo_type="model",
+                revision=branch,
+                create_branch=True,
+                private=self.private,
+                token=self.token,
+                message=f"checkpoint {branch}",
+            )
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            with contextlib.suppress(OSError):  # the staging root, once no push uses it
+                staging.parent.rmdir()
+
+    def wait(self) -> dict[str, Any]:
+        """Wait for every push; returns {branch: CommitResult or the error}, and logs the failures."""
+        outcomes: dict[str, Any] = {}
+        for branch, future in self.pushed.items():
+            error = future.exception()
+            outcomes[branch] = error if error is not None else future.result()
+            if error is not None:
+                logger.error("push of %s to %s failed: %s", branch, self.repo_id, error)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        return outcomes
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            self.wait()
+
+
+def _stage_files(checkpoint: Path, staging: Path) -> dict[str, Path]:
+    """Hard-link (or copy, across file systems) the pushable files of `checkpoint` into `staging`."""
+    shutil.rmtree(staging, ignore_errors=True)
+    files = {}
+    for path in sorted(checkpoint.rglob("*")):
+        relative = path.relative_to(checkpoint).as_posix()
+        if not path.is_file() or path.is_symlink() or any(fnmatch(relative, pattern) for pattern in PUSH_EXCLUDE):
+            continue
+        target = staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copy2(path, target)
+        files[relative] = target
+    return files
+
+
+class EvaluateCallback(TrainerCallback):
+    """Evaluates saved checkpoints in a separate process and logs the scores into the trainer's logs.
+
+    `command` is a template (see `s2r_hf.training.configs.DEFAULT_EVAL_COMMAND`): it is split like a shell line and
+    each word filled in with {python}, {checkpoint}, {output}, {output_dir} and {benchmarks}. The command must write
+    `{output}`: a JSON object `{"results": {benchmark: {metric: number}}}`, as a file at that path or as a folder
+    holding results.json (what the default, `s2r evaluate -o {output}`, writes); each score is logged as
+    `eval/<benchmark>/<metric>` at the checkpoint's step, and recorded in s2r_training.json and the model card.
+
+    The final checkpoint is evaluated (every checkpoint with `every_save=True`). Evaluations run in the background and
+    are collected as they finish; `wait()` collects the rest. Give the callback the trainer (`attach(trainer)`) so the
+    scores go through `trainer.log` (and so to every reporting integration); without it they are appended to
+    `state.log_history`. In a multi-process run, collect the final evaluation after `trainer.save_model()` (as
+    `s2r train` does) rather than at the end of `train()`, so the other processes are not kept waiting in a collective.
+    """
+
+    def __init__(
+        self,
+        benchmarks: list[str] | tuple[str, ...],
+        *,
+        command: str | None = None,
+        python: str | None = None,
+        every_save: bool = False,
+        wait_at_train_end: bool = True,
+    ):
+        from s2r_hf.training.configs import DEFAULT_EVAL_COMMAND, check_eval_command
+
+        self.command = command or DEFAULT_EVAL_COMMAND
+        check_eval_command(self.command)
+        self.benchmarks = list(benchmarks)
+        self.python = python or sys.executable
+        self.every_save = every_save
+        self.wait_at_train_end = wait_at_train_end
+        self.trainer = None
+        self.evaluated_steps: set[int] = set()
+        self.results: dict[int, dict[str, Any]] = {}
+        self._running: list[tuple[int, str, Path, subprocess.Popen, Any]] = []
+        self._state = None
+
+    def attach(self, trainer) -> EvaluateCallback:
+        self.trainer = trainer
+        return self
+
+    def command_for(self, checkpoint: str | os.PathLike, output: Path) -> list[str]:
+        values = {
+            "python": self.python,
+            "checkpoint": str(checkpoint),
+            "output": str(output),
+            "output_dir": str(output.parent),
+            "benchmarks": ",".join(self.benchmarks),
+        }
+        return [word.format(**values) for word in shlex.split(self.command)]
+
+    def evaluate(self, checkpoint: str | os.PathLike, step: int, output_dir: str | os.PathLike) -> None:
+        """Start the evaluation of `checkpoint` (a saved model folder) as the scores of `step`."""
+        folder = Path(output_dir) / EVAL_FOLDER / f"step-{step}"
+        folder.mkdir(parents=True, exist_ok=True)
+        output = folder / EVAL_OUTPUT
+        # An earlier attempt at this step (a resumed run) left its own results here: s2r wrote them, inside s2r_eval/.
+        if output.is_dir():
+            shutil.rmtree(output)
+        output.unlink(missing_ok=True)
+        argv = self.command_for(checkpoint, output)
+        log = open(folder / "evaluate.log", "wb")  # noqa: SIM115 (closed when the process is collected)
+        logger.info("evaluating %s: %s", checkpoint, shlex.join(argv))
+        try:
+            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        except OSError as err:
+            log.close()
+            self._record(step, str(checkpoint), output_dir, error=f"could not start {argv[0]!r}: {err}")
+            return
+        self.evaluated_steps.add(step)
+        self._running.append((step, str(checkpoint), Path(output_dir), process, log))
+
+    def on_save(self, args, state, control, **kwargs):
+        self._state = state
+        if not state.is_world_process_zero:
+            return
+        final = state.global_step >= state.max_steps
+        if self.every_save or final:
+            self.evaluate(Path(args.output_dir) / f"checkpoint-{state.global_step}", state.global_step, args.output_dir)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self._state = state
+        if state.is_world_process_zero and self._running:
+            self._collect(block=False)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self._state = state
+        if state.is_world_process_zero and self.wait_at_train_end:
+            self._collect(block=True)
+
+    def wait(self) -> dict[int, dict[str, Any]]:
+        """Wait for every running evaluation, log their scores; returns {step: results} of every evaluation."""
+        self._collect(block=True)
+        return self.results
+
+    def _collect(self, block: bool) -> None:
+        still = []
+        for step, checkpoint, output_dir, process, log in self._running:
+            if block:
+                process.wait()
+            if process.poll() is None:
+                still.append((step, checkpoint, output_dir, process, log))
+                continue
+            log.close()
+            self._finish(step, checkpoint, output_dir, process.returncode)
+        self._running = still
+
+    def _finish(self, step: int, checkpoint: str, output_dir: Path, returncode: int) -> None:
+        folder = output_dir / EVAL_FOLDER / f"step-{step}"
+        if returncode != 0:
+            tail = (folder / "evaluate.log").read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:]
+            self._record(step, checkpoint, output_dir, error=f"exit code {returncode}: {' '.join(tail)[:300]}")
+            return
+        try:
+            results = read_results(folder / EVAL_OUTPUT)
+        except InputError as err:
+            self._record(step, checkpoint, output_dir, error=str(err))
+            return
+        self._record(step, checkpoint, output_dir, results=results)
+        logs = {
+            f"eval/{benchmark}/{metric}": value
+            for benchmark, metrics in results.items()
+            for metric, value in metrics.items()
+        }
+        if self.trainer is not None:
+            self.trainer.log(logs)
+        elif self._state is not None:
+            self._state.log_history.append({**logs, "step": step})
+        logger.info("evaluation of step %d: %s", step, logs)
+
+    def _record(self, step, checkpoint, output_dir, *, results=None, error=None) -> None:
+        entry = {"step": step, "checkpoint": str(checkpoint), "results": results or {}, "error": error}
+        self.results[step] = entry
+        if error:
+            logger.error("evaluation of %s failed: %s (log: %s)", checkpoint, error, Path(output_dir) / EVAL_FOLDER)
+        record = read_provenance(output_dir)
+        if record is not None:
+            evaluations = [item for item in record.get("evaluations", []) if item.get("step") != step]
+            update_provenance(output_dir, evaluations=[*evaluations, entry])
+
+
+def read_results(path: Path) -> dict[str, dict[str, float]]:
+    """Read `{"results": {benchmark: {metric: number}}}` from a file, or from a folder's results.json (`s2r evaluate`),
+    refusing any other shape in words."""
+    if path.is_dir():
+        path = path / "results.json"
+    if not path.is_file():
+        raise InputError(f"the evaluation command exited 0 but wrote no results file {str(path)!r}")
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise InputError(f"the results file {str(path)!r} is not JSON: {err}") from err
+    results = payload.get("results") if isinstance(payload, dict) else None
+    shape_ok = isinstance(results, dict) and all(
+        isinstance(metrics, dict)
+        and all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in metrics.values())
+        for metrics in results.values()
+    )
+    if not shape_ok:
+        raise InputError(
+            f'the results file {str(path)!r} must hold {{"results": {{benchmark: {{metric: number}}}}}}, got '
+            f"{json.dumps(payload)[:200]}"
+        )
+    return results
+
+
+def _selection_report(config: S2RSFTConfig, record: dict[str, Any]) -> TrainerCallback:
+    return SelectionReportCallback(record)
+
+
+def _push_to_hub_revision(config: S2RSFTConfig, record: dict[str, Any]) -> TrainerCallback:
+    prefix = config.hub_revision if config.hub_revision and config.hub_revision != "main" else ""
+    return PushToHubRevisionCallback(
+        config.hub_model_id, prefix=prefix, private=bool(config.hub_private_repo), token=config.hub_token
+    )
+
+
+def _evaluate(config: S2RSFTConfig, record: dict[str, Any]) -> TrainerCallback:
+    # s2r train collects the final evaluation after the model is saved (see EvaluateCallback's docstring).
+    return EvaluateCallback(
+        config.benchmarks,
+        command=config.eval_command,
+        python=config.eval_python,
+        every_save=config.eval_every_save,
+        wait_at_train_end=False,
+    )
+
+
+# name -> factory(config, provenance record) -> callback
+CALLBACKS = {
+    "selection_report": _selection_report,
+    "push_to_hub_revision": _push_to_hub_revision,
+    "evaluate": _evaluate,
+}
+
+
+def require_callback_names(names) -> list[str]:
+    """Check callback names (a list, or one comma-separated string); an unknown one lists the known ones."""
+    items = names.split(",") if isinstance(names, str) else list(names or [])
+    if not all(isinstance(item, str) for item in items):
+        raise InputError(f"callbacks are names, got {names!r}; known: {', '.join(CALLBACKS)}")
+    cleaned = [item.strip() for item in items if item.strip()]
+    unknown = [name for name in cleaned if name not in CALLBACKS]
+    if unknown:
+        raise InputError(f"unknown callback {unknown[0]!r}; known: {', '.join(CALLBACKS)}")
+    return list(dict.fromkeys(cleaned))
+
+
+def build_callbacks(config: S2RSFTConfig, record: dict[str, Any]) -> list[TrainerCallback]:
+    """The callbacks `config.callbacks` names, built from the config and the provenance record."""
+    return [CALLBACKS[name](config, record) for name in require_callback_names(config.callbacks)]

@@ -1,0 +1,139 @@
+"""The options of `s2r train`: TRL's own (`ScriptArguments`, `SFTConfig`, `ModelConfig`) plus ours, in a subclass.
+
+Every TRL option keeps its TRL name, so a recipe written for `trl sft` or open-r1 reads the same here. Ours are the
+selection applied on the fly, the callbacks, the benchmarks evaluated after training and the evaluation command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from trl import SFTConfig
+
+from s2r_hf.errors import InputError
+from s2r_hf.selection import STRATEGIES
+
+# How the evaluate callback runs the evaluation: a command template, split like a shell line, then each word filled in.
+# {python}: the evaluation interpreter; {checkpoint}: the saved model folder; {output}: where the command writes its
+# results ({"results": {benchmark: {metric: value}}}), as a JSON file at that path or as a folder holding results.json
+# (what `s2r evaluate -o` writes); {output_dir}: the folder holding {output}; {benchmarks}: the names joined by commas.
+DEFAULT_EVAL_COMMAND = "{python} -m s2r_hf.cli evaluate {checkpoint} --tasks {benchmarks} -o {output}"
+EVAL_PLACEHOLDERS = ("python", "checkpoint", "output", "output_dir", "benchmarks")
+
+
+@dataclass
+class S2RSFTConfig(SFTConfig):
+    """TRL's SFTConfig, plus the selection, callbacks and evaluation of `s2r train`."""
+
+    selection_strategy: str | None = field(
+        default=None,
+        metadata={
+            "help": f"select from the dataset before training: one of {', '.join(STRATEGIES)}; none (default) when "
+            "the dataset already is a subset"
+        },
+    )
+    selection_ratio: float | None = field(default=0.1, metadata={"help": "selection: fraction of the pool to keep"})
+    selection_k: int | None = field(default=None, metadata={"help": "selection: rows to keep (instead of the ratio)"})
+    selection_weight: float = field(default=0.25, metadata={"help": "selection: weight on the difficulty rank"})
+    selection_seed: int = field(default=0, metadata={"help": "selection: seed of the random and diverse strategies"})
+    pool_dataset: str | None = field(
+        default=None,
+        metadata={
+            "help": "the pool a ready-made subset was selected from (folder, file or Hub id): read only to count its "
+            "tokens, so the card can state tokens trained against tokens in the whole pool"
+        },
+    )
+    callbacks: list[str] = field(
+        default_factory=lambda: ["selection_report"],
+        metadata={"help": "callbacks by name: selection_report, push_to_hub_revision, evaluate"},
+    )
+    benchmarks: list[str] = field(
+        default_factory=list, metadata={"help": "benchmarks the evaluate callback runs, e.g. math500 aime24"}
+    )
+    eval_command: str = field(
+        default=DEFAULT_EVAL_COMMAND,
+        metadata={"help": f"evaluation command template; placeholders {{{'}, {'.join(EVAL_PLACEHOLDERS)}}}"},
+    )
+    eval_python: str | None = field(
+        default=None, metadata={"help": "interpreter for {python} in eval_command (default: this one)"}
+    )
+    eval_every_save: bool = field(
+        default=False, metadata={"help": "evaluate every saved checkpoint, not only the final model"}
+    )
+    overwrite_output_dir: bool = field(
+        default=False, metadata={"help": "train again into an output_dir that holds a finished s2r run"}
+    )
+    # TRL's default of 1024 would truncate long chains of thought: over-long examples are removed instead (see
+    # s2r_hf.training.sft_data), and the length must be chosen for the data.
+    max_length: int | None = field(
+        default=16384, metadata={"help": "longest example in tokens; longer ones are removed, never truncated"}
+    )
+
+    def __post_init__(self):
+        from s2r_hf.training.callbacks import require_callback_names
+
+        # The model card states the tokens trained and the throughput: count them (non-padding tokens; cheap).
+        if self.include_num_input_tokens_seen in ("no", False):
+            self.include_num_input_tokens_seen = "non_padding"
+        super().__post_init__()
+        if isinstance(self.selection_strategy, str) and self.selection_strategy.lower() in ("", "none"):
+            self.selection_strategy = None
+        if self.selection_strategy is not None and self.selection_strategy not in STRATEGIES:
+            raise InputError(
+                f"unknown selection_strategy {self.selection_strategy!r}; known: {', '.join(STRATEGIES)}, or none"
+            )
+        self.selection_config()  # checks ratio, k, weight and seed now, before anything loads
+        self.callbacks = require_callback_names(self.callbacks)
+        if self.max_length is None or self.max_length < 1:
+            raise InputError(
+                f"max_length must be a positive number of tokens, got {self.max_length}; long chains of thought "
+                "need 16384 or more"
+            )
+        if self.benchmarks:
+            from s2r_hf.benchmarks import require_benchmark_names
+
+            self.benchmarks = require_benchmark_names(self.benchmarks, "--benchmarks")
+        if "evaluate" in self.callbacks:
+            if not self.benchmarks:
+                raise InputError("the evaluate callback needs --benchmarks, e.g. --benchmarks math500 aime24")
+            check_eval_command(self.eval_command)
+        if "push_to_hub_revision" in self.callbacks and not self.hub_model_id:
+            raise InputError(
+                "the push_to_hub_revision callback needs --hub_model_id (the model repo, e.g. me/qwen-s2r-10)"
+            )
+
+    def selection_config(self):
+        """The SelectConfig of the on-the-fly selection (None when there is none)."""
+        from s2r_hf.selection import SelectConfig
+
+        if self.selection_strategy is None:
+            return None
+        return SelectConfig(
+            ratio=None if self.selection_k is not None else self.selection_ratio,
+            k=self.selection_k,
+            weight=self.selection_weight,
+            strategy=self.selection_strategy,
+            seed=self.selection_seed,
+        )
+
+
+def check_eval_command(template: str) -> None:
+    """The command template must name the checkpoint and the results file, and only known placeholders."""
+    import shlex
+    import string
+
+    if not isinstance(template, str) or not template.strip():
+        raise InputError(f"eval_command must be a command line, got {template!r}")
+    try:
+        words = shlex.split(template)
+        names = {name for word in words for _, name, _, _ in string.Formatter().parse(word) if name is not None}
+    except ValueError as err:
+        raise InputError(f"eval_command {template!r} cannot be parsed: {err}") from err
+    unknown = sorted(names - set(EVAL_PLACEHOLDERS))
+    if unknown:
+        raise InputError(
+            f"eval_command has unknown placeholder {{{unknown[0]}}}; known: {', '.join(EVAL_PLACEHOLDERS)}"
+        )
+    for needed in ("checkpoint", "output"):
+        if needed not in names:
+            raise InputError(f"eval_command must contain {{{needed}}} (got {template!r})")

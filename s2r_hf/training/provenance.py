@@ -1,0 +1,79 @@
+"""What a trained model says about itself: `s2r_training.json` in the output folder, and the model card made from it.
+
+The JSON file is the single source: the card (README.md, rendered from hub_cards/model.md) is re-rendered from it
+whenever it changes (training ended, an evaluation came back), so the two never disagree. Its `status` tells a later
+`s2r train` what the folder holds: `running` (a run started; resumable), `trained` (the loop ended), `finished` (the
+final model is saved: the folder is refused unless --overwrite_output_dir).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from s2r_hf.errors import InputError
+
+PROVENANCE_FILE = "s2r_training.json"
+CARD_FILE = "README.md"
+
+
+def read_provenance(output_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """The provenance of an s2r training folder, or None when s2r did not write one there."""
+    path = Path(output_dir) / PROVENANCE_FILE
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as err:
+        raise InputError(f"{str(path)!r} cannot be read ({err}); it was not written whole: remove it") from err
+    if not isinstance(record, dict) or record.get("kind") != "s2r_training":
+        raise InputError(f"{str(path)!r} is not an s2r training record; remove it or choose another output_dir")
+    return record
+
+
+def write_provenance(output_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
+    """Write the record whole (a temporary file moved into place), then the model card from it."""
+    folder = Path(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / PROVENANCE_FILE
+    temporary = folder / f".{PROVENANCE_FILE}.tmp"
+    temporary.write_text(json.dumps(record, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+    write_model_card(folder, record)
+    return path
+
+
+def update_provenance(output_dir: str | os.PathLike, **changes: Any) -> dict[str, Any] | None:
+    """Merge `changes` into the folder's record and write it again; None (nothing written) when there is none."""
+    record = read_provenance(output_dir)
+    if record is None:
+        return None
+    record.update(changes)
+    write_provenance(output_dir, record)
+    return record
+
+
+def card_metadata(record: dict[str, Any]) -> dict[str, Any]:
+    """The card's YAML header: what the Hub reads (base model, datasets, tags), and the record itself."""
+    metadata: dict[str, Any] = {"library_name": "transformers", "pipeline_tag": "text-generation"}
+    base = record.get("base_model")
+    if base and not Path(str(base)).exists():  # a local path means nothing on the Hub
+        metadata["base_model"] = base
+    data = record.get("data") or {}
+    if data.get("kind") == "hub" and data.get("source"):
+        metadata["datasets"] = [data["source"]]
+    metadata["tags"] = ["s2r-hf", "select2reason", "trl", "sft", "long-cot"]
+    metadata["s2r"] = record
+    return metadata
+
+
+def write_model_card(output_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
+    from s2r_hf.cards import render_card
+
+    path = Path(output_dir) / CARD_FILE
+    temporary = Path(output_dir) / f".{CARD_FILE}.tmp"
+    temporary.write_text(render_card("model.md", card_metadata(record)), encoding="utf-8")
+    os.replace(temporary, path)
+    return path

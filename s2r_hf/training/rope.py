@@ -1,0 +1,79 @@
+"""The one-time RoPE conversion of the paper's recipe: Qwen2.5-Math-7B-Instruct ships with RoPE theta 10k and 4k
+positions; long chains of thought are trained with theta 300k and 32k positions (as OpenR1 did).
+
+Only `config.json` changes: RoPE's base frequency and the position limit are settings, not weights. The model folder
+(a local folder, or a Hub id downloaded into the cache) is copied whole into a new folder, with that one file edited.
+
+    python -m s2r_hf.training.rope Qwen/Qwen2.5-Math-7B-Instruct ./Qwen2.5-Math-7B-Instruct-rope300k
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+from s2r_hf.errors import InputError, ModelError, OutputExistsError, S2RError
+
+logger = logging.getLogger(__name__)
+
+PAPER_THETA = 300_000.0
+PAPER_POSITIONS = 32_768
+
+
+def extend_rope(model: str, output: str, *, theta: float = PAPER_THETA, max_positions: int = PAPER_POSITIONS) -> Path:
+    """Copy `model` into `output` with RoPE theta and max_position_embeddings set; returns the new folder."""
+    target = Path(output).expanduser()
+    if target.exists():
+        raise OutputExistsError(f"{str(target)!r} already exists; choose a new folder for the converted model")
+    if theta <= 0 or max_positions < 1:
+        raise InputError(f"theta and max_positions must be positive, got {theta} and {max_positions}")
+    source = Path(model).expanduser()
+    if not source.is_dir():
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import HfHubHTTPError
+
+        try:
+            source = Path(snapshot_download(model))
+        except (HfHubHTTPError, OSError, ValueError) as err:
+            raise ModelError(f"cannot find the model {model!r} locally or on the Hub: {err}") from err
+    config_path = source / "config.json"
+    if not config_path.is_file():
+        raise ModelError(f"{str(source)!r} has no config.json; give a transformers model folder or Hub id")
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    if isinstance(config.get("rope_parameters"), dict):  # transformers 5 writes RoPE settings here
+        config["rope_parameters"]["rope_theta"] = float(theta)
+    if "rope_theta" in config or not isinstance(config.get("rope_parameters"), dict):
+        config["rope_theta"] = float(theta)
+    before = config.get("max_position_embeddings")
+    config["max_position_embeddings"] = int(max_positions)
+    staging = target.with_name(f".{target.name}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging, ignore=shutil.ignore_patterns(".*"))
+    (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    staging.rename(target)
+    logger.info("wrote %s: rope theta %s, max positions %s -> %s", target, theta, before, max_positions)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m s2r_hf.training.rope", description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", help="a model folder or Hub id (e.g. Qwen/Qwen2.5-Math-7B-Instruct)")
+    parser.add_argument("output", help="the new folder to write")
+    parser.add_argument("--theta", type=float, default=PAPER_THETA, help="RoPE base frequency")
+    parser.add_argument("--max-positions", type=int, default=PAPER_POSITIONS, help="max_position_embeddings")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        extend_rope(args.model, args.output, theta=args.theta, max_positions=args.max_positions)
+    except S2RError as err:
+        print(f"s2r rope: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

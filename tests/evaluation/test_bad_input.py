@@ -1,0 +1,120 @@
+"""Bad input to `s2r evaluate` and `s2r compare`: one line on stderr, exit code 2, nothing written.
+
+None of these cases starts lighteval: they are refused before (the options, the model folder, the interpreter) or
+while the benchmarks are prepared.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+
+import pytest
+from fixtures.evaluation import s2r
+
+
+def one_line_error(done, command: str = "evaluate") -> str:
+    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
+    assert "Traceback" not in done.stderr, done.stderr
+    # datasets' progress bars may precede the error on stderr; the error itself is one line
+    lines = [line for line in done.stderr.splitlines() if "error" in line.lower()]
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"s2r {command}: error: ")
+    return lines[0]
+
+
+def test_an_unknown_task_lists_the_known_ones(tiny_model_dir, tmp_path):
+    line = one_line_error(s2r("evaluate", str(tiny_model_dir), "--tasks", "math500,gsm8k", "-o", str(tmp_path / "o")))
+    assert "unknown benchmark 'gsm8k' in --tasks; known: math500, aime24, aime25, amc23, minerva, olympiadbench" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_max_samples_zero_is_refused(tiny_model_dir, tmp_path):
+    line = one_line_error(s2r("evaluate", str(tiny_model_dir), "--max-samples", "0", "-o", str(tmp_path / "o")))
+    assert "--max-samples must be a positive integer, got 0" in line
+
+
+def test_a_model_folder_without_a_tokenizer(tiny_model_dir, tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    shutil.copy(tiny_model_dir / "config.json", model)
+    shutil.copy(tiny_model_dir / "model.safetensors", model)
+    line = one_line_error(s2r("evaluate", str(model), "-o", str(tmp_path / "o")))
+    assert "has no tokenizer (tokenizer.json or tokenizer_config.json)" in line
+    assert "tokenizer.save_pretrained(dir)" in line
+
+
+def test_a_model_folder_without_a_chat_template(tiny_model_dir, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    (model / "chat_template.jinja").unlink(missing_ok=True)
+    config = json.loads((model / "tokenizer_config.json").read_text())
+    config.pop("chat_template", None)
+    (model / "tokenizer_config.json").write_text(json.dumps(config))
+    line = one_line_error(s2r("evaluate", str(model), "-o", str(tmp_path / "o")))
+    assert "has no chat template" in line
+
+
+def test_a_benchmark_file_without_an_answer_field(tiny_model_dir, tmp_path):
+    bad = tmp_path / "math500.jsonl"
+    bad.write_text(json.dumps({"problem": "1+1?", "result": "2"}) + "\n")
+    out = tmp_path / "o"
+    line = one_line_error(
+        s2r("evaluate", str(tiny_model_dir), "--tasks", "math500", "--data", f"math500={bad}", "-o", str(out))
+    )
+    assert "has no recognisable answer field" in line and "its fields: problem, result" in line
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".o.")] == []  # the staging folder is gone
+
+
+def test_data_for_a_task_not_evaluated(tiny_model_dir, tmp_path, benchmark_paths):
+    line = one_line_error(
+        s2r("evaluate", str(tiny_model_dir), "--tasks", "math500", "--data", f"aime24={benchmark_paths['aime24']}")
+    )
+    assert "--data names 'aime24', which is not among --tasks (math500)" in line
+
+
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vLLM is installed here")
+def test_the_vllm_backend_where_vllm_is_missing_says_how_to_point_python_elsewhere(tiny_model_dir, tmp_path):
+    line = one_line_error(s2r("evaluate", str(tiny_model_dir), "--backend", "vllm", "-o", str(tmp_path / "o")))
+    assert f"the vLLM backend needs vllm, which {sys.executable} cannot import" in line
+    assert "--python /path/to/that/env/bin/python" in line
+
+
+def test_an_interpreter_that_does_not_exist(tiny_model_dir, tmp_path):
+    line = one_line_error(
+        s2r("evaluate", str(tiny_model_dir), "--python", str(tmp_path / "nope"), "-o", str(tmp_path / "o"))
+    )
+    assert "cannot be run" in line
+
+
+def test_parallelism_needs_the_vllm_backend(tiny_model_dir):
+    line = one_line_error(s2r("evaluate", str(tiny_model_dir), "--data-parallel-size", "2"))
+    assert "use --backend vllm" in line
+
+
+def test_push_to_hub_needs_a_target(tiny_model_dir):
+    line = one_line_error(s2r("evaluate", str(tiny_model_dir), "--push-to-hub"))
+    assert "--results-repo, --model-repo, --subset-repo" in line
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ('{"results": {"math500": {"pass@1": 0.5}}}', "is not a results file of s2r evaluate"),
+        ("not json at all", "not JSON"),
+        ("[1, 2]", "is not a results file of s2r evaluate"),
+    ],
+)
+def test_compare_refuses_a_results_file_that_is_not_ours(tmp_path, content, reason):
+    path = tmp_path / "results.json"
+    path.write_text(content)
+    line = one_line_error(s2r("compare", str(path)), "compare")
+    assert reason in line
+
+
+def test_compare_refuses_a_missing_file(tmp_path):
+    line = one_line_error(s2r("compare", str(tmp_path / "nope.json")), "compare")
+    assert "is not a results file" in line

@@ -1,0 +1,131 @@
+"""grade_answer: the tasks' extraction and equivalence, on the real benchmarks' gold answers; and the evaluate metric.
+
+These tests import lighteval's metric code in the test process (about 20 s, once): grading must not turn autograd
+off as lighteval's model code does.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import pytest
+
+from s2r_hf.benchmarks import load_benchmark
+from s2r_hf.errors import InputError
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def grading():
+    pytest.importorskip("lighteval")
+    from s2r_hf.evaluation import grading
+
+    # lighteval warns once per completion without an extractable answer; the tests make many on purpose.
+    logging.getLogger("lighteval.metrics.dynamic_metrics").setLevel(logging.ERROR)
+    return grading
+
+
+@pytest.fixture(scope="module")
+def golds(benchmark_paths) -> dict[str, list[str]]:
+    """Every benchmark's gold answers, as its task reads them (normalised by load_benchmark)."""
+    return {name: load_benchmark(name, path)["answer"] for name, path in benchmark_paths.items()}
+
+
+def test_grading_leaves_autograd_on(grading):
+    import torch
+
+    assert grading.grade_answer("\\boxed{2}", "2")
+    assert torch.is_grad_enabled()
+
+
+def test_every_gold_answer_of_every_benchmark_grades_against_itself_boxed(grading, golds):
+    failures = []
+    for name, answers in golds.items():
+        for answer in dict.fromkeys(answers):  # each distinct answer once
+            if not grading.grade_answer(f"Let me think.\n\nThe final answer is \\boxed{{{answer}}}.", answer):
+                failures.append((name, answer))
+    assert failures == []
+    assert sum(len(answers) for answers in golds.values()) == 500 + 30 + 30 + 40 + 272 + 675
+
+
+def _number(answer: str) -> float | None:
+    try:
+        value = float(answer)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def test_numeric_golds_match_their_equivalent_forms_and_reject_wrong_answers(grading, golds):
+    checked = 0
+    for name in ("aime24", "aime25", "amc23"):
+        for answer in golds[name]:
+            value = _number(answer)
+            assert value is not None, (name, answer)
+            as_float = f"{value:.1f}" if value == int(value) else repr(value)
+            assert grading.grade_answer(f"\\boxed{{{as_float}}}", answer), (name, answer)  # 27.0 for 27
+            assert grading.grade_answer(
+                f"The answer is \\boxed{{{int(value) if value == int(value) else value}}}.", value
+            )  # a number as the gold
+            assert not grading.grade_answer(f"\\boxed{{{value + 1:g}}}", answer), (name, answer)
+            checked += 1
+    assert checked == 100
+
+
+@pytest.mark.parametrize(
+    ("completion", "gold", "expected"),
+    [
+        ("so \\boxed{0.5}", "\\frac{1}{2}", True),
+        ("so \\boxed{\\frac{1}{2}}", "0.5", True),
+        ("\\boxed{27.0}", "27", True),
+        ("\\boxed{27}", 27.0, True),
+        ("\\boxed{25}", "025", True),  # AIME answers are zero-padded strings in some sources
+        ("First \\boxed{5}. Wait, no: \\boxed{27}", "27", True),  # the last \boxed{} is the answer
+        ("First \\boxed{5}. Wait, no: \\boxed{27}", "5", False),
+        ("\\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}", "(3,\\frac{\\pi}{2})", True),
+        ("\\boxed{28}", "27", False),
+        ("I do not know.", "27", False),
+        ("", "27", False),
+    ],
+)
+def test_grade_answer_cases(grading, completion, gold, expected):
+    assert grading.grade_answer(completion, gold) is expected
+
+
+@pytest.mark.parametrize("gold", [None, True, float("nan"), ["27"], "  "])
+def test_bad_gold_answers_are_refused(grading, gold):
+    with pytest.raises(InputError):
+        grading.grade_answer("\\boxed{27}", gold)
+
+
+def test_majority_vote_groups_equivalent_answers(grading):
+    samples = ["\\boxed{5}"] * 3 + ["\\boxed{27}", "\\boxed{27.0}", "\\boxed{\\frac{54}{2}}", "\\boxed{27}"]
+    assert grading.majority_answer(samples) == "\\boxed{27}"
+    assert grading.majority_correct(samples, "27")
+    assert not grading.majority_correct(samples, "5")
+    assert grading.majority_answer(["no answer", "none either"]) is None
+    assert grading.pass_at_1([True, False, False, True]) == 0.5
+
+
+def test_grade_answer_is_public():
+    import s2r_hf
+
+    assert "grade_answer" in s2r_hf.__all__
+    from s2r_hf.evaluation.grading import grade_answer
+
+    assert s2r_hf.grade_answer is grade_answer
+
+
+def test_the_evaluate_metric_module_loads_offline_and_grades(grading, monkeypatch):
+    evaluate = pytest.importorskip("evaluate")
+    from s2r_hf.evaluation.metric import metric_path
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    metric = evaluate.load(metric_path())
+    scores = metric.compute(
+        predictions=["so \\boxed{\\frac{1}{2}}", "\\boxed{27.0}", "\\boxed{4}", "no idea"],
+        references=["0.5", "27", "5", "3"],
+    )
+    assert scores == {"accuracy": 0.5}
