@@ -70,13 +70,26 @@ def test_a_rollout_scored_pool_has_no_judge_section_and_constant_columns_are_und
 
 
 def test_files_and_hygiene_counts_when_the_card_has_them():
-    hygiene = {"decontamination": {"math500": 3, "aime24": 1}, "near_duplicates": {"clusters": 7, "dropped": 2}}
+    # the shape s2r_hf.hygiene writes into a scored pool's card
+    hygiene = {
+        "decontamination": {
+            "rows_in": 14, "rows_dropped": 4, "ngram": 8, "pairs": 5, "pairs_file": "decontamination.jsonl",
+            "benchmarks": {
+                "math500": {"problems": 500, "rows_dropped": 3},
+                "aime24": {"problems": 30, "rows_dropped": 1},
+            },
+        },
+        "near_duplicates": {
+            "mode": "cluster", "threshold": 0.8, "clusters": 7, "rows_in_clusters": 9, "rows": 10, "largest_cluster": 3,
+        },
+    }  # fmt: skip
     report = describe_pool(POOL, {**S2R, "hygiene": hygiene})
     files = report_files(POOL, report)
     assert sorted(files) == ["judge_vs_rollout.png", "quadrants.png", "report.json", "report.md"]
     assert json.loads(files["report.json"])["hygiene"] == hygiene
     text = files["report.md"].decode()
-    assert "| math500 | 3 |" in text and "| clusters | 7 |" in text and "## Hygiene" in text
+    assert "| math500 | 500 | 3 |" in text and "## Hygiene" in text
+    assert "4 of 14 rows dropped before scoring" in text and "7\nclusters hold 9 of 10 rows" in text
     assert "![difficulty against trace length, with the quadrants at the medians](quadrants.png)" in text
     assert "| **long** (length > 30) | 2 (40.0%) | 0 (0.0%) |" in text
     assert files["quadrants.png"].startswith(b"\x89PNG")

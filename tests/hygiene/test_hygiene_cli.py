@@ -69,7 +69,12 @@ def test_score_decontaminates_clusters_and_select_caps(pool_file, benchmark_path
     assert pairs == report.pairs
     assert s2r["rows"] == len(scored) == len(rows) - len(dropped_ids)
     card = (scored_dir / "README.md").read_text()
-    assert f"| aime24 | 30 | {report.benchmarks['aime24']['rows_dropped']} |" in card
+    aime_line = f"| aime24 | 30 | {report.benchmarks['aime24']['rows_dropped']} |"
+    assert card.count(aime_line) == 1  # the card's hygiene section; its embedded pool report does not repeat it
+    # `s2r inspect` shows the same table (not the raw metadata) in its own report.
+    assert main(["inspect", str(scored_dir), "-o", str(tmp_path / "report")]) == 0
+    report_page = (tmp_path / "report" / "report.md").read_text()
+    assert "# Hygiene" in report_page and aime_line in report_page and "{'" not in report_page
 
     # The re-spaced copy shares its cluster (named by the smaller id) with the question it copies.
     cluster_of = dict(zip(scored[ID], scored[QUESTION_CLUSTER]))
