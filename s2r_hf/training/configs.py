@@ -6,11 +6,12 @@ selection applied on the fly, the callbacks, the benchmarks evaluated after trai
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from trl import SFTConfig
 
-from s2r_hf.errors import InputError
+from s2r_hf.errors import InputError, S2RError
 from s2r_hf.selection import STRATEGIES
 
 # How the evaluate callback runs the evaluation: a command template, split like a shell line, then each word filled in.
@@ -36,6 +37,15 @@ class S2RSFTConfig(SFTConfig):
     selection_k: int | None = field(default=None, metadata={"help": "selection: rows to keep (instead of the ratio)"})
     selection_weight: float = field(default=0.25, metadata={"help": "selection: weight on the difficulty rank"})
     selection_seed: int = field(default=0, metadata={"help": "selection: seed of the random and diverse strategies"})
+    selection_group_column: str = field(
+        default="problem_type", metadata={"help": "selection: the column the diverse strategy stratifies by"}
+    )
+    selection_quadrant: str | None = field(
+        default=None, metadata={"help": "selection: the quadrant strategy's quadrant (long-hard, short-easy, ...)"}
+    )
+    selection_max_per_cluster: int | None = field(
+        default=None, metadata={"help": "selection: at most this many rows per s2r_question_cluster"}
+    )
     pool_dataset: str | None = field(
         default=None,
         metadata={
@@ -108,13 +118,37 @@ class S2RSFTConfig(SFTConfig):
 
         if self.selection_strategy is None:
             return None
-        return SelectConfig(
-            ratio=None if self.selection_k is not None else self.selection_ratio,
-            k=self.selection_k,
-            weight=self.selection_weight,
-            strategy=self.selection_strategy,
-            seed=self.selection_seed,
-        )
+        with train_flag_names():
+            return SelectConfig(
+                ratio=None if self.selection_k is not None else self.selection_ratio,
+                k=self.selection_k,
+                weight=self.selection_weight,
+                strategy=self.selection_strategy,
+                seed=self.selection_seed,
+                group_column=self.selection_group_column,
+                quadrant=self.selection_quadrant,
+                max_per_cluster=self.selection_max_per_cluster,
+            )
+
+
+# The selection's own messages name `s2r select`'s flags; `s2r train` spells them with the selection_ prefix.
+_SELECT_FLAGS = {
+    "--quadrant": "--selection_quadrant",
+    "--group-column": "--selection_group_column",
+    "--max-per-cluster": "--selection_max_per_cluster",
+}
+
+
+@contextmanager
+def train_flag_names():
+    """Re-raise the selection's errors with the flag names of `s2r train`."""
+    try:
+        yield
+    except S2RError as err:
+        message = str(err)
+        for select_flag, train_flag in _SELECT_FLAGS.items():
+            message = message.replace(select_flag, train_flag)
+        raise type(err)(message) from err
 
 
 def check_eval_command(template: str) -> None:

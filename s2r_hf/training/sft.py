@@ -184,6 +184,7 @@ def load_training_data(script_args, training_args, tokenizer, chat_template: str
     from s2r_hf.folders import s2r_kind
     from s2r_hf.selection import select_with_report
     from s2r_hf.sources import describe_source, load_source
+    from s2r_hf.training.configs import train_flag_names
     from s2r_hf.training.sft_data import TOKENS_COLUMN, measure_sft_tokens, prepare_sft_dataset, require_messages
 
     if not script_args.dataset_name:
@@ -201,7 +202,8 @@ def load_training_data(script_args, training_args, tokenizer, chat_template: str
         if selection_config is not None:
             measured = measure_sft_tokens(dataset, tokenizer, chat_template=chat_template)
             pool_tokens = sum(measured[TOKENS_COLUMN])
-            dataset, report = select_with_report(dataset, selection_config)
+            with train_flag_names():
+                dataset, report = select_with_report(dataset, selection_config)
             selection, selected_by = report.describe(), "s2r train (on the fly)"
         else:
             block = _subset_block(source, info.kind)

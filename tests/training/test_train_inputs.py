@@ -79,6 +79,9 @@ def test_assistant_only_loss_with_a_template_without_generation_markers(trained_
         (["--benchmarks", "math5000"], "unknown benchmark 'math5000' in --benchmarks"),
         (["--selection_strategy", "smartest"], "unknown selection_strategy 'smartest'"),
         (["--selection_strategy", "joint", "--selection_ratio", "1.5"], "ratio"),
+        # the selection's messages name s2r train's flags, not s2r select's
+        (["--selection_strategy", "quadrant"], "the quadrant strategy needs --selection_quadrant, one of long-hard"),
+        (["--selection_strategy", "joint", "--selection_max_per_cluster", "0"], "max_per_cluster must be a positive"),
         (
             ["--callbacks", "evaluate", "--benchmarks", "math500", "--eval_command", "lighteval {model}"],
             "eval_command has unknown placeholder {model}",
@@ -131,3 +134,11 @@ def test_a_bad_flag_value_is_one_line_not_the_whole_usage(tiny_model_dir, tmp_pa
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "argument --max_steps/--max-steps: invalid int value: 'abc'" in err[0]
+
+
+def test_a_selection_column_error_names_the_train_flag(tiny_model_dir, real_subset_dir, tmp_path, capsys):
+    argv = train_argv(tiny_model_dir, real_subset_dir.parent / "limo-scored", tmp_path / "out")
+    argv += ["--selection_strategy", "diverse", "--selection_group_column", "nope"]
+    code, line = run_train(argv, capsys)
+    assert code == 2 and "stratifies by 'nope'" in line and line.endswith("Name one with --selection_group_column")
+    assert not (tmp_path / "out").exists()
