@@ -178,7 +178,7 @@ def evaluate_model(
     if config is not None and options:
         raise InputError("pass either config= or option keywords, not both")
     config = config or EvaluationConfig(**options)
-    model_ref = _check_model(model, config.backend)
+    model_ref = _check_model(model, config.backend, config.revision)
     overrides = parse_data_overrides(data if not isinstance(data, Mapping) else dict(data))
     unused = sorted(set(overrides) - set(config.task_list))
     if unused:
@@ -249,8 +249,9 @@ def evaluate_model(
 # -- checks -------------------------------------------------------------------------------------------------------
 
 
-def _check_model(model: str | os.PathLike, backend: str) -> str:
-    """The model reference as a string; a local folder must hold a config, a tokenizer and a chat template."""
+def _check_model(model: str | os.PathLike, backend: str, revision: str | None = None) -> str:
+    """The model reference as a string; a local folder must hold a config, a tokenizer and a chat template, and a Hub
+    model must be reachable (or cached), so that a wrong id fails here in one line, not in lighteval's process."""
     if not isinstance(model, (str, os.PathLike)) or not str(model).strip():
         raise InputError(f"the model is a local folder or a Hub id, got {model!r}")
     ref = str(model)
@@ -267,7 +268,10 @@ def _check_model(model: str | os.PathLike, backend: str) -> str:
 
         if looks_like_local_path(ref) or ref.count("/") != 1:
             raise InputError(f"model {ref!r} is neither a local folder nor a Hub id (org/name)")
-        return ref  # a Hub id: lighteval downloads it
+        from s2r_hf.judge.model import check_judge_reachable
+
+        check_judge_reachable(ref, revision, role="model")  # one metadata request; lighteval downloads it later
+        return ref
     if not path.is_dir():
         raise ModelError(f"model {ref!r} is a file; give the folder holding config.json, the weights and tokenizer")
     missing = []

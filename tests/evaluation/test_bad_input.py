@@ -57,6 +57,20 @@ def test_a_model_folder_without_a_chat_template(tiny_model_dir, tmp_path):
     assert "has no chat template" in line
 
 
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"HF_HUB_OFFLINE": "1"}, "HF_HUB_OFFLINE is set and no copy of it is cached"),
+        ({"HF_ENDPOINT": "http://127.0.0.1:9"}, "could not fetch the model 'org/never-downloaded'"),  # refused
+    ],
+)
+def test_a_hub_model_that_cannot_be_reached_fails_before_lighteval_starts(env, message, tmp_path):
+    done = s2r("evaluate", "org/never-downloaded", "--tasks", "math500", "-o", str(tmp_path / "o"), env=env)
+    line = one_line_error(done)
+    assert message in line and "lighteval" not in done.stderr
+    assert not (tmp_path / "o").exists()
+
+
 def test_a_benchmark_file_without_an_answer_field(tiny_model_dir, tmp_path):
     bad = tmp_path / "math500.jsonl"
     bad.write_text(json.dumps({"problem": "1+1?", "result": "2"}) + "\n")
