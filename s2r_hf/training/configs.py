@@ -55,7 +55,9 @@ class S2RSFTConfig(SFTConfig):
     )
     callbacks: list[str] = field(
         default_factory=lambda: ["selection_report"],
-        metadata={"help": "callbacks by name: selection_report, push_to_hub_revision, evaluate"},
+        metadata={
+            "help": "callbacks by name: push_to_hub_revision, evaluate; selection_report (the provenance) is always on"
+        },
     )
     benchmarks: list[str] = field(
         default_factory=list, metadata={"help": "benchmarks the evaluate callback runs, e.g. math500 aime24"}
@@ -94,6 +96,10 @@ class S2RSFTConfig(SFTConfig):
             )
         self.selection_config()  # checks ratio, k, weight and seed now, before anything loads
         self.callbacks = require_callback_names(self.callbacks)
+        if "selection_report" not in self.callbacks:
+            # A run never lacks its provenance: without it the card cannot say which data made the model, and a
+            # later `s2r train` into the folder could not tell it was written by s2r.
+            self.callbacks = ["selection_report", *self.callbacks]
         if self.max_length is None or self.max_length < 1:
             raise InputError(
                 f"max_length must be a positive number of tokens, got {self.max_length}; long chains of thought "

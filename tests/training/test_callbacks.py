@@ -161,3 +161,13 @@ def test_results_are_read_from_a_folder_as_s2r_evaluate_writes_them(tmp_path):
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "results.json").write_text(json.dumps({"results": {"aime24": {"maj@16": 0.25}}}))
     assert read_results(tmp_path / "results") == {"aime24": {"maj@16": 0.25}}
+
+
+def test_selection_report_is_always_on(tmp_path):
+    """A run never lacks its provenance, even when --callbacks names only other callbacks."""
+    from s2r_hf import S2RSFTConfig
+
+    config = S2RSFTConfig(
+        output_dir=str(tmp_path / "out"), callbacks=["evaluate"], benchmarks=["math500"], use_cpu=True, report_to="none"
+    )
+    assert config.callbacks == ["selection_report", "evaluate"]
