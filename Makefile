@@ -31,3 +31,6 @@ bench: install
 	$(PYTHON) benchmarks/bench_selection.py
 	$(PYTHON) benchmarks/bench_length.py
 	$(PYTHON) benchmarks/bench_training.py
+	$(PYTHON) benchmarks/bench_evaluation.py
+	$(PYTHON) benchmarks/bench_hygiene.py
+	$(PYTHON) benchmarks/bench_report.py

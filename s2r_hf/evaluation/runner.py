@@ -51,8 +51,6 @@ BENCHMARKS_DIR = "benchmarks"
 LIGHTEVAL_DIR = "lighteval"
 EVALUATION_KIND = "evaluation"
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json")
-CHAT_TEMPLATE_FILES = ("chat_template.jinja", "chat_template.json")
 
 
 class EvaluationError(S2RError, RuntimeError):
@@ -263,13 +261,12 @@ def _check_model(model: str | os.PathLike, backend: str, revision: str | None = 
                 f"{ref!r} is not a .py file"
             )
         return str(path)
-    if not path.exists():
-        from s2r_hf.length import looks_like_local_path
+    from s2r_hf.judge.model import TOKENIZER_FILES, check_judge_reachable, has_chat_template
+    from s2r_hf.length import looks_like_local_path
 
+    if not path.exists():
         if looks_like_local_path(ref) or ref.count("/") != 1:
             raise InputError(f"model {ref!r} is neither a local folder nor a Hub id (org/name)")
-        from s2r_hf.judge.model import check_judge_reachable
-
         check_judge_reachable(ref, revision, role="model")  # one metadata request; lighteval downloads it later
         return ref
     if not path.is_dir():
@@ -284,25 +281,13 @@ def _check_model(model: str | os.PathLike, backend: str, revision: str | None = 
             f"model folder {ref!r} has no {' and no '.join(missing)}; save the model and its tokenizer "
             "there (model.save_pretrained(dir); tokenizer.save_pretrained(dir))"
         )
-    if not _has_chat_template(path):
+    if not has_chat_template(path):
         raise ModelError(
             f"model folder {ref!r} has no chat template (tokenizer_config.json's chat_template, or "
             "chat_template.jinja): the benchmarks are asked through the model's chat template; save the tokenizer of "
             "the chat model it was fine-tuned from into the folder"
         )
     return str(path)
-
-
-def _has_chat_template(path: Path) -> bool:
-    if any((path / name).is_file() for name in CHAT_TEMPLATE_FILES):
-        return True
-    config_file = path / "tokenizer_config.json"
-    if not config_file.is_file():
-        return False
-    try:
-        return bool(json.loads(config_file.read_text(encoding="utf-8")).get("chat_template"))
-    except (ValueError, OSError) as err:
-        raise ModelError(f"cannot read {config_file}: {err}") from err
 
 
 def probe_interpreter(python: str, backend: str) -> str:

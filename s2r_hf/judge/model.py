@@ -390,8 +390,13 @@ def check_model_folder(path: Path, model: str, *, role: str = "judge") -> None:
             f"the {role} folder {model!r} has no tokenizer (none of {list(TOKENIZER_FILES)}; found: {names[:10]}); "
             "save the tokenizer beside the model with tokenizer.save_pretrained"
         )
-    if not any(name in names for name in CHAT_TEMPLATE_FILES) and not _config_has_chat_template(path):
+    if not has_chat_template(path):
         raise ModelError(no_chat_template_message(model, role=role))
+
+
+def has_chat_template(folder: Path) -> bool:
+    """A saved tokenizer carries a chat template: a chat_template file, or tokenizer_config.json's chat_template."""
+    return any((folder / name).is_file() for name in CHAT_TEMPLATE_FILES) or _config_has_chat_template(folder)
 
 
 def _config_has_chat_template(folder: Path) -> bool:
