@@ -25,6 +25,7 @@ COMMANDS = (
     "s2r_hf.commands.compare",
     "s2r_hf.commands.inspect",
     "s2r_hf.commands.train",
+    "s2r_hf.commands.experiment",
 )
 
 

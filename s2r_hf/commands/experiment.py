@@ -1,0 +1,89 @@
+"""`s2r experiment run|plan|report`: the paper's comparison (arms selected, trained, evaluated alike) in one command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+HELP = "run the paper's comparison: select, train and evaluate every arm of an experiment file, then report"
+
+logger = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    run = sub.add_parser(
+        "run",
+        help="run every step that is not up to date (a killed run resumes; a changed setting re-runs what it affects)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    plan = sub.add_parser(
+        "plan",
+        help="print one command per step with its dependencies (for Slurm, or a node per arm)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    for action in (run, plan):
+        action.add_argument("experiment", help="an experiment YAML file, or a shipped example's name (tiny-cpu, ...)")
+        action.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override a setting of the file by dotted key (train.model=./m, arms.joint.weight=0.5); repeatable",
+        )
+    run.add_argument("--only", nargs="+", metavar="ARM", help="run these arms only (and the pool, if needed)")
+    run.add_argument(
+        "--step",
+        choices=("pool", "select", "train", "evaluate", "publish"),
+        help="run this step only (what it needs must be done): one job of a scheduler's plan",
+    )
+    plan.add_argument(
+        "--format",
+        choices=("text", "json", "arms"),
+        default="text",
+        help="text for people, json for scripts, arms: one arm name per line (a Slurm array's index)",
+    )
+    report = sub.add_parser(
+        "report",
+        help="write the comparison table (Markdown, JSON) and the accuracy-vs-training-tokens chart",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    report.add_argument("output", help="the experiment's output folder")
+    report.add_argument("--arms", nargs="+", metavar="ARM", help="these arms, in this order (default: all)")
+
+
+def run(args: argparse.Namespace) -> int:
+    return {"run": _run, "plan": _plan, "report": _report}[args.action](args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from s2r_hf.experiment.config import load_experiment
+    from s2r_hf.experiment.runner import run_experiment
+
+    config = load_experiment(args.experiment, args.overrides)
+    outcome = run_experiment(config, only=args.only, step=args.step, command=args.command_line)
+    print(outcome.report.markdown)
+    print(f"ran {len(outcome.ran)} step(s), skipped {len(outcome.skipped)} up to date; output in {outcome.output_dir}")
+    if outcome.publication is not None:
+        print(outcome.publication.summary())
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from s2r_hf.experiment.config import load_experiment
+    from s2r_hf.experiment.plan import plan_experiment, render_plan
+
+    config = load_experiment(args.experiment, args.overrides)
+    print(render_plan(config, plan_experiment(config, args.experiment, args.overrides), args.format))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from s2r_hf.experiment.report import build_report
+
+    report = build_report(args.output, args.arms)
+    report.write(args.output)
+    print(report.markdown)
+    print(f"report written to {args.output} (report.md, report.json, accuracy_vs_tokens.png)")
+    return 0

@@ -1,0 +1,395 @@
+"""Run an experiment: `run_experiment(config)`, the library behind `s2r experiment run`.
+
+Steps run in order (the pool, then each arm's select -> train -> evaluate); a step that is up to date is skipped and
+the log says so, a step whose settings changed runs again and the log says which setting, and everything downstream of
+it follows. Each step writes its output whole or resumably:
+
+- pool and select write their folders through s2r_hf.folders (a staging folder moved into place);
+- train runs `s2r train` (`-m s2r_hf.training.sft`) in a child process started by `train.launcher` (`{python}`, or
+  `accelerate launch ...` / `torchrun ...` for many GPUs): a killed run resumes from its last checkpoint;
+- evaluate runs `s2r evaluate` (lighteval in its own process), whose folder appears whole or not at all.
+
+A step's record is written only once its output is complete, so a run killed at any moment (SIGKILL included) resumes
+where it stopped. The report (`report.md`, `report.json`, the chart) is written at the end of every run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from s2r_hf.errors import InputError, OutputError, S2RError
+from s2r_hf.experiment.config import FULL, ExperimentConfig
+from s2r_hf.experiment.steps import (
+    ARM_STEPS,
+    EXPERIMENT_FILE,
+    EXPERIMENT_FORMAT,
+    Step,
+    experiment_steps,
+    now,
+    step_status,
+    write_json,
+    write_record,
+)
+
+logger = logging.getLogger(__name__)
+
+STEP_NAMES = ("pool", *ARM_STEPS, "publish")
+TRAIN_MODULE = "s2r_hf.training.sft"
+
+
+class StepFailedError(S2RError, RuntimeError):
+    """A step's child process failed; its own output (above) says why. The experiment resumes from this step."""
+
+
+@dataclass
+class ExperimentRun:
+    """What a run did: the steps it ran and skipped (by id), and the output folder."""
+
+    output_dir: Path
+    ran: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    report: Any = None
+    publication: Any = None
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    *,
+    only: Sequence[str] | None = None,
+    step: str | None = None,
+    command: str | None = None,
+) -> ExperimentRun:
+    """Run the experiment's steps that are not up to date (`only`: these arms; `step`: this step only)."""
+    chosen = select_steps(config, only=only, step=step)
+    check_output(config)
+    statuses = {planned.id: step_status(planned) for planned in chosen}
+    for planned in chosen:
+        if not statuses[planned.id].done:
+            _check_needs(planned, config, step)
+    if any(planned.name == "train" and not statuses[planned.id].done for planned in chosen):
+        check_train_options(config)  # bad training options stop the run here, before any step (seconds: TRL loads)
+    write_experiment_record(config)
+    run = ExperimentRun(config.output_dir)
+    context = _Context(config, command)
+    for planned in chosen:
+        status = statuses[planned.id]
+        if status.done:
+            logger.info("%s: %s, skipped", planned.id, status.why)
+            run.skipped.append(planned.id)
+            continue
+        if status.state == "changed":
+            logger.info("%s: %s; running it again", planned.id, status.why)
+        elif status.state == "interrupted":
+            logger.info("%s: %s; resuming", planned.id, status.why)
+        else:
+            logger.info("%s: running", planned.id)
+        started, clock = now(), time.monotonic()
+        write_record(planned, "running", started=started)
+        summary = context.execute(planned, resume=status.state == "interrupted")
+        write_record(
+            planned, "finished", started=started, finished_at=now(), seconds=round(time.monotonic() - clock, 3),
+            summary=summary,
+        )  # fmt: skip
+        run.ran.append(planned.id)
+    from s2r_hf.experiment.report import build_report
+
+    run.report = build_report(config.output_dir)
+    run.report.write(config.output_dir)
+    if config.publish is not None and step in (None, "publish") and not only:
+        from s2r_hf.experiment.publish import publish_experiment
+
+        run.publication = publish_experiment(
+            config.output_dir,
+            namespace=config.publish.namespace,
+            collection=config.publish.collection,
+            private=config.publish.private,
+        )
+    return run
+
+
+def select_steps(config: ExperimentConfig, *, only: Sequence[str] | None, step: str | None) -> list[Step]:
+    """The steps a run with `--only` and `--step` covers (checked: unknown arms and steps are refused)."""
+    if step is not None and step not in STEP_NAMES:
+        raise InputError(f"--step must be one of {list(STEP_NAMES)}, got {step!r}")
+    arms = list(only or [])
+    for name in arms:
+        config.arm(name)  # an unknown arm: one line listing the arms
+    if step == "publish":
+        if config.publish is None:
+            raise InputError("--step publish: the experiment file has no publish section (namespace, collection)")
+        return []
+    if step == "select" and arms and all(config.arm(name).strategy == FULL for name in arms):
+        raise InputError(f"--step select: the full arm {arms[0]!r} has no select step (it trains on the whole pool)")
+    steps = experiment_steps(config)
+    chosen = []
+    for candidate in steps:
+        if step is not None and candidate.name != step:
+            continue
+        if arms and candidate.arm is not None and candidate.arm not in arms:
+            continue
+        chosen.append(candidate)
+    return chosen
+
+
+def _check_needs(planned: Step, config: ExperimentConfig, step: str | None) -> None:
+    """With --step, a step runs alone: what it needs must already be up to date (the scheduler's dependencies)."""
+    if step is None:
+        return
+    by_id = {candidate.id: candidate for candidate in experiment_steps(config)}
+    for need in planned.needs:
+        status = step_status(by_id[need])
+        if not status.done:
+            raise InputError(
+                f"{planned.id} needs {need}, which is not done ({status.why}); run it first: "
+                f"s2r experiment run EXPERIMENT{f' --only {by_id[need].arm}' if by_id[need].arm else ''} "
+                f"--step {by_id[need].name}"
+            )
+
+
+# -- the output folder ------------------------------------------------------------------------------------------------
+
+
+def check_output(config: ExperimentConfig) -> Path:
+    """The output folder must hold this experiment, or nothing: never another experiment's or anything else."""
+    import json
+
+    from s2r_hf.folders import check_writable
+
+    output = config.output_dir
+    path = output / EXPERIMENT_FILE
+    if not output.exists():
+        return check_writable(output, overwrite=False)  # the usual checks: not the current folder, writable
+    if output.is_dir() and not any(output.iterdir()):
+        return output  # an empty folder made for it
+    if not output.is_dir():
+        raise OutputError(f"output {str(output)!r} is a file; choose a folder for the experiment")
+    if not path.is_file():
+        raise OutputError(
+            f"output folder {str(output)!r} exists and does not hold an s2r experiment (no {EXPERIMENT_FILE}); "
+            "choose another output (the experiment's `output`, or --set output=...)"
+        )
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as err:
+        raise OutputError(f"{str(path)!r} cannot be read ({err}); remove it, or choose another output") from None
+    if not isinstance(previous, dict) or previous.get("format") != EXPERIMENT_FORMAT:
+        raise OutputError(f"{str(path)!r} is not an s2r experiment record; choose another output")
+    if previous.get("name") != config.name:
+        raise OutputError(
+            f"output folder {str(output)!r} holds another experiment ({previous.get('name')!r}, not "
+            f"{config.name!r}); choose another output, or give this experiment that folder's name"
+        )
+    return output
+
+
+def write_experiment_record(config: ExperimentConfig) -> None:
+    """experiment.json: the experiment's name, arms and settings, which `report` and `publish` read."""
+    from s2r_hf._version import __version__
+
+    write_json(
+        config.output_dir / EXPERIMENT_FILE,
+        {
+            "format": EXPERIMENT_FORMAT,
+            "name": config.name,
+            "arms": config.arm_names(),
+            "arm_settings": {arm.name: arm.describe() for arm in config.arms},
+            "config": config.to_dict(),
+            "s2r_hf_version": __version__,
+            "updated": now(),
+        },
+    )
+
+
+def check_train_options(config: ExperimentConfig) -> None:
+    """Parse the training options as `s2r train` will (recipe, overrides, model), before any step runs."""
+    from s2r_hf.training.sft import _looks_local, parse_train_args
+
+    model = config.train.model
+    if model and _looks_local(model) and not Path(model).expanduser().is_dir():
+        raise InputError(f"train.model {model!r} does not exist; give a model folder or a Hub model id")
+    argv = train_arguments(config, data="pool", output_dir=str(config.output_dir / "check"))
+    try:
+        model_args = parse_train_args(argv)[2]
+    except S2RError as err:
+        raise type(err)(f"train: {err}") from None
+    if not model_args.model_name_or_path:
+        raise InputError(
+            f"train.model is not set and the recipe {config.train.recipe!r} names no model_name_or_path; set "
+            "train.model"
+        )
+
+
+def train_arguments(config: ExperimentConfig, *, data: str, output_dir: str) -> list[str]:
+    """`s2r train`'s flags for one arm: the recipe, the experiment's overrides, the arm's data and folder."""
+    argv = ["--config", config.train.recipe_path]
+    if config.train.model:
+        argv += ["--model_name_or_path", config.train.model]
+    for key, value in config.train.overrides.items():
+        if value is None:
+            continue
+        argv.append(f"--{key}")
+        if isinstance(value, bool):
+            argv.append(str(value).lower())
+        elif isinstance(value, (list, tuple)):
+            argv += [str(item) for item in value]
+        elif isinstance(value, dict):
+            import json
+
+            argv.append(json.dumps(value))
+        else:
+            argv.append(str(value))
+    return [*argv, "--dataset_name", data, "--output_dir", output_dir]
+
+
+def train_command(config: ExperimentConfig, *, data: str, output_dir: str) -> list[str]:
+    """The whole command line of one arm's training: the launcher, then `-m s2r_hf.training.sft` and its flags."""
+    from s2r_hf.training.sft import recipes_dir
+
+    launcher = shlex.split(config.train.launcher.format(python=sys.executable, recipes=recipes_dir()))
+    return [*launcher, "-m", TRAIN_MODULE, *train_arguments(config, data=data, output_dir=output_dir)]
+
+
+# -- executing the steps ----------------------------------------------------------------------------------------------
+
+
+class _Context:
+    """What the steps of one run share: the config, the command line, and the pool once loaded."""
+
+    def __init__(self, config: ExperimentConfig, command: str | None):
+        self.config = config
+        self.command = command
+        self._loaded_pool = None
+
+    def execute(self, planned: Step, *, resume: bool) -> dict[str, Any]:
+        steps = {"pool": self._score, "select": self._select, "train": self._train, "evaluate": self._evaluate}
+        return steps[planned.name](planned, resume)
+
+    def _scored_pool(self):
+        """The scored pool and its card's s2r block, read once per run."""
+        if self._loaded_pool is None:
+            from s2r_hf.artifacts import load_scored_pool
+            from s2r_hf.experiment.steps import pool_dir
+
+            self._loaded_pool = load_scored_pool(pool_dir(self.config))
+        return self._loaded_pool
+
+    def _score(self, planned: Step, resume: bool) -> dict[str, Any]:
+        from s2r_hf.artifacts import write_scored_pool
+        from s2r_hf.scoring import score_pool
+
+        pool, s2r = score_pool(self.config.pool.score_config(), command=self.command)
+        write_scored_pool(pool, s2r, planned.output, overwrite=True)  # only an earlier scored pool is replaced
+        self._loaded_pool = None
+        return {"rows": len(pool), "rows_in": s2r.get("rows_in")}
+
+    def _select(self, planned: Step, resume: bool) -> dict[str, Any]:
+        from s2r_hf.artifacts import write_subset
+        from s2r_hf.experiment.steps import pool_dir
+
+        pool, pool_s2r = self._scored_pool()
+        arm = self.config.arm(planned.arm)
+        subset, _ = write_subset(
+            pool,
+            {**pool_s2r, "name": f"{self.config.name}/pool"},
+            arm.select_config(),
+            planned.output,
+            overwrite=True,  # only an earlier subset is ever replaced (check_writable's kind rule)
+            command=self.command,
+            inputs=[pool_dir(self.config)],
+        )
+        return {"rows": len(subset), "pool_rows": len(pool)}
+
+    def _train(self, planned: Step, resume: bool) -> dict[str, Any]:
+        from s2r_hf.experiment.steps import pool_dir
+        from s2r_hf.training.provenance import read_provenance
+
+        arm = self.config.arm(planned.arm)
+        output = planned.output
+        existing = read_provenance(output) if output.is_dir() else None
+        if output.exists() and existing is None and any(output.iterdir()):
+            raise OutputError(
+                f"{str(output)!r} holds files s2r train did not write (no s2r_training.json); move them away and run "
+                "again"
+            )
+        if existing is not None and existing.get("status") == "finished" and resume:
+            logger.info("%s: the training had finished before the run was stopped; keeping it", planned.id)
+            return _train_summary(existing)
+        if existing is not None and not resume:
+            # Trained with other settings (or its record is gone): what it holds is not this arm's model any more.
+            logger.info("%s: removing the earlier training in %s (other settings)", planned.id, output)
+            shutil.rmtree(output)
+        data = pool_dir(self.config) if arm.strategy == FULL else self._output_of(planned.arm, "select")
+        command = train_command(self.config, data=str(data), output_dir=str(output))
+        logger.info("%s: %s", planned.id, shlex.join(command))
+        _run_child(command, planned.id)
+        record = read_provenance(output)
+        if record is None or record.get("status") != "finished":
+            raise StepFailedError(f"{planned.id}: the training ended without a finished record in {output}")
+        return _train_summary(record)
+
+    def _evaluate(self, planned: Step, resume: bool) -> dict[str, Any]:
+        from s2r_hf.evaluation.runner import evaluate_model
+        from s2r_hf.training.provenance import read_provenance
+
+        model = self._output_of(planned.arm, "train")
+        record = read_provenance(model) or {}
+        tokens = (record.get("data") or {}).get("tokens_trained")
+        evaluation = self.config.evaluation_config(label=planned.arm, training_tokens=tokens)
+        result = evaluate_model(
+            model,
+            planned.output,
+            data=self.config.evaluation_data(),
+            overwrite=True,  # only an earlier evaluation folder is ever replaced
+            command=self.command,
+            config=evaluation,
+        )
+        return {"results": result.results}
+
+    def _output_of(self, arm: str, name: str) -> Path:
+        for candidate in experiment_steps(self.config):
+            if candidate.arm == arm and candidate.name == name:
+                return candidate.output
+        raise ValueError(f"no step {arm}/{name}")
+
+
+def _train_summary(record: dict[str, Any]) -> dict[str, Any]:
+    data, training = record.get("data") or {}, record.get("training") or {}
+    return {
+        "rows": (data.get("sft") or {}).get("rows_kept"),
+        "tokens_trained": data.get("tokens_trained"),
+        "steps": training.get("steps"),
+        "wall_seconds": training.get("wall_seconds"),
+    }
+
+
+def _run_child(command: list[str], step_id: str) -> None:
+    """Run a step's child process with the terminal's output; it dies with this process (no orphan trainer)."""
+    try:
+        completed = subprocess.run(command, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+    except FileNotFoundError as err:
+        raise InputError(f"{step_id}: cannot start {command[0]!r} ({err}); check train.launcher") from None
+    if completed.returncode != 0:
+        raise StepFailedError(
+            f"{step_id} failed (exit code {completed.returncode}; its output is above); fix the cause and run the "
+            "same command again: the steps already done are skipped"
+        )
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to kill it when the experiment process dies (say, by SIGKILL)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError):  # not glibc: the child then outlives a killed parent, as any child would
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)

@@ -1,0 +1,301 @@
+"""The steps of an experiment, what each depends on, and whether its output is up to date.
+
+    pool (when scored from a source) -> <arm>/select -> <arm>/train -> <arm>/evaluate      (the full arm: no select)
+
+Each step has `settings`: everything its output depends on, its upstream step's fingerprint included, so a change
+anywhere re-runs exactly the steps downstream of it. The `fingerprint` is a digest of the settings. When a step
+finishes, its record (`<arm>/steps/<step>.json`: fingerprint, settings, times) is written beside its output; a step is
+up to date when its record holds the current fingerprint and its output is whole (a subset folder, a finished
+training run, a results file). Settings that say how a step runs rather than what it makes (the interpreter, the
+launcher, the number of processes of a map) are left out, so moving an experiment to a cluster does not redo it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from s2r_hf.errors import InputError
+from s2r_hf.experiment.config import DEMO_SOURCE, FULL, ExperimentConfig
+
+logger = logging.getLogger(__name__)
+
+EXPERIMENT_FILE = "experiment.json"
+EXPERIMENT_FORMAT = "s2r-experiment/1"
+POOL_DIR = "pool"
+STEPS_DIR = "steps"
+STEP_OUTPUTS = {"select": "subset", "train": "model", "evaluate": "eval"}
+ARM_STEPS = ("select", "train", "evaluate")
+# ScoreConfig settings that change how fast the pool is scored, not what it holds.
+_HOW_TO_SCORE = ("num_proc", "judge_batch_tokens", "judge_chunk_rows", "judge_work_dir", "judge_device")
+
+
+@dataclass
+class Step:
+    """One step: its name, arm (None for the pool), the steps it needs, its settings, output and record."""
+
+    name: str
+    arm: str | None
+    needs: list[str]
+    settings: dict[str, Any]
+    output: Path
+    record_path: Path
+
+    @property
+    def id(self) -> str:
+        return self.name if self.arm is None else f"{self.arm}/{self.name}"
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.settings)
+
+
+def fingerprint(settings: Any) -> str:
+    canonical = json.dumps(settings, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def pool_dir(config: ExperimentConfig) -> Path:
+    """The scored pool every arm selects from: the given folder, or OUTPUT/pool."""
+    if config.pool.scored is not None:
+        return Path(config.pool.scored).expanduser()
+    return config.output_dir / POOL_DIR
+
+
+def experiment_steps(config: ExperimentConfig) -> list[Step]:
+    """Every step of the experiment, in the order they run (the pool, then arm by arm)."""
+    output = config.output_dir
+    steps: list[Step] = []
+    pool = Step(
+        name="pool",
+        arm=None,
+        needs=[],
+        settings=_pool_settings(config),
+        output=pool_dir(config),
+        record_path=output / STEPS_DIR / "pool.json",
+    )
+    steps.append(pool)
+    train_settings = _train_settings(config)
+    evaluation = _evaluation_settings(config)
+    for arm in config.arms:
+        folder = output / arm.name
+        upstream = pool
+        if arm.strategy != FULL:
+            upstream = Step(
+                name="select",
+                arm=arm.name,
+                needs=[pool.id],
+                settings={"pool": pool.fingerprint, "selection": dataclasses.asdict(arm.select_config())},
+                output=folder / STEP_OUTPUTS["select"],
+                record_path=folder / STEPS_DIR / "select.json",
+            )
+            steps.append(upstream)
+        train = Step(
+            name="train",
+            arm=arm.name,
+            needs=[upstream.id],
+            settings={"data": upstream.fingerprint, "data_step": upstream.id, **train_settings},
+            output=folder / STEP_OUTPUTS["train"],
+            record_path=folder / STEPS_DIR / "train.json",
+        )
+        steps.append(train)
+        steps.append(
+            Step(
+                name="evaluate",
+                arm=arm.name,
+                needs=[train.id],
+                settings={"model": train.fingerprint, **evaluation},
+                output=folder / STEP_OUTPUTS["evaluate"],
+                record_path=folder / STEPS_DIR / "evaluate.json",
+            )
+        )
+    return steps
+
+
+def _pool_settings(config: ExperimentConfig) -> dict[str, Any]:
+    from s2r_hf.folders import files_fingerprint, source_files
+    from s2r_hf.options import flatten
+
+    if config.pool.scored is not None:
+        folder = Path(config.pool.scored).expanduser()
+        # A re-scored pool (new shards, new card) is a new pool: every selection from it runs again.
+        return {"scored": str(folder.resolve()), "files": files_fingerprint(source_files(folder))}
+    score = flatten(config.pool.score_config())
+    for name in _HOW_TO_SCORE:
+        score.pop(name, None)
+    settings: dict[str, Any] = {"score": score}
+    source = Path(score["source"]).expanduser()
+    if config.pool.source == DEMO_SOURCE:
+        # The embedded file's path depends on where the package is installed; its content does not.
+        settings["score"]["source"] = DEMO_SOURCE
+        settings["source_sha256"] = hashlib.sha256(source.read_bytes()).hexdigest()
+    elif source.exists():
+        settings["source_files"] = files_fingerprint(source_files(source))
+    return settings
+
+
+def _train_settings(config: ExperimentConfig) -> dict[str, Any]:
+    recipe = Path(config.train.recipe_path)
+    return {
+        "recipe": config.train.recipe,
+        "recipe_sha256": hashlib.sha256(recipe.read_bytes()).hexdigest(),
+        "model": config.train.model,
+        "overrides": config.train.overrides,
+    }
+
+
+def _evaluation_settings(config: ExperimentConfig) -> dict[str, Any]:
+    from s2r_hf.folders import files_fingerprint, source_files
+
+    evaluation = dataclasses.asdict(config.evaluation_config())
+    evaluation.pop("python")  # which environment runs lighteval, not what it measures
+    data = {name: files_fingerprint(source_files(path)) for name, path in sorted(config.evaluation_data().items())}
+    return {"evaluation": evaluation, "data": data}
+
+
+# -- records ----------------------------------------------------------------------------------------------------------
+
+
+def read_record(step: Step) -> dict[str, Any] | None:
+    """The step's record, or None when it has none (or an unreadable one: the step then runs again)."""
+    try:
+        record = json.loads(step.record_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (ValueError, OSError) as err:
+        logger.warning("%s: its record %s cannot be read (%s); running the step again", step.id, step.record_path, err)
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def write_record(step: Step, status: str, **extra: Any) -> dict[str, Any]:
+    """Write the step's record whole (a temporary file moved into place)."""
+    record = {
+        "step": step.name,
+        "arm": step.arm,
+        "status": status,
+        "fingerprint": step.fingerprint,
+        "settings": step.settings,
+        "output": str(step.output),
+        **extra,
+    }
+    write_json(step.record_path, record)
+    return record
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    temporary.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+# -- status -----------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StepStatus:
+    """Where a step stands: `done` (skipped when run), `changed`, `interrupted` or `new`; `why` says it in words."""
+
+    state: str
+    why: str
+    record: dict[str, Any] | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.state == "done"
+
+
+def step_status(step: Step) -> StepStatus:
+    record = read_record(step)
+    if record is None:
+        if step.name == "pool" and step.settings.get("scored"):
+            return StepStatus("done", "the pool is a scored folder")
+        return StepStatus("new", "not run yet")
+    if record.get("fingerprint") != step.fingerprint:
+        changes = describe_changes(record.get("settings") or {}, step.settings)
+        return StepStatus("changed", f"settings changed ({changes})", record)
+    if record.get("status") != "finished":
+        return StepStatus("interrupted", "started but did not finish", record)
+    problem = output_problem(step)
+    if problem:
+        return StepStatus("changed", f"its output {problem}", record)
+    return StepStatus("done", "up to date", record)
+
+
+def output_problem(step: Step) -> str | None:
+    """What is wrong with a finished step's output (None when it is whole)."""
+    from s2r_hf.folders import s2r_kind
+
+    if step.name == "pool" and step.settings.get("scored"):
+        return None
+    if not step.output.is_dir():
+        return "is missing"
+    if step.name in ("pool", "select"):
+        expected = "scored_pool" if step.name == "pool" else "subset"
+        return None if s2r_kind(step.output) == expected else f"is not a {expected.replace('_', ' ')} any more"
+    if step.name == "train":
+        from s2r_hf.training.provenance import read_provenance
+
+        try:
+            record = read_provenance(step.output)
+        except InputError as err:
+            return f"has an unreadable training record ({err})"
+        return None if record and record.get("status") == "finished" else "is not a finished training run"
+    if step.name == "evaluate":
+        from s2r_hf.evaluation.runner import read_results
+
+        try:
+            read_results(step.output)
+        except InputError:
+            return "has no results file"
+        return None
+    raise ValueError(f"unknown step {step.name!r}")
+
+
+def describe_changes(before: dict[str, Any], after: dict[str, Any], limit: int = 3) -> str:
+    """`selection.weight: 0.25 -> 0.5`: the settings that differ, upstream fingerprints shown as such."""
+    old, new = _flat(before), _flat(after)
+    changed = [key for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+    upstream = {
+        "pool": "the pool changed",
+        "data": f"its data ({after.get('data_step', 'the subset')}) changed",
+        "model": "the model it evaluates was trained again",
+    }
+    parts = []
+    for key in changed:
+        if key in upstream:
+            parts.append(upstream[key])
+        elif key == "data_step":
+            continue
+        else:
+            parts.append(f"{key}: {_short(old.get(key, '-'))} -> {_short(new.get(key, '-'))}")
+    shown = parts[:limit] + ([f"{len(parts) - limit} more"] if len(parts) > limit else [])
+    return "; ".join(shown) or "its record is from another version"
+
+
+def _flat(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(_flat(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,157 @@
+"""Bad experiment files and folders: one line each, exit code 2, before any step runs (and nothing written)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from s2r_hf.cli import main
+
+TINY = """
+name: tiny
+pool:
+  source: demo
+arms:
+  - {name: full, strategy: full}
+  - {name: joint, strategy: joint, ratio: 0.1, weight: 0.25}
+train:
+  recipe: tiny-cpu
+  model: MODEL
+evaluate:
+  tasks: math500
+"""
+
+
+@pytest.fixture
+def experiment(tmp_path, tiny_model_dir):
+    """Write an experiment file (the tiny one, edited by `change`) in a fresh folder; returns its path."""
+
+    def write(text: str = TINY, **replace: str) -> str:
+        text = text.replace("MODEL", str(tiny_model_dir))
+        for old, new in replace.items():
+            text = text.replace(old, new)
+        path = tmp_path / "experiment.yaml"
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    return write
+
+
+def run_fails(capsys, *argv: str) -> str:
+    """Run `s2r ARGV`, expect exit code 2 and one error line; return that line."""
+    code = main(list(argv))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2, err
+    errors = [line for line in err if line.startswith("s2r experiment: error:")]
+    assert len(errors) == 1, err
+    return errors[0]
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        ({"{name: joint,": "{name: full,"}, "arm name 'full' is used twice (arms[0] and arms[1])"),
+        ({"strategy: joint,": "strategy: best,"}, "unknown strategy 'best'"),
+        ({"recipe: tiny-cpu": "recipe: tiny-gpu"}, "recipe 'tiny-gpu' is neither a file nor a shipped recipe"),
+        ({"weight: 0.25": "weigth: 0.25"}, "unknown key 'weigth'; did you mean 'weight'?"),
+        ({"{name: full, strategy: full}": "{name: full, strategy: full, ratio: 0.1}"}, "the full arm trains on the"),
+        ({"tasks: math500": "tasks: math5000"}, "math5000"),
+        ({"ratio: 0.1": "ratio: 1.5"}, "arm 'joint': ratio must be in (0, 1], got 1.5"),
+        ({"strategy: joint, ratio: 0.1, weight": "strategy: random, ratio: 0.1, weight"}, "weight applies to the"),
+        ({"name: joint": "name: ../joint"}, "arm name '../joint' cannot name a folder"),
+        ({"name: joint": "name: pool"}, "arm name 'pool' is reserved"),
+        ({"source: demo": "scored: /nonexistent/scored"}, "pool.scored '/nonexistent/scored' is not a folder"),
+        ({"evaluate:": "evaluation:"}, "unknown key 'evaluation'; did you mean 'evaluate'?"),
+        ({"  tasks: math500": "  tasks: math500\n  python_path: x"}, "evaluate: unknown key 'python_path'"),
+    ],
+)
+def test_bad_experiment_files_are_one_line(capsys, experiment, tmp_path, edit, expected):
+    line = run_fails(capsys, "experiment", "run", experiment(**edit), "--set", f"output={tmp_path / 'out'}")
+    assert expected in line
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_a_missing_model_folder_stops_before_any_step(capsys, experiment, tmp_path):
+    line = run_fails(
+        capsys, "experiment", "run", experiment(), "--set", f"output={tmp_path / 'out'}",
+        "--set", f"train.model={tmp_path / 'no-such-model'}",
+    )  # fmt: skip
+    assert "train.model" in line and "does not exist" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_training_override_stops_before_any_step(capsys, experiment, tmp_path):
+    line = run_fails(
+        capsys, "experiment", "run", experiment(), "--set", f"output={tmp_path / 'out'}",
+        "--set", "train.overrides.max_stepz=2",
+    )  # fmt: skip
+    assert line.startswith("s2r experiment: error: train:") and "max_stepz" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_overrides_the_experiment_sets_itself_are_refused(capsys, experiment, tmp_path):
+    line = run_fails(capsys, "experiment", "plan", experiment(), "--set", "train.overrides.output_dir=elsewhere")
+    assert "['output_dir']" in line
+
+
+def test_an_output_folder_holding_another_experiment_is_refused(capsys, experiment, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "experiment.json").write_text(json.dumps({"format": "s2r-experiment/1", "name": "other"}))
+    line = run_fails(capsys, "experiment", "run", experiment(), "--set", f"output={out}")
+    assert "holds another experiment ('other', not 'tiny')" in line
+    assert sorted(path.name for path in out.iterdir()) == ["experiment.json"]
+
+
+def test_an_output_folder_that_is_not_an_experiment_is_refused(capsys, experiment, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("the user's")
+    line = run_fails(capsys, "experiment", "run", experiment(), "--set", f"output={out}")
+    assert "does not hold an s2r experiment" in line
+    assert sorted(path.name for path in out.iterdir()) == ["mine.txt"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--only", "jiont"], "no arm named 'jiont'"),
+        (["--set", "arms.jiont.weight=0.5"], "no arm named 'jiont'"),
+        (["--set", "noequals"], "--set takes KEY=VALUE"),
+        (["--only", "joint", "--step", "train"], "joint/train needs joint/select, which is not done"),
+        (["--only", "full", "--step", "select"], "the full arm 'full' has no select step"),
+        (["--step", "publish"], "has no publish section"),
+    ],
+)
+def test_bad_run_options_are_one_line(capsys, experiment, tmp_path, argv, expected):
+    line = run_fails(capsys, "experiment", "run", experiment(), "--set", f"output={tmp_path / 'out'}", *argv)
+    assert expected in line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("name: [unclosed", "is not valid YAML"),
+        ("", "is empty"),
+        ("- a list", "must be a mapping"),
+        ("name: x\npool: {source: demo}\narms: []\n", "arms must be a list of at least one arm"),
+        ("name: x\narms: [{name: a}]\n", "needs 'pool'"),
+        ("name: x\npool: {source: demo, scored: y}\narms: [{name: a}]\n", "exactly one of `scored`"),
+    ],
+)
+def test_malformed_files_are_one_line(capsys, tmp_path, content, expected):
+    path = tmp_path / "bad.yaml"
+    path.write_text(content, encoding="utf-8")
+    assert expected in run_fails(capsys, "experiment", "plan", str(path))
+
+
+def test_a_missing_file_names_the_shipped_examples(capsys):
+    line = run_fails(capsys, "experiment", "plan", "no-such-experiment.yaml")
+    assert "tiny-cpu" in line and "paper-7b" in line
+
+
+def test_report_of_a_folder_that_is_no_experiment(capsys, tmp_path):
+    line = run_fails(capsys, "experiment", "report", str(tmp_path))
+    assert "experiment" in line

@@ -1,0 +1,212 @@
+"""The shipped tiny experiment, end to end with a tiny offline model: killed, resumed, changed, reported, planned.
+
+One experiment folder goes through the whole story in order (module-scoped, since every stage costs real training and
+real lighteval runs):
+
+1. `s2r experiment run tiny-cpu` is killed with SIGKILL as soon as its first arm is evaluated;
+2. the same command resumes: the first arm is skipped (not retrained, not re-evaluated), the others run;
+3. the joint arm's weight changes: only the joint arm runs again;
+4. the report and the chart hold each arm's numbers; `plan` lists every step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fixtures.evaluation import REPO_ROOT, s2r
+
+pytestmark = pytest.mark.slow
+
+ARMS = ("full", "random", "joint")
+
+
+def tiny_overrides(model: Path, output: Path, math500: Path) -> list[str]:
+    """`--set` flags that make the shipped tiny-cpu example run offline in seconds per arm."""
+    settings = [
+        f"train.model={model}",
+        f"output={output}",
+        "train.overrides.max_steps=2",
+        "train.overrides.save_steps=1",
+        "train.overrides.max_length=1024",
+        "evaluate.max_samples=2",
+        "evaluate.max_new_tokens=8",
+        f"evaluate.data.math500={math500}",
+    ]
+    return [word for setting in settings for word in ("--set", setting)]
+
+
+def record(output: Path, arm: str, step: str) -> dict:
+    return json.loads((output / arm / "steps" / f"{step}.json").read_text(encoding="utf-8"))
+
+
+def ran_steps(log: str) -> set[str]:
+    lines = [line for line in log.splitlines() if "s2r_hf.experiment.runner" in line]
+    return {line.split(": ")[1] for line in lines if line.endswith(("running", "resuming", "running it again"))}
+
+
+def skipped_steps(log: str) -> set[str]:
+    return {line.split(": ")[1] for line in log.splitlines() if line.endswith(", skipped")}
+
+
+@pytest.fixture(scope="module")
+def story(session_tmp, tiny_model_dir, benchmark_paths):
+    """Run the four stages once; each test reads what it needs."""
+    output = session_tmp / "experiment-tiny"
+    flags = tiny_overrides(tiny_model_dir, output, benchmark_paths["math500"])
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    command = [sys.executable, "-m", "s2r_hf.cli", "experiment", "run", "tiny-cpu", *flags]
+
+    # 1. Killed (SIGKILL, the parent only: its training child must die with it) once the first arm is evaluated.
+    log_path = session_tmp / "experiment-killed.log"
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        first_eval = output / "full" / "steps" / "evaluate.json"
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and process.poll() is None:
+            if first_eval.is_file() and json.loads(first_eval.read_text(encoding="utf-8"))["status"] == "finished":
+                break
+            time.sleep(0.2)
+        killed_while_running = process.poll() is None
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    orphans = _wait_for_no_process_using(output, seconds=30)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # whatever else is left of that run (nothing, if all is well)
+    full = {
+        "train": record(output, "full", "train"),
+        "evaluate": record(output, "full", "evaluate"),
+        "weights_mtime": (output / "full" / "model" / "model.safetensors").stat().st_mtime_ns,
+        "results_mtime": (output / "full" / "eval" / "results.json").stat().st_mtime_ns,
+    }
+
+    # 2. Resumed with the same command.
+    resumed = s2r("experiment", "run", "tiny-cpu", *flags)
+    # 3. The joint arm's weight changed.
+    changed = s2r("experiment", "run", "tiny-cpu", *flags, "--set", "arms.joint.weight=0.75")
+    # 4. The plan of the finished experiment.
+    plan = s2r("experiment", "plan", "tiny-cpu", *flags, "--set", "arms.joint.weight=0.75")
+    return {
+        "output": output,
+        "killed_log": log_path.read_text(encoding="utf-8"),
+        "killed_while_running": killed_while_running,
+        "orphans": orphans,
+        "full_before": full,
+        "resumed": resumed,
+        "changed": changed,
+        "plan": plan,
+    }
+
+
+def _wait_for_no_process_using(output: Path, seconds: float) -> list[str]:
+    """The command lines of live processes naming `output`, after waiting up to `seconds` for them to go."""
+    import psutil
+
+    deadline = time.monotonic() + seconds
+    while True:
+        found = []
+        for process in psutil.process_iter(["cmdline"]):
+            cmdline = " ".join(process.info["cmdline"] or [])
+            if str(output) in cmdline and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(cmdline)
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
+
+
+def test_the_killed_run_stopped_after_the_first_arm(story):
+    assert story["killed_while_running"], "the run finished before it could be killed:\n" + story["killed_log"][-3000:]
+    assert story["full_before"]["evaluate"]["status"] == "finished"
+    assert "joint/evaluate: running" not in story["killed_log"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the training child dies with its parent on Linux (prctl)")
+def test_no_training_process_outlives_the_killed_run(story):
+    assert story["orphans"] == []
+
+
+def test_the_resumed_run_skips_the_finished_arm_and_runs_the_rest(story):
+    resumed = story["resumed"]
+    assert resumed.returncode == 0, resumed.stderr[-4000:]
+    log = resumed.stderr
+    assert {"pool", "full/train", "full/evaluate"} <= skipped_steps(log)
+    assert ran_steps(log) >= {"random/train", "random/evaluate", "joint/train", "joint/evaluate"}
+    assert not ran_steps(log) & {"pool", "full/train", "full/evaluate"}
+    output, before = story["output"], story["full_before"]
+    # Not redone: the same records, weights and results files as before the kill.
+    assert record(output, "full", "train") == before["train"]
+    assert (output / "full" / "model" / "model.safetensors").stat().st_mtime_ns == before["weights_mtime"]
+    assert (output / "full" / "eval" / "results.json").stat().st_mtime_ns == before["results_mtime"]
+    for arm in ARMS:
+        assert (output / arm / "eval" / "results.json").is_file()
+        assert (output / arm / "model" / "README.md").is_file()  # each step's own card
+    assert (output / "joint" / "subset" / "README.md").is_file()
+    assert not (output / "full" / "subset").exists()  # the full arm trains on the pool itself
+
+
+def test_a_changed_weight_reruns_only_that_arm(story):
+    changed = story["changed"]
+    assert changed.returncode == 0, changed.stderr[-4000:]
+    log = changed.stderr
+    assert ran_steps(log) == {"joint/select", "joint/train", "joint/evaluate"}
+    unchanged = {"pool", "full/train", "full/evaluate", "random/select", "random/train", "random/evaluate"}
+    assert skipped_steps(log) == unchanged
+    assert "joint/select: settings changed (selection.weight: 0.25 -> 0.75)" in log
+    from s2r_hf.folders import read_card_metadata
+
+    assert read_card_metadata(story["output"] / "joint" / "subset")["s2r"]["weight"] == 0.75
+    assert record(story["output"], "joint", "select")["settings"]["selection"]["weight"] == 0.75
+
+
+def test_the_report_holds_each_arms_results(story):
+    from s2r_hf.experiment.report import read_chart_points
+
+    from s2r_hf.evaluation.runner import read_results
+    from s2r_hf.training.provenance import read_provenance
+
+    assert story["changed"].returncode == 0
+    output = story["output"]
+    report = json.loads((output / "report.json").read_text(encoding="utf-8"))
+    assert [arm["name"] for arm in report["arms"]] == list(ARMS)
+    points = {point["arm"]: point for point in read_chart_points(output / "accuracy_vs_tokens.png")}
+    markdown = (output / "report.md").read_text(encoding="utf-8")
+    for arm in report["arms"]:
+        results = read_results(output / arm["name"] / "eval")
+        provenance = read_provenance(output / arm["name"] / "model")
+        assert arm["training_tokens"] == provenance["data"]["tokens_trained"]
+        assert arm["wall_seconds"] == provenance["training"]["wall_seconds"]
+        for row in results["table"]:
+            cell = arm["results"][row["task"]][row["metric"]]
+            assert cell["value"] == row["value"]
+            assert cell["stderr"] == row["stderr"]
+            assert cell["problems"] == row["problems"] == 2
+        assert points[arm["name"]]["training_tokens"] == arm["training_tokens"]
+        assert points[arm["name"]]["accuracy"] == arm["accuracy"]
+        assert f"{arm['training_tokens']:,}" in markdown
+    rows = {arm["name"]: arm["rows"] for arm in report["arms"]}
+    assert rows["full"] > rows["random"] == rows["joint"]  # 10% of the pool against all of it
+
+
+def test_plan_lists_every_step_with_its_needs(story):
+    plan = story["plan"]
+    assert plan.returncode == 0, plan.stderr
+    text = plan.stdout
+    for step, needs in [
+        ("pool", "-"),
+        ("full/train", "pool"),
+        ("full/evaluate", "full/train"),
+        ("random/select", "pool"),
+        ("random/train", "random/select"),
+        ("joint/evaluate", "joint/train"),
+    ]:
+        assert any(line.startswith(step + " ") and f"needs: {needs}" in line for line in text.splitlines()), step
+    assert "--only joint --step train" in text
+    assert "-m s2r_hf.training.sft" in text  # what the train step starts
+    assert text.count("[done]") == 9  # everything is up to date after the last run
