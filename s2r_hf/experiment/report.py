@@ -17,6 +17,7 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ NOT_TRAINED = "not trained"
 # Strategies whose ranking uses the configured weight (longest and hardest fix it at 0 and 1; random and diverse do
 # not rank): see s2r_hf.selection.
 _WEIGHTED = ("joint", "quadrant")
+_ARM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # an arm's folder name: no path separator, no "..", no dot first
 _HOW_TO_FIX = "run `s2r experiment run EXPERIMENT.yaml` first and report on its output folder"
 
 _FIGSIZE = (7.5, 4.8)
@@ -69,7 +71,10 @@ class ExperimentReport:
             REPORT_JSON: (json.dumps(self.data, indent=2) + "\n").encode("utf-8"),
             REPORT_CHART: self.png,
         }
-        return {name: _write_atomically(folder / name, content) for name, content in payloads.items()}
+        try:
+            return {name: _write_atomically(folder / name, content) for name, content in payloads.items()}
+        except OSError as err:
+            raise OutputError(f"cannot write the report into {str(folder)!r}: {err}") from err
 
 
 def build_report(output_dir: str | os.PathLike, arms: Sequence[str] | None = None) -> ExperimentReport:
@@ -127,6 +132,11 @@ def read_experiment(output_dir: str | os.PathLike) -> dict[str, Any]:
     arms = experiment.get("arms")
     if not isinstance(arms, list) or not all(isinstance(arm, str) and arm for arm in arms):
         raise InputError(f"{str(path)!r} has no list of arm names under 'arms' (got {arms!r}); {_HOW_TO_FIX}")
+    bad = [arm for arm in arms if not _ARM_NAME.fullmatch(arm)]
+    if bad:
+        raise InputError(f"{str(path)!r} names arms that are not folder names: {bad}; {_HOW_TO_FIX}")
+    if len(set(arms)) != len(arms):
+        raise InputError(f"{str(path)!r} names an arm twice ({arms}); {_HOW_TO_FIX}")
     if not isinstance(experiment.get("arm_settings", {}), dict):
         raise InputError(f"{str(path)!r}: 'arm_settings' must map arm names to settings; {_HOW_TO_FIX}")
     experiment.setdefault("name", folder.name)
@@ -138,7 +148,11 @@ def read_chart_points(png: bytes | str | os.PathLike) -> list[dict[str, Any]]:
     per_benchmark: {benchmark: pass@1}}], scores as fractions (0.412, not 41.2)."""
     from PIL import Image, UnidentifiedImageError
 
-    content = png if isinstance(png, bytes) else Path(png).read_bytes()
+    if not isinstance(png, bytes):
+        if not Path(png).is_file():
+            raise InputError(f"{str(png)!r} is not a file; give the {REPORT_CHART} of `s2r experiment report`")
+        png = Path(png).read_bytes()
+    content = png
     try:
         with Image.open(io.BytesIO(content)) as image:
             text = dict(getattr(image, "text", {}) or {})
@@ -293,6 +307,9 @@ def _markdown(data: dict, runs: dict[str, dict], protocols: dict[str, str]) -> s
     else:
         lines += ["", "**Not comparable as is**: the arms were evaluated under different protocols:"]
         lines += [f"- {name}: {protocol}" for name, protocol in protocols.items()]
+    unplaced = [row["name"] for row in data["arms"] if row["accuracy"] is not None and row["training_tokens"] is None]
+    if unplaced:
+        lines += ["", f"Not on the chart (no training record, so no training tokens): {', '.join(unplaced)}."]
     partial = {
         name: (run.get("protocol") or {}).get("max_samples")
         for name, run in runs.items()

@@ -245,6 +245,8 @@ def test_a_protocol_mismatch_and_a_partial_run_are_flagged(tmp_path):
         ("{not json", "is not JSON"),
         ('{"format": "s2r-evaluation/1", "results": {}}', "not an experiment record.*'s2r-evaluation/1'"),
         ('{"format": "s2r-experiment/1", "arms": "full"}', "no list of arm names"),
+        ('{"format": "s2r-experiment/1", "arms": ["full", "../elsewhere"]}', "not folder names"),
+        ('{"format": "s2r-experiment/1", "arms": ["full", "full"]}', "names an arm twice"),
     ],
 )
 def test_a_folder_that_is_not_an_experiment_is_refused_in_one_line(tmp_path, content, match):
@@ -280,3 +282,23 @@ def plain_png():
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def test_an_evaluated_arm_without_training_record_is_a_row_but_no_point(tmp_path):
+    folder = tmp_path / "out"
+    write_experiment(folder, ["full", "random"])
+    write_training(folder / "full", status="finished", rows=200, tokens=1_234_567, share=1.0, wall=3725.0, steps=50)
+    write_results(folder / "full", FULL_TABLE, {"math500": 1000.0, "aime24": 3000.0})
+    nan_stderr = [score("math500", "pass@1", 0.375, float("nan"), 1, 1)]  # lighteval's stderr of a single problem
+    write_results(folder / "random", nan_stderr, {"math500": 800.0})
+    report = build_report(folder)
+    random = report.data["arms"][1]
+    assert (random["status"], random["training_tokens"], random["accuracy"]) == ("evaluated", None, 0.375)
+    assert random["results"]["math500"]["pass@1"]["stderr"] is None
+    assert "| 37.5 (n=1×1) |" in report.markdown
+    assert "Not on the chart (no training record, so no training tokens): random." in report.markdown
+    assert [point["arm"] for point in read_chart_points(report.png)] == ["full"]
+    report.write(folder)
+    assert json.loads((folder / "report.json").read_text()) == report.data  # valid JSON: no NaN written
+    with pytest.raises(InputError, match="is not a file"):
+        read_chart_points(tmp_path / "missing.png")
