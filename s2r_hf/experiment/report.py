@@ -89,7 +89,8 @@ def build_report(output_dir: str | os.PathLike, arms: Sequence[str] | None = Non
     rows = []
     runs: dict[str, dict] = {}
     for name in names:
-        row, run = _arm_row(folder / name, name, settings.get(name) or {})
+        arm_settings = settings.get(name)
+        row, run = _arm_row(folder / name, name, arm_settings if isinstance(arm_settings, dict) else {})
         rows.append(row)
         if run is not None:
             runs[name] = run
