@@ -86,17 +86,18 @@ def _table(runs: list[dict], names: list[str], columns: list[tuple[str, str]], v
         cells = [name, _tokens(run), *[("-" if value is None else f"{100 * value:.1f}") for value in row]]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Scores in percent; `-`: not evaluated in that run."]
-    protocols = {_protocol(run) for run in runs}
+    protocols = {protocol_summary(run) for run in runs}
     if len(protocols) > 1:
         lines += ["", "**Not comparable as is**: the runs differ in protocol:"]
-        lines += [f"- {name}: {_protocol(run)}" for name, run in zip(names, runs)]
+        lines += [f"- {name}: {protocol_summary(run)}" for name, run in zip(names, runs)]
     partial = [name for name, run in zip(names, runs) if (run.get("protocol") or {}).get("partial")]
     if partial:
         lines += ["", f"**Partial runs** (a few problems per benchmark): {', '.join(partial)}."]
     return "\n".join(lines) + "\n"
 
 
-def _protocol(run: dict) -> str:
+def protocol_summary(run: dict) -> str:
+    """What makes two results comparable, in words: the preset and the max new tokens (`s2r experiment report` too)."""
     protocol = run.get("protocol") or {}
     settings = sorted({task["settings"]["max_new_tokens"] for task in (run.get("tasks") or {}).values()})
     return f"preset {protocol.get('preset')}, max new tokens {', '.join(map(str, settings)) or '?'}"

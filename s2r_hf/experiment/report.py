@@ -1,0 +1,449 @@
+"""The report of an experiment: `build_report(OUTPUT)` -> the comparison table (Markdown and JSON) and the chart.
+
+It reads what `s2r experiment run` left in its output folder, and nothing else: `experiment.json` (the name, the arms
+in order, each arm's selection settings), each arm's `model/s2r_training.json` (rows, training tokens, share of the
+pool, wall time) and `eval/results.json` (scores with stderr and sample counts, mean answer length). An arm not trained
+or not evaluated yet is still a row, with its status and dashes, so the report can be read while an experiment runs.
+
+The chart puts accuracy (mean pass@1 over the benchmarks) against training tokens, one point per evaluated arm: the
+form in which the paper's claim (a tenth of the data, the same accuracy) is seen at a glance. The plotted numbers are
+stored in the PNG itself (a text chunk, read back by `read_chart_points`), and the bytes are a function of the input
+alone (no software version, no date), so re-running the report on an unchanged folder changes nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from s2r_hf.errors import InputError, OutputError
+
+EXPERIMENT_FILE = "experiment.json"
+EXPERIMENT_FORMAT = "s2r-experiment/1"
+REPORT_FORMAT = "s2r-experiment-report/1"
+REPORT_MARKDOWN = "report.md"
+REPORT_JSON = "report.json"
+REPORT_CHART = "accuracy_vs_tokens.png"
+CHART_POINTS_KEY = "s2r-points"  # the PNG text chunk holding the plotted numbers
+
+MODEL_DIR = "model"
+EVAL_DIR = "eval"
+ACCURACY_METRIC = "pass@1"  # the chart's y: mean of this metric over the benchmarks
+
+EVALUATED = "evaluated"
+TRAINED = "trained, not evaluated"
+NOT_TRAINED = "not trained"
+
+# Strategies whose ranking uses the configured weight (longest and hardest fix it at 0 and 1; random and diverse do
+# not rank): see s2r_hf.selection.
+_WEIGHTED = ("joint", "quadrant")
+_ARM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # an arm's folder name: no path separator, no "..", no dot first
+_HOW_TO_FIX = "run `s2r experiment run EXPERIMENT.yaml` first and report on its output folder"
+
+_FIGSIZE = (7.5, 4.8)
+_DPI = 110
+_LOG_SCALE_SPAN = 10.0  # a log x axis once the largest arm trained on more than this many times the smallest's tokens
+
+
+@dataclass(frozen=True)
+class ExperimentReport:
+    """An experiment's report: `data` (report.json's content), `markdown` (report.md) and `png` (the chart)."""
+
+    data: dict[str, Any]
+    markdown: str
+    png: bytes
+
+    def write(self, output_dir: str | os.PathLike) -> dict[str, Path]:
+        """Write report.md, report.json and accuracy_vs_tokens.png into `output_dir`, each whole or not at all."""
+        folder = Path(output_dir)
+        if not folder.is_dir():
+            raise OutputError(f"{str(folder)!r} is not a folder; give the experiment's output folder")
+        payloads = {
+            REPORT_MARKDOWN: self.markdown.encode("utf-8"),
+            REPORT_JSON: (json.dumps(self.data, indent=2) + "\n").encode("utf-8"),
+            REPORT_CHART: self.png,
+        }
+        try:
+            return {name: _write_atomically(folder / name, content) for name, content in payloads.items()}
+        except OSError as err:
+            raise OutputError(f"cannot write the report into {str(folder)!r}: {err}") from err
+
+
+def build_report(output_dir: str | os.PathLike, arms: Sequence[str] | None = None) -> ExperimentReport:
+    """The report of the experiment whose output folder is `output_dir`.
+
+    `arms` keeps these arms, in this order (default: every arm of the experiment, in the experiment's order).
+    """
+    folder = Path(output_dir)
+    experiment = read_experiment(folder)
+    names = _chosen_arms(experiment["arms"], arms)
+    settings = experiment.get("arm_settings") or {}
+    rows = []
+    runs: dict[str, dict] = {}
+    for name in names:
+        arm_settings = settings.get(name)
+        row, run = _arm_row(folder / name, name, arm_settings if isinstance(arm_settings, dict) else {})
+        rows.append(row)
+        if run is not None:
+            runs[name] = run
+    columns: list[list[str]] = []
+    for row in rows:
+        for task, metrics in row["results"].items():
+            for metric in metrics:
+                if [task, metric] not in columns:
+                    columns.append([task, metric])
+    protocols = _protocols(runs)
+    data = {
+        "format": REPORT_FORMAT,
+        "experiment": str(experiment["name"]),
+        "columns": columns,
+        "arms": rows,
+        "partial": any(bool((run.get("protocol") or {}).get("partial")) for run in runs.values()),
+        "comparable": len(set(protocols.values())) <= 1,
+    }
+    return ExperimentReport(data, _markdown(data, runs, protocols), _chart(data))
+
+
+def read_experiment(output_dir: str | os.PathLike) -> dict[str, Any]:
+    """`experiment.json` of an experiment's output folder, checked; InputError saying how to fix anything else."""
+    folder = Path(output_dir)
+    if not folder.is_dir():
+        raise InputError(f"{str(folder)!r} is not a folder; {_HOW_TO_FIX}")
+    path = folder / EXPERIMENT_FILE
+    if not path.is_file():
+        raise InputError(f"{str(folder)!r} is not the output of an experiment (no {EXPERIMENT_FILE}); {_HOW_TO_FIX}")
+    try:
+        experiment = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise InputError(f"{str(path)!r} is not JSON ({err}); {_HOW_TO_FIX}") from err
+    if not isinstance(experiment, dict) or experiment.get("format") != EXPERIMENT_FORMAT:
+        found = experiment.get("format") if isinstance(experiment, dict) else type(experiment).__name__
+        raise InputError(
+            f'{str(path)!r} is not an experiment record (expected "format": "{EXPERIMENT_FORMAT}", got {found!r}); '
+            f"{_HOW_TO_FIX}"
+        )
+    arms = experiment.get("arms")
+    if not isinstance(arms, list) or not all(isinstance(arm, str) and arm for arm in arms):
+        raise InputError(f"{str(path)!r} has no list of arm names under 'arms' (got {arms!r}); {_HOW_TO_FIX}")
+    bad = [arm for arm in arms if not _ARM_NAME.fullmatch(arm)]
+    if bad:
+        raise InputError(f"{str(path)!r} names arms that are not folder names: {bad}; {_HOW_TO_FIX}")
+    if len(set(arms)) != len(arms):
+        raise InputError(f"{str(path)!r} names an arm twice ({arms}); {_HOW_TO_FIX}")
+    if not isinstance(experiment.get("arm_settings", {}), dict):
+        raise InputError(f"{str(path)!r}: 'arm_settings' must map arm names to settings; {_HOW_TO_FIX}")
+    experiment.setdefault("name", folder.name)
+    return experiment
+
+
+def read_chart_points(png: bytes | str | os.PathLike) -> list[dict[str, Any]]:
+    """The points drawn on a report's chart (its PNG bytes, or the file): [{arm, training_tokens, accuracy,
+    per_benchmark: {benchmark: pass@1}}], scores as fractions (0.412, not 41.2)."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not isinstance(png, bytes):
+        if not Path(png).is_file():
+            raise InputError(f"{str(png)!r} is not a file; give the {REPORT_CHART} of `s2r experiment report`")
+        png = Path(png).read_bytes()
+    content = png
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            text = dict(getattr(image, "text", {}) or {})
+    except UnidentifiedImageError as err:
+        raise InputError(f"not a PNG image ({err}); give the {REPORT_CHART} of `s2r experiment report`") from err
+    if CHART_POINTS_KEY not in text:
+        raise InputError(f"this PNG holds no {CHART_POINTS_KEY!r} text; it was not drawn by `s2r experiment report`")
+    return json.loads(text[CHART_POINTS_KEY])
+
+
+# -- one arm ---------------------------------------------------------------------------------------------------------
+
+
+def _chosen_arms(known: list[str], arms: Sequence[str] | None) -> list[str]:
+    if arms is None:
+        return list(known)
+    if isinstance(arms, str):
+        arms = [arms]
+    chosen = [str(arm) for arm in arms]
+    if not chosen:
+        raise InputError(f"no arm given; the experiment's arms: {', '.join(known)}")
+    unknown = [arm for arm in chosen if arm not in known]
+    if unknown:
+        raise InputError(f"unknown arm(s) {', '.join(map(repr, unknown))}; the experiment's arms: {', '.join(known)}")
+    twice = sorted({arm for arm in chosen if chosen.count(arm) > 1})
+    if twice:
+        raise InputError(f"arm(s) {', '.join(map(repr, twice))} given twice; name each arm once")
+    return chosen
+
+
+def _arm_row(arm_dir: Path, name: str, settings: dict) -> tuple[dict[str, Any], dict | None]:
+    # Light modules (json and pathlib only), imported here to keep `s2r --help` free of them all the same.
+    from s2r_hf.evaluation.runner import RESULTS_FILE, read_results
+    from s2r_hf.training.provenance import read_provenance
+
+    strategy = settings.get("strategy")
+    try:
+        record = read_provenance(arm_dir / MODEL_DIR) if (arm_dir / MODEL_DIR).is_dir() else None
+        results_path = arm_dir / EVAL_DIR / RESULTS_FILE
+        run = read_results(results_path) if results_path.is_file() else None
+    except InputError as err:
+        raise InputError(f"arm {name!r}: {err}") from err
+    trained = record is not None and record.get("status") in ("trained", "finished")
+    data = (record.get("data") or {}) if trained else {}
+    training = (record.get("training") or {}) if trained else {}
+    row: dict[str, Any] = {
+        "name": name,
+        "strategy": strategy,
+        "ratio": settings.get("ratio"),
+        "k": settings.get("k"),
+        "weight": settings.get("weight") if strategy in _WEIGHTED else None,
+        "status": EVALUATED if run is not None else TRAINED if trained else NOT_TRAINED,
+        "rows": (data.get("sft") or {}).get("rows_kept"),
+        "training_tokens": data.get("tokens_trained"),
+        "token_share": data.get("token_share"),
+        "wall_seconds": training.get("wall_seconds"),
+        "steps": training.get("steps"),
+        "results": {},
+        "mean_generated_tokens": {},
+        "mean_answer_tokens": None,
+        "accuracy": None,
+    }
+    if run is None:
+        return row, None
+    row["results"] = _scores(run)
+    lengths = {
+        task: float(stats["mean_generated_tokens"])
+        for task, stats in (run.get("tasks") or {}).items()
+        if isinstance(stats, dict) and stats.get("mean_generated_tokens") is not None
+    }
+    row["mean_generated_tokens"] = lengths
+    row["mean_answer_tokens"] = _mean(lengths.values())
+    row["accuracy"] = _mean(
+        metrics[ACCURACY_METRIC]["value"] for metrics in row["results"].values() if ACCURACY_METRIC in metrics
+    )
+    return row, run
+
+
+def _scores(run: dict) -> dict[str, dict[str, dict[str, Any]]]:
+    """{task: {metric: {value, stderr, problems, samples}}} from the results' table (or its bare mapping)."""
+    scores: dict[str, dict[str, dict[str, Any]]] = {}
+    for entry in run.get("table") or []:
+        scores.setdefault(entry["task"], {})[entry["metric"]] = {
+            "value": entry["value"],
+            "stderr": entry.get("stderr") if _finite(entry.get("stderr")) else None,  # NaN: one sample
+            "problems": entry.get("problems"),
+            "samples": entry.get("samples"),
+        }
+    for task, metrics in run["results"].items():  # a results file without its table still gives its values
+        for metric, value in metrics.items():
+            scores.setdefault(task, {}).setdefault(
+                metric, {"value": value, "stderr": None, "problems": None, "samples": None}
+            )
+    return scores
+
+
+def _mean(values) -> float | None:
+    values = [float(value) for value in values if value is not None]
+    return sum(values) / len(values) if values else None
+
+
+def _protocols(runs: dict[str, dict]) -> dict[str, str]:
+    from s2r_hf.evaluation.compare import protocol_summary
+
+    return {name: protocol_summary(run) for name, run in runs.items()}
+
+
+# -- the Markdown ----------------------------------------------------------------------------------------------------
+
+
+def _markdown(data: dict, runs: dict[str, dict], protocols: dict[str, str]) -> str:
+    columns = data["columns"]
+    header = [
+        "arm",
+        "status",
+        "selection",
+        "rows",
+        "training tokens",
+        "share of pool tokens",
+        "wall time",
+        *[f"{task} {metric}" for task, metric in columns],
+        "mean answer tokens",
+    ]
+    lines = [
+        f"# Experiment: {data['experiment']}",
+        "",
+        "| " + " | ".join(header) + " |",
+        "| --- | --- | --- |" + " ---: |" * (len(header) - 3),
+    ]
+    for row in data["arms"]:
+        cells = [
+            row["name"],
+            row["status"],
+            _selection(row),
+            _integer(row["rows"]),
+            _integer(row["training_tokens"]),
+            "-" if row["token_share"] is None else f"{100 * row['token_share']:.1f}%",
+            _duration(row["wall_seconds"]),
+            *[_score(row["results"].get(task, {}).get(metric)) for task, metric in columns],
+            "-" if row["mean_answer_tokens"] is None else f"{row['mean_answer_tokens']:,.1f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Scores in percent ± standard error, n = problems × samples per problem; mean answer tokens: the mean length "
+        "of the generated answers over the benchmarks; `-`: not there (yet).",
+    ]
+    if not runs:
+        lines += ["", "**Nothing evaluated yet**: no arm has evaluation results; run the experiment to its end."]
+    elif len(set(protocols.values())) == 1:
+        lines += ["", f"Protocol: {next(iter(protocols.values()))}."]
+    else:
+        lines += ["", "**Not comparable as is**: the arms were evaluated under different protocols:"]
+        lines += [f"- {name}: {protocol}" for name, protocol in protocols.items()]
+    unplaced = [row["name"] for row in data["arms"] if row["accuracy"] is not None and row["training_tokens"] is None]
+    if unplaced:
+        lines += ["", f"Not on the chart (no training record, so no training tokens): {', '.join(unplaced)}."]
+    partial = {
+        name: (run.get("protocol") or {}).get("max_samples")
+        for name, run in runs.items()
+        if (run.get("protocol") or {}).get("partial")
+    }
+    if partial:
+        described = ", ".join(f"{name} (at most {limit} problems per benchmark)" for name, limit in partial.items())
+        lines += ["", f"**Partial run**: {described}; not the full benchmarks, not the paper's numbers."]
+    return "\n".join(lines) + "\n"
+
+
+def _selection(row: dict) -> str:
+    strategy = row["strategy"]
+    if strategy is None:
+        return "-"
+    parts = [str(strategy)]
+    if row["ratio"] is not None:
+        parts.append(f"{100 * row['ratio']:g}%")
+    elif row["k"] is not None:
+        parts.append(f"k={int(row['k']):,}")
+    if row["weight"] is not None:
+        parts.append(f"w={row['weight']:g}")
+    return ", ".join(parts)
+
+
+def _integer(value) -> str:
+    return "-" if value is None else f"{int(value):,}"
+
+
+def _duration(seconds) -> str:
+    if seconds is None:
+        return "-"
+    seconds = float(seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min {int(seconds % 60):02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _score(score: dict | None) -> str:
+    if score is None:
+        return "-"
+    cell = f"{100 * score['value']:.1f}"
+    if score["stderr"] is not None:
+        cell += f" ± {100 * score['stderr']:.1f}"
+    if score["problems"] is not None:
+        cell += f" (n={score['problems']:,}×{score['samples'] if score['samples'] is not None else '?'})"
+    return cell
+
+
+# -- the chart -------------------------------------------------------------------------------------------------------
+
+
+def _chart_points(data: dict) -> list[dict[str, Any]]:
+    points = []
+    for row in data["arms"]:
+        if row["accuracy"] is None or row["training_tokens"] is None:
+            continue  # nothing to place: not evaluated on pass@1, or no training record
+        per_benchmark = {
+            task: metrics[ACCURACY_METRIC]["value"]
+            for task, metrics in row["results"].items()
+            if ACCURACY_METRIC in metrics
+        }
+        points.append(
+            {
+                "arm": row["name"],
+                "training_tokens": row["training_tokens"],
+                "accuracy": row["accuracy"],
+                "per_benchmark": per_benchmark,
+            }
+        )
+    return points
+
+
+def _chart(data: dict) -> bytes:
+    import matplotlib.style
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    points = _chart_points(data)
+    with matplotlib.style.context("default"):
+        colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+        figure = Figure(figsize=_FIGSIZE, dpi=_DPI)
+        FigureCanvasAgg(figure)
+        axes = figure.subplots()
+        names = [row["name"] for row in data["arms"]]  # an arm keeps its colour whichever arms are plotted
+        for point in points:
+            color = colors[names.index(point["arm"]) % len(colors)]
+            x = point["training_tokens"]
+            benchmarks = list(point["per_benchmark"].values())
+            axes.scatter([x] * len(benchmarks), [100 * v for v in benchmarks], s=18, color=color, alpha=0.35)
+            axes.scatter([x], [100 * point["accuracy"]], s=70, color=color, zorder=3)
+            axes.annotate(
+                point["arm"], (x, 100 * point["accuracy"]), xytext=(6, 4), textcoords="offset points", color=color
+            )
+        tokens = [point["training_tokens"] for point in points]
+        if tokens and min(tokens) > 0 and max(tokens) / min(tokens) > _LOG_SCALE_SPAN:
+            axes.set_xscale("log")
+        else:
+            axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+        axes.margins(x=0.15)  # room for the labels of the arms at either end
+        if axes.get_xscale() == "linear":
+            axes.set_xlim(left=0)  # tokens read as shares of the largest arm's
+        if not points:
+            axes.text(0.5, 0.5, "nothing evaluated yet", ha="center", va="center", transform=axes.transAxes)
+        axes.set_xlabel("training tokens")
+        axes.set_ylabel(f"accuracy (mean {ACCURACY_METRIC} over the benchmarks, %)")
+        axes.set_ylim(0, 100)
+        axes.set_title(f"{data['experiment']}: accuracy against training tokens (faint: each benchmark)")
+        axes.grid(True, alpha=0.3)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        # Software=None drops matplotlib's version chunk (Agg writes no date), so the bytes depend on the input alone;
+        # the plotted numbers travel as a text chunk (ASCII JSON: a PNG tEXt chunk is Latin-1).
+        metadata = {"Software": None, CHART_POINTS_KEY: json.dumps(points, ensure_ascii=True)}
+        figure.savefig(buffer, format="png", dpi=_DPI, metadata=metadata)
+    return buffer.getvalue()
+
+
+def _write_atomically(path: Path, content: bytes) -> Path:
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)

@@ -1,0 +1,304 @@
+"""`s2r experiment report`'s library on hand-made experiment folders: the table (JSON and Markdown) holds each arm's
+numbers exactly as its files say, and the chart shows (and carries) the same numbers."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import matplotlib.image
+import pytest
+
+from s2r_hf.errors import InputError
+from s2r_hf.experiment.report import build_report, read_chart_points
+
+SETTINGS = {
+    "full": {"strategy": "full", "ratio": None, "k": None, "weight": None},
+    "random": {"strategy": "random", "ratio": 0.1, "k": None, "weight": 0.25},
+    "joint": {"strategy": "joint", "ratio": 0.1, "k": None, "weight": 0.25},
+    "hardest": {"strategy": "hardest", "ratio": None, "k": 40, "weight": 0.25},
+}
+
+
+def write_experiment(folder, arms, name="tiny"):
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"format": "s2r-experiment/1", "name": name, "arms": arms, "arm_settings": SETTINGS}
+    (folder / "experiment.json").write_text(json.dumps(record))
+
+
+def write_training(arm_dir, *, status, rows, tokens, share, wall, steps):
+    """model/s2r_training.json, shaped as SelectionReportCallback writes it."""
+    model = arm_dir / "model"
+    model.mkdir(parents=True)
+    record = {
+        "kind": "s2r_training",
+        "status": status,
+        "base_model": "tiny-qwen2",
+        "data": {
+            "selection": None,
+            "sft": {"rows_kept": rows, "tokens_kept": tokens},
+            "tokens_trained": tokens,
+            "pool_tokens": 1_234_567,
+            "token_share": share,
+        },
+        "training": None
+        if status == "running"
+        else {"steps": steps, "tokens": 3 * tokens, "wall_seconds": wall, "tokens_per_second": 3 * tokens / wall},
+    }
+    (model / "s2r_training.json").write_text(json.dumps(record))
+
+
+def write_results(arm_dir, table, lengths, *, preset="paper", max_new_tokens=32768, max_samples=None):
+    """eval/results.json, shaped as s2r_hf.evaluation.runner.tidy_results writes it."""
+    results, tasks = {}, {}
+    for row in table:
+        results.setdefault(row["task"], {})[row["metric"]] = row["value"]
+    for task, length in lengths.items():
+        tasks[task] = {
+            "settings": {"max_new_tokens": max_new_tokens},
+            "problems": 100,
+            "generations": 100,
+            "mean_generated_tokens": length,
+            "mean_rethinks": 0.5,
+        }
+    data = {
+        "format": "s2r-evaluation/1",
+        "label": arm_dir.name,
+        "model": {"name": arm_dir.name},
+        "protocol": {"preset": preset, "max_samples": max_samples, "partial": max_samples is not None},
+        "tasks": tasks,
+        "results": results,
+        "table": [{**row, "settings": "..."} for row in table],
+    }
+    (arm_dir / "eval").mkdir(parents=True)
+    (arm_dir / "eval" / "results.json").write_text(json.dumps(data))
+
+
+def score(task, metric, value, stderr, problems, samples):
+    return {"task": task, "metric": metric, "value": value, "stderr": stderr, "problems": problems, "samples": samples}
+
+
+FULL_TABLE = [
+    score("math500", "pass@1", 0.5, 0.05, 100, 1),
+    score("aime24", "pass@1", 0.25, 0.07, 30, 4),
+    score("aime24", "maj@4", 0.3, 0.08, 30, 4),
+]
+RANDOM_TABLE = [score("math500", "pass@1", 0.375, 0.03, 100, 1), score("aime24", "pass@1", 0.125, None, 30, 4)]
+
+
+def make_experiment(folder, *, random_protocol=None):
+    """Four arms: full and random evaluated, joint trained only, hardest still training."""
+    write_experiment(folder, ["full", "random", "joint", "hardest"])
+    write_training(folder / "full", status="finished", rows=200, tokens=1_234_567, share=1.0, wall=3725.0, steps=50)
+    write_results(folder / "full", FULL_TABLE, {"math500": 1000.0, "aime24": 3000.0})
+    write_training(folder / "random", status="finished", rows=20, tokens=61_728, share=0.05, wall=125.5, steps=5)
+    write_results(folder / "random", RANDOM_TABLE, {"math500": 800.0, "aime24": 1200.0}, **(random_protocol or {}))
+    write_training(folder / "joint", status="trained", rows=20, tokens=98_765, share=0.08, wall=42.5, steps=5)
+    write_training(folder / "hardest", status="running", rows=40, tokens=200_000, share=0.16, wall=1.0, steps=1)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory):
+    return make_experiment(tmp_path_factory.mktemp("experiment") / "out")
+
+
+@pytest.fixture(scope="module")
+def report(experiment):
+    return build_report(experiment)
+
+
+def test_report_json_holds_each_arms_numbers(report):
+    data = report.data
+    assert data["format"] == "s2r-experiment-report/1"
+    assert data["experiment"] == "tiny"
+    assert data["columns"] == [["math500", "pass@1"], ["aime24", "pass@1"], ["aime24", "maj@4"]]
+    assert [arm["name"] for arm in data["arms"]] == ["full", "random", "joint", "hardest"]
+    full, random, joint, hardest = data["arms"]
+    assert full == {
+        "name": "full",
+        "strategy": "full",
+        "ratio": None,
+        "k": None,
+        "weight": None,
+        "status": "evaluated",
+        "rows": 200,
+        "training_tokens": 1_234_567,
+        "token_share": 1.0,
+        "wall_seconds": 3725.0,
+        "steps": 50,
+        "results": {
+            "math500": {"pass@1": {"value": 0.5, "stderr": 0.05, "problems": 100, "samples": 1}},
+            "aime24": {
+                "pass@1": {"value": 0.25, "stderr": 0.07, "problems": 30, "samples": 4},
+                "maj@4": {"value": 0.3, "stderr": 0.08, "problems": 30, "samples": 4},
+            },
+        },
+        "mean_generated_tokens": {"math500": 1000.0, "aime24": 3000.0},
+        "mean_answer_tokens": 2000.0,
+        "accuracy": 0.375,  # (0.5 + 0.25) / 2: pass@1 only, maj@4 left out
+    }
+    assert random["weight"] is None  # random does not rank: the configured weight does not apply
+    assert random["results"]["aime24"] == {"pass@1": {"value": 0.125, "stderr": None, "problems": 30, "samples": 4}}
+    assert (random["accuracy"], random["mean_answer_tokens"]) == (0.25, 1000.0)
+    assert joint["status"] == "trained, not evaluated" and joint["weight"] == 0.25
+    assert (joint["rows"], joint["training_tokens"], joint["wall_seconds"]) == (20, 98_765, 42.5)
+    assert (joint["results"], joint["accuracy"], joint["mean_answer_tokens"]) == ({}, None, None)
+    assert hardest["status"] == "not trained"  # its training record says "running"
+    assert (hardest["rows"], hardest["training_tokens"], hardest["k"]) == (None, None, 40)
+    assert (data["partial"], data["comparable"]) == (False, True)
+
+
+def test_the_markdown_table(report):
+    lines = report.markdown.splitlines()
+    assert lines[0] == "# Experiment: tiny"
+    assert lines[2] == (
+        "| arm | status | selection | rows | training tokens | share of pool tokens | wall time | math500 pass@1 "
+        "| aime24 pass@1 | aime24 maj@4 | mean answer tokens |"
+    )
+    assert lines[4] == (
+        "| full | evaluated | full | 200 | 1,234,567 | 100.0% | 1 h 02 min | 50.0 ± 5.0 (n=100×1) "
+        "| 25.0 ± 7.0 (n=30×4) | 30.0 ± 8.0 (n=30×4) | 2,000.0 |"
+    )
+    assert lines[5] == (
+        "| random | evaluated | random, 10% | 20 | 61,728 | 5.0% | 2 min 05 s | 37.5 ± 3.0 (n=100×1) "
+        "| 12.5 (n=30×4) | - | 1,000.0 |"
+    )
+    assert lines[6] == (
+        "| joint | trained, not evaluated | joint, 10%, w=0.25 | 20 | 98,765 | 8.0% | 42.5 s | - | - | - | - |"
+    )
+    assert lines[7] == "| hardest | not trained | hardest, k=40 | - | - | - | - | - | - | - | - |"
+    assert "Protocol: preset paper, max new tokens 32768." in report.markdown
+    assert "Not comparable" not in report.markdown and "Partial run" not in report.markdown
+
+
+def test_the_chart_decodes_and_carries_the_arms_numbers(report):
+    image = matplotlib.image.imread(io.BytesIO(report.png), format="png")
+    assert image.ndim == 3 and image.shape[0] > 300 and image.shape[1] > 500
+    assert read_chart_points(report.png) == [
+        {
+            "arm": "full",
+            "training_tokens": 1_234_567,
+            "accuracy": 0.375,
+            "per_benchmark": {"math500": 0.5, "aime24": 0.25},
+        },
+        {
+            "arm": "random",
+            "training_tokens": 61_728,
+            "accuracy": 0.25,
+            "per_benchmark": {"math500": 0.375, "aime24": 0.125},
+        },
+    ]
+
+
+def test_the_same_folder_gives_the_same_bytes(experiment, report, tmp_path):
+    assert build_report(experiment).png == report.png
+    written = report.write(tmp_path)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["accuracy_vs_tokens.png", "report.json", "report.md"]
+    first = {name: path.read_bytes() for name, path in written.items()}
+    build_report(experiment).write(tmp_path)  # again, over the first: same bytes, no temporary file left
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == first
+    assert json.loads(first["report.json"]) == report.data
+    assert first["report.md"].decode() == report.markdown
+    assert read_chart_points(tmp_path / "accuracy_vs_tokens.png") == read_chart_points(report.png)
+
+
+def test_arms_restricts_and_orders(experiment):
+    report = build_report(experiment, ["random", "full"])
+    assert [arm["name"] for arm in report.data["arms"]] == ["random", "full"]
+    assert [point["arm"] for point in read_chart_points(report.png)] == ["random", "full"]
+    assert build_report(experiment, "joint").data["columns"] == []  # one name alone, and no evaluated arm
+    with pytest.raises(InputError, match=r"unknown arm.*'diverse'.*arms: full, random, joint, hardest"):
+        build_report(experiment, ["full", "diverse"])
+    with pytest.raises(InputError, match="'full' given twice"):
+        build_report(experiment, ["full", "full"])
+
+
+def test_nothing_evaluated_yet_is_still_a_report(tmp_path):
+    folder = tmp_path / "out"
+    write_experiment(folder, ["joint", "hardest"])
+    write_training(folder / "joint", status="finished", rows=20, tokens=98_765, share=0.08, wall=42.5, steps=5)
+    report = build_report(folder)
+    assert [arm["status"] for arm in report.data["arms"]] == ["trained, not evaluated", "not trained"]
+    assert (report.data["columns"], report.data["partial"], report.data["comparable"]) == ([], False, True)
+    assert "**Nothing evaluated yet**" in report.markdown
+    assert read_chart_points(report.png) == []
+    assert matplotlib.image.imread(io.BytesIO(report.png), format="png").ndim == 3
+
+
+def test_a_protocol_mismatch_and_a_partial_run_are_flagged(tmp_path):
+    folder = make_experiment(
+        tmp_path / "out", random_protocol={"preset": "smoke", "max_new_tokens": 64, "max_samples": 2}
+    )
+    report = build_report(folder)
+    assert (report.data["partial"], report.data["comparable"]) == (True, False)
+    assert "**Not comparable as is**" in report.markdown
+    assert "- full: preset paper, max new tokens 32768" in report.markdown
+    assert "- random: preset smoke, max new tokens 64" in report.markdown
+    assert "**Partial run**: random (at most 2 problems per benchmark)" in report.markdown
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (None, "not the output of an experiment \\(no experiment.json\\)"),
+        ("{not json", "is not JSON"),
+        ('{"format": "s2r-evaluation/1", "results": {}}', "not an experiment record.*'s2r-evaluation/1'"),
+        ('{"format": "s2r-experiment/1", "arms": "full"}', "no list of arm names"),
+        ('{"format": "s2r-experiment/1", "arms": ["full", "../elsewhere"]}', "not folder names"),
+        ('{"format": "s2r-experiment/1", "arms": ["full", "full"]}', "names an arm twice"),
+    ],
+)
+def test_a_folder_that_is_not_an_experiment_is_refused_in_one_line(tmp_path, content, match):
+    if content is not None:
+        (tmp_path / "experiment.json").write_text(content)
+    with pytest.raises(InputError, match=match) as caught:
+        build_report(tmp_path)
+    assert "\n" not in str(caught.value)
+    assert "run `s2r experiment run EXPERIMENT.yaml` first" in str(caught.value)
+
+
+def test_a_missing_folder_and_broken_arm_files_are_refused(tmp_path):
+    with pytest.raises(InputError, match=r"is not a folder.*s2r experiment run"):
+        build_report(tmp_path / "nowhere")
+    folder = tmp_path / "out"
+    write_experiment(folder, ["full"])
+    (folder / "full" / "eval").mkdir(parents=True)
+    (folder / "full" / "eval" / "results.json").write_text('{"format": "something else"}')
+    with pytest.raises(InputError, match=r"arm 'full': .*not a results file of s2r evaluate"):
+        build_report(folder)
+    with pytest.raises(InputError, match="not drawn by `s2r experiment report`"):
+        read_chart_points(plain_png())
+    with pytest.raises(InputError, match="no arm given; the experiment's arms: full"):
+        build_report(folder, [])
+
+
+def plain_png():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(1, 1))
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def test_an_evaluated_arm_without_training_record_is_a_row_but_no_point(tmp_path):
+    folder = tmp_path / "out"
+    write_experiment(folder, ["full", "random"])
+    write_training(folder / "full", status="finished", rows=200, tokens=1_234_567, share=1.0, wall=3725.0, steps=50)
+    write_results(folder / "full", FULL_TABLE, {"math500": 1000.0, "aime24": 3000.0})
+    nan_stderr = [score("math500", "pass@1", 0.375, float("nan"), 1, 1)]  # lighteval's stderr of a single problem
+    write_results(folder / "random", nan_stderr, {"math500": 800.0})
+    report = build_report(folder)
+    random = report.data["arms"][1]
+    assert (random["status"], random["training_tokens"], random["accuracy"]) == ("evaluated", None, 0.375)
+    assert random["results"]["math500"]["pass@1"]["stderr"] is None
+    assert "| 37.5 (n=1×1) |" in report.markdown
+    assert "Not on the chart (no training record, so no training tokens): random." in report.markdown
+    assert [point["arm"] for point in read_chart_points(report.png)] == ["full"]
+    report.write(folder)
+    assert json.loads((folder / "report.json").read_text()) == report.data  # valid JSON: no NaN written
+    with pytest.raises(InputError, match="is not a file"):
+        read_chart_points(tmp_path / "missing.png")
