@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.errors import InputError, OutputError
+from s2r_hf.experiment.steps import EXPERIMENT_FILE, EXPERIMENT_FORMAT
 
-EXPERIMENT_FILE = "experiment.json"
-EXPERIMENT_FORMAT = "s2r-experiment/1"
 REPORT_FORMAT = "s2r-experiment-report/1"
 REPORT_MARKDOWN = "report.md"
 REPORT_JSON = "report.json"
@@ -94,6 +93,7 @@ def build_report(output_dir: str | os.PathLike, arms: Sequence[str] | None = Non
         rows.append(row)
         if run is not None:
             runs[name] = run
+    _share_of_full_arm(rows)
     columns: list[list[str]] = []
     for row in rows:
         for task, metrics in row["results"].items():
@@ -110,6 +110,17 @@ def build_report(output_dir: str | os.PathLike, arms: Sequence[str] | None = Non
         "comparable": len(set(protocols.values())) <= 1,
     }
     return ExperimentReport(data, _markdown(data, runs, protocols), _chart(data))
+
+
+def _share_of_full_arm(rows: list[dict[str, Any]]) -> None:
+    """Where training did not measure the pool's tokens (a subset trained as is), the full arm did: it trained on the
+    whole pool, so an arm's share of the pool's tokens is its tokens over the full arm's."""
+    full = [row["training_tokens"] for row in rows if row["strategy"] == "full" and row["training_tokens"]]
+    if not full:
+        return
+    for row in rows:
+        if row["token_share"] is None and row["training_tokens"] is not None:
+            row["token_share"] = row["training_tokens"] / full[0]
 
 
 def read_experiment(output_dir: str | os.PathLike) -> dict[str, Any]:

@@ -302,3 +302,14 @@ def test_an_evaluated_arm_without_training_record_is_a_row_but_no_point(tmp_path
     assert json.loads((folder / "report.json").read_text()) == report.data  # valid JSON: no NaN written
     with pytest.raises(InputError, match="is not a file"):
         read_chart_points(tmp_path / "missing.png")
+
+
+def test_without_a_measured_pool_the_share_is_of_the_full_arms_tokens(tmp_path):
+    """`s2r train` on a ready-made subset does not count the pool's tokens; the full arm trained on all of them."""
+    folder = tmp_path / "exp"
+    write_experiment(folder, ["full", "joint"])
+    write_training(folder / "full", status="finished", rows=200, tokens=80_000, share=None, wall=10.0, steps=5)
+    write_training(folder / "joint", status="finished", rows=20, tokens=20_000, share=None, wall=2.0, steps=5)
+    shares = {row["name"]: row["token_share"] for row in build_report(folder).data["arms"]}
+    assert shares == {"full": 1.0, "joint": 0.25}
+    assert "| 25.0% |" in build_report(folder).markdown
