@@ -411,6 +411,8 @@ def _chart(data: dict) -> bytes:
         FigureCanvasAgg(figure)
         axes = figure.subplots()
         names = [row["name"] for row in data["arms"]]  # an arm keeps its colour whichever arms are plotted
+        # Labels of arms close along x (two 10% arms) are staggered upwards so they do not print over each other.
+        lifts = {point["arm"]: 11 * (rank % 3) for rank, point in enumerate(sorted(points, key=_by_tokens))}
         for point in points:
             color = colors[names.index(point["arm"]) % len(colors)]
             x = point["training_tokens"]
@@ -418,7 +420,11 @@ def _chart(data: dict) -> bytes:
             axes.scatter([x] * len(benchmarks), [100 * v for v in benchmarks], s=18, color=color, alpha=0.35)
             axes.scatter([x], [100 * point["accuracy"]], s=70, color=color, zorder=3)
             axes.annotate(
-                point["arm"], (x, 100 * point["accuracy"]), xytext=(6, 4), textcoords="offset points", color=color
+                point["arm"],
+                (x, 100 * point["accuracy"]),
+                xytext=(6, 4 + lifts[point["arm"]]),
+                textcoords="offset points",
+                color=color,
             )
         tokens = [point["training_tokens"] for point in points]
         if tokens and min(tokens) > 0 and max(tokens) / min(tokens) > _LOG_SCALE_SPAN:
@@ -442,6 +448,10 @@ def _chart(data: dict) -> bytes:
         metadata = {"Software": None, CHART_POINTS_KEY: json.dumps(points, ensure_ascii=True)}
         figure.savefig(buffer, format="png", dpi=_DPI, metadata=metadata)
     return buffer.getvalue()
+
+
+def _by_tokens(point: dict[str, Any]) -> float:
+    return point["training_tokens"]
 
 
 def _write_atomically(path: Path, content: bytes) -> Path:
