@@ -34,3 +34,4 @@ bench: install
 	$(PYTHON) benchmarks/bench_evaluation.py
 	$(PYTHON) benchmarks/bench_hygiene.py
 	$(PYTHON) benchmarks/bench_report.py
+	$(PYTHON) benchmarks/bench_experiment.py

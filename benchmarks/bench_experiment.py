@@ -1,0 +1,93 @@
+"""What resuming and re-running only what changed save, against the naive way: running the whole experiment again.
+
+The shipped tiny experiment (`tiny-cpu`: the embedded demo pool, arms full, random 10% and joint 10%) with a tiny
+offline model (2-layer Qwen2, hidden 32), 2 optimizer steps per arm and 2 MATH500 problems per evaluation (real
+lighteval), through the real command line, in one run:
+
+1. the whole experiment from nothing (what the naive way pays every time);
+2. the same command again: every step up to date (what a re-run after a crash at the very end pays);
+3. the joint arm's weight changed: that arm's select, train and evaluate only;
+4. an evaluation setting changed (max new tokens): the three evaluations only, no training.
+
+Each is timed as a whole process (the interpreter's start and imports included), and the ratio is against (1).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+MATH500 = REPO.parent / "shared" / "data" / "benchmarks" / "math500" / "test.jsonl"
+sys.path.insert(0, str(REPO / "tests"))
+
+
+def timed_run(flags: list[str], *extra: str) -> tuple[float, list[str]]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "s2r_hf.cli", "experiment", "run", "tiny-cpu", *flags, *extra],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"the experiment failed:\n{done.stderr[-3000:]}")
+    lines = [line for line in done.stderr.splitlines() if "s2r_hf.experiment.runner" in line]
+    ran = [line.split(": ")[1] for line in lines if line.endswith(("running", "resuming", "running it again"))]
+    return seconds, ran
+
+
+def main() -> None:
+    if not MATH500.exists():
+        sys.exit(f"the MATH500 file is not at {MATH500}; this benchmark needs ../shared/data")
+    from fixtures.tiny_models import build_qwen2, build_tokenizer
+    from transformers import AutoTokenizer
+
+    from s2r_hf.demo_pool import generate_rows
+
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        build_tokenizer([row["problem"] + "\n" + row["generations"][0] for row in generate_rows()], tmp / "tok")
+        build_qwen2(AutoTokenizer.from_pretrained(tmp / "tok"), tmp / "model")
+        output = tmp / "experiment"
+        settings = [
+            f"train.model={tmp / 'model'}",
+            f"output={output}",
+            "train.overrides.max_steps=2",
+            "train.overrides.max_length=1024",
+            "evaluate.max_samples=2",
+            "evaluate.max_new_tokens=8",
+            f"evaluate.data.math500={MATH500}",
+        ]
+        flags = [word for setting in settings for word in ("--set", setting)]
+        cases = [
+            ("1. whole experiment, from nothing", []),
+            ("2. same command again (all up to date)", []),
+            ("3. joint weight 0.25 -> 0.5", ["--set", "arms.joint.weight=0.5"]),
+            ("4. max new tokens 8 -> 12", ["--set", "arms.joint.weight=0.5", "--set", "evaluate.max_new_tokens=12"]),
+        ]
+        results = []
+        for label, extra in cases:
+            seconds, ran = timed_run(flags, *extra)
+            results.append((label, seconds, ran))
+        steps = {}
+        for record in sorted(output.glob("*/steps/*.json")) + sorted(output.glob("steps/*.json")):
+            data = json.loads(record.read_text(encoding="utf-8"))
+            steps.setdefault(data["step"], []).append(data.get("seconds") or 0.0)
+    naive = results[0][1]
+    print("tiny-cpu experiment (3 arms), whole processes; naive = run the whole experiment again:\n")
+    print(f"{'run':<42} {'seconds':>8} {'vs naive':>9}  steps run")
+    for label, seconds, ran in results:
+        print(f"{label:<42} {seconds:>8.1f} {naive / seconds:>8.1f}x  {', '.join(ran) or '-'}")
+    print("\nmean seconds per step (the last run of each, from the step records):")
+    for step, values in steps.items():
+        print(f"  {step:<9} {sum(values) / len(values):6.1f} s  (n={len(values)})")
+
+
+if __name__ == "__main__":
+    main()
