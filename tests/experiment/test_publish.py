@@ -152,6 +152,19 @@ def test_an_experiment_is_published_and_gathered_in_a_collection(hub, experiment
     again = publish_experiment(experiment, namespace="s2r")
     assert not again.changed and again.collection.slug == published.collection.slug
 
+    # joint evaluated again, the report re-made: its results, notes and the description follow; nothing else moves
+    (experiment / "joint" / "eval" / "results.json").write_text(json.dumps(results_json("joint", 0.5, 0.5)))
+    report = json.loads((experiment / "report.json").read_text())
+    report["arms"][2] = report_arm("joint", 0.5, 5, 2_000)
+    (experiment / "report.json").write_text(json.dumps(report))
+    third = publish_experiment(experiment, namespace="s2r", collection="tiny")
+    assert not third.arms["full"].changed and not third.arms["joint"].model.changed
+    assert third.arms["joint"].results["results"].changed and third.report.updated == ("experiment/report.json",)
+    assert third.collection.added == () and third.collection.updated == ("s2r/tiny-joint", "s2r/tiny-joint")
+    collection = api.get_collection(published.collection.slug)
+    assert collection.description.endswith("full 50.0, joint 50.0")
+    assert all("math500 pass@1 50.0" in item.note for item in collection.items if item.item_id == "s2r/tiny-joint")
+
 
 def test_a_folder_without_its_report_or_with_bad_names_is_refused_before_any_push(hub, experiment):
     (experiment / "report.json").rename(experiment / "report.json.bak")
@@ -175,5 +188,8 @@ def test_a_folder_without_its_report_or_with_bad_names_is_refused_before_any_pus
         publish_experiment(experiment, namespace="not/a-namespace")
     with pytest.raises(InputError, match="experiment run"):
         publish_experiment(experiment / "joint", namespace="s2r")
+    (experiment / "experiment.json").write_text('{"name": "tiny", "arms": [')  # a run killed while writing it
+    with pytest.raises(InputError, match="cannot be read"):
+        publish_experiment(experiment, namespace="s2r")
     assert not [request for request in hub.requests if request.method != "GET"]
     assert not hub.state.repos

@@ -83,3 +83,11 @@ def test_a_repo_s2r_did_not_fill_is_not_emptied(hub, write_model_folder):
     with pytest.raises(InputError, match=r"did not publish .*weights\.bin"):
         publish_model(write_model_folder("joint"), REPO)
     assert hub.files(REPO, repo_type="model")["weights.bin"] == b"someone's model"
+
+
+def test_a_link_in_the_folder_is_refused(hub, write_model_folder, tmp_path):
+    folder = write_model_folder("joint")
+    (tmp_path / "secret.txt").write_text("not the model")
+    (folder / "extra.txt").symlink_to(tmp_path / "secret.txt")
+    with pytest.raises(InputError, match="symbolic link"):
+        publish_model(folder, REPO)
