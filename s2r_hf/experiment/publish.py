@@ -173,6 +173,7 @@ def publish_experiment(
             f"run `s2r experiment run` first"
         )
 
+    _check_results_repo(results_repo, token)
     common: dict[str, Any] = {"private": private, "token": token, "retry": retry}
     published: dict[str, ArmPublication] = {}
     for arm in ready:
@@ -283,6 +284,8 @@ def _check_names(name: str, arms: list[_Arm], results_repo: str) -> None:
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
     problems = []
+    names = [arm.name for arm in arms]
+    problems += [f"arm {arm!r} is listed twice" for arm in dict.fromkeys(a for a in names if names.count(a) > 1)]
     for arm in arms:
         if arm.name in RESERVED_ARMS:
             problems.append(
@@ -298,6 +301,19 @@ def _check_names(name: str, arms: list[_Arm], results_repo: str) -> None:
         raise InputError(
             f"cannot publish experiment {name!r}: {'; '.join(problems)}. Repo names are `NAMESPACE/EXPERIMENT-ARM`: "
             "letters, digits, '-', '_', '.', no '--' or '..', at most 96 characters"
+        )
+
+
+def _check_results_repo(repo_id: str, token: str | None) -> None:
+    """Refuse, before the first push, a results repo that exists with a card s2r did not write as one."""
+    from s2r_hf.hub.results import RESULTS_KIND, read_remote_card, split_card
+
+    text = read_remote_card(repo_id, "dataset", token)
+    s2r = split_card(text)[0].get("s2r") if text.strip() else {"kind": RESULTS_KIND}
+    if not isinstance(s2r, dict) or s2r.get("kind") != RESULTS_KIND:
+        raise InputError(
+            f"the dataset repo {repo_id} exists and is not a results repo s2r wrote (its card has no s2r results "
+            "block); publish under another namespace, or rename the experiment"
         )
 
 

@@ -191,5 +191,14 @@ def test_a_folder_without_its_report_or_with_bad_names_is_refused_before_any_pus
     (experiment / "experiment.json").write_text('{"name": "tiny", "arms": [')  # a run killed while writing it
     with pytest.raises(InputError, match="cannot be read"):
         publish_experiment(experiment, namespace="s2r")
+    (experiment / "experiment.json").write_text(json.dumps({**record, "arms": ["joint", "full", "joint"]}))
+    with pytest.raises(InputError, match="'joint' is listed twice"):
+        publish_experiment(experiment, namespace="s2r")
     assert not [request for request in hub.requests if request.method != "GET"]
     assert not hub.state.repos
+
+    (experiment / "experiment.json").write_text(json.dumps(record))
+    hub.seed_repo("s2r/tiny-results", owner="s2r-tester", files={"README.md": b"# someone's data\n"})
+    with pytest.raises(InputError, match="not a results repo s2r wrote"):
+        publish_experiment(experiment, namespace="s2r")
+    assert len(hub.state.repos) == 1  # nothing else was pushed
