@@ -56,6 +56,8 @@ _PUBLIC = {
     "DecontaminationReport": "s2r_hf.hygiene.decontaminate",
     "cluster_questions": "s2r_hf.hygiene.near_duplicates",
     "drop_near_duplicates": "s2r_hf.hygiene.near_duplicates",
+    "publish_model": "s2r_hf.hub.models",
+    "gather_collection": "s2r_hf.hub.collections",
 }
 
 __all__ = ["__version__", *_PUBLIC]
@@ -75,7 +77,9 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.evaluation.grading import grade_answer
     from s2r_hf.evaluation.runner import EvaluationConfig, evaluate_model
     from s2r_hf.folders import load_dataset_folder, write_dataset_folder
+    from s2r_hf.hub.collections import gather_collection
     from s2r_hf.hub.commit import CommitResult, RetryPolicy, commit_files
+    from s2r_hf.hub.models import publish_model
     from s2r_hf.hub.results import push_results
     from s2r_hf.hub.subsets import publish_subset, publish_subsets
     from s2r_hf.hygiene.decontaminate import DecontaminationReport, decontaminate

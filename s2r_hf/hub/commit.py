@@ -529,7 +529,30 @@ def _connect_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
-def _call(retry: RetryPolicy, doing: str, fn: Callable[[], T], *, first_contact: bool = False, **context: Any) -> T:
+def call_hub(
+    retry: RetryPolicy,
+    doing: str,
+    fn: Callable[[], T],
+    *,
+    api: HfApi,
+    explain: Callable[[Any, int | None], PublishError],
+    first_contact: bool = False,
+) -> T:
+    """`fn()` (one Hub request), retried like a commit (429, 5xx, dropped connections, with backoff); any other HTTP
+    error answer becomes `explain(error, status)`, a PublishError the caller words for what it was doing (a
+    collection, say, where the repo-centred wording of commit errors would mislead)."""
+    return _call(retry, doing, fn, first_contact=first_contact, api=api, explain=explain)
+
+
+def _call(
+    retry: RetryPolicy,
+    doing: str,
+    fn: Callable[[], T],
+    *,
+    first_contact: bool = False,
+    explain: Callable[[Any, int | None], PublishError] | None = None,
+    **context: Any,
+) -> T:
     """Run `fn`, retrying retryable failures with backoff; turn the rest into a PublishError that explains them.
 
     On the first contact with the Hub a connection that cannot be made at all (refused, unknown host) is not retried:
@@ -548,7 +571,7 @@ def _call(retry: RetryPolicy, doing: str, fn: Callable[[], T], *, first_contact:
         except HfHubHTTPError as error:
             status = error.response.status_code if error.response is not None else None
             if status not in RETRYABLE_STATUS:
-                raise _explain(error, status, doing, **context) from None
+                raise (explain(error, status) if explain else _explain(error, status, doing, **context)) from None
             failure: BaseException = error
             received = f"HTTP {status}"
         except connection_errors as error:
@@ -569,6 +592,11 @@ def _call(retry: RetryPolicy, doing: str, fn: Callable[[], T], *, first_contact:
         )
         time.sleep(wait)
     raise AssertionError("unreachable: the loop returns or raises")
+
+
+def server_message(error: Any) -> str:
+    """What the Hub said in an HTTP error answer (its X-Error-Message header or JSON `error`), or "no message"."""
+    return _server_message(error)
 
 
 def _server_message(error: Any) -> str:
@@ -642,3 +670,8 @@ def _explain(
 
 def _token_help(api: HfApi) -> str:
     return _TOKEN_HELP.format(endpoint=api.endpoint)
+
+
+def token_help(api: HfApi) -> str:
+    """How to give a token with write access, naming the Hub at `api.endpoint`."""
+    return _token_help(api)

@@ -113,20 +113,19 @@ def _push_results_repo(data: dict, repo_id: str, config: str, details: list[Path
         raise InputError(
             f"{repo_id} has a card that s2r did not write as a results repo; push results to a new dataset repo"
         )
-    runs = [run for run in (s2r or {}).get("runs", []) if run.get("config") != config]
-    runs.append(
-        {
-            "config": config,
-            "label": data.get("label"),
-            "model": data["model"]["name"],
-            "preset": data["protocol"]["preset"],
-            "partial": bool(data["protocol"].get("partial")),
-            "training_tokens": data["model"].get("training_tokens"),
-            "results": data["results"],
-        }
-    )
-    configs = [entry for entry in metadata.get("configs", []) if entry.get("config_name") != config]
-    configs.append({"config_name": config, "data_files": [{"split": "train", "path": f"{config}/results-*.parquet"}]})
+    run = {
+        "config": config,
+        "label": data.get("label"),
+        "model": data["model"]["name"],
+        "preset": data["protocol"]["preset"],
+        "partial": bool(data["protocol"].get("partial")),
+        "training_tokens": data["model"].get("training_tokens"),
+        "results": data["results"],
+    }
+    entry = {"config_name": config, "data_files": [{"split": "train", "path": f"{config}/results-*.parquet"}]}
+    # A run pushed again keeps its place: pushing several runs again in turn must leave the card as it was.
+    runs = _replace_or_append((s2r or {}).get("runs", []), run, "config")
+    configs = _replace_or_append(metadata.get("configs", []), entry, "config_name")
     metadata.update({"configs": configs, "s2r": {"kind": RESULTS_KIND, "runs": runs}})
     files: dict[str, Any] = {
         CARD_FILE: _results_card(metadata, repo_id).encode("utf-8"),
@@ -143,6 +142,12 @@ def _push_results_repo(data: dict, repo_id: str, config: str, details: list[Path
         message=f"Results of {data.get('label')} ({data['protocol']['preset']})",
         **common,
     )
+
+
+def _replace_or_append(entries: list, new: dict, key: str) -> list:
+    """`entries` with the one whose `key` matches `new`'s replaced in place by `new`, or `new` appended."""
+    out = [new if entry.get(key) == new[key] else entry for entry in entries]
+    return out if any(entry.get(key) == new[key] for entry in entries) else [*out, new]
 
 
 def _table_parquet(data: dict) -> bytes:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from transformers import TrainerCallback
 
 from s2r_hf.errors import InputError
+from s2r_hf.hub.models import PUSH_EXCLUDE
 from s2r_hf.training.provenance import read_provenance, update_provenance, write_provenance
 
 if TYPE_CHECKING:
@@ -37,26 +38,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Files of a checkpoint that only resuming needs (optimizer, scheduler, RNG and scaler state, DeepSpeed's sharded
-# optimizer) or that evaluation leaves behind (lighteval's caches): never pushed.
-PUSH_EXCLUDE = (
-    "optimizer*",
-    "scheduler.pt",
-    "rng_state*",
-    "scaler.pt",
-    "global_step*",
-    "global_step*/*",
-    "latest",
-    "zero_to_fp32.py",
-    "*.lock",
-    ".*",
-    ".*/*",
-    "lighteval*",
-    "lighteval*/*",
-    "*/lighteval*",
-    "details/*",
-    "results/*",
-)
 EVAL_FOLDER = "s2r_eval"  # output_dir/s2r_eval/step-N/: the evaluation's results and log
 EVAL_OUTPUT = "results"  # {output}: a JSON file, or a folder holding results.json (s2r evaluate -o)
 
