@@ -65,8 +65,14 @@ def _run(args: argparse.Namespace) -> int:
     outcome = run_experiment(config, only=args.only, step=args.step, command=args.command_line)
     print(outcome.report.markdown)
     print(f"ran {len(outcome.ran)} step(s), skipped {len(outcome.skipped)} up to date; output in {outcome.output_dir}")
-    if outcome.publication is not None:
-        print(outcome.publication.summary())
+    publication = outcome.publication
+    if publication is not None:
+        state = "published" if publication.changed else "already up to date on the Hub"
+        print(f"\n{publication.experiment} {state}:")
+        for what, url in publication.urls.items():
+            print(f"  {what}: {url}")
+        for arm, why in publication.skipped.items():
+            print(f"  {arm}: not published ({why})")
     return 0
 
 

@@ -148,13 +148,13 @@ def publish_experiment(
             f"`s2r experiment report {folder}`"
         )
 
-    results_repo = f"{namespace}/{name}-results"
+    results_repo = arm_repo_id(namespace, name, "results")
     settings = experiment.get("arm_settings") or {}
     reported = {arm.get("name"): arm for arm in report.get("arms", []) if isinstance(arm, dict)}
     arms = []
     for arm in arm_names:
         strategy = (settings.get(arm) or {}).get("strategy") or (reported.get(arm) or {}).get("strategy")
-        repo = f"{namespace}/{name}-{arm}"
+        repo = arm_repo_id(namespace, name, arm)
         arms.append(_Arm(arm, folder / arm, strategy, repo, None if strategy == "full" else repo))
     _check_names(name, arms, results_repo)
 
@@ -215,6 +215,11 @@ def publish_experiment(
     )
     gathered = gather_collection(collection or name, namespace, items, description=summary(report), **common)
     return ExperimentPublication(name, results_repo, published, report_commit, gathered, skipped)
+
+
+def arm_repo_id(namespace: str, experiment: str, arm: str) -> str:
+    """`NAMESPACE/EXPERIMENT-ARM`: an arm's subset (dataset) and model repos; arm `results`: the results repo."""
+    return f"{namespace}/{experiment}-{arm}"
 
 
 def summary(report: dict[str, Any]) -> str:

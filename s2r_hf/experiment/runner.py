@@ -306,9 +306,18 @@ class _Context:
             planned.output,
             overwrite=True,  # only an earlier subset is ever replaced (check_writable's kind rule)
             command=self.command,
+            repo_id=self._subset_repo(arm.name),
             inputs=[pool_dir(self.config)],
         )
         return {"rows": len(subset), "pool_rows": len(pool)}
+
+    def _subset_repo(self, arm: str) -> str | None:
+        """Where publishing will push this arm's subset, for its card's example (not a setting: a card's example
+        does not change what the subset holds, so adding `publish` later re-runs nothing)."""
+        from s2r_hf.experiment.publish import arm_repo_id
+
+        publish = self.config.publish
+        return None if publish is None else arm_repo_id(publish.namespace, self.config.name, arm)
 
     def _train(self, planned: Step, resume: bool) -> dict[str, Any]:
         from s2r_hf.experiment.steps import pool_dir

@@ -95,6 +95,7 @@ def story(session_tmp, tiny_model_dir, benchmark_paths):
     plan = s2r("experiment", "plan", "tiny-cpu", *flags, "--set", "arms.joint.weight=0.75")
     return {
         "output": output,
+        "flags": flags,
         "killed_log": log_path.read_text(encoding="utf-8"),
         "killed_while_running": killed_while_running,
         "orphans": orphans,
@@ -166,9 +167,8 @@ def test_a_changed_weight_reruns_only_that_arm(story):
 
 
 def test_the_report_holds_each_arms_results(story):
-    from s2r_hf.experiment.report import read_chart_points
-
     from s2r_hf.evaluation.runner import read_results
+    from s2r_hf.experiment.report import read_chart_points
     from s2r_hf.training.provenance import read_provenance
 
     assert story["changed"].returncode == 0
@@ -210,3 +210,28 @@ def test_plan_lists_every_step_with_its_needs(story):
     assert "--only joint --step train" in text
     assert "-m s2r_hf.training.sft" in text  # what the train step starts
     assert text.count("[done]") == 9  # everything is up to date after the last run
+
+
+def test_the_finished_experiment_publishes_through_its_publish_step(story, hub):
+    """`--step publish` (the plan's last step): every arm's model, the subsets, the results and a collection; a second
+    publish changes nothing."""
+    assert story["changed"].returncode == 0
+    changes = ["--set", "arms.joint.weight=0.75", "--set", "publish.namespace=s2r"]
+    argv = ["experiment", "run", "tiny-cpu", *story["flags"], *changes, "--step", "publish"]
+    first = s2r(*argv)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "tiny-cpu published:" in first.stdout
+    assert not ran_steps(first.stderr)  # nothing is selected, trained or evaluated again
+    for arm in ARMS:
+        assert "model.safetensors" in hub.files(f"s2r/tiny-cpu-{arm}", repo_type="model")
+    assert not any(path.startswith("checkpoint-") for path in hub.files("s2r/tiny-cpu-joint", repo_type="model"))
+    assert "data/train-00000-of-00001.parquet" in hub.files("s2r/tiny-cpu-joint")
+    results = hub.files("s2r/tiny-cpu-results")
+    assert json.loads(results["experiment/report.json"]) == json.loads((story["output"] / "report.json").read_bytes())
+    (collection,) = hub.collections("s2r")
+    assert collection.title == "tiny-cpu"
+    items = {entry.item_id for entry in collection.items}
+    assert {"s2r/tiny-cpu-full", "s2r/tiny-cpu-joint", "s2r/tiny-cpu-random", "s2r/tiny-cpu-results"} <= items
+    again = s2r(*argv)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "already up to date on the Hub" in again.stdout
