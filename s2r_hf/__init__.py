@@ -55,6 +55,11 @@ _PUBLIC = {
     "decontaminate": "s2r_hf.hygiene.decontaminate",
     "DecontaminationReport": "s2r_hf.hygiene.decontaminate",
     "cluster_questions": "s2r_hf.hygiene.near_duplicates",
+    "ExperimentConfig": "s2r_hf.experiment.config",
+    "load_experiment": "s2r_hf.experiment.config",
+    "run_experiment": "s2r_hf.experiment.runner",
+    "build_report": "s2r_hf.experiment.report",
+    "publish_experiment": "s2r_hf.experiment.publish",
     "drop_near_duplicates": "s2r_hf.hygiene.near_duplicates",
     "publish_model": "s2r_hf.hub.models",
     "gather_collection": "s2r_hf.hub.collections",
@@ -76,6 +81,10 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.evaluation.compare import compare_results
     from s2r_hf.evaluation.grading import grade_answer
     from s2r_hf.evaluation.runner import EvaluationConfig, evaluate_model
+    from s2r_hf.experiment.config import ExperimentConfig, load_experiment
+    from s2r_hf.experiment.publish import publish_experiment
+    from s2r_hf.experiment.report import build_report
+    from s2r_hf.experiment.runner import run_experiment
     from s2r_hf.folders import load_dataset_folder, write_dataset_folder
     from s2r_hf.hub.collections import gather_collection
     from s2r_hf.hub.commit import CommitResult, RetryPolicy, commit_files
