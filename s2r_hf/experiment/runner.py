@@ -390,8 +390,8 @@ def _run_child(command: list[str], step_id: str) -> None:
         raise InputError(f"{step_id}: cannot start {command[0]!r} ({err}); check train.launcher") from None
     if completed.returncode != 0:
         raise StepFailedError(
-            f"{step_id} failed (exit code {completed.returncode}; its output is above); fix the cause and run the "
-            "same command again: the steps already done are skipped"
+            f"{step_id} failed (exit code {completed.returncode}; its output is above); fix the cause and run again: "
+            "the steps already done are skipped"
         )
 
 
