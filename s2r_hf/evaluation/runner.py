@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.benchmarks import BENCHMARKS, parse_data_overrides, require_benchmark_names
+from s2r_hf.children import run_tied
 from s2r_hf.errors import InputError, ModelError, S2RError
 from s2r_hf.evaluation.grading import MissingDependencyError
 from s2r_hf.evaluation.presets import PRESETS, TaskSettings, get_preset
@@ -356,7 +357,9 @@ def _run_worker(python: str, plan_path: Path) -> None:
     env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
     command = [python, "-m", "s2r_hf.evaluation.worker", str(plan_path)]
     logger.info("running lighteval: %s", " ".join(command))
-    done = subprocess.run(command, env=env, check=False)  # inherits the terminal: lighteval's progress shows
+    # It inherits the terminal (lighteval's progress shows) and dies with this process: a killed run leaves no
+    # lighteval writing into a staging folder that the next run removes.
+    done = run_tied(command, env=env, check=False)
     if done.returncode != 0:
         raise EvaluationError(
             f"the lighteval process exited with status {done.returncode}; its output above says why (nothing was "

@@ -15,12 +15,9 @@ where it stopped. The report (`report.md`, `report.json`, the chart) is written 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import shlex
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -384,8 +381,10 @@ def _train_summary(record: dict[str, Any]) -> dict[str, Any]:
 
 def _run_child(command: list[str], step_id: str) -> None:
     """Run a step's child process with the terminal's output; it dies with this process (no orphan trainer)."""
+    from s2r_hf.children import run_tied
+
     try:
-        completed = subprocess.run(command, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        completed = run_tied(command)
     except FileNotFoundError as err:
         raise InputError(f"{step_id}: cannot start {command[0]!r} ({err}); check train.launcher") from None
     if completed.returncode != 0:
@@ -393,12 +392,3 @@ def _run_child(command: list[str], step_id: str) -> None:
             f"{step_id} failed (exit code {completed.returncode}; its output is above); fix the cause and run again: "
             "the steps already done are skipped"
         )
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: ask Linux to kill it when the experiment process dies (say, by SIGKILL)."""
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    with contextlib.suppress(OSError):  # not glibc: the child then outlives a killed parent, as any child would
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
