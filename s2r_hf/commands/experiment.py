@@ -11,6 +11,9 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from s2r_hf.experiment.plan import FORMATS
+    from s2r_hf.experiment.runner import STEP_NAMES
+
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     run = sub.add_parser(
         "run",
@@ -35,12 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--only", nargs="+", metavar="ARM", help="run these arms only (and the pool, if needed)")
     run.add_argument(
         "--step",
-        choices=("pool", "select", "train", "evaluate", "publish"),
+        choices=STEP_NAMES,
         help="run this step only (what it needs must be done): one job of a scheduler's plan",
     )
     plan.add_argument(
         "--format",
-        choices=("text", "json", "arms"),
+        choices=FORMATS,
         default="text",
         help="text for people, json for scripts, arms: one arm name per line (a Slurm array's index)",
     )

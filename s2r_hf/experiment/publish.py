@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.errors import InputError
+from s2r_hf.experiment.report import REPORT_CHART, REPORT_FORMAT, REPORT_JSON, REPORT_MARKDOWN, read_experiment
 from s2r_hf.hub.collections import CollectionResult, check_namespace, gather_collection
 from s2r_hf.hub.commit import (
     CommitResult,
@@ -37,11 +38,8 @@ from s2r_hf.hub.commit import (
 
 logger = logging.getLogger(__name__)
 
-EXPERIMENT_FILE = "experiment.json"
-REPORT_FILE = "report.json"
-REPORT_FILES = ("report.md", "report.json", "accuracy_vs_tokens.png")  # what `s2r experiment report` writes
+REPORT_FILES = (REPORT_MARKDOWN, REPORT_JSON, REPORT_CHART)  # what `s2r experiment report` writes
 RESULTS_FOLDER = "experiment"  # where the comparison goes in the results repo, beside one config per arm
-REPORT_FORMAT = "s2r-experiment-report/1"
 # Arm names that would collide with the results repo's own names: `{experiment}-results`, and its experiment/ folder.
 RESERVED_ARMS = ("results", RESULTS_FOLDER)
 
@@ -129,14 +127,12 @@ def publish_experiment(
     if not isinstance(output_dir, (str, os.PathLike)) or not Path(output_dir).is_dir():
         raise InputError(f"{output_dir!r} is not a folder; give the output folder of `s2r experiment run`")
     folder = Path(output_dir)
-    experiment = _read_json(folder / EXPERIMENT_FILE, "the output folder of `s2r experiment run`")
-    name, arm_names = experiment.get("name"), experiment.get("arms")
-    if not isinstance(name, str) or not isinstance(arm_names, list) or not all(isinstance(a, str) for a in arm_names):
-        raise InputError(f"{folder / EXPERIMENT_FILE} has no experiment name and list of arms; was it written by s2r?")
-    report_path = folder / REPORT_FILE
+    experiment = read_experiment(folder)  # the same checks as the report's
+    name, arm_names = str(experiment["name"]), experiment["arms"]
+    report_path = folder / REPORT_JSON
     if not report_path.is_file():
         raise InputError(
-            f"{folder} has no {REPORT_FILE}: make the comparison table first with `s2r experiment report {folder}`, "
+            f"{folder} has no {REPORT_JSON}: make the comparison table first with `s2r experiment report {folder}`, "
             "then publish"
         )
     report = _read_json(report_path, f"written by `s2r experiment report {folder}`")
