@@ -31,6 +31,7 @@ from s2r_hf.experiment.steps import (
     ARM_STEPS,
     EXPERIMENT_FILE,
     EXPERIMENT_FORMAT,
+    STEPS_DIR,
     Step,
     experiment_steps,
     now,
@@ -76,6 +77,30 @@ def run_experiment(
             _check_needs(planned, config, step)
     if any(planned.name == "train" and not statuses[planned.id].done for planned in chosen):
         check_train_options(config)  # bad training options stop the run here, before any step (seconds: TRL loads)
+    # Two runs never work on one arm (or the pool) at once: a scheduler's requeued job beside the one still running,
+    # or the same command typed twice. The locks go with this process, however it ends.
+    with ArmLocks(config.output_dir) as locks:
+        for planned in chosen:
+            if not statuses[planned.id].done:
+                locks.acquire(planned.arm)
+        run = _run_steps(config, chosen, statuses, command)
+    from s2r_hf.experiment.report import build_report
+
+    run.report = build_report(config.output_dir)
+    run.report.write(config.output_dir)
+    if config.publish is not None and step in (None, "publish") and not only:
+        from s2r_hf.experiment.publish import publish_experiment
+
+        run.publication = publish_experiment(
+            config.output_dir,
+            namespace=config.publish.namespace,
+            collection=config.publish.collection,
+            private=config.publish.private,
+        )
+    return run
+
+
+def _run_steps(config: ExperimentConfig, chosen: list[Step], statuses: dict, command: str | None) -> ExperimentRun:
     write_experiment_record(config)
     run = ExperimentRun(config.output_dir)
     context = _Context(config, command)
@@ -99,20 +124,48 @@ def run_experiment(
             summary=summary,
         )  # fmt: skip
         run.ran.append(planned.id)
-    from s2r_hf.experiment.report import build_report
-
-    run.report = build_report(config.output_dir)
-    run.report.write(config.output_dir)
-    if config.publish is not None and step in (None, "publish") and not only:
-        from s2r_hf.experiment.publish import publish_experiment
-
-        run.publication = publish_experiment(
-            config.output_dir,
-            namespace=config.publish.namespace,
-            collection=config.publish.collection,
-            private=config.publish.private,
-        )
     return run
+
+
+class ArmLocks:
+    """An exclusive lock file per arm (`OUTPUT/<arm>/steps/.lock`, the pool's `OUTPUT/steps/.lock`), held until exit.
+
+    Advisory (flock): released by the kernel when the process ends, SIGKILL included, so a killed run never leaves a
+    stale lock. Where flock does not exist (Windows), nothing is locked.
+    """
+
+    def __init__(self, output: Path):
+        self.output = output
+        self.held: dict[str | None, Any] = {}
+
+    def acquire(self, arm: str | None) -> None:
+        if arm in self.held:
+            return
+        try:
+            import fcntl
+        except ImportError:
+            return
+        folder = self.output / arm / STEPS_DIR if arm else self.output / STEPS_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / ".lock", "a+", encoding="utf-8")  # noqa: SIM115 - held until __exit__
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            what = f"arm {arm!r}" if arm else "the pool"
+            raise OutputError(
+                f"another `s2r experiment run` is working on {what} of {str(self.output)!r}; wait for it to end (or "
+                "stop it), then run again: what it finished is skipped"
+            ) from None
+        self.held[arm] = handle
+
+    def __enter__(self) -> ArmLocks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self.held.values():
+            handle.close()
+        self.held.clear()
 
 
 def select_steps(config: ExperimentConfig, *, only: Sequence[str] | None, step: str | None) -> list[Step]:

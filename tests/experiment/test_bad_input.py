@@ -155,3 +155,17 @@ def test_a_missing_file_names_the_shipped_examples(capsys):
 def test_report_of_a_folder_that_is_no_experiment(capsys, tmp_path):
     line = run_fails(capsys, "experiment", "report", str(tmp_path))
     assert "experiment" in line
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="the arm locks are flock locks (POSIX)")
+def test_an_arm_another_run_is_working_on_is_refused(capsys, experiment, tmp_path):
+    import fcntl
+
+    out = tmp_path / "out"
+    (out / "joint" / "steps").mkdir(parents=True)
+    (out / "experiment.json").write_text(json.dumps({"format": "s2r-experiment/1", "name": "tiny"}))
+    with open(out / "joint" / "steps" / ".lock", "a+") as held:  # as a running `s2r experiment run` holds it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        line = run_fails(capsys, "experiment", "run", experiment(), "--set", f"output={out}", "--only", "joint")
+    assert "another `s2r experiment run` is working on arm 'joint'" in line
+    assert not (out / "pool").exists() and not (out / "steps" / "pool.json").exists()  # nor was the pool scored
