@@ -83,6 +83,7 @@ def run_experiment(
         for planned in chosen:
             if not statuses[planned.id].done:
                 locks.acquire(planned.arm)
+        statuses = {planned.id: step_status(planned) for planned in chosen}  # again: a run may have ended meanwhile
         run = _run_steps(config, chosen, statuses, command)
     from s2r_hf.experiment.report import build_report
 
