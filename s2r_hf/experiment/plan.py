@@ -11,8 +11,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from s2r_hf.experiment.config import ExperimentConfig
-from s2r_hf.experiment.steps import experiment_steps, pool_dir, step_status
+from s2r_hf.experiment.config import FULL, ExperimentConfig
+from s2r_hf.experiment.steps import arm_output, experiment_steps, pool_dir, step_status
 
 FORMATS = ("text", "json", "arms")
 
@@ -59,7 +59,7 @@ def plan_experiment(
         runs = None
         if step.name == "train":
             arm = config.arm(step.arm)
-            data = pool_dir(config) if arm.strategy == "full" else step.output.parent / "subset"
+            data = pool_dir(config) if arm.strategy == FULL else arm_output(config, arm.name, "select")
             runs = shlex.join(train_command(config, data=str(data), output_dir=str(step.output)))
         planned.append(PlannedStep(step.id, needs, shlex.join(command), status.state, status.why, runs))
     evaluations = [step.id for step in steps if step.name == "evaluate"]

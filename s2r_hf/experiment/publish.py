@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.errors import InputError
+from s2r_hf.experiment.config import FULL
 from s2r_hf.experiment.report import REPORT_CHART, REPORT_FORMAT, REPORT_JSON, REPORT_MARKDOWN, read_experiment
 from s2r_hf.hub.collections import CollectionResult, check_namespace, gather_collection
 from s2r_hf.hub.commit import (
@@ -151,7 +152,7 @@ def publish_experiment(
     for arm in arm_names:
         strategy = (settings.get(arm) or {}).get("strategy") or (reported.get(arm) or {}).get("strategy")
         repo = arm_repo_id(namespace, name, arm)
-        arms.append(_Arm(arm, folder / arm, strategy, repo, None if strategy == "full" else repo))
+        arms.append(_Arm(arm, folder / arm, strategy, repo, None if strategy == FULL else repo))
     _check_names(name, arms, results_repo)
 
     ready, skipped = [], {}
@@ -233,7 +234,7 @@ def summary(report: dict[str, Any]) -> str:
 
 def arm_note(name: str, arm: dict[str, Any], columns: list) -> str:
     """An arm's selection and scores, for its items in the collection."""
-    if arm.get("strategy") == "full":
+    if arm.get("strategy") == FULL:
         selection = "the full pool"
     else:
         size = f"{100 * arm['ratio']:g}%" if arm.get("ratio") is not None else f"k={arm.get('k')}"

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.errors import InputError, OutputError
+from s2r_hf.experiment.config import FULL
 from s2r_hf.experiment.steps import EXPERIMENT_FILE, EXPERIMENT_FORMAT
 
 REPORT_FORMAT = "s2r-experiment-report/1"
@@ -115,7 +116,7 @@ def build_report(output_dir: str | os.PathLike, arms: Sequence[str] | None = Non
 def _share_of_full_arm(rows: list[dict[str, Any]]) -> None:
     """Where training did not measure the pool's tokens (a subset trained as is), the full arm did: it trained on the
     whole pool, so an arm's share of the pool's tokens is its tokens over the full arm's."""
-    full = [row["training_tokens"] for row in rows if row["strategy"] == "full" and row["training_tokens"]]
+    full = [row["training_tokens"] for row in rows if row["strategy"] == FULL and row["training_tokens"]]
     if not full:
         return
     for row in rows:

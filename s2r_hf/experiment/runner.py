@@ -33,6 +33,7 @@ from s2r_hf.experiment.steps import (
     EXPERIMENT_FORMAT,
     STEPS_DIR,
     Step,
+    arm_output,
     experiment_steps,
     now,
     step_status,
@@ -72,9 +73,11 @@ def run_experiment(
     chosen = select_steps(config, only=only, step=step)
     check_output(config)
     statuses = {planned.id: step_status(planned) for planned in chosen}
-    for planned in chosen:
-        if not statuses[planned.id].done:
-            _check_needs(planned, config, step)
+    if step is not None:  # a step run alone (a scheduler's job): what it needs must be done already
+        by_id = {candidate.id: candidate for candidate in experiment_steps(config)}
+        for planned in chosen:
+            if not statuses[planned.id].done:
+                _check_needs(planned, by_id)
     if any(planned.name == "train" and not statuses[planned.id].done for planned in chosen):
         check_train_options(config)  # bad training options stop the run here, before any step (seconds: TRL loads)
     # Two runs never work on one arm (or the pool) at once: a scheduler's requeued job beside the one still running,
@@ -193,11 +196,8 @@ def select_steps(config: ExperimentConfig, *, only: Sequence[str] | None, step: 
     return chosen
 
 
-def _check_needs(planned: Step, config: ExperimentConfig, step: str | None) -> None:
+def _check_needs(planned: Step, by_id: dict[str, Step]) -> None:
     """With --step, a step runs alone: what it needs must already be up to date (the scheduler's dependencies)."""
-    if step is None:
-        return
-    by_id = {candidate.id: candidate for candidate in experiment_steps(config)}
     for need in planned.needs:
         status = step_status(by_id[need])
         if not status.done:
@@ -389,7 +389,7 @@ class _Context:
             # Trained with other settings (or its record is gone): what it holds is not this arm's model any more.
             logger.info("%s: removing the earlier training in %s (other settings)", planned.id, output)
             shutil.rmtree(output)
-        data = pool_dir(self.config) if arm.strategy == FULL else self._output_of(planned.arm, "select")
+        data = pool_dir(self.config) if arm.strategy == FULL else arm_output(self.config, planned.arm, "select")
         command = train_command(self.config, data=str(data), output_dir=str(output))
         logger.info("%s: %s", planned.id, shlex.join(command))
         _run_child(command, planned.id)
@@ -402,7 +402,7 @@ class _Context:
         from s2r_hf.evaluation.runner import evaluate_model
         from s2r_hf.training.provenance import read_provenance
 
-        model = self._output_of(planned.arm, "train")
+        model = arm_output(self.config, planned.arm, "train")
         record = read_provenance(model) or {}
         tokens = (record.get("data") or {}).get("tokens_trained")
         evaluation = self.config.evaluation_config(label=planned.arm, training_tokens=tokens)
@@ -415,12 +415,6 @@ class _Context:
             config=evaluation,
         )
         return {"results": result.results}
-
-    def _output_of(self, arm: str, name: str) -> Path:
-        for candidate in experiment_steps(self.config):
-            if candidate.arm == arm and candidate.name == name:
-                return candidate.output
-        raise ValueError(f"no step {arm}/{name}")
 
 
 def _train_summary(record: dict[str, Any]) -> dict[str, Any]:

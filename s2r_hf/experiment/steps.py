@@ -69,6 +69,11 @@ def pool_dir(config: ExperimentConfig) -> Path:
     return config.output_dir / POOL_DIR
 
 
+def arm_output(config: ExperimentConfig, arm: str, step: str) -> Path:
+    """Where an arm's step writes: OUTPUT/<arm>/subset, model or eval."""
+    return config.output_dir / arm / STEP_OUTPUTS[step]
+
+
 def experiment_steps(config: ExperimentConfig) -> list[Step]:
     """Every step of the experiment, in the order they run (the pool, then arm by arm)."""
     output = config.output_dir
@@ -93,7 +98,7 @@ def experiment_steps(config: ExperimentConfig) -> list[Step]:
                 arm=arm.name,
                 needs=[pool.id],
                 settings={"pool": pool.fingerprint, "selection": dataclasses.asdict(arm.select_config())},
-                output=folder / STEP_OUTPUTS["select"],
+                output=arm_output(config, arm.name, "select"),
                 record_path=folder / STEPS_DIR / "select.json",
             )
             steps.append(upstream)
@@ -102,7 +107,7 @@ def experiment_steps(config: ExperimentConfig) -> list[Step]:
             arm=arm.name,
             needs=[upstream.id],
             settings={"data": upstream.fingerprint, "data_step": upstream.id, **train_settings},
-            output=folder / STEP_OUTPUTS["train"],
+            output=arm_output(config, arm.name, "train"),
             record_path=folder / STEPS_DIR / "train.json",
         )
         steps.append(train)
@@ -112,7 +117,7 @@ def experiment_steps(config: ExperimentConfig) -> list[Step]:
                 arm=arm.name,
                 needs=[train.id],
                 settings={"model": train.fingerprint, **evaluation},
-                output=folder / STEP_OUTPUTS["evaluate"],
+                output=arm_output(config, arm.name, "evaluate"),
                 record_path=folder / STEPS_DIR / "evaluate.json",
             )
         )
