@@ -40,6 +40,7 @@ from s2r_hf.experiment.steps import (
     write_json,
     write_record,
 )
+from s2r_hf.locks import FileLock
 
 logger = logging.getLogger(__name__)
 
@@ -132,43 +133,31 @@ def _run_steps(config: ExperimentConfig, chosen: list[Step], statuses: dict, com
 
 
 class ArmLocks:
-    """An exclusive lock file per arm (`OUTPUT/<arm>/steps/.lock`, the pool's `OUTPUT/steps/.lock`), held until exit.
-
-    Advisory (flock): released by the kernel when the process ends, SIGKILL included, so a killed run never leaves a
-    stale lock. Where flock does not exist (Windows), nothing is locked.
-    """
+    """An exclusive lock file per arm (`OUTPUT/<arm>/steps/.lock`, the pool's `OUTPUT/steps/.lock`), held until exit
+    (s2r_hf.locks: released by the kernel however the run ends, SIGKILL included)."""
 
     def __init__(self, output: Path):
         self.output = output
-        self.held: dict[str | None, Any] = {}
+        self.held: dict[str | None, FileLock] = {}
 
     def acquire(self, arm: str | None) -> None:
         if arm in self.held:
             return
-        try:
-            import fcntl
-        except ImportError:
-            return
         folder = self.output / arm / STEPS_DIR if arm else self.output / STEPS_DIR
         folder.mkdir(parents=True, exist_ok=True)
-        handle = open(folder / ".lock", "a+", encoding="utf-8")  # noqa: SIM115 - held until __exit__
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            what = f"arm {arm!r}" if arm else "the pool"
-            raise OutputError(
-                f"another `s2r experiment run` is working on {what} of {str(self.output)!r}; wait for it to end (or "
-                "stop it), then run again: what it finished is skipped"
-            ) from None
-        self.held[arm] = handle
+        what = f"arm {arm!r}" if arm else "the pool"
+        busy = (
+            f"another `s2r experiment run` is working on {what} of {str(self.output)!r}; wait for it to end (or "
+            "stop it), then run again: what it finished is skipped"
+        )
+        self.held[arm] = FileLock(folder / ".lock", busy, remove=False).acquire()
 
     def __enter__(self) -> ArmLocks:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for handle in self.held.values():
-            handle.close()
+        for lock in self.held.values():
+            lock.release()
         self.held.clear()
 
 
