@@ -3,11 +3,15 @@ trainer or lighteval process behind, still writing into a folder that the next r
 
 On Linux the child asks the kernel, just before it starts, to be sent SIGKILL when its parent dies
 (prctl PR_SET_PDEATHSIG). Elsewhere, or without glibc, a child outlives a killed parent, as any child would.
+
+A process started by someone else's launcher (the workers of `torchrun` or `accelerate launch`) ties itself to that
+launcher with `tie_to_parent()`: the launcher, killed, cannot forward anything to its workers.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -19,14 +23,42 @@ _PR_SET_PDEATHSIG = 1
 
 def run_tied(command: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess:
     """`subprocess.run(command, **kwargs)`, the child tied to this process's life."""
-    tie = _die_with_parent if sys.platform == "linux" else None
     # preexec_fn is unsafe only while other threads hold locks the forked child needs; it calls prctl and nothing else.
-    return subprocess.run(list(command), preexec_fn=tie, **kwargs)
+    return subprocess.run(list(command), preexec_fn=_preexec(), **kwargs)
+
+
+def popen_tied(command: Sequence[str], **kwargs: Any) -> subprocess.Popen:
+    """`subprocess.Popen(command, **kwargs)`, the child tied to this process's life (a background evaluation)."""
+    return subprocess.Popen(list(command), preexec_fn=_preexec(), **kwargs)
+
+
+def tie_to_parent() -> bool:
+    """Ask the kernel to kill this process when its parent dies; returns False where that cannot be asked.
+
+    If the parent is already gone (this process was re-parented before it could ask), it exits at once.
+    """
+    if sys.platform != "linux":
+        return False
+    parent = os.getppid()
+    if not _set_pdeathsig():
+        return False
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+    return True
+
+
+def _preexec():
+    return _die_with_parent if sys.platform == "linux" else None
 
 
 def _die_with_parent() -> None:
     """Runs in the child between fork and exec."""
+    _set_pdeathsig()
+
+
+def _set_pdeathsig() -> bool:
     import ctypes
 
     with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) == 0
+    return False
