@@ -45,8 +45,20 @@ from s2r_hf.options import check_field_types
 FULL = "full"  # the arm trained on the whole pool
 DEMO_SOURCE = "demo"  # pool.source naming the embedded synthetic demo pool
 ARM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-# Names the output folder uses for itself: an arm may not take them.
-RESERVED_NAMES = ("pool", "report", "steps")
+# Names the output folder uses for itself (folders, and the files the run and the report write beside the arms) and
+# names publishing uses (the results repo `{name}-results` and its `experiment/` folder): an arm may not take them.
+# Compared without case: repo names on the Hub, and folders on some file systems, ignore it.
+RESERVED_NAMES = (
+    "pool",
+    "report",
+    "steps",
+    "results",
+    "experiment",
+    "experiment.json",
+    "report.md",
+    "report.json",
+    "accuracy_vs_tokens.png",
+)
 DEFAULT_LAUNCHER = "{python}"
 
 
@@ -75,8 +87,11 @@ class ArmConfig:
                 f"arm name {self.name!r} cannot name a folder: use letters, digits, '-', '_' and '.', starting with a "
                 "letter or digit (e.g. joint-w0.25)"
             )
-        if self.name in RESERVED_NAMES:
-            raise InputError(f"arm name {self.name!r} is reserved for the experiment's own files; choose another")
+        if self.name.lower() in RESERVED_NAMES:
+            raise InputError(
+                f"arm name {self.name!r} is reserved for the experiment's own files and Hub repos "
+                f"({', '.join(RESERVED_NAMES)}); choose another"
+            )
         if self.strategy == FULL:
             given = [key for key in _SELECTION_KEYS if getattr(self, key) is not None]
             if given:
@@ -277,6 +292,11 @@ class ExperimentConfig:
                     "needs its own name (names that differ only in case collide on some file systems)"
                 )
             seen[arm.name.lower()] = index
+        if self.publish is not None:
+            # Repo names are checked now, not after every arm has trained (publishing is the last step).
+            from s2r_hf.experiment.publish import check_repo_names
+
+            check_repo_names(self.name, self.publish.namespace, self.arm_names())
         if self.output is not None and not str(self.output).strip():
             raise InputError("output is empty; name the experiment's folder, or leave it out to use the name")
         self.evaluation_config()  # checked now, as `s2r evaluate` would check it

@@ -153,7 +153,7 @@ def publish_experiment(
         strategy = (settings.get(arm) or {}).get("strategy") or (reported.get(arm) or {}).get("strategy")
         repo = arm_repo_id(namespace, name, arm)
         arms.append(_Arm(arm, folder / arm, strategy, repo, None if strategy == FULL else repo))
-    _check_names(name, arms, results_repo)
+    check_repo_names(name, namespace, [arm.name for arm in arms])
 
     ready, skipped = [], {}
     for arm in arms:
@@ -281,19 +281,19 @@ def _not_ready(arm: _Arm) -> str | None:
     return None
 
 
-def _check_names(name: str, arms: list[_Arm], results_repo: str) -> None:
-    """Every repo id valid on the Hub, and no arm named like the results repo's own parts: one InputError for all."""
+def check_repo_names(name: str, namespace: str, arm_names: list[str]) -> None:
+    """Every repo id publishing will use valid on the Hub, and no arm named like the results repo's own parts: one
+    InputError for all (checked when the experiment file is read, and again before the first push)."""
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
     problems = []
-    names = [arm.name for arm in arms]
-    problems += [f"arm {arm!r} is listed twice" for arm in dict.fromkeys(a for a in names if names.count(a) > 1)]
-    for arm in arms:
-        if arm.name in RESERVED_ARMS:
-            problems.append(
-                f"arm {arm.name!r} collides with the results repo (rename the arm; {RESERVED_ARMS} are taken)"
-            )
-    for repo in dict.fromkeys([results_repo, *(arm.model_repo for arm in arms)]):
+    twice = dict.fromkeys(arm for arm in arm_names if arm_names.count(arm) > 1)
+    problems += [f"arm {arm!r} is listed twice" for arm in twice]
+    for arm in arm_names:
+        if arm.lower() in RESERVED_ARMS:
+            problems.append(f"arm {arm!r} collides with the results repo (rename the arm; {RESERVED_ARMS} are taken)")
+    repos = [arm_repo_id(namespace, name, "results"), *(arm_repo_id(namespace, name, arm) for arm in arm_names)]
+    for repo in dict.fromkeys(repos):
         try:
             check_repo_id(repo)
             validate_repo_id(repo)

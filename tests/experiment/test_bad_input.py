@@ -61,6 +61,11 @@ def run_fails(capsys, *argv: str) -> str:
         ({"strategy: joint, ratio: 0.1, weight": "strategy: random, ratio: 0.1, weight"}, "weight applies to the"),
         ({"name: joint": "name: ../joint"}, "arm name '../joint' cannot name a folder"),
         ({"name: joint": "name: pool"}, "arm name 'pool' is reserved"),
+        # Issue 16: these passed `plan` and were refused by publish after every arm had trained.
+        ({"name: joint": "name: results"}, "arm name 'results' is reserved"),
+        ({"name: joint": "name: Experiment"}, "arm name 'Experiment' is reserved"),
+        ({"name: joint": "name: report.md"}, "arm name 'report.md' is reserved"),
+        ({"evaluate:": "publish: {namespace: s2r}\nevaluate:", "name: joint": "name: a--b"}, "'s2r/tiny-a--b' is not"),
         ({"source: demo": "scored: /nonexistent/scored"}, "pool.scored '/nonexistent/scored' is not a folder"),
         ({"evaluate:": "evaluation:"}, "unknown key 'evaluation'; did you mean 'evaluate'?"),
         ({"  tasks: math500": "  tasks: math500\n  python_path: x"}, "evaluate: unknown key 'python_path'"),
@@ -88,6 +93,25 @@ def test_a_bad_training_override_stops_before_any_step(capsys, experiment, tmp_p
     )  # fmt: skip
     assert line.startswith("s2r experiment: error: train:") and "max_stepz" in line
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        # Issue 16: NaN epochs failed inside the trainer, after the pool was scored and the arms selected.
+        (["train.overrides.num_train_epochs=nan"], "num_train_epochs is nan"),
+        (["train.overrides.learning_rate=.inf"], "learning_rate is inf"),
+        (["train.overrides.max_steps=-1", "train.overrides.num_train_epochs=0"], "num_train_epochs is 0.0"),
+        (["train.overrides.num_train_epochs=-2"], "num_train_epochs is -2.0"),
+        (["train.overrides.max_steps=0"], "max_steps is 0"),
+        (["train.overrides.per_device_train_batch_size=0"], "per_device_train_batch_size is 0"),
+    ],
+)
+def test_training_values_training_would_refuse_stop_before_any_step(capsys, experiment, tmp_path, overrides, expected):
+    flags = [word for override in overrides for word in ("--set", override)]
+    line = run_fails(capsys, "experiment", "run", experiment(), "--set", f"output={tmp_path / 'out'}", *flags)
+    assert line.startswith("s2r experiment: error: train:") and expected in line, line
+    assert not (tmp_path / "out").exists()  # the pool was not scored
 
 
 def test_overrides_the_experiment_sets_itself_are_refused(capsys, experiment, tmp_path):
