@@ -31,6 +31,7 @@ EXPERIMENT_FILE = "experiment.json"
 EXPERIMENT_FORMAT = "s2r-experiment/1"
 POOL_DIR = "pool"
 STEPS_DIR = "steps"
+WEIGHTS_CACHE = "weights.json"  # in OUTPUT/steps: the base model's weight files' digests, by stat
 STEP_OUTPUTS = {"select": "subset", "train": "model", "evaluate": "eval"}
 ARM_STEPS = ("select", "train", "evaluate")
 # ScoreConfig settings that change how fast the pool is scored, not what it holds.
@@ -151,9 +152,61 @@ def _train_settings(config: ExperimentConfig) -> dict[str, Any]:
     return {
         "recipe": config.train.recipe,
         "recipe_sha256": hashlib.sha256(recipe.read_bytes()).hexdigest(),
-        "model": config.train.model,
+        "model": _base_model(config),
         "overrides": config.train.overrides,
     }
+
+
+def _base_model(config: ExperimentConfig) -> str | dict[str, str] | None:
+    """What the arms start from: a Hub id as named (its revision is an override), a local folder by its weights.
+
+    A local model's path says nothing of what it holds (weights replaced in place must retrain every arm, a folder
+    moved elsewhere need not), so it is fingerprinted by the digest of its weight files (s2r_hf.model_files).
+    """
+    from s2r_hf.training.sft import _looks_local
+
+    model = config.train.model
+    if model is None:
+        model = _recipe_model(Path(config.train.recipe_path))
+        if model is None:
+            return config.train.model
+    folder = Path(model).expanduser()
+    if not _looks_local(model) or not folder.is_dir():
+        return config.train.model  # a Hub id; a missing folder is refused when the run starts
+    return {"weights_sha256": _cached_weights_digest(config, folder)}
+
+
+def _recipe_model(recipe: Path) -> str | None:
+    import yaml
+
+    try:
+        values = yaml.safe_load(recipe.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None  # the recipe is read (and refused) by the training options' check
+    model = values.get("model_name_or_path") if isinstance(values, dict) else None
+    return model if isinstance(model, str) else None
+
+
+def _cached_weights_digest(config: ExperimentConfig, folder: Path) -> str:
+    """The weights' digest, each file read again only when its stat changed since the digest kept in
+    OUTPUT/steps/weights.json (kept once the experiment's folder exists: `plan` on a new experiment writes nothing)."""
+    from s2r_hf.model_files import weights_digest
+
+    cache_path = config.output_dir / STEPS_DIR / WEIGHTS_CACHE
+    try:
+        cache = json.loads(cache_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cache = {}  # none yet, or unreadable: the files are hashed again
+    cache = cache if isinstance(cache, dict) else {}
+    key = str(folder.resolve())
+    known = cache.get(key)
+    digest = weights_digest(folder, known if isinstance(known, dict) else None)
+    if digest.files != known and cache_path.parent.is_dir():
+        try:
+            write_json(cache_path, {**cache, key: digest.files})
+        except OSError as err:  # a read-only or full disk: the digest is right, only the next one is slower
+            logger.warning("cannot keep the weights digest in %s (%s); it is computed again next time", cache_path, err)
+    return digest.sha256
 
 
 def _evaluation_settings(config: ExperimentConfig) -> dict[str, Any]:
@@ -276,8 +329,10 @@ def describe_changes(before: dict[str, Any], after: dict[str, Any], limit: int =
     upstream = {
         "pool": "the pool changed",
         "data": f"its data ({after.get('data_step', 'the subset')}) changed",
-        "model": "the model it evaluates was trained again",
+        "model.weights_sha256": "the base model's weights changed (train.model)",
     }
+    if "evaluation" in after:  # an evaluate step: its `model` is the train step's fingerprint
+        upstream["model"] = "the model it evaluates was trained again"
     parts = []
     for key in changed:
         if key in upstream:

@@ -176,3 +176,78 @@ def test_every_shipped_example_names_its_hardware():
     assert set(example_names()) == {"tiny-cpu", "paper-7b", "paper-1.5b", "weight-sweep"}
     for name in example_names():
         assert (examples_dir() / f"{name}.yaml").read_text(encoding="utf-8").startswith("# Hardware:")
+
+
+@pytest.fixture
+def local_model(tmp_path, tiny_model_dir):
+    import shutil
+
+    return shutil.copytree(tiny_model_dir, tmp_path / "base-model")
+
+
+def _rewrite_weights_in_place(model_dir) -> None:
+    """New weights at the same path, as a user re-exporting a model into its folder would leave them."""
+    from safetensors.torch import load_file, save_file
+
+    path = model_dir / "model.safetensors"
+    tensors = load_file(path)
+    name = sorted(tensors)[0]
+    tensors[name] = tensors[name] + 1.0
+    save_file(tensors, path, metadata={"format": "pt"})
+
+
+def test_a_local_models_weights_changed_in_place_retrain_every_arm(tmp_path, local_model):
+    """Issue 16, case 8: the train step was "up to date" after the base model's weights changed at the same path."""
+    from s2r_hf.experiment.steps import step_status, write_record
+
+    data = {**BASE, "train": {**BASE["train"], "model": str(local_model)}, "output": str(tmp_path / "out")}
+    config = ExperimentConfig.from_dict(data)
+    before = {step.id: step for step in experiment_steps(config)}
+    for step in before.values():
+        if step.name in ("train", "evaluate"):
+            write_record(step, "finished")
+    _rewrite_weights_in_place(local_model)
+    after = {step.id: step for step in experiment_steps(ExperimentConfig.from_dict(data))}
+    assert {step for step in before if before[step].fingerprint != after[step].fingerprint} == {
+        f"{arm}/{step}" for arm in ("full", "random", "joint") for step in ("train", "evaluate")
+    }
+    planned = {step.id: step for step in plan_experiment(ExperimentConfig.from_dict(data), "sweep.yaml")}
+    for arm in ("full", "random", "joint"):
+        assert planned[f"{arm}/train"].status == "changed"
+        assert planned[f"{arm}/train"].why == "settings changed (the base model's weights changed (train.model))"
+        assert planned[f"{arm}/evaluate"].why == "settings changed (the model it evaluates was trained again)"
+        assert step_status(after[f"{arm}/evaluate"]).state == "changed"
+
+
+def test_a_local_model_is_its_weights_not_its_path_nor_its_other_files(tmp_path, local_model):
+    import shutil
+
+    def train_fingerprint(model) -> str:
+        data = {**BASE, "train": {**BASE["train"], "model": str(model)}, "output": str(tmp_path / "out")}
+        steps = experiment_steps(ExperimentConfig.from_dict(data))
+        return next(step.fingerprint for step in steps if step.id == "joint/train")
+
+    first = train_fingerprint(local_model)
+    moved = shutil.copytree(local_model, tmp_path / "elsewhere" / "model")
+    assert train_fingerprint(moved) == first  # the same weights under another path: nothing to retrain
+    (local_model / "notes.txt").write_text("not the model")
+    os.utime(local_model / "model.safetensors")  # touched, not changed
+    assert train_fingerprint(local_model) == first
+    assert train_fingerprint("some/model") != first  # a Hub id is its name (and revision)
+
+
+def test_the_weights_digest_is_kept_by_stat_and_read_again_when_a_file_changes(tmp_path, local_model):
+    from s2r_hf import model_files
+    from s2r_hf.model_files import weight_files, weights_digest
+
+    assert [path.name for path in weight_files(local_model)] == ["model.safetensors"]
+    first = weights_digest(local_model)
+    entry = first.files["model.safetensors"]
+    # A stored digest whose stat matches is reused without reading the file (here: a made-up digest shows it).
+    model_files._HASHED.clear()
+    assert weights_digest(local_model, {"model.safetensors": {**entry, "sha256": "0" * 64}}).sha256 != first.sha256
+    model_files._HASHED.clear()
+    _rewrite_weights_in_place(local_model)  # the stat moves: the stored digest is not trusted
+    changed = weights_digest(local_model, first.files)
+    assert changed.sha256 != first.sha256
+    assert changed.files["model.safetensors"]["sha256"] != entry["sha256"]
