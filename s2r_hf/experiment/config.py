@@ -124,16 +124,20 @@ class ArmConfig:
 
     def describe(self) -> dict[str, Any]:
         """The arm's selection as the report and the cards show it (SelectConfig's defaults filled in)."""
-        config = self.select_config()
-        if config is None:
-            return {"strategy": FULL, "ratio": None, "k": None, "weight": None}
-        described = dataclasses.asdict(config)
-        described["weight"] = config.effective_weight
-        if config.strategy not in ("random", "diverse"):
-            described.pop("seed")
-        if config.strategy != "diverse":
-            described.pop("group_column")
-        return described
+        return describe_selection(self.select_config())
+
+
+def describe_selection(config) -> dict[str, Any]:
+    """A selection (a SelectConfig, or None for the full arm) as the report and the cards show it."""
+    if config is None:
+        return {"strategy": FULL, "ratio": None, "k": None, "weight": None}
+    described = dataclasses.asdict(config)
+    described["weight"] = config.effective_weight
+    if config.strategy not in ("random", "diverse"):
+        described.pop("seed")
+    if config.strategy != "diverse":
+        described.pop("group_column")
+    return described
 
 
 _SELECTION_KEYS = ("ratio", "k", "weight", "seed", "quadrant", "max_per_cluster", "group_column")

@@ -150,7 +150,8 @@ def publish_experiment(
     reported = {arm.get("name"): arm for arm in report.get("arms", []) if isinstance(arm, dict)}
     arms = []
     for arm in arm_names:
-        strategy = (settings.get(arm) or {}).get("strategy") or (reported.get(arm) or {}).get("strategy")
+        # The report's: what the arm was made with (its step records), not what the experiment file says now.
+        strategy = (reported.get(arm) or {}).get("strategy") or (settings.get(arm) or {}).get("strategy")
         repo = arm_repo_id(namespace, name, arm)
         arms.append(_Arm(arm, folder / arm, strategy, repo, None if strategy == FULL else repo))
     check_repo_names(name, namespace, [arm.name for arm in arms])

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.errors import InputError, OutputError
+from s2r_hf.errors import InputError, OptionTypeError, OutputError
 from s2r_hf.experiment.config import FULL
-from s2r_hf.experiment.steps import EXPERIMENT_FILE, EXPERIMENT_FORMAT
+from s2r_hf.experiment.steps import EXPERIMENT_FILE, EXPERIMENT_FORMAT, STEPS_DIR
 
 REPORT_FORMAT = "s2r-experiment-report/1"
 REPORT_MARKDOWN = "report.md"
@@ -89,8 +89,9 @@ def build_report(output_dir: str | os.PathLike, arms: Sequence[str] | None = Non
     rows = []
     runs: dict[str, dict] = {}
     for name in names:
-        arm_settings = settings.get(name)
-        row, run = _arm_row(folder / name, name, arm_settings if isinstance(arm_settings, dict) else {})
+        configured = settings.get(name)
+        arm_settings = made_with(folder / name, configured if isinstance(configured, dict) else {})
+        row, run = _arm_row(folder / name, name, arm_settings)
         rows.append(row)
         if run is not None:
             runs[name] = run
@@ -194,6 +195,38 @@ def _chosen_arms(known: list[str], arms: Sequence[str] | None) -> list[str]:
     if twice:
         raise InputError(f"arm(s) {', '.join(map(repr, twice))} given twice; name each arm once")
     return chosen
+
+
+def made_with(arm_dir: Path, configured: dict[str, Any]) -> dict[str, Any]:
+    """The selection an arm was made with, read from its step records (`steps/train.json`: trained on the pool or on
+    its subset; `steps/select.json`: the subset's settings); `configured` (experiment.json, the latest run's file)
+    only for an arm no step has been recorded for yet.
+
+    experiment.json is rewritten by every run, `--only` another arm or `--step publish` included, so it says what the
+    file asks for now, not what an arm's subset and model were made with.
+    """
+    from s2r_hf.experiment.config import describe_selection
+    from s2r_hf.selection import SelectConfig
+
+    train = _step_record(arm_dir, "train")
+    if train is not None and (train.get("settings") or {}).get("data_step") == "pool":
+        return describe_selection(None)  # the full arm: trained on the whole pool
+    select = _step_record(arm_dir, "select")
+    selection = (select.get("settings") or {}).get("selection") if select is not None else None
+    if not isinstance(selection, dict):
+        return configured
+    try:
+        return describe_selection(SelectConfig(**selection))
+    except (InputError, OptionTypeError, TypeError, ValueError):
+        return configured  # a record of another version: its settings cannot be read back
+
+
+def _step_record(arm_dir: Path, step: str) -> dict[str, Any] | None:
+    try:
+        record = json.loads((arm_dir / STEPS_DIR / f"{step}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # not run yet (or not written whole): nothing recorded
+    return record if isinstance(record, dict) else None
 
 
 def _arm_row(arm_dir: Path, name: str, settings: dict) -> tuple[dict[str, Any], dict | None]:

@@ -313,3 +313,24 @@ def test_without_a_measured_pool_the_share_is_of_the_full_arms_tokens(tmp_path):
     shares = {row["name"]: row["token_share"] for row in build_report(folder).data["arms"]}
     assert shares == {"full": 1.0, "joint": 0.25}
     assert "| 25.0% |" in build_report(folder).markdown
+
+
+def test_the_report_shows_what_each_arm_was_made_with_not_the_file_of_the_last_run(tmp_path):
+    """Issue 16, case 9: `--set arms.joint.weight=0.9 --only random` ran nothing for joint but rewrote the report to
+    show `joint w=0.9` while joint's subset was made with 0.25. Real steps (the pool scored, subsets selected), no
+    training: the select records are what the report must read."""
+    from s2r_hf.cli import main
+
+    out = tmp_path / "out"
+    base = ["experiment", "run", "tiny-cpu", "--set", f"output={out}", "--set", "train.model=some/model"]
+    assert main([*base, "--step", "pool"]) == 0
+    assert main([*base, "--only", "joint", "--step", "select"]) == 0
+    assert main([*base, "--set", "arms.joint.weight=0.9", "--only", "random", "--step", "select"]) == 0
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    arms = {arm["name"]: arm for arm in report["arms"]}
+    assert arms["joint"]["weight"] == 0.25  # what joint/subset was selected with
+    assert arms["random"]["strategy"] == "random" and arms["random"]["weight"] is None
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    assert "joint, 10%, w=0.25" in markdown and "w=0.9" not in markdown
+    # `s2r experiment report` on the folder reads the same records.
+    assert build_report(out).data["arms"] == report["arms"]
