@@ -4,6 +4,10 @@ trainer or lighteval process behind, still writing into a folder that the next r
 On Linux the child asks the kernel, just before it starts, to be sent SIGKILL when its parent dies
 (prctl PR_SET_PDEATHSIG). Elsewhere, or without glibc, a child outlives a killed parent, as any child would.
 
+The child also runs in its own process group, so the terminal's Ctrl-C (SIGINT to the foreground process group) reaches
+the s2r process alone: it stops its child itself and says so in one line, where the child would print its own
+traceback (a trainer's is 46 lines).
+
 A process started by someone else's launcher (the workers of `torchrun` or `accelerate launch`) ties itself to that
 launcher with `tie_to_parent()`: the launcher, killed, cannot forward anything to its workers.
 """
@@ -48,12 +52,19 @@ def tie_to_parent() -> bool:
 
 
 def _preexec():
-    return _die_with_parent if sys.platform == "linux" else None
+    if sys.platform == "linux":
+        return _die_with_parent
+    return _own_process_group if hasattr(os, "setpgid") else None
 
 
 def _die_with_parent() -> None:
     """Runs in the child between fork and exec."""
+    _own_process_group()
     _set_pdeathsig()
+
+
+def _own_process_group() -> None:
+    os.setpgid(0, 0)
 
 
 def _set_pdeathsig() -> bool:

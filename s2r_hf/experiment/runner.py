@@ -53,6 +53,10 @@ class StepFailedError(S2RError, RuntimeError):
     """A step's child process failed; its own output (above) says why. The experiment resumes from this step."""
 
 
+class RunInterruptedError(S2RError, RuntimeError):
+    """Ctrl-C stopped the run (and the step's child, which runs in its own process group and never sees it)."""
+
+
 @dataclass
 class ExperimentRun:
     """What a run did: the steps it ran and skipped (by id), and the output folder."""
@@ -72,6 +76,20 @@ def run_experiment(
     command: str | None = None,
 ) -> ExperimentRun:
     """Run the experiment's steps that are not up to date (`only`: these arms; `step`: this step only)."""
+    try:
+        return _run_experiment(config, only=only, step=step, command=command)
+    except KeyboardInterrupt:
+        # One line, not a traceback: every step's record is written only once its output is whole, so the same
+        # command resumes where this one stopped.
+        raise RunInterruptedError(
+            "interrupted (Ctrl-C); nothing unfinished is kept as done: run the same command again to resume (the "
+            "steps already done are skipped, a training resumes from its last checkpoint)"
+        ) from None
+
+
+def _run_experiment(
+    config: ExperimentConfig, *, only: Sequence[str] | None, step: str | None, command: str | None
+) -> ExperimentRun:
     chosen = select_steps(config, only=only, step=step)
     check_output(config)
     statuses = {planned.id: step_status(planned) for planned in chosen}
@@ -124,7 +142,13 @@ def _run_steps(config: ExperimentConfig, chosen: list[Step], statuses: dict, com
             logger.info("%s: running", planned.id)
         started, clock = now(), time.monotonic()
         write_record(planned, "running", started=started)
-        summary = context.execute(planned, resume=status.state == "interrupted")
+        try:
+            summary = context.execute(planned, resume=status.state == "interrupted")
+        except KeyboardInterrupt:
+            raise RunInterruptedError(
+                f"interrupted (Ctrl-C) during {planned.id}, which was stopped; run the same command again to resume: "
+                f"{planned.id} continues (a training from its last checkpoint) and the steps already done are skipped"
+            ) from None
         write_record(
             planned, "finished", started=started, finished_at=now(), seconds=round(time.monotonic() - clock, 3),
             summary=summary,

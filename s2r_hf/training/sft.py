@@ -438,6 +438,13 @@ def train(
 
 def main(argv: list[str] | None = None, *, command: str | None = None) -> TrainOutcome:
     """Parse `argv` (TRL's flags plus ours) and train; the entry point of `s2r train` and of `accelerate launch -m`."""
+    import os
+
+    from s2r_hf.children import tie_to_parent
+
+    # A launcher's worker (torchrun sets LOCAL_RANK, accelerate ACCELERATE_USE_CPU) dies with its launcher.
+    if {"LOCAL_RANK", "TORCHELASTIC_RUN_ID", "ACCELERATE_USE_CPU"} & set(os.environ):
+        tie_to_parent()
     argv = sys.argv[1:] if argv is None else list(argv)
     recipe = None
     if "--config" in argv and argv.index("--config") + 1 < len(argv):
