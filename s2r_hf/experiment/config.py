@@ -449,11 +449,34 @@ def load_experiment(path: str | Path, overrides: list[str] | tuple[str, ...] = (
         raise InputError(
             f"the experiment file {str(file)!r} is empty; start from a shipped example: {', '.join(example_names())}"
         )
+    _refuse_huge(data, str(file))
     for override in overrides:
         data = apply_override(data, override)
     if isinstance(data, dict) and "name" not in data:
         data = {**data, "name": file.stem}
     return ExperimentConfig.from_dict(data, where=f"the experiment file {str(file)!r}")
+
+
+MAX_VALUES = 100_000  # far above any real experiment file; what YAML aliases nested in aliases expand to is not
+
+
+def _refuse_huge(data: Any, file: str) -> None:
+    """Refuse a file that expands to more than MAX_VALUES values: aliases of aliases ("billion laughs") load as shared
+    references in a few bytes, then every copy, record and fingerprint of them would expand them all."""
+    pending, count = [data], 0
+    while pending:
+        value = pending.pop()
+        count += 1
+        if count > MAX_VALUES:
+            raise InputError(
+                f"the experiment file {file!r} expands to more than {MAX_VALUES:,} values (YAML anchors and aliases "
+                "repeated inside each other?); write the values out"
+            )
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
 
 
 def apply_override(data: Any, override: str) -> dict:

@@ -16,7 +16,9 @@ where it stopped. The report (`report.md`, `report.json`, the chart) is written 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
+import os
 import shlex
 import shutil
 import sys
@@ -46,6 +48,7 @@ from s2r_hf.locks import FileLock
 logger = logging.getLogger(__name__)
 
 STEP_NAMES = ("pool", *ARM_STEPS, "publish")
+_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 TRAIN_MODULE = "s2r_hf.training.sft"
 
 
@@ -78,6 +81,13 @@ def run_experiment(
     """Run the experiment's steps that are not up to date (`only`: these arms; `step`: this step only)."""
     try:
         return _run_experiment(config, only=only, step=step, command=command)
+    except OSError as err:
+        # A full or read-only disk under the experiment's own records (steps/, locks, experiment.json): one line.
+        if err.errno not in _DISK_ERRNOS or isinstance(err, S2RError):
+            raise
+        from s2r_hf.folders import _disk_error_message
+
+        raise OutputError(_disk_error_message(Path(err.filename or config.output_dir), err)) from err
     except KeyboardInterrupt:
         # One line, not a traceback: every step's record is written only once its output is whole, so the same
         # command resumes where this one stopped.
@@ -233,6 +243,11 @@ def check_output(config: ExperimentConfig) -> Path:
 
     output = config.output_dir
     path = output / EXPERIMENT_FILE
+    if output.is_symlink() and not output.exists():
+        raise OutputError(
+            f"output {str(output)!r} is a symbolic link to {os.readlink(output)!r}, which does not exist; make that "
+            "folder, or choose another output"
+        )
     if not output.exists():
         return check_writable(output, overwrite=False)  # the usual checks: not the current folder, writable
     if output.is_dir() and not any(output.iterdir()):

@@ -193,3 +193,78 @@ def test_an_arm_another_run_is_working_on_is_refused(capsys, experiment, tmp_pat
         line = run_fails(capsys, "experiment", "run", experiment(), "--set", f"output={out}", "--only", "joint")
     assert "another `s2r experiment run` is working on arm 'joint'" in line
     assert not (out / "pool").exists() and not (out / "steps" / "pool.json").exists()  # nor was the pool scored
+
+
+# -- the sweep after issue 16: hostile files and folders ---------------------------------------------------------------
+
+
+def test_an_output_that_is_a_dangling_symlink_is_one_line(capsys, experiment, tmp_path):
+    out = tmp_path / "out"
+    out.symlink_to(tmp_path / "nowhere" / "out")
+    line = run_fails(capsys, "experiment", "run", experiment(), "--set", f"output={out}", "--step", "pool")
+    assert "is a symbolic link to" in line and "which does not exist" in line
+    assert out.is_symlink() and not (tmp_path / "nowhere").exists()
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """An empty folder on a read-only tmpfs (as root, chmod would not stop us); skipped where mounting is refused."""
+    import shutil
+    import subprocess
+
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True, capture_output=True)
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_an_empty_read_only_output_folder_is_one_line(capsys, experiment, read_only_folder):
+    line = run_fails(capsys, "experiment", "run", experiment(), "--set", f"output={read_only_folder}", "--step", "pool")
+    assert "Read-only file system" in line and "choose an output folder you can write to" in line.lower()
+
+
+def test_yaml_aliases_that_expand_without_end_are_one_line(tmp_path):
+    """Nine aliases of nine aliases load in microseconds and expand to 387 million values in the run's records."""
+    import subprocess
+    import sys
+
+    levels = ["      l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    levels += [f"      l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 10)]
+    text = TINY.replace("  model: MODEL", "  model: some/model\n  overrides:\n    bomb:\n" + "\n".join(levels))
+    path = tmp_path / "bomb.yaml"
+    path.write_text(text, encoding="utf-8")
+    command = [sys.executable, "-m", "s2r_hf.cli", "experiment", "plan", str(path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "expands to more than 100,000 values" in done.stderr
+
+
+def test_ctrl_c_between_or_inside_in_process_steps_is_one_line_and_resumes(capsys, experiment, tmp_path, monkeypatch):
+    """Ctrl-C while the pool is scored (in this process): one line, exit 2; its record says it did not finish."""
+    from s2r_hf.experiment import runner
+
+    def interrupted(self, planned, resume):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner._Context, "execute", interrupted)
+    out = tmp_path / "out"
+    line = run_fails(capsys, "experiment", "run", experiment(), "--set", f"output={out}", "--step", "pool")
+    assert line.startswith("s2r experiment: error: interrupted (Ctrl-C) during pool, which was stopped")
+    assert json.loads((out / "steps" / "pool.json").read_text())["status"] == "running"  # resumed by the next run
+
+    def interrupted_report(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.undo()
+    monkeypatch.setattr("s2r_hf.experiment.report.build_report", interrupted_report)
+    monkeypatch.setattr(runner._Context, "execute", lambda self, planned, resume: {})
+    line = run_fails(capsys, "experiment", "run", experiment(), "--set", f"output={out}", "--step", "pool")
+    assert line.startswith("s2r experiment: error: interrupted (Ctrl-C); ")
