@@ -233,8 +233,11 @@ def test_an_empty_read_only_output_folder_is_one_line(capsys, experiment, read_o
 
 def test_yaml_aliases_that_expand_without_end_are_one_line(tmp_path):
     """Nine aliases of nine aliases load in microseconds and expand to 387 million values in the run's records."""
+    import os
     import subprocess
     import sys
+
+    from fixtures.evaluation import REPO_ROOT
 
     levels = ["      l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
     levels += [f"      l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 10)]
@@ -242,7 +245,8 @@ def test_yaml_aliases_that_expand_without_end_are_one_line(tmp_path):
     path = tmp_path / "bomb.yaml"
     path.write_text(text, encoding="utf-8")
     command = [sys.executable, "-m", "s2r_hf.cli", "experiment", "plan", str(path)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 2, done.stderr[-2000:]
     assert "expands to more than 100,000 values" in done.stderr
 
