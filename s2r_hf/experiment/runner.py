@@ -206,6 +206,12 @@ def select_steps(config: ExperimentConfig, *, only: Sequence[str] | None, step: 
     if step == "publish":
         if config.publish is None:
             raise InputError("--step publish: the experiment file has no publish section (namespace, collection)")
+        if arms:
+            # The results repo, its comparison table and the collection hold every arm: publishing is never per arm.
+            raise InputError(
+                f"--step publish publishes every evaluated arm together; drop --only {' '.join(arms)} (an arm not "
+                "evaluated yet is skipped and named)"
+            )
         return []
     if step == "select" and arms and all(config.arm(name).strategy == FULL for name in arms):
         raise InputError(f"--step select: the full arm {arms[0]!r} has no select step (it trains on the whole pool)")
@@ -248,6 +254,7 @@ def check_output(config: ExperimentConfig) -> Path:
             f"output {str(output)!r} is a symbolic link to {os.readlink(output)!r}, which does not exist; make that "
             "folder, or choose another output"
         )
+    _refuse_inside_inputs(config)
     if not output.exists():
         return check_writable(output, overwrite=False)  # the usual checks: not the current folder, writable
     if output.is_dir() and not any(output.iterdir()):
@@ -271,6 +278,23 @@ def check_output(config: ExperimentConfig) -> Path:
             f"{config.name!r}); choose another output, or give this experiment that folder's name"
         )
     return output
+
+
+def _refuse_inside_inputs(config: ExperimentConfig) -> None:
+    """An output inside a folder the experiment reads (the scored pool, the base model, evaluation data) would change
+    that input (a scored pool's fingerprint covers its files: every run would find a new pool and redo everything)."""
+    output = config.output_dir.resolve()
+    inputs = {"pool.scored": config.pool.scored, "train.model": config.train.model}
+    inputs.update({f"evaluate.data.{name}": path for name, path in (config.evaluate.get("data") or {}).items()})
+    for key, value in inputs.items():
+        if not isinstance(value, str) or not Path(value).expanduser().is_dir():
+            continue  # not set, a Hub id, or a file
+        folder = Path(value).expanduser().resolve()
+        if folder == output or folder in output.parents:
+            raise OutputError(
+                f"output {str(config.output_dir)!r} is inside {key} {value!r}, which the experiment reads; choose an "
+                "output outside it"
+            )
 
 
 def write_experiment_record(config: ExperimentConfig) -> None:

@@ -146,6 +146,7 @@ def test_an_output_folder_that_is_not_an_experiment_is_refused(capsys, experimen
         (["--only", "joint", "--step", "train"], "joint/train needs joint/select, which is not done"),
         (["--only", "full", "--step", "select"], "the full arm 'full' has no select step"),
         (["--step", "publish"], "has no publish section"),
+        (["--set", "publish.namespace=s2r", "--only", "joint", "--step", "publish"], "drop --only joint"),
     ],
 )
 def test_bad_run_options_are_one_line(capsys, experiment, tmp_path, argv, expected):
@@ -272,3 +273,17 @@ def test_ctrl_c_between_or_inside_in_process_steps_is_one_line_and_resumes(capsy
     monkeypatch.setattr(runner._Context, "execute", lambda self, planned, resume: {})
     line = run_fails(capsys, "experiment", "run", experiment(), "--set", f"output={out}", "--step", "pool")
     assert line.startswith("s2r experiment: error: interrupted (Ctrl-C); ")
+
+
+def test_an_output_inside_a_folder_the_experiment_reads_is_refused(capsys, experiment, tmp_path, demo_output):
+    """Inside the scored pool, every run would find the pool changed (its fingerprint covers its files) and redo all."""
+    import shutil
+
+    scored = shutil.copytree(demo_output / "openr1-synthetic-scored", tmp_path / "scored")
+    before = sorted(path.name for path in scored.iterdir())
+    line = run_fails(
+        capsys, "experiment", "run", experiment(**{"source: demo": f"scored: {scored}"}),
+        "--set", f"output={scored / 'experiment'}",
+    )  # fmt: skip
+    assert "is inside pool.scored" in line
+    assert sorted(path.name for path in scored.iterdir()) == before
