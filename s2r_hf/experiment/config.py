@@ -44,7 +44,7 @@ from s2r_hf.options import check_field_types
 
 FULL = "full"  # the arm trained on the whole pool
 DEMO_SOURCE = "demo"  # pool.source naming the embedded synthetic demo pool
-ARM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+ARM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}")  # at most 96 characters: a Hub repo name's limit
 # Names the output folder uses for itself (folders, and the files the run and the report write beside the arms) and
 # names publishing uses (the results repo `{name}-results` and its `experiment/` folder): an arm may not take them.
 # Compared without case: repo names on the Hub, and folders on some file systems, ignore it.
@@ -84,8 +84,8 @@ class ArmConfig:
         check_field_types(self)
         if not ARM_NAME.fullmatch(self.name or ""):
             raise InputError(
-                f"arm name {self.name!r} cannot name a folder: use letters, digits, '-', '_' and '.', starting with a "
-                "letter or digit (e.g. joint-w0.25)"
+                f"arm name {self.name!r} cannot name a folder: use at most 96 letters, digits, '-', '_' and '.', "
+                "starting with a letter or digit (e.g. joint-w0.25)"
             )
         if self.name.lower() in RESERVED_NAMES:
             raise InputError(
@@ -278,8 +278,8 @@ class ExperimentConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not ARM_NAME.fullmatch(self.name):
             raise InputError(
-                f"the experiment name {self.name!r} must be letters, digits, '-', '_' and '.' (it names folders "
-                "and Hub repos)"
+                f"the experiment name {self.name!r} must be at most 96 letters, digits, '-', '_' and '.' (it names "
+                "folders and Hub repos)"
             )
         self.pool = _section(PoolConfig, self.pool, "pool")
         self.train = _section(TrainConfig, self.train, "train")

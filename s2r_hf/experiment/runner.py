@@ -48,7 +48,7 @@ from s2r_hf.locks import FileLock
 logger = logging.getLogger(__name__)
 
 STEP_NAMES = ("pool", *ARM_STEPS, "publish")
-_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.ENAMETOOLONG)
 TRAIN_MODULE = "s2r_hf.training.sft"
 
 
@@ -319,6 +319,12 @@ def check_train_options(config: ExperimentConfig) -> None:
     """Parse the training options as `s2r train` will (recipe, overrides, model), before any step runs."""
     from s2r_hf.training.sft import _looks_local, parse_train_args
 
+    launcher = train_command(config, data="pool", output_dir="check")[0]
+    if shutil.which(launcher) is None:
+        raise InputError(
+            f"train.launcher {config.train.launcher!r} starts {launcher!r}, which is not an installed program; install "
+            "it, or use {python} (with e.g. `{python} -m torch.distributed.run --nproc_per_node 8`)"
+        )
     model = config.train.model
     if model and _looks_local(model) and not Path(model).expanduser().is_dir():
         raise InputError(f"train.model {model!r} does not exist; give a model folder or a Hub model id")

@@ -287,3 +287,21 @@ def test_an_output_inside_a_folder_the_experiment_reads_is_refused(capsys, exper
     )  # fmt: skip
     assert "is inside pool.scored" in line
     assert sorted(path.name for path in scored.iterdir()) == before
+
+
+def test_a_launcher_that_is_not_installed_stops_before_any_step(capsys, experiment, tmp_path):
+    """It failed at the first train step, after the pool was scored and every arm selected."""
+    line = run_fails(
+        capsys, "experiment", "run", experiment(), "--set", f"output={tmp_path / 'out'}",
+        "--set", "train.launcher=no-such-launcher --nproc_per_node 8",
+    )  # fmt: skip
+    assert "starts 'no-such-launcher', which is not an installed program" in line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("setting", ["name=" + "a" * 300, "arms.joint.name=" + "j" * 97, "output=" + "o" * 300])
+def test_names_too_long_for_a_folder_or_a_repo_are_one_line(capsys, experiment, tmp_path, monkeypatch, setting):
+    monkeypatch.chdir(tmp_path)
+    line = run_fails(capsys, "experiment", "run", experiment(), "--set", setting, "--step", "pool")
+    assert "at most 96" in line or "File name too long" in line
+    assert sorted(tmp_path.iterdir()) == [tmp_path / "experiment.yaml"]
