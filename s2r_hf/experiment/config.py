@@ -22,10 +22,10 @@
       namespace: my-org
       collection: Select2Reason on my pool
 
-Every section is checked when the file is read, before anything runs: unknown keys (with the nearest known one), an
-arm name used twice, an unknown strategy, selection options an arm's strategy does not use, a recipe that does not
-exist, evaluation options `s2r evaluate` would refuse. Relative paths are read from the current folder, as on the
-command line.
+Every section is checked when the file is read, before anything runs: unknown keys (with the nearest known one), a
+key given twice, an arm name used twice or taken by the output folder's own files or by publishing (`results`, ...),
+an unknown strategy, selection options an arm's strategy does not use, a recipe that does not exist, evaluation options
+`s2r evaluate` would refuse. Relative paths are read from the current folder, as on the command line.
 """
 
 from __future__ import annotations
@@ -439,7 +439,7 @@ def load_experiment(path: str | Path, overrides: list[str] | tuple[str, ...] = (
 
     file = resolve_example(str(path))
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = yaml.load(file.read_text(encoding="utf-8"), Loader=_loader())  # a SafeLoader subclass
     except yaml.YAMLError as err:
         detail = " ".join(str(err).split())
         raise InputError(f"the experiment file {str(file)!r} is not valid YAML: {detail}") from None
@@ -455,6 +455,27 @@ def load_experiment(path: str | Path, overrides: list[str] | tuple[str, ...] = (
     if isinstance(data, dict) and "name" not in data:
         data = {**data, "name": file.stem}
     return ExperimentConfig.from_dict(data, where=f"the experiment file {str(file)!r}")
+
+
+def _loader():
+    """PyYAML's SafeLoader, refusing a key given twice in one mapping (it keeps the last silently: a weight written
+    twice in an arm would run with the second, unnoticed)."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    key = self.construct_scalar(key_node)
+                    if key in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"the key {key!r} is given twice in one mapping", key_node.start_mark
+                        )
+                    seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
 
 
 MAX_VALUES = 100_000  # far above any real experiment file; what YAML aliases nested in aliases expand to is not

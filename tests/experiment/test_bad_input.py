@@ -159,6 +159,8 @@ def test_bad_run_options_are_one_line(capsys, experiment, tmp_path, argv, expect
     ("content", "expected"),
     [
         ("name: [unclosed", "is not valid YAML"),
+        ("name: x\npool: {source: demo}\narms: [{name: a, weight: 0.25, weight: 0.9}]\n", "'weight' is given twice"),
+        ("name: x\n\tpool: {source: demo}\n", "is not valid YAML"),
         ("", "is empty"),
         ("- a list", "must be a mapping"),
         ("name: x\npool: {source: demo}\narms: []\n", "arms must be a list of at least one arm"),
