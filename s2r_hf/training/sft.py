@@ -15,6 +15,7 @@ runs on one CPU, one GPU, or many processes under `accelerate launch` / `torchru
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -443,15 +444,45 @@ def main(argv: list[str] | None = None, *, command: str | None = None) -> TrainO
     if "--config" in argv and argv.index("--config") + 1 < len(argv):
         recipe = argv[argv.index("--config") + 1]
     script_args, training_args, model_args = parse_train_args(argv)
-    return train(script_args, training_args, model_args, command=command, recipe=recipe)
+    hand_token_to_environment(training_args)
+    outcome = train(script_args, training_args, model_args, command=command, recipe=recipe)
+    from s2r_hf.training.callbacks import PushToHubRevisionCallback
+
+    if outcome.trainer.is_world_process_zero():
+        for callback in outcome.trainer.callback_handler.callbacks:
+            if isinstance(callback, PushToHubRevisionCallback):
+                callback.raise_failures(training_args.output_dir)
+    return outcome
+
+
+# The options of `s2r train` that carry a credential, and the environment variable that carries it instead: a
+# launcher (the experiment) passes them through the environment, never on a command line that is recorded and shown.
+CREDENTIAL_OPTIONS = {"hub_token": "HF_TOKEN"}
+
+
+def hand_token_to_environment(training_args) -> None:
+    """Move `--hub_token` (a flag or a recipe's key) out of the arguments into HF_TOKEN, for this process and its
+    children.
+
+    transformers pickles the TrainingArguments into every checkpoint's training_args.bin, and the card and record are
+    made from them: an object that gets saved must never hold the token. huggingface_hub (every s2r push, the
+    Trainer's own push_to_hub) falls back to HF_TOKEN when given no token, so nothing is lost. The explicit flag wins
+    over an HF_TOKEN already set, as it did when it was passed along.
+    """
+    token = getattr(training_args, "hub_token", None)
+    if token:
+        os.environ["HF_TOKEN"] = token
+        training_args.hub_token = None
 
 
 if __name__ == "__main__":  # accelerate launch -m s2r_hf.training.sft --config ...
     import shlex
 
+    from s2r_hf.redaction import redact_argv
+
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        main(command=shlex.join(["s2r", "train", *sys.argv[1:]]))
+        main(command=shlex.join(redact_argv(["s2r", "train", *sys.argv[1:]])))
     except S2RError as err:
         print(f"s2r train: error: {err}", file=sys.stderr)
         sys.exit(2)

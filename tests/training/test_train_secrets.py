@@ -1,0 +1,100 @@
+"""Issue 16, case 1: `s2r train --hub_token T` never writes T (card, record, pickled training arguments, logs), and a
+checkpoint push that failed makes the run fail in one line.
+
+One real tiny run (2 steps) with the push_to_hub_revision callback against the loopback Hub, given a token the Hub does
+not know: every file the run left is searched for the token's bytes, and the refused pushes must end the run non-zero.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+
+import pytest
+from fixtures.hub_server import DEFAULT_TOKEN
+from fixtures.training import train_argv
+
+from s2r_hf.cli import main
+from s2r_hf.redaction import REDACTED
+
+pytestmark = pytest.mark.slow
+
+TOKEN = "hf_" + "Zk4" * 11 + "q"  # shaped like a real user token (hf_ + 34); the loopback Hub does not know it
+REPO = "s2r/tiny-secret"
+
+
+def files_holding(folder, needle: bytes) -> list[str]:
+    """Every file under `folder` (binary ones included: checkpoints, pickles) whose bytes contain `needle`."""
+    found = []
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path, "rb") as handle:
+                if needle in handle.read():
+                    found.append(os.path.relpath(path, folder))
+    return found
+
+
+@pytest.fixture(scope="module")
+def secret_run(tmp_path_factory, tiny_model_dir, real_subset_dir, hub_session):
+    """`s2r train ... --hub_token TOKEN --callbacks selection_report push_to_hub_revision`, 2 steps, one checkpoint per
+    step: (exit code, output folder, stderr, log text). HF_TOKEN is restored afterwards (the run hands TOKEN to it)."""
+    hub_session.reset()
+    output = tmp_path_factory.mktemp("secret-train") / "out"
+    argv = train_argv(tiny_model_dir, real_subset_dir, output, "--max_steps", "2", "--save_steps", "1")
+    argv += ["--callbacks", "selection_report", "push_to_hub_revision", "--hub_model_id", REPO]
+    argv += ["--hub_token", TOKEN]
+    patch = pytest.MonkeyPatch()
+    patch.setenv("HF_TOKEN", DEFAULT_TOKEN)
+    stderr, log = io.StringIO(), io.StringIO()
+    handler = logging.StreamHandler(log)
+    logging.getLogger().addHandler(handler)
+    try:
+        with contextlib.redirect_stderr(stderr):
+            code = main(argv)
+        token_after = os.environ.get("HF_TOKEN")
+    finally:
+        logging.getLogger().removeHandler(handler)
+        patch.undo()
+    return {"code": code, "output": output, "stderr": stderr.getvalue(), "log": log.getvalue(), "env": token_after}
+
+
+def test_no_file_of_the_run_holds_the_token(secret_run):
+    output = secret_run["output"]
+    assert (output / "model.safetensors").is_file() and (output / "checkpoint-2" / "training_args.bin").is_file()
+    assert files_holding(output, TOKEN.encode()) == []
+    assert TOKEN not in secret_run["log"] and TOKEN not in secret_run["stderr"]
+
+
+def test_the_card_and_the_record_show_the_command_redacted(secret_run):
+    output = secret_run["output"]
+    record = json.loads((output / "s2r_training.json").read_text(encoding="utf-8"))
+    assert f"--hub_token {REDACTED}" in record["command"] and "--hub_model_id s2r/tiny-secret" in record["command"]
+    assert f"--hub_token {REDACTED}" in (output / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_pickled_training_arguments_hold_no_token(secret_run):
+    import torch
+
+    args = torch.load(secret_run["output"] / "training_args.bin", weights_only=False)
+    assert args.hub_token is None and args.hub_model_id == REPO
+
+
+def test_the_token_reached_the_pushes_through_the_environment(secret_run, hub_session):
+    # The pushes used TOKEN (the Hub refused it: 401 on whoami), not the HF_TOKEN that was set before the run.
+    assert secret_run["env"] == TOKEN
+    assert [request.status for request in hub_session.requests if request.path == "/api/whoami-v2"] == [401, 401]
+
+
+def test_refused_checkpoint_pushes_make_the_run_fail_in_one_line(secret_run):
+    assert secret_run["code"] == 2
+    lines = [line for line in secret_run["stderr"].splitlines() if line.startswith("s2r train:")]
+    assert secret_run["stderr"].strip().splitlines()[-1] == lines[0]  # the last thing said, and said once
+    assert len(lines) == 1 and lines[0].startswith("s2r train: error: the push of 2 checkpoint(s) to s2r/tiny-secret")
+    assert "branches step-000000001, step-000000002" in lines[0] and "rejected the token" in lines[0]
+    assert f"stay saved in {str(secret_run['output'])!r}" in lines[0] and "publish_model(" in lines[0]
+    record = json.loads((secret_run["output"] / "s2r_training.json").read_text(encoding="utf-8"))
+    assert record["status"] == "finished"  # the model is saved whole; only its pushes failed
