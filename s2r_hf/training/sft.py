@@ -445,6 +445,7 @@ def main(argv: list[str] | None = None, *, command: str | None = None) -> TrainO
         recipe = argv[argv.index("--config") + 1]
     script_args, training_args, model_args = parse_train_args(argv)
     hand_token_to_environment(training_args)
+    refuse_tokens_in_options(script_args, training_args, model_args)
     outcome = train(script_args, training_args, model_args, command=command, recipe=recipe)
     from s2r_hf.training.callbacks import PushToHubRevisionCallback
 
@@ -453,6 +454,26 @@ def main(argv: list[str] | None = None, *, command: str | None = None) -> TrainO
             if isinstance(callback, PushToHubRevisionCallback):
                 callback.raise_failures(training_args.output_dir)
     return outcome
+
+
+def refuse_tokens_in_options(*configs) -> None:
+    """Refuse, before any work, a Hub token given inside another option (`--eval_command "... --token hf_..."`,
+    `--hub_model_id`): every option is pickled into each checkpoint's training_args.bin, where only --hub_token is
+    taken out. The evaluation command and every push read HF_TOKEN, which --hub_token sets."""
+    from dataclasses import fields, is_dataclass
+
+    from s2r_hf.redaction import HUB_TOKEN
+
+    for config in configs:
+        for spec in fields(config) if is_dataclass(config) else ():
+            value = getattr(config, spec.name, None)
+            words = value if isinstance(value, (list, tuple)) else [value]
+            if any(isinstance(word, str) and HUB_TOKEN.search(word) for word in words):
+                raise InputError(
+                    f"--{spec.name} holds a Hub token, and every option is saved with each checkpoint "
+                    "(training_args.bin); give the token with --hub_token or HF_TOKEN instead (the evaluation "
+                    "command and every push read it from HF_TOKEN)"
+                )
 
 
 # The options of `s2r train` that carry a credential, and the environment variable that carries it instead: a

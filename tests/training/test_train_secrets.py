@@ -98,3 +98,15 @@ def test_refused_checkpoint_pushes_make_the_run_fail_in_one_line(secret_run):
     assert f"stay saved in {str(secret_run['output'])!r}" in lines[0] and "publish_model(" in lines[0]
     record = json.loads((secret_run["output"] / "s2r_training.json").read_text(encoding="utf-8"))
     assert record["status"] == "finished"  # the model is saved whole; only its pushes failed
+
+
+def test_a_token_inside_another_option_is_refused_before_any_work(tmp_path, tiny_model_dir, real_subset_dir, capsys):
+    # Every option is pickled into training_args.bin; only --hub_token is taken out, so a token elsewhere is refused.
+    output = tmp_path / "out"
+    command = f"{{python}} -m s2r_hf.cli evaluate {{checkpoint}} -o {{output}} --push-to-hub --token {TOKEN}"
+    argv = train_argv(tiny_model_dir, real_subset_dir, output, "--callbacks", "evaluate", "--benchmarks", "math500")
+    argv += ["--eval_command", command]
+    assert main(argv) == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line.startswith("s2r train: error: --eval_command holds a Hub token") and "HF_TOKEN" in line
+    assert TOKEN not in line and not output.exists()
