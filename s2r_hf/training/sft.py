@@ -446,6 +446,7 @@ def main(argv: list[str] | None = None, *, command: str | None = None) -> TrainO
     script_args, training_args, model_args = parse_train_args(argv)
     hand_token_to_environment(training_args)
     refuse_tokens_in_options(script_args, training_args, model_args)
+    check_checkpoint_pushes(training_args)
     outcome = train(script_args, training_args, model_args, command=command, recipe=recipe)
     from s2r_hf.training.callbacks import PushToHubRevisionCallback
 
@@ -474,6 +475,21 @@ def refuse_tokens_in_options(*configs) -> None:
                     "(training_args.bin); give the token with --hub_token or HF_TOKEN instead (the evaluation "
                     "command and every push read it from HF_TOKEN)"
                 )
+
+
+def check_checkpoint_pushes(training_args) -> None:
+    """With the push_to_hub_revision callback, refuse a push bound to fail (offline, no token, a token the Hub rejects
+    or that may only read) before the model loads, not at the first checkpoint: `commit_files`' own start checks."""
+    from s2r_hf.hub.commit import check_push
+
+    # S2RSFTConfig has checked the names and that --hub_model_id is given with this callback.
+    if "push_to_hub_revision" not in (training_args.callbacks or []):
+        return
+
+    try:
+        check_push([training_args.hub_model_id], repo_type="model")
+    except S2RError as err:
+        raise type(err)(f"push_to_hub_revision: {err}") from None
 
 
 # The options of `s2r train` that carry a credential, and the environment variable that carries it instead: a
