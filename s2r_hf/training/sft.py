@@ -448,13 +448,11 @@ def main(argv: list[str] | None = None, *, command: str | None = None) -> TrainO
     refuse_tokens_in_options(script_args, training_args, model_args)
     check_checkpoint_pushes(training_args)
     outcome = train(script_args, training_args, model_args, command=command, recipe=recipe)
-    from s2r_hf.training.callbacks import PushToHubRevisionCallback
-
-    if outcome.trainer.is_world_process_zero():
-        for callback in outcome.trainer.callback_handler.callbacks:
-            if isinstance(callback, PushToHubRevisionCallback):
-                callback.raise_failures(training_args.output_dir)
+    refuse_failed_pushes(outcome.trainer, training_args.output_dir)
     return outcome
+
+
+# ------------------------------------------------------------------------------------------------------------ secrets
 
 
 def refuse_tokens_in_options(*configs) -> None:
@@ -485,11 +483,21 @@ def check_checkpoint_pushes(training_args) -> None:
     # S2RSFTConfig has checked the names and that --hub_model_id is given with this callback.
     if "push_to_hub_revision" not in (training_args.callbacks or []):
         return
-
     try:
         check_push([training_args.hub_model_id], repo_type="model")
     except S2RError as err:
         raise type(err)(f"push_to_hub_revision: {err}") from None
+
+
+def refuse_failed_pushes(trainer, output_dir: str) -> None:
+    """Raise (on the main process) when a checkpoint push failed: a run whose pushes were refused is not a success."""
+    from s2r_hf.training.callbacks import PushToHubRevisionCallback
+
+    if not trainer.is_world_process_zero():
+        return
+    for callback in trainer.callback_handler.callbacks:
+        if isinstance(callback, PushToHubRevisionCallback):
+            callback.raise_failures(output_dir)
 
 
 # The options of `s2r train` that carry a credential, and the environment variable that carries it instead: a
