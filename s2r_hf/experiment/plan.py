@@ -45,13 +45,13 @@ def plan_experiment(
 ) -> list[PlannedStep]:
     """Every step (the pool, each arm's, the report and publishing), with the command that runs it."""
     from s2r_hf.experiment.runner import train_command
-    from s2r_hf.training.sft import CREDENTIAL_OPTIONS
+    from s2r_hf.training.sft import credential_variable
 
     base = ["s2r", "experiment", "run", str(experiment_file)]
-    credentials = {f"train.overrides.{key}" for key in CREDENTIAL_OPTIONS}
     for override in overrides:
         # A token is never printed: each job reads it from its own environment (HF_TOKEN), as the trainer does.
-        if override.split("=", 1)[0].strip() in credentials:
+        key = override.split("=", 1)[0].strip()
+        if key.startswith("train.overrides.") and credential_variable(key.removeprefix("train.overrides.")):
             continue
         base += ["--set", override]
     planned = []

@@ -274,13 +274,13 @@ def check_train_options(config: ExperimentConfig) -> None:
 
 def train_arguments(config: ExperimentConfig, *, data: str, output_dir: str) -> list[str]:
     """`s2r train`'s flags for one arm: the recipe, the experiment's overrides, the arm's data and folder."""
-    from s2r_hf.training.sft import CREDENTIAL_OPTIONS
+    from s2r_hf.training.sft import credential_variable
 
     argv = ["--config", config.train.recipe_path]
     if config.train.model:
         argv += ["--model_name_or_path", config.train.model]
     for key, value in config.train.overrides.items():
-        if value is None or key in CREDENTIAL_OPTIONS:  # passed in the environment (train_environment), not here
+        if value is None or credential_variable(key):  # passed in the environment (train_environment), not here
             continue
         argv.append(f"--{key}")
         if isinstance(value, bool):
@@ -307,10 +307,13 @@ def train_command(config: ExperimentConfig, *, data: str, output_dir: str) -> li
 def train_environment(config: ExperimentConfig) -> dict[str, str]:
     """The credentials among the training overrides (`train.overrides.hub_token`), as the environment variables the
     training child reads them from (HF_TOKEN): a command line is recorded, printed by `plan` and visible in `ps`."""
-    from s2r_hf.training.sft import CREDENTIAL_OPTIONS
+    from s2r_hf.training.sft import credential_variable
 
-    overrides = config.train.overrides
-    return {variable: str(overrides[key]) for key, variable in CREDENTIAL_OPTIONS.items() if overrides.get(key)}
+    return {
+        credential_variable(key): str(value)
+        for key, value in config.train.overrides.items()
+        if credential_variable(key) and value not in (None, "")
+    }
 
 
 # -- executing the steps ----------------------------------------------------------------------------------------------

@@ -147,11 +147,11 @@ def _pool_settings(config: ExperimentConfig) -> dict[str, Any]:
 
 
 def _train_settings(config: ExperimentConfig) -> dict[str, Any]:
-    from s2r_hf.training.sft import CREDENTIAL_OPTIONS
+    from s2r_hf.training.sft import credential_variable
 
     recipe = Path(config.train.recipe_path)
     # A credential says who may push, not what is trained: a new token re-runs nothing, and no digest depends on it.
-    overrides = {key: value for key, value in config.train.overrides.items() if key not in CREDENTIAL_OPTIONS}
+    overrides = {key: value for key, value in config.train.overrides.items() if not credential_variable(key)}
     return {
         "recipe": config.train.recipe,
         "recipe_sha256": hashlib.sha256(recipe.read_bytes()).hexdigest(),

@@ -505,6 +505,12 @@ def refuse_failed_pushes(trainer, output_dir: str) -> None:
 CREDENTIAL_OPTIONS = {"hub_token": "HF_TOKEN"}
 
 
+def credential_variable(option: str) -> str | None:
+    """The environment variable that carries option `option` (`hub_token`, `--hub-token`: the parser takes both
+    spellings) when it is a credential; None for every other option."""
+    return CREDENTIAL_OPTIONS.get(str(option).lstrip("-").replace("-", "_"))
+
+
 def hand_token_to_environment(training_args) -> None:
     """Move `--hub_token` (a flag or a recipe's key) out of the arguments into HF_TOKEN, for this process and its
     children.

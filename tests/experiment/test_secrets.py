@@ -63,20 +63,24 @@ def test_no_fingerprint_depends_on_the_token():
     assert "hub_token" not in json.dumps([step.settings for step in experiment_steps(config_with(SETTING))])
 
 
-def test_the_token_goes_to_the_trainer_through_its_environment_never_its_command_line(tmp_path):
-    config = config_with(SETTING, output=tmp_path / "out")
+@pytest.mark.parametrize("setting", [SETTING, SETTING.replace("hub_token", "hub-token")])
+def test_the_token_goes_to_the_trainer_through_its_environment_never_its_command_line(tmp_path, setting):
+    config = config_with(setting, output=tmp_path / "out")
     command = train_command(config, data="subset", output_dir="model")
-    assert TOKEN not in command and "--hub_token" not in command and "--max_steps" in command
+    assert TOKEN not in command and not [word for word in command if "hub" in word] and "--max_steps" in command
     assert train_environment(config) == {"HF_TOKEN": TOKEN}
     assert train_environment(config_with()) == {}
+    plain = {step.id: step.fingerprint for step in experiment_steps(config_with(output=tmp_path / "out"))}
+    assert {step.id: step.fingerprint for step in experiment_steps(config)} == plain
 
 
-def test_plan_prints_no_token(tmp_path):
-    config = config_with(SETTING, output=tmp_path / "out")
-    planned = plan_experiment(config, "sweep.yaml", [SETTING, "arms.joint.weight=0.5"])
+@pytest.mark.parametrize("setting", [SETTING, SETTING.replace("hub_token", "hub-token")])
+def test_plan_prints_no_token(tmp_path, setting):
+    config = config_with(setting, output=tmp_path / "out")
+    planned = plan_experiment(config, "sweep.yaml", [setting, "arms.joint.weight=0.5"])
     for fmt in ("text", "json"):
         text = render_plan(config, planned, fmt)
-        assert TOKEN not in text and "hub_token" not in text and "arms.joint.weight=0.5" in text
+        assert TOKEN not in text and "hub" not in text and "arms.joint.weight=0.5" in text
 
 
 @pytest.mark.slow
