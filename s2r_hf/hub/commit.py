@@ -13,7 +13,8 @@ those files, in one commit or none:
   the comparison is redone before each retry, so a commit whose answer was lost is not made twice. Other answers become
   a `PublishError` that says what failed, what the Hub answered and how to fix it (token, namespace, revision, ...).
 - Offline mode (`HF_HUB_OFFLINE=1`), a missing token and a Hub that cannot be reached at all fail before any file is
-  read. The token is never logged, and files that contain it are refused.
+  read (`check_push` runs these checks alone, before long work). The token is never logged, and files that contain
+  it, or any string shaped like a Hub token (another token leaks as surely), are refused before any upload.
 
 Callers build the commit message from a `CommitPlan` (what will change), and get a `CommitResult` back.
 """
