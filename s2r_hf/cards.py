@@ -39,11 +39,18 @@ def _environment():
 
 
 def render_card(template: str, metadata: dict[str, Any]) -> str:
-    """Render `hub_cards/<template>` with `metadata` both as the YAML header and as the body's context."""
+    """Render `hub_cards/<template>` with `metadata` both as the YAML header and as the body's context.
+
+    Every card s2r writes or pushes is made here, so the one rule for secrets (`s2r_hf.redaction.redact`) is applied
+    here too: a token that reached a record (a command line, an option) is shown as REDACTED, never published.
+    """
     import yaml
+
+    from s2r_hf.redaction import redact
 
     if template not in CARD_TEMPLATES:
         raise ValueError(f"unknown card template {template!r}; known: {list(CARD_TEMPLATES)}")
+    metadata = redact(metadata)
     header = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=1000)
     body = _environment().get_template(template).render(**metadata)
     return f"---\n{header}---\n\n{body}"

@@ -14,6 +14,7 @@ from importlib import import_module
 
 from s2r_hf._version import __version__
 from s2r_hf.errors import S2RError
+from s2r_hf.redaction import redact_argv
 
 COMMANDS = (
     "s2r_hf.commands.score",
@@ -61,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     if extra and not getattr(args, "pass_through", False):
         parser.parse_args(argv)  # reports the unknown arguments as argparse does, and exits
     args.extra = extra  # a pass-through command (s2r train) hands them to its own parser
-    # Cards record the exact command, quoted so that it can be pasted back into a shell.
-    args.command_line = shlex.join(["s2r", *argv])
+    # Cards and records keep the exact command, quoted so that it can be pasted back into a shell, with every secret
+    # (--token, --hub_token, --set train.overrides.hub_token=..., a Hub-token-shaped word) replaced: this is the one
+    # place a command line is made, so nothing downstream ever holds the token.
+    args.command_line = shlex.join(redact_argv(["s2r", *argv]))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )

@@ -30,10 +30,23 @@ _SCAN_OVERLAP = 256
 _SECRET_WORDS = frozenset({"token", "password", "passwd", "secret", "secrets", "credential", "credentials", "apikey"})
 
 
+# `token` also names a piece of text: a special token of a tokenizer (`eos_token`, TRL's `pad_token` option) or a
+# measure of tokens (`token_share`, `token_counts`, `token_type_ids`). Those are settings and numbers, not credentials,
+# and redacting them would lose what a card must state (a token-shaped value there is still redacted).
+_TEXT_TOKEN_BEFORE = frozenset({"eos", "bos", "pad", "unk", "sep", "cls", "mask", "special", "added"})
+_TEXT_TOKEN_AFTER = frozenset({"share", "count", "counts", "id", "ids", "type", "length", "lengths"})
+
+
 def is_secret_name(name: str) -> bool:
     """Whether an option or key (`--hub_token`, `hub-token`, `HF_TOKEN`, `train.overrides.hub_token`) names a secret."""
     words = [word for word in re.split(r"[^a-z0-9]+", str(name).lower()) if word]
-    if any(word in _SECRET_WORDS for word in words):
+    for index, word in enumerate(words):
+        if word not in _SECRET_WORDS:
+            continue
+        before = words[index - 1] if index > 0 else None
+        after = words[index + 1] if index + 1 < len(words) else None
+        if word == "token" and (before in _TEXT_TOKEN_BEFORE or after in _TEXT_TOKEN_AFTER):
+            continue
         return True
     return any(first == "api" and second == "key" for first, second in itertools.pairwise(words))
 

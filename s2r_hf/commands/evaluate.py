@@ -49,9 +49,10 @@ def run(args: argparse.Namespace) -> int:
     if any(targets.values()) and not args.push_to_hub:
         raise InputError("--results-repo, --model-repo and --subset-repo are used with --push-to-hub; add it")
     if args.push_to_hub:
-        from s2r_hf.hub.commit import check_online
+        from s2r_hf.hub.results import check_push_results
 
-        check_online()  # before an hour of generation, not after
+        # Online, a token the Hub accepts with write access: a doomed push fails now, not after an hour of generation.
+        check_push_results(token=args.token, **targets)
     config = build(EvaluationConfig, given(args, evaluation_options()))
     result = evaluate_model(
         args.model,

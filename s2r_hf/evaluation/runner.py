@@ -40,6 +40,7 @@ from s2r_hf.errors import InputError, ModelError, S2RError
 from s2r_hf.evaluation.grading import MissingDependencyError
 from s2r_hf.evaluation.presets import PRESETS, TaskSettings, get_preset
 from s2r_hf.options import check_choice, check_field_types
+from s2r_hf.redaction import redact_command
 
 logger = logging.getLogger(__name__)
 
@@ -506,7 +507,7 @@ def tidy_results(
             "lighteval_version": lighteval_version,
             "s2r_version": __version__,
             "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "command": command,
+            "command": redact_command(command),  # the one rule for secrets: --token's value never reaches a file
         },
         "tasks": tasks,
         "results": results,

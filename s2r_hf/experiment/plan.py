@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from s2r_hf.experiment.config import FULL, ExperimentConfig
 from s2r_hf.experiment.steps import arm_output, experiment_steps, pool_dir, step_status
+from s2r_hf.redaction import redact_argv
 
 FORMATS = ("text", "json", "arms")
 
@@ -44,9 +45,14 @@ def plan_experiment(
 ) -> list[PlannedStep]:
     """Every step (the pool, each arm's, the report and publishing), with the command that runs it."""
     from s2r_hf.experiment.runner import train_command
+    from s2r_hf.training.sft import credential_variable
 
     base = ["s2r", "experiment", "run", str(experiment_file)]
     for override in overrides:
+        # A token is never printed: each job reads it from its own environment (HF_TOKEN), as the trainer does.
+        key = override.split("=", 1)[0].strip()
+        if key.startswith("train.overrides.") and credential_variable(key.removeprefix("train.overrides.")):
+            continue
         base += ["--set", override]
     planned = []
     steps = experiment_steps(config)
@@ -61,12 +67,12 @@ def plan_experiment(
             arm = config.arm(step.arm)
             data = pool_dir(config) if arm.strategy == FULL else arm_output(config, arm.name, "select")
             runs = shlex.join(train_command(config, data=str(data), output_dir=str(step.output)))
-        planned.append(PlannedStep(step.id, needs, shlex.join(command), status.state, status.why, runs))
+        planned.append(PlannedStep(step.id, needs, shlex.join(redact_argv(command)), status.state, status.why, runs))
     evaluations = [step.id for step in steps if step.name == "evaluate"]
     report = shlex.join(["s2r", "experiment", "report", str(config.output_dir)])
     planned.append(PlannedStep("report", evaluations, report, "-", "written at the end of every run"))
     if config.publish is not None:
-        publish = shlex.join([*base, "--step", "publish"])
+        publish = shlex.join(redact_argv([*base, "--step", "publish"]))
         planned.append(PlannedStep("publish", ["report"], publish, "-", f"to {config.publish.namespace} on the Hub"))
     return planned
 

@@ -44,6 +44,7 @@ from s2r_hf.experiment.steps import (
     write_record,
 )
 from s2r_hf.locks import FileLock
+from s2r_hf.redaction import redact_argv
 
 logger = logging.getLogger(__name__)
 
@@ -383,11 +384,13 @@ def refuse_untrainable(training_args: Any) -> None:
 
 def train_arguments(config: ExperimentConfig, *, data: str, output_dir: str) -> list[str]:
     """`s2r train`'s flags for one arm: the recipe, the experiment's overrides, the arm's data and folder."""
+    from s2r_hf.training.sft import credential_variable
+
     argv = ["--config", config.train.recipe_path]
     if config.train.model:
         argv += ["--model_name_or_path", config.train.model]
     for key, value in config.train.overrides.items():
-        if value is None:
+        if value is None or credential_variable(key):  # passed in the environment (train_environment), not here
             continue
         argv.append(f"--{key}")
         if isinstance(value, bool):
@@ -409,6 +412,18 @@ def train_command(config: ExperimentConfig, *, data: str, output_dir: str) -> li
 
     launcher = shlex.split(config.train.launcher.format(python=sys.executable, recipes=recipes_dir()))
     return [*launcher, "-m", TRAIN_MODULE, *train_arguments(config, data=data, output_dir=output_dir)]
+
+
+def train_environment(config: ExperimentConfig) -> dict[str, str]:
+    """The credentials among the training overrides (`train.overrides.hub_token`), as the environment variables the
+    training child reads them from (HF_TOKEN): a command line is recorded, printed by `plan` and visible in `ps`."""
+    from s2r_hf.training.sft import credential_variable
+
+    return {
+        credential_variable(key): str(value)
+        for key, value in config.train.overrides.items()
+        if credential_variable(key) and value not in (None, "")
+    }
 
 
 # -- executing the steps ----------------------------------------------------------------------------------------------
@@ -491,8 +506,8 @@ class _Context:
             shutil.rmtree(output)
         data = pool_dir(self.config) if arm.strategy == FULL else arm_output(self.config, planned.arm, "select")
         command = train_command(self.config, data=str(data), output_dir=str(output))
-        logger.info("%s: %s", planned.id, shlex.join(command))
-        _run_child(command, planned.id)
+        logger.info("%s: %s", planned.id, shlex.join(redact_argv(command)))
+        _run_child(command, planned.id, env=train_environment(self.config))
         record = read_provenance(output)
         if record is None or record.get("status") != "finished":
             raise StepFailedError(f"{planned.id}: the training ended without a finished record in {output}")
@@ -527,12 +542,13 @@ def _train_summary(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _run_child(command: list[str], step_id: str) -> None:
-    """Run a step's child process with the terminal's output; it dies with this process (no orphan trainer)."""
+def _run_child(command: list[str], step_id: str, *, env: dict[str, str] | None = None) -> None:
+    """Run a step's child process with the terminal's output; it dies with this process (no orphan trainer). `env`
+    is added to this process's environment for the child (its credentials)."""
     from s2r_hf.children import run_tied
 
     try:
-        completed = run_tied(command)
+        completed = run_tied(command, env={**os.environ, **env} if env else None)
     except FileNotFoundError as err:
         raise InputError(f"{step_id}: cannot start {command[0]!r} ({err}); check train.launcher") from None
     if completed.returncode != 0:

@@ -148,12 +148,16 @@ def _pool_settings(config: ExperimentConfig) -> dict[str, Any]:
 
 
 def _train_settings(config: ExperimentConfig) -> dict[str, Any]:
+    from s2r_hf.training.sft import credential_variable
+
     recipe = Path(config.train.recipe_path)
+    # A credential says who may push, not what is trained: a new token re-runs nothing, and no digest depends on it.
+    overrides = {key: value for key, value in config.train.overrides.items() if not credential_variable(key)}
     return {
         "recipe": config.train.recipe,
         "recipe_sha256": hashlib.sha256(recipe.read_bytes()).hexdigest(),
         "model": _base_model(config),
-        "overrides": config.train.overrides,
+        "overrides": overrides,
     }
 
 
@@ -249,9 +253,15 @@ def write_record(step: Step, status: str, **extra: Any) -> dict[str, Any]:
 
 
 def write_json(path: Path, data: Any) -> None:
+    """Write an experiment record whole, through the one rule for secrets (`redact`): a token given as an override
+    (`--set train.overrides.hub_token=...`) or in the experiment file is recorded as REDACTED."""
+    from s2r_hf.redaction import redact
+
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.parent / f".{path.name}.tmp-{os.getpid()}"
-    temporary.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    # default=str first (paths, dates), so that redact sees every value as JSON will hold it.
+    plain = json.loads(json.dumps(data, default=str))
+    temporary.write_text(json.dumps(redact(plain), indent=2) + "\n", encoding="utf-8")
     os.replace(temporary, path)
 
 

@@ -13,7 +13,8 @@ those files, in one commit or none:
   the comparison is redone before each retry, so a commit whose answer was lost is not made twice. Other answers become
   a `PublishError` that says what failed, what the Hub answered and how to fix it (token, namespace, revision, ...).
 - Offline mode (`HF_HUB_OFFLINE=1`), a missing token and a Hub that cannot be reached at all fail before any file is
-  read. The token is never logged, and files that contain it are refused.
+  read (`check_push` runs these checks alone, before long work). The token is never logged, and files that contain
+  it, or any string shaped like a Hub token (another token leaks as surely), are refused before any upload.
 
 Callers build the commit message from a `CommitPlan` (what will change), and get a `CommitResult` back.
 """
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from s2r_hf.errors import InputError, S2RError
 from s2r_hf.http_errors import transport_errors
+from s2r_hf.redaction import find_hub_tokens
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -228,23 +230,8 @@ def commit_files(
     retry = retry or RetryPolicy()
     token = token if token is not None else get_token()
     api = HfApi(token=token)
-    if not token:
-        raise PublishError(f"no Hugging Face token found, and writing to the Hub needs one; {_token_help(api)}")
-
-    whoami = _call(
-        retry,
-        f"checking the token with {api.endpoint}",
-        api.whoami,
-        first_contact=True,
-        api=api,
-        repo_id=repo_id,
-        repo_type=repo_type,
-        revision=revision,
-    )
-    # Read access needs no check here; everything below writes, so a read-only token is refused before any upload.
+    whoami = _check_writer(api, token, retry, repo_id=repo_id, repo_type=repo_type, revision=revision)
     user = whoami.get("name", "?")
-    if ((whoami.get("auth") or {}).get("accessToken") or {}).get("role") == "read":
-        raise PublishError(f"the token of {user!r} is read-only (role 'read'); writing needs: {_token_help(api)}")
     orgs = [org for org in whoami.get("orgs", []) if org.get("name")]
     context = {
         "api": api,
@@ -318,6 +305,50 @@ def commit_files(
     return _call(retry, f"committing to {repo_id}@{revision}", attempt, **context)
 
 
+def check_push(
+    repo_ids: Sequence[str], *, repo_type: str = "dataset", token: str | None = None, retry: RetryPolicy | None = None
+) -> str:
+    """Everything `commit_files` refuses before it reads a file, checked alone: offline mode, the repo ids, a token,
+    the Hub accepting it and letting it write. A caller with long work before its push (`s2r evaluate
+    --push-to-hub`) calls this first, so a doomed push fails in a second rather than after the work. Returns the user
+    the token belongs to; raises PublishError or InputError."""
+    from huggingface_hub import HfApi, get_token
+
+    check_online()
+    if isinstance(repo_ids, str) or not repo_ids:
+        raise InputError(f"repo_ids is a non-empty list of repo ids, got {repo_ids!r}")
+    for repo_id in repo_ids:
+        check_repo_id(repo_id)
+    check_publish_options(private=False, token=token, retry=retry)
+    token = token if token is not None else get_token()
+    api = HfApi(token=token)
+    whoami = _check_writer(api, token, retry or RetryPolicy(), repo_id=repo_ids[0], repo_type=repo_type)
+    return whoami.get("name", "?")
+
+
+def _check_writer(
+    api: HfApi, token: str | None, retry: RetryPolicy, *, repo_id: str, repo_type: str, revision: str = "main"
+) -> dict[str, Any]:
+    """The Hub's `whoami` for `token`, refusing a missing, rejected or read-only token before anything is written."""
+    if not token:
+        raise PublishError(f"no Hugging Face token found, and writing to the Hub needs one; {_token_help(api)}")
+    whoami = _call(
+        retry,
+        f"checking the token with {api.endpoint}",
+        api.whoami,
+        first_contact=True,
+        api=api,
+        repo_id=repo_id,
+        repo_type=repo_type,
+        revision=revision,
+    )
+    # Read access needs no check here; everything after this writes, so a read-only token is refused before any upload.
+    if ((whoami.get("auth") or {}).get("accessToken") or {}).get("role") == "read":
+        user = whoami.get("name", "?")
+        raise PublishError(f"the token of {user!r} is read-only (role 'read'); writing needs: {_token_help(api)}")
+    return whoami
+
+
 # -- local files -------------------------------------------------------------------------------------------------------
 
 
@@ -352,32 +383,51 @@ class _LocalFile:
     def size(self) -> int:
         return len(self.content) if self.content is not None else self.path.stat().st_size
 
-    def scan(self, needle: bytes) -> tuple[str, str, bool]:
-        """(sha256, git blob sha1, whether `needle` occurs) in one pass over the content."""
+    def scan(self, needle: bytes) -> tuple[str, str, bool, bool]:
+        """(sha256, git blob sha1, whether `needle` occurs, whether any Hub-token-shaped bytes occur), in one pass
+        over the content. When a token-shaped string is found the pass stops there: the file is refused, so its
+        digests are not needed."""
         sha256, sha1 = hashlib.sha256(), hashlib.sha1(b"blob %d\x00" % self.size)
         found, tail = False, b""
-        for chunk in self.chunks():
-            sha256.update(chunk)
-            sha1.update(chunk)
-            window = tail + chunk
-            found = found or (bool(needle) and needle in window)
-            tail = window[-(len(needle) - 1) :] if len(needle) > 1 else b""
-        return sha256.hexdigest(), sha1.hexdigest(), found
+
+        def hashed() -> Iterator[bytes]:
+            nonlocal found, tail
+            for chunk in self.chunks():
+                sha256.update(chunk)
+                sha1.update(chunk)
+                window = tail + chunk
+                found = found or (bool(needle) and needle in window)
+                tail = window[-(len(needle) - 1) :] if len(needle) > 1 else b""
+                yield chunk
+
+        shaped = find_hub_tokens(hashed())
+        return sha256.hexdigest(), sha1.hexdigest(), found, shaped
 
 
 def _refuse_token_in_files(files: Mapping[str, _LocalFile], token: str) -> dict[str, tuple[str, str]]:
-    """Hash every file; refuse if any of them holds the token. Returns path -> (sha256, git blob sha1)."""
-    digests, leaking = {}, []
+    """Hash every file; refuse if any of them holds the push's token or any Hub-token-shaped string (another
+    token, left in a record or a pickled argument, leaks as surely as this one). Returns path -> (sha256, blob sha1)."""
+    digests, own, shaped = {}, [], []
     for path, local in files.items():
-        sha256, sha1, found = local.scan(token.encode("utf-8"))
+        sha256, sha1, found, looks_like_token = local.scan(token.encode("utf-8"))
         digests[path] = (sha256, sha1)
         if found:
-            leaking.append(path)
-    if leaking:
+            own.append(path)
+        elif looks_like_token:
+            shaped.append(path)
+    if own or shaped:
+        found_in = []
+        if own:
+            found_in.append(f"{', '.join(sorted(own))} contain(s) the Hub token given for this publish")
+        if shaped:
+            found_in.append(
+                f"{', '.join(sorted(shaped))} contain(s) a Hub token (a string shaped like one: hf_ and 30 or more "
+                "letters and digits)"
+            )
         raise PublishError(
-            f"refusing to publish: {', '.join(sorted(leaking))} contain(s) the Hub token given for this publish. "
-            "Remove it from the files (e.g. re-run the command that wrote them without the token on its command "
-            "line) and revoke the token if it was shared."
+            f"refusing to publish: {'; '.join(found_in)}. Nothing was uploaded. Remove it from the files (e.g. "
+            "re-run the command that wrote them without the token on its command line) and revoke the token if it "
+            "was shared."
         )
     return digests
 

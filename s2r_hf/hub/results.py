@@ -94,6 +94,24 @@ def push_results(
     return done
 
 
+def check_push_results(
+    *,
+    results_repo: str | None = None,
+    model_repo: str | None = None,
+    subset_repo: str | None = None,
+    token: str | None = None,
+    retry: RetryPolicy | None = None,
+) -> str:
+    """What `push_results` to these targets would refuse at its start, checked before the evaluation runs: at least
+    one target, valid repo ids, online, a token the Hub accepts with write access. Returns the token's user."""
+    from s2r_hf.hub.commit import check_push
+
+    targets = [repo for repo in (results_repo, model_repo, subset_repo) if repo is not None]
+    if not targets:
+        raise InputError("name at least one target: results_repo, model_repo or subset_repo")
+    return check_push(targets, repo_type="dataset" if results_repo else "model", token=token, retry=retry)
+
+
 def run_config_name(label: str) -> str:
     """A run label as a config name: `random 10%` -> `random-10`."""
     name = _CONFIG_NAME.sub("-", str(label)).strip("-.")

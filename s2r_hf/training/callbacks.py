@@ -31,6 +31,7 @@ from transformers import TrainerCallback
 
 from s2r_hf.errors import InputError
 from s2r_hf.hub.models import PUSH_EXCLUDE
+from s2r_hf.redaction import redact_argv
 from s2r_hf.training.provenance import read_provenance, update_provenance, write_provenance
 
 if TYPE_CHECKING:
@@ -165,6 +166,7 @@ class PushToHubRevisionCallback(TrainerCallback):
         self.token = token
         self._executor: ThreadPoolExecutor | None = None
         self.pushed: dict[str, Future] = {}
+        self._logged: set[str] = set()
 
     def branch(self, step: int) -> str:
         return f"{self.prefix}step-{step:09d}"
@@ -204,17 +206,36 @@ class PushToHubRevisionCallback(TrainerCallback):
                 staging.parent.rmdir()
 
     def wait(self) -> dict[str, Any]:
-        """Wait for every push; returns {branch: CommitResult or the error}, and logs the failures."""
+        """Wait for every push; returns {branch: CommitResult or the error}, and logs the failures (each once)."""
         outcomes: dict[str, Any] = {}
         for branch, future in self.pushed.items():
             error = future.exception()
             outcomes[branch] = error if error is not None else future.result()
-            if error is not None:
+            if error is not None and branch not in self._logged:
+                self._logged.add(branch)
                 logger.error("push of %s to %s failed: %s", branch, self.repo_id, error)
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
         return outcomes
+
+    def raise_failures(self, output_dir: str | os.PathLike) -> None:
+        """Wait for every push, then raise a PublishError naming the branches whose push failed (none: nothing).
+
+        A run whose checkpoints did not reach the Hub must not end as a success; what it trained stays saved.
+        """
+        from s2r_hf.hub.commit import PublishError
+
+        failed = {branch: error for branch, error in self.wait().items() if isinstance(error, BaseException)}
+        if not failed:
+            return
+        first = " ".join(str(next(iter(failed.values()))).split())
+        raise PublishError(
+            f"the push of {len(failed)} checkpoint(s) to {self.repo_id} failed (branches {', '.join(failed)}; first "
+            f"error: {first}); the model and its checkpoints stay saved in {str(output_dir)!r}: fix the cause, then "
+            f"push the model with s2r_hf.publish_model({str(output_dir)!r}, {self.repo_id!r}) and a checkpoint with "
+            f"s2r_hf.commit_files({self.repo_id!r}, files, repo_type='model', revision=BRANCH, create_branch=True)"
+        )
 
     def on_train_end(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
@@ -303,7 +324,7 @@ class EvaluateCallback(TrainerCallback):
         output.unlink(missing_ok=True)
         argv = self.command_for(checkpoint, output)
         log = open(folder / "evaluate.log", "wb")  # noqa: SIM115 (closed when the process is collected)
-        logger.info("evaluating %s: %s", checkpoint, shlex.join(argv))
+        logger.info("evaluating %s: %s", checkpoint, shlex.join(redact_argv(argv)))
         try:
             process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         except OSError as err:

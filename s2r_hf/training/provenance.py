@@ -34,7 +34,14 @@ def read_provenance(output_dir: str | os.PathLike) -> dict[str, Any] | None:
 
 
 def write_provenance(output_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
-    """Write the record whole (a temporary file moved into place), then the model card from it."""
+    """Write the record whole (a temporary file moved into place), then the model card from it.
+
+    The record goes through the one rule for secrets first (`s2r_hf.redaction.redact`): whatever option or value
+    carried a token into it, the file and the card hold `REDACTED`.
+    """
+    from s2r_hf.redaction import redact
+
+    record = redact(record)
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / PROVENANCE_FILE

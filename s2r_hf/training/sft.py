@@ -15,6 +15,7 @@ runs on one CPU, one GPU, or many processes under `accelerate launch` / `torchru
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -450,15 +451,96 @@ def main(argv: list[str] | None = None, *, command: str | None = None) -> TrainO
     if "--config" in argv and argv.index("--config") + 1 < len(argv):
         recipe = argv[argv.index("--config") + 1]
     script_args, training_args, model_args = parse_train_args(argv)
-    return train(script_args, training_args, model_args, command=command, recipe=recipe)
+    hand_token_to_environment(training_args)
+    refuse_tokens_in_options(script_args, training_args, model_args)
+    check_checkpoint_pushes(training_args)
+    outcome = train(script_args, training_args, model_args, command=command, recipe=recipe)
+    refuse_failed_pushes(outcome.trainer, training_args.output_dir)
+    return outcome
+
+
+# ------------------------------------------------------------------------------------------------------------ secrets
+
+
+def refuse_tokens_in_options(*configs) -> None:
+    """Refuse, before any work, a Hub token given inside another option (`--eval_command "... --token hf_..."`,
+    `--hub_model_id`): every option is pickled into each checkpoint's training_args.bin, where only --hub_token is
+    taken out. The evaluation command and every push read HF_TOKEN, which --hub_token sets."""
+    from dataclasses import fields, is_dataclass
+
+    from s2r_hf.redaction import HUB_TOKEN
+
+    for config in configs:
+        for spec in fields(config) if is_dataclass(config) else ():
+            value = getattr(config, spec.name, None)
+            words = value if isinstance(value, (list, tuple)) else [value]
+            if any(isinstance(word, str) and HUB_TOKEN.search(word) for word in words):
+                raise InputError(
+                    f"--{spec.name} holds a Hub token, and every option is saved with each checkpoint "
+                    "(training_args.bin); give the token with --hub_token or HF_TOKEN instead (the evaluation "
+                    "command and every push read it from HF_TOKEN)"
+                )
+
+
+def check_checkpoint_pushes(training_args) -> None:
+    """With the push_to_hub_revision callback, refuse a push bound to fail (offline, no token, a token the Hub rejects
+    or that may only read) before the model loads, not at the first checkpoint: `commit_files`' own start checks."""
+    from s2r_hf.hub.commit import check_push
+
+    # S2RSFTConfig has checked the names and that --hub_model_id is given with this callback.
+    if "push_to_hub_revision" not in (training_args.callbacks or []):
+        return
+    try:
+        check_push([training_args.hub_model_id], repo_type="model")
+    except S2RError as err:
+        raise type(err)(f"push_to_hub_revision: {err}") from None
+
+
+def refuse_failed_pushes(trainer, output_dir: str) -> None:
+    """Raise (on the main process) when a checkpoint push failed: a run whose pushes were refused is not a success."""
+    from s2r_hf.training.callbacks import PushToHubRevisionCallback
+
+    if not trainer.is_world_process_zero():
+        return
+    for callback in trainer.callback_handler.callbacks:
+        if isinstance(callback, PushToHubRevisionCallback):
+            callback.raise_failures(output_dir)
+
+
+# The options of `s2r train` that carry a credential, and the environment variable that carries it instead: a
+# launcher (the experiment) passes them through the environment, never on a command line that is recorded and shown.
+CREDENTIAL_OPTIONS = {"hub_token": "HF_TOKEN"}
+
+
+def credential_variable(option: str) -> str | None:
+    """The environment variable that carries option `option` (`hub_token`, `--hub-token`: the parser takes both
+    spellings) when it is a credential; None for every other option."""
+    return CREDENTIAL_OPTIONS.get(str(option).lstrip("-").replace("-", "_"))
+
+
+def hand_token_to_environment(training_args) -> None:
+    """Move `--hub_token` (a flag or a recipe's key) out of the arguments into HF_TOKEN, for this process and its
+    children.
+
+    transformers pickles the TrainingArguments into every checkpoint's training_args.bin, and the card and record are
+    made from them: an object that gets saved must never hold the token. huggingface_hub (every s2r push, the
+    Trainer's own push_to_hub) falls back to HF_TOKEN when given no token, so nothing is lost. The explicit flag wins
+    over an HF_TOKEN already set, as it did when it was passed along.
+    """
+    token = getattr(training_args, "hub_token", None)
+    if token:
+        os.environ["HF_TOKEN"] = token
+        training_args.hub_token = None
 
 
 if __name__ == "__main__":  # accelerate launch -m s2r_hf.training.sft --config ...
     import shlex
 
+    from s2r_hf.redaction import redact_argv
+
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        main(command=shlex.join(["s2r", "train", *sys.argv[1:]]))
+        main(command=shlex.join(redact_argv(["s2r", "train", *sys.argv[1:]])))
     except S2RError as err:
         print(f"s2r train: error: {err}", file=sys.stderr)
         sys.exit(2)

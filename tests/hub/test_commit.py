@@ -222,6 +222,26 @@ def test_files_holding_the_token_are_refused_before_any_write(hub):
     assert [r.path for r in hub.requests] == ["/api/whoami-v2"]
 
 
+def test_any_hub_token_shaped_content_is_refused_whichever_token_pushes(hub, tmp_path):
+    # A token split across two of the 8 MiB chunks the scan reads is found too.
+    foreign = b"hf_" + b"aB3" * 11 + b"z"
+    big = tmp_path / "weights.bin"
+    big.write_bytes(b"\0" * (8 * 1024 * 1024 - 10) + foreign + b"\0" * 64)
+    names = {"hf_hub_download": b"from huggingface_hub import hf_hub_download  # hf_transfer too"}
+    with pytest.raises(PublishError) as caught:
+        commit_files(
+            REPO,
+            {"ok.txt": names["hf_hub_download"], "weights.bin": big, "note.md": b"x " + foreign},
+            repo_type="model",
+        )
+    message = str(caught.value)
+    assert "note.md, weights.bin contain(s) a Hub token" in message and "ok.txt" not in message
+    assert foreign.decode() not in message and "Nothing was uploaded" in message
+    assert [r.path for r in hub.requests] == ["/api/whoami-v2"]
+    # Names that merely start with hf_ are not tokens: the same push without the token-shaped files goes through.
+    assert commit_files(REPO, {"ok.txt": names["hf_hub_download"]}, repo_type="model").changed
+
+
 # -- namespaces and answers the Hub gives ------------------------------------------------------------------------------
 
 

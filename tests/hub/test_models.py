@@ -8,7 +8,7 @@ import json
 import pytest
 
 from s2r_hf.errors import InputError
-from s2r_hf.hub.commit import commit_files
+from s2r_hf.hub.commit import PublishError, commit_files
 from s2r_hf.hub.models import publish_model
 from s2r_hf.hub.results import split_card
 
@@ -91,3 +91,26 @@ def test_a_link_in_the_folder_is_refused(hub, write_model_folder, tmp_path):
     (folder / "extra.txt").symlink_to(tmp_path / "secret.txt")
     with pytest.raises(InputError, match="symbolic link"):
         publish_model(folder, REPO)
+
+
+def test_a_model_folder_holding_another_token_is_refused_before_any_upload(hub, write_model_folder):
+    # Issue 16, case 1: the folder of `s2r train --hub_token T` held T in its card, record and pickled arguments, and a
+    # publish with another token (HF_TOKEN) uploaded all three: the guard looked only for the push's own token.
+    import pickle
+
+    foreign = "hf_" + "Q7x" * 12  # shaped like a Hub token, and not the one this push uses
+    folder = write_model_folder("joint")
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    (folder / "README.md").write_text(card.replace("status: finished", f"status: finished # {foreign}"), "utf-8")
+    record = json.loads((folder / "s2r_training.json").read_text(encoding="utf-8"))
+    record["command"] = f"s2r train --hub_token {foreign}"
+    (folder / "s2r_training.json").write_text(json.dumps(record), encoding="utf-8")
+    (folder / "training_args.bin").write_bytes(pickle.dumps({"hub_token": foreign, "padding": b"\0" * 100}))
+
+    with pytest.raises(PublishError) as caught:
+        publish_model(folder, REPO)
+    message = str(caught.value)
+    assert "README.md, s2r_training.json, training_args.bin contain(s) a Hub token" in message
+    assert "config.json" not in message and foreign not in message
+    assert [r.path for r in hub.requests] == ["/api/whoami-v2"]  # nothing created, nothing uploaded
+    assert not any(foreign.encode() in stored for stored in hub.all_stored_bytes())
