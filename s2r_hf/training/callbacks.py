@@ -292,8 +292,16 @@ class EvaluateCallback(TrainerCallback):
         }
         return [word.format(**values) for word in shlex.split(self.command)]
 
-    def evaluate(self, checkpoint: str | os.PathLike, step: int, output_dir: str | os.PathLike) -> None:
-        """Start the evaluation of `checkpoint` (a saved model folder) as the scores of `step`."""
+    def evaluate(
+        self, checkpoint: str | os.PathLike, step: int, output_dir: str | os.PathLike, *, stage: bool = False
+    ) -> None:
+        """Start the evaluation of `checkpoint` (a saved model folder) as the scores of `step`.
+
+        `stage=True` evaluates a hard-linked copy of it (in s2r_eval/step-N/), so that `save_total_limit` rotating the
+        checkpoint away while it is evaluated takes nothing from the evaluation.
+        """
+        from s2r_hf.children import popen_tied
+
         folder = Path(output_dir) / EVAL_FOLDER / f"step-{step}"
         folder.mkdir(parents=True, exist_ok=True)
         output = folder / EVAL_OUTPUT
@@ -301,11 +309,16 @@ class EvaluateCallback(TrainerCallback):
         if output.is_dir():
             shutil.rmtree(output)
         output.unlink(missing_ok=True)
-        argv = self.command_for(checkpoint, output)
+        evaluated = Path(checkpoint)
+        if stage:
+            evaluated = folder / Path(checkpoint).name
+            _stage_files(Path(checkpoint), evaluated)  # the model's files, not the resume state
+        argv = self.command_for(evaluated, output)
         log = open(folder / "evaluate.log", "wb")  # noqa: SIM115 (closed when the process is collected)
         logger.info("evaluating %s: %s", checkpoint, shlex.join(argv))
         try:
-            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            # Tied to this process: a killed trainer leaves no evaluation behind writing into its folder.
+            process = popen_tied(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         except OSError as err:
             log.close()
             self._record(step, str(checkpoint), output_dir, error=f"could not start {argv[0]!r}: {err}")
@@ -319,7 +332,8 @@ class EvaluateCallback(TrainerCallback):
             return
         final = state.global_step >= state.max_steps
         if self.every_save or final:
-            self.evaluate(Path(args.output_dir) / f"checkpoint-{state.global_step}", state.global_step, args.output_dir)
+            checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            self.evaluate(checkpoint, state.global_step, args.output_dir, stage=True)
 
     def on_step_end(self, args, state, control, **kwargs):
         self._state = state
@@ -346,6 +360,9 @@ class EvaluateCallback(TrainerCallback):
                 continue
             log.close()
             self._finish(step, checkpoint, output_dir, process.returncode)
+            staged = output_dir / EVAL_FOLDER / f"step-{step}" / Path(checkpoint).name
+            if staged.is_dir() and staged != Path(checkpoint):  # the hard-linked copy, s2r's own
+                shutil.rmtree(staged, ignore_errors=True)
         self._running = still
 
     def _finish(self, step: int, checkpoint: str, output_dir: Path, returncode: int) -> None:

@@ -6,6 +6,7 @@ selection applied on the fly, the callbacks, the benchmarks evaluated after trai
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -88,6 +89,7 @@ class S2RSFTConfig(SFTConfig):
         if self.include_num_input_tokens_seen in ("no", False):
             self.include_num_input_tokens_seen = "non_padding"
         super().__post_init__()
+        check_training_lengths(self)
         if isinstance(self.selection_strategy, str) and self.selection_strategy.lower() in ("", "none"):
             self.selection_strategy = None
         if self.selection_strategy is not None and self.selection_strategy not in STRATEGIES:
@@ -155,6 +157,41 @@ def train_flag_names():
         for select_flag, train_flag in _SELECT_FLAGS.items():
             message = message.replace(select_flag, train_flag)
         raise type(err)(message) from err
+
+
+def _number(config, name: str) -> float:
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{name} must be a number, got {value!r}")
+    return value
+
+
+def check_training_lengths(config) -> None:
+    """Refuse the settings with which nothing would be trained, or which fail only once the model is loaded.
+
+    transformers accepts a batch of 0, 0 or NaN epochs, a negative learning rate: it then fails deep in the loop, or
+    "trains" 0 steps and saves the base model as if it were fine-tuned.
+    """
+    for name in ("per_device_train_batch_size", "gradient_accumulation_steps"):
+        value = _number(config, name)
+        if value != int(value) or value < 1:
+            raise InputError(f"{name} must be a whole number of at least 1, got {value!r}")
+    max_steps = _number(config, "max_steps")
+    if max_steps != int(max_steps) or max_steps < -1:
+        raise InputError(
+            f"max_steps must be a positive number of steps, or -1 to train num_train_epochs; got {max_steps!r}"
+        )
+    epochs = _number(config, "num_train_epochs")
+    if not math.isfinite(epochs) or epochs < 0:
+        raise InputError(f"num_train_epochs must be a finite number of epochs, at least 0; got {epochs!r}")
+    if max_steps <= 0 and epochs == 0:
+        raise InputError(
+            f"num_train_epochs is 0 and max_steps is {max_steps}: nothing would be trained; give --num_train_epochs "
+            "(e.g. 3) or --max_steps (a positive number of steps)"
+        )
+    rate = _number(config, "learning_rate")
+    if not math.isfinite(rate) or rate <= 0:
+        raise InputError(f"learning_rate must be a positive finite number, got {rate!r}; e.g. --learning_rate 1e-5")
 
 
 def check_eval_command(template: str) -> None:

@@ -14,7 +14,12 @@ runs on one CPU, one GPU, or many processes under `accelerate launch` / `torchru
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import json
 import logging
+import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -23,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf._version import __version__
-from s2r_hf.errors import InputError, ModelError, S2RError
+from s2r_hf.errors import InputError, ModelError, OutputError, S2RError
 from s2r_hf.training.provenance import PROVENANCE_FILE, read_provenance, update_provenance
 
 if TYPE_CHECKING:
@@ -238,46 +243,189 @@ def load_training_data(script_args, training_args, tokenizer, chat_template: str
 # ------------------------------------------------------------------------------------------------------- output folder
 
 
-def check_output_dir(training_args) -> str | None:
-    """Decide what `output_dir` allows, before anything loads: the checkpoint to resume from, or None (fresh).
+@dataclass
+class OutputPlan:
+    """What `check_output_dir` decided, before anything is written: what `train` does to `output_dir` once every
+    other check has passed too."""
 
-    - missing or empty: a fresh run;
-    - an s2r run that did not finish: resumed from its last checkpoint (or started again if it has none);
-    - a finished s2r run: refused unless --overwrite_output_dir (its checkpoints and evaluations are then removed);
-    - anything else: refused; s2r never writes into a folder it did not write.
+    output: Path
+    resume: str | None = None  # the checkpoint to resume from (None: from the base model)
+    previous: dict[str, Any] | None = None  # the record of the unfinished run being resumed, to compare with
+    clear: bool = False  # --overwrite_output_dir on an s2r run: remove its checkpoints and evaluations first
+
+
+def check_output_dir(training_args) -> OutputPlan:
+    """Decide what `output_dir` allows, before anything loads; reads only, writes nothing.
+
+    - missing or empty: a fresh run (from --resume_from_checkpoint if given);
+    - an s2r run that did not finish: resumed from its last whole checkpoint (or started again if it has none);
+    - an s2r run with --overwrite_output_dir: started again (its checkpoints and evaluations are removed, once every
+      other check passed);
+    - a finished s2r run: refused unless --overwrite_output_dir;
+    - anything else: refused, whatever the resume options; s2r never writes into a folder it did not write.
     """
-    from transformers.trainer_utils import get_last_checkpoint
-
-    output = Path(training_args.output_dir)
-    if training_args.resume_from_checkpoint:
-        return training_args.resume_from_checkpoint
+    output = Path(training_args.output_dir).expanduser()
+    explicit = _explicit_checkpoint(training_args.resume_from_checkpoint, output, training_args.overwrite_output_dir)
     if output.exists() and not output.is_dir():
         raise InputError(f"output_dir {str(output)!r} is a file; choose a folder with --output_dir")
+    _require_writable(output)
     if not output.exists() or not any(output.iterdir()):
-        return None
+        return OutputPlan(output, resume=explicit)
     record = read_provenance(output)
     if record is None:
         raise InputError(
             f"output_dir {str(output)!r} exists and was not written by s2r train (no {PROVENANCE_FILE}); choose "
             "another --output_dir (s2r never writes into a folder it did not write)"
         )
+    if training_args.overwrite_output_dir:
+        return OutputPlan(output, resume=explicit, clear=True)
     if record.get("status") == "finished":
-        if not training_args.overwrite_output_dir:
-            raise InputError(
-                f"output_dir {str(output)!r} holds a finished run; choose another --output_dir, or pass "
-                "--overwrite_output_dir to train again into it"
-            )
-        if training_args.process_index == 0:  # what the finished run wrote: its checkpoints, evaluations and record
-            for old in [*output.glob("checkpoint-*"), output / "s2r_eval"]:
-                if old.is_dir():
-                    shutil.rmtree(old)
-            update_provenance(output, status="running", training=None, evaluations=[])
-        logger.info("training again into %s (--overwrite_output_dir)", output)
+        raise InputError(
+            f"output_dir {str(output)!r} holds a finished run; choose another --output_dir, or pass "
+            "--overwrite_output_dir to train again into it"
+        )
+    resume = explicit or last_whole_checkpoint(output)
+    return OutputPlan(output, resume=resume, previous=record if resume else None)
+
+
+# A checkpoint is whole when the trainer's state and the model weights were both written (a full disk or a kill
+# while saving leaves a folder without them, and resuming from it fails).
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+    "adapter_model.safetensors",
+    "adapter_model.bin",
+)
+_CHECKPOINT = re.compile(r"checkpoint-(\d+)")
+
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why `folder` cannot be resumed from (in words), or None when it is a whole checkpoint."""
+    if not folder.is_dir():
+        return "does not exist" if not folder.exists() else "is not a folder"
+    try:
+        state = json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return "has no trainer_state.json (it was not saved whole)"
+    except (OSError, ValueError):
+        return "has a trainer_state.json that cannot be read (it was not saved whole)"
+    if not isinstance(state, dict) or "global_step" not in state:
+        return "has a trainer_state.json without global_step"
+    deepspeed = any(path.is_dir() for path in folder.glob("global_step*"))
+    if not deepspeed and not any((folder / name).is_file() for name in WEIGHT_FILES):
+        return "holds no model weights (it was not saved whole)"
+    return None
+
+
+def last_whole_checkpoint(output: Path) -> str | None:
+    """The highest-numbered whole checkpoint of `output`; incomplete ones are logged and left as they are.
+
+    transformers' `get_last_checkpoint` picks by number alone, so a checkpoint a full disk cut short would be chosen
+    (and fail) on every re-run.
+    """
+    numbered = []
+    for path in output.iterdir():
+        match = _CHECKPOINT.fullmatch(path.name)
+        if match and path.is_dir():
+            numbered.append((int(match.group(1)), path))
+    for _, path in sorted(numbered, reverse=True):
+        problem = checkpoint_problem(path)
+        if problem is None:
+            logger.info("resuming from %s", path)
+            return str(path)
+        logger.warning("not resuming from %s: it %s; it is left as it is, and skipped", path, problem)
+    return None
+
+
+def _explicit_checkpoint(value, output: Path, overwrite: bool) -> str | None:
+    """--resume_from_checkpoint: a whole checkpoint folder, checked before the model loads."""
+    if value is None or value is False or value == "":
         return None
-    last = get_last_checkpoint(str(output))
-    if last:
-        logger.info("resuming from %s", last)
-    return last
+    if value is True or str(value).lower() == "true":  # transformers' "the last one in output_dir"
+        last = last_whole_checkpoint(output) if output.is_dir() else None
+        if last is None:
+            raise InputError(
+                f"--resume_from_checkpoint true, but output_dir {str(output)!r} holds no whole checkpoint; give a "
+                "checkpoint folder, or leave the option out to start from the base model"
+            )
+        value = last
+    checkpoint = Path(str(value)).expanduser()
+    problem = checkpoint_problem(checkpoint)
+    if problem is not None:
+        raise InputError(
+            f"--resume_from_checkpoint {str(value)!r} {problem}; give a checkpoint folder that trainer_state.json and "
+            "the model weights were saved into (e.g. OUT/checkpoint-500), or leave the option out"
+        )
+    if overwrite and output.resolve() in checkpoint.resolve().parents:
+        raise InputError(
+            f"--resume_from_checkpoint {str(value)!r} is inside output_dir {str(output)!r}, which "
+            "--overwrite_output_dir would clear; resume without --overwrite_output_dir, or copy the checkpoint out"
+        )
+    return str(checkpoint)
+
+
+def _require_writable(output: Path) -> None:
+    """The output folder (or the nearest folder above it that exists) must be writable: say so before any work."""
+    existing = output
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"output_dir {str(output)!r} cannot be written: {str(existing)!r} is read-only or not yours; choose an "
+            "--output_dir on a disk you can write to"
+        )
+
+
+def differences(previous: dict[str, Any], record: dict[str, Any]) -> list[str]:
+    """What differs between the record of an unfinished run and the run asked for now (`name: old -> new`).
+
+    The data and the training settings are compared: resuming with others would train on one thing and record another.
+    What only changes the output (logging, reporting, the evaluation command) may differ.
+    """
+    current = json.loads(json.dumps(record, default=str))  # as it would be read back from the record
+    pairs = [("base_model", previous.get("base_model"), current.get("base_model"))]
+    old_data, new_data = previous.get("data") or {}, current.get("data") or {}
+    for key in ("source", "kind", "config", "split", "revision", "selection", "sft"):
+        if key in old_data:
+            pairs.extend(_leaves(f"data.{key}", old_data.get(key), new_data.get(key)))
+    old_recipe, new_recipe = previous.get("recipe") or {}, current.get("recipe") or {}
+    for key in old_recipe:
+        if key != "recipe":  # the recipe's name: the settings it gave are compared one by one
+            pairs.extend(_leaves(key, old_recipe.get(key), new_recipe.get(key)))
+    return [f"{name}: {old!r} -> {new!r}" for name, old, new in pairs if old != new]
+
+
+def _leaves(name: str, old, new) -> list[tuple[str, Any, Any]]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = dict.fromkeys([*old, *new])
+        return [pair for key in keys for pair in _leaves(f"{name}.{key}", old.get(key), new.get(key))]
+    return [(name, old, new)]
+
+
+def check_same_run(plan: OutputPlan, record: dict[str, Any]) -> None:
+    """Refuse to resume a run with other data or settings than it was started with (saying what differs)."""
+    if plan.previous is None or plan.resume is None:
+        return
+    changed = differences(plan.previous, record)
+    if changed:
+        raise InputError(
+            f"output_dir {str(plan.output)!r} holds an unfinished run started with other data or settings "
+            f"({'; '.join(changed)}); resume it with the options it was started with, or pass "
+            "--overwrite_output_dir to start again"
+        )
+
+
+def clear_run(plan: OutputPlan) -> None:
+    """--overwrite_output_dir: remove what the earlier s2r run wrote (checkpoints, evaluations); keep the rest."""
+    from s2r_hf.training.callbacks import EVAL_FOLDER
+
+    for old in [*plan.output.glob("checkpoint-*"), plan.output / EVAL_FOLDER]:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old)
+    update_provenance(plan.output, status="running", training=None, evaluations=[])
+    logger.info("training again into %s (--overwrite_output_dir)", plan.output)
 
 
 # ------------------------------------------------------------------------------------------------ tokenizer and model
@@ -304,8 +452,8 @@ def load_tokenizer(model_args, training_args):
         raise ModelError(f"cannot load the tokenizer of {name!r}: {' '.join(str(err).split())[:300]}") from err
     template_path = training_args.chat_template_path
     if template_path:
-        if Path(template_path).is_file() and template_path.endswith((".jinja", ".j2")):
-            tokenizer.chat_template = Path(template_path).read_text(encoding="utf-8")
+        if template_path.endswith((".jinja", ".j2")):
+            tokenizer.chat_template = read_chat_template(template_path)
         else:  # TRL clones this tokenizer's template (and its special tokens) onto the model
             try:
                 source = AutoTokenizer.from_pretrained(template_path)
@@ -333,6 +481,30 @@ def load_tokenizer(model_args, training_args):
                     "--chat_template_path, or drop --assistant_only_loss"
                 )
     return tokenizer, chat_template
+
+
+def read_chat_template(path: str) -> str:
+    """A .jinja chat template file, read and compiled now: a missing file or a syntax error is one line, not a
+    traceback from the first row the trainer tokenizes."""
+    from jinja2 import TemplateError
+    from transformers.utils.chat_template_utils import _compile_jinja_template
+
+    file = Path(path).expanduser()
+    try:
+        template = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        cause = "does not exist" if isinstance(err, FileNotFoundError) else f"cannot be read ({err})"
+        raise InputError(f"--chat_template_path {path!r} {cause}; give a .jinja chat template file") from err
+    try:
+        _compile_jinja_template(template)
+    except TemplateError as err:
+        where = f" (line {err.lineno})" if getattr(err, "lineno", None) else ""
+        raise InputError(
+            f"--chat_template_path {path!r} is not a valid Jinja template{where}: {err}; fix the template"
+        ) from err
+    if not template.strip():
+        raise InputError(f"--chat_template_path {path!r} is empty; give a .jinja chat template file")
+    return template
 
 
 def load_model(model_args, training_args):
@@ -389,7 +561,27 @@ class TrainOutcome:
 def train(
     script_args, training_args, model_args, *, command: str | None = None, recipe: str | None = None
 ) -> TrainOutcome:
-    """Train as the three configs say (on this process's rank; side effects on rank 0 only)."""
+    """Train as the three configs say (on this process's rank; side effects on rank 0 only).
+
+    Everything is checked (options, output folder, checkpoint, tokenizer, data, and on resume that the data and
+    settings are the run's) before anything in the output folder is created, changed or removed; the output folder is
+    locked (on rank 0) from before the first write to the end.
+    """
+    with contextlib.ExitStack() as stack:
+        if Path(training_args.output_dir).expanduser().parent.is_dir():  # else locked once it is created, below
+            stack.enter_context(_output_lock(training_args))
+        return _train(script_args, training_args, model_args, stack, command=command, recipe=recipe)
+
+
+def _output_lock(training_args):
+    from s2r_hf.locks import locked_output
+
+    if training_args.process_index != 0:  # one lock per run: the main process holds it
+        return contextlib.nullcontext()
+    return locked_output(training_args.output_dir, "s2r train")
+
+
+def _train(script_args, training_args, model_args, stack, *, command, recipe) -> TrainOutcome:
     from trl import SFTTrainer, get_peft_config
 
     from s2r_hf.training.callbacks import EvaluateCallback, build_callbacks, recipe_record
@@ -397,7 +589,7 @@ def train(
     if training_args.use_liger_kernel and not _installed("liger_kernel"):
         logger.warning("liger-kernel is not installed: training without it (pip install liger-kernel)")
         training_args.use_liger_kernel = False
-    resume = check_output_dir(training_args)
+    plan = check_output_dir(training_args)
     tokenizer, chat_template = load_tokenizer(model_args, training_args)
     dataset, data = load_training_data(script_args, training_args, tokenizer, chat_template)
     record = new_record(
@@ -408,7 +600,18 @@ def train(
         command=command,
         output_dir=str(training_args.output_dir),
     )
+    check_same_run(plan, record)
     callbacks = build_callbacks(training_args, record)
+    # Every check passed: from here on the output folder may be written.
+    main_process = training_args.process_index == 0
+    if main_process and not Path(training_args.output_dir).expanduser().parent.is_dir():
+        with _disk_errors(plan.output):
+            plan.output.parent.mkdir(parents=True, exist_ok=True)
+        stack.enter_context(_output_lock(training_args))
+        plan = check_output_dir(training_args)  # what is there now, under the lock
+    if main_process and plan.clear:
+        with _disk_errors(plan.output):
+            clear_run(plan)
     model = load_model(model_args, training_args)
     trainer = SFTTrainer(
         model=model,
@@ -421,19 +624,49 @@ def train(
     evaluator = next((callback for callback in callbacks if isinstance(callback, EvaluateCallback)), None)
     if evaluator is not None:
         evaluator.attach(trainer)
-    trainer.train(resume_from_checkpoint=resume)
-    trainer.save_model(training_args.output_dir)
-    if trainer.is_world_process_zero():
-        update_provenance(training_args.output_dir, status="finished")
-        if evaluator is not None:
-            step = trainer.state.global_step
-            if step not in evaluator.evaluated_steps:
-                evaluator.evaluate(training_args.output_dir, step, training_args.output_dir)
-            evaluator.wait()
-        trainer.save_state()
+    with _disk_errors(plan.output):
+        trainer.train(resume_from_checkpoint=plan.resume)
+        trainer.save_model(training_args.output_dir)
+        if trainer.is_world_process_zero():
+            if evaluator is not None:
+                step = trainer.state.global_step
+                if step not in evaluator.evaluated_steps:
+                    evaluator.evaluate(training_args.output_dir, step, training_args.output_dir)
+                evaluator.wait()
+            # "finished" only once the final evaluation is recorded: a run killed before is "trained", and the same
+            # command resumes it (from its last checkpoint, with nothing left to train) and evaluates what is missing.
+            update_provenance(training_args.output_dir, status="finished")
+            trainer.save_state()
     if trainer.is_world_process_zero():
         record = read_provenance(training_args.output_dir) or record
     return TrainOutcome(record=record, trainer=trainer)
+
+
+# What a full or read-only disk raises while the trainer saves: OSError from Python and safetensors, RuntimeError
+# from torch.save ("PytorchStreamWriter failed writing file ... file write failed").
+_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+@contextlib.contextmanager
+def _disk_errors(output: Path):
+    """A disk that fills (or turns read-only) while training: one line naming the folder, the cause and the fix."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno not in _DISK_ERRNOS:
+            raise
+        raise OutputError(_disk_message(output, err.strerror or str(err))) from err
+    except RuntimeError as err:
+        if "file write failed" not in str(err) and "No space left" not in str(err):
+            raise
+        raise OutputError(_disk_message(output, "a file could not be written whole (is the disk full?)")) from err
+
+
+def _disk_message(output: Path, cause: str) -> str:
+    return (
+        f"training into {str(output)!r} stopped: {cause}; free some space there (or make it writable) and run the "
+        "same command again: it resumes from the last whole checkpoint"
+    )
 
 
 def main(argv: list[str] | None = None, *, command: str | None = None) -> TrainOutcome:
