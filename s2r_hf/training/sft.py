@@ -642,9 +642,11 @@ def _train(script_args, training_args, model_args, stack, *, command, recipe) ->
     return TrainOutcome(record=record, trainer=trainer)
 
 
-# What a full or read-only disk raises while the trainer saves: OSError from Python and safetensors, RuntimeError
-# from torch.save ("PytorchStreamWriter failed writing file ... file write failed").
+# What a full or read-only disk raises while the trainer saves: OSError from Python and safetensors, and from
+# torch.save a RuntimeError of its zip writer ("PytorchStreamWriter failed writing file ... file write failed",
+# "[enforce fail at inline_container.cc] unexpected pos", "basic_ios::clear: iostream error").
 _DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM)
+_TORCH_WRITE_FAILED = ("file write failed", "inline_container.cc", "iostream error", "PytorchStreamWriter")
 
 
 @contextlib.contextmanager
@@ -657,7 +659,7 @@ def _disk_errors(output: Path):
             raise
         raise OutputError(_disk_message(output, err.strerror or str(err))) from err
     except RuntimeError as err:
-        if "file write failed" not in str(err) and "No space left" not in str(err):
+        if not any(marker in str(err) for marker in _TORCH_WRITE_FAILED):
             raise
         raise OutputError(_disk_message(output, "a file could not be written whole (is the disk full?)")) from err
 

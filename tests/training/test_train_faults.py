@@ -1,0 +1,227 @@
+"""`s2r train` under hostile input and faults (issue 16): nothing of the user's lost, no stale result, no orphan, no
+traceback. Each error is one line, exit code 2, before the model loads and before anything in the output is written."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from fixtures.training import train_argv
+
+from s2r_hf.cli import main
+from s2r_hf.training.provenance import PROVENANCE_FILE
+
+
+def run_train(argv, capsys):
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err, err
+    errors = [line for line in err.splitlines() if line.startswith("s2r train: error: ")]
+    assert len(errors) == (code == 2), err  # one line, not the usage nor a traceback (progress bars aside)
+    return code, errors[0] if errors else ""
+
+
+def record_of(folder: Path) -> dict:
+    return json.loads((folder / PROVENANCE_FILE).read_text(encoding="utf-8"))
+
+
+def snapshot(folder: Path) -> dict:
+    """Every file under `folder` with its content: what a refused run must leave exactly as it was."""
+    return {path: path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.fixture
+def run(trained_run):
+    assert trained_run.exit_code == 0, "the shared `s2r train` run failed; see its log above"
+    return trained_run
+
+
+def killed_copy(run, folder: Path, checkpoints=("checkpoint-2",)) -> Path:
+    """What a run killed after its step-2 checkpoint leaves: the checkpoint and the record of a running run."""
+    folder.mkdir()
+    for name in checkpoints:
+        shutil.copytree(run.output_dir / name, folder / name)
+    record = record_of(run.output_dir)
+    record.update(status="running", training=None, evaluations=[])
+    (folder / PROVENANCE_FILE).write_text(json.dumps(record), encoding="utf-8")
+    return folder
+
+
+# -- options that would fail only once the model is loaded, or train nothing ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--per_device_train_batch_size", "0"], "per_device_train_batch_size must be a whole number of at least 1"),
+        (["--gradient_accumulation_steps", "-2"], "gradient_accumulation_steps must be a whole number of at least 1"),
+        (["--max_steps", "-1", "--num_train_epochs", "0"], "num_train_epochs is 0 and max_steps is -1: nothing"),
+        (["--max_steps", "0", "--num_train_epochs", "0"], "num_train_epochs is 0 and max_steps is 0: nothing"),
+        (["--num_train_epochs", "nan"], "num_train_epochs must be a finite number of epochs, at least 0; got nan"),
+        (["--num_train_epochs", "-1"], "num_train_epochs must be a finite number of epochs, at least 0; got -1"),
+        (["--max_steps", "-5"], "max_steps must be a positive number of steps, or -1"),
+        (["--learning_rate", "nan"], "learning_rate must be a positive finite number, got nan"),
+        (["--learning_rate", "-0.1"], "learning_rate must be a positive finite number, got -0.1"),
+    ],
+)
+def test_settings_that_train_nothing_or_fail_late_are_refused_up_front(
+    extra, message, tiny_model_dir, tmp_path, capsys
+):
+    code, line = run_train(train_argv(tiny_model_dir, tmp_path / "data", tmp_path / "out", *extra), capsys)
+    assert code == 2 and line.startswith("s2r train: error: ") and message in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_resume_checkpoint_is_one_line_before_the_model_loads(run, tmp_path, capsys):
+    missing = tmp_path / "missing" / "checkpoint-9"
+    argv = train_argv(run.model_dir, run.subset_dir, tmp_path / "out", "--resume_from_checkpoint", str(missing))
+    code, line = run_train(argv, capsys)
+    assert code == 2 and f"--resume_from_checkpoint {str(missing)!r} does not exist" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_resume_checkpoint_that_was_not_saved_whole_is_one_line(run, tmp_path, capsys):
+    broken = Path(shutil.copytree(run.output_dir / "checkpoint-2", tmp_path / "other" / "checkpoint-2"))
+    (broken / "trainer_state.json").unlink()
+    argv = train_argv(run.model_dir, run.subset_dir, tmp_path / "out", "--resume_from_checkpoint", str(broken))
+    code, line = run_train(argv, capsys)
+    assert code == 2 and "has no trainer_state.json (it was not saved whole)" in line
+    assert not (tmp_path / "out").exists()
+
+
+# -- case 4: the output folder rules hold whatever resume option is given ---------------------------------------------
+
+
+def test_a_foreign_output_folder_is_refused_even_with_a_resume_checkpoint(run, tmp_path, capsys):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "config.json").write_text('{"mine": true}', encoding="utf-8")
+    other = Path(shutil.copytree(run.output_dir / "checkpoint-2", tmp_path / "other" / "checkpoint-1"))
+    argv = train_argv(run.model_dir, run.subset_dir, foreign, "--resume_from_checkpoint", str(other))
+    code, line = run_train(argv, capsys)
+    assert code == 2 and "exists and was not written by s2r train" in line
+    assert snapshot(foreign) == {foreign / "config.json": b'{"mine": true}'}
+
+
+# -- case 5: every check passes before --overwrite_output_dir removes anything ---------------------------------------
+
+
+def test_overwrite_with_a_missing_dataset_leaves_the_finished_run_whole(run, tmp_path, capsys):
+    finished = Path(shutil.copytree(run.output_dir, tmp_path / "finished_run"))
+    before = snapshot(finished)
+    argv = train_argv(run.model_dir, tmp_path / "missing", finished, "--overwrite_output_dir", "true")
+    code, line = run_train(argv, capsys)
+    assert code == 2 and "missing" in line
+    assert snapshot(finished) == before
+    assert record_of(finished)["status"] == "finished"
+
+
+# -- case 10: a resume with other data or settings is refused, saying what differs -----------------------------------
+
+
+def test_a_resume_with_other_data_and_learning_rate_is_refused_naming_both(run, tmp_path, capsys):
+    killed = killed_copy(run, tmp_path / "out")
+    before = snapshot(killed)
+    other_data = Path(shutil.copytree(run.subset_dir, tmp_path / "other-subset"))
+    argv = train_argv(run.model_dir, other_data, killed, "--learning_rate", "0.002")
+    code, line = run_train(argv, capsys)
+    assert code == 2 and "holds an unfinished run started with other data or settings" in line
+    assert f"data.source: {str(run.subset_dir)!r} -> {str(other_data)!r}" in line
+    assert "learning_rate: 0.001 -> 0.002" in line
+    assert "--overwrite_output_dir to start again" in line
+    assert snapshot(killed) == before
+
+
+# -- the data: the rule `s2r score` applies ---------------------------------------------------------------------------
+
+
+def test_rows_with_a_null_content_or_no_assistant_turn_are_refused_by_row(tiny_model_dir, tmp_path, capsys):
+    rows = [
+        {"messages": [{"role": "user", "content": "1+1?"}, {"role": "assistant", "content": "2"}]},
+        {"messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": None}]},
+        {"messages": [{"role": "user", "content": "3+3?"}]},
+    ]
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    code, line = run_train(train_argv(tiny_model_dir, data, tmp_path / "out"), capsys)
+    assert code == 2 and "has 2 unusable rows of 3" in line
+    assert "rows [2]: no assistant turn" in line and "rows [1]: a null assistant content" in line
+    assert not (tmp_path / "out").exists()
+
+
+# -- the chat template -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "does not exist; give a .jinja chat template file"),
+        ("{% for m in messages %}{{ m.content }", "is not a valid Jinja template (line 1)"),
+    ],
+)
+def test_a_chat_template_file_that_is_missing_or_does_not_parse(content, message, run, tmp_path, capsys):
+    template = tmp_path / "bad.jinja"
+    if content is not None:
+        template.write_text(content, encoding="utf-8")
+    argv = train_argv(run.model_dir, run.subset_dir, tmp_path / "out", "--chat_template_path", str(template))
+    code, line = run_train(argv, capsys)
+    assert code == 2 and f"--chat_template_path {str(template)!r} {message}" in line
+    assert not (tmp_path / "out").exists()
+
+
+# -- read-only and full disks ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mount_point(tmp_path):
+    """A 320 KiB tmpfs: room for the record and the model, not for a whole checkpoint (its optimizer state)."""
+    point = tmp_path / "disk"
+    point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=320k", "tmpfs", str(point)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    yield point
+    subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def test_a_read_only_output_folder_is_one_line_before_any_work(run, mount_point, capsys):
+    subprocess.run(["mount", "-o", "remount,ro", str(mount_point)], check=True)
+    for output in (mount_point, mount_point / "out"):
+        code, line = run_train(train_argv(run.model_dir, run.subset_dir, output), capsys)
+        assert code == 2 and line.startswith("s2r train: error: ") and "read-only" in line.lower()
+        assert str(mount_point) in line and "choose an" in line
+    assert list(mount_point.iterdir()) == []
+
+
+# -- case 15 and a disk that fills while training ------------------------------------------------------------------
+
+
+def test_a_disk_filling_mid_training_stops_in_one_line_and_the_rerun_skips_the_broken_checkpoint(
+    run, mount_point, capsys
+):
+    out = mount_point / "out"
+    argv = train_argv(run.model_dir, run.subset_dir, out, "--max_steps", "2", "--save_steps", "1")
+    code, line = run_train(argv, capsys)
+    assert code == 2 and f"training into {str(out)!r} stopped: " in line
+    assert "run the same command again: it resumes from the last whole checkpoint" in line
+    assert (out / "checkpoint-1").is_dir() and not (out / "checkpoint-1" / "trainer_state.json").exists()
+    assert record_of(out)["status"] == "running"
+
+    subprocess.run(["mount", "-o", "remount,size=8m", str(mount_point)], check=True)  # space freed
+    assert main(argv) == 0
+    record = record_of(out)
+    assert record["status"] == "finished" and record["training"]["steps"] == 2
+    assert record["training"]["resumed_from_step"] is None  # the broken checkpoint-1 was not resumed from
+    assert (out / "checkpoint-2" / "trainer_state.json").is_file()
+
+
+def test_the_last_whole_checkpoint_is_resumed_from_and_an_incomplete_later_one_skipped(run, tmp_path):
+    killed = killed_copy(run, tmp_path / "out", checkpoints=("checkpoint-2", "checkpoint-3"))
+    (killed / "checkpoint-3" / "trainer_state.json").unlink()  # cut short by a full disk
+    assert main(train_argv(run.model_dir, run.subset_dir, killed)) == 0
+    record = record_of(killed)
+    assert record["status"] == "finished" and record["training"]["resumed_from_step"] == 2
+    assert record["training"]["steps"] == 3
