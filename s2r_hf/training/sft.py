@@ -252,6 +252,7 @@ class OutputPlan:
     resume: str | None = None  # the checkpoint to resume from (None: from the base model)
     previous: dict[str, Any] | None = None  # the record of the unfinished run being resumed, to compare with
     clear: bool = False  # --overwrite_output_dir on an s2r run: remove its checkpoints and evaluations first
+    evaluate_step: int | None = None  # the run is trained and saved, its final evaluation (of this step) is missing
 
 
 def check_output_dir(training_args) -> OutputPlan:
@@ -279,6 +280,10 @@ def check_output_dir(training_args) -> OutputPlan:
         )
     if training_args.overwrite_output_dir:
         return OutputPlan(output, resume=explicit, clear=True)
+    pending = record.get(PENDING_EVALUATION)
+    if record.get("status") == "trained" and isinstance(pending, int):  # killed while its final model was evaluated
+        logger.info("%s is trained and saved; evaluating its final model (step %d), which is missing", output, pending)
+        return OutputPlan(output, previous=record, evaluate_step=pending)
     if record.get("status") == "finished":
         raise InputError(
             f"output_dir {str(output)!r} holds a finished run; choose another --output_dir, or pass "
@@ -287,6 +292,10 @@ def check_output_dir(training_args) -> OutputPlan:
     resume = explicit or last_whole_checkpoint(output)
     return OutputPlan(output, resume=resume, previous=record if resume else None)
 
+
+# The record's key naming the step whose final evaluation is missing: set once the final model is saved, cleared
+# (None) when the evaluation is recorded and the run is "finished".
+PENDING_EVALUATION = "pending_evaluation"
 
 # A checkpoint is whole when the trainer's state and the model weights were both written (a full disk or a kill
 # while saving leaves a folder without them, and resuming from it fails).
@@ -406,7 +415,7 @@ def _leaves(name: str, old, new) -> list[tuple[str, Any, Any]]:
 
 def check_same_run(plan: OutputPlan, record: dict[str, Any]) -> None:
     """Refuse to resume a run with other data or settings than it was started with (saying what differs)."""
-    if plan.previous is None or plan.resume is None:
+    if plan.previous is None:
         return
     changed = differences(plan.previous, record)
     if changed:
@@ -612,6 +621,12 @@ def _train(script_args, training_args, model_args, stack, *, command, recipe) ->
     if main_process and plan.clear:
         with _disk_errors(plan.output):
             clear_run(plan)
+    evaluator = next((callback for callback in callbacks if isinstance(callback, EvaluateCallback)), None)
+    if plan.evaluate_step is not None:  # nothing to train: complete what the killed run left undone
+        if main_process:
+            with _disk_errors(plan.output):
+                _finish(plan.output, evaluator, plan.evaluate_step)
+        return TrainOutcome(record=read_provenance(plan.output) or record, trainer=None)
     model = load_model(model_args, training_args)
     trainer = SFTTrainer(
         model=model,
@@ -621,7 +636,6 @@ def _train(script_args, training_args, model_args, stack, *, command, recipe) ->
         callbacks=callbacks,
         peft_config=get_peft_config(model_args),
     )
-    evaluator = next((callback for callback in callbacks if isinstance(callback, EvaluateCallback)), None)
     if evaluator is not None:
         evaluator.attach(trainer)
     with _disk_errors(plan.output):
@@ -629,17 +643,22 @@ def _train(script_args, training_args, model_args, stack, *, command, recipe) ->
         trainer.save_model(training_args.output_dir)
         if trainer.is_world_process_zero():
             if evaluator is not None:
-                step = trainer.state.global_step
-                if step not in evaluator.evaluated_steps:
-                    evaluator.evaluate(training_args.output_dir, step, training_args.output_dir)
-                evaluator.wait()
-            # "finished" only once the final evaluation is recorded: a run killed before is "trained", and the same
-            # command resumes it (from its last checkpoint, with nothing left to train) and evaluates what is missing.
-            update_provenance(training_args.output_dir, status="finished")
+                update_provenance(training_args.output_dir, **{PENDING_EVALUATION: trainer.state.global_step})
+            _finish(plan.output, evaluator, trainer.state.global_step)
             trainer.save_state()
     if trainer.is_world_process_zero():
         record = read_provenance(training_args.output_dir) or record
     return TrainOutcome(record=record, trainer=trainer)
+
+
+def _finish(output: Path, evaluator, step: int) -> None:
+    """Evaluate the final model (unless done on its last save) and only then call the run "finished": a run killed
+    before is "trained" with its evaluation pending, and the same command evaluates it instead of being refused."""
+    if evaluator is not None:
+        if step not in evaluator.evaluated_steps:
+            evaluator.evaluate(output, step, output)
+        evaluator.wait()
+    update_provenance(output, status="finished", **{PENDING_EVALUATION: None})
 
 
 # What a full or read-only disk raises while the trainer saves: OSError from Python and safetensors, and from

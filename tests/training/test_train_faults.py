@@ -4,11 +4,18 @@ traceback. Each error is one line, exit code 2, before the model loads and befor
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
+from fixtures.env import REPO_ROOT
 from fixtures.training import train_argv
 
 from s2r_hf.cli import main
@@ -225,3 +232,110 @@ def test_the_last_whole_checkpoint_is_resumed_from_and_an_incomplete_later_one_s
     record = record_of(killed)
     assert record["status"] == "finished" and record["training"]["resumed_from_step"] == 2
     assert record["training"]["steps"] == 3
+
+
+# -- cases 7, 12 and 13: a run killed while its final evaluation runs -----------------------------------------------
+
+# A stand-in for `s2r evaluate` that waits while the file `block` exists, then `delay` seconds, then checks that the
+# checkpoint is still a whole saved model and writes its results.
+SLOW_EVALUATE = """
+import json, sys, time
+from pathlib import Path
+checkpoint, output, block, delay = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), float(sys.argv[4])
+while block.exists():
+    time.sleep(0.1)
+time.sleep(delay)
+assert (checkpoint / "config.json").is_file(), f"not a saved model: {checkpoint}"
+weights = float(any(checkpoint.glob("*.safetensors")))
+output.write_text(json.dumps({"results": {"math500": {"pass@1": 0.5, "saved_weights": weights}}}))
+"""
+
+
+def slow_evaluate_argv(run, folder: Path, out: Path, block: Path, delay: float, *extra: str) -> list[str]:
+    script = folder / "slow_evaluate.py"
+    script.write_text(SLOW_EVALUATE, encoding="utf-8")
+    command = f"{{python}} {script} {{checkpoint}} {{output}} {block} {delay}"
+    callbacks = ["--callbacks", "evaluate", "--benchmarks", "math500", "--eval_command", command]
+    return train_argv(run.model_dir, run.subset_dir, out, *callbacks, *extra)
+
+
+@dataclass
+class KilledDuringEvaluation:
+    out: Path
+    argv: list[str]
+    block: Path
+    second: subprocess.CompletedProcess  # a second `s2r train` into the same folder while the first ran
+    status_when_killed: str
+    survivors: list  # the processes of the killed run still alive after it was killed
+
+
+@pytest.fixture(scope="module")
+def killed_during_final_evaluation(tmp_path_factory, trained_run):
+    """`s2r train --callbacks evaluate` in its own process, SIGKILLed while its final evaluation waits."""
+    assert trained_run.exit_code == 0
+    folder = tmp_path_factory.mktemp("killed-during-evaluation")
+    block, out = folder / "block", folder / "out"
+    block.touch()
+    argv = slow_evaluate_argv(trained_run, folder, out, block, 0, "--max_steps", "1", "--save_steps", "1")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    command = [sys.executable, "-m", "s2r_hf.cli", *argv]
+    with open(folder / "first.log", "wb") as log:
+        first = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    survivors = []
+    try:
+        evaluation = []
+        deadline = time.monotonic() + 300
+        while not evaluation and first.poll() is None and time.monotonic() < deadline:
+            children = psutil.Process(first.pid).children()
+            evaluation = [child for child in children if "slow_evaluate" in str(child.cmdline())]
+            time.sleep(0.2)
+        assert evaluation, f"the run started no evaluation: {(folder / 'first.log').read_text()[-3000:]}"
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        status = record_of(out)["status"]
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+        _, survivors = psutil.wait_procs(evaluation, timeout=10)
+    finally:
+        for process in psutil.Process(first.pid).children(recursive=True) if first.poll() is None else []:
+            process.kill()
+        first.kill()
+        for process in survivors:
+            process.kill()
+    return KilledDuringEvaluation(out, argv, block, second, status, survivors)
+
+
+def test_a_second_run_into_the_same_output_is_refused_at_once(killed_during_final_evaluation):
+    second = killed_during_final_evaluation.second
+    errors = [line for line in second.stderr.splitlines() if "error" in line.lower()]
+    assert second.returncode == 2 and len(errors) == 1, second.stderr[-3000:]
+    assert errors[0].startswith("s2r train: error: another `s2r train` is writing")
+    assert "Traceback" not in second.stderr
+
+
+def test_a_killed_run_leaves_no_evaluation_running(killed_during_final_evaluation):
+    assert killed_during_final_evaluation.survivors == []
+
+
+def test_a_run_killed_during_its_final_evaluation_is_completed_by_the_same_command(killed_during_final_evaluation):
+    killed = killed_during_final_evaluation
+    assert killed.status_when_killed == "trained"  # not "finished": its final evaluation is missing
+    killed.block.unlink()
+    assert main(killed.argv) == 0
+    record = record_of(killed.out)
+    assert record["status"] == "finished"
+    assert [(item["step"], item["results"], item["error"]) for item in record["evaluations"]] == [
+        (1, {"math500": {"pass@1": 0.5, "saved_weights": 1.0}}, None)
+    ]
+
+
+def test_checkpoints_rotated_away_are_still_evaluated_whole(run, tmp_path):
+    out = tmp_path / "out"
+    extra = ["--eval_every_save", "true", "--save_total_limit", "1", "--save_steps", "1"]
+    # Each evaluation reads its checkpoint 3 s after it was saved: by then the next save has rotated it away.
+    argv = slow_evaluate_argv(run, tmp_path, out, tmp_path / "no-block", 3, *extra)
+    assert main(argv) == 0
+    evaluations = record_of(out)["evaluations"]
+    assert [(item["step"], item["error"]) for item in evaluations] == [(1, None), (2, None), (3, None)]
+    assert all(item["results"]["math500"]["saved_weights"] == 1.0 for item in evaluations)
+    assert sorted(path.name for path in out.glob("checkpoint-*")) == ["checkpoint-3"]
+    assert not list((out / "s2r_eval").glob("step-*/checkpoint-*"))  # the evaluations' linked copies are gone
