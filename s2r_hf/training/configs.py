@@ -115,6 +115,7 @@ class S2RSFTConfig(SFTConfig):
             if not self.benchmarks:
                 raise InputError("the evaluate callback needs --benchmarks, e.g. --benchmarks math500 aime24")
             check_eval_command(self.eval_command)
+            check_eval_program(self.eval_command, self.eval_python)
         if "push_to_hub_revision" in self.callbacks and not self.hub_model_id:
             raise InputError(
                 "the push_to_hub_revision callback needs --hub_model_id (the model repo, e.g. me/qwen-s2r-10)"
@@ -192,6 +193,23 @@ def check_training_lengths(config) -> None:
     rate = _number(config, "learning_rate")
     if not math.isfinite(rate) or rate <= 0:
         raise InputError(f"learning_rate must be a positive finite number, got {rate!r}; e.g. --learning_rate 1e-5")
+
+
+def check_eval_program(template: str, python: str | None) -> None:
+    """The evaluation's program must exist now: a missing one would show only after the whole training ran."""
+    import shlex
+    import shutil
+
+    if python is not None and not shutil.which(python):
+        raise InputError(
+            f"--eval_python {python!r} is not an executable interpreter; give the path of one, or leave it out to "
+            "evaluate with this one"
+        )
+    first = shlex.split(template)[0]
+    if "{" in first:  # {python} (checked above) or a word only known at run time
+        return
+    if not shutil.which(first):
+        raise InputError(f"eval_command starts with {first!r}, which is not a program found here; check the path")
 
 
 def check_eval_command(template: str) -> None:

@@ -380,11 +380,34 @@ def _require_writable(output: Path) -> None:
     existing = output
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(
+            f"output_dir {str(output)!r} cannot be created: {str(existing)!r} is a file, not a folder; choose "
+            "another --output_dir"
+        )
     if not os.access(existing, os.W_OK | os.X_OK):
         raise OutputError(
             f"output_dir {str(output)!r} cannot be written: {str(existing)!r} is read-only or not yours; choose an "
             "--output_dir on a disk you can write to"
         )
+
+
+def check_apart_from_inputs(output: Path, inputs: dict[str, str | None]) -> None:
+    """The output must not be an input folder or inside one (a dataset folder would then read the run as data).
+
+    `inputs`: {option: value}; values that are not local folders (Hub ids) are ignored.
+    """
+    target = output.expanduser().resolve()
+    for option, value in inputs.items():
+        if not value or not Path(value).expanduser().is_dir():
+            continue
+        folder = Path(value).expanduser().resolve()
+        if target == folder or folder in target.parents:
+            where = "is" if target == folder else "is inside"
+            raise InputError(
+                f"output_dir {str(output)!r} {where} the {option} folder {value!r}; choose an --output_dir outside it "
+                "(s2r never writes into its inputs)"
+            )
 
 
 def differences(previous: dict[str, Any], record: dict[str, Any]) -> list[str]:
@@ -599,6 +622,12 @@ def _train(script_args, training_args, model_args, stack, *, command, recipe) ->
         logger.warning("liger-kernel is not installed: training without it (pip install liger-kernel)")
         training_args.use_liger_kernel = False
     plan = check_output_dir(training_args)
+    inputs = {
+        "--dataset_name": script_args.dataset_name,
+        "--pool_dataset": training_args.pool_dataset,
+        "--model_name_or_path": model_args.model_name_or_path,
+    }
+    check_apart_from_inputs(plan.output, inputs)
     tokenizer, chat_template = load_tokenizer(model_args, training_args)
     dataset, data = load_training_data(script_args, training_args, tokenizer, chat_template)
     record = new_record(

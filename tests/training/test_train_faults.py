@@ -339,3 +339,40 @@ def test_checkpoints_rotated_away_are_still_evaluated_whole(run, tmp_path):
     assert all(item["results"]["math500"]["saved_weights"] == 1.0 for item in evaluations)
     assert sorted(path.name for path in out.glob("checkpoint-*")) == ["checkpoint-3"]
     assert not list((out / "s2r_eval").glob("step-*/checkpoint-*"))  # the evaluations' linked copies are gone
+
+
+# -- found by sweeping `s2r train` as a hostile user -----------------------------------------------------------------
+
+
+def test_an_output_inside_the_dataset_folder_is_refused(run, tmp_path, capsys):
+    subset = Path(shutil.copytree(run.subset_dir, tmp_path / "subset"))
+    before = snapshot(subset)
+    code, line = run_train(train_argv(run.model_dir, subset, subset / "out"), capsys)
+    assert code == 2 and f"output_dir {str(subset / 'out')!r} is inside the --dataset_name folder" in line
+    assert snapshot(subset) == before and not (subset / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--eval_python", "/no/such/python"], "--eval_python '/no/such/python' is not an executable interpreter"),
+        (
+            ["--eval_command", "/no/such/evaluator {checkpoint} {output}"],
+            "eval_command starts with '/no/such/evaluator', which is not a program found here",
+        ),
+    ],
+)
+def test_an_evaluation_program_that_does_not_exist_is_refused_before_training(
+    extra, message, tiny_model_dir, tmp_path, capsys
+):
+    callbacks = ["--callbacks", "evaluate", "--benchmarks", "math500", *extra]
+    code, line = run_train(train_argv(tiny_model_dir, tmp_path / "data", tmp_path / "out", *callbacks), capsys)
+    assert code == 2 and message in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_output_under_a_file_says_so(tiny_model_dir, tmp_path, capsys):
+    (tmp_path / "afile").write_text("mine", encoding="utf-8")
+    code, line = run_train(train_argv(tiny_model_dir, tmp_path / "data", tmp_path / "afile" / "out"), capsys)
+    assert code == 2 and f"{str(tmp_path / 'afile')!r} is a file, not a folder" in line
+    assert (tmp_path / "afile").read_text(encoding="utf-8") == "mine"
