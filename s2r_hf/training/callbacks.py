@@ -248,8 +248,10 @@ class EvaluateCallback(TrainerCallback):
     holding results.json (what the default, `s2r evaluate -o {output}`, writes); each score is logged as
     `eval/<benchmark>/<metric>` at the checkpoint's step, and recorded in s2r_training.json and the model card.
 
-    The final checkpoint is evaluated (every checkpoint with `every_save=True`). Evaluations run in the background and
-    are collected as they finish; `wait()` collects the rest. Give the callback the trainer (`attach(trainer)`) so the
+    The final checkpoint is evaluated (every checkpoint with `every_save=True`). Evaluations run in the background, in
+    child processes that die with the trainer (`s2r_hf.children.popen_tied`), each on a hard-linked copy of its
+    checkpoint (so `save_total_limit` may rotate the checkpoint away meanwhile), and are collected as they finish;
+    `wait()` collects the rest. Give the callback the trainer (`attach(trainer)`) so the
     scores go through `trainer.log` (and so to every reporting integration); without it they are appended to
     `state.log_history`. In a multi-process run, collect the final evaluation after `trainer.save_model()` (as
     `s2r train` does) rather than at the end of `train()`, so the other processes are not kept waiting in a collective.

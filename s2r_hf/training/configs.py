@@ -74,7 +74,11 @@ class S2RSFTConfig(SFTConfig):
         default=False, metadata={"help": "evaluate every saved checkpoint, not only the final model"}
     )
     overwrite_output_dir: bool = field(
-        default=False, metadata={"help": "train again into an output_dir that holds a finished s2r run"}
+        default=False,
+        metadata={
+            "help": "train again, from the base model, into an output_dir that holds an s2r run (finished or not): "
+            "its checkpoints and evaluations are removed once every other check passed"
+        },
     )
     # TRL's default of 1024 would truncate long chains of thought: over-long examples are removed instead (see
     # s2r_hf.training.sft_data), and the length must be chosen for the data.

@@ -2,9 +2,11 @@
 
 A thin launcher in the open-r1 pattern: `TrlParser((ScriptArguments, S2RSFTConfig, ModelConfig))` reads a YAML recipe
 (`--config`, a file or the name of a recipe shipped in s2r_hf/training/recipes) and command-line overrides with TRL's
-own option names. Then, in order, everything a user can get wrong is checked before the model is loaded: the output
-folder, the tokenizer and its chat template, the dataset, its `messages`, the selection, the lengths. The same script
-runs on one CPU, one GPU, or many processes under `accelerate launch` / `torchrun`.
+own option names. Then, in order, everything a user can get wrong is checked before the model is loaded and before
+anything in the output folder is created, changed or removed: the options, the output folder and the checkpoint to
+resume from, the tokenizer and its chat template, the dataset, its `messages`, the selection, the lengths, and on a
+resume that the data and settings are those the run started with. The output folder is locked while it is written.
+The same script runs on one CPU, one GPU, or many processes under `accelerate launch` / `torchrun`.
 
     s2r train --config tiny-cpu --model_name_or_path MODEL --dataset_name SUBSET --output_dir OUT
     accelerate launch --config_file RECIPES/accelerate/zero3.yaml -m s2r_hf.training.sft --config qwen2.5-math-7b ...

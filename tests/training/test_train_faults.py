@@ -140,6 +140,11 @@ def test_a_resume_with_other_data_and_learning_rate_is_refused_naming_both(run, 
     assert "learning_rate: 0.001 -> 0.002" in line
     assert "--overwrite_output_dir to start again" in line
     assert snapshot(killed) == before
+    # The fix the message gives: start again with the new data and rate.
+    assert main([*argv, "--overwrite_output_dir", "true", "--max_steps", "1"]) == 0
+    record = record_of(killed)
+    assert record["data"]["source"] == str(other_data) and record["recipe"]["learning_rate"] == 0.002
+    assert record["training"]["resumed_from_step"] is None and record["training"]["steps"] == 1
 
 
 # -- the data: the rule `s2r score` applies ---------------------------------------------------------------------------
