@@ -584,6 +584,10 @@ def _installed(module: str) -> bool:
 # ---------------------------------------------------------------------------------------------------------------- run
 
 
+# What `s2r train` says when Ctrl-C stops it (the record says "running", or "trained" with its evaluation pending).
+INTERRUPTED = "interrupted; run the same command again to resume from the last whole checkpoint"
+
+
 @dataclass
 class TrainOutcome:
     """What `train` returns: the provenance record (rank 0 also writes it beside the model) and the trainer."""
@@ -740,3 +744,6 @@ if __name__ == "__main__":  # accelerate launch -m s2r_hf.training.sft --config 
     except S2RError as err:
         print(f"s2r train: error: {err}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:  # Ctrl-C: a traceback from deep inside the trainer says nothing the user can act on
+        print(f"s2r train: {INTERRUPTED}", file=sys.stderr)
+        sys.exit(130)

@@ -20,6 +20,7 @@ from fixtures.training import train_argv
 
 from s2r_hf.cli import main
 from s2r_hf.training.provenance import PROVENANCE_FILE
+from s2r_hf.training.sft import INTERRUPTED
 
 
 def run_train(argv, capsys):
@@ -381,3 +382,26 @@ def test_an_output_under_a_file_says_so(tiny_model_dir, tmp_path, capsys):
     code, line = run_train(train_argv(tiny_model_dir, tmp_path / "data", tmp_path / "afile" / "out"), capsys)
     assert code == 2 and f"{str(tmp_path / 'afile')!r} is a file, not a folder" in line
     assert (tmp_path / "afile").read_text(encoding="utf-8") == "mine"
+
+
+@pytest.mark.parametrize("entry", ["s2r_hf.cli", "s2r_hf.training.sft"])
+def test_ctrl_c_is_one_line_and_the_run_stays_resumable(entry, run, tmp_path):
+    block, out = tmp_path / "block", tmp_path / "out"
+    block.touch()
+    argv = slow_evaluate_argv(run, tmp_path, out, block, 0, "--max_steps", "1", "--save_steps", "1")
+    if entry == "s2r_hf.training.sft":
+        argv = argv[1:]  # the module takes the flags alone
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    trainer = subprocess.Popen([sys.executable, "-m", entry, *argv], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not list(out.glob("s2r_eval/step-1/evaluate.log")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1)
+        trainer.send_signal(signal.SIGINT)
+        _, stderr = trainer.communicate(timeout=120)
+    finally:
+        trainer.kill()
+    assert trainer.returncode == 130 and "Traceback" not in stderr, stderr[-3000:]
+    assert stderr.strip().splitlines()[-1] == f"s2r train: {INTERRUPTED}"
+    assert record_of(out)["status"] in ("running", "trained")
