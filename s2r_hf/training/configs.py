@@ -194,6 +194,10 @@ def check_training_lengths(config) -> None:
             f"num_train_epochs is 0 and max_steps is {max_steps}: nothing would be trained; give --num_train_epochs "
             "(e.g. 3) or --max_steps (a positive number of steps)"
         )
+    for name in ("seed", "data_seed"):  # numpy's and torch's seeds; another value fails once the model is loaded
+        value = getattr(config, name)
+        if value is not None and (_number(config, name) != int(value) or not 0 <= value < 2**32):
+            raise InputError(f"{name} must be a whole number from 0 to 2**32 - 1, got {value!r}")
     rate = _number(config, "learning_rate")
     if not math.isfinite(rate) or rate <= 0:
         raise InputError(f"learning_rate must be a positive finite number, got {rate!r}; e.g. --learning_rate 1e-5")

@@ -73,6 +73,7 @@ def killed_copy(run, folder: Path, checkpoints=("checkpoint-2",)) -> Path:
         (["--max_steps", "-5"], "max_steps must be a positive number of steps, or -1"),
         (["--learning_rate", "nan"], "learning_rate must be a positive finite number, got nan"),
         (["--learning_rate", "-0.1"], "learning_rate must be a positive finite number, got -0.1"),
+        (["--seed", "-1"], "seed must be a whole number from 0 to 2**32 - 1, got -1"),
     ],
 )
 def test_settings_that_train_nothing_or_fail_late_are_refused_up_front(
@@ -405,3 +406,10 @@ def test_ctrl_c_is_one_line_and_the_run_stays_resumable(entry, run, tmp_path):
     assert trainer.returncode == 130 and "Traceback" not in stderr, stderr[-3000:]
     assert stderr.strip().splitlines()[-1] == f"s2r train: {INTERRUPTED}"
     assert record_of(out)["status"] in ("running", "trained")
+
+
+def test_an_unknown_dataset_config_of_a_folder_is_one_line(run, tmp_path, capsys):
+    argv = train_argv(run.model_dir, run.subset_dir, tmp_path / "out", "--dataset_config", "nope")
+    code, line = run_train(argv, capsys)
+    assert code == 2 and f"{str(run.subset_dir)!r} has no config 'nope'" in line and "Available: ['default']" in line
+    assert not (tmp_path / "out").exists()
