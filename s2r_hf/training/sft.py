@@ -377,6 +377,46 @@ def _explicit_checkpoint(value, output: Path, overwrite: bool) -> str | None:
     return str(checkpoint)
 
 
+# The shape of a model: a checkpoint whose shape differs from the base model's fails to load, with a long traceback.
+SHAPE_KEYS = (
+    "model_type",
+    "vocab_size",
+    "hidden_size",
+    "intermediate_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+)
+
+
+def check_checkpoint_fits(checkpoint: str | None, model_args) -> None:
+    """The checkpoint to resume from must have been trained from a model of the base model's shape."""
+    saved_path = Path(checkpoint) / "config.json" if checkpoint else None
+    if saved_path is None or not saved_path.is_file():  # nothing to resume, or an adapter checkpoint (no config)
+        return
+    from transformers import AutoConfig
+
+    try:
+        saved = json.loads(saved_path.read_text(encoding="utf-8"))
+        base = AutoConfig.from_pretrained(
+            model_args.model_name_or_path,
+            revision=model_args.model_revision,
+            trust_remote_code=getattr(model_args, "trust_remote_code", False),
+        ).to_dict()
+    except (OSError, ValueError):  # an unreadable config: loading the model says what is wrong with it
+        return
+    changed = [
+        f"{key}: {base.get(key)!r} -> {saved.get(key)!r}"
+        for key in SHAPE_KEYS
+        if key in saved and saved.get(key) != base.get(key)
+    ]
+    if changed:
+        raise InputError(
+            f"the checkpoint {checkpoint!r} was not trained from {model_args.model_name_or_path!r} (the model -> the "
+            f"checkpoint: {'; '.join(changed)}); resume with the model it was trained from, or without the checkpoint"
+        )
+
+
 def _require_writable(output: Path) -> None:
     """The output folder (or the nearest folder above it that exists) must be writable: say so before any work."""
     existing = output
@@ -635,6 +675,7 @@ def _train(script_args, training_args, model_args, stack, *, command, recipe) ->
     }
     check_apart_from_inputs(plan.output, inputs)
     tokenizer, chat_template = load_tokenizer(model_args, training_args)
+    check_checkpoint_fits(plan.resume, model_args)
     dataset, data = load_training_data(script_args, training_args, tokenizer, chat_template)
     record = new_record(
         base_model=model_args.model_name_or_path,

@@ -413,3 +413,19 @@ def test_an_unknown_dataset_config_of_a_folder_is_one_line(run, tmp_path, capsys
     code, line = run_train(argv, capsys)
     assert code == 2 and f"{str(run.subset_dir)!r} has no config 'nope'" in line and "Available: ['default']" in line
     assert not (tmp_path / "out").exists()
+
+
+def test_a_checkpoint_of_a_model_of_another_shape_is_refused_before_the_model_loads(run, tmp_path, capsys):
+    from fixtures.tiny_models import build_qwen2
+    from transformers import AutoTokenizer
+
+    other = tmp_path / "wider-model"
+    build_qwen2(AutoTokenizer.from_pretrained(run.model_dir), other, hidden_size=64)
+    checkpoint = Path(shutil.copytree(run.output_dir / "checkpoint-2", tmp_path / "wider" / "checkpoint-2"))
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(other / name, checkpoint / name)
+    argv = train_argv(run.model_dir, run.subset_dir, tmp_path / "out", "--resume_from_checkpoint", str(checkpoint))
+    code, line = run_train(argv, capsys)
+    assert code == 2 and f"the checkpoint {str(checkpoint)!r} was not trained from {str(run.model_dir)!r}" in line
+    assert "hidden_size: 32 -> 64" in line
+    assert not (tmp_path / "out").exists()
