@@ -429,3 +429,13 @@ def test_a_checkpoint_of_a_model_of_another_shape_is_refused_before_the_model_lo
     assert code == 2 and f"the checkpoint {str(checkpoint)!r} was not trained from {str(run.model_dir)!r}" in line
     assert "hidden_size: 32 -> 64" in line
     assert not (tmp_path / "out").exists()
+
+
+def test_a_chat_template_that_fails_on_the_data_is_one_line(run, tmp_path, capsys):
+    template = tmp_path / "strict.jinja"
+    strict = "{% if messages[0]['role'] != 'system' %}{{ raise_exception('a system turn first') }}{% endif %}"
+    template.write_text(strict, encoding="utf-8")
+    argv = train_argv(run.model_dir, run.subset_dir, tmp_path / "out", "--chat_template_path", str(template))
+    code, line = run_train(argv, capsys)
+    assert code == 2 and "the chat template cannot render these messages: a system turn first" in line
+    assert not (tmp_path / "out").exists()
