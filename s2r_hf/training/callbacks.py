@@ -279,6 +279,7 @@ class EvaluateCallback(TrainerCallback):
         self.results: dict[int, dict[str, Any]] = {}
         self._running: list[tuple[int, str, Path, subprocess.Popen, Any]] = []
         self._state = None
+        self._staged: dict[int, Path] = {}  # step -> the hard-linked copy its evaluation reads
 
     def attach(self, trainer) -> EvaluateCallback:
         self.trainer = trainer
@@ -312,9 +313,11 @@ class EvaluateCallback(TrainerCallback):
             shutil.rmtree(output)
         output.unlink(missing_ok=True)
         evaluated = Path(checkpoint)
-        if stage:
-            evaluated = folder / Path(checkpoint).name
+        if stage:  # named as the checkpoint (what the results call the model), beside its results and log
+            name = Path(checkpoint).name
+            evaluated = folder / (name if name not in (EVAL_OUTPUT, "evaluate.log") else "model")
             _stage_files(Path(checkpoint), evaluated)  # the model's files, not the resume state
+            self._staged[step] = evaluated
         argv = self.command_for(evaluated, output)
         log = open(folder / "evaluate.log", "wb")  # noqa: SIM115 (closed when the process is collected)
         logger.info("evaluating %s: %s", checkpoint, shlex.join(argv))
@@ -323,6 +326,8 @@ class EvaluateCallback(TrainerCallback):
             process = popen_tied(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         except OSError as err:
             log.close()
+            if stage:
+                shutil.rmtree(self._staged.pop(step), ignore_errors=True)
             self._record(step, str(checkpoint), output_dir, error=f"could not start {argv[0]!r}: {err}")
             return
         self.evaluated_steps.add(step)
@@ -362,8 +367,8 @@ class EvaluateCallback(TrainerCallback):
                 continue
             log.close()
             self._finish(step, checkpoint, output_dir, process.returncode)
-            staged = output_dir / EVAL_FOLDER / f"step-{step}" / Path(checkpoint).name
-            if staged.is_dir() and staged != Path(checkpoint):  # the hard-linked copy, s2r's own
+            staged = self._staged.pop(step, None)
+            if staged is not None:  # the hard-linked copy, s2r's own
                 shutil.rmtree(staged, ignore_errors=True)
         self._running = still
 
