@@ -394,18 +394,25 @@ def test_ctrl_c_is_one_line_and_the_run_stays_resumable(entry, run, tmp_path):
         argv = argv[1:]  # the module takes the flags alone
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     trainer = subprocess.Popen([sys.executable, "-m", entry, *argv], env=env, stderr=subprocess.PIPE, text=True)
+    evaluation, survivors = [], []
     try:
         deadline = time.monotonic() + 300
-        while not list(out.glob("s2r_eval/step-1/evaluate.log")) and time.monotonic() < deadline:
+        while not evaluation and trainer.poll() is None and time.monotonic() < deadline:
+            children = psutil.Process(trainer.pid).children()
+            evaluation = [child for child in children if "slow_evaluate" in str(child.cmdline())]
             time.sleep(0.2)
         time.sleep(1)
-        trainer.send_signal(signal.SIGINT)
+        trainer.send_signal(signal.SIGINT)  # to the trainer alone, as a supervisor would send it
         _, stderr = trainer.communicate(timeout=120)
+        _, survivors = psutil.wait_procs(evaluation, timeout=10)
     finally:
         trainer.kill()
+        for process in survivors:
+            process.kill()
     assert trainer.returncode == 130 and "Traceback" not in stderr, stderr[-3000:]
     assert stderr.strip().splitlines()[-1] == f"s2r train: {INTERRUPTED}"
     assert record_of(out)["status"] in ("running", "trained")
+    assert evaluation and survivors == []  # its evaluation ended with it
 
 
 def test_an_unknown_dataset_config_of_a_folder_is_one_line(run, tmp_path, capsys):
