@@ -333,7 +333,14 @@ def load_folder(path: str | os.PathLike, config: str | None = None, split: str =
     """
     import datasets
 
-    builder = datasets.load_dataset_builder(str(path), name=config)
+    try:
+        builder = datasets.load_dataset_builder(str(path), name=config)
+    except ValueError as err:  # "BuilderConfig 'x' not found. Available: [...]", a traceback otherwise
+        if config is None or "BuilderConfig" not in str(err):
+            raise
+        raise InputError(
+            f"{str(path)!r} has no config {config!r} ({' '.join(str(err).split())}); name one of its configs, or none"
+        ) from err
     data_files = builder.config.data_files or {}
     if split not in data_files:
         raise InputError(f"{str(path)!r} has no split {split!r}; its splits: {sorted(data_files)}; pass --split")

@@ -28,10 +28,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from s2r_hf.training.sft import main
+    import sys
+
+    from s2r_hf.training.sft import INTERRUPTED, main
 
     argv = (["--config", args.config] if args.config else []) + list(args.extra)
-    record = main(argv, command=args.command_line).record
+    try:
+        record = main(argv, command=args.command_line).record
+    except KeyboardInterrupt:  # the run is resumable: say so (the CLI's generic line speaks of output folders)
+        print(f"s2r train: {INTERRUPTED}", file=sys.stderr)
+        return 130
     training = record.get("training") or {}
     data = record.get("data") or {}
     print(

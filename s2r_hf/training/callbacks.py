@@ -269,8 +269,10 @@ class EvaluateCallback(TrainerCallback):
     holding results.json (what the default, `s2r evaluate -o {output}`, writes); each score is logged as
     `eval/<benchmark>/<metric>` at the checkpoint's step, and recorded in s2r_training.json and the model card.
 
-    The final checkpoint is evaluated (every checkpoint with `every_save=True`). Evaluations run in the background and
-    are collected as they finish; `wait()` collects the rest. Give the callback the trainer (`attach(trainer)`) so the
+    The final checkpoint is evaluated (every checkpoint with `every_save=True`). Evaluations run in the background, in
+    child processes that die with the trainer (`s2r_hf.children.popen_tied`), each on a hard-linked copy of its
+    checkpoint (so `save_total_limit` may rotate the checkpoint away meanwhile), and are collected as they finish;
+    `wait()` collects the rest. Give the callback the trainer (`attach(trainer)`) so the
     scores go through `trainer.log` (and so to every reporting integration); without it they are appended to
     `state.log_history`. In a multi-process run, collect the final evaluation after `trainer.save_model()` (as
     `s2r train` does) rather than at the end of `train()`, so the other processes are not kept waiting in a collective.
@@ -298,6 +300,7 @@ class EvaluateCallback(TrainerCallback):
         self.results: dict[int, dict[str, Any]] = {}
         self._running: list[tuple[int, str, Path, subprocess.Popen, Any]] = []
         self._state = None
+        self._staged: dict[int, Path] = {}  # step -> the hard-linked copy its evaluation reads
 
     def attach(self, trainer) -> EvaluateCallback:
         self.trainer = trainer
@@ -313,8 +316,16 @@ class EvaluateCallback(TrainerCallback):
         }
         return [word.format(**values) for word in shlex.split(self.command)]
 
-    def evaluate(self, checkpoint: str | os.PathLike, step: int, output_dir: str | os.PathLike) -> None:
-        """Start the evaluation of `checkpoint` (a saved model folder) as the scores of `step`."""
+    def evaluate(
+        self, checkpoint: str | os.PathLike, step: int, output_dir: str | os.PathLike, *, stage: bool = False
+    ) -> None:
+        """Start the evaluation of `checkpoint` (a saved model folder) as the scores of `step`.
+
+        `stage=True` evaluates a hard-linked copy of it (in s2r_eval/step-N/), so that `save_total_limit` rotating the
+        checkpoint away while it is evaluated takes nothing from the evaluation.
+        """
+        from s2r_hf.children import popen_tied
+
         folder = Path(output_dir) / EVAL_FOLDER / f"step-{step}"
         folder.mkdir(parents=True, exist_ok=True)
         output = folder / EVAL_OUTPUT
@@ -322,13 +333,22 @@ class EvaluateCallback(TrainerCallback):
         if output.is_dir():
             shutil.rmtree(output)
         output.unlink(missing_ok=True)
-        argv = self.command_for(checkpoint, output)
+        evaluated = Path(checkpoint)
+        if stage:  # named as the checkpoint (what the results call the model), beside its results and log
+            name = Path(checkpoint).name
+            evaluated = folder / (name if name not in (EVAL_OUTPUT, "evaluate.log") else "model")
+            _stage_files(Path(checkpoint), evaluated)  # the model's files, not the resume state
+            self._staged[step] = evaluated
+        argv = self.command_for(evaluated, output)
         log = open(folder / "evaluate.log", "wb")  # noqa: SIM115 (closed when the process is collected)
         logger.info("evaluating %s: %s", checkpoint, shlex.join(redact_argv(argv)))
         try:
-            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            # Tied to this process: a killed trainer leaves no evaluation behind writing into its folder.
+            process = popen_tied(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         except OSError as err:
             log.close()
+            if stage:
+                shutil.rmtree(self._staged.pop(step), ignore_errors=True)
             self._record(step, str(checkpoint), output_dir, error=f"could not start {argv[0]!r}: {err}")
             return
         self.evaluated_steps.add(step)
@@ -340,7 +360,8 @@ class EvaluateCallback(TrainerCallback):
             return
         final = state.global_step >= state.max_steps
         if self.every_save or final:
-            self.evaluate(Path(args.output_dir) / f"checkpoint-{state.global_step}", state.global_step, args.output_dir)
+            checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            self.evaluate(checkpoint, state.global_step, args.output_dir, stage=True)
 
     def on_step_end(self, args, state, control, **kwargs):
         self._state = state
@@ -367,6 +388,9 @@ class EvaluateCallback(TrainerCallback):
                 continue
             log.close()
             self._finish(step, checkpoint, output_dir, process.returncode)
+            staged = self._staged.pop(step, None)
+            if staged is not None:  # the hard-linked copy, s2r's own
+                shutil.rmtree(staged, ignore_errors=True)
         self._running = still
 
     def _finish(self, step: int, checkpoint: str, output_dir: Path, returncode: int) -> None:

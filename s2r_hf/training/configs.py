@@ -6,6 +6,7 @@ selection applied on the fly, the callbacks, the benchmarks evaluated after trai
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -73,7 +74,11 @@ class S2RSFTConfig(SFTConfig):
         default=False, metadata={"help": "evaluate every saved checkpoint, not only the final model"}
     )
     overwrite_output_dir: bool = field(
-        default=False, metadata={"help": "train again into an output_dir that holds a finished s2r run"}
+        default=False,
+        metadata={
+            "help": "train again, from the base model, into an output_dir that holds an s2r run (finished or not): "
+            "its checkpoints and evaluations are removed once every other check passed"
+        },
     )
     # TRL's default of 1024 would truncate long chains of thought: over-long examples are removed instead (see
     # s2r_hf.training.sft_data), and the length must be chosen for the data.
@@ -88,6 +93,7 @@ class S2RSFTConfig(SFTConfig):
         if self.include_num_input_tokens_seen in ("no", False):
             self.include_num_input_tokens_seen = "non_padding"
         super().__post_init__()
+        check_training_lengths(self)
         if isinstance(self.selection_strategy, str) and self.selection_strategy.lower() in ("", "none"):
             self.selection_strategy = None
         if self.selection_strategy is not None and self.selection_strategy not in STRATEGIES:
@@ -113,6 +119,7 @@ class S2RSFTConfig(SFTConfig):
             if not self.benchmarks:
                 raise InputError("the evaluate callback needs --benchmarks, e.g. --benchmarks math500 aime24")
             check_eval_command(self.eval_command)
+            check_eval_program(self.eval_command, self.eval_python)
         if "push_to_hub_revision" in self.callbacks and not self.hub_model_id:
             raise InputError(
                 "the push_to_hub_revision callback needs --hub_model_id (the model repo, e.g. me/qwen-s2r-10)"
@@ -155,6 +162,62 @@ def train_flag_names():
         for select_flag, train_flag in _SELECT_FLAGS.items():
             message = message.replace(select_flag, train_flag)
         raise type(err)(message) from err
+
+
+def _number(config, name: str) -> float:
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{name} must be a number, got {value!r}")
+    return value
+
+
+def check_training_lengths(config) -> None:
+    """Refuse the settings with which nothing would be trained, or which fail only once the model is loaded.
+
+    transformers accepts a batch of 0, 0 or NaN epochs, a negative learning rate: it then fails deep in the loop, or
+    "trains" 0 steps and saves the base model as if it were fine-tuned.
+    """
+    for name in ("per_device_train_batch_size", "gradient_accumulation_steps"):
+        value = _number(config, name)
+        if value != int(value) or value < 1:
+            raise InputError(f"{name} must be a whole number of at least 1, got {value!r}")
+    max_steps = _number(config, "max_steps")
+    if max_steps != int(max_steps) or max_steps < -1:
+        raise InputError(
+            f"max_steps must be a positive number of steps, or -1 to train num_train_epochs; got {max_steps!r}"
+        )
+    epochs = _number(config, "num_train_epochs")
+    if not math.isfinite(epochs) or epochs < 0:
+        raise InputError(f"num_train_epochs must be a finite number of epochs, at least 0; got {epochs!r}")
+    if max_steps <= 0 and epochs == 0:
+        raise InputError(
+            f"num_train_epochs is 0 and max_steps is {max_steps}: nothing would be trained; give --num_train_epochs "
+            "(e.g. 3) or --max_steps (a positive number of steps)"
+        )
+    for name in ("seed", "data_seed"):  # numpy's and torch's seeds; another value fails once the model is loaded
+        value = getattr(config, name)
+        if value is not None and (_number(config, name) != int(value) or not 0 <= value < 2**32):
+            raise InputError(f"{name} must be a whole number from 0 to 2**32 - 1, got {value!r}")
+    rate = _number(config, "learning_rate")
+    if not math.isfinite(rate) or rate <= 0:
+        raise InputError(f"learning_rate must be a positive finite number, got {rate!r}; e.g. --learning_rate 1e-5")
+
+
+def check_eval_program(template: str, python: str | None) -> None:
+    """The evaluation's program must exist now: a missing one would show only after the whole training ran."""
+    import shlex
+    import shutil
+
+    if python is not None and not shutil.which(python):
+        raise InputError(
+            f"--eval_python {python!r} is not an executable interpreter; give the path of one, or leave it out to "
+            "evaluate with this one"
+        )
+    first = shlex.split(template)[0]
+    if "{" in first:  # {python} (checked above) or a word only known at run time
+        return
+    if not shutil.which(first):
+        raise InputError(f"eval_command starts with {first!r}, which is not a program found here; check the path")
 
 
 def check_eval_command(template: str) -> None:

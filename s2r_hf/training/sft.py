@@ -2,9 +2,11 @@
 
 A thin launcher in the open-r1 pattern: `TrlParser((ScriptArguments, S2RSFTConfig, ModelConfig))` reads a YAML recipe
 (`--config`, a file or the name of a recipe shipped in s2r_hf/training/recipes) and command-line overrides with TRL's
-own option names. Then, in order, everything a user can get wrong is checked before the model is loaded: the output
-folder, the tokenizer and its chat template, the dataset, its `messages`, the selection, the lengths. The same script
-runs on one CPU, one GPU, or many processes under `accelerate launch` / `torchrun`.
+own option names. Then, in order, everything a user can get wrong is checked before the model is loaded and before
+anything in the output folder is created, changed or removed: the options, the output folder and the checkpoint to
+resume from, the tokenizer and its chat template, the dataset, its `messages`, the selection, the lengths, and on a
+resume that the data and settings are those the run started with. The output folder is locked while it is written.
+The same script runs on one CPU, one GPU, or many processes under `accelerate launch` / `torchrun`.
 
     s2r train --config tiny-cpu --model_name_or_path MODEL --dataset_name SUBSET --output_dir OUT
     accelerate launch --config_file RECIPES/accelerate/zero3.yaml -m s2r_hf.training.sft --config qwen2.5-math-7b ...
@@ -14,8 +16,12 @@ runs on one CPU, one GPU, or many processes under `accelerate launch` / `torchru
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import json
 import logging
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -24,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf._version import __version__
-from s2r_hf.errors import InputError, ModelError, S2RError
+from s2r_hf.errors import InputError, ModelError, OutputError, S2RError
 from s2r_hf.training.provenance import PROVENANCE_FILE, read_provenance, update_provenance
 
 if TYPE_CHECKING:
@@ -239,46 +245,261 @@ def load_training_data(script_args, training_args, tokenizer, chat_template: str
 # ------------------------------------------------------------------------------------------------------- output folder
 
 
-def check_output_dir(training_args) -> str | None:
-    """Decide what `output_dir` allows, before anything loads: the checkpoint to resume from, or None (fresh).
+@dataclass
+class OutputPlan:
+    """What `check_output_dir` decided, before anything is written: what `train` does to `output_dir` once every
+    other check has passed too."""
 
-    - missing or empty: a fresh run;
-    - an s2r run that did not finish: resumed from its last checkpoint (or started again if it has none);
-    - a finished s2r run: refused unless --overwrite_output_dir (its checkpoints and evaluations are then removed);
-    - anything else: refused; s2r never writes into a folder it did not write.
+    output: Path
+    resume: str | None = None  # the checkpoint to resume from (None: from the base model)
+    previous: dict[str, Any] | None = None  # the record of the unfinished run being resumed, to compare with
+    clear: bool = False  # --overwrite_output_dir on an s2r run: remove its checkpoints and evaluations first
+    evaluate_step: int | None = None  # the run is trained and saved, its final evaluation (of this step) is missing
+
+
+def check_output_dir(training_args) -> OutputPlan:
+    """Decide what `output_dir` allows, before anything loads; reads only, writes nothing.
+
+    - missing or empty: a fresh run (from --resume_from_checkpoint if given);
+    - an s2r run that did not finish: resumed from its last whole checkpoint (or started again if it has none);
+    - an s2r run with --overwrite_output_dir: started again (its checkpoints and evaluations are removed, once every
+      other check passed);
+    - a finished s2r run: refused unless --overwrite_output_dir;
+    - anything else: refused, whatever the resume options; s2r never writes into a folder it did not write.
     """
-    from transformers.trainer_utils import get_last_checkpoint
-
-    output = Path(training_args.output_dir)
-    if training_args.resume_from_checkpoint:
-        return training_args.resume_from_checkpoint
+    output = Path(training_args.output_dir).expanduser()
+    explicit = _explicit_checkpoint(training_args.resume_from_checkpoint, output, training_args.overwrite_output_dir)
     if output.exists() and not output.is_dir():
         raise InputError(f"output_dir {str(output)!r} is a file; choose a folder with --output_dir")
+    _require_writable(output)
     if not output.exists() or not any(output.iterdir()):
-        return None
+        return OutputPlan(output, resume=explicit)
     record = read_provenance(output)
     if record is None:
         raise InputError(
             f"output_dir {str(output)!r} exists and was not written by s2r train (no {PROVENANCE_FILE}); choose "
             "another --output_dir (s2r never writes into a folder it did not write)"
         )
+    if training_args.overwrite_output_dir:
+        return OutputPlan(output, resume=explicit, clear=True)
+    pending = record.get(PENDING_EVALUATION)
+    if record.get("status") == "trained" and isinstance(pending, int):  # killed while its final model was evaluated
+        logger.info("%s is trained and saved; evaluating its final model (step %d), which is missing", output, pending)
+        return OutputPlan(output, previous=record, evaluate_step=pending)
     if record.get("status") == "finished":
-        if not training_args.overwrite_output_dir:
-            raise InputError(
-                f"output_dir {str(output)!r} holds a finished run; choose another --output_dir, or pass "
-                "--overwrite_output_dir to train again into it"
-            )
-        if training_args.process_index == 0:  # what the finished run wrote: its checkpoints, evaluations and record
-            for old in [*output.glob("checkpoint-*"), output / "s2r_eval"]:
-                if old.is_dir():
-                    shutil.rmtree(old)
-            update_provenance(output, status="running", training=None, evaluations=[])
-        logger.info("training again into %s (--overwrite_output_dir)", output)
+        raise InputError(
+            f"output_dir {str(output)!r} holds a finished run; choose another --output_dir, or pass "
+            "--overwrite_output_dir to train again into it"
+        )
+    resume = explicit or last_whole_checkpoint(output)
+    return OutputPlan(output, resume=resume, previous=record if resume else None)
+
+
+# The record's key naming the step whose final evaluation is missing: set once the final model is saved, cleared
+# (None) when the evaluation is recorded and the run is "finished".
+PENDING_EVALUATION = "pending_evaluation"
+
+# A checkpoint is whole when the trainer's state and the model weights were both written (a full disk or a kill
+# while saving leaves a folder without them, and resuming from it fails).
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+    "adapter_model.safetensors",
+    "adapter_model.bin",
+)
+_CHECKPOINT = re.compile(r"checkpoint-(\d+)")
+
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why `folder` cannot be resumed from (in words), or None when it is a whole checkpoint."""
+    if not folder.is_dir():
+        return "does not exist" if not folder.exists() else "is not a folder"
+    try:
+        state = json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return "has no trainer_state.json (it was not saved whole)"
+    except (OSError, ValueError):
+        return "has a trainer_state.json that cannot be read (it was not saved whole)"
+    if not isinstance(state, dict) or "global_step" not in state:
+        return "has a trainer_state.json without global_step"
+    deepspeed = any(path.is_dir() for path in folder.glob("global_step*"))
+    if not deepspeed and not any((folder / name).is_file() for name in WEIGHT_FILES):
+        return "holds no model weights (it was not saved whole)"
+    return None
+
+
+def last_whole_checkpoint(output: Path) -> str | None:
+    """The highest-numbered whole checkpoint of `output`; incomplete ones are logged and left as they are.
+
+    transformers' `get_last_checkpoint` picks by number alone, so a checkpoint a full disk cut short would be chosen
+    (and fail) on every re-run.
+    """
+    numbered = []
+    for path in output.iterdir():
+        match = _CHECKPOINT.fullmatch(path.name)
+        if match and path.is_dir():
+            numbered.append((int(match.group(1)), path))
+    for _, path in sorted(numbered, reverse=True):
+        problem = checkpoint_problem(path)
+        if problem is None:
+            logger.info("resuming from %s", path)
+            return str(path)
+        logger.warning("not resuming from %s: it %s; it is left as it is, and skipped", path, problem)
+    return None
+
+
+def _explicit_checkpoint(value, output: Path, overwrite: bool) -> str | None:
+    """--resume_from_checkpoint: a whole checkpoint folder, checked before the model loads."""
+    if value is None or value is False or value == "":
         return None
-    last = get_last_checkpoint(str(output))
-    if last:
-        logger.info("resuming from %s", last)
-    return last
+    if value is True or str(value).lower() == "true":  # transformers' "the last one in output_dir"
+        last = last_whole_checkpoint(output) if output.is_dir() else None
+        if last is None:
+            raise InputError(
+                f"--resume_from_checkpoint true, but output_dir {str(output)!r} holds no whole checkpoint; give a "
+                "checkpoint folder, or leave the option out to start from the base model"
+            )
+        value = last
+    checkpoint = Path(str(value)).expanduser()
+    problem = checkpoint_problem(checkpoint)
+    if problem is not None:
+        raise InputError(
+            f"--resume_from_checkpoint {str(value)!r} {problem}; give a checkpoint folder that trainer_state.json and "
+            "the model weights were saved into (e.g. OUT/checkpoint-500), or leave the option out"
+        )
+    if overwrite and output.resolve() in checkpoint.resolve().parents:
+        raise InputError(
+            f"--resume_from_checkpoint {str(value)!r} is inside output_dir {str(output)!r}, which "
+            "--overwrite_output_dir would clear; resume without --overwrite_output_dir, or copy the checkpoint out"
+        )
+    return str(checkpoint)
+
+
+# The shape of a model: a checkpoint whose shape differs from the base model's fails to load, with a long traceback.
+SHAPE_KEYS = (
+    "model_type",
+    "vocab_size",
+    "hidden_size",
+    "intermediate_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+)
+
+
+def check_checkpoint_fits(checkpoint: str | None, model_args) -> None:
+    """The checkpoint to resume from must have been trained from a model of the base model's shape."""
+    saved_path = Path(checkpoint) / "config.json" if checkpoint else None
+    if saved_path is None or not saved_path.is_file():  # nothing to resume, or an adapter checkpoint (no config)
+        return
+    from transformers import AutoConfig
+
+    try:
+        saved = json.loads(saved_path.read_text(encoding="utf-8"))
+        base = AutoConfig.from_pretrained(
+            model_args.model_name_or_path,
+            revision=model_args.model_revision,
+            trust_remote_code=getattr(model_args, "trust_remote_code", False),
+        ).to_dict()
+    except (OSError, ValueError):  # an unreadable config: loading the model says what is wrong with it
+        return
+    changed = [
+        f"{key}: {base.get(key)!r} -> {saved.get(key)!r}"
+        for key in SHAPE_KEYS
+        if key in saved and saved.get(key) != base.get(key)
+    ]
+    if changed:
+        raise InputError(
+            f"the checkpoint {checkpoint!r} was not trained from {model_args.model_name_or_path!r} (the model -> the "
+            f"checkpoint: {'; '.join(changed)}); resume with the model it was trained from, or without the checkpoint"
+        )
+
+
+def _require_writable(output: Path) -> None:
+    """The output folder (or the nearest folder above it that exists) must be writable: say so before any work."""
+    existing = output
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(
+            f"output_dir {str(output)!r} cannot be created: {str(existing)!r} is a file, not a folder; choose "
+            "another --output_dir"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"output_dir {str(output)!r} cannot be written: {str(existing)!r} is read-only or not yours; choose an "
+            "--output_dir on a disk you can write to"
+        )
+
+
+def check_apart_from_inputs(output: Path, inputs: dict[str, str | None]) -> None:
+    """The output must not be an input folder or inside one (a dataset folder would then read the run as data).
+
+    `inputs`: {option: value}; values that are not local folders (Hub ids) are ignored.
+    """
+    target = output.expanduser().resolve()
+    for option, value in inputs.items():
+        if not value or not Path(value).expanduser().is_dir():
+            continue
+        folder = Path(value).expanduser().resolve()
+        if target == folder or folder in target.parents:
+            where = "is" if target == folder else "is inside"
+            raise InputError(
+                f"output_dir {str(output)!r} {where} the {option} folder {value!r}; choose an --output_dir outside it "
+                "(s2r never writes into its inputs)"
+            )
+
+
+def differences(previous: dict[str, Any], record: dict[str, Any]) -> list[str]:
+    """What differs between the record of an unfinished run and the run asked for now (`name: old -> new`).
+
+    The data and the training settings are compared: resuming with others would train on one thing and record another.
+    What only changes the output (logging, reporting, the evaluation command) may differ.
+    """
+    current = json.loads(json.dumps(record, default=str))  # as it would be read back from the record
+    pairs = [("base_model", previous.get("base_model"), current.get("base_model"))]
+    old_data, new_data = previous.get("data") or {}, current.get("data") or {}
+    for key in ("source", "kind", "config", "split", "revision", "selection", "sft"):
+        if key in old_data:
+            pairs.extend(_leaves(f"data.{key}", old_data.get(key), new_data.get(key)))
+    old_recipe, new_recipe = previous.get("recipe") or {}, current.get("recipe") or {}
+    for key in old_recipe:
+        if key != "recipe":  # the recipe's name: the settings it gave are compared one by one
+            pairs.extend(_leaves(key, old_recipe.get(key), new_recipe.get(key)))
+    return [f"{name}: {old!r} -> {new!r}" for name, old, new in pairs if old != new]
+
+
+def _leaves(name: str, old, new) -> list[tuple[str, Any, Any]]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = dict.fromkeys([*old, *new])
+        return [pair for key in keys for pair in _leaves(f"{name}.{key}", old.get(key), new.get(key))]
+    return [(name, old, new)]
+
+
+def check_same_run(plan: OutputPlan, record: dict[str, Any]) -> None:
+    """Refuse to resume a run with other data or settings than it was started with (saying what differs)."""
+    if plan.previous is None:
+        return
+    changed = differences(plan.previous, record)
+    if changed:
+        raise InputError(
+            f"output_dir {str(plan.output)!r} holds an unfinished run started with other data or settings "
+            f"({'; '.join(changed)}); resume it with the options it was started with, or pass "
+            "--overwrite_output_dir to start again"
+        )
+
+
+def clear_run(plan: OutputPlan) -> None:
+    """--overwrite_output_dir: remove what the earlier s2r run wrote (checkpoints, evaluations); keep the rest."""
+    from s2r_hf.training.callbacks import EVAL_FOLDER
+
+    for old in [*plan.output.glob("checkpoint-*"), plan.output / EVAL_FOLDER]:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old)
+    update_provenance(plan.output, status="running", training=None, evaluations=[])
+    logger.info("training again into %s (--overwrite_output_dir)", plan.output)
 
 
 # ------------------------------------------------------------------------------------------------ tokenizer and model
@@ -305,8 +526,8 @@ def load_tokenizer(model_args, training_args):
         raise ModelError(f"cannot load the tokenizer of {name!r}: {' '.join(str(err).split())[:300]}") from err
     template_path = training_args.chat_template_path
     if template_path:
-        if Path(template_path).is_file() and template_path.endswith((".jinja", ".j2")):
-            tokenizer.chat_template = Path(template_path).read_text(encoding="utf-8")
+        if template_path.endswith((".jinja", ".j2")):
+            tokenizer.chat_template = read_chat_template(template_path)
         else:  # TRL clones this tokenizer's template (and its special tokens) onto the model
             try:
                 source = AutoTokenizer.from_pretrained(template_path)
@@ -334,6 +555,30 @@ def load_tokenizer(model_args, training_args):
                     "--chat_template_path, or drop --assistant_only_loss"
                 )
     return tokenizer, chat_template
+
+
+def read_chat_template(path: str) -> str:
+    """A .jinja chat template file, read and compiled now: a missing file or a syntax error is one line, not a
+    traceback from the first row the trainer tokenizes."""
+    from jinja2 import TemplateError
+    from transformers.utils.chat_template_utils import _compile_jinja_template
+
+    file = Path(path).expanduser()
+    try:
+        template = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        cause = "does not exist" if isinstance(err, FileNotFoundError) else f"cannot be read ({err})"
+        raise InputError(f"--chat_template_path {path!r} {cause}; give a .jinja chat template file") from err
+    try:
+        _compile_jinja_template(template)
+    except TemplateError as err:
+        where = f" (line {err.lineno})" if getattr(err, "lineno", None) else ""
+        raise InputError(
+            f"--chat_template_path {path!r} is not a valid Jinja template{where}: {err}; fix the template"
+        ) from err
+    if not template.strip():
+        raise InputError(f"--chat_template_path {path!r} is empty; give a .jinja chat template file")
+    return template
 
 
 def load_model(model_args, training_args):
@@ -379,6 +624,10 @@ def _installed(module: str) -> bool:
 # ---------------------------------------------------------------------------------------------------------------- run
 
 
+# What `s2r train` says when Ctrl-C stops it (the record says "running", or "trained" with its evaluation pending).
+INTERRUPTED = "interrupted; run the same command again to resume from the last whole checkpoint"
+
+
 @dataclass
 class TrainOutcome:
     """What `train` returns: the provenance record (rank 0 also writes it beside the model) and the trainer."""
@@ -390,7 +639,27 @@ class TrainOutcome:
 def train(
     script_args, training_args, model_args, *, command: str | None = None, recipe: str | None = None
 ) -> TrainOutcome:
-    """Train as the three configs say (on this process's rank; side effects on rank 0 only)."""
+    """Train as the three configs say (on this process's rank; side effects on rank 0 only).
+
+    Everything is checked (options, output folder, checkpoint, tokenizer, data, and on resume that the data and
+    settings are the run's) before anything in the output folder is created, changed or removed; the output folder is
+    locked (on rank 0) from before the first write to the end.
+    """
+    with contextlib.ExitStack() as stack:
+        if Path(training_args.output_dir).expanduser().parent.is_dir():  # else locked once it is created, below
+            stack.enter_context(_output_lock(training_args))
+        return _train(script_args, training_args, model_args, stack, command=command, recipe=recipe)
+
+
+def _output_lock(training_args):
+    from s2r_hf.locks import locked_output
+
+    if training_args.process_index != 0:  # one lock per run: the main process holds it
+        return contextlib.nullcontext()
+    return locked_output(training_args.output_dir, "s2r train")
+
+
+def _train(script_args, training_args, model_args, stack, *, command, recipe) -> TrainOutcome:
     from trl import SFTTrainer, get_peft_config
 
     from s2r_hf.training.callbacks import EvaluateCallback, build_callbacks, recipe_record
@@ -398,8 +667,15 @@ def train(
     if training_args.use_liger_kernel and not _installed("liger_kernel"):
         logger.warning("liger-kernel is not installed: training without it (pip install liger-kernel)")
         training_args.use_liger_kernel = False
-    resume = check_output_dir(training_args)
+    plan = check_output_dir(training_args)
+    inputs = {
+        "--dataset_name": script_args.dataset_name,
+        "--pool_dataset": training_args.pool_dataset,
+        "--model_name_or_path": model_args.model_name_or_path,
+    }
+    check_apart_from_inputs(plan.output, inputs)
     tokenizer, chat_template = load_tokenizer(model_args, training_args)
+    check_checkpoint_fits(plan.resume, model_args)
     dataset, data = load_training_data(script_args, training_args, tokenizer, chat_template)
     record = new_record(
         base_model=model_args.model_name_or_path,
@@ -409,7 +685,24 @@ def train(
         command=command,
         output_dir=str(training_args.output_dir),
     )
+    check_same_run(plan, record)
     callbacks = build_callbacks(training_args, record)
+    # Every check passed: from here on the output folder may be written.
+    main_process = training_args.process_index == 0
+    if main_process and not Path(training_args.output_dir).expanduser().parent.is_dir():
+        with _disk_errors(plan.output):
+            plan.output.parent.mkdir(parents=True, exist_ok=True)
+        stack.enter_context(_output_lock(training_args))
+        plan = check_output_dir(training_args)  # what is there now, under the lock
+    if main_process and plan.clear:
+        with _disk_errors(plan.output):
+            clear_run(plan)
+    evaluator = next((callback for callback in callbacks if isinstance(callback, EvaluateCallback)), None)
+    if plan.evaluate_step is not None:  # nothing to train: complete what the killed run left undone
+        if main_process:
+            with _disk_errors(plan.output):
+                _finish(plan.output, evaluator, plan.evaluate_step)
+        return TrainOutcome(record=read_provenance(plan.output) or record, trainer=None)
     model = load_model(model_args, training_args)
     trainer = SFTTrainer(
         model=model,
@@ -419,28 +712,62 @@ def train(
         callbacks=callbacks,
         peft_config=get_peft_config(model_args),
     )
-    evaluator = next((callback for callback in callbacks if isinstance(callback, EvaluateCallback)), None)
     if evaluator is not None:
         evaluator.attach(trainer)
-    trainer.train(resume_from_checkpoint=resume)
-    trainer.save_model(training_args.output_dir)
-    if trainer.is_world_process_zero():
-        update_provenance(training_args.output_dir, status="finished")
-        if evaluator is not None:
-            step = trainer.state.global_step
-            if step not in evaluator.evaluated_steps:
-                evaluator.evaluate(training_args.output_dir, step, training_args.output_dir)
-            evaluator.wait()
-        trainer.save_state()
+    with _disk_errors(plan.output):
+        trainer.train(resume_from_checkpoint=plan.resume)
+        trainer.save_model(training_args.output_dir)
+        if trainer.is_world_process_zero():
+            if evaluator is not None:
+                update_provenance(training_args.output_dir, **{PENDING_EVALUATION: trainer.state.global_step})
+            _finish(plan.output, evaluator, trainer.state.global_step)
+            trainer.save_state()
     if trainer.is_world_process_zero():
         record = read_provenance(training_args.output_dir) or record
     return TrainOutcome(record=record, trainer=trainer)
 
 
+def _finish(output: Path, evaluator, step: int) -> None:
+    """Evaluate the final model (unless done on its last save) and only then call the run "finished": a run killed
+    before is "trained" with its evaluation pending, and the same command evaluates it instead of being refused."""
+    if evaluator is not None:
+        if step not in evaluator.evaluated_steps:
+            evaluator.evaluate(output, step, output)
+        evaluator.wait()
+    update_provenance(output, status="finished", **{PENDING_EVALUATION: None})
+
+
+# What a full or read-only disk raises while the trainer saves: OSError from Python and safetensors, and from
+# torch.save a RuntimeError of its zip writer ("PytorchStreamWriter failed writing file ... file write failed",
+# "[enforce fail at inline_container.cc] unexpected pos", "basic_ios::clear: iostream error").
+_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM)
+_TORCH_WRITE_FAILED = ("file write failed", "inline_container.cc", "iostream error", "PytorchStreamWriter")
+
+
+@contextlib.contextmanager
+def _disk_errors(output: Path):
+    """A disk that fills (or turns read-only) while training: one line naming the folder, the cause and the fix."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno not in _DISK_ERRNOS:
+            raise
+        raise OutputError(_disk_message(output, err.strerror or str(err))) from err
+    except RuntimeError as err:
+        if not any(marker in str(err) for marker in _TORCH_WRITE_FAILED):
+            raise
+        raise OutputError(_disk_message(output, "a file could not be written whole (is the disk full?)")) from err
+
+
+def _disk_message(output: Path, cause: str) -> str:
+    return (
+        f"training into {str(output)!r} stopped: {cause}; free some space there (or make it writable) and run the "
+        "same command again: it resumes from the last whole checkpoint"
+    )
+
+
 def main(argv: list[str] | None = None, *, command: str | None = None) -> TrainOutcome:
     """Parse `argv` (TRL's flags plus ours) and train; the entry point of `s2r train` and of `accelerate launch -m`."""
-    import os
-
     from s2r_hf.children import tie_to_parent
 
     # A launcher's worker (torchrun sets LOCAL_RANK, accelerate ACCELERATE_USE_CPU) dies with its launcher.
@@ -544,3 +871,6 @@ if __name__ == "__main__":  # accelerate launch -m s2r_hf.training.sft --config 
     except S2RError as err:
         print(f"s2r train: error: {err}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:  # Ctrl-C: a traceback from deep inside the trainer says nothing the user can act on
+        print(f"s2r train: {INTERRUPTED}", file=sys.stderr)
+        sys.exit(130)

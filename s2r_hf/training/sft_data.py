@@ -72,7 +72,8 @@ def require_chat_template(tokenizer, chat_template: str | None = None) -> None:
 
 
 def require_messages(dataset: Dataset) -> None:
-    """The column SFT trains on must be there, as a list of {role, content} turns (the schema alone: cheap)."""
+    """The column SFT trains on must be there, as lists of {role, content} turns, each row with a user question and an
+    assistant trace (checked on the Arrow column: cheap)."""
     from datasets import LargeList, List
 
     if MESSAGES not in dataset.column_names:
@@ -91,6 +92,11 @@ def require_messages(dataset: Dataset) -> None:
             f"column {MESSAGES!r} must hold lists of {{'role', 'content'}} turns, got {feature}; build it with "
             "s2r_hf.load_pool"
         )
+    # The rows themselves, by the rule `s2r score` applies (a user question and an assistant trace, nothing null):
+    # the trainer would otherwise learn from a conversation with no answer, or fail on a null turn mid-run.
+    from s2r_hf.adapters import _validate_messages_column
+
+    _validate_messages_column(dataset)
 
 
 def _resolve(dataset) -> Dataset:
@@ -114,14 +120,21 @@ def measure_sft_tokens(
     """`dataset` with a `s2r_sft_tokens` column: each row's length in the tokens TRL's SFTTrainer will see."""
     require_messages(dataset)
     require_chat_template(tokenizer, chat_template)
-    return dataset.map(
-        _token_counts,
-        batched=True,
-        batch_size=256,
-        fn_kwargs={"tokenizer": tokenizer, "chat_template": chat_template},
-        num_proc=num_proc,
-        desc="Measuring trainer tokens",
-    )
+    from jinja2 import TemplateError
+
+    try:
+        return dataset.map(
+            _token_counts,
+            batched=True,
+            batch_size=256,
+            fn_kwargs={"tokenizer": tokenizer, "chat_template": chat_template},
+            num_proc=num_proc,
+            desc="Measuring trainer tokens",
+        )
+    except TemplateError as err:  # a template that parses but fails on these conversations (raise_exception, ...)
+        raise ModelError(
+            f"the chat template cannot render these messages: {err}; give one that can with --chat_template_path"
+        ) from err
 
 
 def prepare_sft_dataset(
