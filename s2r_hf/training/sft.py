@@ -827,7 +827,7 @@ def refuse_failed_pushes(trainer, output_dir: str) -> None:
     """Raise (on the main process) when a checkpoint push failed: a run whose pushes were refused is not a success."""
     from s2r_hf.training.callbacks import PushToHubRevisionCallback
 
-    if not trainer.is_world_process_zero():
+    if trainer is None or not trainer.is_world_process_zero():  # None: only a pending evaluation was completed
         return
     for callback in trainer.callback_handler.callbacks:
         if isinstance(callback, PushToHubRevisionCallback):
