@@ -13,7 +13,7 @@ import sys
 from importlib import import_module
 
 from s2r_hf._version import __version__
-from s2r_hf.errors import S2RError
+from s2r_hf.errors import RunInterrupted, S2RError
 from s2r_hf.redaction import redact_argv
 
 COMMANDS = (
@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return args.run(args)
+    except RunInterrupted as err:  # Ctrl-C, with what the run kept and how to resume it
+        print(f"s2r {args.command}: {err}", file=sys.stderr)
+        return 130
     except S2RError as err:
         # Input problems: the message already says what was wrong and how to fix it; a traceback would bury it.
         print(f"s2r {args.command}: error: {err}", file=sys.stderr)

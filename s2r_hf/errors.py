@@ -50,3 +50,7 @@ class ModelError(S2RError, OSError):
 
 class ResourceError(S2RError, RuntimeError):
     """The machine ran out of something (GPU memory) that a setting can reduce."""
+
+
+class RunInterrupted(S2RError, RuntimeError):
+    """Ctrl-C stopped a run; the message says what was kept and how to resume. The CLI exits 130, as a shell does."""

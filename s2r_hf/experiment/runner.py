@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.errors import InputError, OutputError, S2RError
+from s2r_hf.errors import InputError, OutputError, RunInterrupted, S2RError
 from s2r_hf.experiment.config import FULL, ExperimentConfig
 from s2r_hf.experiment.steps import (
     ARM_STEPS,
@@ -57,7 +57,7 @@ class StepFailedError(S2RError, RuntimeError):
     """A step's child process failed; its own output (above) says why. The experiment resumes from this step."""
 
 
-class RunInterruptedError(S2RError, RuntimeError):
+class RunInterruptedError(RunInterrupted):
     """Ctrl-C stopped the run (and the step's child, which runs in its own process group and never sees it)."""
 
 

@@ -38,12 +38,12 @@ def experiment(tmp_path, tiny_model_dir):
     return write
 
 
-def run_fails(capsys, *argv: str) -> str:
-    """Run `s2r ARGV`, expect exit code 2 and one error line; return that line."""
-    code = main(list(argv))
+def run_fails(capsys, *argv: str, code: int = 2, prefix: str = "s2r experiment: error:") -> str:
+    """Run `s2r ARGV`, expect exit code `code` (2: bad input) and one line starting with `prefix`; return that line."""
+    returned = main(list(argv))
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2, err
-    errors = [line for line in err if line.startswith("s2r experiment: error:")]
+    assert returned == code, err
+    errors = [line for line in err if line.startswith(prefix)]
     assert len(errors) == 1, err
     return errors[0]
 
@@ -255,7 +255,7 @@ def test_yaml_aliases_that_expand_without_end_are_one_line(tmp_path):
 
 
 def test_ctrl_c_between_or_inside_in_process_steps_is_one_line_and_resumes(capsys, experiment, tmp_path, monkeypatch):
-    """Ctrl-C while the pool is scored (in this process): one line, exit 2; its record says it did not finish."""
+    """Ctrl-C while the pool is scored (in this process): one line, exit 130; its record says it did not finish."""
     from s2r_hf.experiment import runner
 
     def interrupted(self, planned, resume):
@@ -263,8 +263,9 @@ def test_ctrl_c_between_or_inside_in_process_steps_is_one_line_and_resumes(capsy
 
     monkeypatch.setattr(runner._Context, "execute", interrupted)
     out = tmp_path / "out"
-    line = run_fails(capsys, "experiment", "run", experiment(), "--set", f"output={out}", "--step", "pool")
-    assert line.startswith("s2r experiment: error: interrupted (Ctrl-C) during pool, which was stopped")
+    interrupted_run = ("experiment", "run", experiment(), "--set", f"output={out}", "--step", "pool")
+    line = run_fails(capsys, *interrupted_run, code=130, prefix="s2r experiment: interrupted")
+    assert line.startswith("s2r experiment: interrupted (Ctrl-C) during pool, which was stopped")
     assert json.loads((out / "steps" / "pool.json").read_text())["status"] == "running"  # resumed by the next run
 
     def interrupted_report(*args, **kwargs):
@@ -273,8 +274,8 @@ def test_ctrl_c_between_or_inside_in_process_steps_is_one_line_and_resumes(capsy
     monkeypatch.undo()
     monkeypatch.setattr("s2r_hf.experiment.report.build_report", interrupted_report)
     monkeypatch.setattr(runner._Context, "execute", lambda self, planned, resume: {})
-    line = run_fails(capsys, "experiment", "run", experiment(), "--set", f"output={out}", "--step", "pool")
-    assert line.startswith("s2r experiment: error: interrupted (Ctrl-C); ")
+    line = run_fails(capsys, *interrupted_run, code=130, prefix="s2r experiment: interrupted")
+    assert line.startswith("s2r experiment: interrupted (Ctrl-C); ")
 
 
 def test_an_output_inside_a_folder_the_experiment_reads_is_refused(capsys, experiment, tmp_path, demo_output):
