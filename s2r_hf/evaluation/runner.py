@@ -40,6 +40,7 @@ from s2r_hf.errors import InputError, ModelError, S2RError
 from s2r_hf.evaluation.grading import MissingDependencyError
 from s2r_hf.evaluation.presets import PRESETS, TaskSettings, get_preset
 from s2r_hf.options import check_choice, check_field_types
+from s2r_hf.weights import weights_digest
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,6 @@ DETAILS_DIR = "details"
 BENCHMARKS_DIR = "benchmarks"
 LIGHTEVAL_DIR = "lighteval"
 EVALUATION_KIND = "evaluation"
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
 
 
 class EvaluationError(S2RError, RuntimeError):
@@ -396,20 +396,6 @@ def model_identity(model: str, config: EvaluationConfig) -> dict:
     identity.update(hub_id=model, revision=config.revision or "main", commit=_hub_commit(model, config.revision))
     identity["training_tokens"] = config.training_tokens
     return identity
-
-
-def weights_digest(folder: Path) -> str:
-    """sha256 over the weight files of a model folder (names and bytes, in name order)."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
-    if not files:
-        raise ModelError(f"model folder {str(folder)!r} holds no weights ({', '.join(WEIGHT_SUFFIXES)} files)")
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0")
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(8 * 1024 * 1024), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _tokens_seen(folder: Path) -> int | None:
