@@ -560,9 +560,21 @@ def read_results(path: str | os.PathLike) -> dict:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as err:
         raise InputError(f"{str(path)!r} is not a results file of s2r evaluate: not JSON ({err})") from err
+    except OSError as err:
+        raise InputError(f"{str(path)!r} cannot be read ({err.strerror or err}); check its permissions") from err
     if not isinstance(data, dict) or data.get("format") != RESULTS_FORMAT or not isinstance(data.get("results"), dict):
         raise InputError(
             f'{str(path)!r} is not a results file of s2r evaluate (no "format": "{RESULTS_FORMAT}" and results '
             "mapping); give the results.json that `s2r evaluate` wrote"
         )
+    for task, metrics in data["results"].items():
+        bad = None if isinstance(metrics, dict) else metrics
+        for metric, value in metrics.items() if isinstance(metrics, dict) else ():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                bad = {metric: value}
+        if bad is not None:
+            raise InputError(
+                f"{str(path)!r} is damaged: its results for {task!r} should map metrics to numbers, got "
+                f"{json.dumps(bad)[:80]}; evaluate again (s2r evaluate) to write it whole"
+            )
     return data
