@@ -52,6 +52,12 @@ DETAILS_DIR = "details"
 BENCHMARKS_DIR = "benchmarks"
 LIGHTEVAL_DIR = "lighteval"
 EVALUATION_KIND = "evaluation"
+# Sane upper bounds, checked before any work: beyond them a value is a typo, and lighteval would fail (or try to
+# allocate the impossible) only after the model has loaded. 1M new tokens exceeds every model's context today.
+UPPER_BOUNDS = {"max_new_tokens": 1_048_576, "num_samples": 1024, "batch_size": 65_536}
+MAX_SEED = 2**32 - 1  # numpy's (and so transformers' set_seed's) limit
+# config.json fields that bound a model's sequence (prompt and answer), the first one found is used.
+CONTEXT_FIELDS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length")
 
 
 class EvaluationError(S2RError, RuntimeError):
@@ -116,6 +122,10 @@ class EvaluationConfig:
             if value is not None and value < 1:
                 flag = "--" + name.replace("_", "-")
                 raise InputError(f"{flag} must be a positive integer, got {value}")
+            bound = UPPER_BOUNDS.get(name)
+            if value is not None and bound is not None and value > bound:
+                flag = "--" + name.replace("_", "-")
+                raise InputError(f"{flag} {value} is beyond any sensible run; give at most {bound:,}")
         for name in ("data_parallel_size", "tensor_parallel_size"):
             if getattr(self, name) < 1:
                 raise InputError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(self, name)}")
@@ -126,8 +136,8 @@ class EvaluationConfig:
             )
         if self.repetition_penalty is not None and self.repetition_penalty <= 0:
             raise InputError(f"--repetition-penalty must be > 0, got {self.repetition_penalty}")
-        if self.seed < 0:
-            raise InputError(f"--seed must be a non-negative integer, got {self.seed}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise InputError(f"--seed must be an integer from 0 to {MAX_SEED}, got {self.seed}")
         if self.training_tokens is not None and self.training_tokens < 0:
             raise InputError(f"--training-tokens must be >= 0, got {self.training_tokens}")
 
@@ -178,6 +188,7 @@ def evaluate_model(
         raise InputError("pass either config= or option keywords, not both")
     config = config or EvaluationConfig(**options)
     model_ref = _check_model(model, config.backend, config.revision)
+    _check_context(model_ref, config.max_new_tokens)
     overrides = parse_data_overrides(data if not isinstance(data, Mapping) else dict(data))
     unused = sorted(set(overrides) - set(config.task_list))
     if unused:
@@ -289,6 +300,28 @@ def _check_model(model: str | os.PathLike, backend: str, revision: str | None = 
             "the chat model it was fine-tuned from into the folder"
         )
     return str(path)
+
+
+def _check_context(model: str, max_new_tokens: int | None) -> None:
+    """An explicit --max-new-tokens must fit the local model's context (its config.json says how long)."""
+    config_path = Path(model) / "config.json"
+    if max_new_tokens is None or not config_path.is_file():
+        return
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ModelError(f"the model's {str(config_path)!r} cannot be read ({err}); save the model again") from err
+    if not isinstance(config, dict):
+        raise ModelError(f"the model's {str(config_path)!r} is not a JSON object; save the model again")
+    for name in CONTEXT_FIELDS:
+        limit = config.get(name)
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+            if max_new_tokens > limit:
+                raise InputError(
+                    f"--max-new-tokens {max_new_tokens} is beyond the model's context ({name} = {limit} in "
+                    f"{str(config_path)!r}); give at most {limit}"
+                )
+            return
 
 
 def probe_interpreter(python: str, backend: str) -> str:

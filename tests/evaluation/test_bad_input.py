@@ -132,3 +132,31 @@ def test_compare_refuses_a_results_file_that_is_not_ours(tmp_path, content, reas
 def test_compare_refuses_a_missing_file(tmp_path):
     line = one_line_error(s2r("compare", str(tmp_path / "nope.json")), "compare")
     assert "is not a results file" in line
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        (
+            "--max-new-tokens",
+            "1000000000000",
+            "--max-new-tokens 1000000000000 is beyond any sensible run; give at most",
+        ),
+        ("--max-new-tokens", "5000", "--max-new-tokens 5000 is beyond the model's context (max_position_embeddings"),
+        ("--num-samples", "100000000", "--num-samples 100000000 is beyond any sensible run; give at most 1,024"),
+        ("--batch-size", "1000000000000", "--batch-size 1000000000000 is beyond any sensible run"),
+        ("--seed", str(2**32), "--seed must be an integer from 0 to 4294967295"),
+    ],
+)
+def test_out_of_range_generation_settings_are_refused_before_lighteval(
+    tiny_model_dir, tmp_path, capsys, option, value, message
+):
+    from s2r_hf.cli import main
+
+    assert main(["evaluate", str(tiny_model_dir), "--tasks", "math500", option, value, "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("s2r evaluate: error: ") and len(err.splitlines()) == 1, err
+    assert message in err
+    if value == "5000":  # the tiny model's config says 4096
+        assert "give at most 4096" in err
+    assert not (tmp_path / "o").exists()
