@@ -36,7 +36,7 @@ from typing import Any
 
 from s2r_hf.benchmarks import BENCHMARKS, parse_data_overrides, require_benchmark_names
 from s2r_hf.children import run_tied
-from s2r_hf.errors import InputError, ModelError, S2RError
+from s2r_hf.errors import InputError, ModelError, OutputError, S2RError
 from s2r_hf.evaluation.grading import MissingDependencyError
 from s2r_hf.evaluation.presets import PRESETS, TaskSettings, get_preset
 from s2r_hf.options import check_choice, check_field_types
@@ -182,7 +182,8 @@ def evaluate_model(
     `options` are EvaluationConfig's fields (tasks="math500,aime24", preset="paper", max_samples=..., python=...);
     `data` maps benchmarks to local files or folders ({"aime24": "aime24.jsonl"} or ["aime24=aime24.jsonl"]).
     """
-    from s2r_hf.folders import check_writable, make_staging, move_into_place, remove_stale_staging
+    from s2r_hf.folders import check_writable
+    from s2r_hf.locks import locked_output
 
     if config is not None and options:
         raise InputError("pass either config= or option keywords, not both")
@@ -193,17 +194,49 @@ def evaluate_model(
     unused = sorted(set(overrides) - set(config.task_list))
     if unused:
         raise InputError(f"--data names {unused[0]!r}, which is not among --tasks ({', '.join(config.task_list)})")
-    target = check_writable(
-        output_dir or f"eval-{_model_name(model_ref)}",
-        overwrite,
-        inputs=[model_ref, *overrides.values()],
-        kind=EVALUATION_KIND,
-    )
-    python = config.python or sys.executable
-    lighteval_version = probe_interpreter(python, config.backend)
-    remove_stale_staging(target)
-    staging = make_staging(target, "tmp")
+    inputs = [model_ref, *overrides.values()]
+    output = output_dir or f"eval-{_model_name(model_ref)}"
+    target = check_writable(output, overwrite, inputs=inputs, kind=EVALUATION_KIND)
+    _make_parent(target)
+    # Held from before any staging folder is removed or made to the end: a second run into the same folder is
+    # refused at once instead of removing this run's staging folder as "stale".
+    with locked_output(target, "s2r evaluate"):
+        check_writable(output, overwrite, inputs=inputs, kind=EVALUATION_KIND)  # a run that ended while we waited
+        python = config.python or sys.executable
+        lighteval_version = probe_interpreter(python, config.backend)
+        tidy, markdown = _evaluate_into(
+            target, model_ref, config, overrides, python, lighteval_version, command, overwrite
+        )
+    logger.info("results written to %s", target)
+    return EvaluationResult(target, tidy, markdown)
+
+
+def _make_parent(target: Path) -> None:
+    from s2r_hf.folders import _disk_error_message
+
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(_disk_error_message(target, err)) from err
+
+
+def _evaluate_into(
+    target: Path,
+    model_ref: str,
+    config: EvaluationConfig,
+    overrides: dict[str, str],
+    python: str,
+    lighteval_version: str,
+    command: str | None,
+    overwrite: bool,
+) -> tuple[dict, str]:
+    """The run proper, in a staging folder beside `target` moved into place when whole (the caller holds the lock)."""
+    from s2r_hf.folders import _disk_error_message, make_staging, move_into_place, remove_stale_staging
+
+    staging = None
+    try:
+        remove_stale_staging(target)
+        staging = make_staging(target, "tmp")
         settings = config.settings()
         sources = _write_benchmarks(staging, settings, overrides)
         identity = model_identity(model_ref, config)
@@ -249,11 +282,18 @@ def evaluate_model(
         (staging / RESULTS_MARKDOWN).write_text(markdown, encoding="utf-8")
         (staging / "README.md").write_text(_card(tidy, markdown), encoding="utf-8")
         move_into_place(staging, target, overwrite)
+    except OSError as err:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(err, S2RError):
+            raise
+        # A full or read-only disk under the staging folder: one line naming the output, not a traceback.
+        raise OutputError(_disk_error_message(target, err)) from err
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
-    logger.info("results written to %s", target)
-    return EvaluationResult(target, tidy, markdown)
+    return tidy, markdown
 
 
 # -- checks -------------------------------------------------------------------------------------------------------

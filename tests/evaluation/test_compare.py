@@ -136,26 +136,6 @@ def test_compare_output_paths_that_cannot_be_written_are_one_line_before_work(th
     assert not (tmp_path / "both").exists() and not (tmp_path / "missing_dir").exists()
 
 
-@pytest.fixture
-def read_only_folder(tmp_path):
-    """A tmpfs remounted read-only (as root, chmod does not stop writes); skipped where mounting is not permitted."""
-    import shutil
-    import subprocess
-
-    folder = tmp_path / "read-only"
-    folder.mkdir()
-    if shutil.which("mount") is None:
-        pytest.skip("no mount command")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True, capture_output=True)
-        yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
-
-
 def test_compare_chart_into_a_read_only_folder_is_one_line(three_runs, read_only_folder, capsys):
     line = compare_error(capsys, *map(str, three_runs), "--chart", str(read_only_folder / "chart.png"))
     assert "no permission to create files in" in line or "Read-only file system" in line

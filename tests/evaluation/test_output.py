@@ -1,0 +1,104 @@
+"""Where `s2r evaluate` writes (issue 16, case 7 and the full-disk traceback): one run per output folder at a time,
+and a disk that fails is one line, with nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from fixtures.env import REPO_ROOT
+from fixtures.evaluation import SCRIPTED_MODEL, s2r
+
+from s2r_hf.folders import STAGING_MARK
+from s2r_hf.locks import locked_output
+
+
+def one_line_error(done) -> str:
+    assert done.returncode == 2, (done.returncode, done.stderr[-3000:])
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "error" in line.lower()]
+    assert len(lines) == 1 and lines[0].startswith("s2r evaluate: error: "), done.stderr
+    return lines[0]
+
+
+def test_a_second_run_into_a_locked_output_is_refused_before_touching_the_first_runs_staging(tiny_model_dir, tmp_path):
+    out = tmp_path / "eval"
+    # What a first run holds while lighteval runs: the lock, and its staging folder beside the output.
+    staging = tmp_path / ".eval.tmp-0123abcd"
+    staging.mkdir()
+    (staging / STAGING_MARK).touch()
+    with locked_output(out, "s2r evaluate"):
+        done = s2r("evaluate", str(tiny_model_dir), "--tasks", "math500", "-o", str(out))
+    line = one_line_error(done)
+    assert f"another `s2r evaluate` is writing {str(out.resolve())!r} right now" in line
+    assert (staging / STAGING_MARK).is_file() and not out.exists()
+
+
+@pytest.mark.slow
+def test_two_real_runs_into_one_output_the_second_is_refused_and_the_first_is_whole(benchmark_paths, tmp_path):
+    out = tmp_path / "eval"
+    args = [
+        "evaluate", str(SCRIPTED_MODEL), "--backend", "custom", "--tasks", "math500", "--max-samples", "1",
+        "--data", f"math500={benchmark_paths['math500']}", "-o", str(out),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "S2R_TEST_SCRIPT": json.dumps({"math500": "oracle"})}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "s2r_hf.cli", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        # The first run is writing once its staging folder exists (it holds the lock from before it makes it).
+        while not list(tmp_path.glob(".eval.tmp-*")):
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()[1][-3000:]
+            time.sleep(0.2)
+        staging = next(tmp_path.glob(".eval.tmp-*"))
+        started = time.monotonic()
+        second = s2r(*args, env={"S2R_TEST_SCRIPT": json.dumps({"math500": "oracle"})})
+        assert time.monotonic() - started < 60  # refused at once: no lighteval run of its own
+        assert "another `s2r evaluate` is writing" in one_line_error(second)
+        assert first.poll() is not None or staging.is_dir()  # the first's staging survived the second
+        _, first_err = first.communicate(timeout=600)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == 0, first_err[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    assert results["results"]["math500"]["pass@1"] == 1.0  # the oracle's score, whole
+    assert (out / "benchmarks" / "math500" / "test.parquet").is_file()
+    assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith(".eval")) == []
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(tiny_model_dir, benchmark_paths, tiny_disk):
+    out = tiny_disk / "eval"
+    done = s2r(
+        "evaluate", str(tiny_model_dir), "--tasks", "math500", "--data", f"math500={benchmark_paths['math500']}",
+        "-o", str(out),
+    )  # fmt: skip
+    line = one_line_error(done)
+    assert f"could not write {str(out)!r}: " in line and "No space left on device" in line
+    assert "Free some space there, or write to another disk with -o" in line
+    assert "running lighteval" not in done.stderr  # refused while the benchmarks were prepared
+    assert list(tiny_disk.iterdir()) == []  # no staging folder, no lock file
+
+
+def test_a_read_only_output_folder_is_one_line_before_work(tiny_model_dir, read_only_folder):
+    done = s2r("evaluate", str(tiny_model_dir), "--tasks", "math500", "-o", str(read_only_folder / "eval"))
+    line = one_line_error(done)
+    assert "cannot write" in line and "choose" in line
+    assert list(read_only_folder.iterdir()) == []
+
+
+def test_an_output_in_folders_that_do_not_exist_yet_is_made(tiny_model_dir, tmp_path):
+    # The run is refused while it prepares the benchmarks (the file has no answer field), after its staging folder
+    # was made beside the output: the missing folders above the output were made, not a traceback.
+    bad = tmp_path / "math500.jsonl"
+    bad.write_text(json.dumps({"problem": "1+1?", "result": "2"}) + "\n")
+    out = tmp_path / "new" / "deeper" / "eval"
+    done = s2r("evaluate", str(tiny_model_dir), "--tasks", "math500", "--data", f"math500={bad}", "-o", str(out))
+    assert "has no recognisable answer field" in one_line_error(done)
+    assert list((tmp_path / "new" / "deeper").iterdir()) == []  # no output, no staging folder, no lock file
