@@ -97,6 +97,9 @@ def check_writable_file(path: str | os.PathLike, *, inputs: Iterable[str | os.Pa
         _check_not_input(target, source)
     if target.is_dir():
         raise OutputError(f"output {str(path)!r} is a folder; name the file to write inside it")
+    if target.exists() and not target.is_file():
+        # A device or a pipe (/dev/null, a FIFO): moving a file into place would replace the node itself.
+        raise OutputError(f"output {str(path)!r} is not a regular file ({target}); name a file to write")
     _check_parent_writable(target)
     if not target.parent.is_dir():
         raise OutputError(

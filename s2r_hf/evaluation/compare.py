@@ -116,6 +116,11 @@ def _value(run: dict, task: str, metric: str) -> float | None:
     return float(value) if value is not None else None
 
 
+def _cell(text: str) -> str:
+    """A label as one Markdown table cell: a `|` or a line break in it would split the row."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
 def _tokens(run: dict) -> str:
     tokens = _model(run).get("training_tokens")
     return f"{int(tokens):,}" if isinstance(tokens, (int, float)) else "-"
@@ -125,7 +130,7 @@ def _table(runs: list[dict], names: list[str], columns: list[tuple[str, str]], v
     header = ["run", "training tokens", *[f"{task} {metric}" for task, metric in columns]]
     lines = ["| " + " | ".join(header) + " |", "| --- | ---: |" + " ---: |" * len(columns)]
     for name, run, row in zip(names, runs, values):
-        cells = [name, _tokens(run), *[("-" if value is None else f"{100 * value:.1f}") for value in row]]
+        cells = [_cell(name), _tokens(run), *[("-" if value is None else f"{100 * value:.1f}") for value in row]]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Scores in percent; `-`: not evaluated in that run."]
     protocols = {protocol_summary(run) for run in runs}

@@ -40,11 +40,13 @@ from s2r_hf.errors import InputError, ModelError, OutputError, S2RError
 from s2r_hf.evaluation.grading import MissingDependencyError
 from s2r_hf.evaluation.presets import PRESETS, TaskSettings, get_preset
 from s2r_hf.options import check_choice, check_field_types
-from s2r_hf.weights import weights_digest
+from s2r_hf.weights import weight_files, weights_digest
 
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("transformers", "vllm", "custom")
+# What lighteval's transformers backend (quantized 4bit/8bit included) and vLLM accept for the weights' dtype.
+DTYPES = ("auto", "bfloat16", "float16", "float32", "half", "float", "4bit", "8bit")
 RESULTS_FORMAT = "s2r-evaluation/1"
 RESULTS_FILE = "results.json"
 RESULTS_MARKDOWN = "results.md"
@@ -117,6 +119,8 @@ class EvaluationConfig:
         self.task_list = require_benchmark_names(self.tasks)
         get_preset(self.preset)
         check_choice("backend", self.backend, BACKENDS)
+        if self.dtype is not None:
+            check_choice("dtype", self.dtype, DTYPES)
         for name in ("max_samples", "max_new_tokens", "num_samples", "batch_size"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -328,6 +332,8 @@ def _check_model(model: str | os.PathLike, backend: str, revision: str | None = 
         missing.append("config.json")
     if not any((path / name).is_file() for name in TOKENIZER_FILES):
         missing.append("tokenizer (tokenizer.json or tokenizer_config.json)")
+    if not weight_files(path):
+        missing.append("weights (*.safetensors, pytorch_model*.bin)")
     if missing:
         raise ModelError(
             f"model folder {ref!r} has no {' and no '.join(missing)}; save the model and its tokenizer "
@@ -379,7 +385,14 @@ def probe_interpreter(python: str, backend: str) -> str:
         raise InputError(f"--python {python!r} cannot be run ({err}); give the path of a Python interpreter") from err
     if done.returncode != 0:
         raise InputError(f"--python {python!r} failed to start: {done.stderr.strip().splitlines()[-1:]}")
-    found = json.loads(done.stdout.strip().splitlines()[-1])
+    try:
+        found = json.loads((done.stdout.strip().splitlines() or [""])[-1])
+        found = {"lighteval": found["lighteval"], "vllm": found["vllm"]}
+    except (ValueError, KeyError, TypeError):
+        raise InputError(
+            f"--python {python!r} did not run our probe as a Python interpreter would (it printed "
+            f"{done.stdout.strip()[-80:]!r}); give the path of a Python interpreter"
+        ) from None
     if not found["lighteval"]:
         raise MissingDependencyError(
             f"lighteval is not installed for {python}: pip install 's2r-hf[eval]' there, or point --python at an "

@@ -160,3 +160,60 @@ def test_out_of_range_generation_settings_are_refused_before_lighteval(
     if value == "5000":  # the tiny model's config says 4096
         assert "give at most 4096" in err
     assert not (tmp_path / "o").exists()
+
+
+# -- found by the hostile sweep of issue 16 ----------------------------------------------------------------------------
+
+
+def evaluate_error(capsys, *argv: str) -> str:
+    from s2r_hf.cli import main
+
+    assert main(["evaluate", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("s2r evaluate: error: ") and len(err.splitlines()) == 1, err
+    return err
+
+
+@pytest.mark.parametrize("program", ["/bin/true", "/bin/echo"])
+def test_a_python_that_is_not_python_is_one_line(tiny_model_dir, tmp_path, capsys, program):
+    line = evaluate_error(
+        capsys, str(tiny_model_dir), "--tasks", "math500", "--python", program, "-o", str(tmp_path / "o")
+    )
+    assert f"--python {program!r} did not run our probe as a Python interpreter would" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_unknown_dtype_is_refused_before_lighteval(tiny_model_dir, tmp_path, capsys):
+    line = evaluate_error(
+        capsys, str(tiny_model_dir), "--tasks", "math500", "--dtype", "fp7", "-o", str(tmp_path / "o")
+    )
+    assert "dtype must be one of ['auto', 'bfloat16', 'float16', 'float32'" in line and "got 'fp7'" in line
+
+
+def test_a_model_folder_without_weights_is_refused_before_any_work(tiny_model_dir, tmp_path, capsys):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    (model / "model.safetensors").unlink()
+    (model / "training_args.bin").write_bytes(b"not weights")
+    line = evaluate_error(capsys, str(model), "--tasks", "math500", "-o", str(tmp_path / "o"))
+    assert "has no weights (*.safetensors, pytorch_model*.bin)" in line
+    assert [path.name for path in tmp_path.iterdir()] == ["model"]  # no staging folder, no lock file
+
+
+def test_compare_never_replaces_a_pipe_or_device_named_as_its_output(tmp_path, capsys):
+    import os
+
+    from s2r_hf.cli import main
+
+    results = tmp_path / "results.json"
+    results.write_text(
+        json.dumps({"format": "s2r-evaluation/1", "label": "a|b\nc", "results": {"math500": {"pass@1": 0.5}}})
+    )
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert main(["compare", str(results), "-o", str(fifo)]) == 2
+    assert "is not a regular file" in capsys.readouterr().err
+    assert fifo.is_fifo()
+    # A label with a pipe or a line break stays one cell of one row.
+    assert main(["compare", str(results)]) == 0
+    assert "| a\\|b c | - | 50.0 |" in capsys.readouterr().out
