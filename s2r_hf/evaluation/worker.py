@@ -276,4 +276,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        # Ctrl-C reaches this process and `s2r evaluate` at once: s2r says it was interrupted, in one line; a
+        # traceback from inside lighteval here would bury that line.
+        sys.exit(130)

@@ -102,3 +102,39 @@ def test_an_output_in_folders_that_do_not_exist_yet_is_made(tiny_model_dir, tmp_
     done = s2r("evaluate", str(tiny_model_dir), "--tasks", "math500", "--data", f"math500={bad}", "-o", str(out))
     assert "has no recognisable answer field" in one_line_error(done)
     assert list((tmp_path / "new" / "deeper").iterdir()) == []  # no output, no staging folder, no lock file
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_the_lighteval_run_is_one_line_and_leaves_nothing(benchmark_paths, tmp_path):
+    import signal
+
+    out = tmp_path / "eval"
+    args = [
+        "evaluate", str(SCRIPTED_MODEL), "--backend", "custom", "--tasks", "math500", "--max-samples", "1",
+        "--data", f"math500={benchmark_paths['math500']}", "-o", str(out),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "S2R_TEST_SCRIPT": json.dumps({"math500": "oracle"})}
+    run = subprocess.Popen(
+        [sys.executable, "-m", "s2r_hf.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job: Ctrl-C reaches all of it
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".eval.tmp-*/lighteval/plan.json")):  # the lighteval process is starting
+            assert run.poll() is None and time.monotonic() < deadline, run.communicate()[1][-3000:]
+            time.sleep(0.2)
+        time.sleep(3)  # inside lighteval's imports
+        os.killpg(run.pid, signal.SIGINT)
+        _, err = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+    assert run.returncode == 130, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    assert "s2r evaluate: interrupted" in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == []  # no output, no staging folder, no lock file
