@@ -339,6 +339,7 @@ def _check_model(model: str | os.PathLike, backend: str, revision: str | None = 
             f"model folder {ref!r} has no {' and no '.join(missing)}; save the model and its tokenizer "
             "there (model.save_pretrained(dir); tokenizer.save_pretrained(dir))"
         )
+    _read_model_config(path / "config.json")
     if not has_chat_template(path):
         raise ModelError(
             f"model folder {ref!r} has no chat template (tokenizer_config.json's chat_template, or "
@@ -353,12 +354,7 @@ def _check_context(model: str, max_new_tokens: int | None) -> None:
     config_path = Path(model) / "config.json"
     if max_new_tokens is None or not config_path.is_file():
         return
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise ModelError(f"the model's {str(config_path)!r} cannot be read ({err}); save the model again") from err
-    if not isinstance(config, dict):
-        raise ModelError(f"the model's {str(config_path)!r} is not a JSON object; save the model again")
+    config = _read_model_config(config_path)
     for name in CONTEXT_FIELDS:
         limit = config.get(name)
         if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
@@ -368,6 +364,18 @@ def _check_context(model: str, max_new_tokens: int | None) -> None:
                     f"{str(config_path)!r}); give at most {limit}"
                 )
             return
+
+
+def _read_model_config(config_path: Path) -> dict:
+    """A model folder's config.json, refused in one line when it is not a JSON object (lighteval would fail on it
+    only after starting)."""
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ModelError(f"the model's {str(config_path)!r} cannot be read ({err}); save the model again") from err
+    if not isinstance(config, dict):
+        raise ModelError(f"the model's {str(config_path)!r} is not a JSON object; save the model again")
+    return config
 
 
 def probe_interpreter(python: str, backend: str) -> str:

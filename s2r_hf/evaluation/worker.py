@@ -24,6 +24,7 @@ tokens and the mean count of rethinking markers.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import socket
@@ -282,3 +283,9 @@ if __name__ == "__main__":
         # Ctrl-C reaches this process and `s2r evaluate` at once: s2r says it was interrupted, in one line; a
         # traceback from inside lighteval here would bury that line.
         sys.exit(130)
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
+            raise
+        # The disk filled (or turned read-only) under the run: what happened, in one line, not lighteval's stack.
+        print(f"lighteval process: could not write {err.filename or 'its output'}: {err.strerror}", file=sys.stderr)
+        sys.exit(3)

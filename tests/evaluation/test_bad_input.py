@@ -217,3 +217,13 @@ def test_compare_never_replaces_a_pipe_or_device_named_as_its_output(tmp_path, c
     # A label with a pipe or a line break stays one cell of one row.
     assert main(["compare", str(results)]) == 0
     assert "| a\\|b c | - | 50.0 |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]"])
+def test_a_model_config_that_is_not_a_json_object_is_refused_before_any_work(tiny_model_dir, tmp_path, capsys, content):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    (model / "config.json").write_text(content)
+    line = evaluate_error(capsys, str(model), "--tasks", "math500", "-o", str(tmp_path / "o"))
+    assert "config.json'" in line and "save the model again" in line
+    assert [path.name for path in tmp_path.iterdir()] == ["model"]

@@ -138,3 +138,38 @@ def test_ctrl_c_during_the_lighteval_run_is_one_line_and_leaves_nothing(benchmar
     assert "Traceback" not in err, err[-3000:]
     assert "s2r evaluate: interrupted" in err
     assert sorted(path.name for path in tmp_path.iterdir()) == []  # no output, no staging folder, no lock file
+
+
+@pytest.mark.slow
+def test_the_lighteval_process_on_a_disk_that_turns_read_only_says_so_in_one_line(
+    benchmark_paths, tmp_path, read_only_folder
+):
+    from dataclasses import asdict
+
+    from s2r_hf.benchmarks import load_benchmark
+    from s2r_hf.evaluation.runner import EvaluationConfig
+
+    data_dir = tmp_path / "benchmarks" / "math500"
+    data_dir.mkdir(parents=True)
+    load_benchmark("math500", str(benchmark_paths["math500"])).to_parquet(str(data_dir / "test.parquet"))
+    settings = EvaluationConfig(tasks="math500").settings()["math500"]
+    plan = {
+        "model": {"backend": "custom", "name_or_path": str(SCRIPTED_MODEL), "name": "scripted"},
+        "seed": 1234,
+        "max_samples": 1,
+        "output_dir": str(read_only_folder),  # lighteval writes its results there once the answers are graded
+        "tasks": {"math500": {"settings": asdict(settings), "data_dir": str(data_dir)}},
+    }
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "S2R_TEST_SCRIPT": json.dumps({"math500": "oracle"})}
+    done = subprocess.run(
+        [sys.executable, "-m", "s2r_hf.evaluation.worker", str(tmp_path / "plan.json")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert "lighteval process: could not write" in done.stderr and "Read-only file system" in done.stderr
