@@ -166,12 +166,8 @@ def test_out_of_range_generation_settings_are_refused_before_lighteval(
 
 
 def evaluate_error(capsys, *argv: str) -> str:
-    from s2r_hf.cli import main
-
-    assert main(["evaluate", *argv]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("s2r evaluate: error: ") and len(err.splitlines()) == 1, err
-    return err
+    """`s2r evaluate ARGV` in a process with a time limit (a regression would start lighteval); its one error line."""
+    return one_line_error(s2r("evaluate", *argv, timeout=120))
 
 
 @pytest.mark.parametrize("program", ["/bin/true", "/bin/echo"])
