@@ -10,6 +10,7 @@ of an earlier folder of that name. The package itself reads folders through `loa
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import logging
@@ -81,6 +82,46 @@ def check_writable(
             )
     _check_parent_writable(target)
     return target
+
+
+def check_writable_file(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike | None] = ()) -> Path:
+    """Fail early, before any work, unless the output file `path` may be written: returns it resolved.
+
+    The rules of `check_writable` for a file: never an input nor inside an input folder (symlinks resolved), never a
+    folder, and its folder must exist and be writable (s2r does not create folders for a single file).
+    """
+    if not str(path).strip():
+        raise OutputError("the output file name is empty; name the file to write, e.g. -o table.md")
+    target = Path(path).expanduser().resolve()
+    for source in inputs:
+        _check_not_input(target, source)
+    if target.is_dir():
+        raise OutputError(f"output {str(path)!r} is a folder; name the file to write inside it")
+    if target.exists() and not target.is_file():
+        # A device or a pipe (/dev/null, a FIFO): moving a file into place would replace the node itself.
+        raise OutputError(f"output {str(path)!r} is not a regular file ({target}); name a file to write")
+    _check_parent_writable(target)
+    if not target.parent.is_dir():
+        raise OutputError(
+            f"cannot write {str(path)!r}: the folder {str(target.parent)!r} does not exist; create it first, or "
+            "choose another path"
+        )
+    return target
+
+
+def write_file_atomically(path: str | os.PathLike, content: bytes) -> Path:
+    """Write `content` to `path` through a hidden sibling moved into place: the file is whole or unchanged, and a
+    disk error (full, read-only) is an OutputError saying so."""
+    path = Path(path)
+    temporary = path.parent / f".{path.name}.tmp-{secrets.token_hex(4)}"
+    try:
+        temporary.write_bytes(content)
+        os.replace(temporary, path)
+    except OSError as err:
+        with contextlib.suppress(OSError):  # it may never have been created
+            temporary.unlink()
+        raise OutputError(_disk_error_message(path, err)) from err
+    return path
 
 
 def _check_not_input(target: Path, source: str | os.PathLike | None) -> None:

@@ -357,20 +357,24 @@ def _write_folder(target: Path, files: dict[str, bytes], overwrite: bool) -> Non
     import shutil
 
     from s2r_hf.folders import make_staging, move_into_place, remove_stale_staging
+    from s2r_hf.locks import locked_output
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_staging(target)
-    staging = make_staging(target, "tmp")
-    try:
-        for name, content in files.items():
-            (staging / name).write_bytes(content)
-        move_into_place(staging, target, overwrite)
-    except OSError as err:
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(err, S2RError):  # e.g. the folder appeared meanwhile
+    # Locked before the stale staging folders are removed: another report into this folder is refused, instead of
+    # removing this one's staging folder as stale.
+    with locked_output(target, "s2r inspect"):
+        remove_stale_staging(target)
+        staging = make_staging(target, "tmp")
+        try:
+            for name, content in files.items():
+                (staging / name).write_bytes(content)
+            move_into_place(staging, target, overwrite)
+        except OSError as err:
+            shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(err, S2RError):  # e.g. the folder appeared meanwhile
+                raise
+            raise OutputError(f"could not write the report to {str(target)!r}: {err.strerror or err}") from err
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
             raise
-        raise OutputError(f"could not write the report to {str(target)!r}: {err.strerror or err}") from err
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     logger.info("wrote the pool report to %s", target)

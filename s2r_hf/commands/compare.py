@@ -18,14 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from s2r_hf.evaluation.compare import check_outputs, compare_results
 
-    from s2r_hf.errors import OutputError
-    from s2r_hf.evaluation.compare import compare_results
-
-    for path in (args.output, args.chart):
-        if path is not None and Path(path).is_dir():
-            raise OutputError(f"{path!r} is a folder; name the file to write")
+    check_outputs(args.output, args.chart, args.results)  # before reading anything: refused in one line
     comparison = compare_results(args.results, args.labels, metric=args.metric)
     comparison.write(args.output, args.chart)
     print(comparison.markdown)

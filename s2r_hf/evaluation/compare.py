@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from s2r_hf.errors import InputError
-from s2r_hf.evaluation.runner import read_results
+from s2r_hf.evaluation.runner import RESULTS_FILE, read_results
 
 _FIGSIZE = (9.0, 4.5)
 _DPI = 110
@@ -32,12 +32,33 @@ class Comparison:
     labels: list[str]
     columns: list[tuple[str, str]]  # (benchmark, metric)
     values: list[list[float | None]]  # values[run][column]
+    sources: tuple[str, ...] = ()  # the results files (or folders) compared: never written over
 
     def write(self, markdown_path: str | os.PathLike | None = None, png_path: str | os.PathLike | None = None) -> None:
-        if markdown_path is not None:
-            Path(markdown_path).write_text(self.markdown, encoding="utf-8")
-        if png_path is not None:
-            Path(png_path).write_bytes(self.png)
+        """Write the table and/or the chart; each file appears whole or not at all (OutputError if it cannot)."""
+        from s2r_hf.folders import write_file_atomically
+
+        markdown_target, png_target = check_outputs(markdown_path, png_path, self.sources)
+        if markdown_target is not None:
+            write_file_atomically(markdown_target, self.markdown.encode("utf-8"))
+        if png_target is not None:
+            write_file_atomically(png_target, self.png)
+
+
+def check_outputs(
+    markdown_path: str | os.PathLike | None,
+    png_path: str | os.PathLike | None,
+    inputs: Sequence[str | os.PathLike] = (),
+) -> tuple[Path | None, Path | None]:
+    """The table and chart paths, resolved, once each is known writable and none is (or is inside) an input: before
+    any work, so that `s2r compare A -o A/results.json` never overwrites what it reads."""
+    from s2r_hf.errors import OutputError
+    from s2r_hf.folders import check_writable_file
+
+    targets = [None if path is None else check_writable_file(path, inputs=inputs) for path in (markdown_path, png_path)]
+    if targets[0] is not None and targets[0] == targets[1]:
+        raise OutputError(f"the table and the chart would both be written to {str(targets[0])!r}; give two files")
+    return targets[0], targets[1]
 
 
 def compare_results(
@@ -49,13 +70,16 @@ def compare_results(
     """
     if isinstance(paths, (str, os.PathLike)) or not paths:
         raise InputError("give the results files to compare as a list (at least one)")
+    _refuse_duplicates(paths)
     runs = [read_results(path) for path in paths]
     if labels is not None:
         if len(labels) != len(runs):
             raise InputError(f"{len(labels)} label(s) for {len(runs)} results file(s); give one label per file")
         names = [str(label) for label in labels]
     else:
-        names = [str(run.get("label") or run["model"]["name"]) for run in runs]
+        names = [
+            str(run.get("label") or _model(run).get("name") or f"run {index + 1}") for index, run in enumerate(runs)
+        ]
     columns: list[tuple[str, str]] = []
     for run in runs:
         for task, metrics in run["results"].items():
@@ -66,7 +90,25 @@ def compare_results(
         raise InputError(f"no results{f' for metric {metric!r}' if metric else ''} in these files")
     values = [[_value(run, task, name) for task, name in columns] for run in runs]
     markdown = _table(runs, names, columns, values)
-    return Comparison(markdown, _chart(names, columns, values), names, columns, values)
+    sources = tuple(str(path) for path in paths)
+    return Comparison(markdown, _chart(names, columns, values), names, columns, values, sources)
+
+
+def _refuse_duplicates(paths: Sequence[str | os.PathLike]) -> None:
+    """The same results file twice (by two names, or as a file and as its folder) would show one run as two."""
+    seen: dict[Path, str] = {}
+    for path in paths:
+        resolved = Path(path).expanduser().resolve()
+        if resolved.is_dir():
+            resolved = resolved / RESULTS_FILE
+        if resolved in seen:
+            raise InputError(f"{str(path)!r} and {seen[resolved]!r} are the same results file; give each run once")
+        seen[resolved] = str(path)
+
+
+def _model(run: dict) -> dict:
+    model = run.get("model")
+    return model if isinstance(model, dict) else {}
 
 
 def _value(run: dict, task: str, metric: str) -> float | None:
@@ -74,8 +116,13 @@ def _value(run: dict, task: str, metric: str) -> float | None:
     return float(value) if value is not None else None
 
 
+def _cell(text: str) -> str:
+    """A label as one Markdown table cell: a `|` or a line break in it would split the row."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
 def _tokens(run: dict) -> str:
-    tokens = (run.get("model") or {}).get("training_tokens")
+    tokens = _model(run).get("training_tokens")
     return f"{int(tokens):,}" if isinstance(tokens, (int, float)) else "-"
 
 
@@ -83,14 +130,18 @@ def _table(runs: list[dict], names: list[str], columns: list[tuple[str, str]], v
     header = ["run", "training tokens", *[f"{task} {metric}" for task, metric in columns]]
     lines = ["| " + " | ".join(header) + " |", "| --- | ---: |" + " ---: |" * len(columns)]
     for name, run, row in zip(names, runs, values):
-        cells = [name, _tokens(run), *[("-" if value is None else f"{100 * value:.1f}") for value in row]]
+        cells = [_cell(name), _tokens(run), *[("-" if value is None else f"{100 * value:.1f}") for value in row]]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Scores in percent; `-`: not evaluated in that run."]
     protocols = {protocol_summary(run) for run in runs}
     if len(protocols) > 1:
         lines += ["", "**Not comparable as is**: the runs differ in protocol:"]
         lines += [f"- {name}: {protocol_summary(run)}" for name, run in zip(names, runs)]
-    partial = [name for name, run in zip(names, runs) if (run.get("protocol") or {}).get("partial")]
+    partial = [
+        name
+        for name, run in zip(names, runs)
+        if isinstance(run.get("protocol"), dict) and run["protocol"].get("partial")
+    ]
     if partial:
         lines += ["", f"**Partial runs** (a few problems per benchmark): {', '.join(partial)}."]
     return "\n".join(lines) + "\n"
@@ -98,8 +149,17 @@ def _table(runs: list[dict], names: list[str], columns: list[tuple[str, str]], v
 
 def protocol_summary(run: dict) -> str:
     """What makes two results comparable, in words: the preset and the max new tokens (`s2r experiment report` too)."""
-    protocol = run.get("protocol") or {}
-    settings = sorted({task["settings"]["max_new_tokens"] for task in (run.get("tasks") or {}).values()})
+    protocol = run.get("protocol") if isinstance(run.get("protocol"), dict) else {}
+    tasks = run.get("tasks") if isinstance(run.get("tasks"), dict) else {}
+    found = {
+        task["settings"].get("max_new_tokens")
+        for task in tasks.values()
+        if isinstance(task, dict) and isinstance(task.get("settings"), dict)
+    }
+    # Numbers in numeric order; anything else (a damaged file) after them, as text.
+    settings = sorted(
+        found, key=lambda value: (not isinstance(value, int), value if isinstance(value, int) else 0, str(value))
+    )
     return f"preset {protocol.get('preset')}, max new tokens {', '.join(map(str, settings)) or '?'}"
 
 

@@ -44,6 +44,9 @@ def require_lighteval() -> None:
 def math_match_metric():
     """lighteval's extractive match, configured as the tasks' pass@1 and maj@N use it (one shared definition)."""
     require_lighteval()
+    from s2r_hf.evaluation.timeouts import install
+
+    install()  # lighteval's timeouts use signal.alarm, refused outside the main thread; graders run in threads too
     from lighteval.metrics.dynamic_metrics import MultilingualExtractiveMatchMetric
     from lighteval.metrics.utils.extractive_match_utils import ExprExtractionConfig, LatexExtractionConfig
     from lighteval.utils.language import Language

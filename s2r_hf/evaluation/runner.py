@@ -36,15 +36,18 @@ from typing import Any
 
 from s2r_hf.benchmarks import BENCHMARKS, parse_data_overrides, require_benchmark_names
 from s2r_hf.children import run_tied
-from s2r_hf.errors import InputError, ModelError, S2RError
+from s2r_hf.errors import InputError, ModelError, OutputError, S2RError
 from s2r_hf.evaluation.grading import MissingDependencyError
 from s2r_hf.evaluation.presets import PRESETS, TaskSettings, get_preset
 from s2r_hf.options import check_choice, check_field_types
 from s2r_hf.redaction import redact_command
+from s2r_hf.weights import weight_files, weights_digest
 
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("transformers", "vllm", "custom")
+# What lighteval's transformers backend (quantized 4bit/8bit included) and vLLM accept for the weights' dtype.
+DTYPES = ("auto", "bfloat16", "float16", "float32", "half", "float", "4bit", "8bit")
 RESULTS_FORMAT = "s2r-evaluation/1"
 RESULTS_FILE = "results.json"
 RESULTS_MARKDOWN = "results.md"
@@ -52,7 +55,12 @@ DETAILS_DIR = "details"
 BENCHMARKS_DIR = "benchmarks"
 LIGHTEVAL_DIR = "lighteval"
 EVALUATION_KIND = "evaluation"
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
+# Sane upper bounds, checked before any work: beyond them a value is a typo, and lighteval would fail (or try to
+# allocate the impossible) only after the model has loaded. 1M new tokens exceeds every model's context today.
+UPPER_BOUNDS = {"max_new_tokens": 1_048_576, "num_samples": 1024, "batch_size": 65_536}
+MAX_SEED = 2**32 - 1  # numpy's (and so transformers' set_seed's) limit
+# config.json fields that bound a model's sequence (prompt and answer), the first one found is used.
+CONTEXT_FIELDS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length")
 
 
 class EvaluationError(S2RError, RuntimeError):
@@ -112,11 +120,17 @@ class EvaluationConfig:
         self.task_list = require_benchmark_names(self.tasks)
         get_preset(self.preset)
         check_choice("backend", self.backend, BACKENDS)
+        if self.dtype is not None:
+            check_choice("dtype", self.dtype, DTYPES)
         for name in ("max_samples", "max_new_tokens", "num_samples", "batch_size"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 flag = "--" + name.replace("_", "-")
                 raise InputError(f"{flag} must be a positive integer, got {value}")
+            bound = UPPER_BOUNDS.get(name)
+            if value is not None and bound is not None and value > bound:
+                flag = "--" + name.replace("_", "-")
+                raise InputError(f"{flag} {value} is beyond any sensible run; give at most {bound:,}")
         for name in ("data_parallel_size", "tensor_parallel_size"):
             if getattr(self, name) < 1:
                 raise InputError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(self, name)}")
@@ -127,8 +141,8 @@ class EvaluationConfig:
             )
         if self.repetition_penalty is not None and self.repetition_penalty <= 0:
             raise InputError(f"--repetition-penalty must be > 0, got {self.repetition_penalty}")
-        if self.seed < 0:
-            raise InputError(f"--seed must be a non-negative integer, got {self.seed}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise InputError(f"--seed must be an integer from 0 to {MAX_SEED}, got {self.seed}")
         if self.training_tokens is not None and self.training_tokens < 0:
             raise InputError(f"--training-tokens must be >= 0, got {self.training_tokens}")
 
@@ -173,27 +187,61 @@ def evaluate_model(
     `options` are EvaluationConfig's fields (tasks="math500,aime24", preset="paper", max_samples=..., python=...);
     `data` maps benchmarks to local files or folders ({"aime24": "aime24.jsonl"} or ["aime24=aime24.jsonl"]).
     """
-    from s2r_hf.folders import check_writable, make_staging, move_into_place, remove_stale_staging
+    from s2r_hf.folders import check_writable
+    from s2r_hf.locks import locked_output
 
     if config is not None and options:
         raise InputError("pass either config= or option keywords, not both")
     config = config or EvaluationConfig(**options)
     model_ref = _check_model(model, config.backend, config.revision)
+    _check_context(model_ref, config.max_new_tokens)
     overrides = parse_data_overrides(data if not isinstance(data, Mapping) else dict(data))
     unused = sorted(set(overrides) - set(config.task_list))
     if unused:
         raise InputError(f"--data names {unused[0]!r}, which is not among --tasks ({', '.join(config.task_list)})")
-    target = check_writable(
-        output_dir or f"eval-{_model_name(model_ref)}",
-        overwrite,
-        inputs=[model_ref, *overrides.values()],
-        kind=EVALUATION_KIND,
-    )
-    python = config.python or sys.executable
-    lighteval_version = probe_interpreter(python, config.backend)
-    remove_stale_staging(target)
-    staging = make_staging(target, "tmp")
+    inputs = [model_ref, *overrides.values()]
+    output = output_dir or f"eval-{_model_name(model_ref)}"
+    target = check_writable(output, overwrite, inputs=inputs, kind=EVALUATION_KIND)
+    _make_parent(target)
+    # Held from before any staging folder is removed or made to the end: a second run into the same folder is
+    # refused at once instead of removing this run's staging folder as "stale".
+    with locked_output(target, "s2r evaluate"):
+        check_writable(output, overwrite, inputs=inputs, kind=EVALUATION_KIND)  # a run that ended while we waited
+        python = config.python or sys.executable
+        lighteval_version = probe_interpreter(python, config.backend)
+        tidy, markdown = _evaluate_into(
+            target, model_ref, config, overrides, python, lighteval_version, command, overwrite
+        )
+    logger.info("results written to %s", target)
+    return EvaluationResult(target, tidy, markdown)
+
+
+def _make_parent(target: Path) -> None:
+    from s2r_hf.folders import _disk_error_message
+
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(_disk_error_message(target, err)) from err
+
+
+def _evaluate_into(
+    target: Path,
+    model_ref: str,
+    config: EvaluationConfig,
+    overrides: dict[str, str],
+    python: str,
+    lighteval_version: str,
+    command: str | None,
+    overwrite: bool,
+) -> tuple[dict, str]:
+    """The run proper, in a staging folder beside `target` moved into place when whole (the caller holds the lock)."""
+    from s2r_hf.folders import _disk_error_message, make_staging, move_into_place, remove_stale_staging
+
+    staging = None
+    try:
+        remove_stale_staging(target)
+        staging = make_staging(target, "tmp")
         settings = config.settings()
         sources = _write_benchmarks(staging, settings, overrides)
         identity = model_identity(model_ref, config)
@@ -239,11 +287,18 @@ def evaluate_model(
         (staging / RESULTS_MARKDOWN).write_text(markdown, encoding="utf-8")
         (staging / "README.md").write_text(_card(tidy, markdown), encoding="utf-8")
         move_into_place(staging, target, overwrite)
+    except OSError as err:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(err, S2RError):
+            raise
+        # A full or read-only disk under the staging folder: one line naming the output, not a traceback.
+        raise OutputError(_disk_error_message(target, err)) from err
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
-    logger.info("results written to %s", target)
-    return EvaluationResult(target, tidy, markdown)
+    return tidy, markdown
 
 
 # -- checks -------------------------------------------------------------------------------------------------------
@@ -278,11 +333,14 @@ def _check_model(model: str | os.PathLike, backend: str, revision: str | None = 
         missing.append("config.json")
     if not any((path / name).is_file() for name in TOKENIZER_FILES):
         missing.append("tokenizer (tokenizer.json or tokenizer_config.json)")
+    if not weight_files(path):
+        missing.append("weights (*.safetensors, pytorch_model*.bin)")
     if missing:
         raise ModelError(
             f"model folder {ref!r} has no {' and no '.join(missing)}; save the model and its tokenizer "
             "there (model.save_pretrained(dir); tokenizer.save_pretrained(dir))"
         )
+    _read_model_config(path / "config.json")
     if not has_chat_template(path):
         raise ModelError(
             f"model folder {ref!r} has no chat template (tokenizer_config.json's chat_template, or "
@@ -290,6 +348,35 @@ def _check_model(model: str | os.PathLike, backend: str, revision: str | None = 
             "the chat model it was fine-tuned from into the folder"
         )
     return str(path)
+
+
+def _check_context(model: str, max_new_tokens: int | None) -> None:
+    """An explicit --max-new-tokens must fit the local model's context (its config.json says how long)."""
+    config_path = Path(model) / "config.json"
+    if max_new_tokens is None or not config_path.is_file():
+        return
+    config = _read_model_config(config_path)
+    for name in CONTEXT_FIELDS:
+        limit = config.get(name)
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+            if max_new_tokens > limit:
+                raise InputError(
+                    f"--max-new-tokens {max_new_tokens} is beyond the model's context ({name} = {limit} in "
+                    f"{str(config_path)!r}); give at most {limit}"
+                )
+            return
+
+
+def _read_model_config(config_path: Path) -> dict:
+    """A model folder's config.json, refused in one line when it is not a JSON object (lighteval would fail on it
+    only after starting)."""
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ModelError(f"the model's {str(config_path)!r} cannot be read ({err}); save the model again") from err
+    if not isinstance(config, dict):
+        raise ModelError(f"the model's {str(config_path)!r} is not a JSON object; save the model again")
+    return config
 
 
 def probe_interpreter(python: str, backend: str) -> str:
@@ -307,7 +394,14 @@ def probe_interpreter(python: str, backend: str) -> str:
         raise InputError(f"--python {python!r} cannot be run ({err}); give the path of a Python interpreter") from err
     if done.returncode != 0:
         raise InputError(f"--python {python!r} failed to start: {done.stderr.strip().splitlines()[-1:]}")
-    found = json.loads(done.stdout.strip().splitlines()[-1])
+    try:
+        found = json.loads((done.stdout.strip().splitlines() or [""])[-1])
+        found = {"lighteval": found["lighteval"], "vllm": found["vllm"]}
+    except (ValueError, KeyError, TypeError):
+        raise InputError(
+            f"--python {python!r} did not run our probe as a Python interpreter would (it printed "
+            f"{done.stdout.strip()[-80:]!r}); give the path of a Python interpreter"
+        ) from None
     if not found["lighteval"]:
         raise MissingDependencyError(
             f"lighteval is not installed for {python}: pip install 's2r-hf[eval]' there, or point --python at an "
@@ -397,20 +491,6 @@ def model_identity(model: str, config: EvaluationConfig) -> dict:
     identity.update(hub_id=model, revision=config.revision or "main", commit=_hub_commit(model, config.revision))
     identity["training_tokens"] = config.training_tokens
     return identity
-
-
-def weights_digest(folder: Path) -> str:
-    """sha256 over the weight files of a model folder (names and bytes, in name order)."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
-    if not files:
-        raise ModelError(f"model folder {str(folder)!r} holds no weights ({', '.join(WEIGHT_SUFFIXES)} files)")
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0")
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(8 * 1024 * 1024), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _tokens_seen(folder: Path) -> int | None:
@@ -575,9 +655,21 @@ def read_results(path: str | os.PathLike) -> dict:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as err:
         raise InputError(f"{str(path)!r} is not a results file of s2r evaluate: not JSON ({err})") from err
+    except OSError as err:
+        raise InputError(f"{str(path)!r} cannot be read ({err.strerror or err}); check its permissions") from err
     if not isinstance(data, dict) or data.get("format") != RESULTS_FORMAT or not isinstance(data.get("results"), dict):
         raise InputError(
             f'{str(path)!r} is not a results file of s2r evaluate (no "format": "{RESULTS_FORMAT}" and results '
             "mapping); give the results.json that `s2r evaluate` wrote"
         )
+    for task, metrics in data["results"].items():
+        bad = None if isinstance(metrics, dict) else metrics
+        for metric, value in metrics.items() if isinstance(metrics, dict) else ():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                bad = {metric: value}
+        if bad is not None:
+            raise InputError(
+                f"{str(path)!r} is damaged: its results for {task!r} should map metrics to numbers, got "
+                f"{json.dumps(bad)[:80]}; evaluate again (s2r evaluate) to write it whole"
+            )
     return data

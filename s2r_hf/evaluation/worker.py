@@ -24,8 +24,10 @@ tokens and the mean count of rethinking markers.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import socket
 import sys
 import types
 from pathlib import Path
@@ -34,6 +36,8 @@ from typing import Any
 logger = logging.getLogger("s2r_hf.evaluation.worker")
 
 SUMMARY_FILE = "worker.json"
+# Seconds one nltk download may wait on the network (online runs; offline ones never download).
+NLTK_TIMEOUT_SECONDS = 20
 
 
 class _NoSampleCache:
@@ -58,6 +62,50 @@ def _skip_tiny_benchmarks() -> None:
     stand_in = types.ModuleType("lighteval.tasks.tasks.tiny_benchmarks")
     stand_in.TASKS_TABLE = []
     sys.modules[stand_in.__name__] = stand_in
+
+
+def _keep_nltk_off_the_network() -> None:
+    """lighteval 0.13 imports every built-in task module to build its registry, and ifeval's calls
+    `nltk.download("punkt")` (and "punkt_tab") at import when that data is missing; nltk fetches with no timeout, so
+    behind a proxy that never answers every run hung at "LOADING TASKS". Our math tasks never use nltk's data.
+
+    Offline (HF_HUB_OFFLINE), nothing may reach the network: `nltk.download` becomes a stand-in that logs what it did
+    not fetch and returns False (nltk's own answer for a failed download); a metric that truly needs the data then
+    fails on nltk's LookupError, which names the resource and how to install it. Online, a download is bounded by
+    NLTK_TIMEOUT_SECONDS and a failure is a warning, as nltk reports it, not a hang.
+    """
+    try:
+        import nltk
+        import nltk.downloader
+    except ImportError:  # lighteval's math extra does not need it; nothing would download then
+        return
+    from huggingface_hub import constants
+
+    original = nltk.download
+
+    def offline_download(info_or_id: Any = None, *args: Any, **kwargs: Any) -> bool:
+        logger.warning(
+            "offline (HF_HUB_OFFLINE is set): not downloading the nltk data %r; no s2r task needs it (install it "
+            "with `python -m nltk.downloader %s` where there is a network, if a metric of yours does)",
+            info_or_id,
+            info_or_id,
+        )
+        return False
+
+    def bounded_download(*args: Any, **kwargs: Any) -> bool:
+        previous = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(NLTK_TIMEOUT_SECONDS)  # nltk's urlopen calls pass no timeout of their own
+        try:
+            return original(*args, **kwargs)
+        except OSError as err:  # URLError and socket timeouts are OSErrors
+            logger.warning("could not download nltk data %r (%s); continuing without it", args[:1], err)
+            return False
+        finally:
+            socket.setdefaulttimeout(previous)
+
+    replacement = offline_download if constants.HF_HUB_OFFLINE else bounded_download
+    nltk.download = replacement
+    nltk.downloader.download = replacement
 
 
 def _disable_sample_cache(backend: str) -> None:
@@ -207,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     import lighteval
 
     _skip_tiny_benchmarks()
+    _keep_nltk_off_the_network()
     _disable_sample_cache(plan["model"]["backend"])
     groups: dict[str, list[str]] = {}
     for name, task in plan["tasks"].items():
@@ -228,4 +277,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        # Ctrl-C reaches this process and `s2r evaluate` at once: s2r says it was interrupted, in one line; a
+        # traceback from inside lighteval here would bury that line.
+        sys.exit(130)
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
+            raise
+        # The disk filled (or turned read-only) under the run: what happened, in one line, not lighteval's stack.
+        print(f"lighteval process: could not write {err.filename or 'its output'}: {err.strerror}", file=sys.stderr)
+        sys.exit(3)

@@ -165,7 +165,7 @@ def _base_model(config: ExperimentConfig) -> str | dict[str, str] | None:
     """What the arms start from: a Hub id as named (its revision is an override), a local folder by its weights.
 
     A local model's path says nothing of what it holds (weights replaced in place must retrain every arm, a folder
-    moved elsewhere need not), so it is fingerprinted by the digest of its weight files (s2r_hf.model_files).
+    moved elsewhere need not), so it is fingerprinted by the digest of its weight files (s2r_hf.weights).
     """
     from s2r_hf.training.sft import _looks_local
 
@@ -194,7 +194,7 @@ def _recipe_model(recipe: Path) -> str | None:
 def _cached_weights_digest(config: ExperimentConfig, folder: Path) -> str:
     """The weights' digest, each file read again only when its stat changed since the digest kept in
     OUTPUT/steps/weights.json (kept once the experiment's folder exists: `plan` on a new experiment writes nothing)."""
-    from s2r_hf.model_files import weights_digest
+    from s2r_hf.weights import digest_weights
 
     cache_path = config.output_dir / STEPS_DIR / WEIGHTS_CACHE
     try:
@@ -204,7 +204,7 @@ def _cached_weights_digest(config: ExperimentConfig, folder: Path) -> str:
     cache = cache if isinstance(cache, dict) else {}
     key = str(folder.resolve())
     known = cache.get(key)
-    digest = weights_digest(folder, known if isinstance(known, dict) else None)
+    digest = digest_weights(folder, known if isinstance(known, dict) else None)
     if digest.files != known and cache_path.parent.is_dir():
         try:
             write_json(cache_path, {**cache, key: digest.files})

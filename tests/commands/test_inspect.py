@@ -130,3 +130,23 @@ def test_an_unknown_quadrant_is_one_line(judged, tmp_path, capsys):
         "s2r select: error: the quadrant strategy needs --quadrant, one of long-hard, long-easy, short-hard, "
         "short-easy; got 'long-medium'"
     )
+
+
+def test_a_second_report_into_a_locked_output_is_refused_and_leaves_the_first_ones_staging(
+    demo_output, tmp_path, capsys
+):
+    """Two `s2r inspect -o same` at once: the second is refused before it removes the first's staging folder."""
+    from s2r_hf.folders import STAGING_MARK
+    from s2r_hf.locks import locked_output
+
+    out = tmp_path / "report"
+    staging = tmp_path / ".report.tmp-0123abcd"  # what a first run holds while it writes
+    staging.mkdir()
+    (staging / STAGING_MARK).touch()
+    with locked_output(out, "s2r inspect"):
+        line = error_of(capsys, ["inspect", str(demo_output / "openr1-synthetic-scored"), "-o", str(out)])
+    assert f"another `s2r inspect` is writing {str(out.resolve())!r} right now" in line
+    assert (staging / STAGING_MARK).is_file() and not out.exists()
+    # Once the lock is free, the stale staging folder is removed and the report written.
+    assert main(["inspect", str(demo_output / "openr1-synthetic-scored"), "-o", str(out)]) == 0
+    assert (out / "report.json").is_file() and not staging.exists()

@@ -132,3 +132,94 @@ def test_compare_refuses_a_results_file_that_is_not_ours(tmp_path, content, reas
 def test_compare_refuses_a_missing_file(tmp_path):
     line = one_line_error(s2r("compare", str(tmp_path / "nope.json")), "compare")
     assert "is not a results file" in line
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        (
+            "--max-new-tokens",
+            "1000000000000",
+            "--max-new-tokens 1000000000000 is beyond any sensible run; give at most",
+        ),
+        ("--max-new-tokens", "5000", "--max-new-tokens 5000 is beyond the model's context (max_position_embeddings"),
+        ("--num-samples", "100000000", "--num-samples 100000000 is beyond any sensible run; give at most 1,024"),
+        ("--batch-size", "1000000000000", "--batch-size 1000000000000 is beyond any sensible run"),
+        ("--seed", str(2**32), "--seed must be an integer from 0 to 4294967295"),
+    ],
+)
+def test_out_of_range_generation_settings_are_refused_before_lighteval(
+    tiny_model_dir, tmp_path, option, value, message
+):
+    # A process with a time limit: before the fix, lighteval started and tried to generate that much.
+    done = s2r(
+        "evaluate", str(tiny_model_dir), "--tasks", "math500", option, value, "-o", str(tmp_path / "o"), timeout=120
+    )
+    line = one_line_error(done)
+    assert message in line
+    if value == "5000":  # the tiny model's config says 4096
+        assert "give at most 4096" in line
+    assert not (tmp_path / "o").exists()
+
+
+# -- found by the hostile sweep of issue 16 ----------------------------------------------------------------------------
+
+
+def evaluate_error(capsys, *argv: str) -> str:
+    """`s2r evaluate ARGV` in a process with a time limit (a regression would start lighteval); its one error line."""
+    return one_line_error(s2r("evaluate", *argv, timeout=120))
+
+
+@pytest.mark.parametrize("program", ["/bin/true", "/bin/echo"])
+def test_a_python_that_is_not_python_is_one_line(tiny_model_dir, tmp_path, capsys, program):
+    line = evaluate_error(
+        capsys, str(tiny_model_dir), "--tasks", "math500", "--python", program, "-o", str(tmp_path / "o")
+    )
+    assert f"--python {program!r} did not run our probe as a Python interpreter would" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_unknown_dtype_is_refused_before_lighteval(tiny_model_dir, tmp_path, capsys):
+    line = evaluate_error(
+        capsys, str(tiny_model_dir), "--tasks", "math500", "--dtype", "fp7", "-o", str(tmp_path / "o")
+    )
+    assert "dtype must be one of ['auto', 'bfloat16', 'float16', 'float32'" in line and "got 'fp7'" in line
+
+
+def test_a_model_folder_without_weights_is_refused_before_any_work(tiny_model_dir, tmp_path, capsys):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    (model / "model.safetensors").unlink()
+    (model / "training_args.bin").write_bytes(b"not weights")
+    line = evaluate_error(capsys, str(model), "--tasks", "math500", "-o", str(tmp_path / "o"))
+    assert "has no weights (*.safetensors, pytorch_model*.bin)" in line
+    assert [path.name for path in tmp_path.iterdir()] == ["model"]  # no staging folder, no lock file
+
+
+def test_compare_never_replaces_a_pipe_or_device_named_as_its_output(tmp_path, capsys):
+    import os
+
+    from s2r_hf.cli import main
+
+    results = tmp_path / "results.json"
+    results.write_text(
+        json.dumps({"format": "s2r-evaluation/1", "label": "a|b\nc", "results": {"math500": {"pass@1": 0.5}}})
+    )
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert main(["compare", str(results), "-o", str(fifo)]) == 2
+    assert "is not a regular file" in capsys.readouterr().err
+    assert fifo.is_fifo()
+    # A label with a pipe or a line break stays one cell of one row.
+    assert main(["compare", str(results)]) == 0
+    assert "| a\\|b c | - | 50.0 |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]"])
+def test_a_model_config_that_is_not_a_json_object_is_refused_before_any_work(tiny_model_dir, tmp_path, capsys, content):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    (model / "config.json").write_text(content)
+    line = evaluate_error(capsys, str(model), "--tasks", "math500", "-o", str(tmp_path / "o"))
+    assert "config.json'" in line and "save the model again" in line
+    assert [path.name for path in tmp_path.iterdir()] == ["model"]

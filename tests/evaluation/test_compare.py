@@ -80,3 +80,99 @@ def test_the_compare_command_writes_the_table_and_the_chart(three_runs, tmp_path
     assert "| random 10% | 100,000 | 80.0 | 30.0 | 40.0 |" in done.stdout
     assert table.read_text() == compare_results(three_runs).markdown
     assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+# -- hostile outputs and inputs (issue 16: case 6 and the compare tracebacks) -----------------------------------------
+
+
+def compare_error(capsys, *argv: str) -> str:
+    """Run `s2r compare ARGV` in this process; its one error line (exit 2, no traceback)."""
+    from s2r_hf.cli import main
+
+    assert main(["compare", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("s2r compare: error: ") and "Traceback" not in err, err
+    return err
+
+
+@pytest.fixture
+def evaluation_folder(tmp_path, three_runs):
+    """A results folder as `s2r evaluate` writes it (results.json inside), the first run's."""
+    folder = tmp_path / "eval-full"
+    folder.mkdir()
+    three_runs[0].rename(folder / "results.json")
+    return folder
+
+
+def test_compare_never_writes_over_or_into_what_it_reads(evaluation_folder, three_runs, tmp_path, capsys):
+    results = evaluation_folder / "results.json"
+    before = results.read_bytes()
+    others = [str(path) for path in three_runs[1:]]
+    for flag, output, reason in [
+        ("-o", results, "is inside the input folder"),
+        ("--chart", results, "is inside the input folder"),
+        ("-o", evaluation_folder / "table.md", "is inside the input folder"),
+        ("--chart", three_runs[1], "is the input"),
+    ]:
+        assert reason in compare_error(capsys, str(evaluation_folder), *others, flag, str(output))
+    # Named as a file, or through a symlink to it: the same file.
+    link = tmp_path / "link.md"
+    link.symlink_to(results)
+    assert "is the input" in compare_error(capsys, str(results), others[0], "-o", str(link))
+    assert results.read_bytes() == before and not (evaluation_folder / "table.md").exists()
+    assert sorted(path.name for path in evaluation_folder.iterdir()) == ["results.json"]
+
+
+def test_compare_output_paths_that_cannot_be_written_are_one_line_before_work(three_runs, tmp_path, capsys):
+    runs = [str(path) for path in three_runs]
+    line = compare_error(capsys, *runs, "-o", str(tmp_path / "missing_dir" / "x.md"))
+    assert "missing_dir' does not exist; create it first" in line
+    (tmp_path / "notes.txt").write_text("x")
+    assert "notes.txt' is a file, not a folder" in compare_error(capsys, *runs, "-o", str(tmp_path / "notes.txt/x.md"))
+    (tmp_path / "charts").mkdir()
+    assert "is a folder; name the file" in compare_error(capsys, *runs, "--chart", str(tmp_path / "charts"))
+    same = str(tmp_path / "both")
+    assert "would both be written to" in compare_error(capsys, *runs, "-o", same, "--chart", same)
+    assert not (tmp_path / "both").exists() and not (tmp_path / "missing_dir").exists()
+
+
+def test_compare_chart_into_a_read_only_folder_is_one_line(three_runs, read_only_folder, capsys):
+    line = compare_error(capsys, *map(str, three_runs), "--chart", str(read_only_folder / "chart.png"))
+    assert "no permission to create files in" in line or "Read-only file system" in line
+    assert list(read_only_folder.iterdir()) == []
+    # The library path too: a write that fails at the disk is an OutputError, and leaves no file behind.
+    from s2r_hf.errors import OutputError
+    from s2r_hf.folders import write_file_atomically
+
+    with pytest.raises(OutputError, match="Read-only file system"):
+        write_file_atomically(read_only_folder / "table.md", b"x")
+
+
+def test_compare_refuses_duplicates_and_damaged_results_in_one_line(evaluation_folder, three_runs, tmp_path, capsys):
+    results = str(evaluation_folder / "results.json")
+    assert "are the same results file; give each run once" in compare_error(
+        capsys, str(evaluation_folder), str(three_runs[1]), results
+    )
+    data = json.loads(three_runs[1].read_text())
+    for damage, shown in [({"math500": "0.9"}, '"0.9"'), ({"math500": {"pass@1": "high"}}, '{"pass@1": "high"}')]:
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps({**data, "results": damage}))
+        line = compare_error(capsys, str(bad))
+        assert "is damaged: its results for 'math500' should map metrics to numbers, got " + shown in line
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    assert "not JSON" in compare_error(capsys, str(empty))
+    no_results = tmp_path / "no-results"
+    no_results.mkdir()
+    assert "is not a results file" in compare_error(capsys, str(no_results))
+
+
+def test_compare_reads_a_results_file_with_no_model_or_tasks_block(three_runs, tmp_path):
+    data = json.loads(three_runs[1].read_text())
+    for key in ("model", "tasks", "label"):
+        data.pop(key)
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(data))
+    comparison = compare_results([three_runs[0], bare])
+    assert "| run 2 | - | 80.0 | 30.0 | 40.0 |" in comparison.markdown
+    assert "- run 2: preset paper, max new tokens ?" in comparison.markdown

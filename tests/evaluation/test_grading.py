@@ -129,3 +129,75 @@ def test_the_evaluate_metric_module_loads_offline_and_grades(grading, monkeypatc
         references=["0.5", "27", "5", "3"],
     )
     assert scores == {"accuracy": 0.5}
+
+
+# -- graders off the main thread (issue 16: "signal only works in main thread") ----------------------------------------
+
+
+def test_grading_from_a_thread_pool_gives_the_main_threads_grades(grading):
+    from concurrent.futures import ThreadPoolExecutor
+
+    cases = [
+        ("The answer is \\boxed{27}.", 27, True),
+        ("Hence \\boxed{\\frac{54}{2}}.", "27", True),
+        ("So we get \\boxed{27.0}.", "27", True),
+        ("The answer is \\boxed{5}.", 27, False),
+        ("no answer at all", "3", False),
+        ("\\boxed{\\frac{1}{2}}", "0.5", True),
+    ] * 3
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        graded = list(pool.map(lambda case: grading.grade_answer(case[0], case[1]), cases))
+        majority = pool.submit(grading.majority_correct, [case[0] for case in cases[:4]], 27).result()
+    assert graded == [expected for _, _, expected in cases]
+    assert majority is True  # 27, 27 (as 54/2) and 27.0 vote together against one 5
+
+
+def test_a_comparison_that_never_ends_is_cut_at_its_limit_in_a_thread(grading, monkeypatch):
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lighteval.metrics.utils import math_comparison
+
+    def pathological(*args, **kwargs):  # pure-Python work with no end, as sympy on an adversarial expression
+        while True:
+            pass
+
+    grading.grade_answer("\\boxed{1}", "1")  # the patch below must meet lighteval's modules as grading uses them
+    monkeypatch.setattr(math_comparison, "sympy_expr_eq", pathological)
+    # The sympy form of each answer only (its text form would compare equal as strings, without sympy).
+    gold, pred = grading._extract("\\boxed{27}")[:1], grading._extract("\\boxed{27}")[:1]
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(math_comparison.compare_gold_target, gold, pred, 6, timeout_seconds=1) for _ in "ab"]
+        verdicts = [future.result(timeout=60) for future in futures]
+    assert verdicts == [False, False]  # timed out, so not equal: as lighteval grades it in the main thread
+    assert 1 <= time.monotonic() - start < 20  # it ran until its limit (it did not fail at once), and no longer
+
+
+def test_the_thread_timeout_never_fires_after_the_call_returned():
+    import time
+
+    from s2r_hf.evaluation.timeouts import thread_safe_timeout
+
+    @thread_safe_timeout(1)
+    def busy(seconds: float) -> str:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            pass
+        return "done"
+
+    def in_thread() -> tuple:
+        quick = [busy(0.001) for _ in range(200)]
+        try:
+            busy(30)
+        except TimeoutError:
+            slow = "timed out"
+        time.sleep(1.5)  # a late timer would raise here
+        return quick[-1], slow
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(in_thread).result(timeout=60) == ("done", "timed out")
+    assert time.monotonic() - start < 10

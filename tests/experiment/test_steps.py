@@ -237,17 +237,17 @@ def test_a_local_model_is_its_weights_not_its_path_nor_its_other_files(tmp_path,
 
 
 def test_the_weights_digest_is_kept_by_stat_and_read_again_when_a_file_changes(tmp_path, local_model):
-    from s2r_hf import model_files
-    from s2r_hf.model_files import weight_files, weights_digest
+    from s2r_hf import weights
+    from s2r_hf.weights import digest_weights, weight_files
 
     assert [path.name for path in weight_files(local_model)] == ["model.safetensors"]
-    first = weights_digest(local_model)
+    first = digest_weights(local_model)
     entry = first.files["model.safetensors"]
     # A stored digest whose stat matches is reused without reading the file (here: a made-up digest shows it).
-    model_files._HASHED.clear()
-    assert weights_digest(local_model, {"model.safetensors": {**entry, "sha256": "0" * 64}}).sha256 != first.sha256
-    model_files._HASHED.clear()
+    weights._HASHED.clear()
+    assert digest_weights(local_model, {"model.safetensors": {**entry, "sha256": "0" * 64}}).sha256 != first.sha256
+    weights._HASHED.clear()
     _rewrite_weights_in_place(local_model)  # the stat moves: the stored digest is not trusted
-    changed = weights_digest(local_model, first.files)
+    changed = digest_weights(local_model, first.files)
     assert changed.sha256 != first.sha256
     assert changed.files["model.safetensors"]["sha256"] != entry["sha256"]
