@@ -15,7 +15,6 @@ where it stopped. The report (`report.md`, `report.json`, the chart) is written 
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import logging
 import os
@@ -317,7 +316,8 @@ def write_experiment_record(config: ExperimentConfig) -> None:
 
 
 def check_train_options(config: ExperimentConfig) -> None:
-    """Parse the training options as `s2r train` will (recipe, overrides, model), before any step runs."""
+    """Parse the training options as `s2r train` will (recipe, overrides, model), before any step runs: the training
+    config refuses the values training would fail on or train nothing with (NaN, no epochs, a zero batch...)."""
     from s2r_hf.training.sft import _looks_local, parse_train_args
 
     launcher = train_command(config, data="pool", output_dir="check")[0]
@@ -334,52 +334,12 @@ def check_train_options(config: ExperimentConfig) -> None:
         parsed = parse_train_args(argv)
     except S2RError as err:
         raise type(err)(f"train: {err}") from None
-    refuse_untrainable(parsed[1])
     model_args = parsed[2]
     if not model_args.model_name_or_path:
         raise InputError(
             f"train.model is not set and the recipe {config.train.recipe!r} names no model_name_or_path; set "
             "train.model"
         )
-
-
-# Counts training needs at least one of; a learning rate may be 0 (a dry run) but not negative.
-_POSITIVE_OPTIONS = ("per_device_train_batch_size", "gradient_accumulation_steps", "max_length")
-_NON_NEGATIVE_OPTIONS = ("learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm")
-
-
-def refuse_untrainable(training_args: Any) -> None:
-    """Refuse, before any step runs, the option values training would fail on (or silently train nothing with):
-    NaN or infinite numbers, no epochs and no steps, zero or negative batch sizes and lengths.
-
-    (TRL parses `--num_train_epochs nan` and `--max_steps 0` without a word; the trainer then fails, or "trains" 0
-    steps and exits 0, after the pool was scored and every arm selected.)
-    """
-    import math
-
-    for spec in dataclasses.fields(training_args):
-        value = getattr(training_args, spec.name, None)
-        if isinstance(value, float) and not math.isfinite(value):
-            raise InputError(f"train: {spec.name} is {value}; give a finite number (train.overrides.{spec.name})")
-    epochs, steps = training_args.num_train_epochs, training_args.max_steps
-    if steps == 0 or steps < -1:
-        raise InputError(
-            f"train: max_steps is {steps}; give a positive number of optimizer steps, or -1 to train for "
-            "num_train_epochs (train.overrides.max_steps)"
-        )
-    if epochs < 0 or (steps == -1 and epochs == 0):
-        raise InputError(
-            f"train: num_train_epochs is {epochs}, so nothing would be trained; give a positive num_train_epochs "
-            "(e.g. 1), or max_steps (train.overrides)"
-        )
-    for name in _POSITIVE_OPTIONS:
-        value = getattr(training_args, name, None)
-        if value is not None and value <= 0:
-            raise InputError(f"train: {name} is {value}; it must be at least 1 (train.overrides.{name})")
-    for name in _NON_NEGATIVE_OPTIONS:
-        value = getattr(training_args, name, None)
-        if value is not None and value < 0:
-            raise InputError(f"train: {name} is {value}; it cannot be negative (train.overrides.{name})")
 
 
 def train_arguments(config: ExperimentConfig, *, data: str, output_dir: str) -> list[str]:

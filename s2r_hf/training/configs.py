@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from trl import SFTConfig
 
@@ -177,6 +177,10 @@ def check_training_lengths(config) -> None:
     transformers accepts a batch of 0, 0 or NaN epochs, a negative learning rate: it then fails deep in the loop, or
     "trains" 0 steps and saves the base model as if it were fine-tuned.
     """
+    for spec in fields(config):  # `--num_train_epochs nan`, `--learning_rate inf`: any number option
+        value = getattr(config, spec.name, None)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"{spec.name} must be a finite number, got {value!r}")
     for name in ("per_device_train_batch_size", "gradient_accumulation_steps"):
         value = _number(config, name)
         if value != int(value) or value < 1:
@@ -201,6 +205,11 @@ def check_training_lengths(config) -> None:
     rate = _number(config, "learning_rate")
     if not math.isfinite(rate) or rate <= 0:
         raise InputError(f"learning_rate must be a positive finite number, got {rate!r}; e.g. --learning_rate 1e-5")
+    if config.max_length is not None and _number(config, "max_length") < 1:
+        raise InputError(f"max_length must be at least 1 token, got {config.max_length!r}")
+    for name in ("warmup_ratio", "weight_decay", "max_grad_norm"):
+        if getattr(config, name, None) is not None and _number(config, name) < 0:
+            raise InputError(f"{name} cannot be negative, got {getattr(config, name)!r}")
 
 
 def check_eval_program(template: str, python: str | None) -> None:

@@ -99,12 +99,13 @@ def test_a_bad_training_override_stops_before_any_step(capsys, experiment, tmp_p
     ("overrides", "expected"),
     [
         # Issue 16: NaN epochs failed inside the trainer, after the pool was scored and the arms selected.
-        (["train.overrides.num_train_epochs=nan"], "num_train_epochs is nan"),
-        (["train.overrides.learning_rate=.inf"], "learning_rate is inf"),
-        (["train.overrides.max_steps=-1", "train.overrides.num_train_epochs=0"], "num_train_epochs is 0.0"),
-        (["train.overrides.num_train_epochs=-2"], "num_train_epochs is -2.0"),
-        (["train.overrides.max_steps=0"], "max_steps is 0"),
-        (["train.overrides.per_device_train_batch_size=0"], "per_device_train_batch_size is 0"),
+        (["train.overrides.num_train_epochs=nan"], "num_train_epochs must be a finite number, got nan"),
+        (["train.overrides.learning_rate=.inf"], "learning_rate must be a finite number, got inf"),
+        (["train.overrides.max_steps=-1", "train.overrides.num_train_epochs=0"], "nothing would be trained"),
+        (["train.overrides.num_train_epochs=-2"], "num_train_epochs must be a finite number of epochs, at least 0"),
+        (["train.overrides.max_steps=0", "train.overrides.num_train_epochs=0"], "nothing would be trained"),
+        (["train.overrides.per_device_train_batch_size=0"], "per_device_train_batch_size must be a whole number"),
+        (["train.overrides.max_grad_norm=-1"], "max_grad_norm cannot be negative"),
     ],
 )
 def test_training_values_training_would_refuse_stop_before_any_step(capsys, experiment, tmp_path, overrides, expected):
