@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 import time
+import urllib.request
 
 import pytest
 from fixtures.evaluation import SCRIPTED_MODEL, s2r
@@ -75,6 +76,9 @@ def test_nltk_downloads_in_the_worker_never_hang(silent_proxy, monkeypatch, tmp_
     monkeypatch.setattr(worker, "NLTK_TIMEOUT_SECONDS", 1)
     monkeypatch.setattr(nltk, "download", nltk.download)  # restored after the test: the worker replaces it
     monkeypatch.setattr(nltk.downloader, "download", nltk.downloader.download)
+    # urllib builds its global opener (with the proxies of the environment at that moment) on the first urlopen and
+    # keeps it: restore it after the test, or every later urlopen in this process goes to the silent proxy.
+    monkeypatch.setattr(urllib.request, "_opener", urllib.request._opener)
     worker._keep_nltk_off_the_network()
     started = time.monotonic()
     assert nltk.download("punkt", download_dir=str(tmp_path)) is False

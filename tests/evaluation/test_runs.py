@@ -21,10 +21,9 @@ BENCHMARK_ROWS = {"math500": 500, "aime24": 30, "aime25": 30, "amc23": 40, "mine
 
 
 def weights_sha256(folder: Path) -> str:
-    digest = hashlib.sha256()
-    digest.update(b"model.safetensors\0")
-    digest.update((folder / "model.safetensors").read_bytes())
-    return digest.hexdigest()
+    """s2r_hf.weights' rule by hand: sha256 over each weight file's name and the sha256 of its bytes."""
+    content = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+    return hashlib.sha256(f"model.safetensors\0{content}\n".encode()).hexdigest()
 
 
 def details_texts(path: Path) -> list[list[str]]:
