@@ -778,11 +778,11 @@ def main(argv: list[str] | None = None, *, command: str | None = None) -> TrainO
     if "--config" in argv and argv.index("--config") + 1 < len(argv):
         recipe = argv[argv.index("--config") + 1]
     script_args, training_args, model_args = parse_train_args(argv)
-    hand_token_to_environment(training_args)
-    refuse_tokens_in_options(script_args, training_args, model_args)
-    check_checkpoint_pushes(training_args)
-    outcome = train(script_args, training_args, model_args, command=command, recipe=recipe)
-    refuse_failed_pushes(outcome.trainer, training_args.output_dir)
+    with token_in_environment(training_args):
+        refuse_tokens_in_options(script_args, training_args, model_args)
+        check_checkpoint_pushes(training_args)
+        outcome = train(script_args, training_args, model_args, command=command, recipe=recipe)
+        refuse_failed_pushes(outcome.trainer, training_args.output_dir)
     return outcome
 
 
@@ -845,9 +845,10 @@ def credential_variable(option: str) -> str | None:
     return CREDENTIAL_OPTIONS.get(str(option).lstrip("-").replace("-", "_"))
 
 
-def hand_token_to_environment(training_args) -> None:
+@contextlib.contextmanager
+def token_in_environment(training_args):
     """Move `--hub_token` (a flag or a recipe's key) out of the arguments into HF_TOKEN, for this process and its
-    children.
+    children, while the block runs; HF_TOKEN is then as it was (a Python caller's environment is left unchanged).
 
     transformers pickles the TrainingArguments into every checkpoint's training_args.bin, and the card and record are
     made from them: an object that gets saved must never hold the token. huggingface_hub (every s2r push, the
@@ -855,9 +856,19 @@ def hand_token_to_environment(training_args) -> None:
     over an HF_TOKEN already set, as it did when it was passed along.
     """
     token = getattr(training_args, "hub_token", None)
-    if token:
-        os.environ["HF_TOKEN"] = token
-        training_args.hub_token = None
+    if not token:
+        yield
+        return
+    previous = os.environ.get("HF_TOKEN")
+    os.environ["HF_TOKEN"] = token
+    training_args.hub_token = None
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("HF_TOKEN", None)
+        else:
+            os.environ["HF_TOKEN"] = previous
 
 
 if __name__ == "__main__":  # accelerate launch -m s2r_hf.training.sft --config ...
