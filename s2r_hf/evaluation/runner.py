@@ -648,7 +648,13 @@ def read_results(path: str | os.PathLike) -> dict:
     """A results.json written by `evaluate_model` (or the folder holding it); InputError for anything else."""
     path = Path(path)
     if path.is_dir():
+        if not (path / RESULTS_FILE).is_file():
+            raise InputError(
+                f"{str(path)!r} holds no {RESULTS_FILE}: give a results.json (or its folder) from s2r evaluate"
+            )
         path = path / RESULTS_FILE
+    if not path.exists():
+        raise InputError(f"{str(path)!r} does not exist: give a results.json (or its folder) from s2r evaluate")
     if not path.is_file():
         raise InputError(f"{str(path)!r} is not a results file: give a results.json (or its folder) from s2r evaluate")
     try:

@@ -131,7 +131,7 @@ def test_compare_refuses_a_results_file_that_is_not_ours(tmp_path, content, reas
 
 def test_compare_refuses_a_missing_file(tmp_path):
     line = one_line_error(s2r("compare", str(tmp_path / "nope.json")), "compare")
-    assert "is not a results file" in line
+    assert "nope.json' does not exist: give a results.json" in line
 
 
 @pytest.mark.parametrize(

@@ -164,7 +164,7 @@ def test_compare_refuses_duplicates_and_damaged_results_in_one_line(evaluation_f
     assert "not JSON" in compare_error(capsys, str(empty))
     no_results = tmp_path / "no-results"
     no_results.mkdir()
-    assert "is not a results file" in compare_error(capsys, str(no_results))
+    assert f"{str(no_results)!r} holds no results.json" in compare_error(capsys, str(no_results))
 
 
 def test_compare_reads_a_results_file_with_no_model_or_tasks_block(three_runs, tmp_path):
