@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf.errors import InputError, OutputError, OutputExistsError, S2RError, SourceNotFoundError
+from s2r_hf.locks import locked_output
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -185,9 +186,25 @@ def write_dataset_folder(
     (full, read-only) raises OutputError and leaves nothing behind.
     """
     path = check_writable(path, overwrite, inputs=inputs, kind=kind)
-    staging = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(_disk_error_message(path, err)) from err
+    # Two runs writing one folder: the second would remove the first's staging folder as "stale". One at a time.
+    with locked_output(path):
+        return _write_dataset_folder(dataset, path, card, overwrite, extra_files, max_shard_bytes)
+
+
+def _write_dataset_folder(
+    dataset: Dataset,
+    path: Path,
+    card: str,
+    overwrite: bool,
+    extra_files: Mapping[str, bytes] | None,
+    max_shard_bytes: int,
+) -> Path:
+    staging = None
+    try:
         remove_stale_staging(path)
         staging = make_staging(path, "tmp")
         # The table under an indices mapping may be much larger than the rows selected: scale by the share kept.

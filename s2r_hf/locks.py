@@ -89,14 +89,15 @@ class FileLock:
 
 
 @contextlib.contextmanager
-def locked_output(folder: str | os.PathLike, command: str) -> Iterator[FileLock]:
+def locked_output(folder: str | os.PathLike, command: str | None = None) -> Iterator[FileLock]:
     """Hold the lock of output `folder` for the block; another run writing it is refused with one line.
 
-    `command` names what writes it (`s2r train`, `s2r evaluate`), for the message.
+    `command` names what writes it (`s2r train`, `s2r evaluate`), for the message; None for any s2r command.
     """
     folder = Path(folder).expanduser()
+    writer = f"`{command}`" if command else "s2r command"
     busy = (
-        f"another `{command}` is writing {str(folder)!r} right now; wait for it to end (or stop it), or choose "
+        f"another {writer} is writing {str(folder)!r} right now; wait for it to end (or stop it), or choose "
         "another output folder"
     )
     path = lock_path_for(folder)

@@ -224,3 +224,23 @@ def test_a_failed_swap_puts_the_earlier_output_back(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert load_dataset_folder(out)["x"] == [1, 2]  # the earlier subset, back in place
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]  # no staging or retired folder left
+
+
+def test_a_second_writer_of_one_folder_is_refused_and_the_first_ones_staging_kept(tmp_path):
+    """Two runs writing one folder (`s2r score -o same` twice at once): the second used to remove the first's staging
+    folder as stale. Now it is refused with one line while the first holds the folder's lock."""
+    from datasets import Dataset
+
+    from s2r_hf.errors import OutputError
+    from s2r_hf.folders import STAGING_MARK, make_staging, write_dataset_folder
+    from s2r_hf.locks import locked_output
+
+    out = tmp_path / "scored"
+    with locked_output(out, "s2r score"):  # the first run, still writing
+        first_staging = make_staging(out, "tmp")
+        with pytest.raises(OutputError, match=r"another s2r command is writing .*scored"):
+            write_dataset_folder(Dataset.from_dict({"x": [1, 2]}), out, "card")
+        assert (first_staging / STAGING_MARK).is_file()  # untouched
+        assert not out.exists()
+    written = write_dataset_folder(Dataset.from_dict({"x": [1, 2]}), out, "card")  # once it is done: free
+    assert (written / "README.md").read_text() == "card"
