@@ -8,4 +8,5 @@ pytest_plugins = (
     "fixtures.judge_data",
     "fixtures.evaluation",
     "fixtures.training",
+    "fixtures.disks",
 )

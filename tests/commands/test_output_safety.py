@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import uuid
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -104,20 +102,6 @@ def test_an_output_under_a_file_is_refused_before_any_work(scored, tmp_path, cap
     (tmp_path / "notes.txt").write_text("x")
     assert main(["select", str(scored), "-o", str(tmp_path / "notes.txt" / "subset")]) == 2
     assert "notes.txt' is a file, not a folder" in one_line_error(capsys, "select")
-
-
-@pytest.fixture
-def tiny_disk(tmp_path):
-    """A 64 KiB tmpfs, so that writing to it fails with a real ENOSPC; skipped where mounting is not permitted."""
-    mount_point = tmp_path / f"tiny-{uuid.uuid4().hex[:6]}"
-    mount_point.mkdir()
-    if shutil.which("mount") is None:
-        pytest.skip("no mount command")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    yield mount_point
-    subprocess.run(["umount", str(mount_point)], check=True)
 
 
 def test_a_full_disk_is_one_line_and_leaves_nothing(scored, tiny_disk, capsys):

@@ -25,6 +25,25 @@ def one_line_error(done) -> str:
     return lines[0]
 
 
+def start_scripted_evaluation(benchmark_paths, out, **popen) -> tuple[list[str], subprocess.Popen]:
+    """`s2r evaluate` of the scripted oracle on one MATH500 problem into `out`, started in the background: its
+    arguments (to run it again) and the process."""
+    args = [
+        "evaluate", str(SCRIPTED_MODEL), "--backend", "custom", "--tasks", "math500", "--max-samples", "1",
+        "--data", f"math500={benchmark_paths['math500']}", "-o", str(out),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "S2R_TEST_SCRIPT": json.dumps({"math500": "oracle"})}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "s2r_hf.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
+    return args, process
+
+
 def test_a_second_run_into_a_locked_output_is_refused_before_touching_the_first_runs_staging(tiny_model_dir, tmp_path):
     out = tmp_path / "eval"
     # What a first run holds while lighteval runs: the lock, and its staging folder beside the output.
@@ -41,14 +60,7 @@ def test_a_second_run_into_a_locked_output_is_refused_before_touching_the_first_
 @pytest.mark.slow
 def test_two_real_runs_into_one_output_the_second_is_refused_and_the_first_is_whole(benchmark_paths, tmp_path):
     out = tmp_path / "eval"
-    args = [
-        "evaluate", str(SCRIPTED_MODEL), "--backend", "custom", "--tasks", "math500", "--max-samples", "1",
-        "--data", f"math500={benchmark_paths['math500']}", "-o", str(out),
-    ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "S2R_TEST_SCRIPT": json.dumps({"math500": "oracle"})}
-    first = subprocess.Popen(
-        [sys.executable, "-m", "s2r_hf.cli", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    args, first = start_scripted_evaluation(benchmark_paths, out)
     try:
         deadline = time.monotonic() + 120
         # The first run is writing once its staging folder exists (it holds the lock from before it makes it).
@@ -109,19 +121,8 @@ def test_ctrl_c_during_the_lighteval_run_is_one_line_and_leaves_nothing(benchmar
     import signal
 
     out = tmp_path / "eval"
-    args = [
-        "evaluate", str(SCRIPTED_MODEL), "--backend", "custom", "--tasks", "math500", "--max-samples", "1",
-        "--data", f"math500={benchmark_paths['math500']}", "-o", str(out),
-    ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "S2R_TEST_SCRIPT": json.dumps({"math500": "oracle"})}
-    run = subprocess.Popen(
-        [sys.executable, "-m", "s2r_hf.cli", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, as a terminal's foreground job: Ctrl-C reaches all of it
-    )
+    # In its own process group, as a terminal's foreground job: Ctrl-C reaches all of it.
+    _, run = start_scripted_evaluation(benchmark_paths, out, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
         while not list(tmp_path.glob(".eval.tmp-*/lighteval/plan.json")):  # the lighteval process is starting

@@ -210,26 +210,6 @@ def test_an_output_that_is_a_dangling_symlink_is_one_line(capsys, experiment, tm
     assert out.is_symlink() and not (tmp_path / "nowhere").exists()
 
 
-@pytest.fixture
-def read_only_folder(tmp_path):
-    """An empty folder on a read-only tmpfs (as root, chmod would not stop us); skipped where mounting is refused."""
-    import shutil
-    import subprocess
-
-    folder = tmp_path / "read-only"
-    folder.mkdir()
-    if shutil.which("mount") is None:
-        pytest.skip("no mount command")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
-        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True, capture_output=True)
-        yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
-
-
 def test_an_empty_read_only_output_folder_is_one_line(capsys, experiment, read_only_folder):
     line = run_fails(capsys, "experiment", "run", experiment(), "--set", f"output={read_only_folder}", "--step", "pool")
     assert "Read-only file system" in line and "choose an output folder you can write to" in line.lower()

@@ -190,15 +190,9 @@ def test_a_chat_template_file_that_is_missing_or_does_not_parse(content, message
 
 
 @pytest.fixture
-def mount_point(tmp_path):
+def mount_point(tmpfs):
     """A 320 KiB tmpfs: room for the record and the model, not for a whole checkpoint (its optimizer state)."""
-    point = tmp_path / "disk"
-    point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=320k", "tmpfs", str(point)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    yield point
-    subprocess.run(["umount", "-l", str(point)], check=False)
+    return tmpfs("disk", size="320k")
 
 
 def test_a_read_only_output_folder_is_one_line_before_any_work(run, mount_point, capsys):
