@@ -57,15 +57,15 @@ def spellings(gold: str) -> list[str]:
 
 
 def naive_grade(completion: str, gold: str) -> bool:
-    from s2r_hf.benchmarks import last_boxed
+    from s2r_hf.pool.benchmarks import last_boxed
 
     found = last_boxed(completion)
     return found is not None and re.sub(r"\s+", "", found) == re.sub(r"\s+", "", gold)
 
 
 def run_cpu(per_benchmark: int) -> None:
-    from s2r_hf.benchmarks import load_benchmark
     from s2r_hf.evaluation.grading import grade_answer
+    from s2r_hf.pool.benchmarks import load_benchmark
 
     logging.getLogger("lighteval.metrics.dynamic_metrics").setLevel(logging.ERROR)
     cases = []  # (completion, gold, should be correct)

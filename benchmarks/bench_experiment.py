@@ -48,7 +48,7 @@ def main() -> None:
     from fixtures.tiny_models import build_qwen2, build_tokenizer
     from transformers import AutoTokenizer
 
-    from s2r_hf.demo_pool import generate_rows
+    from s2r_hf.pool.demo import generate_rows
 
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)

@@ -149,8 +149,8 @@ def main() -> None:
     from datasets import Dataset
 
     from s2r_hf import cluster_questions, decontaminate
-    from s2r_hf.benchmarks import load_benchmark
-    from s2r_hf.columns import ID, QUESTION_CLUSTER
+    from s2r_hf.core.columns import ID, QUESTION_CLUSTER
+    from s2r_hf.pool.benchmarks import load_benchmark
 
     datasets.disable_progress_bars()
     datasets.disable_caching()  # each run computes, rather than reading an earlier run's cache

@@ -1,4 +1,4 @@
-"""Throughput of the judge difficulty scorer (s2r_hf.judge.scorer). Prints a table; no pass/fail.
+"""Throughput of the judge difficulty scorer (s2r_hf.signals.judge.scorer). Prints a table; no pass/fail.
 
 CPU (default): a ~20M-parameter Qwen2 with random weights and a byte-level BPE tokenizer trained on the shared data,
 scoring real questions (../shared/data: benchmark problems and the long-CoT pool's questions), three ways in one run:
@@ -110,7 +110,7 @@ def two_token_score(scores_row, zero: int, one: int) -> float:
 
 
 def run_naive(model, tokenizer, questions, zero, one) -> list[float]:
-    from s2r_hf.judge.prompt import judge_messages
+    from s2r_hf.signals.judge.prompt import judge_messages
 
     out = []
     for question in questions:
@@ -130,7 +130,7 @@ def run_naive(model, tokenizer, questions, zero, one) -> list[float]:
 
 
 def run_batched_generate(model, tokenizer, questions, zero, one, batch_size) -> tuple[list[float], float]:
-    from s2r_hf.judge.prompt import judge_messages
+    from s2r_hf.signals.judge.prompt import judge_messages
 
     out, real, total = [], 0, 0
     for start in range(0, len(questions), batch_size):
@@ -165,7 +165,7 @@ def bench_cpu(args) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from s2r_hf.judge.model import LoadedJudge, default_batch_tokens
+    from s2r_hf.signals.judge.model import LoadedJudge, default_batch_tokens
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -262,8 +262,8 @@ def bench_gpu(args) -> None:
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
-    from s2r_hf.judge.model import LoadedJudge
-    from s2r_hf.judge.prompt import judge_messages
+    from s2r_hf.signals.judge.model import LoadedJudge
+    from s2r_hf.signals.judge.prompt import judge_messages
 
     device = args.device
     if device.startswith("cuda") and not torch.cuda.is_available():

@@ -40,9 +40,9 @@ def main() -> None:
     sys.path.insert(0, str(REPO / "tests"))
     from tiny_models import build_tokenizer
 
-    from s2r_hf.columns import TRACE_LENGTH
-    from s2r_hf.length import add_trace_columns
-    from s2r_hf.pool import make_messages
+    from s2r_hf.core.columns import TRACE_LENGTH
+    from s2r_hf.core.rows import make_messages
+    from s2r_hf.signals.length import add_trace_columns
 
     datasets.disable_caching()
     datasets.disable_progress_bars()

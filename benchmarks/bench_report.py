@@ -88,7 +88,7 @@ def main() -> None:
 
     import numpy as np
 
-    from s2r_hf.report import describe_pool
+    from s2r_hf.outputs.pool_report import describe_pool
     from s2r_hf.selection import SelectConfig, select_with_report
 
     pool = make_pool(args.rows)

@@ -37,7 +37,7 @@ def naive_lengths(row, tokenizer):
 
 
 def scored_pool(tmp: Path, tokenizer_dir: Path):
-    from s2r_hf.scoring import ScoreConfig, score_pool
+    from s2r_hf.pipeline.score import ScoreConfig, score_pool
 
     rows = [json.loads(line) for line in REAL_POOL.read_text(encoding="utf-8").splitlines()]
     for row in rows:

@@ -11,40 +11,40 @@ from s2r_hf._version import __version__
 
 # public name -> module that defines it
 _PUBLIC = {
-    "load_pool": "s2r_hf.adapters",
-    "OpenR1Adapter": "s2r_hf.adapters",
-    "GenericAdapter": "s2r_hf.adapters",
-    "PoolReport": "s2r_hf.adapters",
-    "load_source": "s2r_hf.sources",
-    "add_trace_columns": "s2r_hf.length",
-    "add_difficulty": "s2r_hf.difficulty",
-    "DIFFICULTY_SCORERS": "s2r_hf.difficulty",
-    "score_pool": "s2r_hf.scoring",
-    "ScoreConfig": "s2r_hf.scoring",
+    "load_pool": "s2r_hf.pool.adapters",
+    "OpenR1Adapter": "s2r_hf.pool.adapters",
+    "GenericAdapter": "s2r_hf.pool.adapters",
+    "PoolReport": "s2r_hf.pool.adapters",
+    "load_source": "s2r_hf.pool.sources",
+    "add_trace_columns": "s2r_hf.signals.length",
+    "add_difficulty": "s2r_hf.signals.difficulty",
+    "DIFFICULTY_SCORERS": "s2r_hf.signals.difficulty",
+    "score_pool": "s2r_hf.pipeline.score",
+    "ScoreConfig": "s2r_hf.pipeline.score",
     "select": "s2r_hf.selection",
     "SelectConfig": "s2r_hf.selection",
     "STRATEGIES": "s2r_hf.selection",
-    "write_dataset_folder": "s2r_hf.folders",
-    "load_dataset_folder": "s2r_hf.folders",
+    "write_dataset_folder": "s2r_hf.core.folders",
+    "load_dataset_folder": "s2r_hf.core.folders",
     "publish_subset": "s2r_hf.hub.subsets",
     "publish_subsets": "s2r_hf.hub.subsets",
     "commit_files": "s2r_hf.hub.commit",
     "CommitResult": "s2r_hf.hub.commit",
     "RetryPolicy": "s2r_hf.hub.commit",
-    "plot_distributions": "s2r_hf.plots",
-    "JudgeDifficulty": "s2r_hf.judge.scorer",
-    "judge_difficulty_batch": "s2r_hf.judge.scorer",
-    "JudgeConfig": "s2r_hf.judge.scorer",
-    "Select2ReasonBuilder": "s2r_hf.builder",
-    "train_judge": "s2r_hf.judge.training",
-    "JudgeTrainingConfig": "s2r_hf.judge.training",
+    "plot_distributions": "s2r_hf.outputs.plots",
+    "JudgeDifficulty": "s2r_hf.signals.judge.scorer",
+    "judge_difficulty_batch": "s2r_hf.signals.judge.scorer",
+    "JudgeConfig": "s2r_hf.signals.judge.scorer",
+    "Select2ReasonBuilder": "s2r_hf.pipeline.builder",
+    "train_judge": "s2r_hf.signals.judge.training",
+    "JudgeTrainingConfig": "s2r_hf.signals.judge.training",
     "grade_answer": "s2r_hf.evaluation.grading",
     "evaluate_model": "s2r_hf.evaluation.runner",
     "EvaluationConfig": "s2r_hf.evaluation.runner",
     "compare_results": "s2r_hf.evaluation.compare",
-    "push_results": "s2r_hf.hub.results",
-    "describe_pool": "s2r_hf.report",
-    "write_report": "s2r_hf.report",
+    "push_results": "s2r_hf.evaluation.publish",
+    "describe_pool": "s2r_hf.outputs.pool_report",
+    "write_report": "s2r_hf.outputs.pool_report",
     "prepare_sft_dataset": "s2r_hf.training.sft_data",
     "SFTDataReport": "s2r_hf.training.sft_data",
     "S2RSFTConfig": "s2r_hf.training.configs",
@@ -61,7 +61,7 @@ _PUBLIC = {
     "build_report": "s2r_hf.experiment.report",
     "publish_experiment": "s2r_hf.experiment.publish",
     "drop_near_duplicates": "s2r_hf.hygiene.near_duplicates",
-    "publish_model": "s2r_hf.hub.models",
+    "publish_model": "s2r_hf.training.publish",
     "gather_collection": "s2r_hf.hub.collections",
 }
 
@@ -75,32 +75,31 @@ def __getattr__(name: str):
 
 
 if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
-    from s2r_hf.adapters import GenericAdapter, OpenR1Adapter, PoolReport, load_pool
-    from s2r_hf.builder import Select2ReasonBuilder
-    from s2r_hf.difficulty import DIFFICULTY_SCORERS, add_difficulty
+    from s2r_hf.core.folders import load_dataset_folder, write_dataset_folder
     from s2r_hf.evaluation.compare import compare_results
     from s2r_hf.evaluation.grading import grade_answer
+    from s2r_hf.evaluation.publish import push_results
     from s2r_hf.evaluation.runner import EvaluationConfig, evaluate_model
     from s2r_hf.experiment.config import ExperimentConfig, load_experiment
     from s2r_hf.experiment.publish import publish_experiment
     from s2r_hf.experiment.report import build_report
     from s2r_hf.experiment.runner import run_experiment
-    from s2r_hf.folders import load_dataset_folder, write_dataset_folder
     from s2r_hf.hub.collections import gather_collection
     from s2r_hf.hub.commit import CommitResult, RetryPolicy, commit_files
-    from s2r_hf.hub.models import publish_model
-    from s2r_hf.hub.results import push_results
     from s2r_hf.hub.subsets import publish_subset, publish_subsets
     from s2r_hf.hygiene.decontaminate import DecontaminationReport, decontaminate
     from s2r_hf.hygiene.near_duplicates import cluster_questions, drop_near_duplicates
-    from s2r_hf.judge.scorer import JudgeConfig, JudgeDifficulty, judge_difficulty_batch
-    from s2r_hf.judge.training import JudgeTrainingConfig, train_judge
-    from s2r_hf.length import add_trace_columns
-    from s2r_hf.plots import plot_distributions
-    from s2r_hf.report import describe_pool, write_report
-    from s2r_hf.scoring import ScoreConfig, score_pool
+    from s2r_hf.outputs.plots import plot_distributions
+    from s2r_hf.outputs.pool_report import describe_pool, write_report
+    from s2r_hf.pipeline.builder import Select2ReasonBuilder
+    from s2r_hf.pipeline.score import ScoreConfig, score_pool
+    from s2r_hf.pool.adapters import GenericAdapter, OpenR1Adapter, PoolReport, load_pool
+    from s2r_hf.pool.sources import load_source
     from s2r_hf.selection import STRATEGIES, SelectConfig, select
-    from s2r_hf.sources import load_source
+    from s2r_hf.signals.difficulty import DIFFICULTY_SCORERS, add_difficulty
+    from s2r_hf.signals.judge.scorer import JudgeConfig, JudgeDifficulty, judge_difficulty_batch
+    from s2r_hf.signals.judge.training import JudgeTrainingConfig, train_judge
+    from s2r_hf.signals.length import add_trace_columns
     from s2r_hf.training.callbacks import (
         CALLBACKS,
         EvaluateCallback,
@@ -108,4 +107,5 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
         SelectionReportCallback,
     )
     from s2r_hf.training.configs import S2RSFTConfig
+    from s2r_hf.training.publish import publish_model
     from s2r_hf.training.sft_data import SFTDataReport, prepare_sft_dataset

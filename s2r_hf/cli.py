@@ -13,8 +13,8 @@ import sys
 from importlib import import_module
 
 from s2r_hf._version import __version__
-from s2r_hf.errors import RunInterrupted, S2RError
-from s2r_hf.redaction import redact_argv
+from s2r_hf.core.errors import RunInterrupted, S2RError
+from s2r_hf.core.redaction import redact_argv
 
 COMMANDS = (
     "s2r_hf.commands.score",

@@ -35,11 +35,11 @@ from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from s2r_hf.columns import DIFFICULTY, DIFFICULTY_RANK, ID, JOINT_RANK, LENGTH_RANK, RANK_COLUMNS, TRACE_LENGTH
-from s2r_hf.errors import ColumnError, ColumnTypeError, InputError
-from s2r_hf.options import check_field_types
-from s2r_hf.pool import arrow_column, require_dataset
-from s2r_hf.ranks import average_ranks
+from s2r_hf.core.columns import DIFFICULTY, DIFFICULTY_RANK, ID, JOINT_RANK, LENGTH_RANK, RANK_COLUMNS, TRACE_LENGTH
+from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError
+from s2r_hf.core.options import check_field_types
+from s2r_hf.core.rows import arrow_column, require_dataset
+from s2r_hf.core.stats import average_ranks
 
 if TYPE_CHECKING:
     import numpy as np
@@ -395,7 +395,7 @@ def _chosen_rows_capped(dataset: Dataset, config: SelectConfig, k: int, ranks: d
     """
     import numpy as np
 
-    from s2r_hf.columns import QUESTION_CLUSTER
+    from s2r_hf.core.columns import QUESTION_CLUSTER
 
     if QUESTION_CLUSTER not in dataset.column_names:
         raise ColumnError(

@@ -3,8 +3,8 @@
 import pytest
 from datasets import Dataset
 
-from s2r_hf.columns import DIFFICULTY, ID, TRACE_LENGTH
-from s2r_hf.errors import InputError
+from s2r_hf.core.columns import DIFFICULTY, ID, TRACE_LENGTH
+from s2r_hf.core.errors import InputError
 from s2r_hf.selection import QUADRANTS, SelectConfig, quadrant_fill_order, select, select_with_report, split_quadrants
 
 # Length median (40 + 70) / 2 = 55: long = a b c d. Difficulty median (0.3 + 0.7) / 2 = 0.5: hard = a b e f.

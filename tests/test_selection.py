@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from datasets import Dataset, DatasetDict, Value
 
-from s2r_hf.columns import DIFFICULTY, DIFFICULTY_RANK, ID, JOINT_RANK, LENGTH_RANK, TRACE_LENGTH
-from s2r_hf.errors import ColumnError, ColumnTypeError, InputError, OptionTypeError
-from s2r_hf.ranks import average_ranks
+from s2r_hf.core.columns import DIFFICULTY, DIFFICULTY_RANK, ID, JOINT_RANK, LENGTH_RANK, TRACE_LENGTH
+from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, OptionTypeError
+from s2r_hf.core.stats import average_ranks
 from s2r_hf.selection import SelectConfig, select, select_with_report, subset_size
 
 # Six rows with ties in both signals.

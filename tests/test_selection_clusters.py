@@ -6,8 +6,8 @@ import pytest
 from datasets import Dataset
 
 from s2r_hf import select
-from s2r_hf.columns import DIFFICULTY, ID, QUESTION_CLUSTER, TRACE_LENGTH
-from s2r_hf.errors import ColumnError, InputError
+from s2r_hf.core.columns import DIFFICULTY, ID, QUESTION_CLUSTER, TRACE_LENGTH
+from s2r_hf.core.errors import ColumnError, InputError
 from s2r_hf.selection import SelectConfig, select_with_report
 
 ROWS = [  # id, difficulty, trace length, cluster, topic

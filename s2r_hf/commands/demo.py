@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from s2r_hf.errors import InputError
+from s2r_hf.core.errors import InputError
 
 HELP = "score and select the embedded synthetic OpenR1-shaped demo pool (offline; writes Hub-layout folders)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from s2r_hf.options import add_arguments as add_options
-    from s2r_hf.options import options_of
+    from s2r_hf.core.options import add_arguments as add_options
+    from s2r_hf.core.options import options_of
     from s2r_hf.selection import SelectConfig
 
     parser.add_argument("-o", "--output", default="s2r-demo", help="folder to write the scored pool and subsets into")
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def select_configs(args: argparse.Namespace) -> dict:
     """Subset folder name -> SelectConfig, one per --ratios value; every value is checked before any work."""
-    from s2r_hf.options import build, given, options_of
+    from s2r_hf.core.options import build, given, options_of
     from s2r_hf.selection import SelectConfig
 
     settings = given(args, options_of(SelectConfig))
@@ -47,12 +47,12 @@ def subset_folder_name(ratio: float) -> str:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from s2r_hf.artifacts import write_scored_pool, write_subset
     from s2r_hf.commands.score import score_columns_summary
     from s2r_hf.commands.select import subset_summary
-    from s2r_hf.demo_pool import DEMO_LICENSE, DEMO_POOL_FILE
-    from s2r_hf.folders import check_writable
-    from s2r_hf.scoring import ScoreConfig, score_pool
+    from s2r_hf.core.folders import check_writable
+    from s2r_hf.outputs.artifacts import write_scored_pool, write_subset
+    from s2r_hf.pipeline.score import ScoreConfig, score_pool
+    from s2r_hf.pool.demo import DEMO_LICENSE, DEMO_POOL_FILE
     from s2r_hf.selection import check_group_column
 
     if not args.output.strip():

@@ -8,14 +8,14 @@ HELP = "evaluate a model on MATH500, AIME24/25, AMC23, Minerva and OlympiadBench
 
 
 def evaluation_options():
+    from s2r_hf.core.options import options_of
     from s2r_hf.evaluation.runner import EvaluationConfig
-    from s2r_hf.options import options_of
 
     return options_of(EvaluationConfig)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from s2r_hf.options import add_arguments as add_options
+    from s2r_hf.core.options import add_arguments as add_options
 
     parser.add_argument("model", metavar="MODEL", help="model folder, Hub id, or (--backend custom) a .py model file")
     add_options(parser, evaluation_options())
@@ -39,9 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from s2r_hf.errors import InputError
+    from s2r_hf.core.errors import InputError
+    from s2r_hf.core.options import build, given
     from s2r_hf.evaluation.runner import EvaluationConfig, evaluate_model
-    from s2r_hf.options import build, given
 
     targets = {"results_repo": args.results_repo, "model_repo": args.model_repo, "subset_repo": args.subset_repo}
     if args.push_to_hub and not any(targets.values()):
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if any(targets.values()) and not args.push_to_hub:
         raise InputError("--results-repo, --model-repo and --subset-repo are used with --push-to-hub; add it")
     if args.push_to_hub:
-        from s2r_hf.hub.results import check_push_results
+        from s2r_hf.evaluation.publish import check_push_results
 
         # Online, a token the Hub accepts with write access: a doomed push fails now, not after an hour of generation.
         check_push_results(token=args.token, **targets)
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     print(result.markdown)
     print(f"results written to {result.output_dir}")
     if args.push_to_hub:
-        from s2r_hf.hub.results import push_results
+        from s2r_hf.evaluation.publish import push_results
 
         pushed = push_results(result.output_dir, subset_config=args.subset_config, token=args.token, **targets)
         for target, commit in pushed.items():

@@ -1,4 +1,5 @@
-"""`s2r inspect SCORED_DIR [--subset SUBSET_DIR] [-o DIR]`: the pool report, pictures first (s2r_hf.report)."""
+"""`s2r inspect SCORED_DIR [--subset SUBSET_DIR] [-o DIR]`: the pool report, pictures first
+(s2r_hf.outputs.pool_report)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from s2r_hf.commands.summary import format_table
-    from s2r_hf.report import REPORT_MD, write_report
+    from s2r_hf.outputs.pool_report import REPORT_MD, write_report
 
     output = getattr(args, "output", None)
     path, report = write_report(args.scored, output, subset=args.subset, overwrite=args.overwrite)

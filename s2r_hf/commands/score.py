@@ -12,21 +12,21 @@ TITLES = {
     "source": "source",
     "pool": "pool",
     "scores": "scores",
-    "judge": "judge (with --difficulty judge; the settings of s2r_hf.judge.scorer.JudgeConfig)",
+    "judge": "judge (with --difficulty judge; the settings of s2r_hf.signals.judge.scorer.JudgeConfig)",
     "hygiene": "hygiene (benchmark decontamination, near-duplicate questions: s2r_hf.hygiene)",
 }
 
 
 def score_options():
-    """The flags of `s2r score`: every field of ScoreConfig and of its nested scorer configs (s2r_hf.options)."""
-    from s2r_hf.options import options_of
-    from s2r_hf.scoring import ScoreConfig
+    """The flags of `s2r score`: every field of ScoreConfig and of its nested scorer configs (s2r_hf.core.options)."""
+    from s2r_hf.core.options import options_of
+    from s2r_hf.pipeline.score import ScoreConfig
 
     return options_of(ScoreConfig)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from s2r_hf.options import add_arguments as add_options
+    from s2r_hf.core.options import add_arguments as add_options
 
     parser.add_argument(
         "pool", help="Hub dataset id (e.g. open-r1/OpenR1-Math-220k), local folder, or jsonl/json/parquet/csv file"
@@ -42,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace):
     """The ScoreConfig the command line asks for: the flags given, the dataclass defaults for the rest."""
-    from s2r_hf.options import build, given
-    from s2r_hf.scoring import ScoreConfig
+    from s2r_hf.core.options import build, given
+    from s2r_hf.pipeline.score import ScoreConfig
 
     values = given(args, score_options())
     if "benchmark_data" in values:  # the repeated flag's NAME=PATH items, as ScoreConfig holds them
@@ -52,10 +52,10 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from s2r_hf.artifacts import write_scored_pool
     from s2r_hf.commands.summary import format_table
-    from s2r_hf.folders import check_writable
-    from s2r_hf.scoring import score_pool
+    from s2r_hf.core.folders import check_writable
+    from s2r_hf.outputs.artifacts import write_scored_pool
+    from s2r_hf.pipeline.score import score_pool
 
     config = config_from_args(args)
     check_writable(args.output, args.overwrite, inputs=[args.pool], kind="scored_pool")
@@ -74,8 +74,8 @@ def pool_rows_summary(s2r: dict) -> list[list]:
 
 
 def score_columns_summary(pool) -> str:
-    from s2r_hf.columns import DIFFICULTY, RETHINK_COUNT, TRACE_LENGTH
     from s2r_hf.commands.summary import column_stats, format_table
+    from s2r_hf.core.columns import DIFFICULTY, RETHINK_COUNT, TRACE_LENGTH
 
     rows = [[name, column_stats(pool, name)] for name in (TRACE_LENGTH, RETHINK_COUNT, DIFFICULTY)]
     return format_table(["column", "mean (min-max)"], rows)

@@ -8,15 +8,15 @@ HELP = "select a subset of a scored pool (joint rank of difficulty and length, o
 
 
 def select_options():
-    """The flags of `s2r select`: every field of SelectConfig (s2r_hf.options)."""
-    from s2r_hf.options import options_of
+    """The flags of `s2r select`: every field of SelectConfig (s2r_hf.core.options)."""
+    from s2r_hf.core.options import options_of
     from s2r_hf.selection import SelectConfig
 
     return options_of(SelectConfig)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from s2r_hf.options import add_arguments as add_options
+    from s2r_hf.core.options import add_arguments as add_options
 
     parser.add_argument("scored", help="folder written by `s2r score`")
     parser.add_argument("-o", "--output", required=True, help="folder to write the subset to (Hub layout)")
@@ -26,15 +26,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    from s2r_hf.options import build, given
+    from s2r_hf.core.options import build, given
     from s2r_hf.selection import SelectConfig
 
     return build(SelectConfig, given(args, select_options()))
 
 
 def run(args: argparse.Namespace) -> int:
-    from s2r_hf.artifacts import load_scored_pool, write_subset
-    from s2r_hf.folders import check_writable
+    from s2r_hf.core.folders import check_writable
+    from s2r_hf.outputs.artifacts import load_scored_pool, write_subset
 
     config = config_from_args(args)
     if args.repo_id is not None:
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
 def check_repo_id(repo_id: str) -> None:
     """--repo-id goes into the card's load_dataset example: refuse one `s2r publish` would refuse, before any work."""
-    from s2r_hf.errors import InputError
+    from s2r_hf.core.errors import InputError
     from s2r_hf.hub.commit import check_repo_id as check_hub_repo_id
 
     try:
@@ -68,8 +68,8 @@ def check_repo_id(repo_id: str) -> None:
 
 
 def subset_summary(pool, subset, config) -> str:
-    from s2r_hf.columns import DIFFICULTY, RETHINK_COUNT, TRACE_LENGTH
     from s2r_hf.commands.summary import column_stats, format_table
+    from s2r_hf.core.columns import DIFFICULTY, RETHINK_COUNT, TRACE_LENGTH
 
     rows = [["rows", len(pool), len(subset)]]
     rows += [

@@ -18,7 +18,7 @@ def column_stats(dataset, name: str) -> str:
     """'mean (min-max)' of a numeric column, for summaries."""
     import pyarrow.compute as pc
 
-    from s2r_hf.pool import arrow_column
+    from s2r_hf.core.rows import arrow_column
 
     column = arrow_column(dataset, name)
     low_high = pc.min_max(column).as_py()

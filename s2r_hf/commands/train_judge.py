@@ -1,4 +1,5 @@
-"""`s2r train-judge`: fine-tune a difficulty-aware judge from rollout flags or pass rates (s2r_hf.judge.training)."""
+"""`s2r train-judge`: fine-tune a difficulty-aware judge from rollout flags or pass rates
+(s2r_hf.signals.judge.training)."""
 
 from __future__ import annotations
 
@@ -22,14 +23,14 @@ SHORT_NAMES = {
 
 
 def training_options():
-    from s2r_hf.judge.training import JudgeTrainingConfig
-    from s2r_hf.options import options_of
+    from s2r_hf.core.options import options_of
+    from s2r_hf.signals.judge.training import JudgeTrainingConfig
 
     return options_of(JudgeTrainingConfig, names=SHORT_NAMES)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from s2r_hf.options import add_arguments as add_options
+    from s2r_hf.core.options import add_arguments as add_options
 
     parser.add_argument(
         "pool", metavar="POOL", help="a jsonl/json/parquet/csv file, a dataset folder, or a Hub dataset id"
@@ -49,8 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    from s2r_hf.judge.training import JudgeTrainingConfig
-    from s2r_hf.options import build, given
+    from s2r_hf.core.options import build, given
+    from s2r_hf.signals.judge.training import JudgeTrainingConfig
 
     options = training_options()
     return build(JudgeTrainingConfig, given(args, options), options=options)
@@ -60,7 +61,7 @@ def check_not_inside_pool(output_dir: str, pool: str) -> None:
     """The judge is never written into (or over) a local pool: the pool would mean something else when read again."""
     from pathlib import Path
 
-    from s2r_hf.errors import InputError
+    from s2r_hf.core.errors import InputError
 
     source = Path(pool).expanduser()
     if not source.exists():
@@ -73,9 +74,9 @@ def check_not_inside_pool(output_dir: str, pool: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from s2r_hf.judge.model import check_judge_reachable
-    from s2r_hf.judge.training import check_output_dir, train_judge
-    from s2r_hf.sources import load_source
+    from s2r_hf.pool.sources import load_source
+    from s2r_hf.signals.judge.model import check_judge_reachable
+    from s2r_hf.signals.judge.training import check_output_dir, train_judge
 
     config = config_from_args(args)
     check_output_dir(config)  # before a possibly long download of the pool

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from s2r_hf.errors import InputError
+from s2r_hf.core.errors import InputError
 from s2r_hf.evaluation.runner import RESULTS_FILE, read_results
 
 _FIGSIZE = (9.0, 4.5)
@@ -36,7 +36,7 @@ class Comparison:
 
     def write(self, markdown_path: str | os.PathLike | None = None, png_path: str | os.PathLike | None = None) -> None:
         """Write the table and/or the chart; each file appears whole or not at all (OutputError if it cannot)."""
-        from s2r_hf.folders import write_file_atomically
+        from s2r_hf.core.folders import write_file_atomically
 
         markdown_target, png_target = check_outputs(markdown_path, png_path, self.sources)
         if markdown_target is not None:
@@ -52,8 +52,8 @@ def check_outputs(
 ) -> tuple[Path | None, Path | None]:
     """The table and chart paths, resolved, once each is known writable and none is (or is inside) an input: before
     any work, so that `s2r compare A -o A/results.json` never overwrites what it reads."""
-    from s2r_hf.errors import OutputError
-    from s2r_hf.folders import check_writable_file
+    from s2r_hf.core.errors import OutputError
+    from s2r_hf.core.folders import check_writable_file
 
     targets = [None if path is None else check_writable_file(path, inputs=inputs) for path in (markdown_path, png_path)]
     if targets[0] is not None and targets[0] == targets[1]:

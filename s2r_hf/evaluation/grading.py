@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from s2r_hf.errors import InputError, S2RError
+from s2r_hf.core.errors import InputError, S2RError
 
 # Numbers compared to this many decimal places (lighteval's pass@k math metric uses 6).
 PRECISION = 6
@@ -147,7 +147,7 @@ def _text(value: Any, what: str, *, allow_empty: bool = False) -> str:
     if isinstance(value, numbers.Real):
         if not math.isfinite(float(value)):
             raise InputError(f"{what} must be a finite number, got {value!r}")
-        from s2r_hf.benchmarks import answer_text
+        from s2r_hf.pool.benchmarks import answer_text
 
         return answer_text(value) or ""
     if not isinstance(value, str):

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from s2r_hf.benchmarks import BENCHMARKS
-from s2r_hf.errors import InputError
+from s2r_hf.core.errors import InputError
+from s2r_hf.pool.benchmarks import BENCHMARKS
 
 PAPER_MAX_NEW_TOKENS = 16_384
 OPEN_R1_MAX_NEW_TOKENS = 32_768

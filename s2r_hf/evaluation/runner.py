@@ -6,7 +6,7 @@ The run, step by step:
    the output folder, before anything slow starts.
 2. The interpreter that will run lighteval (`python`, default: this one) is probed: lighteval must import there, and
    vLLM too for the vLLM backend. lighteval's vLLM extra and TRL's cannot share an environment, hence the option.
-3. Each benchmark is read once through `s2r_hf.benchmarks.load_benchmark` (its Hub dataset, or the `data` override)
+3. Each benchmark is read once through `s2r_hf.pool.benchmarks.load_benchmark` (its Hub dataset, or the `data` override)
    and written, normalised to `id`/`problem`/`answer`, as `benchmarks/<name>/test.parquet` in the output: the tasks
    read exactly these rows, and they stay beside the scores.
 4. `python -m s2r_hf.evaluation.worker plan.json` runs lighteval (its progress bars show on the terminal) and writes
@@ -34,14 +34,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.benchmarks import BENCHMARKS, parse_data_overrides, require_benchmark_names
-from s2r_hf.children import run_tied
-from s2r_hf.errors import InputError, ModelError, OutputError, S2RError
+from s2r_hf.core.children import run_tied
+from s2r_hf.core.errors import InputError, ModelError, OutputError, S2RError
+from s2r_hf.core.options import check_choice, check_field_types
+from s2r_hf.core.redaction import redact_command
+from s2r_hf.core.weights import weight_files, weights_digest
 from s2r_hf.evaluation.grading import MissingDependencyError
 from s2r_hf.evaluation.presets import PRESETS, TaskSettings, get_preset
-from s2r_hf.options import check_choice, check_field_types
-from s2r_hf.redaction import redact_command
-from s2r_hf.weights import weight_files, weights_digest
+from s2r_hf.pool.benchmarks import BENCHMARKS, parse_data_overrides, require_benchmark_names
 
 logger = logging.getLogger(__name__)
 
@@ -187,8 +187,8 @@ def evaluate_model(
     `options` are EvaluationConfig's fields (tasks="math500,aime24", preset="paper", max_samples=..., python=...);
     `data` maps benchmarks to local files or folders ({"aime24": "aime24.jsonl"} or ["aime24=aime24.jsonl"]).
     """
-    from s2r_hf.folders import check_writable
-    from s2r_hf.locks import locked_output
+    from s2r_hf.core.folders import check_writable
+    from s2r_hf.core.locks import locked_output
 
     if config is not None and options:
         raise InputError("pass either config= or option keywords, not both")
@@ -217,7 +217,7 @@ def evaluate_model(
 
 
 def _make_parent(target: Path) -> None:
-    from s2r_hf.folders import _disk_error_message
+    from s2r_hf.core.folders import _disk_error_message
 
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -236,7 +236,7 @@ def _evaluate_into(
     overwrite: bool,
 ) -> tuple[dict, str]:
     """The run proper, in a staging folder beside `target` moved into place when whole (the caller holds the lock)."""
-    from s2r_hf.folders import _disk_error_message, make_staging, move_into_place, remove_stale_staging
+    from s2r_hf.core.folders import _disk_error_message, make_staging, move_into_place, remove_stale_staging
 
     staging = None
     try:
@@ -318,8 +318,8 @@ def _check_model(model: str | os.PathLike, backend: str, revision: str | None = 
                 f"{ref!r} is not a .py file"
             )
         return str(path)
-    from s2r_hf.judge.model import TOKENIZER_FILES, check_judge_reachable, has_chat_template
-    from s2r_hf.length import looks_like_local_path
+    from s2r_hf.signals.judge.model import TOKENIZER_FILES, check_judge_reachable, has_chat_template
+    from s2r_hf.signals.length import looks_like_local_path
 
     if not path.exists():
         if looks_like_local_path(ref) or ref.count("/") != 1:
@@ -421,7 +421,7 @@ def probe_interpreter(python: str, backend: str) -> str:
 
 def _write_benchmarks(staging: Path, settings: dict[str, TaskSettings], overrides: dict[str, str]) -> dict:
     """Each benchmark, normalised by load_benchmark, as benchmarks/<name>/test.parquet; its source and digest."""
-    from s2r_hf.benchmarks import load_benchmark
+    from s2r_hf.pool.benchmarks import load_benchmark
 
     sources = {}
     for name in settings:
@@ -509,7 +509,7 @@ def _hub_commit(model: str, revision: str | None) -> str | None:
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
-    from s2r_hf.http_errors import transport_errors
+    from s2r_hf.core.http_errors import transport_errors
 
     try:
         return HfApi().model_info(model, revision=revision).sha

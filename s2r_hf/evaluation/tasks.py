@@ -1,6 +1,6 @@
 """lighteval tasks for the six math benchmarks, under the paper's prompt: a module with `TASKS_TABLE`.
 
-Each benchmark of s2r_hf.benchmarks is a task named `s2r_<benchmark>` (`s2r_math500`, `s2r_aime24`, ...), so that
+Each benchmark of s2r_hf.pool.benchmarks is a task named `s2r_<benchmark>` (`s2r_math500`, `s2r_aime24`, ...), so that
 none clashes with lighteval's built-ins (`math_500`, `aime24`, ...). A task:
 
 - asks the question as the user turn, under the system prompt "Please reason step by step, and put your final answer
@@ -8,7 +8,7 @@ none clashes with lighteval's built-ins (`math_500`, `aime24`, ...). A task:
 - grades the final answer with lighteval's math extractive match (s2r_hf.evaluation.grading.math_match_metric: the
   last `\\boxed{}` first, then symbolic and numeric equivalence), as pass@1 averaged over the samples, plus maj@N (a
   majority vote over the samples' answers, equivalent answers voting together) where the protocol asks for it;
-- reads `id`, `problem` and `answer` rows. The runner writes them, normalised by `s2r_hf.benchmarks.load_benchmark`
+- reads `id`, `problem` and `answer` rows. The runner writes them, normalised by `s2r_hf.pool.benchmarks.load_benchmark`
   from the Hub dataset or the user's local file, into a parquet folder and points the task at it. Run with this module
   as `--custom-tasks` directly, the tasks read the Hub datasets and normalise each row the same way.
 
@@ -27,10 +27,10 @@ from lighteval.metrics.utils.metric_utils import SampleLevelComputation, SampleL
 from lighteval.tasks.lighteval_task import LightevalTaskConfig
 from lighteval.tasks.requests import Doc, SamplingMethod
 
-from s2r_hf.benchmarks import BENCHMARK_ANSWER, BENCHMARK_ID, BENCHMARK_PROBLEM, BENCHMARKS, normalise_benchmark
 from s2r_hf.evaluation.grading import gold_choice, majority_correct, math_match_metric
 from s2r_hf.evaluation.presets import PRESETS, TaskSettings
 from s2r_hf.evaluation.prompt import SYSTEM_PROMPT, TASK_PREFIX, benchmark_of, task_name
+from s2r_hf.pool.benchmarks import BENCHMARK_ANSWER, BENCHMARK_ID, BENCHMARK_PROBLEM, BENCHMARKS, normalise_benchmark
 
 __all__ = ["SYSTEM_PROMPT", "TASKS_TABLE", "TASK_PREFIX", "build_task", "math_prompt", "task_name", "tasks_module"]
 

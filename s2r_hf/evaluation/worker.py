@@ -227,7 +227,7 @@ def run_group(plan: dict, benchmarks: list[str], output: Path) -> tuple[dict, di
 
 
 def _stats(details: list) -> dict:
-    from s2r_hf.length import count_rethinks
+    from s2r_hf.signals.length import count_rethinks
 
     texts, token_counts = [], []
     for detail in details:

@@ -39,8 +39,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.errors import InputError, OptionTypeError, SourceNotFoundError
-from s2r_hf.options import check_field_types
+from s2r_hf.core.errors import InputError, OptionTypeError, SourceNotFoundError
+from s2r_hf.core.options import check_field_types
 
 FULL = "full"  # the arm trained on the whole pool
 DEMO_SOURCE = "demo"  # pool.source naming the embedded synthetic demo pool
@@ -163,7 +163,7 @@ class PoolConfig:
         if not isinstance(self.score, dict):
             raise OptionTypeError(f"pool.score must be a mapping of `s2r score` options, got {self.score!r}")
         if self.scored is not None:
-            from s2r_hf.folders import s2r_kind
+            from s2r_hf.core.folders import s2r_kind
 
             if not Path(self.scored).expanduser().is_dir():
                 raise SourceNotFoundError(
@@ -181,8 +181,8 @@ class PoolConfig:
 
     def score_config(self):
         """The ScoreConfig that builds the pool (None for a scored folder)."""
-        from s2r_hf.options import build
-        from s2r_hf.scoring import ScoreConfig
+        from s2r_hf.core.options import build
+        from s2r_hf.pipeline.score import ScoreConfig
 
         if self.source is None:
             return None
@@ -190,7 +190,7 @@ class PoolConfig:
         if "source" in values:
             raise InputError("pool.score.source: give the source as pool.source")
         if self.source == DEMO_SOURCE:
-            from s2r_hf.demo_pool import DEMO_LICENSE, DEMO_POOL_FILE
+            from s2r_hf.pool.demo import DEMO_LICENSE, DEMO_POOL_FILE
 
             defaults = {"adapter": "openr1", "difficulty": "rollout", "license": DEMO_LICENSE, "synthetic": True}
             values = {**defaults, **values, "source": str(DEMO_POOL_FILE)}
@@ -336,7 +336,7 @@ class ExperimentConfig:
 
     def evaluation_data(self) -> dict[str, str]:
         """evaluate.data: benchmark -> local file or folder, checked against the tasks."""
-        from s2r_hf.benchmarks import parse_data_overrides
+        from s2r_hf.pool.benchmarks import parse_data_overrides
 
         data = self.evaluate.get("data") or {}
         if not isinstance(data, dict):

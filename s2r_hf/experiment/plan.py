@@ -11,9 +11,9 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from s2r_hf.core.redaction import redact_argv
 from s2r_hf.experiment.config import FULL, ExperimentConfig
 from s2r_hf.experiment.steps import arm_output, experiment_steps, pool_dir, step_status
-from s2r_hf.redaction import redact_argv
 
 FORMATS = ("text", "json", "arms")
 

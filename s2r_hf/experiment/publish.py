@@ -5,9 +5,9 @@ subset/, model/ and eval/, and the report.json of `s2r experiment report`) and p
 
 - its subset to the dataset repo `{namespace}/{experiment}-{arm}` (s2r_hf.hub.subsets.publish_subset; the `full` arm
   has no subset),
-- its model to the model repo `{namespace}/{experiment}-{arm}` (s2r_hf.hub.models.publish_model),
+- its model to the model repo `{namespace}/{experiment}-{arm}` (s2r_hf.training.publish.publish_model),
 - its evaluation to the dataset repo `{namespace}/{experiment}-results`, config `{arm}`, and into the model card's
-  model-index and the subset card (s2r_hf.hub.results.push_results);
+  model-index and the subset card (s2r_hf.evaluation.publish.push_results);
 
 then the comparison (report.md, report.json, the chart) to `experiment/` of the results repo, and gathers every repo
 in the collection `{collection or experiment}` of the namespace, its description a one-line summary of the table, each
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.errors import InputError
+from s2r_hf.core.errors import InputError
 from s2r_hf.experiment.config import FULL
 from s2r_hf.experiment.report import REPORT_CHART, REPORT_FORMAT, REPORT_JSON, REPORT_MARKDOWN, read_experiment
 from s2r_hf.hub.collections import CollectionResult, check_namespace, gather_collection
@@ -115,10 +115,10 @@ def publish_experiment(
     skipped with a warning and listed in the result's `skipped`. Every repo id is checked before the first push.
     Re-running pushes only what changed.
     """
+    from s2r_hf.evaluation.publish import push_results
     from s2r_hf.evaluation.runner import read_results
-    from s2r_hf.hub.models import publish_model
-    from s2r_hf.hub.results import push_results
     from s2r_hf.hub.subsets import publish_subset
+    from s2r_hf.training.publish import publish_model
 
     check_online()
     check_publish_options(private=private, token=token, retry=retry)
@@ -264,7 +264,7 @@ def arm_note(name: str, arm: dict[str, Any], columns: list) -> str:
 
 def _not_ready(arm: _Arm) -> str | None:
     """Why an arm cannot be published yet (not trained, not evaluated), or None; a broken arm is an InputError."""
-    from s2r_hf.hub.models import read_training_record
+    from s2r_hf.training.publish import read_training_record
 
     model = arm.folder / "model"
     if not model.is_dir():
@@ -309,7 +309,7 @@ def check_repo_names(name: str, namespace: str, arm_names: list[str]) -> None:
 
 def _check_results_repo(repo_id: str, token: str | None) -> None:
     """Refuse, before the first push, a results repo that exists with a card s2r did not write as one."""
-    from s2r_hf.hub.results import RESULTS_KIND, read_remote_card, split_card
+    from s2r_hf.evaluation.publish import RESULTS_KIND, read_remote_card, split_card
 
     text = read_remote_card(repo_id, "dataset", token)
     s2r = split_card(text)[0].get("s2r") if text.strip() else {"kind": RESULTS_KIND}

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.errors import InputError, OptionTypeError, OutputError
+from s2r_hf.core.errors import InputError, OptionTypeError, OutputError
 from s2r_hf.experiment.config import FULL
 from s2r_hf.experiment.steps import EXPERIMENT_FILE, EXPERIMENT_FORMAT, STEPS_DIR
 

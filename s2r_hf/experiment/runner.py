@@ -4,7 +4,7 @@ Steps run in order (the pool, then each arm's select -> train -> evaluate); a st
 the log says so, a step whose settings changed runs again and the log says which setting, and everything downstream of
 it follows. Each step writes its output whole or resumably:
 
-- pool and select write their folders through s2r_hf.folders (a staging folder moved into place);
+- pool and select write their folders through s2r_hf.core.folders (a staging folder moved into place);
 - train runs `s2r train` (`-m s2r_hf.training.sft`) in a child process started by `train.launcher` (`{python}`, or
   `accelerate launch ...` / `torchrun ...` for many GPUs): a killed run resumes from its last checkpoint;
 - evaluate runs `s2r evaluate` (lighteval in its own process), whose folder appears whole or not at all.
@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.errors import InputError, OutputError, RunInterrupted, S2RError
+from s2r_hf.core.errors import InputError, OutputError, RunInterrupted, S2RError
+from s2r_hf.core.locks import FileLock
+from s2r_hf.core.redaction import redact_argv
 from s2r_hf.experiment.config import FULL, ExperimentConfig
 from s2r_hf.experiment.steps import (
     ARM_STEPS,
@@ -42,8 +44,6 @@ from s2r_hf.experiment.steps import (
     write_json,
     write_record,
 )
-from s2r_hf.locks import FileLock
-from s2r_hf.redaction import redact_argv
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def run_experiment(
         # A full or read-only disk under the experiment's own records (steps/, locks, experiment.json): one line.
         if err.errno not in _DISK_ERRNOS or isinstance(err, S2RError):
             raise
-        from s2r_hf.folders import _disk_error_message
+        from s2r_hf.core.folders import _disk_error_message
 
         raise OutputError(_disk_error_message(Path(err.filename or config.output_dir), err)) from err
     except KeyboardInterrupt:
@@ -169,7 +169,7 @@ def _run_steps(config: ExperimentConfig, chosen: list[Step], statuses: dict, com
 
 class ArmLocks:
     """An exclusive lock file per arm (`OUTPUT/<arm>/steps/.lock`, the pool's `OUTPUT/steps/.lock`), held until exit
-    (s2r_hf.locks: released by the kernel however the run ends, SIGKILL included)."""
+    (s2r_hf.core.locks: released by the kernel however the run ends, SIGKILL included)."""
 
     def __init__(self, output: Path):
         self.output = output
@@ -245,7 +245,7 @@ def check_output(config: ExperimentConfig) -> Path:
     """The output folder must hold this experiment, or nothing: never another experiment's or anything else."""
     import json
 
-    from s2r_hf.folders import check_writable
+    from s2r_hf.core.folders import check_writable
 
     output = config.output_dir
     path = output / EXPERIMENT_FILE
@@ -404,15 +404,15 @@ class _Context:
     def _scored_pool(self):
         """The scored pool and its card's s2r block, read once per run."""
         if self._loaded_pool is None:
-            from s2r_hf.artifacts import load_scored_pool
             from s2r_hf.experiment.steps import pool_dir
+            from s2r_hf.outputs.artifacts import load_scored_pool
 
             self._loaded_pool = load_scored_pool(pool_dir(self.config))
         return self._loaded_pool
 
     def _score(self, planned: Step, resume: bool) -> dict[str, Any]:
-        from s2r_hf.artifacts import write_scored_pool
-        from s2r_hf.scoring import score_pool
+        from s2r_hf.outputs.artifacts import write_scored_pool
+        from s2r_hf.pipeline.score import score_pool
 
         pool, s2r = score_pool(self.config.pool.score_config(), command=self.command)
         write_scored_pool(pool, s2r, planned.output, overwrite=True)  # only an earlier scored pool is replaced
@@ -420,8 +420,8 @@ class _Context:
         return {"rows": len(pool), "rows_in": s2r.get("rows_in")}
 
     def _select(self, planned: Step, resume: bool) -> dict[str, Any]:
-        from s2r_hf.artifacts import write_subset
         from s2r_hf.experiment.steps import pool_dir
+        from s2r_hf.outputs.artifacts import write_subset
 
         pool, pool_s2r = self._scored_pool()
         arm = self.config.arm(planned.arm)
@@ -505,7 +505,7 @@ def _train_summary(record: dict[str, Any]) -> dict[str, Any]:
 def _run_child(command: list[str], step_id: str, *, env: dict[str, str] | None = None) -> None:
     """Run a step's child process with the terminal's output; it dies with this process (no orphan trainer). `env`
     is added to this process's environment for the child (its credentials)."""
-    from s2r_hf.children import run_tied
+    from s2r_hf.core.children import run_tied
 
     try:
         completed = run_tied(command, env={**os.environ, **env} if env else None)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.errors import InputError
+from s2r_hf.core.errors import InputError
 from s2r_hf.experiment.config import DEMO_SOURCE, FULL, ExperimentConfig
 
 logger = logging.getLogger(__name__)
@@ -126,8 +126,8 @@ def experiment_steps(config: ExperimentConfig) -> list[Step]:
 
 
 def _pool_settings(config: ExperimentConfig) -> dict[str, Any]:
-    from s2r_hf.folders import files_fingerprint, source_files
-    from s2r_hf.options import flatten
+    from s2r_hf.core.folders import files_fingerprint, source_files
+    from s2r_hf.core.options import flatten
 
     if config.pool.scored is not None:
         folder = Path(config.pool.scored).expanduser()
@@ -165,7 +165,7 @@ def _base_model(config: ExperimentConfig) -> str | dict[str, str] | None:
     """What the arms start from: a Hub id as named (its revision is an override), a local folder by its weights.
 
     A local model's path says nothing of what it holds (weights replaced in place must retrain every arm, a folder
-    moved elsewhere need not), so it is fingerprinted by the digest of its weight files (s2r_hf.weights).
+    moved elsewhere need not), so it is fingerprinted by the digest of its weight files (s2r_hf.core.weights).
     """
     from s2r_hf.training.sft import _looks_local
 
@@ -194,7 +194,7 @@ def _recipe_model(recipe: Path) -> str | None:
 def _cached_weights_digest(config: ExperimentConfig, folder: Path) -> str:
     """The weights' digest, each file read again only when its stat changed since the digest kept in
     OUTPUT/steps/weights.json (kept once the experiment's folder exists: `plan` on a new experiment writes nothing)."""
-    from s2r_hf.weights import digest_weights
+    from s2r_hf.core.weights import digest_weights
 
     cache_path = config.output_dir / STEPS_DIR / WEIGHTS_CACHE
     try:
@@ -214,7 +214,7 @@ def _cached_weights_digest(config: ExperimentConfig, folder: Path) -> str:
 
 
 def _evaluation_settings(config: ExperimentConfig) -> dict[str, Any]:
-    from s2r_hf.folders import files_fingerprint, source_files
+    from s2r_hf.core.folders import files_fingerprint, source_files
 
     evaluation = dataclasses.asdict(config.evaluation_config())
     evaluation.pop("python")  # which environment runs lighteval, not what it measures
@@ -255,7 +255,7 @@ def write_record(step: Step, status: str, **extra: Any) -> dict[str, Any]:
 def write_json(path: Path, data: Any) -> None:
     """Write an experiment record whole, through the one rule for secrets (`redact`): a token given as an override
     (`--set train.overrides.hub_token=...`) or in the experiment file is recorded as REDACTED."""
-    from s2r_hf.redaction import redact
+    from s2r_hf.core.redaction import redact
 
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.parent / f".{path.name}.tmp-{os.getpid()}"
@@ -304,7 +304,7 @@ def step_status(step: Step) -> StepStatus:
 
 def output_problem(step: Step) -> str | None:
     """What is wrong with a finished step's output (None when it is whole)."""
-    from s2r_hf.folders import s2r_kind
+    from s2r_hf.core.folders import s2r_kind
 
     if step.name == "pool" and step.settings.get("scored"):
         return None

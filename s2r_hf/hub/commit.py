@@ -35,9 +35,9 @@ from importlib import import_module
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from s2r_hf.errors import InputError, S2RError
-from s2r_hf.http_errors import transport_errors
-from s2r_hf.redaction import find_hub_tokens
+from s2r_hf.core.errors import InputError, S2RError
+from s2r_hf.core.http_errors import transport_errors
+from s2r_hf.core.redaction import find_hub_tokens
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi

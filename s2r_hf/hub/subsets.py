@@ -20,8 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.errors import InputError
-from s2r_hf.folders import CARD_FILE, DATA_DIR, SPLIT, read_card_metadata
+from s2r_hf.core.errors import InputError
+from s2r_hf.core.folders import CARD_FILE, DATA_DIR, SPLIT, read_card_metadata
 from s2r_hf.hub.commit import (
     CommitPlan,
     CommitResult,
@@ -140,7 +140,7 @@ def publish_subsets(
     so `load_dataset(repo_id, "c")` loads it; `default` (a config name) also makes `load_dataset(repo_id)` work. The
     card lists every config. The repo holds exactly these subsets: files of configs no longer given are deleted.
     """
-    from s2r_hf.cards import render_card
+    from s2r_hf.core.cards import render_card
 
     check_online()
     check_repo_id(repo_id)
@@ -261,7 +261,7 @@ def _publish(
     commit_message: str | None,
     retry: RetryPolicy | None,
 ) -> CommitResult:
-    from s2r_hf.hub.results import SUBSET_RESULTS_DIR, carry_results
+    from s2r_hf.evaluation.publish import SUBSET_RESULTS_DIR, carry_results
 
     def message(plan: CommitPlan) -> tuple[str, str]:
         title, description = _describe(plan, name, files.get(CARD_FILE))
@@ -269,7 +269,8 @@ def _publish(
 
     def check(plan: CommitPlan) -> None:
         _refuse_foreign_repo(plan)
-        # Evaluation results pushed to the card on the Hub since the last publish (s2r_hf.hub.results) stay in it:
+        # Evaluation results pushed to the card on the Hub since the last publish (s2r_hf.evaluation.publish) stay in
+        # it:
         # the card is re-rendered with them and the commit planned again.
         card = files.get(CARD_FILE)
         if card is not None and CARD_FILE in plan.remote_paths:

@@ -9,7 +9,8 @@ Speed: the n-grams of every benchmark problem go into one dict (n-gram -> the pr
 each pool row then looks up its own n-grams, so the work grows with the pool's n-grams, not with pool x benchmark
 pairs. The rows are checked in a batched `Dataset.map` (`num_proc` processes).
 
-Benchmarks are named as in s2r_hf.benchmarks (math500, aime24, ...) and read with its `load_benchmark`: from the Hub
+Benchmarks are named as in s2r_hf.pool.benchmarks (math500, aime24, ...) and read with its `load_benchmark`: from the
+Hub
 by default, or from local files. Each match is reported as a pair (pool id, benchmark, benchmark id, shared n-gram),
 for inspection: with n = 8, template phrases that recur across competition problems ("where m and n are relatively
 prime positive integers") match too, which the pairs make visible; a larger n is stricter.
@@ -21,10 +22,10 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from s2r_hf.benchmarks import BENCHMARKS, load_benchmark, parse_data_overrides, require_benchmark_names
-from s2r_hf.columns import ID
-from s2r_hf.errors import ColumnError, HubUnreachableError, InputError, OptionTypeError, SourceNotFoundError
+from s2r_hf.core.columns import ID
+from s2r_hf.core.errors import ColumnError, HubUnreachableError, InputError, OptionTypeError, SourceNotFoundError
 from s2r_hf.hygiene.text import batch_questions, check_question_source, question_words, word_ngrams
+from s2r_hf.pool.benchmarks import BENCHMARKS, load_benchmark, parse_data_overrides, require_benchmark_names
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -58,7 +59,8 @@ def benchmark_names(names: str | list[str] | tuple[str, ...], option: str = "--d
 def load_benchmarks(
     names: str | list[str] | tuple[str, ...], data: list[str] | dict[str, str] | None = None
 ) -> dict[str, Dataset]:
-    """{name: benchmark} read with s2r_hf.benchmarks.load_benchmark; `data` maps names to local files or folders."""
+    """{name: benchmark} read with s2r_hf.pool.benchmarks.load_benchmark; `data` maps names to local files or
+    folders."""
     names = benchmark_names(names)
     paths = parse_data_overrides(data, "--benchmark-data")
     extra = sorted(set(paths) - set(names))
@@ -97,7 +99,7 @@ class DecontaminationReport:
 
 def _benchmark_index(benchmarks: dict[str, Dataset], ngram: int):
     """(n-gram -> benchmark problems holding it, full text of a short problem -> those problems), built once."""
-    from s2r_hf.benchmarks import BENCHMARK_ID, BENCHMARK_PROBLEM
+    from s2r_hf.pool.benchmarks import BENCHMARK_ID, BENCHMARK_PROBLEM
 
     by_ngram: dict[str, list[tuple[str, str]]] = {}
     by_text: dict[str, list[tuple[str, str]]] = {}
@@ -153,7 +155,7 @@ def decontaminate(
     from datasets.fingerprint import Hasher
 
     from s2r_hf._version import __version__
-    from s2r_hf.pool import arrow_column, require_dataset, require_num_proc
+    from s2r_hf.core.rows import arrow_column, require_dataset, require_num_proc
 
     require_dataset(dataset, "the dataset to decontaminate")
     require_num_proc(num_proc)
@@ -169,7 +171,7 @@ def decontaminate(
         if missing:
             raise ColumnError(
                 f"benchmark {name!r} has no column(s) {missing}; columns: {bench.column_names}. Load it with "
-                "s2r_hf.benchmarks.load_benchmark, or pass its name"
+                "s2r_hf.pool.benchmarks.load_benchmark, or pass its name"
             )
     by_ngram, by_text = _benchmark_index(benchmarks, ngram)
 

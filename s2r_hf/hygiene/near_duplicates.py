@@ -33,8 +33,8 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from s2r_hf.columns import ID, QUESTION_CLUSTER
-from s2r_hf.errors import ColumnError, InputError, OptionTypeError
+from s2r_hf.core.columns import ID, QUESTION_CLUSTER
+from s2r_hf.core.errors import ColumnError, InputError, OptionTypeError
 from s2r_hf.hygiene.text import batch_questions, check_question_source, question_words, word_ngrams
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def cluster_questions(
     from datasketch import MinHashLSH
 
     from s2r_hf._version import __version__
-    from s2r_hf.pool import arrow_column, require_dataset, require_num_proc
+    from s2r_hf.core.rows import arrow_column, require_dataset, require_num_proc
 
     require_dataset(dataset, "the dataset to cluster")
     require_num_proc(num_proc)
@@ -225,7 +225,7 @@ def drop_near_duplicates(dataset: Dataset, *, weight: float = 0.25) -> tuple[Dat
     """
     from datasets.fingerprint import Hasher
 
-    from s2r_hf.pool import arrow_column, require_dataset
+    from s2r_hf.core.rows import arrow_column, require_dataset
     from s2r_hf.selection import SelectConfig, select_with_report
 
     require_dataset(dataset, "the dataset to deduplicate")

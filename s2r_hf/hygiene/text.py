@@ -20,8 +20,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from s2r_hf.columns import MESSAGES
-from s2r_hf.errors import ColumnError, ColumnTypeError
+from s2r_hf.core.columns import MESSAGES
+from s2r_hf.core.errors import ColumnError, ColumnTypeError
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -69,7 +69,7 @@ def check_question_source(dataset: Dataset, question_column: str | None) -> None
 
 def batch_questions(batch: dict[str, list], question_column: str | None) -> list[Any]:
     """The questions of a batch: the named column (null as empty), else the first user turn of `messages`."""
-    from s2r_hf.pool import question_of
+    from s2r_hf.core.rows import question_of
 
     if question_column is None:
         return [question_of(messages) for messages in batch[MESSAGES]]

@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 from transformers import TrainerCallback
 
-from s2r_hf.errors import InputError
-from s2r_hf.hub.models import PUSH_EXCLUDE
-from s2r_hf.redaction import redact_argv
+from s2r_hf.core.errors import InputError
+from s2r_hf.core.redaction import redact_argv
 from s2r_hf.training.provenance import read_provenance, update_provenance, write_provenance
+from s2r_hf.training.publish import PUSH_EXCLUDE
 
 if TYPE_CHECKING:
     from s2r_hf.training.configs import S2RSFTConfig
@@ -270,7 +270,7 @@ class EvaluateCallback(TrainerCallback):
     `eval/<benchmark>/<metric>` at the checkpoint's step, and recorded in s2r_training.json and the model card.
 
     The final checkpoint is evaluated (every checkpoint with `every_save=True`). Evaluations run in the background, in
-    child processes that die with the trainer (`s2r_hf.children.popen_tied`), each on a hard-linked copy of its
+    child processes that die with the trainer (`s2r_hf.core.children.popen_tied`), each on a hard-linked copy of its
     checkpoint (so `save_total_limit` may rotate the checkpoint away meanwhile), and are collected as they finish;
     `wait()` collects the rest. Give the callback the trainer (`attach(trainer)`) so the
     scores go through `trainer.log` (and so to every reporting integration); without it they are appended to
@@ -324,7 +324,7 @@ class EvaluateCallback(TrainerCallback):
         `stage=True` evaluates a hard-linked copy of it (in s2r_eval/step-N/), so that `save_total_limit` rotating the
         checkpoint away while it is evaluated takes nothing from the evaluation.
         """
-        from s2r_hf.children import popen_tied
+        from s2r_hf.core.children import popen_tied
 
         folder = Path(output_dir) / EVAL_FOLDER / f"step-{step}"
         folder.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 
 from trl import SFTConfig
 
-from s2r_hf.errors import InputError, S2RError
+from s2r_hf.core.errors import InputError, S2RError
 from s2r_hf.selection import STRATEGIES
 
 # How the evaluate callback runs the evaluation: a command template, split like a shell line, then each word filled in.
@@ -112,7 +112,7 @@ class S2RSFTConfig(SFTConfig):
                 "need 16384 or more"
             )
         if self.benchmarks:
-            from s2r_hf.benchmarks import require_benchmark_names
+            from s2r_hf.pool.benchmarks import require_benchmark_names
 
             self.benchmarks = require_benchmark_names(self.benchmarks, "--benchmarks")
         if "evaluate" in self.callbacks:

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.errors import InputError
+from s2r_hf.core.errors import InputError
 
 PROVENANCE_FILE = "s2r_training.json"
 CARD_FILE = "README.md"
@@ -36,10 +36,10 @@ def read_provenance(output_dir: str | os.PathLike) -> dict[str, Any] | None:
 def write_provenance(output_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
     """Write the record whole (a temporary file moved into place), then the model card from it.
 
-    The record goes through the one rule for secrets first (`s2r_hf.redaction.redact`): whatever option or value
+    The record goes through the one rule for secrets first (`s2r_hf.core.redaction.redact`): whatever option or value
     carried a token into it, the file and the card hold `REDACTED`.
     """
-    from s2r_hf.redaction import redact
+    from s2r_hf.core.redaction import redact
 
     record = redact(record)
     folder = Path(output_dir)
@@ -77,7 +77,7 @@ def card_metadata(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_model_card(output_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
-    from s2r_hf.cards import render_card
+    from s2r_hf.core.cards import render_card
 
     path = Path(output_dir) / CARD_FILE
     temporary = Path(output_dir) / f".{CARD_FILE}.tmp"

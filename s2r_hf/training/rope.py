@@ -16,7 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from s2r_hf.errors import InputError, ModelError, OutputExistsError, S2RError
+from s2r_hf.core.errors import InputError, ModelError, OutputExistsError, S2RError
 
 logger = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf._version import __version__
-from s2r_hf.errors import InputError, ModelError, OutputError, S2RError
+from s2r_hf.core.errors import InputError, ModelError, OutputError, S2RError
 from s2r_hf.training.provenance import PROVENANCE_FILE, read_provenance, update_provenance
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ def data_record(
 def _subset_block(source: str, kind: str) -> dict[str, Any] | None:
     """The `s2r` block of a subset's card (a folder written by `s2r select`, or a published subset), if it has one."""
     if kind == "folder":
-        from s2r_hf.folders import read_card_metadata
+        from s2r_hf.core.folders import read_card_metadata
 
         try:
             block = read_card_metadata(source).get("s2r")
@@ -188,9 +188,9 @@ def _selection_of_block(block: dict[str, Any]) -> dict[str, Any]:
 
 def load_training_data(script_args, training_args, tokenizer, chat_template: str | None) -> tuple[Dataset, dict]:
     """The dataset the trainer gets (selected on the fly if asked, over-long rows removed) and its provenance."""
-    from s2r_hf.folders import s2r_kind
+    from s2r_hf.core.folders import s2r_kind
+    from s2r_hf.pool.sources import describe_source, load_source
     from s2r_hf.selection import select_with_report
-    from s2r_hf.sources import describe_source, load_source
     from s2r_hf.training.configs import train_flag_names
     from s2r_hf.training.sft_data import TOKENS_COLUMN, measure_sft_tokens, prepare_sft_dataset, require_messages
 
@@ -652,7 +652,7 @@ def train(
 
 
 def _output_lock(training_args):
-    from s2r_hf.locks import locked_output
+    from s2r_hf.core.locks import locked_output
 
     if training_args.process_index != 0:  # one lock per run: the main process holds it
         return contextlib.nullcontext()
@@ -768,7 +768,7 @@ def _disk_message(output: Path, cause: str) -> str:
 
 def main(argv: list[str] | None = None, *, command: str | None = None) -> TrainOutcome:
     """Parse `argv` (TRL's flags plus ours) and train; the entry point of `s2r train` and of `accelerate launch -m`."""
-    from s2r_hf.children import tie_to_parent
+    from s2r_hf.core.children import tie_to_parent
 
     # A launcher's worker (torchrun sets LOCAL_RANK, accelerate ACCELERATE_USE_CPU) dies with its launcher.
     if {"LOCAL_RANK", "TORCHELASTIC_RUN_ID", "ACCELERATE_USE_CPU"} & set(os.environ):
@@ -795,7 +795,7 @@ def refuse_tokens_in_options(*configs) -> None:
     taken out. The evaluation command and every push read HF_TOKEN, which --hub_token sets."""
     from dataclasses import fields, is_dataclass
 
-    from s2r_hf.redaction import HUB_TOKEN
+    from s2r_hf.core.redaction import HUB_TOKEN
 
     for config in configs:
         for spec in fields(config) if is_dataclass(config) else ():
@@ -874,7 +874,7 @@ def token_in_environment(training_args):
 if __name__ == "__main__":  # accelerate launch -m s2r_hf.training.sft --config ...
     import shlex
 
-    from s2r_hf.redaction import redact_argv
+    from s2r_hf.core.redaction import redact_argv
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -23,8 +23,8 @@ import os
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from s2r_hf.columns import MESSAGES
-from s2r_hf.errors import ColumnError, ColumnTypeError, InputError, ModelError, OptionTypeError
+from s2r_hf.core.columns import MESSAGES
+from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, ModelError, OptionTypeError
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -94,7 +94,7 @@ def require_messages(dataset: Dataset) -> None:
         )
     # The rows themselves, by the rule `s2r score` applies (a user question and an assistant trace, nothing null):
     # the trainer would otherwise learn from a conversation with no answer, or fail on a null turn mid-run.
-    from s2r_hf.adapters import _validate_messages_column
+    from s2r_hf.pool.adapters import _validate_messages_column
 
     _validate_messages_column(dataset)
 
@@ -105,10 +105,10 @@ def _resolve(dataset) -> Dataset:
     if isinstance(dataset, Dataset):
         return dataset
     if isinstance(dataset, (str, os.PathLike)):
-        from s2r_hf.sources import load_source
+        from s2r_hf.pool.sources import load_source
 
         return load_source(dataset)
-    from s2r_hf.pool import require_dataset
+    from s2r_hf.core.rows import require_dataset
 
     require_dataset(dataset, "the dataset to prepare")  # raises, with a hint for what was given
     raise AssertionError("unreachable")

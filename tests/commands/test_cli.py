@@ -10,9 +10,9 @@ import pytest
 from datasets import load_dataset
 
 from s2r_hf.cli import main
-from s2r_hf.columns import DIFFICULTY, ID, JOINT_RANK, TRACE_LENGTH
-from s2r_hf.demo_pool import DEMO_POOL_FILE, generate_rows, serialise
-from s2r_hf.folders import read_card_metadata
+from s2r_hf.core.columns import DIFFICULTY, ID, JOINT_RANK, TRACE_LENGTH
+from s2r_hf.core.folders import read_card_metadata
+from s2r_hf.pool.demo import DEMO_POOL_FILE, generate_rows, serialise
 from s2r_hf.selection import select
 
 
@@ -134,7 +134,7 @@ def test_existing_output_is_refused_unless_overwrite_and_failures_leave_nothing(
     assert sorted(p.name for p in out.iterdir()) == ["openr1-select10", "openr1-synthetic-scored"]  # no temp folders
     # A failure part-way leaves no output folder and no temporary folder behind.
     with pytest.raises(ZeroDivisionError):
-        from s2r_hf.folders import write_dataset_folder
+        from s2r_hf.core.folders import write_dataset_folder
 
         class Exploding:
             data = property(lambda self: 1 / 0)
@@ -168,7 +168,10 @@ def test_demo_runs_from_a_built_wheel(tmp_path):
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
         check=True,
     )
-    code = "import sys, s2r_hf.cards, s2r_hf.cli; print(s2r_hf.cards.templates_dir()); sys.exit(s2r_hf.cli.main())"
+    code = (
+        "import sys, s2r_hf.core.cards, s2r_hf.cli; "
+        "print(s2r_hf.core.cards.templates_dir()); sys.exit(s2r_hf.cli.main())"
+    )
     env = {**os.environ, "PYTHONPATH": str(target)}
     result = subprocess.run(
         [sys.executable, "-c", code, "demo", "-o", str(tmp_path / "out")],

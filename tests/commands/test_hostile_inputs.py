@@ -15,8 +15,8 @@ import pytest
 
 import s2r_hf.commands.score as score_command
 from s2r_hf.cli import main
-from s2r_hf.columns import DIFFICULTY, ID, TRACE_LENGTH
-from s2r_hf.folders import CARD_FILE
+from s2r_hf.core.columns import DIFFICULTY, ID, TRACE_LENGTH
+from s2r_hf.core.folders import CARD_FILE
 
 ROWS = [
     {"question": f"question {i}", "trace": "step. " * (i + 1), "d": i / 10, "myid": f"id-{i}", "grp": "ab"[i % 2]}

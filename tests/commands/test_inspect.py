@@ -6,8 +6,8 @@ import json
 import pytest
 
 from s2r_hf.cli import main
-from s2r_hf.columns import ROLLOUT_DIFFICULTY
-from s2r_hf.folders import load_dataset_folder, read_card_metadata
+from s2r_hf.core.columns import ROLLOUT_DIFFICULTY
+from s2r_hf.core.folders import load_dataset_folder, read_card_metadata
 
 ROWS = [  # flags: rollout difficulty 0, 1, 0.75, 0, 0.5, 1
     {"q": "What is 1 + 1?", "t": "Two. \\boxed{2}", "correctness_math_verify": [True, True]},
@@ -136,8 +136,8 @@ def test_a_second_report_into_a_locked_output_is_refused_and_leaves_the_first_on
     demo_output, tmp_path, capsys
 ):
     """Two `s2r inspect -o same` at once: the second is refused before it removes the first's staging folder."""
-    from s2r_hf.folders import STAGING_MARK
-    from s2r_hf.locks import locked_output
+    from s2r_hf.core.folders import STAGING_MARK
+    from s2r_hf.core.locks import locked_output
 
     out = tmp_path / "report"
     staging = tmp_path / ".report.tmp-0123abcd"  # what a first run holds while it writes

@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from s2r_hf.cli import main
-from s2r_hf.columns import ID
-from s2r_hf.folders import CARD_FILE
+from s2r_hf.core.columns import ID
+from s2r_hf.core.folders import CARD_FILE
 
 
 @pytest.fixture

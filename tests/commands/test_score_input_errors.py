@@ -82,7 +82,7 @@ def test_hub_source_in_offline_mode(tmp_path):
     )
     # the Python API raises the project's error, which is also the ConnectionError datasets users expect
     code = (
-        "from s2r_hf.errors import HubUnreachableError; from s2r_hf.adapters import load_pool\n"
+        "from s2r_hf.core.errors import HubUnreachableError; from s2r_hf.pool.adapters import load_pool\n"
         "try:\n    load_pool('org/name')\nexcept HubUnreachableError as err:\n"
         "    print(isinstance(err, ConnectionError), err)"
     )

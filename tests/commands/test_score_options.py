@@ -105,7 +105,7 @@ def test_score_judge_options_reach_the_scorer(pool_file, tmp_path, tiny_model_di
     assert score(pool_file, tmp_path, "--difficulty", "judge", "--judge", str(tiny_model_dir),
                  "--judge-question-column", "q", "--judge-system-prompt", "Is this hard? Say 1 or 0.",
                  "--judge-max-question-tokens", "32") == 0  # fmt: skip
-    from s2r_hf.folders import read_card_metadata
+    from s2r_hf.core.folders import read_card_metadata
 
     scorer = read_card_metadata(tmp_path / "out")["s2r"]["difficulty"]
     assert scorer["system_prompt"] == "Is this hard? Say 1 or 0." and scorer["max_question_tokens"] == 32

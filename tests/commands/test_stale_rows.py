@@ -17,9 +17,9 @@ import pyarrow.parquet as pq
 import pytest
 from fixtures.env import REPO_ROOT
 
-from s2r_hf.columns import ID
-from s2r_hf.demo_pool import generate_rows
-from s2r_hf.folders import read_card_metadata
+from s2r_hf.core.columns import ID
+from s2r_hf.core.folders import read_card_metadata
+from s2r_hf.pool.demo import generate_rows
 
 pytestmark = pytest.mark.slow  # each test runs four or five processes
 
@@ -110,7 +110,7 @@ def test_builder_serves_the_new_pool_after_its_file_changed(env, pools, tmp_path
     pool_a, pool_b = pools
     pool = tmp_path / "pool.jsonl"
     build = (
-        "import json; from s2r_hf.builder import Select2ReasonBuilder; "
+        "import json; from s2r_hf.pipeline.builder import Select2ReasonBuilder; "
         f"b = Select2ReasonBuilder(config_name='scored', pool={str(pool)!r}); b.download_and_prepare(); "
         f"print(json.dumps(list(b.as_dataset(split='train')['{ID}'])))"
     )

@@ -8,7 +8,7 @@ import json
 import pytest
 from fixtures.evaluation import s2r
 
-from s2r_hf.errors import InputError
+from s2r_hf.core.errors import InputError
 from s2r_hf.evaluation.compare import compare_results
 
 
@@ -141,8 +141,8 @@ def test_compare_chart_into_a_read_only_folder_is_one_line(three_runs, read_only
     assert "no permission to create files in" in line or "Read-only file system" in line
     assert list(read_only_folder.iterdir()) == []
     # The library path too: a write that fails at the disk is an OutputError, and leaves no file behind.
-    from s2r_hf.errors import OutputError
-    from s2r_hf.folders import write_file_atomically
+    from s2r_hf.core.errors import OutputError
+    from s2r_hf.core.folders import write_file_atomically
 
     with pytest.raises(OutputError, match="Read-only file system"):
         write_file_atomically(read_only_folder / "table.md", b"x")

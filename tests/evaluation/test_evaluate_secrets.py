@@ -14,7 +14,7 @@ import pytest
 from fixtures.evaluation import SCRIPTED_MODEL, s2r
 from fixtures.hub_server import DEFAULT_USER
 
-from s2r_hf.redaction import REDACTED
+from s2r_hf.core.redaction import REDACTED
 
 TOKEN = "hf_" + "Ev7" * 11 + "x"  # shaped like a real user token (hf_ + 34)
 REPO = "s2r/eval-secret"

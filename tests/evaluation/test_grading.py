@@ -11,8 +11,8 @@ import math
 
 import pytest
 
-from s2r_hf.benchmarks import load_benchmark
-from s2r_hf.errors import InputError
+from s2r_hf.core.errors import InputError
+from s2r_hf.pool.benchmarks import load_benchmark
 
 pytestmark = pytest.mark.slow
 

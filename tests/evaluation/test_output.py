@@ -13,8 +13,8 @@ import pytest
 from fixtures.env import REPO_ROOT
 from fixtures.evaluation import SCRIPTED_MODEL, s2r
 
-from s2r_hf.folders import STAGING_MARK
-from s2r_hf.locks import locked_output
+from s2r_hf.core.folders import STAGING_MARK
+from s2r_hf.core.locks import locked_output
 
 
 def one_line_error(done) -> str:
@@ -147,8 +147,8 @@ def test_the_lighteval_process_on_a_disk_that_turns_read_only_says_so_in_one_lin
 ):
     from dataclasses import asdict
 
-    from s2r_hf.benchmarks import load_benchmark
     from s2r_hf.evaluation.runner import EvaluationConfig
+    from s2r_hf.pool.benchmarks import load_benchmark
 
     data_dir = tmp_path / "benchmarks" / "math500"
     data_dir.mkdir(parents=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from s2r_hf.errors import InputError
+from s2r_hf.core.errors import InputError
 from s2r_hf.evaluation.presets import PRESETS, TaskSettings, get_preset
 from s2r_hf.evaluation.runner import EvaluationConfig
 
@@ -88,7 +88,7 @@ def test_the_runner_side_never_imports_lighteval():
     import sys
 
     code = (
-        "import sys, s2r_hf.evaluation.runner, s2r_hf.evaluation.compare, s2r_hf.hub.results, s2r_hf.cli\n"
+        "import sys, s2r_hf.evaluation.runner, s2r_hf.evaluation.compare, s2r_hf.evaluation.publish, s2r_hf.cli\n"
         "s2r_hf.cli.build_parser()\n"
         "assert not [m for m in sys.modules if m.split('.')[0] == 'lighteval'], 'lighteval imported'\n"
     )

@@ -21,7 +21,7 @@ BENCHMARK_ROWS = {"math500": 500, "aime24": 30, "aime25": 30, "amc23": 40, "mine
 
 
 def weights_sha256(folder: Path) -> str:
-    """s2r_hf.weights' rule by hand: sha256 over each weight file's name and the sha256 of its bytes."""
+    """s2r_hf.core.weights' rule by hand: sha256 over each weight file's name and the sha256 of its bytes."""
     content = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
     return hashlib.sha256(f"model.safetensors\0{content}\n".encode()).hexdigest()
 

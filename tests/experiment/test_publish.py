@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from s2r_hf.errors import InputError
+from s2r_hf.core.errors import InputError
 from s2r_hf.experiment.publish import publish_experiment
 
 SETTINGS = {

@@ -9,7 +9,7 @@ import json
 import matplotlib.image
 import pytest
 
-from s2r_hf.errors import InputError
+from s2r_hf.core.errors import InputError
 from s2r_hf.experiment.report import build_report, read_chart_points
 
 SETTINGS = {

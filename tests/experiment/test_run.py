@@ -160,7 +160,7 @@ def test_a_changed_weight_reruns_only_that_arm(story):
     unchanged = {"pool", "full/train", "full/evaluate", "random/select", "random/train", "random/evaluate"}
     assert skipped_steps(log) == unchanged
     assert "joint/select: settings changed (selection.weight: 0.25 -> 0.75)" in log
-    from s2r_hf.folders import read_card_metadata
+    from s2r_hf.core.folders import read_card_metadata
 
     assert read_card_metadata(story["output"] / "joint" / "subset")["s2r"]["weight"] == 0.75
     assert record(story["output"], "joint", "select")["settings"]["selection"]["weight"] == 0.75

@@ -16,11 +16,11 @@ import pytest
 from fixtures.evaluation import s2r
 from fixtures.hub_server import DEFAULT_USER
 
+from s2r_hf.core.redaction import REDACTED
 from s2r_hf.experiment.config import ExperimentConfig, apply_override
 from s2r_hf.experiment.plan import plan_experiment, render_plan
 from s2r_hf.experiment.runner import train_command, train_environment
 from s2r_hf.experiment.steps import experiment_steps
-from s2r_hf.redaction import REDACTED
 
 TOKEN = "hf_" + "Xp9" * 11 + "w"  # shaped like a real user token (hf_ + 34)
 OTHER = "hf_" + "Yq8" * 11 + "v"
@@ -85,7 +85,7 @@ def test_plan_prints_no_token(tmp_path, setting):
 
 @pytest.mark.slow
 def test_a_run_given_the_token_writes_it_nowhere_and_pushes_with_it(tmp_path, tiny_model_dir, benchmark_paths, hub):
-    from s2r_hf.hub.models import publish_model
+    from s2r_hf.training.publish import publish_model
 
     output = tmp_path / "experiment"
     settings = [

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from s2r_hf.errors import InputError
+from s2r_hf.core.errors import InputError
 from s2r_hf.experiment.config import ArmConfig, ExperimentConfig, PoolConfig, TrainConfig, apply_override
 from s2r_hf.experiment.plan import plan_experiment, render_plan
 from s2r_hf.experiment.steps import describe_changes, experiment_steps
@@ -92,7 +92,7 @@ def test_the_output_folder_is_not_a_setting(tmp_path):
 def test_a_rescored_pool_folder_reselects(tmp_path, demo_output):
     import shutil
 
-    from s2r_hf.folders import shard_files
+    from s2r_hf.core.folders import shard_files
 
     scored = shutil.copytree(demo_output / "openr1-synthetic-scored", tmp_path / "scored")
     config = ExperimentConfig.from_dict({**BASE, "pool": {"scored": str(scored)}})
@@ -237,8 +237,8 @@ def test_a_local_model_is_its_weights_not_its_path_nor_its_other_files(tmp_path,
 
 
 def test_the_weights_digest_is_kept_by_stat_and_read_again_when_a_file_changes(tmp_path, local_model):
-    from s2r_hf import weights
-    from s2r_hf.weights import digest_weights, weight_files
+    from s2r_hf.core import weights
+    from s2r_hf.core.weights import digest_weights, weight_files
 
     assert [path.name for path in weight_files(local_model)] == ["model.safetensors"]
     first = digest_weights(local_model)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from s2r_hf.cli import main
-from s2r_hf.errors import InputError
+from s2r_hf.core.errors import InputError
 from s2r_hf.hub.subsets import publish_subset, publish_subsets
 
 

@@ -1,6 +1,7 @@
 """s2r_hf.hub.subsets and `s2r publish` against the loopback Hub, through the real huggingface_hub and datasets clients.
 
-Every subset folder here is written by the real writer (`s2r demo` once per session, or s2r_hf.artifacts.write_subset
+Every subset folder here is written by the real writer (`s2r demo` once per session, or
+s2r_hf.outputs.artifacts.write_subset
 from its scored pool: fixtures `demo_output` and `write_subset_folder`), so a change to what it writes reaches these
 tests. The engine's own cases (retries, answers of the Hub, model repos) are in test_commit.py.
 """
@@ -17,9 +18,9 @@ from pathlib import Path
 import pytest
 from fixtures.hub_server import DEFAULT_TOKEN, DEFAULT_USER
 
-from s2r_hf.cards import render_card
-from s2r_hf.errors import InputError
-from s2r_hf.folders import read_card_metadata
+from s2r_hf.core.cards import render_card
+from s2r_hf.core.errors import InputError
+from s2r_hf.core.folders import read_card_metadata
 from s2r_hf.hub.commit import PublishError, RetryPolicy, commit_files
 from s2r_hf.hub.subsets import DuplicateConfigError, collection_metadata, publish_subset, publish_subsets
 

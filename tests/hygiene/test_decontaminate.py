@@ -6,10 +6,10 @@ import pytest
 from datasets import Dataset
 
 from s2r_hf import decontaminate
-from s2r_hf.benchmarks import load_benchmark
-from s2r_hf.columns import ID
-from s2r_hf.errors import ColumnError, InputError
+from s2r_hf.core.columns import ID
+from s2r_hf.core.errors import ColumnError, InputError
 from s2r_hf.hygiene.text import question_words
+from s2r_hf.pool.benchmarks import load_benchmark
 
 
 def tiny_benchmarks():

@@ -10,10 +10,10 @@ import pytest
 from datasets import Dataset, load_dataset
 
 from s2r_hf import decontaminate
-from s2r_hf.benchmarks import load_benchmark
 from s2r_hf.cli import main
-from s2r_hf.columns import ID, QUESTION_CLUSTER
-from s2r_hf.folders import read_card_metadata
+from s2r_hf.core.columns import ID, QUESTION_CLUSTER
+from s2r_hf.core.folders import read_card_metadata
+from s2r_hf.pool.benchmarks import load_benchmark
 
 NAMES = ("math500", "aime24", "olympiadbench")
 

@@ -6,9 +6,9 @@ import pytest
 from datasets import Dataset
 
 from s2r_hf import cluster_questions, drop_near_duplicates, load_pool
-from s2r_hf.columns import DIFFICULTY, ID, QUESTION_CLUSTER, TRACE_LENGTH
-from s2r_hf.demo_pool import DEMO_POOL_FILE
-from s2r_hf.errors import ColumnError, InputError
+from s2r_hf.core.columns import DIFFICULTY, ID, QUESTION_CLUSTER, TRACE_LENGTH
+from s2r_hf.core.errors import ColumnError, InputError
+from s2r_hf.pool.demo import DEMO_POOL_FILE
 
 A = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo " \
     "sierra tango"  # fmt: skip  # 20 different words: 18 shingles

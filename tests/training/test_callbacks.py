@@ -10,7 +10,7 @@ import pytest
 from transformers import TrainerControl, TrainerState, TrainingArguments
 
 from s2r_hf import CALLBACKS, EvaluateCallback, PushToHubRevisionCallback
-from s2r_hf.errors import InputError
+from s2r_hf.core.errors import InputError
 from s2r_hf.training.callbacks import require_callback_names
 
 REPO = "s2r/tiny-sft"

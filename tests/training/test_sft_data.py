@@ -9,9 +9,9 @@ from datasets import Dataset, DatasetDict
 from transformers import AutoTokenizer
 
 from s2r_hf import prepare_sft_dataset, select
-from s2r_hf.columns import ID, MESSAGES
-from s2r_hf.errors import ColumnError, ColumnTypeError, InputError, ModelError, OptionTypeError
-from s2r_hf.folders import load_dataset_folder
+from s2r_hf.core.columns import ID, MESSAGES
+from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, ModelError, OptionTypeError
+from s2r_hf.core.folders import load_dataset_folder
 
 MAX_LENGTH = 3000
 

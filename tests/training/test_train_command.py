@@ -11,8 +11,8 @@ from fixtures.training import TRAIN_MAX_LENGTH, TRAIN_STEPS, train_argv
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from s2r_hf.cli import main
-from s2r_hf.columns import MESSAGES
-from s2r_hf.folders import load_dataset_folder
+from s2r_hf.core.columns import MESSAGES
+from s2r_hf.core.folders import load_dataset_folder
 from s2r_hf.training.provenance import PROVENANCE_FILE
 
 # One real training run shared by the module (tens of seconds on 2 cores).

@@ -18,7 +18,7 @@ from fixtures.hub_server import DEFAULT_TOKEN
 from fixtures.training import train_argv
 
 from s2r_hf.cli import main
-from s2r_hf.redaction import REDACTED
+from s2r_hf.core.redaction import REDACTED
 
 pytestmark = pytest.mark.slow
 

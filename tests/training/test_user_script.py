@@ -10,7 +10,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import SFTConfig, SFTTrainer
 
 from s2r_hf import EvaluateCallback, SelectionReportCallback, prepare_sft_dataset, select
-from s2r_hf.columns import DIFFICULTY, ID, MESSAGES, TRACE_LENGTH
+from s2r_hf.core.columns import DIFFICULTY, ID, MESSAGES, TRACE_LENGTH
 from s2r_hf.training.provenance import PROVENANCE_FILE
 
 # One real training run shared by the module (tens of seconds on 2 cores).

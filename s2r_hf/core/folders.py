@@ -1,0 +1,432 @@
+"""Dataset folders in the Hub layout: `data/train-0000i-of-0000n.parquet` shards plus a README.md card.
+
+`datasets.load_dataset(folder)` opens such a folder, and a later `s2r publish` pushes it unchanged. Folders are written
+into a temporary sibling and moved into place only when complete, so a failure never leaves half a dataset behind.
+
+The card has no `configs:` entry: datasets' default patterns find `data/train-*.parquet` locally and on the Hub, and a
+`configs:` entry would make datasets 5.x cache `load_dataset(folder)` under the folder's name alone, returning the rows
+of an earlier folder of that name. The package itself reads folders through `load_parquet_files`, keyed by the files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import logging
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from s2r_hf.core.errors import InputError, OutputError, OutputExistsError, S2RError, SourceNotFoundError
+from s2r_hf.core.locks import locked_output
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+logger = logging.getLogger(__name__)
+
+SPLIT = "train"
+DATA_DIR = "data"
+CARD_FILE = "README.md"
+# Shards of about this many bytes (in memory), like push_to_hub's default, so the Hub viewer and streaming handle them.
+MAX_SHARD_BYTES = 500 * 1024 * 1024
+# The kinds of folder s2r writes (the `kind` of the card's s2r block): the only folders --overwrite may replace.
+S2R_KINDS = ("scored_pool", "subset", "collection", "merged_pool", "evaluation")
+# Marks a staging folder as s2r's, so that the next run may remove it if this one is killed.
+STAGING_MARK = ".s2r-staging"
+
+
+def check_writable(
+    path: str | os.PathLike,
+    overwrite: bool,
+    *,
+    inputs: Iterable[str | os.PathLike | None] = (),
+    kind: str | None = None,
+) -> Path:
+    """Fail early, before any work, unless `path` may be written: returns it resolved, or raises OutputError.
+
+    `--overwrite` replaces only a folder s2r wrote (its README.md has an `s2r` block of a known kind, and of `kind`
+    when given), never an input nor a folder holding one, never the current folder, one above it, the home folder or
+    `/`. An output inside an input folder is refused too: it would change what the input means on the next run.
+    """
+    if not str(path).strip():
+        raise OutputError("the output path is empty; name the folder to write, e.g. -o my-subset")
+    target = Path(path).expanduser().resolve()
+    for source in inputs:
+        _check_not_input(target, source)
+    cwd, home = Path.cwd().resolve(), Path.home().resolve()
+    if target in (cwd, home) or target in cwd.parents:
+        what = {cwd: "the current folder", home: "the home folder"}.get(target, "a folder above the current one")
+        raise OutputError(
+            f"output {str(path)!r} is {what} ({target}); s2r never writes over it: name a new folder, e.g. -o my-subset"
+        )
+    if target.exists():
+        if not target.is_dir():
+            raise OutputError(f"output path {str(path)!r} exists and is not a folder; choose another output path")
+        if not overwrite:
+            raise OutputExistsError(f"output folder {str(path)!r} already exists; choose another, or pass --overwrite")
+        found = s2r_kind(target)
+        if found is None:
+            raise OutputError(
+                f"--overwrite refused: {str(path)!r} was not written by s2r (no {CARD_FILE} with an s2r block), and "
+                "s2r replaces only folders it wrote; choose another output folder, or remove it yourself"
+            )
+        if kind is not None and found != kind:
+            raise OutputError(
+                f"--overwrite refused: {str(path)!r} holds a {found.replace('_', ' ')}, not a "
+                f"{kind.replace('_', ' ')}; choose another output folder"
+            )
+    _check_parent_writable(target)
+    return target
+
+
+def check_writable_file(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike | None] = ()) -> Path:
+    """Fail early, before any work, unless the output file `path` may be written: returns it resolved.
+
+    The rules of `check_writable` for a file: never an input nor inside an input folder (symlinks resolved), never a
+    folder, and its folder must exist and be writable (s2r does not create folders for a single file).
+    """
+    if not str(path).strip():
+        raise OutputError("the output file name is empty; name the file to write, e.g. -o table.md")
+    target = Path(path).expanduser().resolve()
+    for source in inputs:
+        _check_not_input(target, source)
+    if target.is_dir():
+        raise OutputError(f"output {str(path)!r} is a folder; name the file to write inside it")
+    if target.exists() and not target.is_file():
+        # A device or a pipe (/dev/null, a FIFO): moving a file into place would replace the node itself.
+        raise OutputError(f"output {str(path)!r} is not a regular file ({target}); name a file to write")
+    _check_parent_writable(target)
+    if not target.parent.is_dir():
+        raise OutputError(
+            f"cannot write {str(path)!r}: the folder {str(target.parent)!r} does not exist; create it first, or "
+            "choose another path"
+        )
+    return target
+
+
+def write_file_atomically(path: str | os.PathLike, content: bytes) -> Path:
+    """Write `content` to `path` through a hidden sibling moved into place: the file is whole or unchanged, and a
+    disk error (full, read-only) is an OutputError saying so."""
+    path = Path(path)
+    temporary = path.parent / f".{path.name}.tmp-{secrets.token_hex(4)}"
+    try:
+        temporary.write_bytes(content)
+        os.replace(temporary, path)
+    except OSError as err:
+        with contextlib.suppress(OSError):  # it may never have been created
+            temporary.unlink()
+        raise OutputError(_disk_error_message(path, err)) from err
+    return path
+
+
+def _check_not_input(target: Path, source: str | os.PathLike | None) -> None:
+    if source is None or not str(source).strip() or not Path(source).expanduser().exists():
+        return  # a Hub id, not a local path
+    source_path = Path(source).expanduser().resolve()
+    if target == source_path:
+        reason = "is the input"
+    elif target in source_path.parents:
+        reason = f"holds the input {str(source)!r}"
+    elif source_path.is_dir() and source_path in target.parents:
+        reason = f"is inside the input folder {str(source)!r} (it would change what that input holds)"
+    else:
+        return
+    raise OutputError(f"output {str(target)!r} {reason}; write the output to a folder outside the input")
+
+
+def _check_parent_writable(target: Path) -> None:
+    ancestor = target.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OutputError(
+            f"cannot write {str(target)!r}: {str(ancestor)!r} is a file, not a folder; choose another path"
+        )
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"cannot write {str(target)!r}: no permission to create files in {str(ancestor)!r}; choose a folder "
+            "you can write to"
+        )
+
+
+def s2r_kind(folder: str | os.PathLike) -> str | None:
+    """The kind of s2r folder (scored_pool, subset, collection) per its card, or None if s2r did not write it."""
+    folder = Path(folder)
+    if folder.is_symlink() or not (folder / CARD_FILE).is_file():
+        return None
+    try:
+        block = read_card_metadata(folder).get("s2r")
+    except (ValueError, OSError):  # unreadable YAML: not a card s2r wrote
+        return None
+    found = block.get("kind") if isinstance(block, dict) else None
+    return found if found in S2R_KINDS else None
+
+
+def write_dataset_folder(
+    dataset: Dataset,
+    path: str | os.PathLike,
+    card: str,
+    *,
+    overwrite: bool = False,
+    extra_files: Mapping[str, bytes] | None = None,
+    max_shard_bytes: int = MAX_SHARD_BYTES,
+    inputs: Iterable[str | os.PathLike | None] = (),
+    kind: str | None = None,
+) -> Path:
+    """Write `dataset` as parquet shards with `card` as README.md (plus `extra_files`, name -> bytes) into `path`.
+
+    The rules of `check_writable` apply (`inputs`: the paths the dataset was read from; `kind`: the s2r kind the
+    folder may replace). The folder is written beside `path` and moved into place when complete; a disk error
+    (full, read-only) raises OutputError and leaves nothing behind.
+    """
+    path = check_writable(path, overwrite, inputs=inputs, kind=kind)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(_disk_error_message(path, err)) from err
+    # Two runs writing one folder: the second would remove the first's staging folder as "stale". One at a time.
+    with locked_output(path):
+        return _write_dataset_folder(dataset, path, card, overwrite, extra_files, max_shard_bytes)
+
+
+def _write_dataset_folder(
+    dataset: Dataset,
+    path: Path,
+    card: str,
+    overwrite: bool,
+    extra_files: Mapping[str, bytes] | None,
+    max_shard_bytes: int,
+) -> Path:
+    staging = None
+    try:
+        remove_stale_staging(path)
+        staging = make_staging(path, "tmp")
+        # The table under an indices mapping may be much larger than the rows selected: scale by the share kept.
+        estimated_bytes = dataset.data.nbytes * len(dataset) // max(1, dataset.data.num_rows)
+        num_shards = min(max(1, -(-estimated_bytes // max_shard_bytes)), max(1, len(dataset)))
+        (staging / DATA_DIR).mkdir()
+        for index in range(num_shards):
+            shard = dataset.shard(num_shards, index, contiguous=True) if num_shards > 1 else dataset
+            shard.to_parquet(str(staging / DATA_DIR / f"{SPLIT}-{index:05d}-of-{num_shards:05d}.parquet"))
+        (staging / CARD_FILE).write_text(card, encoding="utf-8")
+        for name, content in (extra_files or {}).items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            (staging / name).write_bytes(content)
+        move_into_place(staging, path, overwrite)
+    except OSError as err:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(err, S2RError):
+            raise
+        raise OutputError(_disk_error_message(path, err)) from err
+    except BaseException:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    logger.info("wrote %d rows to %s", len(dataset), path)
+    return path
+
+
+def _disk_error_message(path: Path, err: OSError) -> str:
+    what = f"{err.strerror or err}" + (f" ({err.filename})" if err.filename else "")
+    if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        fix = "free some space there, or write to another disk with -o"
+    elif err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "choose an output folder you can write to"
+    else:
+        fix = "check the output path and the disk, then run again"
+    return f"could not write {str(path)!r}: {what}; nothing was written. {fix[0].upper()}{fix[1:]}"
+
+
+def make_staging(path: Path, role: str) -> Path:
+    """A new sibling folder `.<name>.<role>-<random>` (permissions from the umask), marked as s2r's staging."""
+    while True:
+        staging = path.parent / f".{path.name}.{role}-{secrets.token_hex(4)}"
+        try:
+            staging.mkdir()
+        except FileExistsError:
+            continue
+        (staging / STAGING_MARK).touch()
+        return staging
+
+
+def remove_stale_staging(path: str | os.PathLike) -> list[Path]:
+    """Remove the staging folders a killed run left beside `path` (`.<name>.tmp-*`, `.<name>.old-*`, s2r's only)."""
+    path = Path(path)
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.(tmp|old)-[0-9a-f]{{8}}")
+    removed = []
+    for candidate in path.parent.iterdir() if path.parent.is_dir() else ():
+        if not pattern.fullmatch(candidate.name) or candidate.is_symlink() or not candidate.is_dir():
+            continue
+        if (candidate / STAGING_MARK).is_file() or s2r_kind(candidate) is not None:
+            logger.info("removing %s, left by an interrupted run", candidate)
+            shutil.rmtree(candidate)
+            removed.append(candidate)
+    return removed
+
+
+def move_into_place(staging: Path, path: Path, overwrite: bool) -> None:
+    """Move a finished staging folder (from `make_staging`) to `path`. An existing `path` (with overwrite) is retired
+    beside it and removed once the new one is in place, or put back if the move fails."""
+    (staging / STAGING_MARK).unlink()
+    if not path.exists():
+        os.replace(staging, path)
+        return
+    if not overwrite:  # appeared while we were writing
+        raise OutputExistsError(f"output folder {str(path)!r} appeared while writing; nothing was replaced")
+    retired = path.parent / f".{path.name}.old-{secrets.token_hex(4)}"
+    os.replace(path, retired)
+    (retired / STAGING_MARK).touch()  # if this run dies now, the next one removes what it retired
+    try:
+        os.replace(staging, path)
+    except OSError:
+        (retired / STAGING_MARK).unlink()
+        os.replace(retired, path)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def shard_files(folder: str | os.PathLike) -> list[Path]:
+    """The parquet shards of a folder in the Hub layout, in order."""
+    shards = sorted(Path(folder, DATA_DIR).glob("*.parquet"))
+    if not shards:
+        raise InputError(
+            f"{str(folder)!r} has no {DATA_DIR}/*.parquet shards; make one with `s2r score` or `s2r select`"
+        )
+    return shards
+
+
+def files_fingerprint(files: Iterable[str | os.PathLike]) -> str:
+    """A digest of each file's resolved path, size and modification time (ns): any rewrite changes it."""
+    digest = hashlib.sha256()
+    for file in files:
+        resolved = Path(file).resolve()
+        stat = resolved.stat()
+        digest.update(f"{resolved}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def source_files(path: str | os.PathLike) -> list[Path]:
+    """The files behind a local source: the file itself, or every file in the folder (hidden ones left out)."""
+    path = Path(path).expanduser()
+    if path.is_file():
+        return [path]
+    return sorted(
+        file
+        for file in path.rglob("*")
+        if file.is_file() and not any(part.startswith(".") for part in file.relative_to(path).parts)
+    )
+
+
+def load_parquet_files(files: Sequence[str | os.PathLike], split: str = SPLIT) -> Dataset:
+    """Read parquet files into one memory-mapped Dataset, cached under a key made of their paths, sizes and mtimes.
+
+    (`load_dataset(folder)` may key its cache on the folder's name alone; this never returns rows that are not in
+    `files` now.) A truncated or corrupt file raises InputError naming it.
+    """
+    import datasets
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from datasets.packaged_modules.parquet.parquet import Parquet
+
+    schemas = {}
+    rows = 0
+    for file in files:
+        try:
+            metadata = pq.read_metadata(file)
+        except (pa.ArrowInvalid, OSError) as err:
+            raise InputError(
+                f"{str(file)!r} is not a readable parquet file ({err}); it is truncated or corrupt: write it again "
+                "(re-run the command that made it)"
+            ) from err
+        rows += metadata.num_rows
+        schemas[str(file)] = metadata.schema.to_arrow_schema()
+    if files and rows == 0:
+        raise InputError(f"the parquet files {[str(file) for file in files]} hold no rows; give at least one row")
+    named = list(schemas.items())
+    for name, schema in named[1:]:
+        if schema.names != named[0][1].names:
+            differ = sorted(set(schema.names) ^ set(named[0][1].names))
+            differ = f"columns in one only: {differ[:5]}{' ...' if len(differ) > 5 else ''}" if differ else "order"
+            raise InputError(
+                f"the parquet files of one split must have the same columns, but {name!r} and {named[0][0]!r} differ "
+                f"({differ}); remove the stray file or write the folder again"
+            )
+    builder = Parquet(data_files={split: [str(file) for file in files]}, hash=files_fingerprint(files)[:16])
+    try:
+        builder.download_and_prepare()
+    except datasets.exceptions.DatasetGenerationError as err:
+        cause = err.__cause__ or err
+        detail = " ".join(str(cause).split())[:300]  # one line: datasets' schema errors print whole feature dicts
+        raise InputError(
+            f"could not read the parquet files {[str(file) for file in files]}: {type(cause).__name__}: {detail}; "
+            "one of them is corrupt: write it again"
+        ) from err
+    return builder.as_dataset(split=split)
+
+
+def load_dataset_folder(path: str | os.PathLike) -> Dataset:
+    """Load a folder written by `write_dataset_folder`: the rows its shards hold now, whatever was cached before."""
+    path = Path(path)
+    if not (path / CARD_FILE).is_file() or not (path / DATA_DIR).is_dir():
+        raise SourceNotFoundError(
+            f"{str(path)!r} is not an s2r dataset folder (expected {CARD_FILE} and {DATA_DIR}/*.parquet); "
+            "make one with `s2r score` or `s2r select`"
+        )
+    return load_parquet_files(shard_files(path))
+
+
+def load_folder(path: str | os.PathLike, config: str | None = None, split: str = SPLIT) -> Dataset:
+    """Load one split of any local dataset folder, keyed by its data files rather than by the folder's name.
+
+    datasets resolves which files make the config and split (card `configs:`, or its default patterns); they are then
+    read as explicit data files: parquet through `load_parquet_files`, other formats through `load_dataset` with
+    `data_files`, whose cache key covers each file's path and mtime.
+    """
+    import datasets
+
+    try:
+        builder = datasets.load_dataset_builder(str(path), name=config)
+    except ValueError as err:  # "BuilderConfig 'x' not found. Available: [...]", a traceback otherwise
+        if config is None or "BuilderConfig" not in str(err):
+            raise
+        raise InputError(
+            f"{str(path)!r} has no config {config!r} ({' '.join(str(err).split())}); name one of its configs, or none"
+        ) from err
+    data_files = builder.config.data_files or {}
+    if split not in data_files:
+        raise InputError(f"{str(path)!r} has no split {split!r}; its splits: {sorted(data_files)}; pass --split")
+    files = list(data_files[split])
+    if all(file.endswith(".parquet") for file in files):
+        return load_parquet_files(files, split)
+    return datasets.load_dataset(str(path), name=config, data_files={split: files}, split=split)
+
+
+def read_card_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The YAML metadata of a folder's README.md card (empty dict when it has none)."""
+    import yaml
+    from huggingface_hub import DatasetCard
+
+    folder = Path(path)
+    made_by = "name a folder written by `s2r score` or `s2r select`"
+    if not folder.exists():
+        raise SourceNotFoundError(f"{str(folder)!r} does not exist; {made_by}")
+    if not folder.is_dir():
+        raise InputError(f"{str(folder)!r} is a file, not a folder; {made_by}")
+    card_path = folder / CARD_FILE
+    if not card_path.is_file():
+        raise SourceNotFoundError(f"{str(folder)!r} has no {CARD_FILE} card, so s2r did not write it; {made_by}")
+    try:
+        return DatasetCard.load(card_path).data.to_dict()
+    except (yaml.YAMLError, ValueError) as error:  # ValueError: not UTF-8, or YAML that is not a mapping
+        detail = " ".join(str(error).split())
+        raise InputError(
+            f"the card {str(card_path)!r} cannot be read ({type(error).__name__}: {detail}); fix its YAML header, or "
+            "write the folder again"
+        ) from None

@@ -1,0 +1,382 @@
+"""The pool report: what a scored pool holds, pictures first, then numbers (`s2r inspect`, and the scored pool's card).
+
+- Difficulty against length: a 2-D histogram with the pool's medians drawn and the row count of each quadrant (the split
+  the quadrant strategy uses, s2r_hf.selection.split_quadrants); a subset's rows drawn over it when one is given.
+- Spearman correlations between difficulty, length and rethink count (fractional ranks, s2r_hf.core.stats).
+- Where the pool has both a judge's difficulty and `s2r_rollout_difficulty` (`s2r score --difficulty judge` on a pool
+  with verification flags): their Spearman correlation, and the AUC of the judge score for telling the questions no
+  rollout solved from those every rollout solved (0.5 is chance, 1 a perfect ordering).
+- The hygiene counts (decontamination, near-duplicates) the card's `s2r.hygiene` block carries, when it has one.
+
+`describe_pool` computes the numbers (a JSON-able dict); `report_files` renders report.md (from the card template
+hub_cards/pool_report.md, which the scored pool's card includes too), report.json and the PNGs. Like
+s2r_hf.outputs.plots, the
+PNG bytes depend on the input alone.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from s2r_hf.core.columns import DIFFICULTY, ID, RETHINK_COUNT, ROLLOUT_DIFFICULTY, TRACE_LENGTH
+from s2r_hf.core.errors import InputError, OutputError, S2RError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from datasets import Dataset
+
+logger = logging.getLogger(__name__)
+
+REPORT_MD = "report.md"
+REPORT_JSON = "report.json"
+QUADRANT_PLOT = "quadrants.png"
+JUDGE_PLOT = "judge_vs_rollout.png"
+REPORT_FOLDER = "report"  # inside a scored pool's folder
+REPORT_KIND = "pool_report"  # report.json's "kind": how --overwrite knows a folder is a report
+
+_FIGSIZE = (7.0, 5.0)
+_DPI = 100
+_SUBSET_COLOR = "#d9480f"
+_MEDIAN_COLOR = "#495057"
+
+
+def auc(positive: np.ndarray, negative: np.ndarray) -> float | None:
+    """P(a positive scores above a negative), a tie counting half: the Mann-Whitney U over n_pos * n_neg."""
+    import numpy as np
+
+    from s2r_hf.core.stats import average_ranks
+
+    if len(positive) == 0 or len(negative) == 0:
+        return None
+    ranks = average_ranks(np.concatenate([positive, negative]).astype(np.float64), descending=False)
+    n_pos, n_neg = len(positive), len(negative)
+    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 4)
+
+
+def _values(dataset: Dataset, name: str) -> np.ndarray | None:
+    from s2r_hf.core.rows import arrow_column
+
+    if name not in dataset.column_names:
+        return None
+    return arrow_column(dataset, name).to_numpy(zero_copy_only=False).astype("float64")
+
+
+def _quadrant_counts(length: np.ndarray, difficulty: np.ndarray, length_median: float, difficulty_median: float):
+    import numpy as np
+
+    from s2r_hf.selection import QUADRANTS, quadrant_index
+
+    index = quadrant_index(length, difficulty, length_median, difficulty_median)
+    return {name: int(np.count_nonzero(index == position)) for position, name in enumerate(QUADRANTS)}
+
+
+def describe_pool(
+    pool: Dataset, s2r: dict[str, Any], subset: Dataset | None = None, subset_s2r: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The report's numbers, JSON-able. `s2r` is the scored pool's card block; a subset adds its rows per quadrant."""
+
+    from s2r_hf.selection import _difficulty_column, _numeric_column, split_quadrants
+    from s2r_hf.signals.judge.training import spearman
+
+    length = _numeric_column(pool, TRACE_LENGTH, "score the pool with `s2r score`")
+    difficulty = _difficulty_column(pool)
+    _, length_median, difficulty_median = split_quadrants(length, difficulty)
+    signals = {"difficulty": difficulty, "length": length}
+    rethinks = _values(pool, RETHINK_COUNT)
+    if rethinks is not None:
+        signals["rethink count"] = rethinks
+    names = list(signals)
+    report: dict[str, Any] = {
+        "kind": REPORT_KIND,
+        "pool": s2r.get("name"),
+        "rows": len(pool),
+        "length_unit": (s2r.get("length") or {}).get("unit", "characters"),
+        "difficulty_scorer": (s2r.get("difficulty") or {}).get("scorer"),
+        "medians": {"length": length_median, "difficulty": difficulty_median},
+        "quadrants": _quadrant_counts(length, difficulty, length_median, difficulty_median),
+        "spearman": {
+            f"{first} ~ {second}": _rounded(spearman(signals[first], signals[second]))
+            for position, first in enumerate(names)
+            for second in names[position + 1 :]
+        },
+        "judge_vs_rollout": None,
+        "hygiene": s2r.get("hygiene") or None,
+        "subset": None,
+        "plots": [QUADRANT_PLOT],
+    }
+    rollout = _values(pool, ROLLOUT_DIFFICULTY)
+    if rollout is not None and report["difficulty_scorer"] != "rollout":
+        never, always = rollout == 1.0, rollout == 0.0
+        report["judge_vs_rollout"] = {
+            "rows": len(pool),
+            "spearman": _rounded(spearman(difficulty, rollout)),
+            "auc_never_vs_always": _rounded(auc(difficulty[never], difficulty[always])),
+            "never_solved": int(never.sum()),
+            "always_solved": int(always.sum()),
+        }
+        report["plots"].append(JUDGE_PLOT)
+    if subset is not None:
+        sub_length = _numeric_column(subset, TRACE_LENGTH, "the subset's pool was scored")
+        sub_difficulty = _difficulty_column(subset)
+        report["subset"] = {
+            "name": (subset_s2r or {}).get("name"),
+            "strategy": (subset_s2r or {}).get("strategy"),
+            "quadrant": ((subset_s2r or {}).get("quadrant") or {}).get("name"),
+            "rows": len(subset),
+            "quadrants": _quadrant_counts(sub_length, sub_difficulty, length_median, difficulty_median),
+        }
+    return json.loads(json.dumps(report, default=float))  # plain Python numbers, as YAML and JSON want them
+
+
+# ---- pictures ------------------------------------------------------------------------------------------------------
+
+
+def _figure():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=_FIGSIZE, dpi=_DPI)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _png(figure) -> bytes:
+    buffer = io.BytesIO()
+    # Fixed margins: tight_layout would measure every label first, a third of the time a plot takes.
+    figure.subplots_adjust(left=0.1, right=0.97, bottom=0.1, top=0.93)
+    # No "matplotlib version" text chunk: the same input gives the same bytes.
+    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def plot_quadrants(
+    length: np.ndarray,
+    difficulty: np.ndarray,
+    report: dict[str, Any],
+    subset_length: np.ndarray | None = None,
+    subset_difficulty: np.ndarray | None = None,
+) -> bytes:
+    """The 2-D histogram of difficulty against length, median lines, quadrant counts, and a subset's rows if given."""
+    import matplotlib.style
+    import numpy as np
+
+    medians, counts, rows = report["medians"], report["quadrants"], report["rows"]
+    with matplotlib.style.context("default"):
+        figure = _figure()
+        axes = figure.subplots()
+        low, high = float(length.min()), float(length.max())
+        x_edges = np.linspace(low, high if high > low else low + 1.0, 41)
+        y_edges = np.linspace(min(0.0, difficulty.min()), max(1.0, difficulty.max()), 21)
+        histogram, _, _ = np.histogram2d(length, difficulty, bins=[x_edges, y_edges])
+        mesh = axes.pcolormesh(x_edges, y_edges, np.ma.masked_equal(histogram.T, 0), cmap="Blues", shading="flat")
+        figure.colorbar(mesh, ax=axes, label="rows per cell")
+        axes.axvline(medians["length"], color=_MEDIAN_COLOR, linestyle="--", linewidth=1.2)
+        axes.axhline(medians["difficulty"], color=_MEDIAN_COLOR, linestyle="--", linewidth=1.2)
+        corners = {"long-hard": (0.98, 0.97), "long-easy": (0.98, 0.03), "short-hard": (0.02, 0.97),
+                   "short-easy": (0.02, 0.03)}  # fmt: skip
+        for name, (x, y) in corners.items():
+            share = 100.0 * counts[name] / rows if rows else 0.0
+            axes.text(
+                x, y, f"{name}\n{counts[name]:,} ({share:.1f}%)", transform=axes.transAxes,
+                ha="right" if x > 0.5 else "left", va="top" if y > 0.5 else "bottom", fontsize=9,
+                bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "edgecolor": "#ced4da"},
+            )  # fmt: skip
+        if subset_length is not None and subset_difficulty is not None:
+            axes.scatter(
+                subset_length, subset_difficulty, s=18, color=_SUBSET_COLOR, alpha=0.8, edgecolors="black",
+                linewidths=0.4, label=f"subset (n={len(subset_length):,})", rasterized=True, zorder=3,
+            )  # fmt: skip
+            axes.legend(loc="upper center", frameon=True)
+        axes.set_xlabel(f"reasoning trace length ({report['length_unit']})")
+        axes.set_ylabel("question difficulty (1 = hardest)")
+        axes.set_title(f"Difficulty against length, {rows:,} rows; dashed: the medians")
+        return _png(figure)
+
+
+def plot_judge_vs_rollout(judge: np.ndarray, rollout: np.ndarray) -> bytes:
+    """Box plots of the judge's score for each rollout difficulty (binned in fifths when it takes many values)."""
+    import matplotlib.style
+    import numpy as np
+
+    levels = np.unique(np.round(rollout, 3))
+    if len(levels) <= 8:
+        groups = [judge[np.round(rollout, 3) == level] for level in levels]
+        labels = [f"{level:g}" for level in levels]
+    else:
+        bins = np.minimum((rollout * 5).astype(int), 4)
+        groups = [judge[bins == index] for index in range(5)]
+        labels = [f"{index / 5:g}-{(index + 1) / 5:g}" for index in range(5)]
+        groups, labels = zip(*[(group, label) for group, label in zip(groups, labels) if len(group)])
+    with matplotlib.style.context("default"):
+        figure = _figure()
+        axes = figure.subplots()
+        axes.boxplot(list(groups), tick_labels=list(labels))
+        axes.set_xlabel("rollout difficulty (1 - verified-correct rollouts / rollouts)")
+        axes.set_ylabel("judge difficulty score")
+        axes.set_title("The judge against the rollouts' pass rates")
+        return _png(figure)
+
+
+# ---- files ---------------------------------------------------------------------------------------------------------
+
+
+def render_report(report: dict[str, Any], prefix: str = "") -> str:
+    """report.md: the template hub_cards/pool_report.md, with images under `prefix`."""
+    from s2r_hf.core.cards import render_body
+
+    return render_body("pool_report.md", report=report, prefix=prefix, heading="#")
+
+
+def report_files(
+    pool: Dataset,
+    report: dict[str, Any],
+    subset: Dataset | None = None,
+) -> dict[str, bytes]:
+    """report.md, report.json and the PNGs of a report from `describe_pool` (file name -> bytes)."""
+    length, difficulty = _values(pool, TRACE_LENGTH), _values(pool, DIFFICULTY)
+    files = {
+        QUADRANT_PLOT: plot_quadrants(
+            length,
+            difficulty,
+            report,
+            None if subset is None else _values(subset, TRACE_LENGTH),
+            None if subset is None else _values(subset, DIFFICULTY),
+        )
+    }
+    if report.get("judge_vs_rollout"):
+        files[JUDGE_PLOT] = plot_judge_vs_rollout(difficulty, _values(pool, ROLLOUT_DIFFICULTY))
+    files[REPORT_JSON] = (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    files[REPORT_MD] = render_report(report).encode("utf-8")
+    return files
+
+
+def check_subset_of(
+    pool: Dataset, pool_s2r: dict[str, Any], subset: Dataset, subset_s2r: dict[str, Any], where: str
+) -> None:
+    """Refuse a subset that was not selected from this pool: its card names another pool, or it has rows this pool
+    has not."""
+    import pyarrow.compute as pc
+
+    from s2r_hf.core.rows import arrow_column
+
+    recorded = subset_s2r.get("pool") if isinstance(subset_s2r.get("pool"), dict) else {}
+    differ = sorted(key for key in set(recorded) | set(pool_s2r) if recorded.get(key) != pool_s2r.get(key))
+    # The pool's own report is added when it is written; a subset of an older pool has none.
+    differ = [key for key in differ if key != "report"]
+    if differ:
+        raise InputError(
+            f"the subset {where!r} was not selected from this scored pool: its card records a pool that differs in "
+            f"{differ[:6]}; give the subset `s2r select` made from this pool"
+        )
+    if ID in subset.column_names and ID in pool.column_names:
+        outside = pc.sum(pc.invert(pc.is_in(arrow_column(subset, ID), value_set=arrow_column(pool, ID)))).as_py()
+        if outside:
+            raise InputError(
+                f"the subset {where!r} has {outside} rows whose {ID} is not in this scored pool; it was selected from "
+                "another pool (or the pool was scored again): select it again from this one"
+            )
+
+
+def write_report(
+    scored: str | os.PathLike,
+    output: str | os.PathLike | None = None,
+    *,
+    subset: str | os.PathLike | None = None,
+    overwrite: bool = False,
+) -> tuple[Path, dict[str, Any]]:
+    """`s2r inspect`: write the report of a scored pool folder (and a subset of it) into `output`.
+
+    The default output is `<scored folder>-report` beside it. The folder is written whole or not at all; --overwrite
+    replaces only a folder an earlier report wrote. Returns the folder and the report's numbers.
+    """
+    from s2r_hf.core.folders import load_dataset_folder, read_card_metadata
+    from s2r_hf.outputs.artifacts import load_scored_pool
+
+    scored_path = Path(scored)
+    pool, pool_s2r = load_scored_pool(scored_path)
+    output = Path(output) if output is not None else scored_path.parent / f"{scored_path.resolve().name}-report"
+    target = _check_report_output(output, overwrite, inputs=[scored_path, subset])
+    subset_data = subset_s2r = None
+    if subset is not None:
+        subset_s2r = read_card_metadata(subset).get("s2r")
+        if not isinstance(subset_s2r, dict) or subset_s2r.get("kind") != "subset":
+            raise InputError(
+                f"{str(subset)!r} is not a subset written by `s2r select` (its card has no s2r block of kind "
+                "subset); give the folder `s2r select -o` wrote"
+            )
+        subset_data = load_dataset_folder(subset)
+        check_subset_of(pool, pool_s2r, subset_data, subset_s2r, str(subset))
+    report = describe_pool(pool, pool_s2r, subset_data, subset_s2r)
+    files = report_files(pool, report, subset_data)
+    _write_folder(target, files, overwrite)
+    return target, report
+
+
+def _is_report_folder(path: Path) -> bool:
+    try:
+        return json.loads((path / REPORT_JSON).read_text(encoding="utf-8")).get("kind") == REPORT_KIND
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _check_report_output(output: Path, overwrite: bool, inputs) -> Path:
+    """The rules of s2r_hf.core.folders.check_writable, with a report folder (report.json of kind pool_report) as the
+    one
+    kind of existing folder --overwrite may replace."""
+    from s2r_hf.core.folders import check_writable
+
+    target = output.expanduser().resolve()
+    if not (target.exists() and overwrite and _is_report_folder(target)):
+        if target.is_dir() and overwrite and not _is_report_folder(target):
+            raise OutputError(
+                f"--overwrite refused: {str(output)!r} holds no report written by `s2r inspect` (no {REPORT_JSON} of "
+                "kind pool_report); choose another output folder"
+            )
+        return check_writable(output, overwrite=False, inputs=inputs)
+    # An earlier report: every other rule still applies, checked on a name beside it that does not exist.
+    probe = target.parent / f".{target.name}.probe-does-not-exist"
+    check_writable(probe, overwrite=False, inputs=inputs)
+    cwd = Path.cwd().resolve()
+    if target in (cwd, *cwd.parents):
+        raise OutputError(f"output {str(output)!r} holds the current folder; s2r never writes over it")
+    for source in inputs:
+        source = None if source is None else Path(source).expanduser().resolve()
+        if source is not None and target in (source, *source.parents):
+            raise OutputError(f"output {str(output)!r} holds the input {str(source)!r}; write the report elsewhere")
+    return target
+
+
+def _write_folder(target: Path, files: dict[str, bytes], overwrite: bool) -> None:
+    import shutil
+
+    from s2r_hf.core.folders import make_staging, move_into_place, remove_stale_staging
+    from s2r_hf.core.locks import locked_output
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Locked before the stale staging folders are removed: another report into this folder is refused, instead of
+    # removing this one's staging folder as stale.
+    with locked_output(target, "s2r inspect"):
+        remove_stale_staging(target)
+        staging = make_staging(target, "tmp")
+        try:
+            for name, content in files.items():
+                (staging / name).write_bytes(content)
+            move_into_place(staging, target, overwrite)
+        except OSError as err:
+            shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(err, S2RError):  # e.g. the folder appeared meanwhile
+                raise
+            raise OutputError(f"could not write the report to {str(target)!r}: {err.strerror or err}") from err
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    logger.info("wrote the pool report to %s", target)

@@ -1,0 +1,99 @@
+"""The hygiene steps of `s2r score` (ScoreConfig's hygiene options): checks, then decontamination before scoring and
+near-duplicate clustering after it, each recorded under `hygiene` in the scored pool's card metadata."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from s2r_hf.core.errors import InputError
+from s2r_hf.hygiene.decontaminate import benchmark_names, require_ngram
+from s2r_hf.hygiene.near_duplicates import require_threshold
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+    from s2r_hf.pipeline.score import ScoreConfig
+
+NEAR_DUPLICATE_MODES = ("off", "cluster", "drop")
+
+
+def benchmark_data_items(benchmark_data: str | None) -> list[str]:
+    """ScoreConfig.benchmark_data ("math500=a.jsonl,aime24=b/") as NAME=PATH items."""
+    return [item for item in (benchmark_data or "").split(",") if item.strip()]
+
+
+def check_hygiene_options(config: ScoreConfig) -> None:
+    """Refuse bad hygiene options in one line, before any work (called by ScoreConfig.__post_init__)."""
+    from s2r_hf.pool.benchmarks import parse_data_overrides
+
+    require_ngram(config.decontaminate_ngram, "decontaminate_ngram (--decontaminate-ngram)")
+    require_threshold(config.near_duplicate_threshold, "near_duplicate_threshold (--near-duplicate-threshold)")
+    if config.near_duplicates not in NEAR_DUPLICATE_MODES:
+        raise InputError(f"near_duplicates must be one of {list(NEAR_DUPLICATE_MODES)}, got {config.near_duplicates!r}")
+    if not 0 <= config.near_duplicate_weight <= 1:
+        raise InputError(f"near_duplicate_weight must be in [0, 1], got {config.near_duplicate_weight}")
+    if config.decontaminate is None:
+        if config.benchmark_data:
+            raise InputError("--benchmark-data gives benchmark files, but --decontaminate names no benchmark to use")
+        return
+    paths = parse_data_overrides(benchmark_data_items(config.benchmark_data), "--benchmark-data")
+    names = benchmark_names(config.decontaminate)
+    extra = sorted(set(paths) - set(names))
+    if extra:
+        raise InputError(
+            f"--benchmark-data names {extra}, which --decontaminate does not list ({', '.join(names)}); "
+            "add them there or drop the path"
+        )
+
+
+def load_hygiene_benchmarks(config: ScoreConfig) -> dict[str, Dataset] | None:
+    from s2r_hf.hygiene.decontaminate import load_benchmarks
+
+    if config.decontaminate is None:
+        return None
+    return load_benchmarks(config.decontaminate, benchmark_data_items(config.benchmark_data))
+
+
+def decontaminate_pool(
+    pool: Dataset, benchmarks: dict[str, Dataset] | None, config: ScoreConfig
+) -> tuple[Dataset, dict[str, Any]]:
+    """Drop the rows that overlap a benchmark; a pool left empty is an error naming the filter."""
+    from s2r_hf.hygiene.decontaminate import decontaminate
+
+    if benchmarks is None:
+        return pool, {}
+    clean, report = decontaminate(pool, benchmarks, ngram=config.decontaminate_ngram, num_proc=config.num_proc)
+    if not len(clean):
+        raise InputError(
+            f"decontamination (--decontaminate {config.decontaminate}) dropped all {report.rows_in} rows: every "
+            f"question shares a run of {report.ngram} words with a benchmark problem. Is the pool a benchmark? A "
+            "larger --decontaminate-ngram is stricter"
+        )
+    return clean, {"decontamination": {**report.describe(), "pairs": report.pairs}}
+
+
+def handle_near_duplicates(pool: Dataset, config: ScoreConfig, hygiene: dict[str, Any]):
+    """Add the cluster column (cluster), and keep the best-ranked row per cluster (drop)."""
+    from s2r_hf.hygiene.near_duplicates import cluster_questions, drop_near_duplicates
+
+    if config.near_duplicates == "off":
+        return pool, hygiene
+    pool, report = cluster_questions(pool, threshold=config.near_duplicate_threshold, num_proc=config.num_proc)
+    if config.near_duplicates == "drop":
+        pool, report.rows_dropped = drop_near_duplicates(pool, weight=config.near_duplicate_weight)
+    summary = {**report.describe(), "mode": config.near_duplicates}
+    if config.near_duplicates == "drop":
+        summary["weight"] = config.near_duplicate_weight
+    return pool, {**hygiene, "near_duplicates": summary}
+
+
+def hygiene_drops(hygiene: dict[str, Any]) -> dict[str, int]:
+    """The rows hygiene dropped, by reason, for the card's and the command's `dropped` counts."""
+    drops = {}
+    decontamination = hygiene.get("decontamination")
+    if decontamination:
+        drops[f"overlapping a benchmark ({decontamination['ngram']}-word n-gram)"] = decontamination["rows_dropped"]
+    near = hygiene.get("near_duplicates")
+    if near and near["mode"] == "drop":
+        drops["near-duplicate questions"] = near["rows_dropped"]
+    return drops

@@ -1,0 +1,292 @@
+"""Where a pool comes from: a Hub dataset id, a local folder, or a jsonl/json/parquet/csv file.
+
+Everything is read through `datasets`, so Hub ids, revisions, caching and streaming-free Arrow memory mapping behave
+exactly as users know them. Local paths are checked first; anything that is not an existing path is a Hub id.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import logging
+import lzma
+import os
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from s2r_hf.core.errors import HubUnreachableError, InputError, SourceNotFoundError
+from s2r_hf.core.http_errors import transport_errors
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+logger = logging.getLogger(__name__)
+
+# file suffix -> datasets' packaged builder
+FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What was loaded, for cards and reproduction."""
+
+    name: str
+    kind: str  # "file", "folder" or "hub"
+    config: str | None = None
+    split: str = "train"
+    revision: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _file_builder(path: Path) -> str:
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".bz2", ".xz", ".zst"):  # datasets decompresses these on the fly
+        suffixes = suffixes[:-1]
+    if not suffixes or suffixes[-1] not in FILE_BUILDERS:
+        raise InputError(
+            f"cannot tell the format of {str(path)!r} from its name; supported: {sorted(FILE_BUILDERS)} "
+            "(optionally compressed .gz/.bz2/.xz/.zst), a dataset folder, or a Hub dataset id"
+        )
+    return FILE_BUILDERS[suffixes[-1]]
+
+
+def _looks_like_path(source: str) -> bool:
+    """Hub ids are `name` or `org/name`; anything else that does not exist locally was meant as a path."""
+    return (
+        source.startswith((".", "/", "~"))
+        or source.count("/") > 1
+        or any(source.lower().endswith(suffix) for suffix in FILE_BUILDERS)
+    )
+
+
+def describe_source(
+    source: str | os.PathLike, config: str | None = None, split: str = "train", revision: str | None = None
+) -> SourceInfo:
+    path = Path(source).expanduser()
+    if path.is_file():
+        return SourceInfo(name=str(source), kind="file", split=split)
+    if path.is_dir():
+        return SourceInfo(name=str(source), kind="folder", config=config, split=split)
+    return SourceInfo(name=str(source), kind="hub", config=config, split=split, revision=revision)
+
+
+def load_source(
+    source: str | os.PathLike, config: str | None = None, split: str = "train", revision: str | None = None
+) -> Dataset:
+    """Load one split of a local file, a local folder, or a Hub dataset as a `datasets.Dataset`.
+
+    Input a user can get wrong raises the S2RError family: SourceNotFoundError (also a FileNotFoundError) for what does
+    not exist, HubUnreachableError (also a ConnectionError) when the Hub cannot be reached, InputError otherwise.
+    """
+    import datasets
+    import pyarrow as pa
+
+    if not isinstance(source, (str, os.PathLike)):
+        hint = " (pick one split, e.g. dataset['train'])" if isinstance(source, dict) else ""
+        raise InputError(
+            f"a source is a Hub dataset id, a folder, a file or a datasets.Dataset; got {type(source).__name__}{hint}"
+        )
+    if not isinstance(split, str) or not split.strip():
+        raise InputError(f"split must name a split such as 'train' or 'train[:10%]', got {split!r}")
+    info = describe_source(source, config, split, revision)
+    if info.kind == "file" and config is not None:
+        raise InputError(f"a file has no configs, but config {config!r} was given for {str(source)!r}; drop it")
+    if info.kind == "hub" and _looks_like_path(str(source)):
+        raise SourceNotFoundError(
+            f"input {str(source)!r} does not exist (and is not a Hub dataset id of the form org/name)"
+        )
+    try:
+        if info.kind == "file":
+            path = Path(source).expanduser()
+            builder_name = _file_builder(path)
+            if not os.access(path, os.R_OK):  # else a PermissionError traceback from deep inside datasets
+                raise SourceNotFoundError(f"{str(source)!r} cannot be read: permission denied; check its permissions")
+            _require_rows_in_file(path, builder_name)
+            builder = datasets.load_dataset_builder(builder_name, data_files=str(path))
+            return _require_utf8(_build(builder, split, str(source)), str(source))
+        if info.kind == "folder":
+            path = Path(source).expanduser()
+            if (path / "state.json").is_file() and (path / "dataset_info.json").is_file():
+                return datasets.load_from_disk(str(path))  # written by Dataset.save_to_disk
+            # Read as the folder's data files, not as `load_dataset(folder)`: that may cache by the folder's name alone.
+            from datasets.data_files import EmptyDatasetError
+
+            from s2r_hf.core.folders import load_folder
+
+            try:
+                return _require_utf8(load_folder(path, config, split), str(source))
+            except EmptyDatasetError as err:
+                raise InputError(
+                    f"the folder {str(source)!r} holds no data files datasets can read; put the pool's "
+                    f"{'/'.join(sorted(FILE_BUILDERS))} files in it, or name the file itself"
+                ) from err
+        return _load_hub(str(source), config, split, revision)
+    except (
+        datasets.exceptions.DatasetGenerationError,
+        pa.ArrowInvalid,
+        UnicodeDecodeError,
+        *_DECOMPRESSION_ERRORS,
+    ) as err:
+        cause = err.__cause__ or err
+        raise InputError(
+            f"could not read {str(source)!r} ({info.kind}): {type(cause).__name__}: {str(cause).rstrip('.')}. "
+            "Check that the file is complete and in the format its name says"
+        ) from err
+    except StopIteration as err:  # datasets' json reader infers the schema from a first batch that is not there
+        raise InputError(f"{str(source)!r} ({info.kind}) has no rows; give a file with at least one row") from err
+
+
+def _require_utf8(dataset: Dataset, name: str) -> Dataset:
+    """datasets' json and csv readers keep bytes that are not UTF-8 in string columns, and the first Arrow string
+    function to meet them fails far from the cause; check once here (a linear pass at memory speed)."""
+    import pyarrow as pa
+
+    for column_name, column in zip(dataset.data.column_names, dataset.data.columns):
+        try:
+            column.validate(full=True)
+        except pa.ArrowInvalid as err:
+            raise InputError(
+                f"could not read {name!r}: column {column_name!r} holds text that is not UTF-8 ({err}). Convert the "
+                "file to UTF-8 first, e.g. `iconv -f latin1 -t utf-8 IN > OUT`"
+            ) from err
+    return dataset
+
+
+# A truncated or corrupt compressed file: gzip and xz end early with EOFError, a damaged stream raises these.
+_DECOMPRESSION_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, lzma.LZMAError)
+
+
+def _require_rows_in_file(path: Path, builder_name: str) -> None:
+    """An empty file, or a parquet file with a schema and no rows, fails deep inside datasets; say so plainly."""
+    if path.stat().st_size == 0:
+        raise InputError(f"{str(path)!r} is empty (0 bytes); give a file with at least one row")
+    if builder_name == "json":
+        first = _first_non_blank_line(path)
+        if first is not None and first.strip() == b"null":
+            # pyarrow 26's JSON reader crashes the whole process (a segfault) on a leading `null` line
+            raise InputError(
+                f"{str(path)!r}: the first row is `null`, not a JSON object; every line must be an object like "
+                '{"question": ..., "solution": ...}'
+            )
+    if builder_name == "parquet" and path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        if pq.ParquetFile(path).metadata.num_rows == 0:
+            raise InputError(f"{str(path)!r} has a schema but no rows; give a file with at least one row")
+
+
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+
+def _first_non_blank_line(path: Path) -> bytes | None:
+    """The first line with content (decompressed where needed), or None; reads no further than that."""
+    opener = _OPENERS.get(path.suffix.lower(), open)
+    if path.suffix.lower() == ".zst":
+        return None  # read by datasets through zstandard; not peeked at here
+    with opener(path, "rb") as handle:
+        for line in handle:
+            if line.strip():
+                return line
+    return None
+
+
+def _split_names(split: str) -> list[str]:
+    """The split names in a split instruction: `train`, `train[:10%]`, `train+test`."""
+    return [part.split("[", 1)[0].strip() for part in split.split("+")]
+
+
+def _build(builder, split: str, name: str) -> Dataset:
+    """What `datasets.load_dataset(..., split=split)` does, refusing an empty split in words instead of
+    datasets' 'Instruction "train" corresponds to no data!'."""
+    from datasets.utils.info_utils import is_small_dataset
+
+    names = _split_names(split)
+    # The splits the data files declare are known before anything is built: refuse an unknown one before the work.
+    splits = builder.config.data_files or {}
+    unknown = [n for n in names if splits and n not in splits]
+    if not unknown:
+        builder.download_and_prepare()
+        splits = builder.info.splits or {}
+        unknown = [n for n in names if splits and n not in splits]
+    if unknown:
+        raise InputError(
+            f"{name!r} has no split {unknown[0]!r}; its splits: {sorted(splits)}; pass --split {min(splits)}"
+        )
+    if all(n in splits for n in names) and sum(splits[n].num_examples or 0 for n in names) == 0:
+        raise InputError(f"{name!r} has no rows in split {split!r}; give a source with at least one row")
+    try:
+        dataset = builder.as_dataset(split=split, in_memory=is_small_dataset(builder.info.dataset_size))
+    except ValueError as err:  # a split instruction datasets cannot parse, e.g. train[:200%]
+        raise InputError(f"split {split!r} of {name!r} is not valid: {err} (e.g. train, train[:10%])") from err
+    if len(dataset) == 0:  # a slice such as train[5:2]
+        raise InputError(f"split {split!r} of {name!r} selects no rows; give a split or slice with at least one row")
+    return dataset
+
+
+def _load_hub(repo_id: str, config: str | None, split: str, revision: str | None) -> Dataset:
+    """A Hub dataset, with its config and split checked before anything is downloaded."""
+    import datasets
+    from datasets.data_files import EmptyDatasetError
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    at = f"{repo_id!r}" + (f" at revision {revision!r}" if revision else "")
+    try:
+        try:
+            builder = datasets.load_dataset_builder(repo_id, name=config, revision=revision)
+        except ValueError as err:  # an unknown config ("BuilderConfig 'x' not found. Available: [...]"), a bad id
+            with_config = f" with config {config!r}" if config else ""
+            raise InputError(f"cannot open {at}{with_config}: {str(err).rstrip('.')}") from err
+        available = sorted(builder.config.data_files or {})
+        missing = [name for name in _split_names(split) if name not in available]
+        if available and missing:
+            hint = f"Pass --split {available[0]}"
+            if missing[0] in ("default", "extended"):  # OpenR1-Math-220k's old splits are configs today
+                hint = (
+                    f"The {missing[0]!r} subset may be a config here: pass --config {missing[0]} --split {available[0]}"
+                )
+            raise InputError(
+                f"{at} (config {builder.config.name!r}) has no split {missing[0]!r}; its splits: {available}. {hint}"
+            )
+        return _build(builder, split, repo_id)
+    except (datasets.exceptions.DatasetNotFoundError, EmptyDatasetError) as err:
+        raise SourceNotFoundError(
+            f"cannot load the Hub dataset {at}: {err} Check the id and revision; for a private or gated dataset, "
+            "log in (hf auth login) or set HF_TOKEN; for a local folder or file, check its path"
+        ) from err
+    except (ConnectionError, FileNotFoundError, HfHubHTTPError, *transport_errors()) as err:
+        # ConnectionError: datasets' "Couldn't reach" and huggingface_hub's OfflineModeIsEnabled. FileNotFoundError:
+        # datasets' wording for a data file whose download failed (an HTTP error, a dropped connection).
+        if isinstance(err, FileNotFoundError) and not isinstance(err.__cause__ or err, LocalEntryNotFoundError):
+            raise
+        if _offline():
+            what = "offline mode is on (HF_HUB_OFFLINE=1) and it is not in the local cache"
+        else:
+            what = f"the Hub at {_endpoint()} could not be reached or failed ({_root_cause(err)})"
+        raise HubUnreachableError(
+            f"cannot load the Hub dataset {at}: {what}. Check the network (or HF_ENDPOINT), unset HF_HUB_OFFLINE, "
+            "or pass a local copy (a folder or file) instead"
+        ) from err
+
+
+def _root_cause(err: BaseException) -> str:
+    """The first error in a chain, in one line: what the user can act on (refused, timed out, a status code)."""
+    while (err.__cause__ or err.__context__) is not None:
+        err = err.__cause__ or err.__context__
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
+
+
+def _offline() -> bool:
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE)
+
+
+def _endpoint() -> str:
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT

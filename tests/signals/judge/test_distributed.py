@@ -1,0 +1,154 @@
+"""Judge scoring split across ranks (s2r_hf.signals.judge.distributed): per-rank shards and the checked merge, and a
+real
+2-process
+torchrun (gloo, CPU) whose result must equal the single-process scorer's."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from fixtures.env import REPO_ROOT
+from fixtures.judge_data import make_pool, random_questions, reference_scores
+
+from s2r_hf.core.columns import DIFFICULTY, ID
+from s2r_hf.core.errors import InputError
+from s2r_hf.signals.judge.distributed import main, merge_shards, score_shard, shard_path
+from s2r_hf.signals.judge.scorer import JudgeConfig, JudgeDifficulty
+
+
+@pytest.fixture(scope="module")
+def questions() -> list[str]:
+    return random_questions(30, seed=5)
+
+
+@pytest.fixture(scope="module")
+def expected(tiny_model_dir, questions) -> list[float]:
+    return reference_scores(tiny_model_dir, questions)
+
+
+def test_ranks_score_disjoint_shards_and_merge_equals_single_process(tiny_model_dir, tmp_path, questions, expected):
+    pool = make_pool(questions, tmp_path / "pool")
+    config = JudgeConfig(model=str(tiny_model_dir), chunk_rows=4)
+    out = tmp_path / "shards"
+    paths = [score_shard(pool, config, out, rank=rank, world_size=3) for rank in range(3)]
+    assert paths == [shard_path(out, rank, 3) for rank in range(3)]
+    # split_dataset_by_node gives each rank a contiguous third of the pool: 10 rows each, in pool order.
+    assert [pq.read_table(p).column(ID).to_pylist() for p in paths] == [pool[ID][i : i + 10] for i in (0, 10, 20)]
+    merged = merge_shards(pool, out, world_size=3)
+    assert merged.column_names == [*pool.column_names, DIFFICULTY]
+    assert merged[DIFFICULTY] == pytest.approx(expected, abs=1e-6)
+    single = JudgeDifficulty(model=str(tiny_model_dir)).add_difficulty(pool)
+    assert merged[DIFFICULTY] == pytest.approx(single[DIFFICULTY], abs=1e-7)
+    # A second run keeps finished shards as they are (same file, not rewritten).
+    stamp = paths[1].stat().st_mtime_ns
+    assert score_shard(pool, config, out, rank=1, world_size=3) == paths[1]
+    assert paths[1].stat().st_mtime_ns == stamp
+
+
+def _rewrite(path, ids, scores):
+    """Replace a shard's rows, keeping its run metadata (to fake what a buggy or mixed-up run would leave)."""
+    metadata = pq.read_schema(path).metadata
+    table = pa.table({ID: ids, DIFFICULTY: scores}).replace_schema_metadata(metadata)
+    pq.write_table(table, path)
+
+
+def test_merge_checks_every_row_is_scored_exactly_once(tiny_model_dir, tmp_path, questions):
+    pool = make_pool(questions[:8], tmp_path / "pool")
+    out = tmp_path / "shards"
+    config = JudgeConfig(model=str(tiny_model_dir))
+    first = score_shard(pool, config, out, rank=0, world_size=2)
+    with pytest.raises(InputError, match=r"1 of 2 shards are missing .* \(ranks \[1\];"):
+        merge_shards(pool, out, world_size=2)
+    second = score_shard(pool, config, out, rank=1, world_size=2)
+    original = pq.read_table(second).to_pydict()
+
+    _rewrite(second, [*original[ID], "q0000"], [*original[DIFFICULTY], 0.5])
+    with pytest.raises(InputError, match=r"1 ids scored more than once \(e\.g\. \['q0000'\]\)"):
+        merge_shards(pool, out, world_size=2)
+    _rewrite(second, original[ID][1:], original[DIFFICULTY][1:])
+    with pytest.raises(InputError, match=r"1 not scored \(e\.g\. \['q0004'\]\)"):
+        merge_shards(pool, out, world_size=2)
+    _rewrite(second, [*original[ID], "stranger"], [*original[DIFFICULTY], 0.5])
+    with pytest.raises(InputError, match=r"1 not in the pool \(e\.g\. \['stranger'\]\)"):
+        merge_shards(pool, out, world_size=2)
+
+    # A shard left over from another prompt is refused, and rescored when its rank runs again.
+    other = JudgeConfig(model=str(tiny_model_dir), system_prompt="Hard? 1 or 0.")
+    score_shard(pool, other, out, rank=1, world_size=2)
+    with pytest.raises(InputError, match="come from different runs"):
+        merge_shards(pool, out, world_size=2)
+    score_shard(pool, config, out, rank=1, world_size=2)
+    assert merge_shards(pool, out, world_size=2)[ID] == pool[ID]
+    assert first.exists()
+
+
+def test_merge_output_replaces_only_an_earlier_merge_never_the_input_or_a_users_folder(
+    tiny_model_dir, tmp_path, questions, capsys
+):
+    from datasets import Dataset
+
+    pool = make_pool(questions[:6], tmp_path / "pool")
+    out = tmp_path / "shards"
+    config = JudgeConfig(model=str(tiny_model_dir))
+    for rank in range(2):
+        score_shard(pool, config, out, rank=rank, world_size=2)
+
+    def merge(output) -> int:
+        pool_dir = str(tmp_path / "pool")
+        return main(["merge", "--pool", pool_dir, "--out", str(out), "--world-size", "2", "--output", output])
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    for output, reason in (
+        (mine, "was not written by s2r"),
+        (tmp_path / "pool", "is the input"),
+        (tmp_path, "holds the input"),
+        (out / "merged", "is inside the input folder"),
+    ):
+        assert merge(str(output)) == 2
+        err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]  # progress bars aside
+        assert len(err) == 1 and reason in err[0], err
+        assert err[0].startswith("python -m s2r_hf.signals.judge.distributed merge: error:")
+    assert (mine / "notes.txt").read_text() == "keep me"
+    assert Dataset.load_from_disk(tmp_path / "pool")[ID] == pool[ID]
+
+    merged = tmp_path / "merged"
+    assert merge(str(merged)) == 0
+    assert Dataset.load_from_disk(merged)[ID] == pool[ID]
+    assert merge(str(merged)) == 0  # a rerun replaces the folder its earlier merge wrote
+    assert Dataset.load_from_disk(merged)[DIFFICULTY] == merge_shards(pool, out, world_size=2)[DIFFICULTY]
+    assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith(".")) == []  # no staging left
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_equal_single_process(tiny_model_dir, tmp_path, questions, expected):
+    from datasets import Dataset
+
+    pool = make_pool(questions, tmp_path / "pool")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
+        "OMP_NUM_THREADS": "1",
+    }
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+        "-m", "s2r_hf.signals.judge.distributed", "score",
+        "--pool", str(tmp_path / "pool"), "--out", str(tmp_path / "shards"), "--output", str(tmp_path / "scored"),
+        "--model", str(tiny_model_dir), "--chunk-rows", "4", "--work-dir", str(tmp_path / "work"),
+    ]  # fmt: skip
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "all 30 rows scored exactly once across 2 ranks" in run.stderr
+    for rank in range(2):
+        assert pq.read_metadata(shard_path(tmp_path / "shards", rank, 2)).num_rows == 15
+    scored = Dataset.load_from_disk(tmp_path / "scored")
+    assert scored[ID] == pool[ID]
+    single = JudgeDifficulty(model=str(tiny_model_dir)).add_difficulty(pool)
+    assert scored[DIFFICULTY] == pytest.approx(single[DIFFICULTY], abs=1e-7)
+    assert scored[DIFFICULTY] == pytest.approx(expected, abs=1e-6)
