@@ -44,7 +44,7 @@ _PUBLIC = {
     "compare_results": "s2r_hf.evaluation.compare",
     "push_results": "s2r_hf.evaluation.publish",
     "describe_pool": "s2r_hf.outputs.pool_report",
-    "write_report": "s2r_hf.outputs.pool_report",
+    "write_report": "s2r_hf.outputs.inspect",
     "prepare_sft_dataset": "s2r_hf.training.sft_data",
     "SFTDataReport": "s2r_hf.training.sft_data",
     "S2RSFTConfig": "s2r_hf.training.configs",
@@ -89,8 +89,9 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.hub.subsets import publish_subset, publish_subsets
     from s2r_hf.hygiene.decontaminate import DecontaminationReport, decontaminate
     from s2r_hf.hygiene.near_duplicates import cluster_questions, drop_near_duplicates
+    from s2r_hf.outputs.inspect import write_report
     from s2r_hf.outputs.plots import plot_distributions
-    from s2r_hf.outputs.pool_report import describe_pool, write_report
+    from s2r_hf.outputs.pool_report import describe_pool
     from s2r_hf.pipeline.builder import Select2ReasonBuilder
     from s2r_hf.pipeline.score import ScoreConfig, score_pool
     from s2r_hf.pool.adapters import GenericAdapter, OpenR1Adapter, PoolReport, load_pool

@@ -31,7 +31,7 @@ from s2r_hf.core.columns import ID, MESSAGES
 from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, OutputExistsError
 from s2r_hf.core.folders import make_staging, move_into_place, remove_stale_staging
 from s2r_hf.core.rows import arrow_column, question_of
-from s2r_hf.core.stats import average_ranks
+from s2r_hf.core.stats import spearman
 from s2r_hf.signals.judge.model import check_model_reference, fetch_model
 from s2r_hf.signals.judge.prompt import DEFAULT_JUDGE, DEFAULT_SYSTEM_PROMPT, encode_judge_prompts
 
@@ -285,21 +285,6 @@ def check_targets_vary(targets: np.ndarray, eval_rows: np.ndarray, config: Judge
             f"the {len(eval_rows)} held-out rows all have the target {float(held_out[0])}, so their Spearman "
             "correlation is undefined; raise eval_fraction, supply more varied rows, or change the seed"
         )
-
-
-def spearman(x, y) -> float | None:
-    """Spearman rank correlation (tied values share their mean rank); None when either side is constant."""
-    import numpy as np
-
-    x_ranks = average_ranks(np.asarray(x, dtype=np.float64), descending=False)
-    y_ranks = average_ranks(np.asarray(y, dtype=np.float64), descending=False)
-    if len(x_ranks) != len(y_ranks):
-        raise InputError(f"spearman needs two sequences of one length; got {len(x_ranks)} and {len(y_ranks)}")
-    x_centred, y_centred = x_ranks - x_ranks.mean(), y_ranks - y_ranks.mean()
-    denominator = math.sqrt(float(x_centred @ x_centred) * float(y_centred @ y_centred))
-    if denominator == 0:
-        return None
-    return float(x_centred @ y_centred) / denominator
 
 
 # ---- Prompts, batches, scores --------------------------------------------------------------------------------------
