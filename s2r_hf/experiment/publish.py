@@ -24,9 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s2r_hf.core.cards import split_card
 from s2r_hf.core.errors import InputError
+from s2r_hf.evaluation.publish import RESULTS_KIND
 from s2r_hf.experiment.config import FULL
 from s2r_hf.experiment.report import REPORT_CHART, REPORT_FORMAT, REPORT_JSON, REPORT_MARKDOWN, read_experiment
+from s2r_hf.hub.cards import read_remote_card
 from s2r_hf.hub.collections import CollectionResult, check_namespace, gather_collection
 from s2r_hf.hub.commit import (
     CommitResult,
@@ -309,8 +312,6 @@ def check_repo_names(name: str, namespace: str, arm_names: list[str]) -> None:
 
 def _check_results_repo(repo_id: str, token: str | None) -> None:
     """Refuse, before the first push, a results repo that exists with a card s2r did not write as one."""
-    from s2r_hf.evaluation.publish import RESULTS_KIND, read_remote_card, split_card
-
     text = read_remote_card(repo_id, "dataset", token)
     s2r = split_card(text)[0].get("s2r") if text.strip() else {"kind": RESULTS_KIND}
     if not isinstance(s2r, dict) or s2r.get("kind") != RESULTS_KIND:

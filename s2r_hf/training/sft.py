@@ -166,12 +166,12 @@ def _subset_block(source: str, kind: str) -> dict[str, Any] | None:
         except S2RError:
             return None
     elif kind == "hub":
-        from huggingface_hub import DatasetCard
-        from huggingface_hub.errors import HfHubHTTPError
+        from s2r_hf.core.cards import split_card
+        from s2r_hf.hub.cards import read_remote_card
 
         try:
-            block = DatasetCard.load(source, repo_type="dataset").data.to_dict().get("s2r")
-        except (HfHubHTTPError, OSError, ValueError):
+            block = split_card(read_remote_card(source, "dataset"))[0].get("s2r")
+        except (S2RError, ValueError):  # ValueError: not a valid repo id
             return None
     else:
         return None

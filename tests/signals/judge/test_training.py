@@ -12,6 +12,7 @@ import stat
 import pytest
 from datasets import Dataset
 
+from s2r_hf.core.cards import split_card
 from s2r_hf.core.columns import ID, MESSAGES
 from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, ModelError
 from s2r_hf.core.folders import STAGING_MARK
@@ -64,15 +65,6 @@ def difficulty_rows(num_rows: int, seed: int = 0) -> list[dict]:
 
 def pool_of(rows: list[dict]) -> Dataset:
     return Dataset.from_list(rows)
-
-
-def split_card(card: str) -> tuple[dict, str]:
-    """(YAML metadata, Markdown body) of a card."""
-    import yaml
-
-    assert card.startswith("---\n")
-    header, body = card.removeprefix("---\n").split("\n---\n", 1)
-    return yaml.safe_load(header), body
 
 
 def full_logit_score(model, tokenizer, question: str) -> float:
