@@ -60,7 +60,7 @@ _PUBLIC = {
     "run_experiment": "s2r_hf.experiment.runner",
     "build_report": "s2r_hf.experiment.report",
     "publish_experiment": "s2r_hf.experiment.publish",
-    "drop_near_duplicates": "s2r_hf.hygiene.near_duplicates",
+    "drop_near_duplicates": "s2r_hf.selection",
     "publish_model": "s2r_hf.training.publish",
     "gather_collection": "s2r_hf.hub.collections",
 }
@@ -88,7 +88,7 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.hub.commit import CommitResult, RetryPolicy, commit_files
     from s2r_hf.hub.subsets import publish_subset, publish_subsets
     from s2r_hf.hygiene.decontaminate import DecontaminationReport, decontaminate
-    from s2r_hf.hygiene.near_duplicates import cluster_questions, drop_near_duplicates
+    from s2r_hf.hygiene.near_duplicates import cluster_questions
     from s2r_hf.outputs.inspect import write_report
     from s2r_hf.outputs.plots import plot_distributions
     from s2r_hf.outputs.pool_report import describe_pool
@@ -96,7 +96,7 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.pipeline.score import ScoreConfig, score_pool
     from s2r_hf.pool.adapters import GenericAdapter, OpenR1Adapter, PoolReport, load_pool
     from s2r_hf.pool.sources import load_source
-    from s2r_hf.selection import STRATEGIES, SelectConfig, select
+    from s2r_hf.selection import STRATEGIES, SelectConfig, drop_near_duplicates, select
     from s2r_hf.signals.difficulty import DIFFICULTY_SCORERS, add_difficulty
     from s2r_hf.signals.judge.scorer import JudgeConfig, JudgeDifficulty, judge_difficulty_batch
     from s2r_hf.signals.judge.training import JudgeTrainingConfig, train_judge

@@ -74,7 +74,8 @@ def decontaminate_pool(
 
 def handle_near_duplicates(pool: Dataset, config: ScoreConfig, hygiene: dict[str, Any]):
     """Add the cluster column (cluster), and keep the best-ranked row per cluster (drop)."""
-    from s2r_hf.hygiene.near_duplicates import cluster_questions, drop_near_duplicates
+    from s2r_hf.hygiene.near_duplicates import cluster_questions
+    from s2r_hf.selection import drop_near_duplicates
 
     if config.near_duplicates == "off":
         return pool, hygiene
