@@ -41,6 +41,7 @@ from typing import Any
 
 from s2r_hf.core.errors import InputError, OptionTypeError, SourceNotFoundError
 from s2r_hf.core.options import check_field_types
+from s2r_hf.experiment.repos import check_repo_names
 
 FULL = "full"  # the arm trained on the whole pool
 DEMO_SOURCE = "demo"  # pool.source naming the embedded synthetic demo pool
@@ -298,8 +299,6 @@ class ExperimentConfig:
             seen[arm.name.lower()] = index
         if self.publish is not None:
             # Repo names are checked now, not after every arm has trained (publishing is the last step).
-            from s2r_hf.experiment.publish import check_repo_names
-
             check_repo_names(self.name, self.publish.namespace, self.arm_names())
         if self.output is not None and not str(self.output).strip():
             raise InputError("output is empty; name the experiment's folder, or leave it out to use the name")

@@ -31,6 +31,7 @@ from s2r_hf.core.errors import InputError, OutputError, RunInterrupted, S2RError
 from s2r_hf.core.locks import FileLock
 from s2r_hf.core.redaction import redact_argv
 from s2r_hf.experiment.config import FULL, ExperimentConfig
+from s2r_hf.experiment.repos import arm_repo_id
 from s2r_hf.experiment.steps import (
     ARM_STEPS,
     EXPERIMENT_FILE,
@@ -440,8 +441,6 @@ class _Context:
     def _subset_repo(self, arm: str) -> str | None:
         """Where publishing will push this arm's subset, for its card's example (not a setting: a card's example
         does not change what the subset holds, so adding `publish` later re-runs nothing)."""
-        from s2r_hf.experiment.publish import arm_repo_id
-
         publish = self.config.publish
         return None if publish is None else arm_repo_id(publish.namespace, self.config.name, arm)
 

@@ -1,9 +1,11 @@
 """What a trained model says about itself: `s2r_training.json` in the output folder, and the model card made from it.
 
-The JSON file is the single source: the card (README.md, rendered from hub_cards/model.md) is re-rendered from it
-whenever it changes (training ended, an evaluation came back), so the two never disagree. Its `status` tells a later
-`s2r train` what the folder holds: `running` (a run started; resumable), `trained` (the loop ended), `finished` (the
-final model is saved: the folder is refused unless --overwrite_output_dir).
+`new_record` and `data_record` build the record (the launcher, s2r_hf.training.sft, or a callback built in a script of
+your own, s2r_hf.training.callbacks.SelectionReportCallback.from_reports). The JSON file is the single source: the card
+(README.md, rendered from hub_cards/model.md) is re-rendered from it whenever it changes (training ended, an evaluation
+came back), so the two never disagree. Its `status` tells a later `s2r train` what the folder holds: `running` (a run
+started; resumable), `trained` (the loop ended), `finished` (the final model is saved: the folder is refused unless
+--overwrite_output_dir).
 """
 
 from __future__ import annotations
@@ -13,10 +15,70 @@ import os
 from pathlib import Path
 from typing import Any
 
+from s2r_hf._version import __version__
 from s2r_hf.core.errors import InputError
 
 PROVENANCE_FILE = "s2r_training.json"
 CARD_FILE = "README.md"
+
+
+def new_record(
+    *,
+    base_model: str | None,
+    data: dict[str, Any],
+    name: str | None = None,
+    recipe: dict[str, Any] | None = None,
+    command: str | None = None,
+    output_dir: str | None = None,
+) -> dict[str, Any]:
+    """A new run's provenance record: what it trains on and from, before any training (status `running`)."""
+    return {
+        "kind": "s2r_training",
+        "status": "running",
+        "name": name,
+        "s2r_hf_version": __version__,
+        "base_model": base_model,
+        "data": data,
+        "recipe": recipe,
+        "training": None,
+        "evaluations": [],
+        "command": command,
+        "output_dir": output_dir,
+    }
+
+
+def data_record(
+    *,
+    source: str | None,
+    kind: str,
+    selection: dict[str, Any] | None,
+    selected_by: str | None,
+    sft_report,
+    pool_tokens: int | None,
+    config: str | None = None,
+    split: str | None = None,
+    revision: str | None = None,
+    pool_tokens_note: str | None = None,
+) -> dict[str, Any]:
+    """Which data made the model: the source, the selection, and the tokens trained against the pool's."""
+    sft = sft_report.describe() if hasattr(sft_report, "describe") else dict(sft_report)
+    return {
+        "source": source,
+        "kind": kind,
+        "config": config,
+        "split": split,
+        "revision": revision,
+        "selected_by": selected_by,
+        "selection": selection,
+        "sft": sft,
+        "tokens_trained": sft["tokens_kept"],
+        "pool_tokens": pool_tokens,
+        "token_share": (sft["tokens_kept"] / pool_tokens) if pool_tokens else None,
+        "pool_tokens_note": pool_tokens_note
+        or (
+            None if pool_tokens else "give the pool with --pool_dataset, or select on the fly with --selection_strategy"
+        ),
+    }
 
 
 def read_provenance(output_dir: str | os.PathLike) -> dict[str, Any] | None:

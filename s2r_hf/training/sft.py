@@ -29,9 +29,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from s2r_hf._version import __version__
 from s2r_hf.core.errors import InputError, ModelError, OutputError, S2RError
-from s2r_hf.training.provenance import PROVENANCE_FILE, read_provenance, update_provenance
+from s2r_hf.training.provenance import PROVENANCE_FILE, data_record, new_record, read_provenance, update_provenance
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -95,65 +94,6 @@ def parse_train_args(argv: list[str]):
 
 
 # ---------------------------------------------------------------------------------------------------------------- data
-
-
-def new_record(
-    *,
-    base_model: str | None,
-    data: dict[str, Any],
-    name: str | None = None,
-    recipe: dict[str, Any] | None = None,
-    command: str | None = None,
-    output_dir: str | None = None,
-) -> dict[str, Any]:
-    """A provenance record (see s2r_hf.training.provenance), before training."""
-    return {
-        "kind": "s2r_training",
-        "status": "running",
-        "name": name,
-        "s2r_hf_version": __version__,
-        "base_model": base_model,
-        "data": data,
-        "recipe": recipe,
-        "training": None,
-        "evaluations": [],
-        "command": command,
-        "output_dir": output_dir,
-    }
-
-
-def data_record(
-    *,
-    source: str | None,
-    kind: str,
-    selection: dict[str, Any] | None,
-    selected_by: str | None,
-    sft_report,
-    pool_tokens: int | None,
-    config: str | None = None,
-    split: str | None = None,
-    revision: str | None = None,
-    pool_tokens_note: str | None = None,
-) -> dict[str, Any]:
-    """Which data made the model: the source, the selection, and the tokens trained against the pool's."""
-    sft = sft_report.describe() if hasattr(sft_report, "describe") else dict(sft_report)
-    return {
-        "source": source,
-        "kind": kind,
-        "config": config,
-        "split": split,
-        "revision": revision,
-        "selected_by": selected_by,
-        "selection": selection,
-        "sft": sft,
-        "tokens_trained": sft["tokens_kept"],
-        "pool_tokens": pool_tokens,
-        "token_share": (sft["tokens_kept"] / pool_tokens) if pool_tokens else None,
-        "pool_tokens_note": pool_tokens_note
-        or (
-            None if pool_tokens else "give the pool with --pool_dataset, or select on the fly with --selection_strategy"
-        ),
-    }
 
 
 def _subset_block(source: str, kind: str) -> dict[str, Any] | None:
