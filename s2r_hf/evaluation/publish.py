@@ -30,6 +30,7 @@ from typing import Any
 
 from s2r_hf.core.cards import join_card, render_card, split_card
 from s2r_hf.core.errors import InputError
+from s2r_hf.evaluation.results import DETAILS_DIR, check_results, read_results
 from s2r_hf.hub.cards import CARD_FILE, read_remote_card
 from s2r_hf.hub.commit import CommitResult, RetryPolicy, check_online, check_push, check_repo_id, commit_files
 from s2r_hf.hub.subsets import SUBSET_RESULTS_DIR
@@ -67,8 +68,6 @@ def push_results(
     `subset_config` names the subset when `subset_repo` holds several (a collection); `config_name` the run's config
     in `results_repo` (default: its label).
     """
-    from s2r_hf.evaluation.runner import DETAILS_DIR, RESULTS_FORMAT, read_results
-
     check_online()
     if not any((results_repo, model_repo, subset_repo)):
         raise InputError("name at least one target: results_repo, model_repo or subset_repo")
@@ -77,9 +76,7 @@ def push_results(
             check_repo_id(repo)
     folder: Path | None = None
     if isinstance(results, Mapping):
-        data = dict(results)
-        if data.get("format") != RESULTS_FORMAT or not isinstance(data.get("results"), Mapping):
-            raise InputError(f"results must be what s2r evaluate wrote (format {RESULTS_FORMAT!r}), got another dict")
+        data = check_results(dict(results), "the results given")
     else:
         data = read_results(results)
         folder = Path(results) if Path(results).is_dir() else Path(results).parent

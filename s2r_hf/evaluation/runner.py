@@ -11,12 +11,9 @@ The run, step by step:
    read exactly these rows, and they stay beside the scores.
 4. `python -m s2r_hf.evaluation.worker plan.json` runs lighteval (its progress bars show on the terminal) and writes
    lighteval's results and per-sample details.
-5. The tidy results are written (`results.json`, `results.md`, a README.md card) with the settings, sample counts,
-   seed, lighteval version and the model's revision or weights digest; lighteval's details go to
-   `details/<benchmark>.parquet`. The folder appears whole or not at all.
-
-results.json's top-level `results` maps benchmark -> metric -> value (`{"aime24": {"pass@1": 0.31, "maj@16": 0.4}}`):
-the one mapping other tools (a training callback) need to read.
+5. The tidy results are written (`results.json`, `results.md`, a README.md card; the format is
+   s2r_hf.evaluation.results') with the settings, sample counts, seed, lighteval version and the model's revision or
+   weights digest; lighteval's details go to `details/<benchmark>.parquet`. The folder appears whole or not at all.
 """
 
 from __future__ import annotations
@@ -41,6 +38,7 @@ from s2r_hf.core.redaction import redact_command
 from s2r_hf.core.weights import weight_files, weights_digest
 from s2r_hf.evaluation.grading import MissingDependencyError
 from s2r_hf.evaluation.presets import PRESETS, TaskSettings, get_preset
+from s2r_hf.evaluation.results import DETAILS_DIR, EVALUATION_KIND, RESULTS_FORMAT, write_results
 from s2r_hf.pool.benchmarks import BENCHMARKS, parse_data_overrides, require_benchmark_names
 
 logger = logging.getLogger(__name__)
@@ -48,13 +46,8 @@ logger = logging.getLogger(__name__)
 BACKENDS = ("transformers", "vllm", "custom")
 # What lighteval's transformers backend (quantized 4bit/8bit included) and vLLM accept for the weights' dtype.
 DTYPES = ("auto", "bfloat16", "float16", "float32", "half", "float", "4bit", "8bit")
-RESULTS_FORMAT = "s2r-evaluation/1"
-RESULTS_FILE = "results.json"
-RESULTS_MARKDOWN = "results.md"
-DETAILS_DIR = "details"
 BENCHMARKS_DIR = "benchmarks"
 LIGHTEVAL_DIR = "lighteval"
-EVALUATION_KIND = "evaluation"
 # Sane upper bounds, checked before any work: beyond them a value is a typo, and lighteval would fail (or try to
 # allocate the impossible) only after the model has loaded. 1M new tokens exceeds every model's context today.
 UPPER_BOUNDS = {"max_new_tokens": 1_048_576, "num_samples": 1024, "batch_size": 65_536}
@@ -282,10 +275,7 @@ def _evaluate_into(
             lighteval_version=summary.get("lighteval_version") or lighteval_version,
             command=command,
         )
-        markdown = render_markdown(tidy)
-        (staging / RESULTS_FILE).write_text(json.dumps(tidy, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        (staging / RESULTS_MARKDOWN).write_text(markdown, encoding="utf-8")
-        (staging / "README.md").write_text(_card(tidy, markdown), encoding="utf-8")
+        markdown = write_results(staging, tidy)
         move_into_place(staging, target, overwrite)
     except OSError as err:
         if staging is not None:
@@ -593,89 +583,3 @@ def tidy_results(
         "results": results,
         "table": table,
     }
-
-
-def render_markdown(tidy: dict) -> str:
-    """The results as Markdown: one row per benchmark and metric, then the generation statistics."""
-    lines = [
-        f"## {tidy['label']}",
-        "",
-        "| task | metric | value | stderr | problems | samples | settings |",
-        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
-    ]
-    for row in tidy["table"]:
-        stderr = "-" if row["stderr"] is None else f"{row['stderr']:.4f}"
-        lines.append(
-            f"| {row['task']} | {row['metric']} | {row['value']:.4f} | {stderr} | {row['problems']} | "
-            f"{row['samples']} | {row['settings']} |"
-        )
-    lines += ["", "| task | mean generated tokens | mean rethinking markers |", "| --- | ---: | ---: |"]
-    for name, task in tidy["tasks"].items():
-        tokens = "-" if task["mean_generated_tokens"] is None else f"{task['mean_generated_tokens']:.1f}"
-        rethinks = "-" if task["mean_rethinks"] is None else f"{task['mean_rethinks']:.2f}"
-        lines.append(f"| {name} | {tokens} | {rethinks} |")
-    protocol = tidy["protocol"]
-    model = tidy["model"]
-    revision = model.get("weights_sha256") or model.get("commit") or model.get("revision") or model.get("code_sha256")
-    lines += [
-        "",
-        f"Preset `{protocol['preset']}`, seed {protocol['seed']}, backend {protocol['backend']}, lighteval "
-        f"{protocol['lighteval_version']}, s2r-hf {protocol['s2r_version']}; model `{model['name']}` "
-        f"({'weights sha256' if model.get('weights_sha256') else 'revision'} `{revision}`).",
-    ]
-    if protocol["partial"]:
-        lines += ["", f"**Partial run**: at most {protocol['max_samples']} problems per benchmark; not comparable."]
-    return "\n".join(lines) + "\n"
-
-
-def _card(tidy: dict, markdown: str) -> str:
-    import yaml
-
-    header = {
-        "s2r": {
-            "kind": EVALUATION_KIND,
-            "label": tidy["label"],
-            "model": tidy["model"]["name"],
-            "preset": tidy["protocol"]["preset"],
-            "results": tidy["results"],
-        }
-    }
-    front = yaml.safe_dump(header, sort_keys=False, allow_unicode=True)
-    return f"---\n{front}---\n\n# Evaluation: {tidy['label']}\n\n{markdown}"
-
-
-def read_results(path: str | os.PathLike) -> dict:
-    """A results.json written by `evaluate_model` (or the folder holding it); InputError for anything else."""
-    path = Path(path)
-    if path.is_dir():
-        if not (path / RESULTS_FILE).is_file():
-            raise InputError(
-                f"{str(path)!r} holds no {RESULTS_FILE}: give a results.json (or its folder) from s2r evaluate"
-            )
-        path = path / RESULTS_FILE
-    if not path.exists():
-        raise InputError(f"{str(path)!r} does not exist: give a results.json (or its folder) from s2r evaluate")
-    if not path.is_file():
-        raise InputError(f"{str(path)!r} is not a results file: give a results.json (or its folder) from s2r evaluate")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise InputError(f"{str(path)!r} is not a results file of s2r evaluate: not JSON ({err})") from err
-    except OSError as err:
-        raise InputError(f"{str(path)!r} cannot be read ({err.strerror or err}); check its permissions") from err
-    if not isinstance(data, dict) or data.get("format") != RESULTS_FORMAT or not isinstance(data.get("results"), dict):
-        raise InputError(
-            f'{str(path)!r} is not a results file of s2r evaluate (no "format": "{RESULTS_FORMAT}" and results '
-            "mapping); give the results.json that `s2r evaluate` wrote"
-        )
-    for task, metrics in data["results"].items():
-        bad = None if isinstance(metrics, dict) else metrics
-        for metric, value in metrics.items() if isinstance(metrics, dict) else ():
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                bad = {metric: value}
-        if bad is not None:
-            raise InputError(
-                f"{str(path)!r} is damaged: its results for {task!r} should map metrics to numbers, got "
-                f"{json.dumps(bad)[:80]}; evaluate again (s2r evaluate) to write it whole"
-            )
-    return data

@@ -116,7 +116,7 @@ def publish_experiment(
     Re-running pushes only what changed.
     """
     from s2r_hf.evaluation.publish import push_results
-    from s2r_hf.evaluation.runner import read_results
+    from s2r_hf.evaluation.results import read_results
     from s2r_hf.hub.subsets import publish_subset
     from s2r_hf.training.publish import publish_model
 

@@ -231,7 +231,7 @@ def _step_record(arm_dir: Path, step: str) -> dict[str, Any] | None:
 
 def _arm_row(arm_dir: Path, name: str, settings: dict) -> tuple[dict[str, Any], dict | None]:
     # Light modules (json and pathlib only), imported here to keep `s2r --help` free of them all the same.
-    from s2r_hf.evaluation.runner import RESULTS_FILE, read_results
+    from s2r_hf.evaluation.results import RESULTS_FILE, read_results
     from s2r_hf.training.provenance import read_provenance
 
     strategy = settings.get("strategy")

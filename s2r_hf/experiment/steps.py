@@ -322,7 +322,7 @@ def output_problem(step: Step) -> str | None:
             return f"has an unreadable training record ({err})"
         return None if record and record.get("status") == "finished" else "is not a finished training run"
     if step.name == "evaluate":
-        from s2r_hf.evaluation.runner import read_results
+        from s2r_hf.evaluation.results import read_results
 
         try:
             read_results(step.output)
