@@ -33,6 +33,7 @@ from typing import Any
 
 from s2r_hf.core.children import run_tied
 from s2r_hf.core.errors import InputError, ModelError, OutputError, S2RError
+from s2r_hf.core.models import TOKENIZER_FILES, check_model_reachable, has_chat_template
 from s2r_hf.core.options import check_choice, check_field_types
 from s2r_hf.core.redaction import redact_command
 from s2r_hf.core.weights import weight_files, weights_digest
@@ -308,13 +309,10 @@ def _check_model(model: str | os.PathLike, backend: str, revision: str | None = 
                 f"{ref!r} is not a .py file"
             )
         return str(path)
-    from s2r_hf.signals.judge.model import TOKENIZER_FILES, check_judge_reachable, has_chat_template
-    from s2r_hf.signals.length import looks_like_local_path
-
     if not path.exists():
-        if looks_like_local_path(ref) or ref.count("/") != 1:
-            raise InputError(f"model {ref!r} is neither a local folder nor a Hub id (org/name)")
-        check_judge_reachable(ref, revision, role="model")  # one metadata request; lighteval downloads it later
+        # A path that does not exist is refused (s2r_hf.core.models' rule); a Hub id costs one metadata request, and
+        # lighteval downloads the model later.
+        check_model_reachable(ref, revision, role="model")
         return ref
     if not path.is_dir():
         raise ModelError(f"model {ref!r} is a file; give the folder holding config.json, the weights and tokenizer")

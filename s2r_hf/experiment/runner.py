@@ -29,6 +29,7 @@ from typing import Any
 
 from s2r_hf.core.errors import InputError, OutputError, RunInterrupted, S2RError
 from s2r_hf.core.locks import FileLock
+from s2r_hf.core.models import is_local_model
 from s2r_hf.core.redaction import redact_argv
 from s2r_hf.experiment.config import FULL, ExperimentConfig
 from s2r_hf.experiment.repos import arm_repo_id
@@ -319,7 +320,7 @@ def write_experiment_record(config: ExperimentConfig) -> None:
 def check_train_options(config: ExperimentConfig) -> None:
     """Parse the training options as `s2r train` will (recipe, overrides, model), before any step runs: the training
     config refuses the values training would fail on or train nothing with (NaN, no epochs, a zero batch...)."""
-    from s2r_hf.training.sft import _looks_local, parse_train_args
+    from s2r_hf.training.sft import parse_train_args
 
     launcher = train_command(config, data="pool", output_dir="check")[0]
     if shutil.which(launcher) is None:
@@ -328,7 +329,7 @@ def check_train_options(config: ExperimentConfig) -> None:
             "it, or use {python} (with e.g. `{python} -m torch.distributed.run --nproc_per_node 8`)"
         )
     model = config.train.model
-    if model and _looks_local(model) and not Path(model).expanduser().is_dir():
+    if model and is_local_model(model) and not Path(model).expanduser().is_dir():
         raise InputError(f"train.model {model!r} does not exist; give a model folder or a Hub model id")
     argv = train_arguments(config, data="pool", output_dir=str(config.output_dir / "check"))
     try:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.errors import InputError
+from s2r_hf.core.models import is_local_model
 from s2r_hf.experiment.config import DEMO_SOURCE, FULL, ExperimentConfig
 
 logger = logging.getLogger(__name__)
@@ -167,15 +168,13 @@ def _base_model(config: ExperimentConfig) -> str | dict[str, str] | None:
     A local model's path says nothing of what it holds (weights replaced in place must retrain every arm, a folder
     moved elsewhere need not), so it is fingerprinted by the digest of its weight files (s2r_hf.core.weights).
     """
-    from s2r_hf.training.sft import _looks_local
-
     model = config.train.model
     if model is None:
         model = _recipe_model(Path(config.train.recipe_path))
         if model is None:
             return config.train.model
     folder = Path(model).expanduser()
-    if not _looks_local(model) or not folder.is_dir():
+    if not is_local_model(model) or not folder.is_dir():
         return config.train.model  # a Hub id; a missing folder is refused when the run starts
     return {"weights_sha256": _cached_weights_digest(config, folder)}
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from s2r_hf._version import __version__
 from s2r_hf.core.errors import InputError
+from s2r_hf.core.models import is_local_model
 
 PROVENANCE_FILE = "s2r_training.json"
 CARD_FILE = "README.md"
@@ -128,7 +129,7 @@ def card_metadata(record: dict[str, Any]) -> dict[str, Any]:
     """The card's YAML header: what the Hub reads (base model, datasets, tags), and the record itself."""
     metadata: dict[str, Any] = {"library_name": "transformers", "pipeline_tag": "text-generation"}
     base = record.get("base_model")
-    if base and not Path(str(base)).exists():  # a local path means nothing on the Hub
+    if base and not is_local_model(str(base)):  # a local path means nothing on the Hub
         metadata["base_model"] = base
     data = record.get("data") or {}
     if data.get("kind") == "hub" and data.get("source"):

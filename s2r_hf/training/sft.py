@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.errors import InputError, ModelError, OutputError, S2RError
+from s2r_hf.core.models import is_local_model
 from s2r_hf.training.provenance import PROVENANCE_FILE, data_record, new_record, read_provenance, update_provenance
 
 if TYPE_CHECKING:
@@ -445,10 +446,6 @@ def clear_run(plan: OutputPlan) -> None:
 # ------------------------------------------------------------------------------------------------ tokenizer and model
 
 
-def _looks_local(name: str) -> bool:
-    return name.startswith((".", "/", "~")) or name.count("/") > 1 or Path(name).expanduser().exists()
-
-
 def load_tokenizer(model_args, training_args):
     """The tokenizer, with the chat template TRL will use; returns (tokenizer, template to measure with or None)."""
     from transformers import AutoTokenizer
@@ -456,7 +453,7 @@ def load_tokenizer(model_args, training_args):
     name = model_args.model_name_or_path
     if not name:
         raise InputError("--model_name_or_path is required: a local model folder or a Hub model id")
-    if _looks_local(name) and not Path(name).expanduser().is_dir():
+    if is_local_model(name) and not Path(name).expanduser().is_dir():
         raise ModelError(f"model {name!r} does not exist; give a model folder or a Hub model id")
     try:
         tokenizer = AutoTokenizer.from_pretrained(

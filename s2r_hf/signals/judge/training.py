@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 from s2r_hf.core.columns import ID, MESSAGES
 from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, OutputExistsError
 from s2r_hf.core.folders import make_staging, move_into_place, remove_stale_staging
+from s2r_hf.core.models import check_model_reference, fetch_model, is_local_model
 from s2r_hf.core.rows import arrow_column, question_of
 from s2r_hf.core.stats import spearman
-from s2r_hf.signals.judge.model import check_model_reference, fetch_model
 from s2r_hf.signals.judge.prompt import DEFAULT_JUDGE, DEFAULT_SYSTEM_PROMPT, encode_judge_prompts
 
 if TYPE_CHECKING:
@@ -609,7 +609,7 @@ def judge_card_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     """The card's YAML metadata: what the Hub reads (base model, library, tags) and the training facts as `s2r`."""
     card: dict[str, Any] = {}
     # The Hub reads `base_model` as a model id: a local folder's path would be a broken link there.
-    if not Path(metadata["base_model"]).expanduser().exists():
+    if not is_local_model(metadata["base_model"]):
         card["base_model"] = metadata["base_model"]
     card["library_name"] = "transformers"
     card["tags"] = JUDGE_TAGS
