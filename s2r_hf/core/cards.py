@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.errors import InputError
+from s2r_hf.core.redaction import redact
 
 CARD_TEMPLATES = ("scored_pool.md", "subset.md", "judge.md", "model.md")
 
@@ -50,8 +51,6 @@ def render_card(template: str, metadata: dict[str, Any]) -> str:
     applied
     here too: a token that reached a record (a command line, an option) is shown as REDACTED, never published.
     """
-    from s2r_hf.core.redaction import redact
-
     if template not in CARD_TEMPLATES:
         raise ValueError(f"unknown card template {template!r}; known: {list(CARD_TEMPLATES)}")
     metadata = redact(metadata)

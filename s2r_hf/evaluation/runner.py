@@ -31,16 +31,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s2r_hf._version import __version__
 from s2r_hf.core.children import run_tied
 from s2r_hf.core.errors import InputError, ModelError, OutputError, S2RError
+from s2r_hf.core.folders import _disk_error_message, check_writable, make_staging, move_into_place, remove_stale_staging
+from s2r_hf.core.http_errors import transport_errors
+from s2r_hf.core.locks import locked_output
 from s2r_hf.core.models import TOKENIZER_FILES, check_model_reachable, has_chat_template
 from s2r_hf.core.options import check_choice, check_field_types
 from s2r_hf.core.redaction import redact_command
 from s2r_hf.core.weights import weight_files, weights_digest
 from s2r_hf.evaluation.grading import MissingDependencyError
 from s2r_hf.evaluation.presets import PRESETS, TaskSettings, get_preset
+from s2r_hf.evaluation.prompt import SYSTEM_PROMPT, benchmark_of_details
 from s2r_hf.evaluation.results import DETAILS_DIR, EVALUATION_KIND, RESULTS_FORMAT, write_results
-from s2r_hf.pool.benchmarks import BENCHMARKS, parse_data_overrides, require_benchmark_names
+from s2r_hf.pool.benchmarks import BENCHMARKS, load_benchmark, parse_data_overrides, require_benchmark_names
 
 logger = logging.getLogger(__name__)
 
@@ -181,9 +186,6 @@ def evaluate_model(
     `options` are EvaluationConfig's fields (tasks="math500,aime24", preset="paper", max_samples=..., python=...);
     `data` maps benchmarks to local files or folders ({"aime24": "aime24.jsonl"} or ["aime24=aime24.jsonl"]).
     """
-    from s2r_hf.core.folders import check_writable
-    from s2r_hf.core.locks import locked_output
-
     if config is not None and options:
         raise InputError("pass either config= or option keywords, not both")
     config = config or EvaluationConfig(**options)
@@ -211,8 +213,6 @@ def evaluate_model(
 
 
 def _make_parent(target: Path) -> None:
-    from s2r_hf.core.folders import _disk_error_message
-
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -230,8 +230,6 @@ def _evaluate_into(
     overwrite: bool,
 ) -> tuple[dict, str]:
     """The run proper, in a staging folder beside `target` moved into place when whole (the caller holds the lock)."""
-    from s2r_hf.core.folders import _disk_error_message, make_staging, move_into_place, remove_stale_staging
-
     staging = None
     try:
         remove_stale_staging(target)
@@ -262,7 +260,7 @@ def _evaluate_into(
         plan_path.parent.mkdir(parents=True, exist_ok=True)
         plan_path.write_text(json.dumps(plan, indent=2), encoding="utf-8")
         _run_worker(python, plan_path)
-        from s2r_hf.evaluation.worker import SUMMARY_FILE
+        from s2r_hf.evaluation.worker import SUMMARY_FILE  # the lighteval process's module: not loaded with this one
 
         summary = json.loads((staging / SUMMARY_FILE).read_text(encoding="utf-8"))
         (staging / SUMMARY_FILE).replace(staging / LIGHTEVAL_DIR / SUMMARY_FILE)
@@ -409,8 +407,6 @@ def probe_interpreter(python: str, backend: str) -> str:
 
 def _write_benchmarks(staging: Path, settings: dict[str, TaskSettings], overrides: dict[str, str]) -> dict:
     """Each benchmark, normalised by load_benchmark, as benchmarks/<name>/test.parquet; its source and digest."""
-    from s2r_hf.pool.benchmarks import load_benchmark
-
     sources = {}
     for name in settings:
         dataset = load_benchmark(name, overrides.get(name))
@@ -453,8 +449,6 @@ def _run_worker(python: str, plan_path: Path) -> None:
 def _collect_details(staging: Path) -> None:
     """lighteval's per-sample details (details/<model>/<date>/details_s2r_<name>|0_<date>.parquet) are moved to
     details/<name>.parquet (moved, not copied: with 16 long samples per problem they are large)."""
-    from s2r_hf.evaluation.prompt import benchmark_of_details
-
     out = staging / DETAILS_DIR
     out.mkdir()
     for path in sorted((staging / LIGHTEVAL_DIR).rglob("details_*.parquet")):
@@ -497,8 +491,6 @@ def _hub_commit(model: str, revision: str | None) -> str | None:
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
-    from s2r_hf.core.http_errors import transport_errors
-
     try:
         return HfApi().model_info(model, revision=revision).sha
     except (HfHubHTTPError, OSError, *transport_errors()) as err:
@@ -526,9 +518,6 @@ def tidy_results(
     lighteval_version: str,
     command: str | None,
 ) -> dict:
-    from s2r_hf._version import __version__
-    from s2r_hf.evaluation.prompt import SYSTEM_PROMPT
-
     results: dict[str, dict[str, float]] = {}
     table = []
     tasks = {}

@@ -26,7 +26,8 @@ from typing import Any
 
 from s2r_hf.core.cards import split_card
 from s2r_hf.core.errors import InputError
-from s2r_hf.evaluation.publish import RESULTS_KIND
+from s2r_hf.evaluation.publish import RESULTS_KIND, push_results
+from s2r_hf.evaluation.results import read_results
 from s2r_hf.experiment.config import FULL
 from s2r_hf.experiment.report import REPORT_CHART, REPORT_FORMAT, REPORT_JSON, REPORT_MARKDOWN, read_experiment
 from s2r_hf.experiment.repos import RESULTS_FOLDER, arm_repo_id, check_repo_names
@@ -39,6 +40,8 @@ from s2r_hf.hub.commit import (
     check_publish_options,
     commit_files,
 )
+from s2r_hf.hub.subsets import publish_subset
+from s2r_hf.training.publish import publish_model, read_training_record
 
 logger = logging.getLogger(__name__)
 
@@ -115,11 +118,6 @@ def publish_experiment(
     skipped with a warning and listed in the result's `skipped`. Every repo id is checked before the first push.
     Re-running pushes only what changed.
     """
-    from s2r_hf.evaluation.publish import push_results
-    from s2r_hf.evaluation.results import read_results
-    from s2r_hf.hub.subsets import publish_subset
-    from s2r_hf.training.publish import publish_model
-
     check_online()
     check_publish_options(private=private, token=token, retry=retry)
     check_namespace(namespace)
@@ -259,8 +257,6 @@ def arm_note(name: str, arm: dict[str, Any], columns: list) -> str:
 
 def _not_ready(arm: _Arm) -> str | None:
     """Why an arm cannot be published yet (not trained, not evaluated), or None; a broken arm is an InputError."""
-    from s2r_hf.training.publish import read_training_record
-
     model = arm.folder / "model"
     if not model.is_dir():
         return "not trained yet (no model/ folder)"

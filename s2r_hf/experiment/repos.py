@@ -8,7 +8,6 @@ to `NAMESPACE/EXPERIMENT-results`, one config per arm, the comparison to its `ex
 from __future__ import annotations
 
 from s2r_hf.core.errors import InputError
-from s2r_hf.hub.commit import check_repo_id
 
 RESULTS_FOLDER = "experiment"  # where the comparison goes in the results repo, beside one config per arm
 # Arm names that would collide with the results repo's own names: `{experiment}-results`, and its experiment/ folder.
@@ -23,7 +22,11 @@ def arm_repo_id(namespace: str, experiment: str, arm: str) -> str:
 def check_repo_names(name: str, namespace: str, arm_names: list[str]) -> None:
     """Every repo id publishing will use valid on the Hub, and no arm named like the results repo's own parts: one
     InputError for all (checked when the experiment file is read, and again before the first push)."""
-    from huggingface_hub.utils import HFValidationError, validate_repo_id  # the experiment's --help stays light
+    # Loaded here, not with the module: the experiment file's dataclasses build `s2r experiment`'s parser, and
+    # `s2r --help` needs neither the Hub client nor the commit engine.
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    from s2r_hf.hub.commit import check_repo_id
 
     problems = []
     twice = dict.fromkeys(arm for arm in arm_names if arm_names.count(arm) > 1)

@@ -27,10 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s2r_hf._version import __version__
+from s2r_hf.core.children import run_tied
 from s2r_hf.core.errors import InputError, OutputError, RunInterrupted, S2RError
+from s2r_hf.core.folders import _disk_error_message, check_writable
 from s2r_hf.core.locks import FileLock
 from s2r_hf.core.models import is_local_model
 from s2r_hf.core.redaction import redact_argv
+from s2r_hf.evaluation.runner import evaluate_model
 from s2r_hf.experiment.config import FULL, ExperimentConfig
 from s2r_hf.experiment.repos import arm_repo_id
 from s2r_hf.experiment.steps import (
@@ -42,10 +46,17 @@ from s2r_hf.experiment.steps import (
     arm_output,
     experiment_steps,
     now,
+    pool_dir,
     step_status,
     write_json,
     write_record,
 )
+from s2r_hf.pipeline.score import score_pool
+from s2r_hf.training.provenance import read_provenance
+
+# Imported where they are used, not here: `s2r --help` loads this module (the options of `s2r experiment`) and needs
+# neither the training launcher (s2r_hf.training.sft), the dataset writers (s2r_hf.outputs.artifacts), the report nor
+# the publisher.
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +98,6 @@ def run_experiment(
         # A full or read-only disk under the experiment's own records (steps/, locks, experiment.json): one line.
         if err.errno not in _DISK_ERRNOS or isinstance(err, S2RError):
             raise
-        from s2r_hf.core.folders import _disk_error_message
 
         raise OutputError(_disk_error_message(Path(err.filename or config.output_dir), err)) from err
     except KeyboardInterrupt:
@@ -247,8 +257,6 @@ def check_output(config: ExperimentConfig) -> Path:
     """The output folder must hold this experiment, or nothing: never another experiment's or anything else."""
     import json
 
-    from s2r_hf.core.folders import check_writable
-
     output = config.output_dir
     path = output / EXPERIMENT_FILE
     if output.is_symlink() and not output.exists():
@@ -301,8 +309,6 @@ def _refuse_inside_inputs(config: ExperimentConfig) -> None:
 
 def write_experiment_record(config: ExperimentConfig) -> None:
     """experiment.json: the experiment's name, arms and settings, which `report` and `publish` read."""
-    from s2r_hf._version import __version__
-
     write_json(
         config.output_dir / EXPERIMENT_FILE,
         {
@@ -406,7 +412,6 @@ class _Context:
     def _scored_pool(self):
         """The scored pool and its card's s2r block, read once per run."""
         if self._loaded_pool is None:
-            from s2r_hf.experiment.steps import pool_dir
             from s2r_hf.outputs.artifacts import load_scored_pool
 
             self._loaded_pool = load_scored_pool(pool_dir(self.config))
@@ -414,7 +419,6 @@ class _Context:
 
     def _score(self, planned: Step, resume: bool) -> dict[str, Any]:
         from s2r_hf.outputs.artifacts import write_scored_pool
-        from s2r_hf.pipeline.score import score_pool
 
         pool, s2r = score_pool(self.config.pool.score_config(), command=self.command)
         write_scored_pool(pool, s2r, planned.output, overwrite=True)  # only an earlier scored pool is replaced
@@ -422,7 +426,6 @@ class _Context:
         return {"rows": len(pool), "rows_in": s2r.get("rows_in")}
 
     def _select(self, planned: Step, resume: bool) -> dict[str, Any]:
-        from s2r_hf.experiment.steps import pool_dir
         from s2r_hf.outputs.artifacts import write_subset
 
         pool, pool_s2r = self._scored_pool()
@@ -446,9 +449,6 @@ class _Context:
         return None if publish is None else arm_repo_id(publish.namespace, self.config.name, arm)
 
     def _train(self, planned: Step, resume: bool) -> dict[str, Any]:
-        from s2r_hf.experiment.steps import pool_dir
-        from s2r_hf.training.provenance import read_provenance
-
         arm = self.config.arm(planned.arm)
         output = planned.output
         existing = read_provenance(output) if output.is_dir() else None
@@ -474,9 +474,6 @@ class _Context:
         return _train_summary(record)
 
     def _evaluate(self, planned: Step, resume: bool) -> dict[str, Any]:
-        from s2r_hf.evaluation.runner import evaluate_model
-        from s2r_hf.training.provenance import read_provenance
-
         model = arm_output(self.config, planned.arm, "train")
         record = read_provenance(model) or {}
         tokens = (record.get("data") or {}).get("tokens_trained")
@@ -505,8 +502,6 @@ def _train_summary(record: dict[str, Any]) -> dict[str, Any]:
 def _run_child(command: list[str], step_id: str, *, env: dict[str, str] | None = None) -> None:
     """Run a step's child process with the terminal's output; it dies with this process (no orphan trainer). `env`
     is added to this process's environment for the child (its credentials)."""
-    from s2r_hf.core.children import run_tied
-
     try:
         completed = run_tied(command, env={**os.environ, **env} if env else None)
     except FileNotFoundError as err:

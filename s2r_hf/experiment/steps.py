@@ -23,8 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.errors import InputError
+from s2r_hf.core.folders import files_fingerprint, s2r_kind, source_files
 from s2r_hf.core.models import is_local_model
+from s2r_hf.core.options import flatten
+from s2r_hf.core.redaction import redact
+from s2r_hf.core.weights import digest_weights
+from s2r_hf.evaluation.results import read_results
 from s2r_hf.experiment.config import DEMO_SOURCE, FULL, ExperimentConfig
+from s2r_hf.training.provenance import read_provenance
+
+# s2r_hf.training.sft (credentials) is imported where it is used: `s2r --help` loads this module and needs no launcher.
 
 logger = logging.getLogger(__name__)
 
@@ -127,9 +135,6 @@ def experiment_steps(config: ExperimentConfig) -> list[Step]:
 
 
 def _pool_settings(config: ExperimentConfig) -> dict[str, Any]:
-    from s2r_hf.core.folders import files_fingerprint, source_files
-    from s2r_hf.core.options import flatten
-
     if config.pool.scored is not None:
         folder = Path(config.pool.scored).expanduser()
         # A re-scored pool (new shards, new card) is a new pool: every selection from it runs again.
@@ -193,8 +198,6 @@ def _recipe_model(recipe: Path) -> str | None:
 def _cached_weights_digest(config: ExperimentConfig, folder: Path) -> str:
     """The weights' digest, each file read again only when its stat changed since the digest kept in
     OUTPUT/steps/weights.json (kept once the experiment's folder exists: `plan` on a new experiment writes nothing)."""
-    from s2r_hf.core.weights import digest_weights
-
     cache_path = config.output_dir / STEPS_DIR / WEIGHTS_CACHE
     try:
         cache = json.loads(cache_path.read_text(encoding="utf-8"))
@@ -213,8 +216,6 @@ def _cached_weights_digest(config: ExperimentConfig, folder: Path) -> str:
 
 
 def _evaluation_settings(config: ExperimentConfig) -> dict[str, Any]:
-    from s2r_hf.core.folders import files_fingerprint, source_files
-
     evaluation = dataclasses.asdict(config.evaluation_config())
     evaluation.pop("python")  # which environment runs lighteval, not what it measures
     data = {name: files_fingerprint(source_files(path)) for name, path in sorted(config.evaluation_data().items())}
@@ -254,8 +255,6 @@ def write_record(step: Step, status: str, **extra: Any) -> dict[str, Any]:
 def write_json(path: Path, data: Any) -> None:
     """Write an experiment record whole, through the one rule for secrets (`redact`): a token given as an override
     (`--set train.overrides.hub_token=...`) or in the experiment file is recorded as REDACTED."""
-    from s2r_hf.core.redaction import redact
-
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.parent / f".{path.name}.tmp-{os.getpid()}"
     # default=str first (paths, dates), so that redact sees every value as JSON will hold it.
@@ -303,8 +302,6 @@ def step_status(step: Step) -> StepStatus:
 
 def output_problem(step: Step) -> str | None:
     """What is wrong with a finished step's output (None when it is whole)."""
-    from s2r_hf.core.folders import s2r_kind
-
     if step.name == "pool" and step.settings.get("scored"):
         return None
     if not step.output.is_dir():
@@ -313,16 +310,12 @@ def output_problem(step: Step) -> str | None:
         expected = "scored_pool" if step.name == "pool" else "subset"
         return None if s2r_kind(step.output) == expected else f"is not a {expected.replace('_', ' ')} any more"
     if step.name == "train":
-        from s2r_hf.training.provenance import read_provenance
-
         try:
             record = read_provenance(step.output)
         except InputError as err:
             return f"has an unreadable training record ({err})"
         return None if record and record.get("status") == "finished" else "is not a finished training run"
     if step.name == "evaluate":
-        from s2r_hf.evaluation.results import read_results
-
         try:
             read_results(step.output)
         except InputError:

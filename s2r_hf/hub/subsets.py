@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from s2r_hf._version import __version__
 from s2r_hf.core.cards import render_card, split_card
 from s2r_hf.core.errors import InputError
 from s2r_hf.core.folders import CARD_FILE, DATA_DIR, SPLIT, read_card_metadata
@@ -144,8 +145,6 @@ def publish_subsets(
     so `load_dataset(repo_id, "c")` loads it; `default` (a config name) also makes `load_dataset(repo_id)` work. The
     card lists every config. The repo holds exactly these subsets: files of configs no longer given are deleted.
     """
-    from s2r_hf.core.cards import render_card
-
     check_online()
     check_repo_id(repo_id)
     check_publish_options(private=private, token=token, retry=retry)
@@ -496,6 +495,4 @@ def _short(value: Any, limit: int = 40) -> str:
 
 
 def _version() -> str:
-    from s2r_hf._version import __version__
-
     return __version__

@@ -33,8 +33,10 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from s2r_hf._version import __version__
 from s2r_hf.core.columns import ID, QUESTION_CLUSTER
 from s2r_hf.core.errors import InputError, OptionTypeError
+from s2r_hf.core.rows import arrow_column, require_dataset, require_num_proc
 from s2r_hf.hygiene.text import batch_questions, check_question_source, question_words, word_ngrams
 
 if TYPE_CHECKING:
@@ -143,9 +145,6 @@ def cluster_questions(
     import numpy as np
     from datasets.fingerprint import Hasher
     from datasketch import MinHashLSH
-
-    from s2r_hf._version import __version__
-    from s2r_hf.core.rows import arrow_column, require_dataset, require_num_proc
 
     require_dataset(dataset, "the dataset to cluster")
     require_num_proc(num_proc)

@@ -29,8 +29,10 @@ from typing import Any, Protocol
 
 from transformers import TrainerCallback
 
+from s2r_hf.core.children import popen_tied
 from s2r_hf.core.errors import InputError
 from s2r_hf.core.redaction import redact_argv
+from s2r_hf.hub.commit import PublishError, check_repo_id, commit_files
 from s2r_hf.training.eval_command import DEFAULT_EVAL_COMMAND, check_eval_command
 from s2r_hf.training.provenance import data_record, new_record, read_provenance, update_provenance, write_provenance
 from s2r_hf.training.publish import PUSH_EXCLUDE
@@ -153,8 +155,6 @@ class PushToHubRevisionCallback(TrainerCallback):
     """
 
     def __init__(self, repo_id: str, *, prefix: str = "", private: bool = False, token: str | None = None):
-        from s2r_hf.hub.commit import check_repo_id
-
         check_repo_id(repo_id)
         self.repo_id = repo_id
         self.prefix = f"{prefix}-" if prefix and not prefix.endswith("-") else prefix
@@ -183,8 +183,6 @@ class PushToHubRevisionCallback(TrainerCallback):
         logger.info("pushing %s to %s@%s in the background", checkpoint.name, self.repo_id, branch)
 
     def _push(self, files: dict[str, Path], branch: str, staging: Path):
-        from s2r_hf.hub.commit import commit_files
-
         try:
             return commit_files(
                 self.repo_id,
@@ -220,8 +218,6 @@ class PushToHubRevisionCallback(TrainerCallback):
 
         A run whose checkpoints did not reach the Hub must not end as a success; what it trained stays saved.
         """
-        from s2r_hf.hub.commit import PublishError
-
         failed = {branch: error for branch, error in self.wait().items() if isinstance(error, BaseException)}
         if not failed:
             return
@@ -318,8 +314,6 @@ class EvaluateCallback(TrainerCallback):
         `stage=True` evaluates a hard-linked copy of it (in s2r_eval/step-N/), so that `save_total_limit` rotating the
         checkpoint away while it is evaluated takes nothing from the evaluation.
         """
-        from s2r_hf.core.children import popen_tied
-
         folder = Path(output_dir) / EVAL_FOLDER / f"step-{step}"
         folder.mkdir(parents=True, exist_ok=True)
         output = folder / EVAL_OUTPUT

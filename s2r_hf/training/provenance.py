@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf._version import __version__
+from s2r_hf.core.cards import render_card
 from s2r_hf.core.errors import InputError
 from s2r_hf.core.models import is_local_model
+from s2r_hf.core.redaction import redact
 
 PROVENANCE_FILE = "s2r_training.json"
 CARD_FILE = "README.md"
@@ -102,8 +104,6 @@ def write_provenance(output_dir: str | os.PathLike, record: dict[str, Any]) -> P
     The record goes through the one rule for secrets first (`s2r_hf.core.redaction.redact`): whatever option or value
     carried a token into it, the file and the card hold `REDACTED`.
     """
-    from s2r_hf.core.redaction import redact
-
     record = redact(record)
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -140,8 +140,6 @@ def card_metadata(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_model_card(output_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
-    from s2r_hf.core.cards import render_card
-
     path = Path(output_dir) / CARD_FILE
     temporary = Path(output_dir) / f".{CARD_FILE}.tmp"
     temporary.write_text(render_card("model.md", card_metadata(record)), encoding="utf-8")

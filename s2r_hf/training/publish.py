@@ -21,6 +21,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
+from s2r_hf._version import __version__
 from s2r_hf.core.cards import join_card, split_card
 from s2r_hf.core.errors import InputError
 from s2r_hf.hub.commit import (
@@ -226,6 +227,4 @@ def _refuse_foreign_repo(plan: CommitPlan) -> None:
 
 
 def _version() -> str:
-    from s2r_hf._version import __version__
-
     return __version__
