@@ -203,3 +203,18 @@ def test_a_fresh_import_loads_nothing_above(fresh_imports):
         if above:
             wrong[module] = above
     assert not wrong, "\n".join(f"{m} loads {above}" for m, above in wrong.items())
+
+
+def test_importing_the_package_alone_loads_only_its_version():
+    # The public API is lazy (s2r_hf.__getattr__): `import s2r_hf` must not pull in any layer, nor their libraries.
+    code = "import json, sys, s2r_hf; print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 's2r_hf')))"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PACKAGE.parent,
+        env={**os.environ, "PYTHONPATH": str(PACKAGE.parent)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout) == ["s2r_hf", "s2r_hf._version"]
