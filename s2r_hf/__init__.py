@@ -30,7 +30,7 @@ _PUBLIC = {
     "publish_subsets": "s2r_hf.hub.subsets",
     "commit_files": "s2r_hf.hub.commit",
     "CommitResult": "s2r_hf.hub.commit",
-    "RetryPolicy": "s2r_hf.hub.commit",
+    "RetryPolicy": "s2r_hf.hub.retry",
     "plot_distributions": "s2r_hf.outputs.plots",
     "JudgeDifficulty": "s2r_hf.signals.judge.scorer",
     "judge_difficulty_batch": "s2r_hf.signals.judge.scorer",
@@ -85,7 +85,8 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.experiment.report import build_report
     from s2r_hf.experiment.runner import run_experiment
     from s2r_hf.hub.collections import gather_collection
-    from s2r_hf.hub.commit import CommitResult, RetryPolicy, commit_files
+    from s2r_hf.hub.commit import CommitResult, commit_files
+    from s2r_hf.hub.retry import RetryPolicy
     from s2r_hf.hub.subsets import publish_subset, publish_subsets
     from s2r_hf.hygiene.decontaminate import DecontaminationReport, decontaminate
     from s2r_hf.hygiene.near_duplicates import cluster_questions, drop_near_duplicates

@@ -812,7 +812,7 @@ def refuse_tokens_in_options(*configs) -> None:
 def check_checkpoint_pushes(training_args) -> None:
     """With the push_to_hub_revision callback, refuse a push bound to fail (offline, no token, a token the Hub rejects
     or that may only read) before the model loads, not at the first checkpoint: `commit_files`' own start checks."""
-    from s2r_hf.hub.commit import check_push
+    from s2r_hf.hub.checks import check_push
 
     # S2RSFTConfig has checked the names and that --hub_model_id is given with this callback.
     if "push_to_hub_revision" not in (training_args.callbacks or []):
