@@ -12,9 +12,9 @@ from s2r_hf._version import __version__
 # public name -> module that defines it
 _PUBLIC = {
     "load_pool": "s2r_hf.pool.adapters",
-    "OpenR1Adapter": "s2r_hf.pool.adapters",
-    "GenericAdapter": "s2r_hf.pool.adapters",
-    "PoolReport": "s2r_hf.pool.adapters",
+    "OpenR1Adapter": "s2r_hf.pool.openr1",
+    "GenericAdapter": "s2r_hf.pool.generic",
+    "PoolReport": "s2r_hf.pool.adapter_base",
     "load_source": "s2r_hf.pool.sources",
     "add_trace_columns": "s2r_hf.signals.length",
     "add_difficulty": "s2r_hf.signals.difficulty",
@@ -94,7 +94,10 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.outputs.pool_report import describe_pool, write_report
     from s2r_hf.pipeline.builder import Select2ReasonBuilder
     from s2r_hf.pipeline.score import ScoreConfig, score_pool
-    from s2r_hf.pool.adapters import GenericAdapter, OpenR1Adapter, PoolReport, load_pool
+    from s2r_hf.pool.adapter_base import PoolReport
+    from s2r_hf.pool.adapters import load_pool
+    from s2r_hf.pool.generic import GenericAdapter
+    from s2r_hf.pool.openr1 import OpenR1Adapter
     from s2r_hf.pool.sources import load_source
     from s2r_hf.selection import STRATEGIES, SelectConfig, select
     from s2r_hf.signals.difficulty import DIFFICULTY_SCORERS, add_difficulty
