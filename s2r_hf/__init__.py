@@ -37,7 +37,7 @@ _PUBLIC = {
     "JudgeConfig": "s2r_hf.signals.judge.scorer",
     "Select2ReasonBuilder": "s2r_hf.pipeline.builder",
     "train_judge": "s2r_hf.signals.judge.training",
-    "JudgeTrainingConfig": "s2r_hf.signals.judge.training",
+    "JudgeTrainingConfig": "s2r_hf.signals.judge.training_config",
     "grade_answer": "s2r_hf.evaluation.grading",
     "evaluate_model": "s2r_hf.evaluation.runner",
     "EvaluationConfig": "s2r_hf.evaluation.runner",
@@ -102,7 +102,8 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.selection import STRATEGIES, SelectConfig, select
     from s2r_hf.signals.difficulty import DIFFICULTY_SCORERS, add_difficulty
     from s2r_hf.signals.judge.scorer import JudgeConfig, JudgeDifficulty, judge_difficulty_batch
-    from s2r_hf.signals.judge.training import JudgeTrainingConfig, train_judge
+    from s2r_hf.signals.judge.training import train_judge
+    from s2r_hf.signals.judge.training_config import JudgeTrainingConfig
     from s2r_hf.signals.length import add_trace_columns
     from s2r_hf.training.callbacks import (
         CALLBACKS,
