@@ -32,7 +32,9 @@ from s2r_hf.core.cards import join_card, render_card, split_card
 from s2r_hf.core.errors import InputError
 from s2r_hf.evaluation.results import DETAILS_DIR, check_results, read_results
 from s2r_hf.hub.cards import CARD_FILE, read_remote_card
-from s2r_hf.hub.commit import CommitResult, RetryPolicy, check_online, check_push, check_repo_id, commit_files
+from s2r_hf.hub.checks import check_push, check_repo_id
+from s2r_hf.hub.commit import CommitResult, commit_files
+from s2r_hf.hub.retry import RetryPolicy, check_online
 from s2r_hf.hub.subsets import SUBSET_RESULTS_DIR
 from s2r_hf.pool.benchmarks import BENCHMARKS
 

@@ -32,14 +32,10 @@ from s2r_hf.experiment.config import FULL
 from s2r_hf.experiment.report import REPORT_CHART, REPORT_FORMAT, REPORT_JSON, REPORT_MARKDOWN, read_experiment
 from s2r_hf.experiment.repos import RESULTS_FOLDER, arm_repo_id, check_repo_names
 from s2r_hf.hub.cards import read_remote_card
+from s2r_hf.hub.checks import check_publish_options
 from s2r_hf.hub.collections import CollectionResult, check_namespace, gather_collection
-from s2r_hf.hub.commit import (
-    CommitResult,
-    RetryPolicy,
-    check_online,
-    check_publish_options,
-    commit_files,
-)
+from s2r_hf.hub.commit import CommitResult, commit_files
+from s2r_hf.hub.retry import RetryPolicy, check_online
 from s2r_hf.hub.subsets import publish_subset
 from s2r_hf.training.publish import publish_model, read_training_record
 

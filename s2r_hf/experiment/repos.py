@@ -26,7 +26,7 @@ def check_repo_names(name: str, namespace: str, arm_names: list[str]) -> None:
     # `s2r --help` needs neither the Hub client nor the commit engine.
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
-    from s2r_hf.hub.commit import check_repo_id
+    from s2r_hf.hub.checks import check_repo_id
 
     problems = []
     twice = dict.fromkeys(arm for arm in arm_names if arm_names.count(arm) > 1)

@@ -52,6 +52,7 @@ from s2r_hf.experiment.steps import (
     write_record,
 )
 from s2r_hf.pipeline.score import score_pool
+from s2r_hf.training.credentials import credential_variable
 from s2r_hf.training.provenance import read_provenance
 
 # Imported where they are used, not here: `s2r --help` loads this module (the options of `s2r experiment`) and needs
@@ -352,8 +353,6 @@ def check_train_options(config: ExperimentConfig) -> None:
 
 def train_arguments(config: ExperimentConfig, *, data: str, output_dir: str) -> list[str]:
     """`s2r train`'s flags for one arm: the recipe, the experiment's overrides, the arm's data and folder."""
-    from s2r_hf.training.sft import credential_variable
-
     argv = ["--config", config.train.recipe_path]
     if config.train.model:
         argv += ["--model_name_or_path", config.train.model]
@@ -385,8 +384,6 @@ def train_command(config: ExperimentConfig, *, data: str, output_dir: str) -> li
 def train_environment(config: ExperimentConfig) -> dict[str, str]:
     """The credentials among the training overrides (`train.overrides.hub_token`), as the environment variables the
     training child reads them from (HF_TOKEN): a command line is recorded, printed by `plan` and visible in `ps`."""
-    from s2r_hf.training.sft import credential_variable
-
     return {
         credential_variable(key): str(value)
         for key, value in config.train.overrides.items()

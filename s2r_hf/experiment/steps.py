@@ -30,9 +30,8 @@ from s2r_hf.core.redaction import redact
 from s2r_hf.core.weights import digest_weights
 from s2r_hf.evaluation.results import read_results
 from s2r_hf.experiment.config import DEMO_SOURCE, FULL, ExperimentConfig
+from s2r_hf.training.credentials import credential_variable
 from s2r_hf.training.provenance import read_provenance
-
-# s2r_hf.training.sft (credentials) is imported where it is used: `s2r --help` loads this module and needs no launcher.
 
 logger = logging.getLogger(__name__)
 
@@ -154,8 +153,6 @@ def _pool_settings(config: ExperimentConfig) -> dict[str, Any]:
 
 
 def _train_settings(config: ExperimentConfig) -> dict[str, Any]:
-    from s2r_hf.training.sft import credential_variable
-
     recipe = Path(config.train.recipe_path)
     # A credential says who may push, not what is trained: a new token re-runs nothing, and no digest depends on it.
     overrides = {key: value for key, value in config.train.overrides.items() if not credential_variable(key)}
