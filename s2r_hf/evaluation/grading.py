@@ -19,16 +19,12 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from s2r_hf.core.errors import InputError, S2RError
+from s2r_hf.core.errors import InputError, MissingDependencyError
 
 # Numbers compared to this many decimal places (lighteval's pass@k math metric uses 6).
 PRECISION = 6
 # Seconds allowed for one extraction or comparison (sympy can hang on adversarial input).
 TIMEOUT_SECONDS = 5
-
-
-class MissingDependencyError(S2RError, ImportError):
-    """An optional dependency (lighteval, evaluate, vllm) is needed and not installed."""
 
 
 def require_lighteval() -> None:

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.core.errors import InputError
+from s2r_hf.core.errors import InputError, PublishError
 from s2r_hf.hub.commit import CommitResult, RetryPolicy, check_online, check_repo_id, commit_files
 
 logger = logging.getLogger(__name__)
@@ -383,7 +383,6 @@ def read_remote_card(repo_id: str, repo_type: str, token: str | None = None, rev
     )
 
     from s2r_hf.core.http_errors import transport_errors
-    from s2r_hf.hub.commit import PublishError
 
     try:
         path = HfApi(token=token).hf_hub_download(repo_id, CARD_FILE, repo_type=repo_type, revision=revision)

@@ -35,11 +35,17 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.children import run_tied
-from s2r_hf.core.errors import InputError, ModelError, OutputError, S2RError
+from s2r_hf.core.errors import (
+    EvaluationError,
+    InputError,
+    MissingDependencyError,
+    ModelError,
+    OutputError,
+    S2RError,
+)
 from s2r_hf.core.options import check_choice, check_field_types
 from s2r_hf.core.redaction import redact_command
 from s2r_hf.core.weights import weight_files, weights_digest
-from s2r_hf.evaluation.grading import MissingDependencyError
 from s2r_hf.evaluation.presets import PRESETS, TaskSettings, get_preset
 from s2r_hf.pool.benchmarks import BENCHMARKS, parse_data_overrides, require_benchmark_names
 
@@ -61,10 +67,6 @@ UPPER_BOUNDS = {"max_new_tokens": 1_048_576, "num_samples": 1024, "batch_size": 
 MAX_SEED = 2**32 - 1  # numpy's (and so transformers' set_seed's) limit
 # config.json fields that bound a model's sequence (prompt and answer), the first one found is used.
 CONTEXT_FIELDS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length")
-
-
-class EvaluationError(S2RError, RuntimeError):
-    """The lighteval process failed; its own output (shown above the error) says why."""
 
 
 @dataclass

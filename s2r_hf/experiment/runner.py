@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.core.errors import InputError, OutputError, RunInterrupted, S2RError
+from s2r_hf.core.errors import InputError, OutputError, RunInterruptedError, S2RError, StepFailedError
 from s2r_hf.core.locks import FileLock
 from s2r_hf.core.redaction import redact_argv
 from s2r_hf.experiment.config import FULL, ExperimentConfig
@@ -50,14 +50,6 @@ logger = logging.getLogger(__name__)
 STEP_NAMES = ("pool", *ARM_STEPS, "publish")
 _DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.ENAMETOOLONG)
 TRAIN_MODULE = "s2r_hf.training.sft"
-
-
-class StepFailedError(S2RError, RuntimeError):
-    """A step's child process failed; its own output (above) says why. The experiment resumes from this step."""
-
-
-class RunInterruptedError(RunInterrupted):
-    """Ctrl-C stopped the run (and the step's child, which runs in its own process group and never sees it)."""
 
 
 @dataclass

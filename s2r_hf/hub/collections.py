@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from s2r_hf.core.errors import InputError
+from s2r_hf.core.errors import InputError, PublishError
 from s2r_hf.hub.commit import (
     REPO_TYPES,
-    PublishError,
     RetryPolicy,
     call_hub,
     check_online,

@@ -35,7 +35,7 @@ from importlib import import_module
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from s2r_hf.core.errors import InputError, S2RError
+from s2r_hf.core.errors import InputError, PublishError
 from s2r_hf.core.http_errors import transport_errors
 from s2r_hf.core.redaction import find_hub_tokens
 
@@ -58,10 +58,6 @@ _TOKEN_HELP = (
 
 # What a repo file is made from: a local file (its path) or the bytes themselves.
 FileSource = str | os.PathLike | bytes
-
-
-class PublishError(S2RError, RuntimeError):
-    """Writing to the Hub failed; the message says what, what the Hub answered, and how to fix it."""
 
 
 @dataclass(frozen=True)

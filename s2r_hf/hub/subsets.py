@@ -20,12 +20,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.core.errors import InputError
+from s2r_hf.core.errors import DuplicateConfigError, InputError, PublishError
 from s2r_hf.core.folders import CARD_FILE, DATA_DIR, SPLIT, read_card_metadata
 from s2r_hf.hub.commit import (
     CommitPlan,
     CommitResult,
-    PublishError,
     RetryPolicy,
     check_online,
     check_publish_options,
@@ -58,21 +57,6 @@ _FACT_ORDER = (
 Folder = str | os.PathLike
 # Several subsets: folders (each named by its subset name), {config name: folder}, or (config name, folder) pairs.
 Subsets = Sequence[Folder] | Mapping[str, Folder] | Sequence[tuple[str, Folder]]
-
-
-class DuplicateConfigError(InputError):
-    """Two subsets of one publish would have the same config name (or names that differ only in case).
-
-    `names` are the two names (equal, or equal but for case), `folders` the two folders, `explicit` whether the caller
-    gave the names (otherwise they were derived from the subset names), so that each surface (Python, CLI) can say how
-    to fix it in its own terms.
-    """
-
-    def __init__(self, message: str, *, names: tuple[str, str], folders: tuple[Path, Path], explicit: bool):
-        super().__init__(message)
-        self.names = names
-        self.folders = folders
-        self.explicit = explicit
 
 
 # -- public API --------------------------------------------------------------------------------------------------------
