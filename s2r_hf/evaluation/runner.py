@@ -43,6 +43,7 @@ from s2r_hf.core.errors import (
     OutputError,
     S2RError,
 )
+from s2r_hf.core.extras import missing_package_message
 from s2r_hf.core.options import check_choice, check_field_types
 from s2r_hf.core.redaction import redact_command
 from s2r_hf.core.weights import weight_files, weights_digest
@@ -388,7 +389,10 @@ def probe_interpreter(python: str, backend: str) -> str:
         "def v(n):\n"
         "    try: return m.version(n)\n"
         "    except m.PackageNotFoundError: return None\n"
-        "print(json.dumps({'lighteval': v('lighteval'), 'vllm': importlib.util.find_spec('vllm') is not None}))\n"
+        # lighteval must import there, not only have its metadata installed (a half-removed install has that).
+        "found = importlib.util.find_spec('lighteval') is not None\n"
+        "vllm = importlib.util.find_spec('vllm') is not None\n"
+        "print(json.dumps({'lighteval': found and v('lighteval'), 'vllm': vllm}))\n"
     )
     try:
         done = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
@@ -406,7 +410,7 @@ def probe_interpreter(python: str, backend: str) -> str:
         ) from None
     if not found["lighteval"]:
         raise MissingDependencyError(
-            f"lighteval is not installed for {python}: pip install 's2r-hf[eval]' there, or point --python at an "
+            f"{missing_package_message('lighteval')} (in the environment of {python}), or point --python at an "
             "environment that has lighteval"
         )
     if backend == "vllm" and not found["vllm"]:

@@ -102,6 +102,8 @@ def _run_experiment(
                 _check_needs(planned, by_id)
     if any(planned.name == "train" and not statuses[planned.id].done for planned in chosen):
         check_train_options(config)  # bad training options stop the run here, before any step (seconds: TRL loads)
+    if any(planned.name == "evaluate" and not statuses[planned.id].done for planned in chosen):
+        check_evaluation_environment(config)  # and so does a missing lighteval, before hours of training
     # Two runs never work on one arm (or the pool) at once: a scheduler's requeued job beside the one still running,
     # or the same command typed twice. The locks go with this process, however it ends.
     with ArmLocks(config.output_dir) as locks:
@@ -332,6 +334,14 @@ def check_train_options(config: ExperimentConfig) -> None:
             f"train.model is not set and the recipe {config.train.recipe!r} names no model_name_or_path; set "
             "train.model"
         )
+
+
+def check_evaluation_environment(config: ExperimentConfig) -> None:
+    """lighteval (and vLLM for that backend) must import in the interpreter the evaluate steps will run it with."""
+    from s2r_hf.evaluation.runner import probe_interpreter
+
+    evaluation = config.evaluation_config()
+    probe_interpreter(evaluation.python or sys.executable, evaluation.backend)
 
 
 def train_arguments(config: ExperimentConfig, *, data: str, output_dir: str) -> list[str]:

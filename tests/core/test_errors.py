@@ -67,4 +67,4 @@ def test_the_whole_family_is_exported_from_s2r_hf():
 
 def test_an_s2r_error_prints_its_message_without_the_quotes_of_key_error():
     assert str(errors.ColumnError("column 'x' not in the pool")) == "column 'x' not in the pool"
-    assert str(KeyError("column 'x' not in the pool")) == '"column \'x\' not in the pool"'
+    assert str(KeyError("column 'x' not in the pool")) == "\"column 'x' not in the pool\""
