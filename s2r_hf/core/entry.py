@@ -10,6 +10,7 @@ never reaches a terminal log.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 
@@ -19,7 +20,8 @@ from s2r_hf.core.redaction import redact_text
 
 
 def say(line: str) -> None:
-    print(redact_text(line), file=sys.stderr)
+    """Print one line on stderr: a library's multi-line message quoted in ours is joined, a token redacted."""
+    print(redact_text(re.sub(r"\s*\n\s*", " ", line.strip())), file=sys.stderr)
 
 
 def run_entry(main: Callable[[], int | None], *, prog: str, interrupted: str | None = "interrupted") -> int:

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from s2r_hf.core.entry import run_entry
-from s2r_hf.core.errors import ColumnError, PublishError, RunInterruptedError
+from s2r_hf.core.errors import ColumnError, ModelError, PublishError, RunInterruptedError
 
 
 def raising(error: BaseException):
@@ -20,6 +20,15 @@ def raising(error: BaseException):
 def test_an_s2r_error_is_one_line_and_exit_code_2(capsys):
     assert run_entry(raising(ColumnError("column 'x' not in the pool; run s2r score")), prog="s2r select") == 2
     assert capsys.readouterr().err == "s2r select: error: column 'x' not in the pool; run s2r score\n"
+
+
+def test_a_library_message_over_several_lines_is_quoted_on_one(capsys):
+    library = "We couldn't connect to 'https://huggingface.co'.\nCheck your internet connection."
+    assert run_entry(raising(ModelError(f"cannot find the model 'm' ({library})")), prog="s2r evaluate") == 2
+    assert capsys.readouterr().err == (
+        "s2r evaluate: error: cannot find the model 'm' (We couldn't connect to 'https://huggingface.co'. Check your "
+        "internet connection.)\n"
+    )
 
 
 def test_a_missing_optional_package_names_its_extra_and_the_install_command(capsys, monkeypatch):

@@ -164,7 +164,8 @@ def test_an_unknown_recipe_key(tiny_model_dir, tmp_path, capsys):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("# CPU\nuse_cpu: true\nbf16: false\nlearning_rat: 0.1\n", encoding="utf-8")
     code, line = run_train(["train", "--config", str(recipe), "--model_name_or_path", str(tiny_model_dir)], capsys)
-    assert code == 2 and "learning_rat" in line
+    assert code == 2 and line.startswith("s2r train: error: the training options are not valid: ")
+    assert "['--learning_rat', '0.1']" in line  # TRL's words for the unknown key and its value
 
 
 def test_a_bad_flag_value_is_one_line_not_the_whole_usage(tiny_model_dir, tmp_path, capsys):
