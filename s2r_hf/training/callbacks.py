@@ -157,7 +157,7 @@ class PushToHubRevisionCallback(TrainerCallback):
     """
 
     def __init__(self, repo_id: str, *, prefix: str = "", private: bool = False, token: str | None = None):
-        from s2r_hf.hub.commit import check_repo_id
+        from s2r_hf.hub.checks import check_repo_id
 
         check_repo_id(repo_id)
         self.repo_id = repo_id
