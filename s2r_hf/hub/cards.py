@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from s2r_hf.core.errors import PublishError
 from s2r_hf.core.http_errors import transport_errors
-from s2r_hf.hub.retry import PublishError
 
 CARD_FILE = "README.md"
 

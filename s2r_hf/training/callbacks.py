@@ -30,11 +30,10 @@ from typing import Any, Protocol
 from transformers import TrainerCallback
 
 from s2r_hf.core.children import popen_tied
-from s2r_hf.core.errors import InputError
+from s2r_hf.core.errors import InputError, PublishError
 from s2r_hf.core.redaction import redact_argv
 from s2r_hf.hub.checks import check_repo_id
 from s2r_hf.hub.commit import commit_files
-from s2r_hf.hub.retry import PublishError
 from s2r_hf.training.eval_command import DEFAULT_EVAL_COMMAND, check_eval_command
 from s2r_hf.training.provenance import data_record, new_record, read_provenance, update_provenance, write_provenance
 from s2r_hf.training.publish import PUSH_EXCLUDE
