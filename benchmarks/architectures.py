@@ -23,9 +23,16 @@ QWEN25_15B = {
 SMOKE_WIDTHS = {"hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 4, "num_key_value_heads": 2}
 
 
-def is_smoke_run(device: str) -> bool:
-    """A GPU benchmark on a device other than CUDA is a smoke run of its code: it prints what ran, never a figure."""
-    return not device.startswith("cuda")
+def check_gpu_device(device: str) -> bool:
+    """Whether a GPU benchmark on `device` is a smoke run of its code (any device but CUDA: it prints what ran, never a
+    figure). On CUDA, a machine where torch sees no CUDA device ends the run at once, saying so."""
+    if not device.startswith("cuda"):
+        return True
+    import torch
+
+    if not torch.cuda.is_available():
+        raise SystemExit("--gpu needs a CUDA device; torch sees none (--gpu --device cpu smoke-tests this code path)")
+    return False
 
 
 def qwen25_config(layers: int, smoke: bool):

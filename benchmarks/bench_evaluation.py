@@ -145,15 +145,12 @@ def run_gpu(args) -> None:
     docstring)."""
     import tempfile
 
-    import torch
-    from architectures import is_smoke_run
+    from architectures import check_gpu_device
 
+    smoke = check_gpu_device(args.device)  # before the slow imports: no CUDA says so at once
     from s2r_hf.core.errors import S2RError
     from s2r_hf.evaluation.runner import EvaluationConfig, evaluate_model, probe_interpreter
 
-    smoke = is_smoke_run(args.device)
-    if not smoke and not torch.cuda.is_available():
-        raise SystemExit("--gpu needs a CUDA device; torch sees none (--device cpu smoke-tests this code path)")
     options = {backend: evaluation_options(backend, args) for backend in ("transformers", "vllm")}
     backends = []
     for backend, backend_options in options.items():

@@ -259,17 +259,16 @@ def bench_gpu(args) -> None:
     module docstring): narrow layers, and what was scored printed instead of figures."""
     import tempfile
 
+    from architectures import check_gpu_device, qwen25_config
+
+    device = args.device
+    smoke = check_gpu_device(device)  # before the slow imports: no CUDA says so at once
     import torch
-    from architectures import is_smoke_run, qwen25_config
     from transformers import Qwen2ForCausalLM
 
     from s2r_hf.signals.judge.model import LoadedJudge
     from s2r_hf.signals.judge.prompt import judge_messages
 
-    device = args.device
-    smoke = is_smoke_run(device)
-    if not smoke and not torch.cuda.is_available():
-        raise SystemExit("--gpu needs a CUDA device; torch sees none (--device cpu smoke-tests this code path)")
     with tempfile.TemporaryDirectory(prefix="s2r-bench-judge-") as tmp:
         # Qwen's own tokenizer cannot be downloaded here: a BPE trained on the data gives the real prompts' structure
         # (template prefix, question, generation prompt) and lengths close to a large-vocabulary tokenizer's.

@@ -200,13 +200,13 @@ def recipe_args(output_dir: Path, model_dir: Path, steps: int, length: int, lige
     return script_args, training_args, model_args
 
 
-def part_gpu(tmp: Path, steps: int, device: str, layers: int, length: int, vocab: int) -> None:
+def part_gpu(tmp: Path, steps: int, device: str, smoke: bool, layers: int, length: int, vocab: int) -> None:
     """The qwen2.5-1.5b recipe on Qwen2.5-1.5B-Instruct's architecture with random weights; on a device other than
     CUDA (`--device cpu`), a smoke run of the same code (see the module docstring)."""
     import importlib.util
 
     import torch
-    from architectures import is_smoke_run, qwen25_config
+    from architectures import qwen25_config
     from datasets import Dataset
     from fixtures.tiny_models import build_tokenizer
     from transformers import AutoTokenizer, Qwen2ForCausalLM
@@ -214,9 +214,6 @@ def part_gpu(tmp: Path, steps: int, device: str, layers: int, length: int, vocab
 
     from s2r_hf.training.sft import load_model
 
-    smoke = is_smoke_run(device)
-    if not smoke and not torch.cuda.is_available():
-        sys.exit("--gpu needs a CUDA device; torch sees none (--device cpu smoke-tests this code path)")
     config = qwen25_config(layers, smoke)
     rows = [json.loads(line) for line in REAL_POOL.read_text(encoding="utf-8").splitlines()]
     build_tokenizer((r["question"] + "\n" + r["solution"] for r in rows), tmp / "tok", vocab_size=vocab)
@@ -291,6 +288,10 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=16384, help="part 3: tokens per sequence")
     parser.add_argument("--vocab", type=int, default=8192, help="part 3: BPE vocabulary trained on the pool")
     args = parser.parse_args()
+    if args.gpu:
+        from architectures import check_gpu_device
+
+        smoke = check_gpu_device(args.device)  # before the data and the imports: no CUDA says so at once
     if not REAL_POOL.exists():
         sys.exit(f"the real pool is not at {REAL_POOL}; this benchmark needs ../shared/data")
     import datasets
@@ -300,7 +301,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         if args.gpu:
-            part_gpu(tmp, args.gpu_steps, args.device, args.layers, args.length, args.vocab)
+            part_gpu(tmp, args.gpu_steps, args.device, smoke, args.layers, args.length, args.vocab)
             return
         rows = [json.loads(line) for line in REAL_POOL.read_text(encoding="utf-8").splitlines()]
         tokenizer = build_tokenizer([r["question"] + "\n" + r["solution"][:4000] for r in rows], tmp / "tok")

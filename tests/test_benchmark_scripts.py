@@ -1,5 +1,6 @@
 """Every script in benchmarks/ keeps importing and running: each runs here at a tiny size, in its own process, and each
-`--gpu` mode runs as a smoke run of the same code on the CPU, so none rots unseen before the day a GPU is lent.
+`--gpu` mode runs as a smoke run of the same code on the CPU, so none rots unseen before the day a GPU is lent (and once
+where torch sees no CUDA device: it must end at once, in one line saying so).
 
 Timings never go into these tests: at these sizes they mean nothing. What is checked is that each script ends with
 exit status 0 and prints its result lines, parseable, with the values that do not depend on time: the same rows picked
@@ -21,7 +22,7 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,8 @@ class Run:
     script: str
     flags: str  # split on spaces
     needs: tuple[str, ...] = ()  # what of ../shared/data it reads: "pool", "benchmarks"
+    exits: int = 0  # the exit status it must end with
+    env: dict[str, str] = field(default_factory=dict)  # set for this run only
 
 
 # The test of run NAME is test_bench_NAME, in this order: the longest first, so that they start first.
@@ -67,6 +70,11 @@ RUNS = {
     "length": Run("bench_length.py", "--rows 20 --vocab-size 300", ("pool",)),
     "hygiene": Run("bench_hygiene.py", "--rows 300 --naive-sample 60 --naive-pairs-sample 60", ("pool", "benchmarks")),
     "report": Run("bench_report.py", "--rows 200"),
+    # The GPU modes where torch sees no CUDA device (hidden from it, so on a GPU machine too): one line saying so.
+    **{
+        f"{name}_gpu_without_cuda": Run(f"bench_{name}.py", "--gpu", exits=1, env={"CUDA_VISIBLE_DEVICES": ""})
+        for name in ("judge", "training", "evaluation")
+    },
 }
 
 
@@ -94,15 +102,18 @@ class BenchmarkRuns:
         if name not in self.started:
             self.started[name] = self.executor.submit(self._run, name)
 
-    def output(self, name: str) -> str:
-        """Run NAME's standard output, once it ended with exit status 0."""
+    def finished(self, name: str) -> tuple[str, str]:
+        """Run NAME's standard output and error, once it ended with the exit status it must end with."""
         self.start(name)
         run = RUNS[name]
         command = f"{run.script} {run.flags}"
         returncode, stdout, stderr = self.started[name].result()
         assert returncode is not None, f"{command} ran past {TIMEOUT} s and was stopped:\n{stderr[-4000:]}"
-        assert returncode == 0, f"{command} exited with {returncode}:\n{stderr[-4000:]}"
-        return stdout
+        assert returncode == run.exits, f"{command} exited with {returncode}, not {run.exits}:\n{stderr[-4000:]}"
+        return stdout, stderr
+
+    def output(self, name: str) -> str:
+        return self.finished(name)[0]
 
     def _run(self, name: str) -> tuple[int | None, str, str]:
         run = RUNS[name]
@@ -114,6 +125,7 @@ class BenchmarkRuns:
             "HF_HUB_OFFLINE": "1",
             "HF_DATASETS_OFFLINE": "1",
             "OMP_NUM_THREADS": "1",  # one thread each: they run side by side on a shared machine, at tiny sizes
+            **run.env,
         }
         with self.lock:
             if self.closed:
@@ -314,3 +326,23 @@ def test_bench_report(benchmark_runs):
         return
     spearman = line_matching(out, rf"difficulty ~ length: ours ({NUMBER}) \(rounded\), scipy ({NUMBER})")
     assert number(spearman[1]) == round(number(spearman[2]), 4)
+
+
+def check_gpu_mode_without_cuda(benchmark_runs, name: str) -> None:
+    out, err = benchmark_runs.finished(f"{name}_gpu_without_cuda")
+    assert err.strip().splitlines() == [
+        "--gpu needs a CUDA device; torch sees none (--gpu --device cpu smoke-tests this code path)"
+    ]
+    assert out == ""
+
+
+def test_bench_judge_gpu_without_cuda(benchmark_runs):
+    check_gpu_mode_without_cuda(benchmark_runs, "judge")
+
+
+def test_bench_training_gpu_without_cuda(benchmark_runs):
+    check_gpu_mode_without_cuda(benchmark_runs, "training")
+
+
+def test_bench_evaluation_gpu_without_cuda(benchmark_runs):
+    check_gpu_mode_without_cuda(benchmark_runs, "evaluation")
