@@ -13,7 +13,9 @@ and never less than 1.
 
 Strategies. `joint` (the paper's, default weight 0.25); `longest` and `hardest` (the joint ranker with weight 0 and 1);
 `random` (seeded); `diverse` (the same fraction from each value of a column, e.g. `problem_type`, random within each
-value; largest-remainder rounding makes the group sizes add up to exactly k).
+value; largest-remainder rounding makes the group sizes add up to exactly k). An option is refused with a strategy
+that would ignore it (`weight` outside joint and quadrant, `seed` outside random and diverse, `group_column` outside
+diverse: `OPTION_STRATEGIES`), here for every surface, rather than silently dropped.
 
 Quadrants. `quadrant` separates length from difficulty: the pool is split at its medians (long = length above the
 median, hard = difficulty above the median; a value equal to the median falls on the short / easy side), and the subset
@@ -26,16 +28,28 @@ opposite quadrant, each best joint rank first. Length goes first because it is t
 Clusters. With `max_per_cluster` N (and an `s2r_question_cluster` column, from s2r_hf.hygiene.near_duplicates), every
 strategy first orders the whole pool its own way and skips rows past the first N of their cluster, then chooses k
 rows among the rest: near-identical questions, or the several traces of one OpenR1 problem, fill at most N places.
+`drop_near_duplicates` goes further, for `s2r score --near-duplicates drop`: it keeps only the best row of each cluster
+(by the joint rank) in the pool itself.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from s2r_hf.core.columns import DIFFICULTY, DIFFICULTY_RANK, ID, JOINT_RANK, LENGTH_RANK, RANK_COLUMNS, TRACE_LENGTH
+from s2r_hf.core.columns import (
+    DIFFICULTY,
+    DIFFICULTY_RANK,
+    ID,
+    JOINT_RANK,
+    LENGTH_RANK,
+    QUESTION_CLUSTER,
+    RANK_COLUMNS,
+    TRACE_LENGTH,
+)
 from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError
 from s2r_hf.core.options import check_field_types
 from s2r_hf.core.rows import arrow_column, require_dataset
@@ -51,6 +65,13 @@ STRATEGIES = ("joint", "random", "longest", "hardest", "diverse", "quadrant")
 # The weight on difficulty each ranked strategy uses (None: the configured weight).
 _STRATEGY_WEIGHT = {"joint": None, "longest": 0.0, "hardest": 1.0, "quadrant": None}
 QUADRANTS = ("long-hard", "long-easy", "short-hard", "short-easy")
+# The strategies that use each option; any other strategy would ignore it, so giving it there is refused.
+# (`quadrant` and `max_per_cluster` have their own rules in SelectConfig.)
+OPTION_STRATEGIES = {
+    "weight": ("joint", "quadrant"),
+    "seed": ("random", "diverse"),
+    "group_column": ("diverse",),
+}
 
 
 @dataclass
@@ -101,6 +122,10 @@ class SelectConfig:
                 f"quadrant {self.quadrant!r} applies to the quadrant strategy, not {self.strategy!r}; drop it, or "
                 "pass --strategy quadrant"
             )
+        # An option at its default was not given: a command line, the builder or `s2r train` pass every default along.
+        defaults = {spec.name: spec.default for spec in fields(self)}
+        changed = {name: getattr(self, name) for name in OPTION_STRATEGIES if getattr(self, name) != defaults[name]}
+        check_options_fit(self.strategy, changed)
         if self.max_per_cluster is not None and self.max_per_cluster < 1:
             raise InputError(f"max_per_cluster must be a positive integer, got {self.max_per_cluster}")
         if self.max_per_cluster is not None and self.strategy == "quadrant":
@@ -117,6 +142,27 @@ class SelectConfig:
             return None
         fixed = _STRATEGY_WEIGHT[self.strategy]
         return self.weight if fixed is None else fixed
+
+
+def flag_of(option: str) -> str:
+    """The command-line flag of a SelectConfig option (`group_column` -> `--group-column`)."""
+    return "--" + option.replace("_", "-")
+
+
+def check_options_fit(strategy: str, given: Mapping[str, Any], *, spell: Callable[[str], str] = flag_of) -> None:
+    """Refuse an option that `strategy` would ignore (`given`: name -> value, the options set), saying which strategies
+    use it and how to fix it; `spell` writes an option's name as the caller's surface does (a flag, a YAML key).
+
+    The one rule for every surface: SelectConfig (and so `s2r select`, `s2r train --selection_*`, the builder) and an
+    experiment's arms, which know which keys their file gives.
+    """
+    for name, users in OPTION_STRATEGIES.items():
+        if name in given and strategy not in users:
+            which = f"the {users[0]} strategy" if len(users) == 1 else f"the {' and '.join(users)} strategies"
+            raise InputError(
+                f"{spell(name)} {given[name]!r} applies to {which}, not {strategy!r}, which would ignore it; drop it, "
+                f"or set {spell('strategy')} to {' or '.join(users)}"
+            )
 
 
 def subset_size(pool_size: int, ratio: float | None = None, k: int | None = None) -> int:
@@ -395,8 +441,6 @@ def _chosen_rows_capped(dataset: Dataset, config: SelectConfig, k: int, ranks: d
     """
     import numpy as np
 
-    from s2r_hf.core.columns import QUESTION_CLUSTER
-
     if QUESTION_CLUSTER not in dataset.column_names:
         raise ColumnError(
             f"max_per_cluster needs column {QUESTION_CLUSTER!r}; columns: {dataset.column_names}. Score the pool "
@@ -486,3 +530,40 @@ def select(
         max_per_cluster=max_per_cluster,
     )  # fmt: skip
     return select_with_report(dataset, config)[0]
+
+
+# -- one row per question cluster --------------------------------------------------------------------------------------
+
+
+def drop_near_duplicates(dataset: Dataset, *, weight: float = 0.25) -> tuple[Dataset, int]:
+    """Keep one row per `s2r_question_cluster`: the one with the best joint rank at `weight` (ties: smallest id).
+
+    Needs a scored pool (difficulty and trace length) with the cluster column (s2r_hf.hygiene.near_duplicates'
+    `cluster_questions`). Returns the kept rows in their original order and the number dropped. Unlike
+    `max_per_cluster`, which caps a subset, this removes the other rows of each cluster from the pool itself
+    (`s2r score --near-duplicates drop`).
+    """
+    from datasets.fingerprint import Hasher
+
+    require_dataset(dataset, "the dataset to deduplicate")
+    if QUESTION_CLUSTER not in dataset.column_names:
+        raise ColumnError(
+            f"column {QUESTION_CLUSTER!r} not in the dataset; columns: {dataset.column_names}. Add it with "
+            "s2r_hf.cluster_questions (or `s2r score --near-duplicates cluster`)"
+        )
+    # Every row, best first, exactly as the joint selection orders them.
+    ranked, _ = select_with_report(dataset, SelectConfig(k=len(dataset), weight=weight, strategy="joint"))
+    row_of = {row_id: row for row, row_id in enumerate(arrow_column(dataset, ID).to_pylist())}
+    kept_clusters: set[str] = set()
+    kept = []
+    for row_id, cluster in zip(
+        arrow_column(ranked, ID).to_pylist(), arrow_column(ranked, QUESTION_CLUSTER).to_pylist()
+    ):
+        if cluster not in kept_clusters:
+            kept_clusters.add(cluster)
+            kept.append(row_of[row_id])
+    dropped = len(dataset) - len(kept)
+    if not dropped:
+        return dataset, 0
+    fingerprint = Hasher.hash((dataset._fingerprint, weight, "s2r-near-duplicates-drop-v1"))
+    return dataset.select(sorted(kept), new_fingerprint=fingerprint), dropped

@@ -27,9 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace):
     from s2r_hf.core.options import build, given
-    from s2r_hf.selection import SelectConfig
+    from s2r_hf.selection import SelectConfig, check_options_fit
 
-    return build(SelectConfig, given(args, select_options()))
+    typed = given(args, select_options())
+    config = build(SelectConfig, typed)
+    check_options_fit(config.strategy, typed)  # a flag typed at its default is refused too, as an experiment's key is
+    return config
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 def check_repo_id(repo_id: str) -> None:
     """--repo-id goes into the card's load_dataset example: refuse one `s2r publish` would refuse, before any work."""
     from s2r_hf.core.errors import InputError
-    from s2r_hf.hub.commit import check_repo_id as check_hub_repo_id
+    from s2r_hf.hub.checks import check_repo_id as check_hub_repo_id
 
     try:
         check_hub_repo_id(repo_id)

@@ -27,10 +27,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.core.errors import InputError, OutputError, RunInterrupted, S2RError
+from s2r_hf._version import __version__
+from s2r_hf.core.children import run_tied
+from s2r_hf.core.errors import InputError, OutputError, RunInterruptedError, S2RError, StepFailedError
+from s2r_hf.core.folders import _disk_error_message, check_writable
 from s2r_hf.core.locks import FileLock
+from s2r_hf.core.models import is_local_model
 from s2r_hf.core.redaction import redact_argv
+from s2r_hf.evaluation.runner import evaluate_model
 from s2r_hf.experiment.config import FULL, ExperimentConfig
+from s2r_hf.experiment.repos import arm_repo_id
 from s2r_hf.experiment.steps import (
     ARM_STEPS,
     EXPERIMENT_FILE,
@@ -40,24 +46,24 @@ from s2r_hf.experiment.steps import (
     arm_output,
     experiment_steps,
     now,
+    pool_dir,
     step_status,
     write_json,
     write_record,
 )
+from s2r_hf.pipeline.score import score_pool
+from s2r_hf.training.credentials import credential_variable
+from s2r_hf.training.provenance import read_provenance
+
+# Imported where they are used, not here: `s2r --help` loads this module (the options of `s2r experiment`) and needs
+# neither the training launcher (s2r_hf.training.sft), the dataset writers (s2r_hf.outputs.artifacts), the report nor
+# the publisher.
 
 logger = logging.getLogger(__name__)
 
 STEP_NAMES = ("pool", *ARM_STEPS, "publish")
 _DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.ENAMETOOLONG)
 TRAIN_MODULE = "s2r_hf.training.sft"
-
-
-class StepFailedError(S2RError, RuntimeError):
-    """A step's child process failed; its own output (above) says why. The experiment resumes from this step."""
-
-
-class RunInterruptedError(RunInterrupted):
-    """Ctrl-C stopped the run (and the step's child, which runs in its own process group and never sees it)."""
 
 
 @dataclass
@@ -85,7 +91,6 @@ def run_experiment(
         # A full or read-only disk under the experiment's own records (steps/, locks, experiment.json): one line.
         if err.errno not in _DISK_ERRNOS or isinstance(err, S2RError):
             raise
-        from s2r_hf.core.folders import _disk_error_message
 
         raise OutputError(_disk_error_message(Path(err.filename or config.output_dir), err)) from err
     except KeyboardInterrupt:
@@ -110,6 +115,8 @@ def _run_experiment(
                 _check_needs(planned, by_id)
     if any(planned.name == "train" and not statuses[planned.id].done for planned in chosen):
         check_train_options(config)  # bad training options stop the run here, before any step (seconds: TRL loads)
+    if any(planned.name == "evaluate" and not statuses[planned.id].done for planned in chosen):
+        check_evaluation_environment(config)  # and so does a missing lighteval, before hours of training
     # Two runs never work on one arm (or the pool) at once: a scheduler's requeued job beside the one still running,
     # or the same command typed twice. The locks go with this process, however it ends.
     with ArmLocks(config.output_dir) as locks:
@@ -245,8 +252,6 @@ def check_output(config: ExperimentConfig) -> Path:
     """The output folder must hold this experiment, or nothing: never another experiment's or anything else."""
     import json
 
-    from s2r_hf.core.folders import check_writable
-
     output = config.output_dir
     path = output / EXPERIMENT_FILE
     if output.is_symlink() and not output.exists():
@@ -299,8 +304,6 @@ def _refuse_inside_inputs(config: ExperimentConfig) -> None:
 
 def write_experiment_record(config: ExperimentConfig) -> None:
     """experiment.json: the experiment's name, arms and settings, which `report` and `publish` read."""
-    from s2r_hf._version import __version__
-
     write_json(
         config.output_dir / EXPERIMENT_FILE,
         {
@@ -318,7 +321,7 @@ def write_experiment_record(config: ExperimentConfig) -> None:
 def check_train_options(config: ExperimentConfig) -> None:
     """Parse the training options as `s2r train` will (recipe, overrides, model), before any step runs: the training
     config refuses the values training would fail on or train nothing with (NaN, no epochs, a zero batch...)."""
-    from s2r_hf.training.sft import _looks_local, parse_train_args
+    from s2r_hf.training.sft import parse_train_args
 
     launcher = train_command(config, data="pool", output_dir="check")[0]
     if shutil.which(launcher) is None:
@@ -327,7 +330,7 @@ def check_train_options(config: ExperimentConfig) -> None:
             "it, or use {python} (with e.g. `{python} -m torch.distributed.run --nproc_per_node 8`)"
         )
     model = config.train.model
-    if model and _looks_local(model) and not Path(model).expanduser().is_dir():
+    if model and is_local_model(model) and not Path(model).expanduser().is_dir():
         raise InputError(f"train.model {model!r} does not exist; give a model folder or a Hub model id")
     argv = train_arguments(config, data="pool", output_dir=str(config.output_dir / "check"))
     try:
@@ -342,10 +345,16 @@ def check_train_options(config: ExperimentConfig) -> None:
         )
 
 
+def check_evaluation_environment(config: ExperimentConfig) -> None:
+    """lighteval (and vLLM for that backend) must import in the interpreter the evaluate steps will run it with."""
+    from s2r_hf.evaluation.runner import probe_interpreter
+
+    evaluation = config.evaluation_config()
+    probe_interpreter(evaluation.python or sys.executable, evaluation.backend)
+
+
 def train_arguments(config: ExperimentConfig, *, data: str, output_dir: str) -> list[str]:
     """`s2r train`'s flags for one arm: the recipe, the experiment's overrides, the arm's data and folder."""
-    from s2r_hf.training.sft import credential_variable
-
     argv = ["--config", config.train.recipe_path]
     if config.train.model:
         argv += ["--model_name_or_path", config.train.model]
@@ -377,8 +386,6 @@ def train_command(config: ExperimentConfig, *, data: str, output_dir: str) -> li
 def train_environment(config: ExperimentConfig) -> dict[str, str]:
     """The credentials among the training overrides (`train.overrides.hub_token`), as the environment variables the
     training child reads them from (HF_TOKEN): a command line is recorded, printed by `plan` and visible in `ps`."""
-    from s2r_hf.training.sft import credential_variable
-
     return {
         credential_variable(key): str(value)
         for key, value in config.train.overrides.items()
@@ -404,7 +411,6 @@ class _Context:
     def _scored_pool(self):
         """The scored pool and its card's s2r block, read once per run."""
         if self._loaded_pool is None:
-            from s2r_hf.experiment.steps import pool_dir
             from s2r_hf.outputs.artifacts import load_scored_pool
 
             self._loaded_pool = load_scored_pool(pool_dir(self.config))
@@ -412,7 +418,6 @@ class _Context:
 
     def _score(self, planned: Step, resume: bool) -> dict[str, Any]:
         from s2r_hf.outputs.artifacts import write_scored_pool
-        from s2r_hf.pipeline.score import score_pool
 
         pool, s2r = score_pool(self.config.pool.score_config(), command=self.command)
         write_scored_pool(pool, s2r, planned.output, overwrite=True)  # only an earlier scored pool is replaced
@@ -420,7 +425,6 @@ class _Context:
         return {"rows": len(pool), "rows_in": s2r.get("rows_in")}
 
     def _select(self, planned: Step, resume: bool) -> dict[str, Any]:
-        from s2r_hf.experiment.steps import pool_dir
         from s2r_hf.outputs.artifacts import write_subset
 
         pool, pool_s2r = self._scored_pool()
@@ -440,15 +444,10 @@ class _Context:
     def _subset_repo(self, arm: str) -> str | None:
         """Where publishing will push this arm's subset, for its card's example (not a setting: a card's example
         does not change what the subset holds, so adding `publish` later re-runs nothing)."""
-        from s2r_hf.experiment.publish import arm_repo_id
-
         publish = self.config.publish
         return None if publish is None else arm_repo_id(publish.namespace, self.config.name, arm)
 
     def _train(self, planned: Step, resume: bool) -> dict[str, Any]:
-        from s2r_hf.experiment.steps import pool_dir
-        from s2r_hf.training.provenance import read_provenance
-
         arm = self.config.arm(planned.arm)
         output = planned.output
         existing = read_provenance(output) if output.is_dir() else None
@@ -474,9 +473,6 @@ class _Context:
         return _train_summary(record)
 
     def _evaluate(self, planned: Step, resume: bool) -> dict[str, Any]:
-        from s2r_hf.evaluation.runner import evaluate_model
-        from s2r_hf.training.provenance import read_provenance
-
         model = arm_output(self.config, planned.arm, "train")
         record = read_provenance(model) or {}
         tokens = (record.get("data") or {}).get("tokens_trained")
@@ -505,8 +501,6 @@ def _train_summary(record: dict[str, Any]) -> dict[str, Any]:
 def _run_child(command: list[str], step_id: str, *, env: dict[str, str] | None = None) -> None:
     """Run a step's child process with the terminal's output; it dies with this process (no orphan trainer). `env`
     is added to this process's environment for the child (its credentials)."""
-    from s2r_hf.core.children import run_tied
-
     try:
         completed = run_tied(command, env={**os.environ, **env} if env else None)
     except FileNotFoundError as err:

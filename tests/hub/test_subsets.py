@@ -19,10 +19,11 @@ import pytest
 from fixtures.hub_server import DEFAULT_TOKEN, DEFAULT_USER
 
 from s2r_hf.core.cards import render_card
-from s2r_hf.core.errors import InputError
+from s2r_hf.core.errors import DuplicateConfigError, InputError, PublishError
 from s2r_hf.core.folders import read_card_metadata
-from s2r_hf.hub.commit import PublishError, RetryPolicy, commit_files
-from s2r_hf.hub.subsets import DuplicateConfigError, collection_metadata, publish_subset, publish_subsets
+from s2r_hf.hub.commit import commit_files
+from s2r_hf.hub.retry import RetryPolicy
+from s2r_hf.hub.subsets import collection_metadata, publish_subset, publish_subsets
 
 FAST = RetryPolicy(attempts=3, base_delay=0.0)
 
@@ -321,7 +322,7 @@ def test_a_derived_config_name_that_is_invalid(hub, write_subset_folder):
     [
         (b"---\nfoo: [unclosed\n---\n", r"cannot be read \(ParserError: while parsing a flow sequence"),
         (b"\xff\xfe---\n", r"cannot be read \(UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff"),
-        (b"---\n- a\n- b\n---\n", r"cannot be read \(ValueError: repo card metadata block should be a dict\)"),
+        (b"---\n- a\n- b\n---\n", r"cannot be read \(its YAML metadata is a list, not a mapping\)"),
     ],
     ids=["bad-yaml", "not-utf8", "not-a-mapping"],
 )
