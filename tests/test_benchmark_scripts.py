@@ -156,7 +156,13 @@ class BenchmarkRuns:
         self.executor.shutdown(wait=True, cancel_futures=True)
 
 
-@pytest.fixture(scope="module")
+def _runs_scope(fixture_name: str, config) -> str:
+    """One set of runs for the module; under pytest-xdist one per test, so that the tests are not all kept on one
+    worker (tests/fixtures/parallel.py keeps the users of a module fixture together) and each runs where it lands."""
+    return "function" if hasattr(config, "workerinput") else "module"
+
+
+@pytest.fixture(scope=_runs_scope)
 def benchmark_runs(request, tmp_path_factory):
     runs = BenchmarkRuns(tmp_path_factory.mktemp("benchmark-runs"))
     if not hasattr(request.config, "workerinput"):  # not a pytest-xdist worker: start every selected run now
