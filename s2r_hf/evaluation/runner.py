@@ -37,6 +37,7 @@ from typing import Any
 from s2r_hf.core.children import run_tied
 from s2r_hf.core.errors import InputError, ModelError, OutputError, S2RError
 from s2r_hf.core.options import check_choice, check_field_types
+from s2r_hf.core.records import read_json_object
 from s2r_hf.core.redaction import redact_command
 from s2r_hf.core.weights import weight_files, weights_digest
 from s2r_hf.evaluation.grading import MissingDependencyError
@@ -371,12 +372,9 @@ def _read_model_config(config_path: Path) -> dict:
     """A model folder's config.json, refused in one line when it is not a JSON object (lighteval would fail on it
     only after starting)."""
     try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise ModelError(f"the model's {str(config_path)!r} cannot be read ({err}); save the model again") from err
-    if not isinstance(config, dict):
-        raise ModelError(f"the model's {str(config_path)!r} is not a JSON object; save the model again")
-    return config
+        return read_json_object(config_path, what="a model's config", fix="save the model again")
+    except InputError as err:  # the model named by the user cannot serve
+        raise ModelError(str(err)) from None
 
 
 def probe_interpreter(python: str, backend: str) -> str:
@@ -498,9 +496,11 @@ def _tokens_seen(folder: Path) -> int | None:
     if not state.is_file():
         return None
     try:
-        value = json.loads(state.read_text(encoding="utf-8")).get("num_input_tokens_seen")
-    except (ValueError, OSError):
-        logger.warning("%s is unreadable; training tokens unknown", state)
+        value = read_json_object(state, what="a trainer state", fix="training tokens unknown").get(
+            "num_input_tokens_seen"
+        )
+    except InputError as err:
+        logger.warning("%s", err)
         return None
     return int(value) if isinstance(value, (int, float)) and value > 0 else None
 
@@ -657,13 +657,13 @@ def read_results(path: str | os.PathLike) -> dict:
         raise InputError(f"{str(path)!r} does not exist: give a results.json (or its folder) from s2r evaluate")
     if not path.is_file():
         raise InputError(f"{str(path)!r} is not a results file: give a results.json (or its folder) from s2r evaluate")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise InputError(f"{str(path)!r} is not a results file of s2r evaluate: not JSON ({err})") from err
-    except OSError as err:
-        raise InputError(f"{str(path)!r} cannot be read ({err.strerror or err}); check its permissions") from err
-    if not isinstance(data, dict) or data.get("format") != RESULTS_FORMAT or not isinstance(data.get("results"), dict):
+    data = read_json_object(
+        path,
+        what="a results file of s2r evaluate",
+        fix="give the results.json that `s2r evaluate` wrote",
+        kind=("format", RESULTS_FORMAT),
+    )
+    if not isinstance(data.get("results"), dict):
         raise InputError(
             f'{str(path)!r} is not a results file of s2r evaluate (no "format": "{RESULTS_FORMAT}" and results '
             "mapping); give the results.json that `s2r evaluate` wrote"

@@ -16,7 +16,6 @@ PNG bytes depend on the input alone.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -24,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.columns import DIFFICULTY, ID, RETHINK_COUNT, ROLLOUT_DIFFICULTY, TRACE_LENGTH
-from s2r_hf.core.errors import InputError, OutputError, S2RError
+from s2r_hf.core.errors import InputError
+from s2r_hf.core.figures import new_figure, png_bytes
 
 if TYPE_CHECKING:
     import numpy as np
@@ -140,22 +140,10 @@ def describe_pool(
 # ---- pictures ------------------------------------------------------------------------------------------------------
 
 
-def _figure():
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=_FIGSIZE, dpi=_DPI)
-    FigureCanvasAgg(figure)
-    return figure
-
-
 def _png(figure) -> bytes:
-    buffer = io.BytesIO()
     # Fixed margins: tight_layout would measure every label first, a third of the time a plot takes.
     figure.subplots_adjust(left=0.1, right=0.97, bottom=0.1, top=0.93)
-    # No "matplotlib version" text chunk: the same input gives the same bytes.
-    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
-    return buffer.getvalue()
+    return png_bytes(figure)
 
 
 def plot_quadrants(
@@ -166,12 +154,10 @@ def plot_quadrants(
     subset_difficulty: np.ndarray | None = None,
 ) -> bytes:
     """The 2-D histogram of difficulty against length, median lines, quadrant counts, and a subset's rows if given."""
-    import matplotlib.style
     import numpy as np
 
     medians, counts, rows = report["medians"], report["quadrants"], report["rows"]
-    with matplotlib.style.context("default"):
-        figure = _figure()
+    with new_figure(_FIGSIZE, _DPI) as figure:
         axes = figure.subplots()
         low, high = float(length.min()), float(length.max())
         x_edges = np.linspace(low, high if high > low else low + 1.0, 41)
@@ -204,7 +190,6 @@ def plot_quadrants(
 
 def plot_judge_vs_rollout(judge: np.ndarray, rollout: np.ndarray) -> bytes:
     """Box plots of the judge's score for each rollout difficulty (binned in fifths when it takes many values)."""
-    import matplotlib.style
     import numpy as np
 
     levels = np.unique(np.round(rollout, 3))
@@ -216,8 +201,7 @@ def plot_judge_vs_rollout(judge: np.ndarray, rollout: np.ndarray) -> bytes:
         groups = [judge[bins == index] for index in range(5)]
         labels = [f"{index / 5:g}-{(index + 1) / 5:g}" for index in range(5)]
         groups, labels = zip(*[(group, label) for group, label in zip(groups, labels) if len(group)])
-    with matplotlib.style.context("default"):
-        figure = _figure()
+    with new_figure(_FIGSIZE, _DPI) as figure:
         axes = figure.subplots()
         axes.boxplot(list(groups), tick_labels=list(labels))
         axes.set_xlabel("rollout difficulty (1 - verified-correct rollouts / rollouts)")
@@ -321,62 +305,34 @@ def write_report(
     return target, report
 
 
-def _is_report_folder(path: Path) -> bool:
+def _report_kind(folder: Path) -> str | None:
+    """REPORT_KIND for a folder `s2r inspect` wrote (its report.json says so), None for any other."""
+    from s2r_hf.core.records import read_json_object
+
     try:
-        return json.loads((path / REPORT_JSON).read_text(encoding="utf-8")).get("kind") == REPORT_KIND
-    except (OSError, ValueError, AttributeError):
-        return False
+        read_json_object(folder / REPORT_JSON, what="a pool report", kind=("kind", REPORT_KIND))
+    except InputError:
+        return None
+    return REPORT_KIND
 
 
 def _check_report_output(output: Path, overwrite: bool, inputs) -> Path:
     """The rules of s2r_hf.core.folders.check_writable, with a report folder (report.json of kind pool_report) as the
-    one
-    kind of existing folder --overwrite may replace."""
-    from s2r_hf.core.folders import check_writable
+    one kind of existing folder --overwrite may replace."""
+    from s2r_hf.core.folders import FolderOwner, check_writable
 
-    target = output.expanduser().resolve()
-    if not (target.exists() and overwrite and _is_report_folder(target)):
-        if target.is_dir() and overwrite and not _is_report_folder(target):
-            raise OutputError(
-                f"--overwrite refused: {str(output)!r} holds no report written by `s2r inspect` (no {REPORT_JSON} of "
-                "kind pool_report); choose another output folder"
-            )
-        return check_writable(output, overwrite=False, inputs=inputs)
-    # An earlier report: every other rule still applies, checked on a name beside it that does not exist.
-    probe = target.parent / f".{target.name}.probe-does-not-exist"
-    check_writable(probe, overwrite=False, inputs=inputs)
-    cwd = Path.cwd().resolve()
-    if target in (cwd, *cwd.parents):
-        raise OutputError(f"output {str(output)!r} holds the current folder; s2r never writes over it")
-    for source in inputs:
-        source = None if source is None else Path(source).expanduser().resolve()
-        if source is not None and target in (source, *source.parents):
-            raise OutputError(f"output {str(output)!r} holds the input {str(source)!r}; write the report elsewhere")
-    return target
+    owner = FolderOwner("s2r inspect", f"{REPORT_JSON} of kind {REPORT_KIND}", _report_kind)
+    return check_writable(output, overwrite, inputs=inputs, owner=owner)
 
 
 def _write_folder(target: Path, files: dict[str, bytes], overwrite: bool) -> None:
-    import shutil
-
-    from s2r_hf.core.folders import make_staging, move_into_place, remove_stale_staging
+    from s2r_hf.core.folders import staged_folder
     from s2r_hf.core.locks import locked_output
 
     target.parent.mkdir(parents=True, exist_ok=True)
     # Locked before the stale staging folders are removed: another report into this folder is refused, instead of
     # removing this one's staging folder as stale.
-    with locked_output(target, "s2r inspect"):
-        remove_stale_staging(target)
-        staging = make_staging(target, "tmp")
-        try:
-            for name, content in files.items():
-                (staging / name).write_bytes(content)
-            move_into_place(staging, target, overwrite)
-        except OSError as err:
-            shutil.rmtree(staging, ignore_errors=True)
-            if isinstance(err, S2RError):  # e.g. the folder appeared meanwhile
-                raise
-            raise OutputError(f"could not write the report to {str(target)!r}: {err.strerror or err}") from err
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+    with locked_output(target, "s2r inspect"), staged_folder(target, overwrite) as staging:
+        for name, content in files.items():
+            (staging / name).write_bytes(content)
     logger.info("wrote the pool report to %s", target)

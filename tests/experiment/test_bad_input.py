@@ -134,7 +134,7 @@ def test_an_output_folder_that_is_not_an_experiment_is_refused(capsys, experimen
     out.mkdir()
     (out / "mine.txt").write_text("the user's")
     line = run_fails(capsys, "experiment", "run", experiment(), "--set", f"output={out}")
-    assert "does not hold an s2r experiment" in line
+    assert "exists and was not written by s2r experiment (no experiment.json)" in line
     assert sorted(path.name for path in out.iterdir()) == ["mine.txt"]
 
 

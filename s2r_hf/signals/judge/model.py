@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.errors import InputError, ModelError, ResourceError
+from s2r_hf.core.records import read_json_object
 from s2r_hf.signals.judge.prompt import DEFAULT_JUDGE, DEFAULT_SYSTEM_PROMPT, encode_judge_prompts, verdict_token_ids
 
 logger = logging.getLogger(__name__)
@@ -404,9 +405,10 @@ def _config_has_chat_template(folder: Path) -> bool:
     if not config.is_file():
         return False
     try:
-        return bool(json.loads(config.read_text(encoding="utf-8")).get("chat_template"))
-    except (OSError, ValueError) as err:
-        raise ModelError(f"cannot read {config}: {one_line(err)}; save the tokenizer again") from err
+        settings = read_json_object(config, what="a tokenizer config", fix="save the tokenizer again")
+    except InputError as err:  # the model named by the user cannot serve
+        raise ModelError(str(err)) from None
+    return bool(settings.get("chat_template"))
 
 
 def no_chat_template_message(model: str, *, role: str = "judge") -> str:

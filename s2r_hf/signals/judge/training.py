@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.columns import ID, MESSAGES
-from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, OutputExistsError
-from s2r_hf.core.folders import make_staging, move_into_place, remove_stale_staging
+from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError
+from s2r_hf.core.folders import FolderOwner, check_writable, make_staging, move_into_place, remove_stale_staging
 from s2r_hf.core.rows import arrow_column, question_of
 from s2r_hf.core.stats import average_ranks
 from s2r_hf.signals.judge.model import check_model_reference, fetch_model
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 METADATA_FILE = "s2r_judge_training.json"
+# How an output folder is known as a judge `train_judge` wrote, which --overwrite may replace.
+JUDGE_OWNER = FolderOwner.marked_by(METADATA_FILE, "s2r train-judge", "judge")
 EVAL_PREDICTIONS_FILE = "eval_predictions.jsonl"
 SAVE_DTYPES = ("auto", "float32", "bfloat16", "float16")
 TARGET_FIELD = "target"  # the soft label's key in training batches; never a model input
@@ -415,27 +417,10 @@ def check_output_dir(config: JudgeTrainingConfig) -> Path:
     """The output folder: refused when it exists and overwrite is off, and never one s2r did not write.
 
     `overwrite` replaces only a judge an earlier `train_judge` wrote (it holds s2r_judge_training.json), so a mistyped
-    `-o` can never delete a user's folder, the current directory or one above it.
+    `-o` can never delete a user's folder, the current directory or one above it (s2r_hf.core.folders.check_writable).
     """
-    output_dir = Path(config.output_dir).expanduser()
-    here = Path.cwd().resolve()
-    if output_dir.resolve() == here or output_dir.resolve() in here.parents:
-        raise InputError(
-            f"output folder {config.output_dir!r} is the current directory or contains it; name a new folder for the "
-            "judge"
-        )
-    if not output_dir.exists():
-        return output_dir
-    if not config.overwrite:
-        raise OutputExistsError(
-            f"output folder {output_dir} already exists; choose another or pass overwrite=True (--overwrite)"
-        )
-    if not output_dir.is_dir() or not (output_dir / METADATA_FILE).is_file():
-        raise InputError(
-            f"output folder {output_dir} exists and is not a judge written by s2r train-judge (it has no "
-            f"{METADATA_FILE}); --overwrite only replaces those. Choose another folder, or remove it yourself"
-        )
-    return output_dir
+    check_writable(config.output_dir, config.overwrite, owner=JUDGE_OWNER)
+    return Path(config.output_dir).expanduser()
 
 
 def train_judge(dataset: Dataset, config: JudgeTrainingConfig) -> JudgeTrainingResult:
