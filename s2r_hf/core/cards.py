@@ -19,7 +19,7 @@ def templates_dir() -> Path:
     packaged = Path(str(resources.files("s2r_hf"))) / "hub_cards"
     if packaged.is_dir():
         return packaged
-    checkout = Path(__file__).resolve().parent.parent / "hub_cards"
+    checkout = Path(__file__).resolve().parents[2] / "hub_cards"  # s2r_hf/core/cards.py -> the checkout
     if checkout.is_dir():
         return checkout
     raise FileNotFoundError(f"card templates not found in {packaged} nor {checkout}; the installation is incomplete")

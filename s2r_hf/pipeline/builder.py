@@ -106,7 +106,7 @@ def package_digest() -> str:
     from s2r_hf.core.cards import templates_dir
 
     digest = hashlib.sha256(__version__.encode())
-    package, templates = Path(__file__).resolve().parent, templates_dir()
+    package, templates = Path(__file__).resolve().parents[1], templates_dir()  # s2r_hf/pipeline/ -> s2r_hf/
     files = [*((path, path.relative_to(package)) for path in package.rglob("*.py"))]
     files += [(path, Path("hub_cards") / path.relative_to(templates)) for path in templates.glob("*.md")]
     for path, name in sorted(files, key=lambda item: str(item[1])):

@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-DEMO_POOL_FILE = Path(__file__).resolve().parent / "data" / "openr1-synthetic.jsonl.gz"
+DEMO_POOL_FILE = Path(__file__).resolve().parents[1] / "data" / "openr1-synthetic.jsonl.gz"  # s2r_hf/data
 DEMO_ROWS = 200
 DEMO_SEED = 2505_17266
 DEMO_LICENSE = "apache-2.0"
