@@ -227,11 +227,23 @@ def _check_can_create_in(folder: Path, target: Path) -> None:
     """`target` is written by creating files in `folder` (which exists): it must be a folder we may write to."""
     if not folder.is_dir():
         raise OutputError(f"cannot write {str(target)!r}: {str(folder)!r} is a file, not a folder; choose another path")
+    if _on_read_only_disk(folder):
+        raise OutputError(
+            f"cannot write {str(target)!r}: {str(folder)!r}: {os.strerror(errno.EROFS)}; choose an output folder you "
+            "can write to"
+        )
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(
             f"cannot write {str(target)!r}: no permission to create files in {str(folder)!r}; choose a folder "
             "you can write to"
         )
+
+
+def _on_read_only_disk(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows): os.access alone decides
+        return False
 
 
 def s2r_kind(folder: str | os.PathLike) -> str | None:

@@ -227,7 +227,7 @@ def _evaluation_settings(config: ExperimentConfig) -> dict[str, Any]:
 def read_experiment_record(path: Path, fix: str) -> dict[str, Any]:
     """The one reader of `experiment.json` (written by `s2r experiment run`): a JSON object of format
     EXPERIMENT_FORMAT, or an InputError naming the file, what is wrong and `fix`."""
-    return read_json_object(path, what="an s2r experiment record", fix=fix, kind=("format", EXPERIMENT_FORMAT))
+    return read_json_object(path, what="an experiment record", fix=fix, kind=("format", EXPERIMENT_FORMAT))
 
 
 def read_step_record(path: Path) -> dict[str, Any] | None:

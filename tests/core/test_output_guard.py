@@ -70,5 +70,9 @@ def test_the_location_rules_hold_for_every_owner(tmp_path, monkeypatch):
 def test_a_resumed_folder_must_itself_take_new_files(read_only_folder):
     """Resumed into, not replaced: the folder itself (here on a read-only disk) must be writable, not only its
     parent."""
-    with pytest.raises(OutputError, match=r"no permission to create files in .*read-only"):
+    with pytest.raises(OutputError) as caught:
         check_writable(read_only_folder, overwrite=False, owner=RUN, reuse=True)
+    assert str(caught.value) == (
+        f"cannot write {str(read_only_folder)!r}: {str(read_only_folder)!r}: Read-only file system; choose an output "
+        "folder you can write to"
+    )

@@ -84,5 +84,5 @@ def test_the_domain_readers_speak_through_it(tmp_path):
     (tmp_path / "s2r_training.json").write_text('{"kind": "s2r_training", "status": "finished"}')
     assert read_training_record(tmp_path) == read_provenance(tmp_path) == {"kind": "s2r_training", "status": "finished"}
     (tmp_path / "experiment.json").write_text('{"format": "s2r-evaluation/1"}')
-    with pytest.raises(InputError, match=r"not an s2r experiment record \('format' is 's2r-evaluation/1', expected"):
+    with pytest.raises(InputError, match=r"not an experiment record \('format' is 's2r-evaluation/1', expected"):
         read_experiment_record(tmp_path / "experiment.json", "run it first")
