@@ -12,9 +12,9 @@ from s2r_hf._version import __version__
 # public name -> module that defines it
 _PUBLIC = {
     "load_pool": "s2r_hf.pool.adapters",
-    "OpenR1Adapter": "s2r_hf.pool.adapters",
-    "GenericAdapter": "s2r_hf.pool.adapters",
-    "PoolReport": "s2r_hf.pool.adapters",
+    "OpenR1Adapter": "s2r_hf.pool.openr1",
+    "GenericAdapter": "s2r_hf.pool.generic",
+    "PoolReport": "s2r_hf.pool.adapter_base",
     "load_source": "s2r_hf.pool.sources",
     "add_trace_columns": "s2r_hf.signals.length",
     "add_difficulty": "s2r_hf.signals.difficulty",
@@ -30,14 +30,14 @@ _PUBLIC = {
     "publish_subsets": "s2r_hf.hub.subsets",
     "commit_files": "s2r_hf.hub.commit",
     "CommitResult": "s2r_hf.hub.commit",
-    "RetryPolicy": "s2r_hf.hub.commit",
+    "RetryPolicy": "s2r_hf.hub.retry",
     "plot_distributions": "s2r_hf.outputs.plots",
     "JudgeDifficulty": "s2r_hf.signals.judge.scorer",
     "judge_difficulty_batch": "s2r_hf.signals.judge.scorer",
     "JudgeConfig": "s2r_hf.signals.judge.scorer",
     "Select2ReasonBuilder": "s2r_hf.pipeline.builder",
     "train_judge": "s2r_hf.signals.judge.training",
-    "JudgeTrainingConfig": "s2r_hf.signals.judge.training",
+    "JudgeTrainingConfig": "s2r_hf.signals.judge.training_config",
     "grade_answer": "s2r_hf.evaluation.grading",
     "evaluate_model": "s2r_hf.evaluation.runner",
     "EvaluationConfig": "s2r_hf.evaluation.runner",
@@ -85,7 +85,8 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.experiment.report import build_report
     from s2r_hf.experiment.runner import run_experiment
     from s2r_hf.hub.collections import gather_collection
-    from s2r_hf.hub.commit import CommitResult, RetryPolicy, commit_files
+    from s2r_hf.hub.commit import CommitResult, commit_files
+    from s2r_hf.hub.retry import RetryPolicy
     from s2r_hf.hub.subsets import publish_subset, publish_subsets
     from s2r_hf.hygiene.decontaminate import DecontaminationReport, decontaminate
     from s2r_hf.hygiene.near_duplicates import cluster_questions, drop_near_duplicates
@@ -93,12 +94,16 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.outputs.pool_report import describe_pool, write_report
     from s2r_hf.pipeline.builder import Select2ReasonBuilder
     from s2r_hf.pipeline.score import ScoreConfig, score_pool
-    from s2r_hf.pool.adapters import GenericAdapter, OpenR1Adapter, PoolReport, load_pool
+    from s2r_hf.pool.adapter_base import PoolReport
+    from s2r_hf.pool.adapters import load_pool
+    from s2r_hf.pool.generic import GenericAdapter
+    from s2r_hf.pool.openr1 import OpenR1Adapter
     from s2r_hf.pool.sources import load_source
     from s2r_hf.selection import STRATEGIES, SelectConfig, select
     from s2r_hf.signals.difficulty import DIFFICULTY_SCORERS, add_difficulty
     from s2r_hf.signals.judge.scorer import JudgeConfig, JudgeDifficulty, judge_difficulty_batch
-    from s2r_hf.signals.judge.training import JudgeTrainingConfig, train_judge
+    from s2r_hf.signals.judge.training import train_judge
+    from s2r_hf.signals.judge.training_config import JudgeTrainingConfig
     from s2r_hf.signals.length import add_trace_columns
     from s2r_hf.training.callbacks import (
         CALLBACKS,

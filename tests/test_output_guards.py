@@ -17,13 +17,14 @@ def _dataset_folder(path, overwrite):
 
 
 def _training(path, overwrite):
-    from s2r_hf.training.sft import check_output_dir
+    from s2r_hf.training.output import check_output_dir
 
     check_output_dir(SimpleNamespace(output_dir=str(path), overwrite_output_dir=overwrite, resume_from_checkpoint=None))
 
 
 def _judge(path, overwrite):
-    from s2r_hf.signals.judge.training import JudgeTrainingConfig, check_output_dir
+    from s2r_hf.signals.judge.judge_folder import check_output_dir
+    from s2r_hf.signals.judge.training_config import JudgeTrainingConfig
 
     config = JudgeTrainingConfig(output_dir=str(path), base_model="s2r-tests/never-loaded", overwrite=overwrite)
     check_output_dir(config)

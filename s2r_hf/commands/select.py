@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 def check_repo_id(repo_id: str) -> None:
     """--repo-id goes into the card's load_dataset example: refuse one `s2r publish` would refuse, before any work."""
     from s2r_hf.core.errors import InputError
-    from s2r_hf.hub.commit import check_repo_id as check_hub_repo_id
+    from s2r_hf.hub.checks import check_repo_id as check_hub_repo_id
 
     try:
         check_hub_repo_id(repo_id)

@@ -24,7 +24,7 @@ SHORT_NAMES = {
 
 def training_options():
     from s2r_hf.core.options import options_of
-    from s2r_hf.signals.judge.training import JudgeTrainingConfig
+    from s2r_hf.signals.judge.training_config import JudgeTrainingConfig
 
     return options_of(JudgeTrainingConfig, names=SHORT_NAMES)
 
@@ -51,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace):
     from s2r_hf.core.options import build, given
-    from s2r_hf.signals.judge.training import JudgeTrainingConfig
+    from s2r_hf.signals.judge.training_config import JudgeTrainingConfig
 
     options = training_options()
     return build(JudgeTrainingConfig, given(args, options), options=options)
@@ -75,8 +75,9 @@ def check_not_inside_pool(output_dir: str, pool: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from s2r_hf.pool.sources import load_source
+    from s2r_hf.signals.judge.judge_folder import check_output_dir
     from s2r_hf.signals.judge.model import check_judge_reachable
-    from s2r_hf.signals.judge.training import check_output_dir, train_judge
+    from s2r_hf.signals.judge.training import train_judge
 
     config = config_from_args(args)
     check_output_dir(config)  # before a possibly long download of the pool

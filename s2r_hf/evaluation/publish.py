@@ -29,7 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.errors import InputError
-from s2r_hf.hub.commit import CommitResult, RetryPolicy, check_online, check_repo_id, commit_files
+from s2r_hf.hub.checks import check_repo_id
+from s2r_hf.hub.commit import CommitResult, commit_files
+from s2r_hf.hub.retry import RetryPolicy, check_online
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +106,7 @@ def check_push_results(
 ) -> str:
     """What `push_results` to these targets would refuse at its start, checked before the evaluation runs: at least
     one target, valid repo ids, online, a token the Hub accepts with write access. Returns the token's user."""
-    from s2r_hf.hub.commit import check_push
+    from s2r_hf.hub.checks import check_push
 
     targets = [repo for repo in (results_repo, model_repo, subset_repo) if repo is not None]
     if not targets:
@@ -383,7 +385,7 @@ def read_remote_card(repo_id: str, repo_type: str, token: str | None = None, rev
     )
 
     from s2r_hf.core.http_errors import transport_errors
-    from s2r_hf.hub.commit import PublishError
+    from s2r_hf.hub.retry import PublishError
 
     try:
         path = HfApi(token=token).hf_hub_download(repo_id, CARD_FILE, repo_type=repo_type, revision=revision)

@@ -45,7 +45,7 @@ def plan_experiment(
 ) -> list[PlannedStep]:
     """Every step (the pool, each arm's, the report and publishing), with the command that runs it."""
     from s2r_hf.experiment.runner import train_command
-    from s2r_hf.training.sft import credential_variable
+    from s2r_hf.training.credentials import credential_variable
 
     base = ["s2r", "experiment", "run", str(experiment_file)]
     for override in overrides:

@@ -27,15 +27,10 @@ from s2r_hf.core.errors import InputError
 from s2r_hf.core.records import read_json_object
 from s2r_hf.experiment.config import FULL
 from s2r_hf.experiment.report import REPORT_CHART, REPORT_FORMAT, REPORT_JSON, REPORT_MARKDOWN, read_experiment
+from s2r_hf.hub.checks import check_publish_options, check_repo_id
 from s2r_hf.hub.collections import CollectionResult, check_namespace, gather_collection
-from s2r_hf.hub.commit import (
-    CommitResult,
-    RetryPolicy,
-    check_online,
-    check_publish_options,
-    check_repo_id,
-    commit_files,
-)
+from s2r_hf.hub.commit import CommitResult, commit_files
+from s2r_hf.hub.retry import RetryPolicy, check_online
 
 logger = logging.getLogger(__name__)
 

@@ -337,7 +337,7 @@ def check_train_options(config: ExperimentConfig) -> None:
 
 def train_arguments(config: ExperimentConfig, *, data: str, output_dir: str) -> list[str]:
     """`s2r train`'s flags for one arm: the recipe, the experiment's overrides, the arm's data and folder."""
-    from s2r_hf.training.sft import credential_variable
+    from s2r_hf.training.credentials import credential_variable
 
     argv = ["--config", config.train.recipe_path]
     if config.train.model:
@@ -370,7 +370,7 @@ def train_command(config: ExperimentConfig, *, data: str, output_dir: str) -> li
 def train_environment(config: ExperimentConfig) -> dict[str, str]:
     """The credentials among the training overrides (`train.overrides.hub_token`), as the environment variables the
     training child reads them from (HF_TOKEN): a command line is recorded, printed by `plan` and visible in `ps`."""
-    from s2r_hf.training.sft import credential_variable
+    from s2r_hf.training.credentials import credential_variable
 
     return {
         credential_variable(key): str(value)

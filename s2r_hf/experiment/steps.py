@@ -148,7 +148,7 @@ def _pool_settings(config: ExperimentConfig) -> dict[str, Any]:
 
 
 def _train_settings(config: ExperimentConfig) -> dict[str, Any]:
-    from s2r_hf.training.sft import credential_variable
+    from s2r_hf.training.credentials import credential_variable
 
     recipe = Path(config.train.recipe_path)
     # A credential says who may push, not what is trained: a new token re-runs nothing, and no digest depends on it.

@@ -3,7 +3,7 @@
 Idempotent, like every publish of s2r-hf: the collection is created when the namespace has none of that title, its
 description is set, each item missing from it is added and an item whose note changed is updated; items someone added
 by hand are left alone, and a second gather of the same items changes nothing. Every request goes through the retry and
-error wording of s2r_hf.hub.commit (`call_hub`), with huggingface_hub's own collection methods.
+error wording of s2r_hf.hub.retry (`call_hub`), with huggingface_hub's own collection methods.
 
 Descriptions and notes are kept short (`DESCRIPTION_LIMIT`, `NOTE_LIMIT` characters, the limits huggingface_hub's
 documentation gives) and cut with an ellipsis: a collection points at the repos, whose cards hold the full story.
@@ -19,17 +19,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.errors import InputError
-from s2r_hf.hub.commit import (
-    REPO_TYPES,
-    PublishError,
-    RetryPolicy,
-    call_hub,
-    check_online,
-    check_publish_options,
-    check_repo_id,
-    server_message,
-    token_help,
-)
+from s2r_hf.hub.checks import REPO_TYPES, check_publish_options, check_repo_id
+from s2r_hf.hub.retry import PublishError, RetryPolicy, call_hub, check_online, server_message, token_help
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi

@@ -17,23 +17,15 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.errors import InputError
 from s2r_hf.core.folders import CARD_FILE, DATA_DIR, SPLIT, read_card_metadata
-from s2r_hf.hub.commit import (
-    CommitPlan,
-    CommitResult,
-    PublishError,
-    RetryPolicy,
-    check_online,
-    check_publish_options,
-    check_repo_id,
-    commit_files,
-    count_changes,
-    describe_changes,
-)
+from s2r_hf.hub.checks import check_publish_options, check_repo_id
+from s2r_hf.hub.commit import CommitPlan, CommitResult, commit_files, count_changes, describe_changes
+from s2r_hf.hub.retry import PublishError, RetryPolicy, check_online
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +110,8 @@ def publish_subset(
             repo_id,
         )
     files = {path: folder / path for path in _folder_files(folder)}
-    return _publish(files, repo_id, _subset_name(metadata, folder), private, revision, token, commit_message, retry)
+    push = _Push(repo_id, _subset_name(metadata, folder), private, revision, token, commit_message, retry)
+    return _publish(files, push)
 
 
 def publish_subsets(
@@ -161,7 +154,8 @@ def publish_subsets(
         subsets_metadata.append((config, _card_metadata(folder, subset=True)))
     card = render_card("subset.md", collection_metadata(subsets_metadata, repo_id, default=default))
     files[CARD_FILE] = card.encode("utf-8")
-    return _publish(files, repo_id, repo_id.split("/")[-1], private, revision, token, commit_message, retry)
+    push = _Push(repo_id, repo_id.split("/")[-1], private, revision, token, commit_message, retry)
+    return _publish(files, push)
 
 
 def name_configs(folders: Subsets) -> dict[str, Path]:
@@ -251,21 +245,26 @@ def collection_metadata(
 # -- the publish itself ------------------------------------------------------------------------------------------------
 
 
-def _publish(
-    files: Mapping[str, Path | bytes],
-    repo_id: str,
-    name: str,
-    private: bool,
-    revision: str | None,
-    token: str | None,
-    commit_message: str | None,
-    retry: RetryPolicy | None,
-) -> CommitResult:
+@dataclass(frozen=True)
+class _Push:
+    """Where a publish goes and how: the repo, the name its commit titles give the subset(s), and the options the
+    caller passed (`revision` None: main)."""
+
+    repo_id: str
+    name: str
+    private: bool
+    revision: str | None
+    token: str | None
+    commit_message: str | None
+    retry: RetryPolicy | None
+
+
+def _publish(files: Mapping[str, Path | bytes], push: _Push) -> CommitResult:
     from s2r_hf.evaluation.publish import SUBSET_RESULTS_DIR, carry_results
 
     def message(plan: CommitPlan) -> tuple[str, str]:
-        title, description = _describe(plan, name, files.get(CARD_FILE))
-        return (commit_message, f"{title}\n\n{description}") if commit_message else (title, description)
+        title, description = _describe(plan, push.name, files.get(CARD_FILE))
+        return (push.commit_message, f"{title}\n\n{description}") if push.commit_message else (title, description)
 
     def check(plan: CommitPlan) -> None:
         _refuse_foreign_repo(plan)
@@ -281,16 +280,16 @@ def _publish(
 
     def publish(check) -> CommitResult:
         return commit_files(
-            repo_id,
+            push.repo_id,
             files,
             repo_type="dataset",
-            revision=revision or "main",
+            revision=push.revision or "main",
             delete=("*",),  # the repo holds exactly this subset (or these subsets)
             keep=(f"{SUBSET_RESULTS_DIR}/*",),  # and the evaluation results pushed to it
             message=message,
-            private=private,
-            token=token,
-            retry=retry,
+            private=push.private,
+            token=push.token,
+            retry=push.retry,
             check=check,
         )
 

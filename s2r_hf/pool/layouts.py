@@ -1,8 +1,8 @@
 """Adapters for more pool layouts: the Chinese R1-distilled pool, ShareGPT conversations and s1K.
 
-Each brings its source to the pool shape (s2r_hf.core.rows) like the adapters in s2r_hf.pool.adapters, keeping every
-original
-column, and names rows by a hash of question and trace (none of these sources has an id column):
+Each brings its source to the pool shape (s2r_hf.core.rows) like the adapters in s2r_hf.pool.openr1 and
+s2r_hf.pool.generic, keeping every original column, and names rows by a hash of question and trace (none of these
+sources has an id column):
 
 - `chinese-distill`: `Congliu/Chinese-DeepSeek-R1-Distill-data-110k` (`input`, `reasoning_content`, `content`, ...).
   The trace is DeepSeek-R1's own layout: `<think>\\n` + reasoning_content + `\\n</think>\\n\\n` + content (the answer).
@@ -27,23 +27,25 @@ from typing import TYPE_CHECKING, Any
 from s2r_hf.core.columns import ANSWER, ID, MESSAGES
 from s2r_hf.core.errors import ColumnTypeError, InputError
 from s2r_hf.core.rows import arrow_column, make_messages
-from s2r_hf.pool.adapters import (
+from s2r_hf.pool.adapter_base import (
     DUPLICATE,
     KEEP,
     PoolAdapter,
     PoolReport,
-    _content_id,
-    _keep_rows,
-    _log_report,
-    _repeats,
-    _require_columns,
-    _require_lists_of,
-    _require_non_empty_strings,
-    _require_rows_left,
-    _require_string_column,
-    _require_unique_ids,
-    _rows_listed,
-    _validate_messages_column,
+    content_id,
+    keep_rows,
+    log_report,
+    repeats,
+    require_rows_left,
+)
+from s2r_hf.pool.column_checks import (
+    require_columns,
+    require_lists_of,
+    require_non_empty_strings,
+    require_string_column,
+    require_unique_ids,
+    rows_listed,
+    validate_messages_column,
 )
 
 if TYPE_CHECKING:
@@ -69,14 +71,14 @@ def _finish(
 ) -> tuple[Dataset, PoolReport]:
     """Drop the rows whose verdict is not KEEP and the repeats of identical content; report the counts."""
     verdicts = arrow_column(scored, _VERDICT).to_numpy(zero_copy_only=False).astype(object)
-    verdicts[_repeats(arrow_column(scored, ID).to_numpy(zero_copy_only=False), verdicts == KEEP)] = DUPLICATE
+    verdicts[repeats(arrow_column(scored, ID).to_numpy(zero_copy_only=False), verdicts == KEEP)] = DUPLICATE
     counts = Counter(verdicts.tolist())
     counts.pop(KEEP, None)
-    pool = _keep_rows(scored, verdicts == KEEP).remove_columns(_VERDICT)
-    _require_rows_left(len(pool), len(dataset), counts)
-    _require_unique_ids(pool, "rows with identical question and trace are kept once")
+    pool = keep_rows(scored, verdicts == KEEP).remove_columns(_VERDICT)
+    require_rows_left(len(pool), len(dataset), counts)
+    require_unique_ids(pool, "rows with identical question and trace are kept once")
     report = PoolReport(name, None, len(dataset), len(pool), dict(sorted(counts.items())), options or {})
-    _log_report(report)
+    log_report(report)
     return pool, report
 
 
@@ -90,7 +92,7 @@ def _chinese_batch(batch: dict[str, list]) -> dict[str, list]:
         reasoning, content = reasoning or "", content or ""
         trace = think_trace(reasoning, content)
         out[MESSAGES].append(make_messages(question, trace))
-        out[ID].append(_content_id(question, trace))
+        out[ID].append(content_id(question, trace))
         out[ANSWER].append(None)  # the pool mixes subjects and has no reference answers
         out[_VERDICT].append(EMPTY_REASONING if _blank(reasoning) else NO_ANSWER_TEXT if _blank(content) else KEEP)
     return out
@@ -108,14 +110,14 @@ class ChineseDistillAdapter(PoolAdapter):
     RETHINK_LANGUAGE = "zh"
 
     def adapt(self, dataset: Dataset, *, num_proc: int | None = None) -> tuple[Dataset, PoolReport]:
-        _require_columns(
+        require_columns(
             dataset,
             list(self.COLUMNS),
             "Is this Chinese-DeepSeek-R1-Distill-data-110k? Use --adapter generic otherwise",
         )
         for column in self.COLUMNS:
             _require_string_or_null_column(dataset, column)
-        _require_non_empty_strings(dataset, "input", "question")  # it becomes the user turn
+        require_non_empty_strings(dataset, "input", "question")  # it becomes the user turn
         if MESSAGES in dataset.column_names:
             raise InputError(_messages_exists(self.name))
         scored = dataset.map(_chinese_batch, batched=True, num_proc=num_proc, desc="Chinese R1-distill traces")
@@ -141,7 +143,7 @@ def _sharegpt_batch(batch: dict[str, list]) -> dict[str, list]:
             out[ID].append("")  # refused right after the map, with every such row named
             out[_VERDICT].append(KEEP)
             continue
-        out[ID].append(_content_id(questions[0], traces[-1]))
+        out[ID].append(content_id(questions[0], traces[-1]))
         out[_VERDICT].append(EMPTY_TRACE if _blank(traces[-1]) else KEEP)
     return out
 
@@ -173,7 +175,7 @@ def _check_sharegpt_column(dataset: Dataset) -> None:
     bad = np.flatnonzero(unknown.to_numpy(zero_copy_only=False))
     if bad.size:
         seen = sorted({str(role) for role in roles.take(pa.array(bad)).to_pylist()})
-        rows = _rows_listed(np.unique(parents[bad]))
+        rows = rows_listed(np.unique(parents[bad]))
         raise InputError(
             f"column {SHAREGPT_COLUMN!r} has turns from unknown roles {seen[:5]} ({rows}); "
             f"known roles: {sorted(SHAREGPT_ROLES)}. Rename them first, e.g. with Dataset.map"
@@ -190,12 +192,12 @@ class ShareGPTAdapter(PoolAdapter):
     name = "sharegpt"
 
     def adapt(self, dataset: Dataset, *, num_proc: int | None = None) -> tuple[Dataset, PoolReport]:
-        _require_columns(dataset, [SHAREGPT_COLUMN], "A ShareGPT pool has a 'conversations' column of {from, value}")
+        require_columns(dataset, [SHAREGPT_COLUMN], "A ShareGPT pool has a 'conversations' column of {from, value}")
         if MESSAGES in dataset.column_names:
             raise InputError(_messages_exists(self.name))
         _check_sharegpt_column(dataset)
         scored = dataset.map(_sharegpt_batch, batched=True, num_proc=num_proc, desc="ShareGPT conversations")
-        _validate_messages_column(scored)  # one error naming the rows with no question or no trace
+        validate_messages_column(scored)  # one error naming the rows with no question or no trace
         return _finish(self.name, dataset, scored)
 
 
@@ -213,7 +215,7 @@ def _s1k_batch(batch: dict[str, list]) -> dict[str, list]:
         reasoning = "\n".join(text for text in trajectories or [] if text is not None)
         trace = think_trace(reasoning, attempt or "")
         out[MESSAGES].append(make_messages(question, trace))
-        out[ID].append(_content_id(question, trace))
+        out[ID].append(content_id(question, trace))
         out[ANSWER].append(last_boxed(solution))
         out[_VERDICT].append(EMPTY_REASONING if _blank(reasoning) else NO_ANSWER_TEXT if _blank(attempt) else KEEP)
     return out
@@ -226,11 +228,11 @@ class S1KAdapter(PoolAdapter):
     COLUMNS = ("question", "thinking_trajectories", "attempt", "solution")
 
     def adapt(self, dataset: Dataset, *, num_proc: int | None = None) -> tuple[Dataset, PoolReport]:
-        _require_columns(dataset, list(self.COLUMNS), "Is this simplescaling/s1K? Use --adapter generic otherwise")
+        require_columns(dataset, list(self.COLUMNS), "Is this simplescaling/s1K? Use --adapter generic otherwise")
         for column in ("question", "attempt", "solution"):
             _require_string_or_null_column(dataset, column)
-        _require_lists_of(dataset, "thinking_trajectories", "string")
-        _require_non_empty_strings(dataset, "question", "question")
+        require_lists_of(dataset, "thinking_trajectories", "string")
+        require_non_empty_strings(dataset, "question", "question")
         if MESSAGES in dataset.column_names:
             raise InputError(_messages_exists(self.name))
         scored = dataset.map(_s1k_batch, batched=True, num_proc=num_proc, desc="s1K traces")
@@ -245,7 +247,7 @@ def _require_string_or_null_column(dataset: Dataset, name: str) -> None:
     import pyarrow as pa
 
     if not pa.types.is_null(arrow_column(dataset, name).type):
-        _require_string_column(dataset, name)
+        require_string_column(dataset, name)
 
 
 def _messages_exists(adapter: str) -> str:

@@ -158,7 +158,7 @@ class PushToHubRevisionCallback(TrainerCallback):
     """
 
     def __init__(self, repo_id: str, *, prefix: str = "", private: bool = False, token: str | None = None):
-        from s2r_hf.hub.commit import check_repo_id
+        from s2r_hf.hub.checks import check_repo_id
 
         check_repo_id(repo_id)
         self.repo_id = repo_id
@@ -225,7 +225,7 @@ class PushToHubRevisionCallback(TrainerCallback):
 
         A run whose checkpoints did not reach the Hub must not end as a success; what it trained stays saved.
         """
-        from s2r_hf.hub.commit import PublishError
+        from s2r_hf.hub.retry import PublishError
 
         failed = {branch: error for branch, error in self.wait().items() if isinstance(error, BaseException)}
         if not failed:

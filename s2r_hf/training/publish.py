@@ -21,17 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.errors import InputError
-from s2r_hf.hub.commit import (
-    CommitPlan,
-    CommitResult,
-    RetryPolicy,
-    check_online,
-    check_publish_options,
-    check_repo_id,
-    commit_files,
-    count_changes,
-    describe_changes,
-)
+from s2r_hf.hub.checks import check_publish_options, check_repo_id
+from s2r_hf.hub.commit import CommitPlan, CommitResult, commit_files, count_changes, describe_changes
+from s2r_hf.hub.retry import RetryPolicy, check_online
 from s2r_hf.training.provenance import PROVENANCE_FILE, TRAINING_KIND, read_provenance
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,9 @@ own option names. Then, in order, everything a user can get wrong is checked bef
 anything in the output folder is created, changed or removed: the options, the output folder and the checkpoint to
 resume from, the tokenizer and its chat template, the dataset, its `messages`, the selection, the lengths, and on a
 resume that the data and settings are those the run started with. The output folder is locked while it is written.
-The same script runs on one CPU, one GPU, or many processes under `accelerate launch` / `torchrun`.
+The same script runs on one CPU, one GPU, or many processes under `accelerate launch` / `torchrun`. What the output
+folder allows is decided in s2r_hf.training.output; Hub tokens are kept out of what gets saved by
+s2r_hf.training.credentials.
 
     s2r train --config tiny-cpu --model_name_or_path MODEL --dataset_name SUBSET --output_dir OUT
     accelerate launch --config_file RECIPES/accelerate/zero3.yaml -m s2r_hf.training.sft --config qwen2.5-math-7b ...
@@ -18,11 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import logging
 import os
-import re
-import shutil
 import sys
 from dataclasses import dataclass
 from importlib import resources
@@ -30,10 +29,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf._version import __version__
-from s2r_hf.core.errors import InputError, ModelError, OutputError, S2RError, SourceNotFoundError
-from s2r_hf.core.folders import check_writable
-from s2r_hf.core.records import read_json_object
-from s2r_hf.training.provenance import TRAINING_OWNER, read_provenance, update_provenance
+from s2r_hf.core.errors import InputError, ModelError, OutputError, S2RError
+from s2r_hf.training.credentials import refuse_tokens_in_options, token_in_environment
+from s2r_hf.training.output import (
+    PENDING_EVALUATION,
+    check_apart_from_inputs,
+    check_checkpoint_fits,
+    check_output_dir,
+    check_same_run,
+    clear_run,
+)
+from s2r_hf.training.provenance import read_provenance, update_provenance
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -244,243 +250,6 @@ def load_training_data(script_args, training_args, tokenizer, chat_template: str
     return prepared, data
 
 
-# ------------------------------------------------------------------------------------------------------- output folder
-
-
-@dataclass
-class OutputPlan:
-    """What `check_output_dir` decided, before anything is written: what `train` does to `output_dir` once every
-    other check has passed too."""
-
-    output: Path
-    resume: str | None = None  # the checkpoint to resume from (None: from the base model)
-    previous: dict[str, Any] | None = None  # the record of the unfinished run being resumed, to compare with
-    clear: bool = False  # --overwrite_output_dir on an s2r run: remove its checkpoints and evaluations first
-    evaluate_step: int | None = None  # the run is trained and saved, its final evaluation (of this step) is missing
-
-
-def check_output_dir(training_args) -> OutputPlan:
-    """Decide what `output_dir` allows, before anything loads; reads only, writes nothing.
-
-    - missing or empty: a fresh run (from --resume_from_checkpoint if given);
-    - an s2r run that did not finish: resumed from its last whole checkpoint (or started again if it has none);
-    - an s2r run with --overwrite_output_dir: started again (its checkpoints and evaluations are removed, once every
-      other check passed);
-    - a finished s2r run: refused unless --overwrite_output_dir;
-    - anything else: refused, whatever the resume options; s2r never writes into a folder it did not write.
-    """
-    output = Path(training_args.output_dir).expanduser()
-    explicit = _explicit_checkpoint(training_args.resume_from_checkpoint, output, training_args.overwrite_output_dir)
-    # The one output guard: not a file, writable, not the current folder, never a folder s2r train did not write.
-    check_writable(output, training_args.overwrite_output_dir, owner=TRAINING_OWNER, reuse=True)
-    if not output.exists() or not any(output.iterdir()):
-        return OutputPlan(output, resume=explicit)
-    record = read_provenance(output)
-    if training_args.overwrite_output_dir:
-        return OutputPlan(output, resume=explicit, clear=True)
-    pending = record.get(PENDING_EVALUATION)
-    if record.get("status") == "trained" and isinstance(pending, int):  # killed while its final model was evaluated
-        logger.info("%s is trained and saved; evaluating its final model (step %d), which is missing", output, pending)
-        return OutputPlan(output, previous=record, evaluate_step=pending)
-    if record.get("status") == "finished":
-        raise InputError(
-            f"output_dir {str(output)!r} holds a finished run; choose another --output_dir, or pass "
-            "--overwrite_output_dir to train again into it"
-        )
-    resume = explicit or last_whole_checkpoint(output)
-    return OutputPlan(output, resume=resume, previous=record if resume else None)
-
-
-# The record's key naming the step whose final evaluation is missing: set once the final model is saved, cleared
-# (None) when the evaluation is recorded and the run is "finished".
-PENDING_EVALUATION = "pending_evaluation"
-
-# A checkpoint is whole when the trainer's state and the model weights were both written (a full disk or a kill
-# while saving leaves a folder without them, and resuming from it fails).
-WEIGHT_FILES = (
-    "model.safetensors",
-    "model.safetensors.index.json",
-    "pytorch_model.bin",
-    "pytorch_model.bin.index.json",
-    "adapter_model.safetensors",
-    "adapter_model.bin",
-)
-_CHECKPOINT = re.compile(r"checkpoint-(\d+)")
-
-
-def checkpoint_problem(folder: Path) -> str | None:
-    """Why `folder` cannot be resumed from (in words), or None when it is a whole checkpoint."""
-    if not folder.is_dir():
-        return "does not exist" if not folder.exists() else "is not a folder"
-    try:
-        state = read_json_object(folder / "trainer_state.json", what="a trainer state")
-    except SourceNotFoundError:
-        return "has no trainer_state.json (it was not saved whole)"
-    except InputError:
-        return "has a trainer_state.json that cannot be read (it was not saved whole)"
-    if "global_step" not in state:
-        return "has a trainer_state.json without global_step"
-    deepspeed = any(path.is_dir() for path in folder.glob("global_step*"))
-    if not deepspeed and not any((folder / name).is_file() for name in WEIGHT_FILES):
-        return "holds no model weights (it was not saved whole)"
-    return None
-
-
-def last_whole_checkpoint(output: Path) -> str | None:
-    """The highest-numbered whole checkpoint of `output`; incomplete ones are logged and left as they are.
-
-    transformers' `get_last_checkpoint` picks by number alone, so a checkpoint a full disk cut short would be chosen
-    (and fail) on every re-run.
-    """
-    numbered = []
-    for path in output.iterdir():
-        match = _CHECKPOINT.fullmatch(path.name)
-        if match and path.is_dir():
-            numbered.append((int(match.group(1)), path))
-    for _, path in sorted(numbered, reverse=True):
-        problem = checkpoint_problem(path)
-        if problem is None:
-            logger.info("resuming from %s", path)
-            return str(path)
-        logger.warning("not resuming from %s: it %s; it is left as it is, and skipped", path, problem)
-    return None
-
-
-def _explicit_checkpoint(value, output: Path, overwrite: bool) -> str | None:
-    """--resume_from_checkpoint: a whole checkpoint folder, checked before the model loads."""
-    if value is None or value is False or value == "":
-        return None
-    if value is True or str(value).lower() == "true":  # transformers' "the last one in output_dir"
-        last = last_whole_checkpoint(output) if output.is_dir() else None
-        if last is None:
-            raise InputError(
-                f"--resume_from_checkpoint true, but output_dir {str(output)!r} holds no whole checkpoint; give a "
-                "checkpoint folder, or leave the option out to start from the base model"
-            )
-        value = last
-    checkpoint = Path(str(value)).expanduser()
-    problem = checkpoint_problem(checkpoint)
-    if problem is not None:
-        raise InputError(
-            f"--resume_from_checkpoint {str(value)!r} {problem}; give a checkpoint folder that trainer_state.json and "
-            "the model weights were saved into (e.g. OUT/checkpoint-500), or leave the option out"
-        )
-    if overwrite and output.resolve() in checkpoint.resolve().parents:
-        raise InputError(
-            f"--resume_from_checkpoint {str(value)!r} is inside output_dir {str(output)!r}, which "
-            "--overwrite_output_dir would clear; resume without --overwrite_output_dir, or copy the checkpoint out"
-        )
-    return str(checkpoint)
-
-
-# The shape of a model: a checkpoint whose shape differs from the base model's fails to load, with a long traceback.
-SHAPE_KEYS = (
-    "model_type",
-    "vocab_size",
-    "hidden_size",
-    "intermediate_size",
-    "num_hidden_layers",
-    "num_attention_heads",
-    "num_key_value_heads",
-)
-
-
-def check_checkpoint_fits(checkpoint: str | None, model_args) -> None:
-    """The checkpoint to resume from must have been trained from a model of the base model's shape."""
-    saved_path = Path(checkpoint) / "config.json" if checkpoint else None
-    if saved_path is None or not saved_path.is_file():  # nothing to resume, or an adapter checkpoint (no config)
-        return
-    from transformers import AutoConfig
-
-    try:
-        saved = read_json_object(saved_path, what="a model's config")  # InputError is a ValueError
-        base = AutoConfig.from_pretrained(
-            model_args.model_name_or_path,
-            revision=model_args.model_revision,
-            trust_remote_code=getattr(model_args, "trust_remote_code", False),
-        ).to_dict()
-    except (OSError, ValueError):  # an unreadable config: loading the model says what is wrong with it
-        return
-    changed = [
-        f"{key}: {base.get(key)!r} -> {saved.get(key)!r}"
-        for key in SHAPE_KEYS
-        if key in saved and saved.get(key) != base.get(key)
-    ]
-    if changed:
-        raise InputError(
-            f"the checkpoint {checkpoint!r} was not trained from {model_args.model_name_or_path!r} (the model -> the "
-            f"checkpoint: {'; '.join(changed)}); resume with the model it was trained from, or without the checkpoint"
-        )
-
-
-def check_apart_from_inputs(output: Path, inputs: dict[str, str | None]) -> None:
-    """The output must not be an input folder or inside one (a dataset folder would then read the run as data).
-
-    `inputs`: {option: value}; values that are not local folders (Hub ids) are ignored.
-    """
-    target = output.expanduser().resolve()
-    for option, value in inputs.items():
-        if not value or not Path(value).expanduser().is_dir():
-            continue
-        folder = Path(value).expanduser().resolve()
-        if target == folder or folder in target.parents:
-            where = "is" if target == folder else "is inside"
-            raise InputError(
-                f"output_dir {str(output)!r} {where} the {option} folder {value!r}; choose an --output_dir outside it "
-                "(s2r never writes into its inputs)"
-            )
-
-
-def differences(previous: dict[str, Any], record: dict[str, Any]) -> list[str]:
-    """What differs between the record of an unfinished run and the run asked for now (`name: old -> new`).
-
-    The data and the training settings are compared: resuming with others would train on one thing and record another.
-    What only changes the output (logging, reporting, the evaluation command) may differ.
-    """
-    current = json.loads(json.dumps(record, default=str))  # as it would be read back from the record
-    pairs = [("base_model", previous.get("base_model"), current.get("base_model"))]
-    old_data, new_data = previous.get("data") or {}, current.get("data") or {}
-    for key in ("source", "kind", "config", "split", "revision", "selection", "sft"):
-        if key in old_data:
-            pairs.extend(_leaves(f"data.{key}", old_data.get(key), new_data.get(key)))
-    old_recipe, new_recipe = previous.get("recipe") or {}, current.get("recipe") or {}
-    for key in old_recipe:
-        if key != "recipe":  # the recipe's name: the settings it gave are compared one by one
-            pairs.extend(_leaves(key, old_recipe.get(key), new_recipe.get(key)))
-    return [f"{name}: {old!r} -> {new!r}" for name, old, new in pairs if old != new]
-
-
-def _leaves(name: str, old, new) -> list[tuple[str, Any, Any]]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        keys = dict.fromkeys([*old, *new])
-        return [pair for key in keys for pair in _leaves(f"{name}.{key}", old.get(key), new.get(key))]
-    return [(name, old, new)]
-
-
-def check_same_run(plan: OutputPlan, record: dict[str, Any]) -> None:
-    """Refuse to resume a run with other data or settings than it was started with (saying what differs)."""
-    if plan.previous is None:
-        return
-    changed = differences(plan.previous, record)
-    if changed:
-        raise InputError(
-            f"output_dir {str(plan.output)!r} holds an unfinished run started with other data or settings "
-            f"({'; '.join(changed)}); resume it with the options it was started with, or pass "
-            "--overwrite_output_dir to start again"
-        )
-
-
-def clear_run(plan: OutputPlan) -> None:
-    """--overwrite_output_dir: remove what the earlier s2r run wrote (checkpoints, evaluations); keep the rest."""
-    from s2r_hf.training.callbacks import EVAL_FOLDER
-
-    for old in [*plan.output.glob("checkpoint-*"), plan.output / EVAL_FOLDER]:
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old)
-    update_provenance(plan.output, status="running", training=None, evaluations=[])
-    logger.info("training again into %s (--overwrite_output_dir)", plan.output)
-
-
 # ------------------------------------------------------------------------------------------------ tokenizer and model
 
 
@@ -641,7 +410,7 @@ def _output_lock(training_args):
 def _train(script_args, training_args, model_args, stack, *, command, recipe) -> TrainOutcome:
     from trl import SFTTrainer, get_peft_config
 
-    from s2r_hf.training.callbacks import EvaluateCallback, build_callbacks, recipe_record
+    from s2r_hf.training.callbacks import EVAL_FOLDER, EvaluateCallback, build_callbacks, recipe_record
 
     if training_args.use_liger_kernel and not _installed("liger_kernel"):
         logger.warning("liger-kernel is not installed: training without it (pip install liger-kernel)")
@@ -675,7 +444,7 @@ def _train(script_args, training_args, model_args, stack, *, command, recipe) ->
         plan = check_output_dir(training_args)  # what is there now, under the lock
     if main_process and plan.clear:
         with _disk_errors(plan.output):
-            clear_run(plan)
+            clear_run(plan, EVAL_FOLDER)
     evaluator = next((callback for callback in callbacks if isinstance(callback, EvaluateCallback)), None)
     if plan.evaluate_step is not None:  # nothing to train: complete what the killed run left undone
         if main_process:
@@ -765,33 +534,10 @@ def main(argv: list[str] | None = None, *, command: str | None = None) -> TrainO
     return outcome
 
 
-# ------------------------------------------------------------------------------------------------------------ secrets
-
-
-def refuse_tokens_in_options(*configs) -> None:
-    """Refuse, before any work, a Hub token given inside another option (`--eval_command "... --token hf_..."`,
-    `--hub_model_id`): every option is pickled into each checkpoint's training_args.bin, where only --hub_token is
-    taken out. The evaluation command and every push read HF_TOKEN, which --hub_token sets."""
-    from dataclasses import fields, is_dataclass
-
-    from s2r_hf.core.redaction import HUB_TOKEN
-
-    for config in configs:
-        for spec in fields(config) if is_dataclass(config) else ():
-            value = getattr(config, spec.name, None)
-            words = value if isinstance(value, (list, tuple)) else [value]
-            if any(isinstance(word, str) and HUB_TOKEN.search(word) for word in words):
-                raise InputError(
-                    f"--{spec.name} holds a Hub token, and every option is saved with each checkpoint "
-                    "(training_args.bin); give the token with --hub_token or HF_TOKEN instead (the evaluation "
-                    "command and every push read it from HF_TOKEN)"
-                )
-
-
 def check_checkpoint_pushes(training_args) -> None:
     """With the push_to_hub_revision callback, refuse a push bound to fail (offline, no token, a token the Hub rejects
     or that may only read) before the model loads, not at the first checkpoint: `commit_files`' own start checks."""
-    from s2r_hf.hub.commit import check_push
+    from s2r_hf.hub.checks import check_push
 
     # S2RSFTConfig has checked the names and that --hub_model_id is given with this callback.
     if "push_to_hub_revision" not in (training_args.callbacks or []):
@@ -811,43 +557,6 @@ def refuse_failed_pushes(trainer, output_dir: str) -> None:
     for callback in trainer.callback_handler.callbacks:
         if isinstance(callback, PushToHubRevisionCallback):
             callback.raise_failures(output_dir)
-
-
-# The options of `s2r train` that carry a credential, and the environment variable that carries it instead: a
-# launcher (the experiment) passes them through the environment, never on a command line that is recorded and shown.
-CREDENTIAL_OPTIONS = {"hub_token": "HF_TOKEN"}
-
-
-def credential_variable(option: str) -> str | None:
-    """The environment variable that carries option `option` (`hub_token`, `--hub-token`: the parser takes both
-    spellings) when it is a credential; None for every other option."""
-    return CREDENTIAL_OPTIONS.get(str(option).lstrip("-").replace("-", "_"))
-
-
-@contextlib.contextmanager
-def token_in_environment(training_args):
-    """Move `--hub_token` (a flag or a recipe's key) out of the arguments into HF_TOKEN, for this process and its
-    children, while the block runs; HF_TOKEN is then as it was (a Python caller's environment is left unchanged).
-
-    transformers pickles the TrainingArguments into every checkpoint's training_args.bin, and the card and record are
-    made from them: an object that gets saved must never hold the token. huggingface_hub (every s2r push, the
-    Trainer's own push_to_hub) falls back to HF_TOKEN when given no token, so nothing is lost. The explicit flag wins
-    over an HF_TOKEN already set, as it did when it was passed along.
-    """
-    token = getattr(training_args, "hub_token", None)
-    if not token:
-        yield
-        return
-    previous = os.environ.get("HF_TOKEN")
-    os.environ["HF_TOKEN"] = token
-    training_args.hub_token = None
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("HF_TOKEN", None)
-        else:
-            os.environ["HF_TOKEN"] = previous
 
 
 if __name__ == "__main__":  # accelerate launch -m s2r_hf.training.sft --config ...

@@ -94,9 +94,9 @@ def require_messages(dataset: Dataset) -> None:
         )
     # The rows themselves, by the rule `s2r score` applies (a user question and an assistant trace, nothing null):
     # the trainer would otherwise learn from a conversation with no answer, or fail on a null turn mid-run.
-    from s2r_hf.pool.adapters import _validate_messages_column
+    from s2r_hf.pool.column_checks import validate_messages_column
 
-    _validate_messages_column(dataset)
+    validate_messages_column(dataset)
 
 
 def _resolve(dataset) -> Dataset:

@@ -22,7 +22,7 @@ from s2r_hf.selection import SelectConfig, select
 from s2r_hf.signals.difficulty import RolloutConfig, add_difficulty, make_difficulty_scorer
 from s2r_hf.signals.judge import distributed
 from s2r_hf.signals.judge.scorer import JudgeConfig, JudgeDifficulty
-from s2r_hf.signals.judge.training import JudgeTrainingConfig
+from s2r_hf.signals.judge.training_config import JudgeTrainingConfig
 
 CONFIGS = (ScoreConfig, SelectConfig, JudgeConfig, JudgeTrainingConfig, RolloutConfig)
 

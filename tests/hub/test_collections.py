@@ -6,7 +6,7 @@ import pytest
 
 from s2r_hf.core.errors import InputError
 from s2r_hf.hub.collections import DESCRIPTION_LIMIT, NOTE_LIMIT, gather_collection
-from s2r_hf.hub.commit import PublishError
+from s2r_hf.hub.retry import PublishError
 
 
 @pytest.fixture

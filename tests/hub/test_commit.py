@@ -14,7 +14,8 @@ import pytest
 from fixtures.hub_server import DEFAULT_TOKEN, DEFAULT_USER
 
 from s2r_hf.core.errors import InputError
-from s2r_hf.hub.commit import CommitPlan, PublishError, RetryPolicy, commit_files
+from s2r_hf.hub.commit import CommitPlan, commit_files
+from s2r_hf.hub.retry import PublishError, RetryPolicy
 
 FAST = RetryPolicy(attempts=3, base_delay=0.0)
 REPO = "s2r/tiny-judge"
@@ -284,7 +285,7 @@ def test_concurrent_push_412_is_reported_not_retried(hub):
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_retryable_answers_are_retried_then_succeed(hub, status, caplog):
     hub.inject_fault(status, "/commit/", times=2)
-    with caplog.at_level(logging.WARNING, logger="s2r_hf.hub.commit"):
+    with caplog.at_level(logging.WARNING, logger="s2r_hf.hub.retry"):
         result = commit_files(REPO, {"a.txt": b"a"}, repo_type="model", retry=FAST)
     assert result.changed
     assert commit_posts(hub) == [status, status, 200]

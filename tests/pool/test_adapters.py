@@ -11,7 +11,8 @@ from datasets import Dataset, DatasetDict
 
 from s2r_hf.core.columns import ANSWER, GENERATION_INDEX, ID, MESSAGES
 from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError
-from s2r_hf.pool.adapters import DUPLICATE, INCOMPLETE, NO_ANSWER, NOT_VERIFIED, TRUNCATED, load_pool
+from s2r_hf.pool.adapter_base import DUPLICATE, INCOMPLETE, NO_ANSWER, NOT_VERIFIED, TRUNCATED
+from s2r_hf.pool.adapters import load_pool
 
 GOOD = "<think>\nsteps\n</think>\nSo $\\boxed{4}$."
 GOOD_2 = "<think>\nother steps\n</think>\nThus $\\boxed{4}$."

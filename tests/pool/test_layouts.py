@@ -7,7 +7,8 @@ from datasets import Dataset
 
 from s2r_hf.core.columns import ANSWER, ID, MESSAGES
 from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError
-from s2r_hf.pool.adapters import DUPLICATE, detect_adapter, load_pool
+from s2r_hf.pool.adapter_base import DUPLICATE
+from s2r_hf.pool.adapters import detect_adapter, load_pool
 from s2r_hf.pool.layouts import EMPTY_REASONING, EMPTY_TRACE, NO_ANSWER_TEXT
 
 

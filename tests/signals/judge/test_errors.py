@@ -28,7 +28,7 @@ from s2r_hf.core.rows import make_messages
 from s2r_hf.signals.judge import distributed
 from s2r_hf.signals.judge.model import check_judge_reachable, resolve_judge
 from s2r_hf.signals.judge.scorer import JudgeConfig, JudgeDifficulty
-from s2r_hf.signals.judge.training import JudgeTrainingConfig
+from s2r_hf.signals.judge.training_config import JudgeTrainingConfig
 
 
 @pytest.fixture

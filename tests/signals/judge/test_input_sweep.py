@@ -20,7 +20,8 @@ from s2r_hf.signals.judge import distributed
 from s2r_hf.signals.judge.model import LoadedJudge
 from s2r_hf.signals.judge.prompt import verdict_token_ids
 from s2r_hf.signals.judge.scorer import JudgeConfig, JudgeDifficulty, judge_difficulty_batch
-from s2r_hf.signals.judge.training import JudgeTrainingConfig, train_judge
+from s2r_hf.signals.judge.training import train_judge
+from s2r_hf.signals.judge.training_config import JudgeTrainingConfig
 
 NOWHERE = "s2r-tests/never-loaded"  # a Hub id no test reaches: data errors must come before any model lookup
 
@@ -126,7 +127,7 @@ def test_all_targets_equal_is_refused(tmp_path):
 
 def test_constant_held_out_targets_are_refused(tmp_path):
     config = JudgeTrainingConfig(output_dir=str(tmp_path / "j"), base_model=NOWHERE, min_eval_rows=3, seed=0)
-    from s2r_hf.signals.judge.training import split_rows
+    from s2r_hf.signals.judge.targets import split_rows
 
     _, held_out = split_rows(30, config)
     flags = [[True]] * 30

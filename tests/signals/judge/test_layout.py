@@ -9,8 +9,19 @@ from pathlib import Path
 import s2r_hf
 from s2r_hf.signals.difficulty import DIFFICULTY_SCORERS
 
-ORDER = ["prompt", "model", "store", "scorer", "training", "distributed"]
-JUDGE_DIR = Path(s2r_hf.__file__).parent / "judge"
+ORDER = [
+    "prompt",
+    "model",
+    "store",
+    "scorer",
+    "training_config",
+    "targets",
+    "training_loop",
+    "judge_folder",
+    "training",
+    "distributed",
+]
+JUDGE_DIR = Path(s2r_hf.__file__).parent / "signals" / "judge"
 
 
 def judge_imports(module: str) -> set[str]:
@@ -29,7 +40,8 @@ def test_imports_flow_one_way():
     for position, module in enumerate(ORDER):
         later = set(ORDER[position + 1 :])
         assert not judge_imports(module) & later, f"{module} imports {judge_imports(module) & later}"
-    assert "scorer" not in judge_imports("training")  # the trainer shares the prompt and the model checks only
+    for module in ("training_config", "targets", "training_loop", "judge_folder", "training"):
+        assert "scorer" not in judge_imports(module)  # the trainer shares the prompt and the model checks only
     assert judge_imports("store") == set()  # the resume store knows nothing of models
 
 

@@ -16,21 +16,12 @@ from s2r_hf.core.columns import ID, MESSAGES
 from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, ModelError, OutputError
 from s2r_hf.core.folders import STAGING_MARK
 from s2r_hf.core.rows import make_messages
+from s2r_hf.signals.judge.judge_folder import EVAL_PREDICTIONS_FILE, METADATA_FILE, check_output_dir, render_judge_card
 from s2r_hf.signals.judge.prompt import DEFAULT_SYSTEM_PROMPT, judge_messages, verdict_token_ids
-from s2r_hf.signals.judge.training import (
-    EVAL_PREDICTIONS_FILE,
-    METADATA_FILE,
-    JudgeCollator,
-    JudgeTrainingConfig,
-    check_output_dir,
-    encode_prompts,
-    judge_targets,
-    render_judge_card,
-    score_prompts,
-    spearman,
-    split_rows,
-    train_judge,
-)
+from s2r_hf.signals.judge.targets import judge_targets, split_rows
+from s2r_hf.signals.judge.training import spearman, train_judge
+from s2r_hf.signals.judge.training_config import JudgeTrainingConfig
+from s2r_hf.signals.judge.training_loop import JudgeCollator, encode_prompts, score_prompts
 
 HARD_WORDS = ["integral", "eigenvalue", "topology", "manifold"]
 EASY_WORDS = ["apples", "sum", "number", "total", "price", "count", "boxes", "friends", "coins", "length"]
@@ -356,7 +347,7 @@ def test_loss_is_soft_label_cross_entropy_of_the_score(tiny, tmp_path):
     import torch
     from transformers import TrainingArguments
 
-    from s2r_hf.signals.judge.training import TARGET_FIELD, _make_trainer
+    from s2r_hf.signals.judge.training_loop import TARGET_FIELD, make_trainer
 
     model, tokenizer = tiny
     rows = difficulty_rows(4, seed=5)
@@ -366,7 +357,7 @@ def test_loss_is_soft_label_cross_entropy_of_the_score(tiny, tmp_path):
         [{"input_ids": p, TARGET_FIELD: t} for p, t in zip(prompts, targets, strict=True)]
     )
     args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none", remove_unused_columns=False)
-    trainer = _make_trainer(verdict_token_ids(tokenizer), model=model, args=args)
+    trainer = make_trainer(verdict_token_ids(tokenizer), model=model, args=args)
     with torch.no_grad():
         loss = float(trainer.compute_loss(model, dict(batch)))
     expected = 0.0
