@@ -3,6 +3,7 @@ same error class (OutputError) and the same words, whichever command meets it, a
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -79,3 +80,26 @@ def test_a_foreign_folder_is_one_output_error_in_the_same_words(tmp_path, guard,
             guard(mine, True)
         assert str(caught.value) == f"{option} refused: {shape}"
     assert [path.name for path in mine.iterdir()] == ["thesis.tex"]
+
+
+MARKERS = {
+    "s2r": ("README.md", "---\ns2r:\n  kind: subset\n---\n"),
+    "s2r train": ("s2r_training.json", '{"kind": "s2r_training", "status": "running"}'),
+    "s2r train-judge": ("s2r_judge_training.json", "{}"),
+    "s2r inspect": ("report.json", '{"kind": "pool_report"}'),
+    "s2r experiment": ("experiment.json", '{"format": "s2r-experiment/1", "name": "tiny", "arms": ["full"]}'),
+}
+
+
+@pytest.mark.parametrize(("guard", "writer"), [guard[:2] for guard in GUARDS], ids=[guard[1] for guard in GUARDS])
+def test_the_current_folder_is_refused_even_when_it_is_ours(tmp_path, monkeypatch, guard, writer):
+    """Every guard refuses to write over the folder the user stands in (or one above it), whatever it holds."""
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    name, content = MARKERS[writer]
+    (ours / name).write_text(content)
+    monkeypatch.chdir(ours)
+    for output, what in ((".", "the current folder"), ("..", "a folder above the current one")):
+        with pytest.raises(OutputError, match=rf"output '{re.escape(output)}' is {what}"):
+            guard(output, True)
+    assert sorted(path.name for path in ours.iterdir()) == [name]
