@@ -103,3 +103,34 @@ def test_the_current_folder_is_refused_even_when_it_is_ours(tmp_path, monkeypatc
         with pytest.raises(OutputError, match=rf"output '{re.escape(output)}' is {what}"):
             guard(output, True)
     assert sorted(path.name for path in ours.iterdir()) == [name]
+
+
+def test_an_output_inside_an_input_folder_is_an_output_error_everywhere(tmp_path):
+    """The same situation, the same class: the dataset folders' guard, `s2r train`'s and the experiment's (training's
+    was an InputError)."""
+    from s2r_hf.core.folders import check_writable
+    from s2r_hf.training.output import check_apart_from_inputs
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with pytest.raises(OutputError, match="is inside the input folder"):
+        check_writable(data / "out", False, inputs=[data])
+    with pytest.raises(OutputError, match=r"is inside the --dataset_name folder"):
+        check_apart_from_inputs(data / "out", {"--dataset_name": str(data)})
+    with pytest.raises(OutputError, match=r"is inside train.model"):
+        _experiment_reading(data, data / "out")
+
+
+def _experiment_reading(model, output):
+    from s2r_hf.experiment.config import ArmConfig, ExperimentConfig, PoolConfig, TrainConfig
+    from s2r_hf.experiment.runner import check_output
+
+    config = ExperimentConfig(
+        name="tiny",
+        pool=PoolConfig(source="demo"),
+        arms=[ArmConfig(name="full", strategy="full")],
+        train=TrainConfig(recipe="tiny-cpu", model=str(model)),
+        evaluate={"tasks": ["math500"]},
+        output=str(output),
+    )
+    check_output(config)

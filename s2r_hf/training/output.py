@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.core.errors import InputError, SourceNotFoundError
+from s2r_hf.core.errors import InputError, OutputError, SourceNotFoundError
 from s2r_hf.core.folders import check_writable
 from s2r_hf.core.records import read_json_object
 from s2r_hf.training.provenance import TRAINING_OWNER, read_provenance, update_provenance
@@ -159,7 +159,8 @@ def check_apart_from_inputs(output: Path, inputs: dict[str, str | None]) -> None
         folder = Path(value).expanduser().resolve()
         if target == folder or folder in target.parents:
             where = "is" if target == folder else "is inside"
-            raise InputError(
+            # An OutputError, as check_writable's for an output inside an input folder: the output is what to change.
+            raise OutputError(
                 f"output_dir {str(output)!r} {where} the {option} folder {value!r}; choose an --output_dir outside it "
                 "(s2r never writes into its inputs)"
             )
