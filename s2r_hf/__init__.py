@@ -11,6 +11,25 @@ from s2r_hf._version import __version__
 
 # public name -> module that defines it
 _PUBLIC = {
+    # the error family: every error s2r raises on purpose (S2RError and its subclasses), to catch by name
+    "S2RError": "s2r_hf.core.errors",
+    "InputError": "s2r_hf.core.errors",
+    "ColumnError": "s2r_hf.core.errors",
+    "ColumnTypeError": "s2r_hf.core.errors",
+    "OutputError": "s2r_hf.core.errors",
+    "OutputExistsError": "s2r_hf.core.errors",
+    "SourceNotFoundError": "s2r_hf.core.errors",
+    "HubUnreachableError": "s2r_hf.core.errors",
+    "OptionTypeError": "s2r_hf.core.errors",
+    "ModelError": "s2r_hf.core.errors",
+    "ResourceError": "s2r_hf.core.errors",
+    "RunInterrupted": "s2r_hf.core.errors",
+    "MissingDependencyError": "s2r_hf.core.errors",
+    "DuplicateConfigError": "s2r_hf.core.errors",
+    "PublishError": "s2r_hf.core.errors",
+    "EvaluationError": "s2r_hf.core.errors",
+    "StepFailedError": "s2r_hf.core.errors",
+    "RunInterruptedError": "s2r_hf.core.errors",
     "load_pool": "s2r_hf.pool.adapters",
     "OpenR1Adapter": "s2r_hf.pool.openr1",
     "GenericAdapter": "s2r_hf.pool.generic",
@@ -75,6 +94,26 @@ def __getattr__(name: str):
 
 
 if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
+    from s2r_hf.core.errors import (
+        ColumnError,
+        ColumnTypeError,
+        DuplicateConfigError,
+        EvaluationError,
+        HubUnreachableError,
+        InputError,
+        MissingDependencyError,
+        ModelError,
+        OptionTypeError,
+        OutputError,
+        OutputExistsError,
+        PublishError,
+        ResourceError,
+        RunInterrupted,
+        RunInterruptedError,
+        S2RError,
+        SourceNotFoundError,
+        StepFailedError,
+    )
     from s2r_hf.core.folders import load_dataset_folder, write_dataset_folder
     from s2r_hf.evaluation.compare import compare_results
     from s2r_hf.evaluation.grading import grade_answer

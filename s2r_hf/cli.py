@@ -13,7 +13,7 @@ import sys
 from importlib import import_module
 
 from s2r_hf._version import __version__
-from s2r_hf.core.errors import RunInterrupted, S2RError
+from s2r_hf.core.entry import run_entry
 from s2r_hf.core.redaction import redact_argv
 
 COMMANDS = (
@@ -69,19 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
-    try:
-        return args.run(args)
-    except RunInterrupted as err:  # Ctrl-C, with what the run kept and how to resume it
-        print(f"s2r {args.command}: {err}", file=sys.stderr)
-        return 130
-    except S2RError as err:
-        # Input problems: the message already says what was wrong and how to fix it; a traceback would bury it.
-        print(f"s2r {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        # Ctrl-C: a traceback from deep inside datasets says nothing useful. Folders are written whole or not at all.
-        print(f"s2r {args.command}: interrupted; an output folder is written whole or not at all", file=sys.stderr)
-        return 130
+    # Folders are written whole or not at all, which is what Ctrl-C leaves.
+    return run_entry(
+        lambda: args.run(args),
+        prog=f"s2r {args.command}",
+        interrupted="interrupted; an output folder is written whole or not at all",
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ and never less than 1.
 
 Strategies. `joint` (the paper's, default weight 0.25); `longest` and `hardest` (the joint ranker with weight 0 and 1);
 `random` (seeded); `diverse` (the same fraction from each value of a column, e.g. `problem_type`, random within each
-value; largest-remainder rounding makes the group sizes add up to exactly k).
+value; largest-remainder rounding makes the group sizes add up to exactly k). An option is refused with a strategy
+that would ignore it (`weight` outside joint and quadrant, `seed` outside random and diverse, `group_column` outside
+diverse: `OPTION_STRATEGIES`), here for every surface, rather than silently dropped.
 
 Quadrants. `quadrant` separates length from difficulty: the pool is split at its medians (long = length above the
 median, hard = difficulty above the median; a value equal to the median falls on the short / easy side), and the subset
@@ -31,7 +33,8 @@ rows among the rest: near-identical questions, or the several traces of one Open
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +54,13 @@ STRATEGIES = ("joint", "random", "longest", "hardest", "diverse", "quadrant")
 # The weight on difficulty each ranked strategy uses (None: the configured weight).
 _STRATEGY_WEIGHT = {"joint": None, "longest": 0.0, "hardest": 1.0, "quadrant": None}
 QUADRANTS = ("long-hard", "long-easy", "short-hard", "short-easy")
+# The strategies that use each option; any other strategy would ignore it, so giving it there is refused.
+# (`quadrant` and `max_per_cluster` have their own rules in SelectConfig.)
+OPTION_STRATEGIES = {
+    "weight": ("joint", "quadrant"),
+    "seed": ("random", "diverse"),
+    "group_column": ("diverse",),
+}
 
 
 @dataclass
@@ -101,6 +111,10 @@ class SelectConfig:
                 f"quadrant {self.quadrant!r} applies to the quadrant strategy, not {self.strategy!r}; drop it, or "
                 "pass --strategy quadrant"
             )
+        # An option at its default was not given: a command line, the builder or `s2r train` pass every default along.
+        defaults = {spec.name: spec.default for spec in fields(self)}
+        changed = {name: getattr(self, name) for name in OPTION_STRATEGIES if getattr(self, name) != defaults[name]}
+        check_options_fit(self.strategy, changed)
         if self.max_per_cluster is not None and self.max_per_cluster < 1:
             raise InputError(f"max_per_cluster must be a positive integer, got {self.max_per_cluster}")
         if self.max_per_cluster is not None and self.strategy == "quadrant":
@@ -117,6 +131,27 @@ class SelectConfig:
             return None
         fixed = _STRATEGY_WEIGHT[self.strategy]
         return self.weight if fixed is None else fixed
+
+
+def flag_of(option: str) -> str:
+    """The command-line flag of a SelectConfig option (`group_column` -> `--group-column`)."""
+    return "--" + option.replace("_", "-")
+
+
+def check_options_fit(strategy: str, given: Mapping[str, Any], *, spell: Callable[[str], str] = flag_of) -> None:
+    """Refuse an option that `strategy` would ignore (`given`: name -> value, the options set), saying which strategies
+    use it and how to fix it; `spell` writes an option's name as the caller's surface does (a flag, a YAML key).
+
+    The one rule for every surface: SelectConfig (and so `s2r select`, `s2r train --selection_*`, the builder) and an
+    experiment's arms, which know which keys their file gives.
+    """
+    for name, users in OPTION_STRATEGIES.items():
+        if name in given and strategy not in users:
+            which = f"the {users[0]} strategy" if len(users) == 1 else f"the {' and '.join(users)} strategies"
+            raise InputError(
+                f"{spell(name)} {given[name]!r} applies to {which}, not {strategy!r}, which would ignore it; drop it, "
+                f"or set {spell('strategy')} to {' or '.join(users)}"
+            )
 
 
 def subset_size(pool_size: int, ratio: float | None = None, k: int | None = None) -> int:

@@ -1,5 +1,7 @@
 """The joint ranker and the baselines, against rankings computed by hand."""
 
+import re
+
 import numpy as np
 import pytest
 from datasets import Dataset, DatasetDict, Value
@@ -150,6 +152,55 @@ def test_report_records_the_rule(pool):
 def test_bad_options_are_refused_with_the_value_received(pool, kwargs, message):
     with pytest.raises(InputError, match=message):
         select(pool, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"strategy": "random", "weight": 0.9},
+            "--weight 0.9 applies to the joint and quadrant strategies, not 'random', which would ignore it; drop it, "
+            "or set --strategy to joint or quadrant",
+        ),
+        (
+            {"strategy": "hardest", "weight": 0.5},  # hardest is the joint rank at weight 1, whatever is given
+            "--weight 0.5 applies to the joint and quadrant strategies, not 'hardest'",
+        ),
+        (
+            {"strategy": "joint", "seed": 3},
+            "--seed 3 applies to the random and diverse strategies, not 'joint', which would ignore it; drop it, or "
+            "set --strategy to random or diverse",
+        ),
+        (
+            {"strategy": "random", "group_column": "topic"},
+            "--group-column 'topic' applies to the diverse strategy, not 'random', which would ignore it; drop it, or "
+            "set --strategy to diverse",
+        ),
+    ],
+)
+def test_an_option_the_strategy_would_ignore_is_refused(pool, kwargs, message):
+    with pytest.raises(InputError) as raised:
+        SelectConfig(**kwargs)
+    assert str(raised.value).startswith(message)
+    with pytest.raises(InputError, match=re.escape(message)):  # and through select(), which builds the same config
+        select(pool, k=2, **kwargs)
+
+
+@pytest.mark.parametrize("strategy", ["joint", "random", "longest", "hardest", "diverse"])
+def test_options_at_their_defaults_count_as_not_given(strategy):
+    """select() and the command lines pass every default along: weight 0.25, seed 0 and group_column problem_type are
+    what the user did not give, whatever the strategy."""
+    config = SelectConfig(strategy=strategy, weight=0.25, seed=0, group_column="problem_type")
+    assert (config.weight, config.seed, config.group_column) == (0.25, 0, "problem_type")
+    assert SelectConfig(strategy=strategy).effective_weight == {"joint": 0.25, "longest": 0.0, "hardest": 1.0}.get(
+        strategy
+    )
+
+
+def test_options_the_strategy_uses_are_accepted():
+    assert SelectConfig(strategy="quadrant", quadrant="long-hard", weight=0.9).effective_weight == 0.9
+    config = SelectConfig(strategy="diverse", seed=3, group_column="topic")
+    assert (config.seed, config.group_column) == (3, "topic")
 
 
 def test_missing_and_incomplete_columns_are_named(pool):

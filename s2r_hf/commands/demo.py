@@ -26,10 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def select_configs(args: argparse.Namespace) -> dict:
     """Subset folder name -> SelectConfig, one per --ratios value; every value is checked before any work."""
     from s2r_hf.core.options import build, given, options_of
-    from s2r_hf.selection import SelectConfig
+    from s2r_hf.selection import SelectConfig, check_options_fit
 
     settings = given(args, options_of(SelectConfig))
     configs = [build(SelectConfig, {**settings, "ratio": ratio}) for ratio in args.ratios]
+    check_options_fit(configs[0].strategy, settings)  # a flag typed at its default is refused too, as in s2r select
     named = {subset_folder_name(config.ratio): config for config in configs}
     if len(named) != len(configs):
         raise InputError(f"--ratios repeats a subset size: {args.ratios}")

@@ -39,9 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from s2r_hf.core.errors import InputError
+    from s2r_hf.core.errors import DuplicateConfigError, InputError
     from s2r_hf.hub.retry import check_online
-    from s2r_hf.hub.subsets import DuplicateConfigError, publish_subset, publish_subsets
+    from s2r_hf.hub.subsets import publish_subset, publish_subsets
 
     check_online()  # before any folder is read
     common = {

@@ -27,9 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace):
     from s2r_hf.core.options import build, given
-    from s2r_hf.selection import SelectConfig
+    from s2r_hf.selection import SelectConfig, check_options_fit
 
-    return build(SelectConfig, given(args, select_options()))
+    typed = given(args, select_options())
+    config = build(SelectConfig, typed)
+    check_options_fit(config.strategy, typed)  # a flag typed at its default is refused too, as an experiment's key is
+    return config
 
 
 def run(args: argparse.Namespace) -> int:

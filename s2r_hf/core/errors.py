@@ -1,8 +1,14 @@
 """Errors for input a user can fix. Each message says what was wrong, what was received and how to fix it.
 
 They subclass the built-in type a Python user would expect (ValueError, KeyError, TypeError) and `S2RError`, which the
-CLI prints as one line instead of a traceback; anything else is a bug and keeps its traceback.
+CLI prints as one line instead of a traceback; anything else is a bug and keeps its traceback. The whole family lives
+here, whichever layer raises it, and is exported from `s2r_hf`, so a caller can catch any of them without knowing
+which module raises it.
 """
+
+from __future__ import annotations
+
+from pathlib import Path
 
 
 class S2RError(Exception):
@@ -54,3 +60,38 @@ class ResourceError(S2RError, RuntimeError):
 
 class RunInterrupted(S2RError, RuntimeError):
     """Ctrl-C stopped a run; the message says what was kept and how to resume. The CLI exits 130, as a shell does."""
+
+
+class MissingDependencyError(S2RError, ImportError):
+    """An optional dependency (lighteval, evaluate, vllm, trl) is needed and not installed."""
+
+
+class DuplicateConfigError(InputError):
+    """Two subsets of one publish would have the same config name (or names that differ only in case).
+
+    `names` are the two names (equal, or equal but for case), `folders` the two folders, `explicit` whether the caller
+    gave the names (otherwise they were derived from the subset names), so that each surface (Python, CLI) can say how
+    to fix it in its own terms.
+    """
+
+    def __init__(self, message: str, *, names: tuple[str, str], folders: tuple[Path, Path], explicit: bool):
+        super().__init__(message)
+        self.names = names
+        self.folders = folders
+        self.explicit = explicit
+
+
+class PublishError(S2RError, RuntimeError):
+    """Writing to the Hub failed; the message says what, what the Hub answered, and how to fix it."""
+
+
+class EvaluationError(S2RError, RuntimeError):
+    """The lighteval process failed; its own output (shown above the error) says why."""
+
+
+class StepFailedError(S2RError, RuntimeError):
+    """A step's child process failed; its own output (above) says why. The experiment resumes from this step."""
+
+
+class RunInterruptedError(RunInterrupted):
+    """Ctrl-C stopped the run (and the step's child, which runs in its own process group and never sees it)."""

@@ -6,7 +6,7 @@ the gold answer symbolically and numerically (`0.5` equals `\\frac{1}{2}`, `27.0
 the very same metric object (`math_match_metric`) and applies it to one completion, so a user who grades in their own
 loop gets the number the tasks would give.
 
-lighteval is imported on the first call, not at import: it is in the `eval` extra (`pip install s2r-hf[eval]`), and
+lighteval is imported on the first call, not at import: it is in the `eval` extra (`pip install 's2r-hf[eval]'`), and
 importing its metric code takes a few seconds. Only its metric modules are imported, never its model code (which turns
 autograd off for the whole process), so grading inside a training loop is safe.
 """
@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from s2r_hf.core.errors import InputError, S2RError
+from s2r_hf.core.errors import InputError, MissingDependencyError
+from s2r_hf.core.extras import missing_extra_message
 
 # Numbers compared to this many decimal places (lighteval's pass@k math metric uses 6).
 PRECISION = 6
@@ -27,17 +28,14 @@ PRECISION = 6
 TIMEOUT_SECONDS = 5
 
 
-class MissingDependencyError(S2RError, ImportError):
-    """An optional dependency (lighteval, evaluate, vllm) is needed and not installed."""
-
-
 def require_lighteval() -> None:
     try:
         import lighteval  # noqa: F401
-    except ImportError as err:
-        raise MissingDependencyError(
-            "grading and evaluation need lighteval: pip install 's2r-hf[eval]' (lighteval[math] 0.13 or later)"
-        ) from err
+    except ModuleNotFoundError as err:
+        message = missing_extra_message(err)
+        if message is None:  # lighteval is there and a module it imports is not: a broken install, whose trace helps
+            raise
+        raise MissingDependencyError(f"{message} (lighteval[math] 0.13 or later)") from err
 
 
 @cache

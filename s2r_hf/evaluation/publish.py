@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.core.errors import InputError
+from s2r_hf.core.errors import InputError, PublishError
 from s2r_hf.hub.checks import check_repo_id
 from s2r_hf.hub.commit import CommitResult, commit_files
 from s2r_hf.hub.retry import RetryPolicy, check_online
@@ -385,7 +385,6 @@ def read_remote_card(repo_id: str, repo_type: str, token: str | None = None, rev
     )
 
     from s2r_hf.core.http_errors import transport_errors
-    from s2r_hf.hub.retry import PublishError
 
     try:
         path = HfApi(token=token).hf_hub_download(repo_id, CARD_FILE, repo_type=repo_type, revision=revision)

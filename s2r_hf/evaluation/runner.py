@@ -35,12 +35,19 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.children import run_tied
-from s2r_hf.core.errors import InputError, ModelError, OutputError, S2RError
+from s2r_hf.core.errors import (
+    EvaluationError,
+    InputError,
+    MissingDependencyError,
+    ModelError,
+    OutputError,
+    S2RError,
+)
+from s2r_hf.core.extras import missing_package_message
 from s2r_hf.core.options import check_choice, check_field_types
 from s2r_hf.core.records import read_json_object
 from s2r_hf.core.redaction import redact_command
 from s2r_hf.core.weights import weight_files, weights_digest
-from s2r_hf.evaluation.grading import MissingDependencyError
 from s2r_hf.evaluation.presets import PRESETS, TaskSettings, get_preset
 from s2r_hf.pool.benchmarks import BENCHMARKS, parse_data_overrides, require_benchmark_names
 
@@ -62,10 +69,6 @@ UPPER_BOUNDS = {"max_new_tokens": 1_048_576, "num_samples": 1024, "batch_size": 
 MAX_SEED = 2**32 - 1  # numpy's (and so transformers' set_seed's) limit
 # config.json fields that bound a model's sequence (prompt and answer), the first one found is used.
 CONTEXT_FIELDS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length")
-
-
-class EvaluationError(S2RError, RuntimeError):
-    """The lighteval process failed; its own output (shown above the error) says why."""
 
 
 @dataclass
@@ -384,7 +387,10 @@ def probe_interpreter(python: str, backend: str) -> str:
         "def v(n):\n"
         "    try: return m.version(n)\n"
         "    except m.PackageNotFoundError: return None\n"
-        "print(json.dumps({'lighteval': v('lighteval'), 'vllm': importlib.util.find_spec('vllm') is not None}))\n"
+        # lighteval must import there, not only have its metadata installed (a half-removed install has that).
+        "found = importlib.util.find_spec('lighteval') is not None\n"
+        "vllm = importlib.util.find_spec('vllm') is not None\n"
+        "print(json.dumps({'lighteval': found and v('lighteval'), 'vllm': vllm}))\n"
     )
     try:
         done = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
@@ -402,7 +408,7 @@ def probe_interpreter(python: str, backend: str) -> str:
         ) from None
     if not found["lighteval"]:
         raise MissingDependencyError(
-            f"lighteval is not installed for {python}: pip install 's2r-hf[eval]' there, or point --python at an "
+            f"{missing_package_message('lighteval')} (in the environment of {python}), or point --python at an "
             "environment that has lighteval"
         )
     if backend == "vllm" and not found["vllm"]:

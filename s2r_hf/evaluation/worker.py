@@ -276,16 +276,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def main_on_a_full_disk() -> int:
+    """`main`, with a disk that fills (or turns read-only) under the run said in one line, exit code 3."""
     try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        # Ctrl-C reaches this process and `s2r evaluate` at once: s2r says it was interrupted, in one line; a
-        # traceback from inside lighteval here would bury that line.
-        sys.exit(130)
+        return main()
     except OSError as err:
         if err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
             raise
-        # The disk filled (or turned read-only) under the run: what happened, in one line, not lighteval's stack.
         print(f"lighteval process: could not write {err.filename or 'its output'}: {err.strerror}", file=sys.stderr)
-        sys.exit(3)
+        return 3
+
+
+if __name__ == "__main__":
+    from s2r_hf.core.entry import run_entry
+
+    # Ctrl-C reaches this process and `s2r evaluate` at once: s2r says it was interrupted, in one line, so this
+    # process says nothing (a traceback from inside lighteval here would bury that line).
+    sys.exit(run_entry(main_on_a_full_disk, prog="lighteval process", interrupted=None))

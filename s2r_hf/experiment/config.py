@@ -107,19 +107,14 @@ class ArmConfig:
 
     def select_config(self):
         """The `s2r select` settings of this arm (None for the full arm)."""
-        from s2r_hf.selection import STRATEGIES, SelectConfig
+        from s2r_hf.selection import STRATEGIES, SelectConfig, check_options_fit
 
         if self.strategy == FULL:
             return None
         if self.strategy not in STRATEGIES:
             raise InputError(f"unknown strategy {self.strategy!r}; known: {[FULL, *STRATEGIES]}")
-        if self.weight is not None and self.strategy not in ("joint", "quadrant"):
-            raise InputError(f"weight applies to the joint and quadrant strategies, not {self.strategy!r}; drop it")
-        if self.seed is not None and self.strategy not in ("random", "diverse"):
-            raise InputError(f"seed applies to the random and diverse strategies, not {self.strategy!r}; drop it")
-        if self.group_column is not None and self.strategy != "diverse":
-            raise InputError(f"group_column applies to the diverse strategy, not {self.strategy!r}; drop it")
         given = {key: getattr(self, key) for key in _SELECTION_KEYS if getattr(self, key) is not None}
+        check_options_fit(self.strategy, given, spell=str)  # the file gave it, even at its default: refused too
         return SelectConfig(strategy=self.strategy, **given)
 
     def describe(self) -> dict[str, Any]:

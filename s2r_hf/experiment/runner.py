@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.core.errors import InputError, OutputError, RunInterrupted, S2RError
+from s2r_hf.core.errors import InputError, OutputError, RunInterruptedError, S2RError, StepFailedError
 from s2r_hf.core.folders import FolderOwner, check_writable
 from s2r_hf.core.locks import FileLock
 from s2r_hf.core.redaction import redact_argv
@@ -52,14 +52,6 @@ logger = logging.getLogger(__name__)
 STEP_NAMES = ("pool", *ARM_STEPS, "publish")
 _DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.ENAMETOOLONG)
 TRAIN_MODULE = "s2r_hf.training.sft"
-
-
-class StepFailedError(S2RError, RuntimeError):
-    """A step's child process failed; its own output (above) says why. The experiment resumes from this step."""
-
-
-class RunInterruptedError(RunInterrupted):
-    """Ctrl-C stopped the run (and the step's child, which runs in its own process group and never sees it)."""
 
 
 @dataclass
@@ -112,6 +104,8 @@ def _run_experiment(
                 _check_needs(planned, by_id)
     if any(planned.name == "train" and not statuses[planned.id].done for planned in chosen):
         check_train_options(config)  # bad training options stop the run here, before any step (seconds: TRL loads)
+    if any(planned.name == "evaluate" and not statuses[planned.id].done for planned in chosen):
+        check_evaluation_environment(config)  # and so does a missing lighteval, before hours of training
     # Two runs never work on one arm (or the pool) at once: a scheduler's requeued job beside the one still running,
     # or the same command typed twice. The locks go with this process, however it ends.
     with ArmLocks(config.output_dir) as locks:
@@ -333,6 +327,14 @@ def check_train_options(config: ExperimentConfig) -> None:
             f"train.model is not set and the recipe {config.train.recipe!r} names no model_name_or_path; set "
             "train.model"
         )
+
+
+def check_evaluation_environment(config: ExperimentConfig) -> None:
+    """lighteval (and vLLM for that backend) must import in the interpreter the evaluate steps will run it with."""
+    from s2r_hf.evaluation.runner import probe_interpreter
+
+    evaluation = config.evaluation_config()
+    probe_interpreter(evaluation.python or sys.executable, evaluation.backend)
 
 
 def train_arguments(config: ExperimentConfig, *, data: str, output_dir: str) -> list[str]:

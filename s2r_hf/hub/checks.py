@@ -15,9 +15,9 @@ from functools import partial
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from s2r_hf.core.errors import InputError
+from s2r_hf.core.errors import InputError, PublishError
 from s2r_hf.hub.local_files import LocalFile
-from s2r_hf.hub.retry import PublishError, RetryPolicy, call_hub, check_online, explain_refusal, token_help
+from s2r_hf.hub.retry import RetryPolicy, call_hub, check_online, explain_refusal, token_help
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi

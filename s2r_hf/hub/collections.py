@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from s2r_hf.core.errors import InputError
+from s2r_hf.core.errors import InputError, PublishError
 from s2r_hf.hub.checks import REPO_TYPES, check_publish_options, check_repo_id
-from s2r_hf.hub.retry import PublishError, RetryPolicy, call_hub, check_online, server_message, token_help
+from s2r_hf.hub.retry import RetryPolicy, call_hub, check_online, server_message, token_help
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi

@@ -31,7 +31,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from s2r_hf.core.errors import InputError
+from s2r_hf.core.errors import InputError, PublishError
 from s2r_hf.hub.checks import (
     Writer,
     check_commit_options,
@@ -42,7 +42,7 @@ from s2r_hf.hub.checks import (
     refuse_tokens_in_files,
 )
 from s2r_hf.hub.local_files import FileSource, LocalFile
-from s2r_hf.hub.retry import PublishError, RetryPolicy, call_hub, check_online, explain_refusal
+from s2r_hf.hub.retry import RetryPolicy, call_hub, check_online, explain_refusal
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from s2r_hf.core.errors import InputError, S2RError
+from s2r_hf.core.errors import InputError, PublishError
 from s2r_hf.core.http_errors import transport_errors
 
 if TYPE_CHECKING:
@@ -38,10 +38,6 @@ _TOKEN_HELP = (
 
 # How a caller words a non-retryable HTTP error answer (the error, its status) for what it was doing.
 Explain = Callable[[Any, "int | None"], "PublishError"]
-
-
-class PublishError(S2RError, RuntimeError):
-    """Writing to the Hub failed; the message says what, what the Hub answered, and how to fix it."""
 
 
 @dataclass(frozen=True)

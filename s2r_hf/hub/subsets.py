@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.core.errors import InputError
+from s2r_hf.core.errors import DuplicateConfigError, InputError, PublishError
 from s2r_hf.core.folders import CARD_FILE, DATA_DIR, SPLIT, read_card_metadata
 from s2r_hf.hub.checks import check_publish_options, check_repo_id
 from s2r_hf.hub.commit import CommitPlan, CommitResult, commit_files, count_changes, describe_changes
-from s2r_hf.hub.retry import PublishError, RetryPolicy, check_online
+from s2r_hf.hub.retry import RetryPolicy, check_online
 
 logger = logging.getLogger(__name__)
 
@@ -50,21 +50,6 @@ _FACT_ORDER = (
 Folder = str | os.PathLike
 # Several subsets: folders (each named by its subset name), {config name: folder}, or (config name, folder) pairs.
 Subsets = Sequence[Folder] | Mapping[str, Folder] | Sequence[tuple[str, Folder]]
-
-
-class DuplicateConfigError(InputError):
-    """Two subsets of one publish would have the same config name (or names that differ only in case).
-
-    `names` are the two names (equal, or equal but for case), `folders` the two folders, `explicit` whether the caller
-    gave the names (otherwise they were derived from the subset names), so that each surface (Python, CLI) can say how
-    to fix it in its own terms.
-    """
-
-    def __init__(self, message: str, *, names: tuple[str, str], folders: tuple[Path, Path], explicit: bool):
-        super().__init__(message)
-        self.names = names
-        self.folders = folders
-        self.explicit = explicit
 
 
 # -- public API --------------------------------------------------------------------------------------------------------

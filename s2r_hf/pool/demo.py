@@ -171,4 +171,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from s2r_hf.core.entry import run_entry
+
+    sys.exit(run_entry(main, prog="python -m s2r_hf.pool.demo"))

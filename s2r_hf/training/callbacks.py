@@ -225,7 +225,7 @@ class PushToHubRevisionCallback(TrainerCallback):
 
         A run whose checkpoints did not reach the Hub must not end as a success; what it trained stays saved.
         """
-        from s2r_hf.hub.retry import PublishError
+        from s2r_hf.core.errors import PublishError
 
         failed = {branch: error for branch, error in self.wait().items() if isinstance(error, BaseException)}
         if not failed:

@@ -146,6 +146,9 @@ class S2RSFTConfig(SFTConfig):
 
 # The selection's own messages name `s2r select`'s flags; `s2r train` spells them with the selection_ prefix.
 _SELECT_FLAGS = {
+    "--strategy": "--selection_strategy",
+    "--weight": "--selection_weight",
+    "--seed": "--selection_seed",
     "--quadrant": "--selection_quadrant",
     "--group-column": "--selection_group_column",
     "--max-per-cluster": "--selection_max_per_cluster",

@@ -16,7 +16,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from s2r_hf.core.errors import InputError, ModelError, OutputExistsError, S2RError
+from s2r_hf.core.entry import run_entry
+from s2r_hf.core.errors import InputError, ModelError, OutputExistsError
 from s2r_hf.core.folders import staged_folder
 from s2r_hf.core.locks import locked_output
 from s2r_hf.core.records import read_json_object
@@ -74,12 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-positions", type=int, default=PAPER_POSITIONS, help="max_position_embeddings")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
+
+    def convert() -> int:
         extend_rope(args.model, args.output, theta=args.theta, max_positions=args.max_positions)
-    except S2RError as err:
-        print(f"s2r rope: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+        return 0
+
+    # The new folder is copied into a staging folder and renamed only when whole.
+    return run_entry(
+        convert, prog=parser.prog, interrupted="interrupted; the new folder is written whole or not at all"
+    )
 
 
 if __name__ == "__main__":

@@ -559,17 +559,18 @@ def refuse_failed_pushes(trainer, output_dir: str) -> None:
             callback.raise_failures(output_dir)
 
 
-if __name__ == "__main__":  # accelerate launch -m s2r_hf.training.sft --config ...
+def launch() -> int:
+    """`accelerate launch -m s2r_hf.training.sft ...` (and `python -m`): train with the command line's options."""
     import shlex
 
     from s2r_hf.core.redaction import redact_argv
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        main(command=shlex.join(redact_argv(["s2r", "train", *sys.argv[1:]])))
-    except S2RError as err:
-        print(f"s2r train: error: {err}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:  # Ctrl-C: a traceback from deep inside the trainer says nothing the user can act on
-        print(f"s2r train: {INTERRUPTED}", file=sys.stderr)
-        sys.exit(130)
+    main(command=shlex.join(redact_argv(["s2r", "train", *sys.argv[1:]])))
+    return 0
+
+
+if __name__ == "__main__":  # accelerate launch -m s2r_hf.training.sft --config ...
+    from s2r_hf.core.entry import run_entry
+
+    sys.exit(run_entry(launch, prog="s2r train", interrupted=INTERRUPTED))

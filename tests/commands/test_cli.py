@@ -123,6 +123,44 @@ def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
     assert "ratio must be in (0, 1], got 2.0" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("flags", "line"),
+    [
+        (
+            ["--strategy", "random", "--weight", "0.9"],
+            "s2r select: error: --weight 0.9 applies to the joint and quadrant strategies, not 'random', which would "
+            "ignore it; drop it, or set --strategy to joint or quadrant",
+        ),
+        # A flag typed at its default value is given all the same, as an experiment's key is.
+        (["--strategy", "random", "--weight", "0.25"], "s2r select: error: --weight 0.25 applies to the joint and"),
+        (["--seed", "3"], "s2r select: error: --seed 3 applies to the random and diverse strategies, not 'joint'"),
+        (["--strategy", "longest", "--group-column", "topic"], "s2r select: error: --group-column 'topic' applies"),
+    ],
+)
+def test_select_refuses_an_option_its_strategy_would_ignore(tmp_path, capsys, flags, line):
+    # Refused before the scored folder is read: it does not even exist here.
+    assert main(["select", str(tmp_path / "scored"), "-o", str(tmp_path / "sub"), *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(line) and err.count("\n") == 1
+    assert not (tmp_path / "sub").exists()
+
+
+def test_demo_refuses_an_option_its_strategy_would_ignore(tmp_path, capsys):
+    assert main(["demo", "-o", str(tmp_path / "demo"), "--strategy", "longest", "--seed", "0"]) == 2
+    assert capsys.readouterr().err == (
+        "s2r demo: error: --seed 0 applies to the random and diverse strategies, not 'longest', which would ignore "
+        "it; drop it, or set --strategy to random or diverse\n"
+    )
+    assert not (tmp_path / "demo").exists()
+
+
+def test_select_accepts_every_strategy_with_the_default_options(demo_output, tmp_path, capsys):
+    scored = demo_output / "openr1-synthetic-scored"
+    for strategy in ("random", "longest", "diverse"):
+        assert main(["select", str(scored), "-o", str(tmp_path / strategy), "--k", "3", "--strategy", strategy]) == 0
+        assert read_card_metadata(tmp_path / strategy)["s2r"]["strategy"] == strategy
+
+
 def test_existing_output_is_refused_unless_overwrite_and_failures_leave_nothing(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "-o", str(out)]) == 0

@@ -57,6 +57,8 @@ CONTEXT = {
     "flags_column": {"difficulty": "rollout"},
     "tokenizer_revision": {"tokenizer": "some-org/tok"},
     "quadrant": {"strategy": "quadrant"},
+    "seed": {"strategy": "random"},  # options a strategy would ignore are refused (s2r_hf.selection)
+    "group_column": {"strategy": "diverse"},
     "benchmark_data": {"decontaminate": "math500"},
 }
 
@@ -264,9 +266,12 @@ def test_select_config_refuses_bad_values_naming_value_and_type(kwargs, error, m
 
 
 def test_numpy_numbers_are_numbers():
-    config = SelectConfig(k=np.int64(3), seed=np.int32(5), weight=np.float32(0.5))
-    assert (config.k, config.seed, config.weight) == (3, 5, 0.5)
-    assert (type(config.k), type(config.seed), type(config.weight)) == (int, int, float)
+    config = SelectConfig(k=np.int64(3), weight=np.float32(0.5))
+    assert (config.k, config.weight) == (3, 0.5) and (type(config.k), type(config.weight)) == (int, float)
+    config = SelectConfig(strategy="random", seed=np.int32(5))
+    assert config.seed == 5 and type(config.seed) is int
+    # A numpy number equal to the default is the default: not an option given to a strategy that ignores it.
+    assert SelectConfig(strategy="random", weight=np.float32(0.25)).weight == 0.25
     assert SelectConfig(ratio=np.float64(0.1)).ratio == 0.1 and type(SelectConfig(ratio=np.float64(0.1)).ratio) is float
     with pytest.raises(OptionTypeError, match=r"got np.True_ \(bool\)|got True \(bool_\)"):
         SelectConfig(k=np.bool_(True))

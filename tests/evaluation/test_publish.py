@@ -90,9 +90,30 @@ def test_results_reach_the_three_targets_and_read_back(hub, tiny_eval_run, publi
 def test_pushing_the_same_run_again_changes_nothing(hub, tiny_eval_run, published_subset, model_repo):
     out, _, _ = tiny_eval_run
     targets = {"results_repo": RESULTS_REPO, "model_repo": MODEL_REPO, "subset_repo": SUBSET_REPO}
-    push_results(out, **targets)
+    repos = {"results": (RESULTS_REPO, "dataset"), "model": (MODEL_REPO, "model"), "subset": (SUBSET_REPO, "dataset")}
+
+    def history() -> dict[str, list[str]]:
+        """Each target's commits on main, newest first ([] for a repo that does not exist yet), read on the Hub."""
+        found = {}
+        for target, (repo_id, repo_type) in repos.items():
+            try:
+                found[target] = [commit.oid for commit in hub.commits(repo_id, repo_type=repo_type)]
+            except KeyError:
+                found[target] = []
+        return found
+
+    before = history()
+    assert before["results"] == [] and before["model"] and before["subset"]
+    first = push_results(out, **targets)
+    assert set(first) == set(repos) and all(result.changed for result in first.values())
+    after_first = history()
+    # One commit each: the results repo is created (its initial commit, then ours), the other two get one more.
+    assert [len(after_first[target]) - len(before[target]) for target in repos] == [2, 1, 1]
+    assert {target: result.commit for target, result in first.items()} == {t: c[0] for t, c in after_first.items()}
+
     again = push_results(out, **targets)
-    assert not any(result.changed for result in again.values())
+    assert set(again) == set(repos) and not any(result.changed for result in again.values())
+    assert history() == after_first  # no new commit on any of the three
 
 
 def test_a_later_publish_of_the_subset_keeps_the_results(hub, tiny_eval_run, published_subset):

@@ -58,7 +58,20 @@ def run_fails(capsys, *argv: str, code: int = 2, prefix: str = "s2r experiment: 
         ({"{name: full, strategy: full}": "{name: full, strategy: full, ratio: 0.1}"}, "the full arm trains on the"),
         ({"tasks: math500": "tasks: math5000"}, "math5000"),
         ({"ratio: 0.1": "ratio: 1.5"}, "arm 'joint': ratio must be in (0, 1], got 1.5"),
-        ({"strategy: joint, ratio: 0.1, weight": "strategy: random, ratio: 0.1, weight"}, "weight applies to the"),
+        # The rule of s2r select (s2r_hf.selection), in the file's own key names; a key given at its default counts.
+        (
+            {"strategy: joint, ratio: 0.1, weight": "strategy: random, ratio: 0.1, weight"},
+            "arm 'joint': weight 0.25 applies to the joint and quadrant strategies, not 'random', which would ignore "
+            "it; drop it, or set strategy to joint or quadrant",
+        ),
+        (
+            {"weight: 0.25": "seed: 0"},
+            "arm 'joint': seed 0 applies to the random and diverse strategies, not 'joint', which would ignore it",
+        ),
+        (
+            {"strategy: joint, ratio: 0.1, weight: 0.25": "strategy: longest, ratio: 0.1, group_column: topic"},
+            "arm 'joint': group_column 'topic' applies to the diverse strategy, not 'longest', which would ignore it",
+        ),
         ({"name: joint": "name: ../joint"}, "arm name '../joint' cannot name a folder"),
         ({"name: joint": "name: pool"}, "arm name 'pool' is reserved"),
         # Issue 16: these passed `plan` and were refused by publish after every arm had trained.
@@ -181,8 +194,19 @@ def test_a_missing_file_names_the_shipped_examples(capsys):
 
 
 def test_report_of_a_folder_that_is_no_experiment(capsys, tmp_path):
+    fix = "run `s2r experiment run EXPERIMENT.yaml` first and report on its output folder"
     line = run_fails(capsys, "experiment", "report", str(tmp_path))
-    assert "experiment" in line
+    assert line == (
+        f"s2r experiment: error: {str(tmp_path)!r} is not the output of an experiment (no experiment.json); {fix}"
+    )
+    assert list(tmp_path.iterdir()) == []  # no report written into it
+    missing = tmp_path / "missing"
+    line = run_fails(capsys, "experiment", "report", str(missing))
+    assert line == f"s2r experiment: error: {str(missing)!r} is not a folder; {fix}"
+    (tmp_path / "experiment.json").write_text(json.dumps({"format": "s2r-results/1", "arms": ["a"]}), "utf-8")
+    line = run_fails(capsys, "experiment", "report", str(tmp_path))
+    assert line.startswith(f"s2r experiment: error: {str(tmp_path / 'experiment.json')!r} is not an experiment record")
+    assert line.endswith(f"got 's2r-results/1'); {fix}")
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="the arm locks are flock locks (POSIX)")

@@ -163,7 +163,9 @@ def test_an_experiment_is_published_and_gathered_in_a_collection(hub, experiment
     assert third.collection.added == () and third.collection.updated == ("s2r/tiny-joint", "s2r/tiny-joint")
     collection = api.get_collection(published.collection.slug)
     assert collection.description.endswith("full 50.0, joint 50.0")
-    assert all("math500 pass@1 50.0" in item.note for item in collection.items if item.item_id == "s2r/tiny-joint")
+    # Both items of the joint arm (its model and its results), each note updated (an empty list would pass an all()).
+    notes = [item.note for item in collection.items if item.item_id == "s2r/tiny-joint"]
+    assert len(notes) == 2 and all("math500 pass@1 50.0" in note for note in notes)
 
 
 def test_a_folder_without_its_report_or_with_bad_names_is_refused_before_any_push(hub, experiment):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from s2r_hf.core.errors import InputError
+from s2r_hf.core.errors import InputError, PublishError
 from s2r_hf.hub.collections import DESCRIPTION_LIMIT, NOTE_LIMIT, gather_collection
-from s2r_hf.hub.retry import PublishError
 
 
 @pytest.fixture

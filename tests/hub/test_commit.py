@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from fixtures.hub_server import DEFAULT_TOKEN, DEFAULT_USER
 
-from s2r_hf.core.errors import InputError
+from s2r_hf.core.errors import InputError, PublishError
 from s2r_hf.hub.commit import CommitPlan, commit_files
-from s2r_hf.hub.retry import PublishError, RetryPolicy
+from s2r_hf.hub.retry import RetryPolicy
 
 FAST = RetryPolicy(attempts=3, base_delay=0.0)
 REPO = "s2r/tiny-judge"

@@ -19,11 +19,11 @@ import pytest
 from fixtures.hub_server import DEFAULT_TOKEN, DEFAULT_USER
 
 from s2r_hf.core.cards import render_card
-from s2r_hf.core.errors import InputError
+from s2r_hf.core.errors import DuplicateConfigError, InputError, PublishError
 from s2r_hf.core.folders import read_card_metadata
 from s2r_hf.hub.commit import commit_files
-from s2r_hf.hub.retry import PublishError, RetryPolicy
-from s2r_hf.hub.subsets import DuplicateConfigError, collection_metadata, publish_subset, publish_subsets
+from s2r_hf.hub.retry import RetryPolicy
+from s2r_hf.hub.subsets import collection_metadata, publish_subset, publish_subsets
 
 FAST = RetryPolicy(attempts=3, base_delay=0.0)
 

@@ -115,6 +115,11 @@ def test_bad_settings_fail_before_any_work(tmp_path):
         Select2ReasonBuilder(cache_dir=str(tmp_path), pool="x.jsonl", weight=2)
     with pytest.raises(InputError, match="unknown configuration 'select7'"):
         Select2ReasonBuilder(cache_dir=str(tmp_path), pool="x.jsonl", config_name="select7")
+    # The builder passes every setting along, defaults included: only a weight that is not the default is given.
+    with pytest.raises(InputError, match=r"--weight 0\.9 applies to the joint and quadrant strategies, not 'random'"):
+        Select2ReasonBuilder(cache_dir=str(tmp_path), pool=str(DEMO_POOL_FILE), strategy="random", weight=0.9)
+    builder = Select2ReasonBuilder(cache_dir=str(tmp_path), pool=str(DEMO_POOL_FILE), strategy="random")
+    assert builder.config.select_config().effective_weight is None
 
 
 @pytest.mark.slow

@@ -171,3 +171,49 @@ def test_selection_report_is_always_on(tmp_path):
         output_dir=str(tmp_path / "out"), callbacks=["evaluate"], benchmarks=["math500"], use_cpu=True, report_to="none"
     )
     assert config.callbacks == ["selection_report", "evaluate"]
+
+
+# A trainer, reduced to the evaluate callback's launch code: it starts the evaluation of a checkpoint (a sleeper in
+# place of `s2r evaluate`) and, as a control, a plain child, prints the control's pid, and waits to be killed.
+TRAINER = """
+import subprocess, sys, time
+from s2r_hf import EvaluateCallback
+
+checkpoint, output_dir = sys.argv[1], sys.argv[2]
+sleeper = "import sys, time; time.sleep(600)"
+callback = EvaluateCallback(["math500"], command=f"{{python}} -c '{sleeper}' {{checkpoint}} {{output}}")
+callback.evaluate(checkpoint, 1, output_dir)
+plain = subprocess.Popen([sys.executable, "-c", sleeper])
+print(plain.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_evaluation_dies_with_a_sigkilled_trainer(tmp_path):
+    """A killed trainer leaves no evaluation behind, writing into the folder a resumed run will use."""
+    import os
+    import signal
+    import subprocess
+
+    import psutil
+
+    checkpoint = make_checkpoint(tmp_path / "out", 1)
+    trainer = subprocess.Popen(
+        [sys.executable, "-c", TRAINER, str(checkpoint), str(tmp_path / "out")], stdout=subprocess.PIPE, text=True
+    )
+    evaluation = plain = None
+    try:
+        plain = psutil.Process(int(trainer.stdout.readline()))
+        children = psutil.Process(trainer.pid).children()
+        (evaluation,) = [child for child in children if str(checkpoint) in " ".join(child.cmdline())]
+        os.kill(trainer.pid, signal.SIGKILL)
+        trainer.wait(timeout=30)
+        gone, alive = psutil.wait_procs([evaluation], timeout=5)
+        assert gone and not alive, "the evaluation outlived its trainer"
+        # The control: SIGKILL reaches the trainer alone, so a child started without being tied lives on.
+        assert plain.is_running() and plain.status() != psutil.STATUS_ZOMBIE
+    finally:
+        trainer.kill()
+        for process in (evaluation, plain):
+            if process is not None and process.is_running():
+                process.kill()

@@ -8,10 +8,9 @@ import json
 
 import pytest
 
-from s2r_hf.core.errors import InputError
+from s2r_hf.core.errors import InputError, PublishError
 from s2r_hf.evaluation.publish import split_card
 from s2r_hf.hub.commit import commit_files
-from s2r_hf.hub.retry import PublishError
 from s2r_hf.training.publish import publish_model
 
 REPO = "s2r/tiny-joint"

@@ -78,7 +78,7 @@ def test_assistant_only_loss_with_a_template_without_generation_markers(trained_
         (["--callbacks", "push_to_hub_revision"], "the push_to_hub_revision callback needs --hub_model_id"),
         (["--benchmarks", "math5000"], "unknown benchmark 'math5000' in --benchmarks"),
         (["--selection_strategy", "smartest"], "unknown selection_strategy 'smartest'"),
-        (["--selection_strategy", "joint", "--selection_ratio", "1.5"], "ratio"),
+        (["--selection_strategy", "joint", "--selection_ratio", "1.5"], "ratio must be in (0, 1], got 1.5"),
         # the selection's messages name s2r train's flags, not s2r select's
         (["--selection_strategy", "quadrant"], "the quadrant strategy needs --selection_quadrant, one of long-hard"),
         (["--selection_strategy", "joint", "--selection_max_per_cluster", "0"], "max_per_cluster must be a positive"),
@@ -91,6 +91,44 @@ def test_assistant_only_loss_with_a_template_without_generation_markers(trained_
 def test_bad_options(extra, message, tiny_model_dir, tmp_path, capsys):
     code, line = run_train(train_argv(tiny_model_dir, tmp_path / "missing-data", tmp_path / "out", *extra), capsys)
     assert code == 2 and line.startswith("s2r train: error: ") and message in line
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--selection_strategy", "random", "--selection_weight", "0.9"],
+            "--selection_weight 0.9 applies to the joint and quadrant strategies, not 'random', which would ignore it; "
+            "drop it, or set --selection_strategy to joint or quadrant",
+        ),
+        (
+            ["--selection_strategy", "longest", "--selection_seed", "3"],
+            "--selection_seed 3 applies to the random and diverse strategies, not 'longest', which would ignore it; "
+            "drop it, or set --selection_strategy to random or diverse",
+        ),
+        (
+            ["--selection_strategy", "joint", "--selection_group_column", "topic"],
+            "--selection_group_column 'topic' applies to the diverse strategy, not 'joint', which would ignore it; "
+            "drop it, or set --selection_strategy to diverse",
+        ),
+    ],
+)
+def test_a_selection_option_its_strategy_would_ignore_is_refused_before_anything(extra, message, tmp_path, capsys):
+    """Refused as `s2r select` and an experiment refuse it, in s2r train's flag names, before the model, the data (it
+    does not exist here) or the output folder is touched."""
+    argv = train_argv(tmp_path / "no-model", tmp_path / "no-data", tmp_path / "out", *extra)
+    code, line = run_train(argv, capsys)
+    assert (code, line) == (2, f"s2r train: error: {message}")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_selection_at_its_default_options_is_accepted_for_every_strategy(tmp_path):
+    """`--selection_strategy random` alone: the weight, seed and group column it carries are defaults, not given."""
+    from s2r_hf import S2RSFTConfig
+
+    for strategy in ("random", "longest", "hardest", "diverse", "joint"):
+        config = S2RSFTConfig(output_dir=str(tmp_path), selection_strategy=strategy, use_cpu=True, report_to="none")
+        assert config.selection_config().strategy == strategy
 
 
 def test_a_missing_model_path(trained_run, tmp_path, capsys):
@@ -126,7 +164,8 @@ def test_an_unknown_recipe_key(tiny_model_dir, tmp_path, capsys):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("# CPU\nuse_cpu: true\nbf16: false\nlearning_rat: 0.1\n", encoding="utf-8")
     code, line = run_train(["train", "--config", str(recipe), "--model_name_or_path", str(tiny_model_dir)], capsys)
-    assert code == 2 and "learning_rat" in line
+    assert code == 2 and line.startswith("s2r train: error: the training options are not valid: ")
+    assert "['--learning_rat', '0.1']" in line  # TRL's words for the unknown key and its value
 
 
 def test_a_bad_flag_value_is_one_line_not_the_whole_usage(tiny_model_dir, tmp_path, capsys):

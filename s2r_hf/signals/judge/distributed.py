@@ -23,14 +23,14 @@ import argparse
 import dataclasses
 import logging
 import os
-import sys
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from s2r_hf.core.columns import DIFFICULTY, ID, MESSAGES
-from s2r_hf.core.errors import ColumnError, InputError, S2RError
+from s2r_hf.core.entry import run_entry
+from s2r_hf.core.errors import ColumnError, InputError
 from s2r_hf.core.folders import write_table_atomically
 from s2r_hf.signals.judge.model import resolve_judge
 from s2r_hf.signals.judge.scorer import JudgeConfig, judge_difficulty_batch
@@ -288,12 +288,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except S2RError as err:
-        # As the `s2r` command does: an input problem is one line naming the fix, exit code 2 (argparse's own code).
-        print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
-        return 2
+    # As the `s2r` command does: an input problem is one line naming the fix, exit code 2 (argparse's own code). A
+    # shard file is written whole, and a rank whose shard exists returns at once when the command is run again.
+    return run_entry(
+        lambda: run(args),
+        prog=f"{parser.prog} {args.command}",
+        interrupted="interrupted; every shard file is whole or absent: run the same command again to resume",
+    )
 
 
 def launch_ranks(environ) -> tuple[int, int, int]:
