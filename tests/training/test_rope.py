@@ -49,7 +49,7 @@ def test_a_damaged_config_is_one_line_and_writes_nothing(tmp_path, capsys, conte
         extend_rope(str(model), str(tmp_path / "rope"))
     assert main([str(model), str(tmp_path / "rope")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("s2r rope: error: ") and err.count("\n") == 1
+    assert err.startswith("python -m s2r_hf.training.rope: error: ") and err.count("\n") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
