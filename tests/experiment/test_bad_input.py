@@ -206,7 +206,7 @@ def test_report_of_a_folder_that_is_no_experiment(capsys, tmp_path):
     (tmp_path / "experiment.json").write_text(json.dumps({"format": "s2r-results/1", "arms": ["a"]}), "utf-8")
     line = run_fails(capsys, "experiment", "report", str(tmp_path))
     assert line.startswith(f"s2r experiment: error: {str(tmp_path / 'experiment.json')!r} is not an experiment record")
-    assert line.endswith(f"got 's2r-results/1'); {fix}")
+    assert line.endswith(f"('format' is 's2r-results/1', expected 's2r-experiment/1'); {fix}")  # the one reader's
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="the arm locks are flock locks (POSIX)")
