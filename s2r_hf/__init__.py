@@ -63,7 +63,7 @@ _PUBLIC = {
     "compare_results": "s2r_hf.evaluation.compare",
     "push_results": "s2r_hf.evaluation.publish",
     "describe_pool": "s2r_hf.outputs.pool_report",
-    "write_report": "s2r_hf.outputs.pool_report",
+    "write_report": "s2r_hf.outputs.inspect",
     "prepare_sft_dataset": "s2r_hf.training.sft_data",
     "SFTDataReport": "s2r_hf.training.sft_data",
     "S2RSFTConfig": "s2r_hf.training.configs",
@@ -79,7 +79,7 @@ _PUBLIC = {
     "run_experiment": "s2r_hf.experiment.runner",
     "build_report": "s2r_hf.experiment.report",
     "publish_experiment": "s2r_hf.experiment.publish",
-    "drop_near_duplicates": "s2r_hf.hygiene.near_duplicates",
+    "drop_near_duplicates": "s2r_hf.selection",
     "publish_model": "s2r_hf.training.publish",
     "gather_collection": "s2r_hf.hub.collections",
 }
@@ -128,9 +128,10 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.hub.retry import RetryPolicy
     from s2r_hf.hub.subsets import publish_subset, publish_subsets
     from s2r_hf.hygiene.decontaminate import DecontaminationReport, decontaminate
-    from s2r_hf.hygiene.near_duplicates import cluster_questions, drop_near_duplicates
+    from s2r_hf.hygiene.near_duplicates import cluster_questions
+    from s2r_hf.outputs.inspect import write_report
     from s2r_hf.outputs.plots import plot_distributions
-    from s2r_hf.outputs.pool_report import describe_pool, write_report
+    from s2r_hf.outputs.pool_report import describe_pool
     from s2r_hf.pipeline.builder import Select2ReasonBuilder
     from s2r_hf.pipeline.score import ScoreConfig, score_pool
     from s2r_hf.pool.adapter_base import PoolReport
@@ -138,7 +139,7 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.pool.generic import GenericAdapter
     from s2r_hf.pool.openr1 import OpenR1Adapter
     from s2r_hf.pool.sources import load_source
-    from s2r_hf.selection import STRATEGIES, SelectConfig, select
+    from s2r_hf.selection import STRATEGIES, SelectConfig, drop_near_duplicates, select
     from s2r_hf.signals.difficulty import DIFFICULTY_SCORERS, add_difficulty
     from s2r_hf.signals.judge.scorer import JudgeConfig, JudgeDifficulty, judge_difficulty_batch
     from s2r_hf.signals.judge.training import train_judge

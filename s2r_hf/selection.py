@@ -28,6 +28,8 @@ opposite quadrant, each best joint rank first. Length goes first because it is t
 Clusters. With `max_per_cluster` N (and an `s2r_question_cluster` column, from s2r_hf.hygiene.near_duplicates), every
 strategy first orders the whole pool its own way and skips rows past the first N of their cluster, then chooses k
 rows among the rest: near-identical questions, or the several traces of one OpenR1 problem, fill at most N places.
+`drop_near_duplicates` goes further, for `s2r score --near-duplicates drop`: it keeps only the best row of each cluster
+(by the joint rank) in the pool itself.
 """
 
 from __future__ import annotations
@@ -38,7 +40,16 @@ from dataclasses import asdict, dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from s2r_hf.core.columns import DIFFICULTY, DIFFICULTY_RANK, ID, JOINT_RANK, LENGTH_RANK, RANK_COLUMNS, TRACE_LENGTH
+from s2r_hf.core.columns import (
+    DIFFICULTY,
+    DIFFICULTY_RANK,
+    ID,
+    JOINT_RANK,
+    LENGTH_RANK,
+    QUESTION_CLUSTER,
+    RANK_COLUMNS,
+    TRACE_LENGTH,
+)
 from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError
 from s2r_hf.core.options import check_field_types
 from s2r_hf.core.rows import arrow_column, require_dataset
@@ -430,8 +441,6 @@ def _chosen_rows_capped(dataset: Dataset, config: SelectConfig, k: int, ranks: d
     """
     import numpy as np
 
-    from s2r_hf.core.columns import QUESTION_CLUSTER
-
     if QUESTION_CLUSTER not in dataset.column_names:
         raise ColumnError(
             f"max_per_cluster needs column {QUESTION_CLUSTER!r}; columns: {dataset.column_names}. Score the pool "
@@ -521,3 +530,40 @@ def select(
         max_per_cluster=max_per_cluster,
     )  # fmt: skip
     return select_with_report(dataset, config)[0]
+
+
+# -- one row per question cluster --------------------------------------------------------------------------------------
+
+
+def drop_near_duplicates(dataset: Dataset, *, weight: float = 0.25) -> tuple[Dataset, int]:
+    """Keep one row per `s2r_question_cluster`: the one with the best joint rank at `weight` (ties: smallest id).
+
+    Needs a scored pool (difficulty and trace length) with the cluster column (s2r_hf.hygiene.near_duplicates'
+    `cluster_questions`). Returns the kept rows in their original order and the number dropped. Unlike
+    `max_per_cluster`, which caps a subset, this removes the other rows of each cluster from the pool itself
+    (`s2r score --near-duplicates drop`).
+    """
+    from datasets.fingerprint import Hasher
+
+    require_dataset(dataset, "the dataset to deduplicate")
+    if QUESTION_CLUSTER not in dataset.column_names:
+        raise ColumnError(
+            f"column {QUESTION_CLUSTER!r} not in the dataset; columns: {dataset.column_names}. Add it with "
+            "s2r_hf.cluster_questions (or `s2r score --near-duplicates cluster`)"
+        )
+    # Every row, best first, exactly as the joint selection orders them.
+    ranked, _ = select_with_report(dataset, SelectConfig(k=len(dataset), weight=weight, strategy="joint"))
+    row_of = {row_id: row for row, row_id in enumerate(arrow_column(dataset, ID).to_pylist())}
+    kept_clusters: set[str] = set()
+    kept = []
+    for row_id, cluster in zip(
+        arrow_column(ranked, ID).to_pylist(), arrow_column(ranked, QUESTION_CLUSTER).to_pylist()
+    ):
+        if cluster not in kept_clusters:
+            kept_clusters.add(cluster)
+            kept.append(row_of[row_id])
+    dropped = len(dataset) - len(kept)
+    if not dropped:
+        return dataset, 0
+    fingerprint = Hasher.hash((dataset._fingerprint, weight, "s2r-near-duplicates-drop-v1"))
+    return dataset.select(sorted(kept), new_fingerprint=fingerprint), dropped

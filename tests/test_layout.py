@@ -6,7 +6,8 @@ README's package map is this list.
 
 Three checks: every import in the source (module level or inside a function, so a lazy import cannot hide a loop) goes
 to the same or a lower floor; the modules' imports have no cycle; and importing each module in a fresh interpreter
-loads nothing of a higher floor.
+loads nothing of a higher floor. Besides: `import s2r_hf` alone loads only the version, and the README's package map
+puts every part on its floor and names every module.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -203,3 +205,44 @@ def test_a_fresh_import_loads_nothing_above(fresh_imports):
         if above:
             wrong[module] = above
     assert not wrong, "\n".join(f"{m} loads {above}" for m, above in wrong.items())
+
+
+def test_importing_the_package_alone_loads_only_its_version():
+    # The public API is lazy (s2r_hf.__getattr__): `import s2r_hf` must not pull in any layer, nor their libraries.
+    code = "import json, sys, s2r_hf; print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 's2r_hf')))"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PACKAGE.parent,
+        env={**os.environ, "PYTHONPATH": str(PACKAGE.parent)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout) == ["s2r_hf", "s2r_hf._version"]
+
+
+def readme_map() -> str:
+    """The package map in the README's Development section: the code block that starts with `s2r_hf/`."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```\ns2r_hf/\n")
+    return readme[start : readme.index("```", start + 3)]
+
+
+def test_the_readme_map_is_the_tree():
+    # Every part on its floor, and every module named, so that a newcomer reading the map finds each file in it.
+    package_map = readme_map()
+    # An entry: two spaces, the part(s) (`core/`, `selection.py`, `commands/, cli.py`), two or more spaces, the floor.
+    floors = {
+        name.removesuffix(".py"): int(floor)
+        for names, floor in re.findall(r"^  (\S.*?)\s{2,}(\d+)\s", package_map, flags=re.MULTILINE)
+        for name in re.findall(r"[\w.]+", names)
+    }
+    assert floors == {part: floor for part, floor in FLOORS.items() if part != "_version"}
+    named = {word.strip("(),/`") for word in package_map.split()}
+    missing = [
+        module
+        for module in MODULES
+        if len(module.split(".")) > 2 and part_of(module) != "commands" and module.split(".")[-1] not in named
+    ]
+    assert not missing, f"add these modules to the README's package map: {missing}"

@@ -32,7 +32,7 @@ def _judge(path, overwrite):
 
 
 def _pool_report(path, overwrite):
-    from s2r_hf.outputs.pool_report import _check_report_output
+    from s2r_hf.outputs.inspect import _check_report_output
 
     _check_report_output(path, overwrite, inputs=[])
 

@@ -2,13 +2,11 @@
 
 import re
 
-import numpy as np
 import pytest
 from datasets import Dataset, DatasetDict, Value
 
 from s2r_hf.core.columns import DIFFICULTY, DIFFICULTY_RANK, ID, JOINT_RANK, LENGTH_RANK, TRACE_LENGTH
 from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, OptionTypeError
-from s2r_hf.core.stats import average_ranks
 from s2r_hf.selection import SelectConfig, select, select_with_report, subset_size
 
 # Six rows with ties in both signals.
@@ -31,11 +29,6 @@ def pool():
 
 def ids(dataset):
     return dataset[ID]
-
-
-def test_average_ranks_share_the_mean_position_of_ties():
-    assert average_ranks(np.array([0.9, 0.5, 0.5, 0.1, 0.9, 0.3])).tolist() == [1.5, 3.5, 3.5, 6, 1.5, 5]
-    assert average_ranks(np.array([3, 1, 2, 2]), descending=False).tolist() == [4, 1, 2.5, 2.5]
 
 
 def test_joint_rank_hand_computed(pool):

@@ -1,11 +1,12 @@
-"""select(max_per_cluster=N): rows past the first N of their question cluster are skipped; the subset keeps its size."""
+"""select(max_per_cluster=N): rows past the first N of their question cluster are skipped; the subset keeps its size.
+drop_near_duplicates: one row per cluster, the best joint rank."""
 
 from collections import Counter
 
 import pytest
 from datasets import Dataset
 
-from s2r_hf import select
+from s2r_hf import drop_near_duplicates, select
 from s2r_hf.core.columns import DIFFICULTY, ID, QUESTION_CLUSTER, TRACE_LENGTH
 from s2r_hf.core.errors import ColumnError, InputError
 from s2r_hf.selection import SelectConfig, select_with_report
@@ -70,3 +71,24 @@ def test_too_few_rows_within_the_cap_and_no_cluster_column(pool):
         select(pool.remove_columns(QUESTION_CLUSTER), k=2, max_per_cluster=1)
     with pytest.raises(InputError, match="max_per_cluster does not apply to the quadrant strategy"):
         select(pool, k=2, strategy="quadrant", quadrant="long-hard", max_per_cluster=1)
+
+
+def scored(weight_rows):
+    ids, difficulty, length, cluster = zip(*weight_rows)
+    return Dataset.from_dict(
+        {ID: list(ids), DIFFICULTY: list(difficulty), TRACE_LENGTH: list(length), QUESTION_CLUSTER: list(cluster)}
+    )
+
+
+def test_drop_keeps_the_best_joint_rank_per_cluster():
+    pool = scored([("r1", 0.9, 100, "c1"), ("r2", 0.5, 300, "c1"), ("r3", 0.1, 200, "c2"), ("r4", 0.7, 50, "c2")])
+    # Difficulty ranks r1 1, r4 2, r2 3, r3 4; length ranks r2 1, r3 2, r1 3, r4 4. At weight 0.25 the joint ranks
+    # are r1 2.5, r2 1.5, r3 2.5, r4 3.5: r2 wins c1, r3 wins c2. At weight 1 difficulty alone: r1 and r4.
+    kept, dropped = drop_near_duplicates(pool, weight=0.25)
+    assert kept[ID] == ["r2", "r3"] and dropped == 2
+    assert drop_near_duplicates(pool, weight=1.0)[0][ID] == ["r1", "r4"]
+
+
+def test_drop_needs_the_cluster_column(pool):
+    with pytest.raises(ColumnError, match="column 's2r_question_cluster' not in the dataset"):
+        drop_near_duplicates(pool.remove_columns(QUESTION_CLUSTER))

@@ -1,5 +1,5 @@
 """`s2r inspect SCORED_DIR [--subset SUBSET_DIR] [-o DIR]`: the pool report, pictures first
-(s2r_hf.outputs.pool_report)."""
+(s2r_hf.outputs.inspect writes it, s2r_hf.outputs.pool_report computes and draws it)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from s2r_hf.commands.summary import format_table
-    from s2r_hf.outputs.pool_report import REPORT_MD, write_report
+    from s2r_hf.outputs.inspect import write_report
+    from s2r_hf.outputs.pool_report import REPORT_MD
 
     output = getattr(args, "output", None)
     path, report = write_report(args.scored, output, subset=args.subset, overwrite=args.overwrite)

@@ -74,15 +74,15 @@ def check_not_inside_pool(output_dir: str, pool: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from s2r_hf.core.models import check_model_reachable
     from s2r_hf.pool.sources import load_source
     from s2r_hf.signals.judge.judge_folder import check_output_dir
-    from s2r_hf.signals.judge.model import check_judge_reachable
     from s2r_hf.signals.judge.training import train_judge
 
     config = config_from_args(args)
     check_output_dir(config)  # before a possibly long download of the pool
     check_not_inside_pool(config.output_dir, args.pool)
-    check_judge_reachable(config.base_model, config.base_revision, role="base model")
+    check_model_reachable(config.base_model, config.base_revision, role="base model")
     dataset = load_source(args.pool, config=args.config, split=args.split, revision=args.revision)
     result = train_judge(dataset, config)
     logger.info(

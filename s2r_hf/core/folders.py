@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from s2r_hf.core.cards import split_card
 from s2r_hf.core.errors import InputError, OutputError, OutputExistsError, S2RError, SourceNotFoundError
 from s2r_hf.core.locks import locked_output
 
@@ -513,9 +514,6 @@ def load_folder(path: str | os.PathLike, config: str | None = None, split: str =
 
 def read_card_metadata(path: str | os.PathLike) -> dict[str, Any]:
     """The YAML metadata of a folder's README.md card (empty dict when it has none)."""
-    import yaml
-    from huggingface_hub import DatasetCard
-
     folder = Path(path)
     made_by = "name a folder written by `s2r score` or `s2r select`"
     if not folder.exists():
@@ -525,11 +523,9 @@ def read_card_metadata(path: str | os.PathLike) -> dict[str, Any]:
     card_path = folder / CARD_FILE
     if not card_path.is_file():
         raise SourceNotFoundError(f"{str(folder)!r} has no {CARD_FILE} card, so s2r did not write it; {made_by}")
+    where, fix = f"the card {str(card_path)!r}", "fix its YAML header, or write the folder again"
     try:
-        return DatasetCard.load(card_path).data.to_dict()
-    except (yaml.YAMLError, ValueError) as error:  # ValueError: not UTF-8, or YAML that is not a mapping
-        detail = " ".join(str(error).split())
-        raise InputError(
-            f"the card {str(card_path)!r} cannot be read ({type(error).__name__}: {detail}); fix its YAML header, or "
-            "write the folder again"
-        ) from None
+        text = card_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{where} cannot be read ({type(error).__name__}: {error}); {fix}") from None
+    return split_card(text, where=where, fix=fix)[0]

@@ -1,12 +1,17 @@
-"""Fractional ranks: the one ranking rule of s2r-hf, used by the selection and by the judge trainer's Spearman.
+"""Rank statistics, in one place: fractional ranks (the one ranking rule of s2r-hf), Spearman's rank correlation and
+the AUC (Mann-Whitney U). The selection ranks with them, the judge trainer scores its held-out rows with Spearman, and
+the pool report compares signals with both.
 
 Tied values share the mean of the 1-based positions they occupy (two values tied for first both rank 1.5), so a tie
-never favours one row over another.
+never favours one row over another; Spearman and the AUC inherit that rule (a tie counts half in the AUC).
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
+
+from s2r_hf.core.errors import InputError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,3 +26,30 @@ def average_ranks(values: np.ndarray, descending: bool = True) -> np.ndarray:
     _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
     last_position = np.cumsum(counts)  # 1-based position of each distinct value's last copy
     return (last_position - (counts - 1) / 2.0)[inverse]
+
+
+def spearman(x, y) -> float | None:
+    """Spearman rank correlation (tied values share their mean rank); None when either side is constant."""
+    import numpy as np
+
+    x_ranks = average_ranks(np.asarray(x, dtype=np.float64), descending=False)
+    y_ranks = average_ranks(np.asarray(y, dtype=np.float64), descending=False)
+    if len(x_ranks) != len(y_ranks):
+        raise InputError(f"spearman needs two sequences of one length; got {len(x_ranks)} and {len(y_ranks)}")
+    x_centred, y_centred = x_ranks - x_ranks.mean(), y_ranks - y_ranks.mean()
+    denominator = math.sqrt(float(x_centred @ x_centred) * float(y_centred @ y_centred))
+    if denominator == 0:
+        return None
+    return float(x_centred @ y_centred) / denominator
+
+
+def auc(positive, negative) -> float | None:
+    """P(a positive scores above a negative), a tie counting half: the Mann-Whitney U over n_pos * n_neg. None when
+    either side is empty."""
+    import numpy as np
+
+    if len(positive) == 0 or len(negative) == 0:
+        return None
+    ranks = average_ranks(np.concatenate([positive, negative]).astype(np.float64), descending=False)
+    n_pos, n_neg = len(positive), len(negative)
+    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

@@ -1,5 +1,7 @@
 """Evaluation with lighteval: the paper's tasks and protocol, a subprocess runner, grading, and run comparison.
 
-`tasks` and `worker` import lighteval and run only in the lighteval process; everything else here imports it lazily
-(grading) or not at all (runner, presets, compare), so that s2r-hf's training environment never loads it.
+`results` is the results format (the folder `s2r evaluate` writes, its one reader); `runner` launches lighteval in a
+subprocess, `worker` is that process; `compare` and `publish` read results. `tasks` and `worker` import lighteval and
+run only in the lighteval process; everything else here imports it lazily (grading) or not at all (runner, results,
+presets, compare, publish), so that s2r-hf's training environment never loads it.
 """

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from s2r_hf.core.errors import InputError
 from s2r_hf.core.figures import new_figure, png_bytes
-from s2r_hf.evaluation.runner import RESULTS_FILE, read_results
+from s2r_hf.evaluation.results import RESULTS_FILE, read_results
 
 _FIGSIZE = (9.0, 4.5)
 _DPI = 110

@@ -28,16 +28,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.core.errors import InputError, PublishError
-from s2r_hf.hub.checks import check_repo_id
+from s2r_hf.core.cards import join_card, render_card, split_card
+from s2r_hf.core.errors import InputError
+from s2r_hf.evaluation.results import DETAILS_DIR, check_results, read_results
+from s2r_hf.hub.cards import CARD_FILE, read_remote_card
+from s2r_hf.hub.checks import check_push, check_repo_id
 from s2r_hf.hub.commit import CommitResult, commit_files
 from s2r_hf.hub.retry import RetryPolicy, check_online
+from s2r_hf.hub.subsets import SUBSET_RESULTS_DIR
+from s2r_hf.pool.benchmarks import BENCHMARKS
 
 logger = logging.getLogger(__name__)
 
-CARD_FILE = "README.md"
 RESULTS_KIND = "results"
-SUBSET_RESULTS_DIR = "results"
 _CONFIG_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 _DATASET_NAMES = {
     "math500": "MATH-500",
@@ -67,8 +70,6 @@ def push_results(
     `subset_config` names the subset when `subset_repo` holds several (a collection); `config_name` the run's config
     in `results_repo` (default: its label).
     """
-    from s2r_hf.evaluation.runner import DETAILS_DIR, RESULTS_FORMAT, read_results
-
     check_online()
     if not any((results_repo, model_repo, subset_repo)):
         raise InputError("name at least one target: results_repo, model_repo or subset_repo")
@@ -77,9 +78,7 @@ def push_results(
             check_repo_id(repo)
     folder: Path | None = None
     if isinstance(results, Mapping):
-        data = dict(results)
-        if data.get("format") != RESULTS_FORMAT or not isinstance(data.get("results"), Mapping):
-            raise InputError(f"results must be what s2r evaluate wrote (format {RESULTS_FORMAT!r}), got another dict")
+        data = check_results(dict(results), "the results given")
     else:
         data = read_results(results)
         folder = Path(results) if Path(results).is_dir() else Path(results).parent
@@ -106,7 +105,6 @@ def check_push_results(
 ) -> str:
     """What `push_results` to these targets would refuse at its start, checked before the evaluation runs: at least
     one target, valid repo ids, online, a token the Hub accepts with write access. Returns the token's user."""
-    from s2r_hf.hub.checks import check_push
 
     targets = [repo for repo in (results_repo, model_repo, subset_repo) if repo is not None]
     if not targets:
@@ -127,7 +125,7 @@ def run_config_name(label: str) -> str:
 
 def _push_results_repo(data: dict, repo_id: str, config: str, details: list[Path], **common: Any) -> CommitResult:
     text = read_remote_card(repo_id, "dataset", common.get("token"))
-    metadata, _ = split_card(text)
+    metadata, _ = _split_hub_card(text, repo_id)
     s2r = metadata.get("s2r") if isinstance(metadata.get("s2r"), dict) else None
     if text.strip() and (s2r is None or s2r.get("kind") != RESULTS_KIND):
         raise InputError(
@@ -202,8 +200,6 @@ def _table_parquet(data: dict) -> bytes:
 
 
 def _results_card(metadata: dict, repo_id: str) -> str:
-    import yaml
-
     runs = metadata["s2r"]["runs"]
     columns: list[tuple[str, str]] = []
     for run in runs:
@@ -235,8 +231,7 @@ def _results_card(metadata: dict, repo_id: str) -> str:
             value = run["results"].get(task, {}).get(metric)
             cells.append("-" if value is None else f"{100 * value:.1f}")
         lines.append("| " + " | ".join(cells) + " |")
-    front = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=1000)
-    return f"---\n{front}---\n\n" + "\n".join(lines) + "\n"
+    return join_card(metadata, "\n".join(lines) + "\n")
 
 
 # -- the model card ---------------------------------------------------------------------------------------------------
@@ -244,7 +239,6 @@ def _results_card(metadata: dict, repo_id: str) -> str:
 
 def model_index(data: dict, results_repo: str | None = None) -> list[dict]:
     """The run as a Hub `model-index`: one result per benchmark, its metrics named with their settings."""
-    from s2r_hf.pool.benchmarks import BENCHMARKS
 
     results = []
     for task, metrics in data["results"].items():
@@ -273,10 +267,8 @@ def model_index(data: dict, results_repo: str | None = None) -> list[dict]:
 
 
 def _push_model_index(data: dict, repo_id: str, results_repo: str | None, **common: Any) -> CommitResult:
-    import yaml
-
     text = read_remote_card(repo_id, "model", common.get("token"))
-    metadata, body = split_card(text)
+    metadata, body = _split_hub_card(text, repo_id)
     new = model_index(data, results_repo)[0]
     index = metadata.get("model-index") if isinstance(metadata.get("model-index"), list) else []
     if index:
@@ -289,8 +281,7 @@ def _push_model_index(data: dict, repo_id: str, results_repo: str | None, **comm
     metadata["model-index"] = index
     if not body.strip():
         body = f"# {new['name']}\n\nEvaluation results are in this card's `model-index` metadata.\n"
-    front = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=1000)
-    card = f"---\n{front}---\n\n{body.lstrip()}"
+    card = join_card(metadata, body.lstrip())
     return commit_files(
         repo_id,
         {CARD_FILE: card.encode("utf-8")},
@@ -304,10 +295,9 @@ def _push_model_index(data: dict, repo_id: str, results_repo: str | None, **comm
 
 
 def _push_subset_card(data: dict, repo_id: str, subset_config: str | None, config: str, **common: Any) -> CommitResult:
-    from s2r_hf.core.cards import render_card
 
     text = read_remote_card(repo_id, "dataset", common.get("token"))
-    metadata, _ = split_card(text)
+    metadata, _ = _split_hub_card(text, repo_id)
     s2r = metadata.get("s2r") if isinstance(metadata.get("s2r"), dict) else {}
     kind = s2r.get("kind")
     if kind == "subset":
@@ -339,71 +329,6 @@ def _push_subset_card(data: dict, repo_id: str, subset_config: str | None, confi
     )
 
 
-def carry_results(card: bytes, remote_card: str | None) -> bytes:
-    """The card of a subset about to be republished, with the `s2r.results` of the card on the Hub carried over when
-    the new card has none (an evaluation pushed after the first publish would otherwise vanish from the card). An
-    unreadable card on the Hub carries nothing over."""
-    from s2r_hf.core.cards import render_card
-
-    if not remote_card:
-        return card
-    new, _ = split_card(card.decode("utf-8"))
-    try:
-        old, _ = split_card(remote_card)
-    except InputError:
-        return card
-    new_s2r, old_s2r = new.get("s2r"), old.get("s2r")
-    if not isinstance(new_s2r, dict) or not isinstance(old_s2r, dict) or new_s2r.get("kind") != old_s2r.get("kind"):
-        return card
-    changed = False
-    if new_s2r.get("kind") == "subset" and old_s2r.get("results") and not new_s2r.get("results"):
-        new_s2r["results"] = old_s2r["results"]
-        changed = True
-    elif new_s2r.get("kind") == "collection":
-        old_results = {entry.get("config"): entry.get("results") for entry in old_s2r.get("subsets") or []}
-        for entry in new_s2r.get("subsets") or []:
-            if old_results.get(entry.get("config")) and not entry.get("results"):
-                entry["results"] = old_results[entry.get("config")]
-                changed = True
-    if not changed:
-        return card
-    return render_card("subset.md", new).encode("utf-8")
-
-
-# -- cards on the Hub -------------------------------------------------------------------------------------------------
-
-
-def read_remote_card(repo_id: str, repo_type: str, token: str | None = None, revision: str | None = None) -> str:
-    """The README.md of a Hub repo ("" when the repo or its card does not exist yet); other failures (a refused
-    token, no connection) raise PublishError."""
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import (
-        EntryNotFoundError,
-        HfHubHTTPError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    from s2r_hf.core.http_errors import transport_errors
-
-    try:
-        path = HfApi(token=token).hf_hub_download(repo_id, CARD_FILE, repo_type=repo_type, revision=revision)
-    except (EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError):
-        return ""
-    except (HfHubHTTPError, OSError, *transport_errors()) as err:
-        raise PublishError(f"could not read the card of {repo_id} ({err}); check the token and the network") from err
-    return Path(path).read_text(encoding="utf-8")
-
-
-def split_card(text: str) -> tuple[dict, str]:
-    """(YAML metadata, Markdown body) of a card; ({}, text) when it has no metadata block."""
-    import yaml
-
-    match = re.match(r"^---\s*\n(.*?)\n---\s*(?:\n|$)", text or "", flags=re.DOTALL)
-    if not match:
-        return {}, text or ""
-    try:
-        loaded = yaml.safe_load(match.group(1))
-    except yaml.YAMLError as err:
-        raise InputError(f"a card on the Hub has unreadable YAML metadata ({err}); fix it on the Hub first") from err
-    return (loaded if isinstance(loaded, dict) else {}), text[match.end() :]
+def _split_hub_card(text: str, repo_id: str) -> tuple[dict, str]:
+    """A card read from the Hub, to be merged into: unreadable metadata stops the push rather than being replaced."""
+    return split_card(text, where=f"the card of {repo_id} on the Hub", fix="fix it on the Hub first")

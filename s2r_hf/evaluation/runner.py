@@ -11,12 +11,9 @@ The run, step by step:
    read exactly these rows, and they stay beside the scores.
 4. `python -m s2r_hf.evaluation.worker plan.json` runs lighteval (its progress bars show on the terminal) and writes
    lighteval's results and per-sample details.
-5. The tidy results are written (`results.json`, `results.md`, a README.md card) with the settings, sample counts,
-   seed, lighteval version and the model's revision or weights digest; lighteval's details go to
-   `details/<benchmark>.parquet`. The folder appears whole or not at all.
-
-results.json's top-level `results` maps benchmark -> metric -> value (`{"aime24": {"pass@1": 0.31, "maj@16": 0.4}}`):
-the one mapping other tools (a training callback) need to read.
+5. The tidy results are written (`results.json`, `results.md`, a README.md card; the format is
+   s2r_hf.evaluation.results') with the settings, sample counts, seed, lighteval version and the model's revision or
+   weights digest; lighteval's details go to `details/<benchmark>.parquet`. The folder appears whole or not at all.
 """
 
 from __future__ import annotations
@@ -34,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s2r_hf._version import __version__
 from s2r_hf.core.children import run_tied
 from s2r_hf.core.errors import (
     EvaluationError,
@@ -44,25 +42,26 @@ from s2r_hf.core.errors import (
     S2RError,
 )
 from s2r_hf.core.extras import missing_package_message
+from s2r_hf.core.folders import _disk_error_message, check_writable, make_staging, move_into_place, remove_stale_staging
+from s2r_hf.core.http_errors import transport_errors
+from s2r_hf.core.locks import locked_output
+from s2r_hf.core.models import TOKENIZER_FILES, check_model_reachable, has_chat_template
 from s2r_hf.core.options import check_choice, check_field_types
 from s2r_hf.core.records import read_json_object
 from s2r_hf.core.redaction import redact_command
 from s2r_hf.core.weights import weight_files, weights_digest
 from s2r_hf.evaluation.presets import PRESETS, TaskSettings, get_preset
-from s2r_hf.pool.benchmarks import BENCHMARKS, parse_data_overrides, require_benchmark_names
+from s2r_hf.evaluation.prompt import SYSTEM_PROMPT, benchmark_of_details
+from s2r_hf.evaluation.results import DETAILS_DIR, EVALUATION_KIND, RESULTS_FORMAT, write_results
+from s2r_hf.pool.benchmarks import BENCHMARKS, load_benchmark, parse_data_overrides, require_benchmark_names
 
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("transformers", "vllm", "custom")
 # What lighteval's transformers backend (quantized 4bit/8bit included) and vLLM accept for the weights' dtype.
 DTYPES = ("auto", "bfloat16", "float16", "float32", "half", "float", "4bit", "8bit")
-RESULTS_FORMAT = "s2r-evaluation/1"
-RESULTS_FILE = "results.json"
-RESULTS_MARKDOWN = "results.md"
-DETAILS_DIR = "details"
 BENCHMARKS_DIR = "benchmarks"
 LIGHTEVAL_DIR = "lighteval"
-EVALUATION_KIND = "evaluation"
 # Sane upper bounds, checked before any work: beyond them a value is a typo, and lighteval would fail (or try to
 # allocate the impossible) only after the model has loaded. 1M new tokens exceeds every model's context today.
 UPPER_BOUNDS = {"max_new_tokens": 1_048_576, "num_samples": 1024, "batch_size": 65_536}
@@ -191,9 +190,6 @@ def evaluate_model(
     `options` are EvaluationConfig's fields (tasks="math500,aime24", preset="paper", max_samples=..., python=...);
     `data` maps benchmarks to local files or folders ({"aime24": "aime24.jsonl"} or ["aime24=aime24.jsonl"]).
     """
-    from s2r_hf.core.folders import check_writable
-    from s2r_hf.core.locks import locked_output
-
     if config is not None and options:
         raise InputError("pass either config= or option keywords, not both")
     config = config or EvaluationConfig(**options)
@@ -221,8 +217,6 @@ def evaluate_model(
 
 
 def _make_parent(target: Path) -> None:
-    from s2r_hf.core.folders import _disk_error_message
-
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -240,8 +234,6 @@ def _evaluate_into(
     overwrite: bool,
 ) -> tuple[dict, str]:
     """The run proper, in a staging folder beside `target` moved into place when whole (the caller holds the lock)."""
-    from s2r_hf.core.folders import _disk_error_message, make_staging, move_into_place, remove_stale_staging
-
     staging = None
     try:
         remove_stale_staging(target)
@@ -272,7 +264,7 @@ def _evaluate_into(
         plan_path.parent.mkdir(parents=True, exist_ok=True)
         plan_path.write_text(json.dumps(plan, indent=2), encoding="utf-8")
         _run_worker(python, plan_path)
-        from s2r_hf.evaluation.worker import SUMMARY_FILE
+        from s2r_hf.evaluation.worker import SUMMARY_FILE  # the lighteval process's module: not loaded with this one
 
         summary = json.loads((staging / SUMMARY_FILE).read_text(encoding="utf-8"))
         (staging / SUMMARY_FILE).replace(staging / LIGHTEVAL_DIR / SUMMARY_FILE)
@@ -286,10 +278,7 @@ def _evaluate_into(
             lighteval_version=summary.get("lighteval_version") or lighteval_version,
             command=command,
         )
-        markdown = render_markdown(tidy)
-        (staging / RESULTS_FILE).write_text(json.dumps(tidy, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        (staging / RESULTS_MARKDOWN).write_text(markdown, encoding="utf-8")
-        (staging / "README.md").write_text(_card(tidy, markdown), encoding="utf-8")
+        markdown = write_results(staging, tidy)
         move_into_place(staging, target, overwrite)
     except OSError as err:
         if staging is not None:
@@ -322,13 +311,10 @@ def _check_model(model: str | os.PathLike, backend: str, revision: str | None = 
                 f"{ref!r} is not a .py file"
             )
         return str(path)
-    from s2r_hf.signals.judge.model import TOKENIZER_FILES, check_judge_reachable, has_chat_template
-    from s2r_hf.signals.length import looks_like_local_path
-
     if not path.exists():
-        if looks_like_local_path(ref) or ref.count("/") != 1:
-            raise InputError(f"model {ref!r} is neither a local folder nor a Hub id (org/name)")
-        check_judge_reachable(ref, revision, role="model")  # one metadata request; lighteval downloads it later
+        # A path that does not exist is refused (s2r_hf.core.models' rule); a Hub id costs one metadata request, and
+        # lighteval downloads the model later.
+        check_model_reachable(ref, revision, role="model")
         return ref
     if not path.is_dir():
         raise ModelError(f"model {ref!r} is a file; give the folder holding config.json, the weights and tokenizer")
@@ -425,8 +411,6 @@ def probe_interpreter(python: str, backend: str) -> str:
 
 def _write_benchmarks(staging: Path, settings: dict[str, TaskSettings], overrides: dict[str, str]) -> dict:
     """Each benchmark, normalised by load_benchmark, as benchmarks/<name>/test.parquet; its source and digest."""
-    from s2r_hf.pool.benchmarks import load_benchmark
-
     sources = {}
     for name in settings:
         dataset = load_benchmark(name, overrides.get(name))
@@ -469,8 +453,6 @@ def _run_worker(python: str, plan_path: Path) -> None:
 def _collect_details(staging: Path) -> None:
     """lighteval's per-sample details (details/<model>/<date>/details_s2r_<name>|0_<date>.parquet) are moved to
     details/<name>.parquet (moved, not copied: with 16 long samples per problem they are large)."""
-    from s2r_hf.evaluation.prompt import benchmark_of_details
-
     out = staging / DETAILS_DIR
     out.mkdir()
     for path in sorted((staging / LIGHTEVAL_DIR).rglob("details_*.parquet")):
@@ -515,8 +497,6 @@ def _hub_commit(model: str, revision: str | None) -> str | None:
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
-    from s2r_hf.core.http_errors import transport_errors
-
     try:
         return HfApi().model_info(model, revision=revision).sha
     except (HfHubHTTPError, OSError, *transport_errors()) as err:
@@ -544,9 +524,6 @@ def tidy_results(
     lighteval_version: str,
     command: str | None,
 ) -> dict:
-    from s2r_hf._version import __version__
-    from s2r_hf.evaluation.prompt import SYSTEM_PROMPT
-
     results: dict[str, dict[str, float]] = {}
     table = []
     tasks = {}
@@ -599,89 +576,3 @@ def tidy_results(
         "results": results,
         "table": table,
     }
-
-
-def render_markdown(tidy: dict) -> str:
-    """The results as Markdown: one row per benchmark and metric, then the generation statistics."""
-    lines = [
-        f"## {tidy['label']}",
-        "",
-        "| task | metric | value | stderr | problems | samples | settings |",
-        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
-    ]
-    for row in tidy["table"]:
-        stderr = "-" if row["stderr"] is None else f"{row['stderr']:.4f}"
-        lines.append(
-            f"| {row['task']} | {row['metric']} | {row['value']:.4f} | {stderr} | {row['problems']} | "
-            f"{row['samples']} | {row['settings']} |"
-        )
-    lines += ["", "| task | mean generated tokens | mean rethinking markers |", "| --- | ---: | ---: |"]
-    for name, task in tidy["tasks"].items():
-        tokens = "-" if task["mean_generated_tokens"] is None else f"{task['mean_generated_tokens']:.1f}"
-        rethinks = "-" if task["mean_rethinks"] is None else f"{task['mean_rethinks']:.2f}"
-        lines.append(f"| {name} | {tokens} | {rethinks} |")
-    protocol = tidy["protocol"]
-    model = tidy["model"]
-    revision = model.get("weights_sha256") or model.get("commit") or model.get("revision") or model.get("code_sha256")
-    lines += [
-        "",
-        f"Preset `{protocol['preset']}`, seed {protocol['seed']}, backend {protocol['backend']}, lighteval "
-        f"{protocol['lighteval_version']}, s2r-hf {protocol['s2r_version']}; model `{model['name']}` "
-        f"({'weights sha256' if model.get('weights_sha256') else 'revision'} `{revision}`).",
-    ]
-    if protocol["partial"]:
-        lines += ["", f"**Partial run**: at most {protocol['max_samples']} problems per benchmark; not comparable."]
-    return "\n".join(lines) + "\n"
-
-
-def _card(tidy: dict, markdown: str) -> str:
-    import yaml
-
-    header = {
-        "s2r": {
-            "kind": EVALUATION_KIND,
-            "label": tidy["label"],
-            "model": tidy["model"]["name"],
-            "preset": tidy["protocol"]["preset"],
-            "results": tidy["results"],
-        }
-    }
-    front = yaml.safe_dump(header, sort_keys=False, allow_unicode=True)
-    return f"---\n{front}---\n\n# Evaluation: {tidy['label']}\n\n{markdown}"
-
-
-def read_results(path: str | os.PathLike) -> dict:
-    """A results.json written by `evaluate_model` (or the folder holding it); InputError for anything else."""
-    path = Path(path)
-    if path.is_dir():
-        if not (path / RESULTS_FILE).is_file():
-            raise InputError(
-                f"{str(path)!r} holds no {RESULTS_FILE}: give a results.json (or its folder) from s2r evaluate"
-            )
-        path = path / RESULTS_FILE
-    if not path.exists():
-        raise InputError(f"{str(path)!r} does not exist: give a results.json (or its folder) from s2r evaluate")
-    if not path.is_file():
-        raise InputError(f"{str(path)!r} is not a results file: give a results.json (or its folder) from s2r evaluate")
-    data = read_json_object(
-        path,
-        what="a results file of s2r evaluate",
-        fix="give the results.json that `s2r evaluate` wrote",
-        kind=("format", RESULTS_FORMAT),
-    )
-    if not isinstance(data.get("results"), dict):
-        raise InputError(
-            f'{str(path)!r} is not a results file of s2r evaluate (no "format": "{RESULTS_FORMAT}" and results '
-            "mapping); give the results.json that `s2r evaluate` wrote"
-        )
-    for task, metrics in data["results"].items():
-        bad = None if isinstance(metrics, dict) else metrics
-        for metric, value in metrics.items() if isinstance(metrics, dict) else ():
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                bad = {metric: value}
-        if bad is not None:
-            raise InputError(
-                f"{str(path)!r} is damaged: its results for {task!r} should map metrics to numbers, got "
-                f"{json.dumps(bad)[:80]}; evaluate again (s2r evaluate) to write it whole"
-            )
-    return data

@@ -40,7 +40,16 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.errors import InputError, OptionTypeError, SourceNotFoundError
-from s2r_hf.core.options import check_field_types
+from s2r_hf.core.folders import s2r_kind
+from s2r_hf.core.options import build, check_field_types
+from s2r_hf.evaluation.runner import EvaluationConfig
+from s2r_hf.experiment.repos import check_repo_names
+from s2r_hf.pipeline.score import ScoreConfig
+from s2r_hf.pool.benchmarks import parse_data_overrides
+from s2r_hf.pool.demo import DEMO_LICENSE, DEMO_POOL_FILE
+from s2r_hf.selection import STRATEGIES, SelectConfig, check_options_fit
+
+# s2r_hf.training.sft (recipes) is imported where it is used: `s2r --help` loads this module and needs no launcher.
 
 FULL = "full"  # the arm trained on the whole pool
 DEMO_SOURCE = "demo"  # pool.source naming the embedded synthetic demo pool
@@ -107,8 +116,6 @@ class ArmConfig:
 
     def select_config(self):
         """The `s2r select` settings of this arm (None for the full arm)."""
-        from s2r_hf.selection import STRATEGIES, SelectConfig, check_options_fit
-
         if self.strategy == FULL:
             return None
         if self.strategy not in STRATEGIES:
@@ -158,8 +165,6 @@ class PoolConfig:
         if not isinstance(self.score, dict):
             raise OptionTypeError(f"pool.score must be a mapping of `s2r score` options, got {self.score!r}")
         if self.scored is not None:
-            from s2r_hf.core.folders import s2r_kind
-
             if not Path(self.scored).expanduser().is_dir():
                 raise SourceNotFoundError(
                     f"pool.scored {self.scored!r} is not a folder; give the folder `s2r score` wrote, or use "
@@ -176,17 +181,12 @@ class PoolConfig:
 
     def score_config(self):
         """The ScoreConfig that builds the pool (None for a scored folder)."""
-        from s2r_hf.core.options import build
-        from s2r_hf.pipeline.score import ScoreConfig
-
         if self.source is None:
             return None
         values = dict(self.score)
         if "source" in values:
             raise InputError("pool.score.source: give the source as pool.source")
         if self.source == DEMO_SOURCE:
-            from s2r_hf.pool.demo import DEMO_LICENSE, DEMO_POOL_FILE
-
             defaults = {"adapter": "openr1", "difficulty": "rollout", "license": DEMO_LICENSE, "synthetic": True}
             values = {**defaults, **values, "source": str(DEMO_POOL_FILE)}
         else:
@@ -293,8 +293,6 @@ class ExperimentConfig:
             seen[arm.name.lower()] = index
         if self.publish is not None:
             # Repo names are checked now, not after every arm has trained (publishing is the last step).
-            from s2r_hf.experiment.publish import check_repo_names
-
             check_repo_names(self.name, self.publish.namespace, self.arm_names())
         if self.output is not None and not str(self.output).strip():
             raise InputError("output is empty; name the experiment's folder, or leave it out to use the name")
@@ -315,8 +313,6 @@ class ExperimentConfig:
 
     def evaluation_config(self, **extra: Any):
         """The EvaluationConfig of every arm (`extra`: the arm's label and training tokens)."""
-        from s2r_hf.evaluation.runner import EvaluationConfig
-
         if not isinstance(self.evaluate, dict):
             raise OptionTypeError(f"evaluate must be a mapping of `s2r evaluate` options, got {self.evaluate!r}")
         options = {key: value for key, value in self.evaluate.items() if key != "data"}
@@ -331,8 +327,6 @@ class ExperimentConfig:
 
     def evaluation_data(self) -> dict[str, str]:
         """evaluate.data: benchmark -> local file or folder, checked against the tasks."""
-        from s2r_hf.pool.benchmarks import parse_data_overrides
-
         data = self.evaluate.get("data") or {}
         if not isinstance(data, dict):
             raise OptionTypeError(

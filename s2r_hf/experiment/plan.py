@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from s2r_hf.core.redaction import redact_argv
 from s2r_hf.experiment.config import FULL, ExperimentConfig
+from s2r_hf.experiment.runner import train_command
 from s2r_hf.experiment.steps import arm_output, experiment_steps, pool_dir, step_status
+from s2r_hf.training.credentials import credential_variable
 
 FORMATS = ("text", "json", "arms")
 
@@ -44,9 +46,6 @@ def plan_experiment(
     config: ExperimentConfig, experiment_file: str, overrides: list[str] | tuple[str, ...] = ()
 ) -> list[PlannedStep]:
     """Every step (the pool, each arm's, the report and publishing), with the command that runs it."""
-    from s2r_hf.experiment.runner import train_command
-    from s2r_hf.training.credentials import credential_variable
-
     base = ["s2r", "experiment", "run", str(experiment_file)]
     for override in overrides:
         # A token is never printed: each job reads it from its own environment (HF_TOKEN), as the trainer does.

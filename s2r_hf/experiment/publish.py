@@ -23,21 +23,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s2r_hf.core.cards import split_card
 from s2r_hf.core.errors import InputError
 from s2r_hf.core.records import read_json_object
+from s2r_hf.evaluation.publish import RESULTS_KIND, push_results
+from s2r_hf.evaluation.results import read_results
 from s2r_hf.experiment.config import FULL
 from s2r_hf.experiment.report import REPORT_CHART, REPORT_FORMAT, REPORT_JSON, REPORT_MARKDOWN, read_experiment
-from s2r_hf.hub.checks import check_publish_options, check_repo_id
+from s2r_hf.experiment.repos import RESULTS_FOLDER, arm_repo_id, check_repo_names
+from s2r_hf.hub.cards import read_remote_card
+from s2r_hf.hub.checks import check_publish_options
 from s2r_hf.hub.collections import CollectionResult, check_namespace, gather_collection
 from s2r_hf.hub.commit import CommitResult, commit_files
 from s2r_hf.hub.retry import RetryPolicy, check_online
+from s2r_hf.hub.subsets import publish_subset
+from s2r_hf.training.publish import publish_model, read_training_record
 
 logger = logging.getLogger(__name__)
 
 REPORT_FILES = (REPORT_MARKDOWN, REPORT_JSON, REPORT_CHART)  # what `s2r experiment report` writes
-RESULTS_FOLDER = "experiment"  # where the comparison goes in the results repo, beside one config per arm
-# Arm names that would collide with the results repo's own names: `{experiment}-results`, and its experiment/ folder.
-RESERVED_ARMS = ("results", RESULTS_FOLDER)
 
 
 @dataclass(frozen=True)
@@ -110,11 +114,6 @@ def publish_experiment(
     skipped with a warning and listed in the result's `skipped`. Every repo id is checked before the first push.
     Re-running pushes only what changed.
     """
-    from s2r_hf.evaluation.publish import push_results
-    from s2r_hf.evaluation.runner import read_results
-    from s2r_hf.hub.subsets import publish_subset
-    from s2r_hf.training.publish import publish_model
-
     check_online()
     check_publish_options(private=private, token=token, retry=retry)
     check_namespace(namespace)
@@ -213,11 +212,6 @@ def publish_experiment(
     return ExperimentPublication(name, results_repo, published, report_commit, gathered, skipped)
 
 
-def arm_repo_id(namespace: str, experiment: str, arm: str) -> str:
-    """`NAMESPACE/EXPERIMENT-ARM`: an arm's subset (dataset) and model repos; arm `results`: the results repo."""
-    return f"{namespace}/{experiment}-{arm}"
-
-
 def summary(report: dict[str, Any]) -> str:
     """One line from report.json: `Select2Reason arms, mean pass@1: joint 41.2, random 35.0, full 40.9`."""
     scores = [
@@ -262,8 +256,6 @@ def arm_note(name: str, arm: dict[str, Any], columns: list) -> str:
 
 def _not_ready(arm: _Arm) -> str | None:
     """Why an arm cannot be published yet (not trained, not evaluated), or None; a broken arm is an InputError."""
-    from s2r_hf.training.publish import read_training_record
-
     model = arm.folder / "model"
     if not model.is_dir():
         return "not trained yet (no model/ folder)"
@@ -280,35 +272,8 @@ def _not_ready(arm: _Arm) -> str | None:
     return None
 
 
-def check_repo_names(name: str, namespace: str, arm_names: list[str]) -> None:
-    """Every repo id publishing will use valid on the Hub, and no arm named like the results repo's own parts: one
-    InputError for all (checked when the experiment file is read, and again before the first push)."""
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
-
-    problems = []
-    twice = dict.fromkeys(arm for arm in arm_names if arm_names.count(arm) > 1)
-    problems += [f"arm {arm!r} is listed twice" for arm in twice]
-    for arm in arm_names:
-        if arm.lower() in RESERVED_ARMS:
-            problems.append(f"arm {arm!r} collides with the results repo (rename the arm; {RESERVED_ARMS} are taken)")
-    repos = [arm_repo_id(namespace, name, "results"), *(arm_repo_id(namespace, name, arm) for arm in arm_names)]
-    for repo in dict.fromkeys(repos):
-        try:
-            check_repo_id(repo)
-            validate_repo_id(repo)
-        except (InputError, HFValidationError):
-            problems.append(f"{repo!r} is not a valid Hub repo id")
-    if problems:
-        raise InputError(
-            f"cannot publish experiment {name!r}: {'; '.join(problems)}. Repo names are `NAMESPACE/EXPERIMENT-ARM`: "
-            "letters, digits, '-', '_', '.', no '--' or '..', at most 96 characters"
-        )
-
-
 def _check_results_repo(repo_id: str, token: str | None) -> None:
     """Refuse, before the first push, a results repo that exists with a card s2r did not write as one."""
-    from s2r_hf.evaluation.publish import RESULTS_KIND, read_remote_card, split_card
-
     text = read_remote_card(repo_id, "dataset", token)
     s2r = split_card(text)[0].get("s2r") if text.strip() else {"kind": RESULTS_KIND}
     if not isinstance(s2r, dict) or s2r.get("kind") != RESULTS_KIND:

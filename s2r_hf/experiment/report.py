@@ -26,8 +26,12 @@ from typing import Any
 from s2r_hf.core.errors import InputError, OptionTypeError, OutputError
 from s2r_hf.core.figures import new_figure, png_bytes
 from s2r_hf.core.folders import write_file_atomically, write_json_atomically, write_text_atomically
-from s2r_hf.experiment.config import FULL
+from s2r_hf.evaluation.compare import protocol_summary
+from s2r_hf.evaluation.results import RESULTS_FILE, read_results
+from s2r_hf.experiment.config import FULL, describe_selection
 from s2r_hf.experiment.steps import EXPERIMENT_FILE, STEPS_DIR, read_experiment_record, read_step_record
+from s2r_hf.selection import SelectConfig
+from s2r_hf.training.provenance import read_provenance
 
 REPORT_FORMAT = "s2r-experiment-report/1"
 REPORT_MARKDOWN = "report.md"
@@ -193,9 +197,6 @@ def made_with(arm_dir: Path, configured: dict[str, Any]) -> dict[str, Any]:
     experiment.json is rewritten by every run, `--only` another arm or `--step publish` included, so it says what the
     file asks for now, not what an arm's subset and model were made with.
     """
-    from s2r_hf.experiment.config import describe_selection
-    from s2r_hf.selection import SelectConfig
-
     train = _step_record(arm_dir, "train")
     if train is not None and (train.get("settings") or {}).get("data_step") == "pool":
         return describe_selection(None)  # the full arm: trained on the whole pool
@@ -215,9 +216,6 @@ def _step_record(arm_dir: Path, step: str) -> dict[str, Any] | None:
 
 def _arm_row(arm_dir: Path, name: str, settings: dict) -> tuple[dict[str, Any], dict | None]:
     # Light modules (json and pathlib only), imported here to keep `s2r --help` free of them all the same.
-    from s2r_hf.evaluation.runner import RESULTS_FILE, read_results
-    from s2r_hf.training.provenance import read_provenance
-
     strategy = settings.get("strategy")
     try:
         record = read_provenance(arm_dir / MODEL_DIR) if (arm_dir / MODEL_DIR).is_dir() else None
@@ -285,8 +283,6 @@ def _mean(values) -> float | None:
 
 
 def _protocols(runs: dict[str, dict]) -> dict[str, str]:
-    from s2r_hf.evaluation.compare import protocol_summary
-
     return {name: protocol_summary(run) for name, run in runs.items()}
 
 

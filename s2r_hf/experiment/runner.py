@@ -27,11 +27,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s2r_hf._version import __version__
+from s2r_hf.core.children import run_tied
 from s2r_hf.core.errors import InputError, OutputError, RunInterruptedError, S2RError, StepFailedError
-from s2r_hf.core.folders import FolderOwner, check_writable
+from s2r_hf.core.folders import FolderOwner, _disk_error_message, check_writable
 from s2r_hf.core.locks import FileLock
+from s2r_hf.core.models import is_local_model
 from s2r_hf.core.redaction import redact_argv
+from s2r_hf.evaluation.runner import evaluate_model
 from s2r_hf.experiment.config import FULL, ExperimentConfig
+from s2r_hf.experiment.repos import arm_repo_id
 from s2r_hf.experiment.steps import (
     ARM_STEPS,
     EXPERIMENT_FILE,
@@ -41,11 +46,19 @@ from s2r_hf.experiment.steps import (
     arm_output,
     experiment_steps,
     now,
+    pool_dir,
     read_experiment_record,
     step_status,
     write_json,
     write_record,
 )
+from s2r_hf.pipeline.score import score_pool
+from s2r_hf.training.credentials import credential_variable
+from s2r_hf.training.provenance import TRAINING_OWNER, read_provenance
+
+# Imported where they are used, not here: `s2r --help` loads this module (the options of `s2r experiment`) and needs
+# neither the training launcher (s2r_hf.training.sft), the dataset writers (s2r_hf.outputs.artifacts), the report nor
+# the publisher.
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +92,6 @@ def run_experiment(
         # A full or read-only disk under the experiment's own records (steps/, locks, experiment.json): one line.
         if err.errno not in _DISK_ERRNOS or isinstance(err, S2RError):
             raise
-        from s2r_hf.core.folders import _disk_error_message
 
         raise OutputError(_disk_error_message(Path(err.filename or config.output_dir), err)) from err
     except KeyboardInterrupt:
@@ -286,8 +298,6 @@ def _refuse_inside_inputs(config: ExperimentConfig) -> None:
 
 def write_experiment_record(config: ExperimentConfig) -> None:
     """experiment.json: the experiment's name, arms and settings, which `report` and `publish` read."""
-    from s2r_hf._version import __version__
-
     write_json(
         config.output_dir / EXPERIMENT_FILE,
         {
@@ -305,7 +315,7 @@ def write_experiment_record(config: ExperimentConfig) -> None:
 def check_train_options(config: ExperimentConfig) -> None:
     """Parse the training options as `s2r train` will (recipe, overrides, model), before any step runs: the training
     config refuses the values training would fail on or train nothing with (NaN, no epochs, a zero batch...)."""
-    from s2r_hf.training.sft import _looks_local, parse_train_args
+    from s2r_hf.training.sft import parse_train_args
 
     launcher = train_command(config, data="pool", output_dir="check")[0]
     if shutil.which(launcher) is None:
@@ -314,7 +324,7 @@ def check_train_options(config: ExperimentConfig) -> None:
             "it, or use {python} (with e.g. `{python} -m torch.distributed.run --nproc_per_node 8`)"
         )
     model = config.train.model
-    if model and _looks_local(model) and not Path(model).expanduser().is_dir():
+    if model and is_local_model(model) and not Path(model).expanduser().is_dir():
         raise InputError(f"train.model {model!r} does not exist; give a model folder or a Hub model id")
     argv = train_arguments(config, data="pool", output_dir=str(config.output_dir / "check"))
     try:
@@ -339,8 +349,6 @@ def check_evaluation_environment(config: ExperimentConfig) -> None:
 
 def train_arguments(config: ExperimentConfig, *, data: str, output_dir: str) -> list[str]:
     """`s2r train`'s flags for one arm: the recipe, the experiment's overrides, the arm's data and folder."""
-    from s2r_hf.training.credentials import credential_variable
-
     argv = ["--config", config.train.recipe_path]
     if config.train.model:
         argv += ["--model_name_or_path", config.train.model]
@@ -372,8 +380,6 @@ def train_command(config: ExperimentConfig, *, data: str, output_dir: str) -> li
 def train_environment(config: ExperimentConfig) -> dict[str, str]:
     """The credentials among the training overrides (`train.overrides.hub_token`), as the environment variables the
     training child reads them from (HF_TOKEN): a command line is recorded, printed by `plan` and visible in `ps`."""
-    from s2r_hf.training.credentials import credential_variable
-
     return {
         credential_variable(key): str(value)
         for key, value in config.train.overrides.items()
@@ -399,7 +405,6 @@ class _Context:
     def _scored_pool(self):
         """The scored pool and its card's s2r block, read once per run."""
         if self._loaded_pool is None:
-            from s2r_hf.experiment.steps import pool_dir
             from s2r_hf.outputs.artifacts import load_scored_pool
 
             self._loaded_pool = load_scored_pool(pool_dir(self.config))
@@ -407,7 +412,6 @@ class _Context:
 
     def _score(self, planned: Step, resume: bool) -> dict[str, Any]:
         from s2r_hf.outputs.artifacts import write_scored_pool
-        from s2r_hf.pipeline.score import score_pool
 
         pool, s2r = score_pool(self.config.pool.score_config(), command=self.command)
         write_scored_pool(pool, s2r, planned.output, overwrite=True)  # only an earlier scored pool is replaced
@@ -415,7 +419,6 @@ class _Context:
         return {"rows": len(pool), "rows_in": s2r.get("rows_in")}
 
     def _select(self, planned: Step, resume: bool) -> dict[str, Any]:
-        from s2r_hf.experiment.steps import pool_dir
         from s2r_hf.outputs.artifacts import write_subset
 
         pool, pool_s2r = self._scored_pool()
@@ -435,15 +438,10 @@ class _Context:
     def _subset_repo(self, arm: str) -> str | None:
         """Where publishing will push this arm's subset, for its card's example (not a setting: a card's example
         does not change what the subset holds, so adding `publish` later re-runs nothing)."""
-        from s2r_hf.experiment.publish import arm_repo_id
-
         publish = self.config.publish
         return None if publish is None else arm_repo_id(publish.namespace, self.config.name, arm)
 
     def _train(self, planned: Step, resume: bool) -> dict[str, Any]:
-        from s2r_hf.experiment.steps import pool_dir
-        from s2r_hf.training.provenance import TRAINING_OWNER, read_provenance
-
         arm = self.config.arm(planned.arm)
         output = planned.output
         check_writable(output, overwrite=False, owner=TRAINING_OWNER, reuse=True)  # never files s2r train did not write
@@ -465,9 +463,6 @@ class _Context:
         return _train_summary(record)
 
     def _evaluate(self, planned: Step, resume: bool) -> dict[str, Any]:
-        from s2r_hf.evaluation.runner import evaluate_model
-        from s2r_hf.training.provenance import read_provenance
-
         model = arm_output(self.config, planned.arm, "train")
         record = read_provenance(model) or {}
         tokens = (record.get("data") or {}).get("tokens_trained")
@@ -496,8 +491,6 @@ def _train_summary(record: dict[str, Any]) -> dict[str, Any]:
 def _run_child(command: list[str], step_id: str, *, env: dict[str, str] | None = None) -> None:
     """Run a step's child process with the terminal's output; it dies with this process (no orphan trainer). `env`
     is added to this process's environment for the child (its credentials)."""
-    from s2r_hf.core.children import run_tied
-
     try:
         completed = run_tied(command, env={**os.environ, **env} if env else None)
     except FileNotFoundError as err:

@@ -22,8 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.errors import InputError
+from s2r_hf.core.folders import files_fingerprint, s2r_kind, source_files, write_json_atomically
+from s2r_hf.core.models import is_local_model
+from s2r_hf.core.options import flatten
 from s2r_hf.core.records import read_json_object
+from s2r_hf.core.redaction import redact
+from s2r_hf.core.weights import digest_weights
+from s2r_hf.evaluation.results import read_results
 from s2r_hf.experiment.config import DEMO_SOURCE, FULL, ExperimentConfig
+from s2r_hf.training.credentials import credential_variable
+from s2r_hf.training.provenance import read_provenance
 
 logger = logging.getLogger(__name__)
 
@@ -126,9 +134,6 @@ def experiment_steps(config: ExperimentConfig) -> list[Step]:
 
 
 def _pool_settings(config: ExperimentConfig) -> dict[str, Any]:
-    from s2r_hf.core.folders import files_fingerprint, source_files
-    from s2r_hf.core.options import flatten
-
     if config.pool.scored is not None:
         folder = Path(config.pool.scored).expanduser()
         # A re-scored pool (new shards, new card) is a new pool: every selection from it runs again.
@@ -148,8 +153,6 @@ def _pool_settings(config: ExperimentConfig) -> dict[str, Any]:
 
 
 def _train_settings(config: ExperimentConfig) -> dict[str, Any]:
-    from s2r_hf.training.credentials import credential_variable
-
     recipe = Path(config.train.recipe_path)
     # A credential says who may push, not what is trained: a new token re-runs nothing, and no digest depends on it.
     overrides = {key: value for key, value in config.train.overrides.items() if not credential_variable(key)}
@@ -167,15 +170,13 @@ def _base_model(config: ExperimentConfig) -> str | dict[str, str] | None:
     A local model's path says nothing of what it holds (weights replaced in place must retrain every arm, a folder
     moved elsewhere need not), so it is fingerprinted by the digest of its weight files (s2r_hf.core.weights).
     """
-    from s2r_hf.training.sft import _looks_local
-
     model = config.train.model
     if model is None:
         model = _recipe_model(Path(config.train.recipe_path))
         if model is None:
             return config.train.model
     folder = Path(model).expanduser()
-    if not _looks_local(model) or not folder.is_dir():
+    if not is_local_model(model) or not folder.is_dir():
         return config.train.model  # a Hub id; a missing folder is refused when the run starts
     return {"weights_sha256": _cached_weights_digest(config, folder)}
 
@@ -194,8 +195,6 @@ def _recipe_model(recipe: Path) -> str | None:
 def _cached_weights_digest(config: ExperimentConfig, folder: Path) -> str:
     """The weights' digest, each file read again only when its stat changed since the digest kept in
     OUTPUT/steps/weights.json (kept once the experiment's folder exists: `plan` on a new experiment writes nothing)."""
-    from s2r_hf.core.weights import digest_weights
-
     cache_path = config.output_dir / STEPS_DIR / WEIGHTS_CACHE
     try:
         cache = read_json_object(cache_path, what="a weights digest cache")
@@ -213,8 +212,6 @@ def _cached_weights_digest(config: ExperimentConfig, folder: Path) -> str:
 
 
 def _evaluation_settings(config: ExperimentConfig) -> dict[str, Any]:
-    from s2r_hf.core.folders import files_fingerprint, source_files
-
     evaluation = dataclasses.asdict(config.evaluation_config())
     evaluation.pop("python")  # which environment runs lighteval, not what it measures
     data = {name: files_fingerprint(source_files(path)) for name, path in sorted(config.evaluation_data().items())}
@@ -265,9 +262,6 @@ def write_record(step: Step, status: str, **extra: Any) -> dict[str, Any]:
 def write_json(path: Path, data: Any) -> None:
     """Write an experiment record whole, through the one rule for secrets (`redact`): a token given as an override
     (`--set train.overrides.hub_token=...`) or in the experiment file is recorded as REDACTED."""
-    from s2r_hf.core.folders import write_json_atomically
-    from s2r_hf.core.redaction import redact
-
     path.parent.mkdir(parents=True, exist_ok=True)
     # default=str first (paths, dates), so that redact sees every value as JSON will hold it.
     plain = json.loads(json.dumps(data, default=str))
@@ -313,8 +307,6 @@ def step_status(step: Step) -> StepStatus:
 
 def output_problem(step: Step) -> str | None:
     """What is wrong with a finished step's output (None when it is whole)."""
-    from s2r_hf.core.folders import s2r_kind
-
     if step.name == "pool" and step.settings.get("scored"):
         return None
     if not step.output.is_dir():
@@ -323,16 +315,12 @@ def output_problem(step: Step) -> str | None:
         expected = "scored_pool" if step.name == "pool" else "subset"
         return None if s2r_kind(step.output) == expected else f"is not a {expected.replace('_', ' ')} any more"
     if step.name == "train":
-        from s2r_hf.training.provenance import read_provenance
-
         try:
             record = read_provenance(step.output)
         except InputError as err:
             return f"has an unreadable training record ({err})"
         return None if record and record.get("status") == "finished" else "is not a finished training run"
     if step.name == "evaluate":
-        from s2r_hf.evaluation.runner import read_results
-
         try:
             read_results(step.output)
         except InputError:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from s2r_hf._version import __version__
+from s2r_hf.core.cards import render_card, split_card
 from s2r_hf.core.errors import DuplicateConfigError, InputError, PublishError
 from s2r_hf.core.folders import CARD_FILE, DATA_DIR, SPLIT, read_card_metadata
 from s2r_hf.hub.checks import check_publish_options, check_repo_id
@@ -29,6 +31,9 @@ from s2r_hf.hub.retry import RetryPolicy, check_online
 
 logger = logging.getLogger(__name__)
 
+# The folder of a subset repo that publishing keeps: files pushed beside the subset after it was published (the
+# results.json of each evaluation, s2r_hf.evaluation.publish), which the folder `s2r select` wrote does not have.
+SUBSET_RESULTS_DIR = "results"
 CONFIG_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # Card facts named first in a commit title: the ones that change what a user trains on.
 _FACT_ORDER = (
@@ -118,8 +123,6 @@ def publish_subsets(
     so `load_dataset(repo_id, "c")` loads it; `default` (a config name) also makes `load_dataset(repo_id)` work. The
     card lists every config. The repo holds exactly these subsets: files of configs no longer given are deleted.
     """
-    from s2r_hf.core.cards import render_card
-
     check_online()
     check_repo_id(repo_id)
     check_publish_options(private=private, token=token, retry=retry)
@@ -245,17 +248,14 @@ class _Push:
 
 
 def _publish(files: Mapping[str, Path | bytes], push: _Push) -> CommitResult:
-    from s2r_hf.evaluation.publish import SUBSET_RESULTS_DIR, carry_results
-
     def message(plan: CommitPlan) -> tuple[str, str]:
         title, description = _describe(plan, push.name, files.get(CARD_FILE))
         return (push.commit_message, f"{title}\n\n{description}") if push.commit_message else (title, description)
 
     def check(plan: CommitPlan) -> None:
         _refuse_foreign_repo(plan)
-        # Evaluation results pushed to the card on the Hub since the last publish (s2r_hf.evaluation.publish) stay in
-        # it:
-        # the card is re-rendered with them and the commit planned again.
+        # Results pushed to the card on the Hub since the last publish (s2r_hf.evaluation.publish) stay in it: the
+        # card is re-rendered with them and the commit planned again.
         card = files.get(CARD_FILE)
         if card is not None and CARD_FILE in plan.remote_paths:
             local = card if isinstance(card, bytes) else Path(card).read_bytes()
@@ -270,7 +270,7 @@ def _publish(files: Mapping[str, Path | bytes], push: _Push) -> CommitResult:
             repo_type="dataset",
             revision=push.revision or "main",
             delete=("*",),  # the repo holds exactly this subset (or these subsets)
-            keep=(f"{SUBSET_RESULTS_DIR}/*",),  # and the evaluation results pushed to it
+            keep=(f"{SUBSET_RESULTS_DIR}/*",),  # and the results files pushed to it since
             message=message,
             private=push.private,
             token=push.token,
@@ -283,6 +283,35 @@ def _publish(files: Mapping[str, Path | bytes], push: _Push) -> CommitResult:
     except _CarriedResults as carried:
         files = {**files, CARD_FILE: carried.card}
         return publish(_refuse_foreign_repo)
+
+
+def carry_results(card: bytes, remote_card: str | None) -> bytes:
+    """The card of a subset about to be republished, with the `s2r.results` of the card on the Hub carried over when
+    the new card has none (results pushed to the card after the first publish, by s2r_hf.evaluation.publish, would
+    otherwise vanish from it). An unreadable card on the Hub carries nothing over."""
+    if not remote_card:
+        return card
+    new, _ = split_card(card.decode("utf-8"))
+    try:
+        old, _ = split_card(remote_card)
+    except InputError:
+        return card
+    new_s2r, old_s2r = new.get("s2r"), old.get("s2r")
+    if not isinstance(new_s2r, dict) or not isinstance(old_s2r, dict) or new_s2r.get("kind") != old_s2r.get("kind"):
+        return card
+    changed = False
+    if new_s2r.get("kind") == "subset" and old_s2r.get("results") and not new_s2r.get("results"):
+        new_s2r["results"] = old_s2r["results"]
+        changed = True
+    elif new_s2r.get("kind") == "collection":
+        old_results = {entry.get("config"): entry.get("results") for entry in old_s2r.get("subsets") or []}
+        for entry in new_s2r.get("subsets") or []:
+            if old_results.get(entry.get("config")) and not entry.get("results"):
+                entry["results"] = old_results[entry.get("config")]
+                changed = True
+    if not changed:
+        return card
+    return render_card("subset.md", new).encode("utf-8")
 
 
 class _CarriedResults(Exception):
@@ -421,16 +450,12 @@ def _subset_name(metadata: Mapping[str, Any], folder: Path) -> str:
 
 
 def _card_yaml(text: str) -> dict[str, Any]:
-    import yaml
-
-    match = re.match(r"^---\s*\n(.*?)\n---\s*(\n|$)", text, flags=re.DOTALL)
-    if not match:
-        return {}
+    """The metadata of a card on the Hub, or {} when it cannot be read (then the repo is not taken for one s2r wrote,
+    and every fact of the new card counts as changed)."""
     try:
-        loaded = yaml.safe_load(match.group(1))
-    except yaml.YAMLError:
+        return split_card(text)[0]
+    except InputError:
         return {}
-    return loaded if isinstance(loaded, dict) else {}
 
 
 def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -454,6 +479,4 @@ def _short(value: Any, limit: int = 40) -> str:
 
 
 def _version() -> str:
-    from s2r_hf._version import __version__
-
     return __version__

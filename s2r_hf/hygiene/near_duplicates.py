@@ -21,9 +21,9 @@ of 10^5 questions inside one `s2r score` run); text-dedup (scripts rather than a
 bucket: on 200,000 questions those took 1.6 GB of memory and about three times as long (benchmarks/bench_hygiene.py).
 
 The cluster id is the smallest `s2r_id` in the cluster (the row number, as text, when there is no `s2r_id`), so it
-does not depend on the row order. `drop_near_duplicates` keeps, per cluster, the row the selection ranks best: the
-smallest joint rank (s2r_hf.selection) at the given weight, ties broken by id. It needs the scored columns, which is
-why `s2r score` clusters after scoring: the judge then also scores the duplicates, the price of keeping the best one.
+does not depend on the row order. Keeping one row per cluster is the selection's (s2r_hf.selection.drop_near_duplicates:
+the best joint rank); it needs the scored columns, which is why `s2r score` clusters after scoring: the judge then also
+scores the duplicates, the price of keeping the best one.
 """
 
 from __future__ import annotations
@@ -33,8 +33,10 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from s2r_hf._version import __version__
 from s2r_hf.core.columns import ID, QUESTION_CLUSTER
-from s2r_hf.core.errors import ColumnError, InputError, OptionTypeError
+from s2r_hf.core.errors import InputError, OptionTypeError
+from s2r_hf.core.rows import arrow_column, require_dataset, require_num_proc
 from s2r_hf.hygiene.text import batch_questions, check_question_source, question_words, word_ngrams
 
 if TYPE_CHECKING:
@@ -144,9 +146,6 @@ def cluster_questions(
     from datasets.fingerprint import Hasher
     from datasketch import MinHashLSH
 
-    from s2r_hf._version import __version__
-    from s2r_hf.core.rows import arrow_column, require_dataset, require_num_proc
-
     require_dataset(dataset, "the dataset to cluster")
     require_num_proc(num_proc)
     threshold = require_threshold(threshold)
@@ -215,38 +214,3 @@ def cluster_questions(
     )
     logger.info("near duplicates: %d clusters hold %d of %d rows", report.clusters, report.rows_in_clusters, len(keys))
     return clustered, report
-
-
-def drop_near_duplicates(dataset: Dataset, *, weight: float = 0.25) -> tuple[Dataset, int]:
-    """Keep one row per `s2r_question_cluster`: the one with the best joint rank at `weight` (ties: smallest id).
-
-    Needs a scored pool (difficulty and trace length) with the cluster column (cluster_questions). Returns the kept
-    rows in their original order and the number dropped.
-    """
-    from datasets.fingerprint import Hasher
-
-    from s2r_hf.core.rows import arrow_column, require_dataset
-    from s2r_hf.selection import SelectConfig, select_with_report
-
-    require_dataset(dataset, "the dataset to deduplicate")
-    if QUESTION_CLUSTER not in dataset.column_names:
-        raise ColumnError(
-            f"column {QUESTION_CLUSTER!r} not in the dataset; columns: {dataset.column_names}. Add it with "
-            "s2r_hf.cluster_questions (or `s2r score --near-duplicates cluster`)"
-        )
-    # Every row, best first, exactly as the joint selection orders them.
-    ranked, _ = select_with_report(dataset, SelectConfig(k=len(dataset), weight=weight, strategy="joint"))
-    row_of = {row_id: row for row, row_id in enumerate(arrow_column(dataset, ID).to_pylist())}
-    kept_clusters: set[str] = set()
-    kept = []
-    for row_id, cluster in zip(
-        arrow_column(ranked, ID).to_pylist(), arrow_column(ranked, QUESTION_CLUSTER).to_pylist()
-    ):
-        if cluster not in kept_clusters:
-            kept_clusters.add(cluster)
-            kept.append(row_of[row_id])
-    dropped = len(dataset) - len(kept)
-    if not dropped:
-        return dataset, 0
-    fingerprint = Hasher.hash((dataset._fingerprint, weight, "s2r-near-duplicates-drop-v1"))
-    return dataset.select(sorted(kept), new_fingerprint=fingerprint), dropped

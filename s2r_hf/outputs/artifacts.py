@@ -1,8 +1,7 @@
 """The two folders the pipeline writes, each with its card: the scored pool and a selected subset.
 
 Both are Hub-layout dataset folders (s2r_hf.core.folders). The card metadata's `s2r` block records how the folder was
-made;
-a subset's card embeds its pool's block, so a published subset says everything needed to reproduce it.
+made; a subset's card embeds its pool's block, so a published subset says everything needed to reproduce it.
 """
 
 from __future__ import annotations
@@ -15,15 +14,16 @@ from typing import TYPE_CHECKING, Any
 from s2r_hf._version import __version__
 from s2r_hf.core.cards import render_card
 from s2r_hf.core.columns import DIFFICULTY, TRACE_LENGTH
-from s2r_hf.core.errors import InputError
+from s2r_hf.core.errors import InputError, OptionTypeError
 from s2r_hf.core.folders import check_writable, load_dataset_folder, read_card_metadata, write_dataset_folder
 from s2r_hf.core.rows import arrow_column
+from s2r_hf.hygiene.decontaminate import PAIRS_FILE
+from s2r_hf.outputs.plots import plot_distributions
 from s2r_hf.outputs.pool_report import REPORT_FOLDER, describe_pool, report_files
+from s2r_hf.selection import SelectConfig, select_with_report
 
 if TYPE_CHECKING:
     from datasets import Dataset
-
-    from s2r_hf.selection import SelectConfig
 
 TAGS = ["select2reason", "reasoning", "long-cot", "math"]
 
@@ -93,8 +93,6 @@ def _pairs_file(s2r: dict[str, Any]) -> tuple[dict[str, Any], dict[str, bytes]]:
     """Decontamination's matched pairs go to a jsonl file beside the data; the card names the file."""
     import json
 
-    from s2r_hf.hygiene.decontaminate import PAIRS_FILE
-
     decontamination = (s2r.get("hygiene") or {}).get("decontamination")
     if not decontamination or "pairs" not in decontamination:
         return s2r, {}
@@ -132,9 +130,6 @@ def write_subset(
     `--overwrite` replaces only an earlier subset, never a scored pool, nor `inputs` (the scored pool's folder) or a
     folder holding them; see `s2r_hf.core.folders.check_writable`.
     """
-    from s2r_hf.core.errors import OptionTypeError
-    from s2r_hf.selection import SelectConfig, select_with_report
-
     if not isinstance(config, SelectConfig):
         raise OptionTypeError(f"config must be a SelectConfig, got {type(config).__name__}; e.g. SelectConfig(k=100)")
     if not isinstance(pool_s2r, dict) or pool_s2r.get("kind") != "scored_pool":
@@ -168,7 +163,6 @@ def write_subset(
 
 def _distribution_plots(pool: Dataset, subset: Dataset, pool_s2r: dict[str, Any]) -> dict[str, bytes]:
     """PNG histograms of difficulty and length, pool against subset (file name -> bytes)."""
-    from s2r_hf.outputs.plots import plot_distributions
 
     def values(dataset: Dataset, name: str):
         return arrow_column(dataset, name).to_numpy() if name in dataset.column_names else None

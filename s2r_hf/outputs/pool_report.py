@@ -10,27 +10,26 @@
 
 `describe_pool` computes the numbers (a JSON-able dict); `report_files` renders report.md (from the card template
 hub_cards/pool_report.md, which the scored pool's card includes too), report.json and the PNGs. Like
-s2r_hf.outputs.plots, the
-PNG bytes depend on the input alone.
+s2r_hf.outputs.plots, the PNG bytes depend on the input alone. The scored pool's folder carries its report
+(s2r_hf.outputs.artifacts); `s2r inspect` writes one on its own (s2r_hf.outputs.inspect).
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from s2r_hf.core.columns import DIFFICULTY, ID, RETHINK_COUNT, ROLLOUT_DIFFICULTY, TRACE_LENGTH
-from s2r_hf.core.errors import InputError
+from s2r_hf.core.cards import render_body
+from s2r_hf.core.columns import DIFFICULTY, RETHINK_COUNT, ROLLOUT_DIFFICULTY, TRACE_LENGTH
 from s2r_hf.core.figures import new_figure, png_bytes
+from s2r_hf.core.rows import arrow_column
+from s2r_hf.core.stats import auc, spearman
+from s2r_hf.selection import QUADRANTS, _difficulty_column, _numeric_column, quadrant_index, split_quadrants
 
 if TYPE_CHECKING:
     import numpy as np
     from datasets import Dataset
 
-logger = logging.getLogger(__name__)
 
 REPORT_MD = "report.md"
 REPORT_JSON = "report.json"
@@ -45,26 +44,11 @@ _SUBSET_COLOR = "#d9480f"
 _MEDIAN_COLOR = "#495057"
 
 
-def auc(positive: np.ndarray, negative: np.ndarray) -> float | None:
-    """P(a positive scores above a negative), a tie counting half: the Mann-Whitney U over n_pos * n_neg."""
-    import numpy as np
-
-    from s2r_hf.core.stats import average_ranks
-
-    if len(positive) == 0 or len(negative) == 0:
-        return None
-    ranks = average_ranks(np.concatenate([positive, negative]).astype(np.float64), descending=False)
-    n_pos, n_neg = len(positive), len(negative)
-    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(float(value), 4)
 
 
 def _values(dataset: Dataset, name: str) -> np.ndarray | None:
-    from s2r_hf.core.rows import arrow_column
-
     if name not in dataset.column_names:
         return None
     return arrow_column(dataset, name).to_numpy(zero_copy_only=False).astype("float64")
@@ -72,8 +56,6 @@ def _values(dataset: Dataset, name: str) -> np.ndarray | None:
 
 def _quadrant_counts(length: np.ndarray, difficulty: np.ndarray, length_median: float, difficulty_median: float):
     import numpy as np
-
-    from s2r_hf.selection import QUADRANTS, quadrant_index
 
     index = quadrant_index(length, difficulty, length_median, difficulty_median)
     return {name: int(np.count_nonzero(index == position)) for position, name in enumerate(QUADRANTS)}
@@ -83,9 +65,6 @@ def describe_pool(
     pool: Dataset, s2r: dict[str, Any], subset: Dataset | None = None, subset_s2r: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The report's numbers, JSON-able. `s2r` is the scored pool's card block; a subset adds its rows per quadrant."""
-
-    from s2r_hf.selection import _difficulty_column, _numeric_column, split_quadrants
-    from s2r_hf.signals.judge.training import spearman
 
     length = _numeric_column(pool, TRACE_LENGTH, "score the pool with `s2r score`")
     difficulty = _difficulty_column(pool)
@@ -215,8 +194,6 @@ def plot_judge_vs_rollout(judge: np.ndarray, rollout: np.ndarray) -> bytes:
 
 def render_report(report: dict[str, Any], prefix: str = "") -> str:
     """report.md: the template hub_cards/pool_report.md, with images under `prefix`."""
-    from s2r_hf.core.cards import render_body
-
     return render_body("pool_report.md", report=report, prefix=prefix, heading="#")
 
 
@@ -241,98 +218,3 @@ def report_files(
     files[REPORT_JSON] = (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     files[REPORT_MD] = render_report(report).encode("utf-8")
     return files
-
-
-def check_subset_of(
-    pool: Dataset, pool_s2r: dict[str, Any], subset: Dataset, subset_s2r: dict[str, Any], where: str
-) -> None:
-    """Refuse a subset that was not selected from this pool: its card names another pool, or it has rows this pool
-    has not."""
-    import pyarrow.compute as pc
-
-    from s2r_hf.core.rows import arrow_column
-
-    recorded = subset_s2r.get("pool") if isinstance(subset_s2r.get("pool"), dict) else {}
-    differ = sorted(key for key in set(recorded) | set(pool_s2r) if recorded.get(key) != pool_s2r.get(key))
-    # The pool's own report is added when it is written; a subset of an older pool has none.
-    differ = [key for key in differ if key != "report"]
-    if differ:
-        raise InputError(
-            f"the subset {where!r} was not selected from this scored pool: its card records a pool that differs in "
-            f"{differ[:6]}; give the subset `s2r select` made from this pool"
-        )
-    if ID in subset.column_names and ID in pool.column_names:
-        outside = pc.sum(pc.invert(pc.is_in(arrow_column(subset, ID), value_set=arrow_column(pool, ID)))).as_py()
-        if outside:
-            raise InputError(
-                f"the subset {where!r} has {outside} rows whose {ID} is not in this scored pool; it was selected from "
-                "another pool (or the pool was scored again): select it again from this one"
-            )
-
-
-def write_report(
-    scored: str | os.PathLike,
-    output: str | os.PathLike | None = None,
-    *,
-    subset: str | os.PathLike | None = None,
-    overwrite: bool = False,
-) -> tuple[Path, dict[str, Any]]:
-    """`s2r inspect`: write the report of a scored pool folder (and a subset of it) into `output`.
-
-    The default output is `<scored folder>-report` beside it. The folder is written whole or not at all; --overwrite
-    replaces only a folder an earlier report wrote. Returns the folder and the report's numbers.
-    """
-    from s2r_hf.core.folders import load_dataset_folder, read_card_metadata
-    from s2r_hf.outputs.artifacts import load_scored_pool
-
-    scored_path = Path(scored)
-    pool, pool_s2r = load_scored_pool(scored_path)
-    output = Path(output) if output is not None else scored_path.parent / f"{scored_path.resolve().name}-report"
-    target = _check_report_output(output, overwrite, inputs=[scored_path, subset])
-    subset_data = subset_s2r = None
-    if subset is not None:
-        subset_s2r = read_card_metadata(subset).get("s2r")
-        if not isinstance(subset_s2r, dict) or subset_s2r.get("kind") != "subset":
-            raise InputError(
-                f"{str(subset)!r} is not a subset written by `s2r select` (its card has no s2r block of kind "
-                "subset); give the folder `s2r select -o` wrote"
-            )
-        subset_data = load_dataset_folder(subset)
-        check_subset_of(pool, pool_s2r, subset_data, subset_s2r, str(subset))
-    report = describe_pool(pool, pool_s2r, subset_data, subset_s2r)
-    files = report_files(pool, report, subset_data)
-    _write_folder(target, files, overwrite)
-    return target, report
-
-
-def _report_kind(folder: Path) -> str | None:
-    """REPORT_KIND for a folder `s2r inspect` wrote (its report.json says so), None for any other."""
-    from s2r_hf.core.records import read_json_object
-
-    try:
-        read_json_object(folder / REPORT_JSON, what="a pool report", kind=("kind", REPORT_KIND))
-    except InputError:
-        return None
-    return REPORT_KIND
-
-
-def _check_report_output(output: Path, overwrite: bool, inputs) -> Path:
-    """The rules of s2r_hf.core.folders.check_writable, with a report folder (report.json of kind pool_report) as the
-    one kind of existing folder --overwrite may replace."""
-    from s2r_hf.core.folders import FolderOwner, check_writable
-
-    owner = FolderOwner("s2r inspect", f"{REPORT_JSON} of kind {REPORT_KIND}", _report_kind)
-    return check_writable(output, overwrite, inputs=inputs, owner=owner)
-
-
-def _write_folder(target: Path, files: dict[str, bytes], overwrite: bool) -> None:
-    from s2r_hf.core.folders import staged_folder
-    from s2r_hf.core.locks import locked_output
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Locked before the stale staging folders are removed: another report into this folder is refused, instead of
-    # removing this one's staging folder as stale.
-    with locked_output(target, "s2r inspect"), staged_folder(target, overwrite) as staging:
-        for name, content in files.items():
-            (staging / name).write_bytes(content)
-    logger.info("wrote the pool report to %s", target)

@@ -33,6 +33,7 @@ import datasets
 
 from s2r_hf._version import __version__
 from s2r_hf.core.errors import InputError
+from s2r_hf.core.models import looks_like_local_path
 from s2r_hf.core.options import Option, build, options_of
 from s2r_hf.pipeline.score import ScoreConfig
 from s2r_hf.selection import SelectConfig
@@ -123,7 +124,7 @@ def pool_digest(pool: str, revision: str | None = None) -> str:
     path = Path(pool).expanduser()
     if path.exists():
         return files_fingerprint(source_files(path))
-    if pool.startswith((".", "/", "~")) or pool.count("/") > 1 or re.search(r"\.(jsonl|json|parquet|csv)\b", pool):
+    if looks_like_local_path(pool) or re.search(r"\.(jsonl|json|parquet|csv)\b", pool):
         raise InputError(f"pool {pool!r} does not exist (and is not a Hub dataset id of the form org/name)")
     if revision is not None and re.fullmatch(r"[0-9a-f]{40}", revision):
         return revision  # already a commit

@@ -1,18 +1,35 @@
 """The hygiene steps of `s2r score` (ScoreConfig's hygiene options): checks, then decontamination before scoring and
-near-duplicate clustering after it, each recorded under `hygiene` in the scored pool's card metadata."""
+near-duplicate clustering after it, each recorded under `hygiene` in the scored pool's card metadata.
+
+The steps read the hygiene options of a config (`HygieneOptions`: the fields ScoreConfig defines for them) and never
+ScoreConfig itself, which calls them: so s2r_hf.pipeline.score builds on this module, not the other way round.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from s2r_hf.core.errors import InputError
-from s2r_hf.hygiene.decontaminate import benchmark_names, require_ngram
-from s2r_hf.hygiene.near_duplicates import require_threshold
+from s2r_hf.hygiene.decontaminate import benchmark_names, decontaminate, load_benchmarks, require_ngram
+from s2r_hf.hygiene.near_duplicates import cluster_questions, require_threshold
+from s2r_hf.pool.benchmarks import parse_data_overrides
+from s2r_hf.selection import drop_near_duplicates
 
 if TYPE_CHECKING:
     from datasets import Dataset
 
-    from s2r_hf.pipeline.score import ScoreConfig
+
+class HygieneOptions(Protocol):
+    """What the hygiene steps read of a config: the hygiene fields of s2r_hf.pipeline.score.ScoreConfig."""
+
+    decontaminate: str | None
+    decontaminate_ngram: int
+    benchmark_data: str | None
+    near_duplicates: str
+    near_duplicate_threshold: float
+    near_duplicate_weight: float
+    num_proc: int | None
+
 
 NEAR_DUPLICATE_MODES = ("off", "cluster", "drop")
 
@@ -22,10 +39,8 @@ def benchmark_data_items(benchmark_data: str | None) -> list[str]:
     return [item for item in (benchmark_data or "").split(",") if item.strip()]
 
 
-def check_hygiene_options(config: ScoreConfig) -> None:
+def check_hygiene_options(config: HygieneOptions) -> None:
     """Refuse bad hygiene options in one line, before any work (called by ScoreConfig.__post_init__)."""
-    from s2r_hf.pool.benchmarks import parse_data_overrides
-
     require_ngram(config.decontaminate_ngram, "decontaminate_ngram (--decontaminate-ngram)")
     require_threshold(config.near_duplicate_threshold, "near_duplicate_threshold (--near-duplicate-threshold)")
     if config.near_duplicates not in NEAR_DUPLICATE_MODES:
@@ -46,20 +61,16 @@ def check_hygiene_options(config: ScoreConfig) -> None:
         )
 
 
-def load_hygiene_benchmarks(config: ScoreConfig) -> dict[str, Dataset] | None:
-    from s2r_hf.hygiene.decontaminate import load_benchmarks
-
+def load_hygiene_benchmarks(config: HygieneOptions) -> dict[str, Dataset] | None:
     if config.decontaminate is None:
         return None
     return load_benchmarks(config.decontaminate, benchmark_data_items(config.benchmark_data))
 
 
 def decontaminate_pool(
-    pool: Dataset, benchmarks: dict[str, Dataset] | None, config: ScoreConfig
+    pool: Dataset, benchmarks: dict[str, Dataset] | None, config: HygieneOptions
 ) -> tuple[Dataset, dict[str, Any]]:
     """Drop the rows that overlap a benchmark; a pool left empty is an error naming the filter."""
-    from s2r_hf.hygiene.decontaminate import decontaminate
-
     if benchmarks is None:
         return pool, {}
     clean, report = decontaminate(pool, benchmarks, ngram=config.decontaminate_ngram, num_proc=config.num_proc)
@@ -72,10 +83,8 @@ def decontaminate_pool(
     return clean, {"decontamination": {**report.describe(), "pairs": report.pairs}}
 
 
-def handle_near_duplicates(pool: Dataset, config: ScoreConfig, hygiene: dict[str, Any]):
+def handle_near_duplicates(pool: Dataset, config: HygieneOptions, hygiene: dict[str, Any]):
     """Add the cluster column (cluster), and keep the best-ranked row per cluster (drop)."""
-    from s2r_hf.hygiene.near_duplicates import cluster_questions, drop_near_duplicates
-
     if config.near_duplicates == "off":
         return pool, hygiene
     pool, report = cluster_questions(pool, threshold=config.near_duplicate_threshold, num_proc=config.num_proc)

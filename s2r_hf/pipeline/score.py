@@ -14,7 +14,13 @@ from s2r_hf._version import __version__
 from s2r_hf.core.errors import InputError, OptionTypeError
 from s2r_hf.core.options import check_choice, check_field_types, options_of
 from s2r_hf.core.rows import require_num_proc
-from s2r_hf.pipeline.hygiene import check_hygiene_options
+from s2r_hf.pipeline.hygiene import (
+    check_hygiene_options,
+    decontaminate_pool,
+    handle_near_duplicates,
+    hygiene_drops,
+    load_hygiene_benchmarks,
+)
 from s2r_hf.signals.difficulty import RolloutConfig, parse_scorer_spec
 from s2r_hf.signals.judge.scorer import JudgeConfig
 
@@ -268,12 +274,8 @@ class ScoreConfig:
 
 def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Dataset, dict[str, Any]]:
     """Build and score the pool. Returns it with the card metadata (`s2r` block) that says how it was made."""
-    from s2r_hf.pipeline.hygiene import (
-        decontaminate_pool,
-        handle_near_duplicates,
-        hygiene_drops,
-        load_hygiene_benchmarks,
-    )
+    # Loaded here, not with the module: ScoreConfig builds the parser of `s2r score`, and `s2r --help` needs no pool
+    # reader or scorer.
     from s2r_hf.pool.adapters import detect_adapter, make_adapter
     from s2r_hf.pool.sources import describe_source, load_source
     from s2r_hf.signals.difficulty import add_rollout_difficulty_if_flagged, make_difficulty_scorer

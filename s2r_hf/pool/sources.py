@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.errors import HubUnreachableError, InputError, SourceNotFoundError
 from s2r_hf.core.http_errors import transport_errors
+from s2r_hf.core.models import looks_like_local_path
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -55,12 +56,9 @@ def _file_builder(path: Path) -> str:
 
 
 def _looks_like_path(source: str) -> bool:
-    """Hub ids are `name` or `org/name`; anything else that does not exist locally was meant as a path."""
-    return (
-        source.startswith((".", "/", "~"))
-        or source.count("/") > 1
-        or any(source.lower().endswith(suffix) for suffix in FILE_BUILDERS)
-    )
+    """Spelled as a path (s2r_hf.core.models' rule: no Hub id is), or named as a data file: either way, one that does
+    not exist locally was meant as a path."""
+    return looks_like_local_path(source) or any(source.lower().endswith(suffix) for suffix in FILE_BUILDERS)
 
 
 def describe_source(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.columns import MESSAGES, RETHINK_COUNT, TRACE_LENGTH
 from s2r_hf.core.errors import ColumnError, InputError, OptionTypeError
+from s2r_hf.core.models import looks_like_local_path
 from s2r_hf.core.rows import require_dataset, require_num_proc, trace_of
 
 if TYPE_CHECKING:
@@ -102,11 +103,6 @@ def _trace_columns_batch(
     else:
         lengths = [len(ids) for ids in tokenizer(traces, add_special_tokens=False)["input_ids"]]
     return {TRACE_LENGTH: lengths, RETHINK_COUNT: rethinks}
-
-
-def looks_like_local_path(name: str) -> bool:
-    """True for names a user means as a path (`./tok`, `/data/tok`, `~/tok`, `a/b/c`), never a Hub id (`org/name`)."""
-    return name.startswith(("/", "./", "../", "~", ".\\")) or name in (".", "..") or name.count("/") > 1
 
 
 def load_tokenizer(name: str, revision: str | None = None):

@@ -25,18 +25,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from enum import Enum
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from transformers import TrainerCallback
 
-from s2r_hf.core.errors import InputError
+from s2r_hf.core.children import popen_tied
+from s2r_hf.core.errors import InputError, PublishError
 from s2r_hf.core.records import read_json_object
 from s2r_hf.core.redaction import redact_argv
-from s2r_hf.training.provenance import read_provenance, update_provenance, write_provenance
+from s2r_hf.hub.checks import check_repo_id
+from s2r_hf.hub.commit import commit_files
+from s2r_hf.training.eval_command import DEFAULT_EVAL_COMMAND, check_eval_command
+from s2r_hf.training.provenance import data_record, new_record, read_provenance, update_provenance, write_provenance
 from s2r_hf.training.publish import PUSH_EXCLUDE
-
-if TYPE_CHECKING:
-    from s2r_hf.training.configs import S2RSFTConfig
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ EVAL_OUTPUT = "results"  # {output}: a JSON file, or a folder holding results.js
 class SelectionReportCallback(TrainerCallback):
     """Writes the run's provenance and cost into `output_dir/s2r_training.json` and the model card.
 
-    `record` is the provenance the launcher builds (`s2r_hf.training.sft.build_record`); in your own script,
+    `record` is the provenance the launcher builds (`s2r_hf.training.provenance.new_record`); in your own script,
     `SelectionReportCallback.from_reports(sft_report, selection=..., source=..., pool_tokens=...)` builds one.
     """
 
@@ -71,8 +72,6 @@ class SelectionReportCallback(TrainerCallback):
         name: str | None = None,
     ) -> SelectionReportCallback:
         """From `prepare_sft_dataset`'s report and, optionally, `select_with_report`'s (or a subset card's block)."""
-        from s2r_hf.training.sft import data_record, new_record
-
         selection_block = selection.describe() if hasattr(selection, "describe") else selection
         data = data_record(
             source=source,
@@ -158,8 +157,6 @@ class PushToHubRevisionCallback(TrainerCallback):
     """
 
     def __init__(self, repo_id: str, *, prefix: str = "", private: bool = False, token: str | None = None):
-        from s2r_hf.hub.checks import check_repo_id
-
         check_repo_id(repo_id)
         self.repo_id = repo_id
         self.prefix = f"{prefix}-" if prefix and not prefix.endswith("-") else prefix
@@ -188,8 +185,6 @@ class PushToHubRevisionCallback(TrainerCallback):
         logger.info("pushing %s to %s@%s in the background", checkpoint.name, self.repo_id, branch)
 
     def _push(self, files: dict[str, Path], branch: str, staging: Path):
-        from s2r_hf.hub.commit import commit_files
-
         try:
             return commit_files(
                 self.repo_id,
@@ -225,8 +220,6 @@ class PushToHubRevisionCallback(TrainerCallback):
 
         A run whose checkpoints did not reach the Hub must not end as a success; what it trained stays saved.
         """
-        from s2r_hf.core.errors import PublishError
-
         failed = {branch: error for branch, error in self.wait().items() if isinstance(error, BaseException)}
         if not failed:
             return
@@ -264,7 +257,7 @@ def _stage_files(checkpoint: Path, staging: Path) -> dict[str, Path]:
 class EvaluateCallback(TrainerCallback):
     """Evaluates saved checkpoints in a separate process and logs the scores into the trainer's logs.
 
-    `command` is a template (see `s2r_hf.training.configs.DEFAULT_EVAL_COMMAND`): it is split like a shell line and
+    `command` is a template (see `s2r_hf.training.eval_command.DEFAULT_EVAL_COMMAND`): it is split like a shell line and
     each word filled in with {python}, {checkpoint}, {output}, {output_dir} and {benchmarks}. The command must write
     `{output}`: a JSON object `{"results": {benchmark: {metric: number}}}`, as a file at that path or as a folder
     holding results.json (what the default, `s2r evaluate -o {output}`, writes); each score is logged as
@@ -288,8 +281,6 @@ class EvaluateCallback(TrainerCallback):
         every_save: bool = False,
         wait_at_train_end: bool = True,
     ):
-        from s2r_hf.training.configs import DEFAULT_EVAL_COMMAND, check_eval_command
-
         self.command = command or DEFAULT_EVAL_COMMAND
         check_eval_command(self.command)
         self.benchmarks = list(benchmarks)
@@ -325,8 +316,6 @@ class EvaluateCallback(TrainerCallback):
         `stage=True` evaluates a hard-linked copy of it (in s2r_eval/step-N/), so that `save_total_limit` rotating the
         checkpoint away while it is evaluated takes nothing from the evaluation.
         """
-        from s2r_hf.core.children import popen_tied
-
         folder = Path(output_dir) / EVAL_FOLDER / f"step-{step}"
         folder.mkdir(parents=True, exist_ok=True)
         output = folder / EVAL_OUTPUT
@@ -450,18 +439,33 @@ def read_results(path: Path) -> dict[str, dict[str, float]]:
 _RESULTS_SHAPE = '{"results": {benchmark: {metric: number}}}'
 
 
-def _selection_report(config: S2RSFTConfig, record: dict[str, Any]) -> TrainerCallback:
+class CallbackSettings(Protocol):
+    """What the callback factories read of the training options: fields of s2r_hf.training.configs.S2RSFTConfig (the
+    options module builds on this one: it checks callback names against `CALLBACKS`)."""
+
+    callbacks: list[str]
+    hub_model_id: str | None
+    hub_revision: str | None
+    hub_private_repo: bool | None
+    hub_token: str | None
+    benchmarks: list[str]
+    eval_command: str
+    eval_python: str | None
+    eval_every_save: bool
+
+
+def _selection_report(config: CallbackSettings, record: dict[str, Any]) -> TrainerCallback:
     return SelectionReportCallback(record)
 
 
-def _push_to_hub_revision(config: S2RSFTConfig, record: dict[str, Any]) -> TrainerCallback:
+def _push_to_hub_revision(config: CallbackSettings, record: dict[str, Any]) -> TrainerCallback:
     prefix = config.hub_revision if config.hub_revision and config.hub_revision != "main" else ""
     return PushToHubRevisionCallback(
         config.hub_model_id, prefix=prefix, private=bool(config.hub_private_repo), token=config.hub_token
     )
 
 
-def _evaluate(config: S2RSFTConfig, record: dict[str, Any]) -> TrainerCallback:
+def _evaluate(config: CallbackSettings, record: dict[str, Any]) -> TrainerCallback:
     # s2r train collects the final evaluation after the model is saved (see EvaluateCallback's docstring).
     return EvaluateCallback(
         config.benchmarks,
@@ -492,6 +496,6 @@ def require_callback_names(names) -> list[str]:
     return list(dict.fromkeys(cleaned))
 
 
-def build_callbacks(config: S2RSFTConfig, record: dict[str, Any]) -> list[TrainerCallback]:
+def build_callbacks(config: CallbackSettings, record: dict[str, Any]) -> list[TrainerCallback]:
     """The callbacks `config.callbacks` names, built from the config and the provenance record."""
     return [CALLBACKS[name](config, record) for name in require_callback_names(config.callbacks)]

@@ -13,14 +13,15 @@ from dataclasses import dataclass, field, fields
 from trl import SFTConfig
 
 from s2r_hf.core.errors import InputError, S2RError
-from s2r_hf.selection import STRATEGIES
-
-# How the evaluate callback runs the evaluation: a command template, split like a shell line, then each word filled in.
-# {python}: the evaluation interpreter; {checkpoint}: the saved model folder; {output}: where the command writes its
-# results ({"results": {benchmark: {metric: value}}}), as a JSON file at that path or as a folder holding results.json
-# (what `s2r evaluate -o` writes); {output_dir}: the folder holding {output}; {benchmarks}: the names joined by commas.
-DEFAULT_EVAL_COMMAND = "{python} -m s2r_hf.cli evaluate {checkpoint} --tasks {benchmarks} -o {output}"
-EVAL_PLACEHOLDERS = ("python", "checkpoint", "output", "output_dir", "benchmarks")
+from s2r_hf.pool.benchmarks import require_benchmark_names
+from s2r_hf.selection import STRATEGIES, SelectConfig
+from s2r_hf.training.callbacks import require_callback_names
+from s2r_hf.training.eval_command import (
+    DEFAULT_EVAL_COMMAND,
+    EVAL_PLACEHOLDERS,
+    check_eval_command,
+    check_eval_program,
+)
 
 
 @dataclass
@@ -87,8 +88,6 @@ class S2RSFTConfig(SFTConfig):
     )
 
     def __post_init__(self):
-        from s2r_hf.training.callbacks import require_callback_names
-
         # The model card states the tokens trained and the throughput: count them (non-padding tokens; cheap).
         if self.include_num_input_tokens_seen in ("no", False):
             self.include_num_input_tokens_seen = "non_padding"
@@ -112,8 +111,6 @@ class S2RSFTConfig(SFTConfig):
                 "need 16384 or more"
             )
         if self.benchmarks:
-            from s2r_hf.pool.benchmarks import require_benchmark_names
-
             self.benchmarks = require_benchmark_names(self.benchmarks, "--benchmarks")
         if "evaluate" in self.callbacks:
             if not self.benchmarks:
@@ -127,8 +124,6 @@ class S2RSFTConfig(SFTConfig):
 
     def selection_config(self):
         """The SelectConfig of the on-the-fly selection (None when there is none)."""
-        from s2r_hf.selection import SelectConfig
-
         if self.selection_strategy is None:
             return None
         with train_flag_names():
@@ -213,42 +208,3 @@ def check_training_lengths(config) -> None:
     for name in ("warmup_ratio", "weight_decay", "max_grad_norm"):
         if getattr(config, name, None) is not None and _number(config, name) < 0:
             raise InputError(f"{name} cannot be negative, got {getattr(config, name)!r}")
-
-
-def check_eval_program(template: str, python: str | None) -> None:
-    """The evaluation's program must exist now: a missing one would show only after the whole training ran."""
-    import shlex
-    import shutil
-
-    if python is not None and not shutil.which(python):
-        raise InputError(
-            f"--eval_python {python!r} is not an executable interpreter; give the path of one, or leave it out to "
-            "evaluate with this one"
-        )
-    first = shlex.split(template)[0]
-    if "{" in first:  # {python} (checked above) or a word only known at run time
-        return
-    if not shutil.which(first):
-        raise InputError(f"eval_command starts with {first!r}, which is not a program found here; check the path")
-
-
-def check_eval_command(template: str) -> None:
-    """The command template must name the checkpoint and the results file, and only known placeholders."""
-    import shlex
-    import string
-
-    if not isinstance(template, str) or not template.strip():
-        raise InputError(f"eval_command must be a command line, got {template!r}")
-    try:
-        words = shlex.split(template)
-        names = {name for word in words for _, name, _, _ in string.Formatter().parse(word) if name is not None}
-    except ValueError as err:
-        raise InputError(f"eval_command {template!r} cannot be parsed: {err}") from err
-    unknown = sorted(names - set(EVAL_PLACEHOLDERS))
-    if unknown:
-        raise InputError(
-            f"eval_command has unknown placeholder {{{unknown[0]}}}; known: {', '.join(EVAL_PLACEHOLDERS)}"
-        )
-    for needed in ("checkpoint", "output"):
-        if needed not in names:
-            raise InputError(f"eval_command must contain {{{needed}}} (got {template!r})")

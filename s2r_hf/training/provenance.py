@@ -1,9 +1,11 @@
 """What a trained model says about itself: `s2r_training.json` in the output folder, and the model card made from it.
 
-The JSON file is the single source: the card (README.md, rendered from hub_cards/model.md) is re-rendered from it
-whenever it changes (training ended, an evaluation came back), so the two never disagree. Its `status` tells a later
-`s2r train` what the folder holds: `running` (a run started; resumable), `trained` (the loop ended), `finished` (the
-final model is saved: the folder is refused unless --overwrite_output_dir).
+`new_record` and `data_record` build the record (the launcher, s2r_hf.training.sft, or a callback built in a script of
+your own, s2r_hf.training.callbacks.SelectionReportCallback.from_reports). The JSON file is the single source: the card
+(README.md, rendered from hub_cards/model.md) is re-rendered from it whenever it changes (training ended, an evaluation
+came back), so the two never disagree. Its `status` tells a later `s2r train` what the folder holds: `running` (a run
+started; resumable), `trained` (the loop ended), `finished` (the final model is saved: the folder is refused unless
+--overwrite_output_dir).
 """
 
 from __future__ import annotations
@@ -12,14 +14,77 @@ import os
 from pathlib import Path
 from typing import Any
 
+from s2r_hf._version import __version__
+from s2r_hf.core.cards import render_card
 from s2r_hf.core.folders import FolderOwner, write_json_atomically, write_text_atomically
+from s2r_hf.core.models import is_local_model
 from s2r_hf.core.records import read_json_object
+from s2r_hf.core.redaction import redact
 
 PROVENANCE_FILE = "s2r_training.json"
 TRAINING_KIND = "s2r_training"  # the record's "kind"
 # How an output folder is known as one `s2r train` wrote (s2r_hf.core.folders.check_writable): its training record.
 TRAINING_OWNER = FolderOwner.marked_by(PROVENANCE_FILE, "s2r train", "training", "--overwrite_output_dir")
 CARD_FILE = "README.md"
+
+
+def new_record(
+    *,
+    base_model: str | None,
+    data: dict[str, Any],
+    name: str | None = None,
+    recipe: dict[str, Any] | None = None,
+    command: str | None = None,
+    output_dir: str | None = None,
+) -> dict[str, Any]:
+    """A new run's provenance record: what it trains on and from, before any training (status `running`)."""
+    return {
+        "kind": TRAINING_KIND,
+        "status": "running",
+        "name": name,
+        "s2r_hf_version": __version__,
+        "base_model": base_model,
+        "data": data,
+        "recipe": recipe,
+        "training": None,
+        "evaluations": [],
+        "command": command,
+        "output_dir": output_dir,
+    }
+
+
+def data_record(
+    *,
+    source: str | None,
+    kind: str,
+    selection: dict[str, Any] | None,
+    selected_by: str | None,
+    sft_report,
+    pool_tokens: int | None,
+    config: str | None = None,
+    split: str | None = None,
+    revision: str | None = None,
+    pool_tokens_note: str | None = None,
+) -> dict[str, Any]:
+    """Which data made the model: the source, the selection, and the tokens trained against the pool's."""
+    sft = sft_report.describe() if hasattr(sft_report, "describe") else dict(sft_report)
+    return {
+        "source": source,
+        "kind": kind,
+        "config": config,
+        "split": split,
+        "revision": revision,
+        "selected_by": selected_by,
+        "selection": selection,
+        "sft": sft,
+        "tokens_trained": sft["tokens_kept"],
+        "pool_tokens": pool_tokens,
+        "token_share": (sft["tokens_kept"] / pool_tokens) if pool_tokens else None,
+        "pool_tokens_note": pool_tokens_note
+        or (
+            None if pool_tokens else "give the pool with --pool_dataset, or select on the fly with --selection_strategy"
+        ),
+    }
 
 
 def read_provenance(output_dir: str | os.PathLike) -> dict[str, Any] | None:
@@ -42,8 +107,6 @@ def write_provenance(output_dir: str | os.PathLike, record: dict[str, Any]) -> P
     The record goes through the one rule for secrets first (`s2r_hf.core.redaction.redact`): whatever option or value
     carried a token into it, the file and the card hold `REDACTED`.
     """
-    from s2r_hf.core.redaction import redact
-
     record = redact(record)
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -66,7 +129,7 @@ def card_metadata(record: dict[str, Any]) -> dict[str, Any]:
     """The card's YAML header: what the Hub reads (base model, datasets, tags), and the record itself."""
     metadata: dict[str, Any] = {"library_name": "transformers", "pipeline_tag": "text-generation"}
     base = record.get("base_model")
-    if base and not Path(str(base)).exists():  # a local path means nothing on the Hub
+    if base and not is_local_model(str(base)):  # a local path means nothing on the Hub
         metadata["base_model"] = base
     data = record.get("data") or {}
     if data.get("kind") == "hub" and data.get("source"):
@@ -77,6 +140,4 @@ def card_metadata(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_model_card(output_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
-    from s2r_hf.core.cards import render_card
-
     return write_text_atomically(Path(output_dir) / CARD_FILE, render_card("model.md", card_metadata(record)))

@@ -20,6 +20,8 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
+from s2r_hf._version import __version__
+from s2r_hf.core.cards import join_card, split_card
 from s2r_hf.core.errors import InputError
 from s2r_hf.hub.checks import check_publish_options, check_repo_id
 from s2r_hf.hub.commit import CommitPlan, CommitResult, commit_files, count_changes, describe_changes
@@ -166,12 +168,8 @@ def model_files(folder: Path) -> list[str]:
 
 def carry_model_index(card: bytes, remote_card: str | None) -> bytes:
     """The card about to be published, with the `model-index` (evaluation results) of the card on the Hub when the new
-    card has none; laid out as s2r_hf.evaluation.publish writes it, so that a re-publish of the same model is no
-    change."""
-    import yaml
-
-    from s2r_hf.evaluation.publish import split_card
-
+    card has none; laid out as s2r_hf.evaluation.publish writes it (s2r_hf.core.cards.join_card), so that a re-publish
+    of the same model is no change."""
     if not remote_card:
         return card
     try:
@@ -182,8 +180,7 @@ def carry_model_index(card: bytes, remote_card: str | None) -> bytes:
     if not old.get("model-index") or new.get("model-index"):
         return card
     new["model-index"] = old["model-index"]
-    front = yaml.safe_dump(new, sort_keys=False, allow_unicode=True, width=1000)
-    return f"---\n{front}---\n\n{body.lstrip()}".encode()
+    return join_card(new, body.lstrip()).encode()
 
 
 class _CarriedIndex(Exception):
@@ -197,8 +194,6 @@ class _CarriedIndex(Exception):
 def _refuse_foreign_repo(plan: CommitPlan) -> None:
     """A publish makes the repo the folder: files may be deleted only from a repo s2r published a model to (its card
     carries an s2r training record), never from a repo someone filled otherwise."""
-    from s2r_hf.evaluation.publish import split_card
-
     if not plan.deleted:
         return
     kind = None
@@ -218,6 +213,4 @@ def _refuse_foreign_repo(plan: CommitPlan) -> None:
 
 
 def _version() -> str:
-    from s2r_hf._version import __version__
-
     return __version__

@@ -28,8 +28,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from s2r_hf._version import __version__
 from s2r_hf.core.errors import InputError, ModelError, OutputError, S2RError
+from s2r_hf.core.models import is_local_model
 from s2r_hf.training.credentials import refuse_tokens_in_options, token_in_environment
 from s2r_hf.training.output import (
     PENDING_EVALUATION,
@@ -39,7 +39,7 @@ from s2r_hf.training.output import (
     check_same_run,
     clear_run,
 )
-from s2r_hf.training.provenance import read_provenance, update_provenance
+from s2r_hf.training.provenance import data_record, new_record, read_provenance, update_provenance
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -105,65 +105,6 @@ def parse_train_args(argv: list[str]):
 # ---------------------------------------------------------------------------------------------------------------- data
 
 
-def new_record(
-    *,
-    base_model: str | None,
-    data: dict[str, Any],
-    name: str | None = None,
-    recipe: dict[str, Any] | None = None,
-    command: str | None = None,
-    output_dir: str | None = None,
-) -> dict[str, Any]:
-    """A provenance record (see s2r_hf.training.provenance), before training."""
-    return {
-        "kind": "s2r_training",
-        "status": "running",
-        "name": name,
-        "s2r_hf_version": __version__,
-        "base_model": base_model,
-        "data": data,
-        "recipe": recipe,
-        "training": None,
-        "evaluations": [],
-        "command": command,
-        "output_dir": output_dir,
-    }
-
-
-def data_record(
-    *,
-    source: str | None,
-    kind: str,
-    selection: dict[str, Any] | None,
-    selected_by: str | None,
-    sft_report,
-    pool_tokens: int | None,
-    config: str | None = None,
-    split: str | None = None,
-    revision: str | None = None,
-    pool_tokens_note: str | None = None,
-) -> dict[str, Any]:
-    """Which data made the model: the source, the selection, and the tokens trained against the pool's."""
-    sft = sft_report.describe() if hasattr(sft_report, "describe") else dict(sft_report)
-    return {
-        "source": source,
-        "kind": kind,
-        "config": config,
-        "split": split,
-        "revision": revision,
-        "selected_by": selected_by,
-        "selection": selection,
-        "sft": sft,
-        "tokens_trained": sft["tokens_kept"],
-        "pool_tokens": pool_tokens,
-        "token_share": (sft["tokens_kept"] / pool_tokens) if pool_tokens else None,
-        "pool_tokens_note": pool_tokens_note
-        or (
-            None if pool_tokens else "give the pool with --pool_dataset, or select on the fly with --selection_strategy"
-        ),
-    }
-
-
 def _subset_block(source: str, kind: str) -> dict[str, Any] | None:
     """The `s2r` block of a subset's card (a folder written by `s2r select`, or a published subset), if it has one."""
     if kind == "folder":
@@ -174,12 +115,12 @@ def _subset_block(source: str, kind: str) -> dict[str, Any] | None:
         except S2RError:
             return None
     elif kind == "hub":
-        from huggingface_hub import DatasetCard
-        from huggingface_hub.errors import HfHubHTTPError
+        from s2r_hf.core.cards import split_card
+        from s2r_hf.hub.cards import read_remote_card
 
         try:
-            block = DatasetCard.load(source, repo_type="dataset").data.to_dict().get("s2r")
-        except (HfHubHTTPError, OSError, ValueError):
+            block = split_card(read_remote_card(source, "dataset"))[0].get("s2r")
+        except (S2RError, ValueError):  # ValueError: not a valid repo id
             return None
     else:
         return None
@@ -253,10 +194,6 @@ def load_training_data(script_args, training_args, tokenizer, chat_template: str
 # ------------------------------------------------------------------------------------------------ tokenizer and model
 
 
-def _looks_local(name: str) -> bool:
-    return name.startswith((".", "/", "~")) or name.count("/") > 1 or Path(name).expanduser().exists()
-
-
 def load_tokenizer(model_args, training_args):
     """The tokenizer, with the chat template TRL will use; returns (tokenizer, template to measure with or None)."""
     from transformers import AutoTokenizer
@@ -264,7 +201,7 @@ def load_tokenizer(model_args, training_args):
     name = model_args.model_name_or_path
     if not name:
         raise InputError("--model_name_or_path is required: a local model folder or a Hub model id")
-    if _looks_local(name) and not Path(name).expanduser().is_dir():
+    if is_local_model(name) and not Path(name).expanduser().is_dir():
         raise ModelError(f"model {name!r} does not exist; give a model folder or a Hub model id")
     try:
         tokenizer = AutoTokenizer.from_pretrained(

@@ -78,8 +78,7 @@ def test_a_training_record_and_its_card_are_written_redacted(tmp_path):
     # in the record and in the card (every card is rendered through the rule), and the counts stay.
     import json
 
-    from s2r_hf.training.provenance import write_provenance
-    from s2r_hf.training.sft import data_record, new_record
+    from s2r_hf.training.provenance import data_record, new_record, write_provenance
 
     sft = {"rows_in": 2, "rows_kept": 2, "rows_removed": 0, "tokens_kept": 10, "tokens_removed": 0, "max_length": 64}
     data = data_record(source="s", kind="folder", selection=None, selected_by=None, sft_report=sft, pool_tokens=100)

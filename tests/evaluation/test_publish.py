@@ -9,8 +9,9 @@ import json
 
 import pytest
 
+from s2r_hf.core.cards import split_card
 from s2r_hf.core.errors import InputError
-from s2r_hf.evaluation.publish import push_results, split_card
+from s2r_hf.evaluation.publish import push_results
 from s2r_hf.hub.commit import commit_files
 from s2r_hf.hub.subsets import publish_subset
 

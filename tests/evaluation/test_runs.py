@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from fixtures.evaluation import s2r
 
-from s2r_hf.evaluation.runner import read_results
+from s2r_hf.evaluation.results import read_results
 
 pytestmark = pytest.mark.slow
 

@@ -167,7 +167,7 @@ def test_a_changed_weight_reruns_only_that_arm(story):
 
 
 def test_the_report_holds_each_arms_results(story):
-    from s2r_hf.evaluation.runner import read_results
+    from s2r_hf.evaluation.results import read_results
     from s2r_hf.experiment.report import read_chart_points
     from s2r_hf.training.provenance import read_provenance
 

@@ -322,7 +322,7 @@ def test_a_derived_config_name_that_is_invalid(hub, write_subset_folder):
     [
         (b"---\nfoo: [unclosed\n---\n", r"cannot be read \(ParserError: while parsing a flow sequence"),
         (b"\xff\xfe---\n", r"cannot be read \(UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff"),
-        (b"---\n- a\n- b\n---\n", r"cannot be read \(ValueError: repo card metadata block should be a dict\)"),
+        (b"---\n- a\n- b\n---\n", r"cannot be read \(its YAML metadata is a list, not a mapping\)"),
     ],
     ids=["bad-yaml", "not-utf8", "not-a-mapping"],
 )

@@ -1,12 +1,13 @@
-"""Near-duplicate questions: MinHash+LSH clusters with an exact Jaccard check, and keeping the best row per cluster."""
+"""Near-duplicate questions: MinHash+LSH clusters with an exact Jaccard check (keeping the best row per cluster is
+tests/test_selection_clusters.py's)."""
 
 from collections import defaultdict
 
 import pytest
 from datasets import Dataset
 
-from s2r_hf import cluster_questions, drop_near_duplicates, load_pool
-from s2r_hf.core.columns import DIFFICULTY, ID, QUESTION_CLUSTER, TRACE_LENGTH
+from s2r_hf import cluster_questions, load_pool
+from s2r_hf.core.columns import ID, QUESTION_CLUSTER
 from s2r_hf.core.errors import ColumnError, InputError
 from s2r_hf.pool.demo import DEMO_POOL_FILE
 
@@ -57,22 +58,6 @@ def test_openr1_generations_of_one_problem_share_a_cluster():
     assert len(set(clustered[QUESTION_CLUSTER])) <= len(by_problem) < len(clustered)
 
 
-def scored(weight_rows):
-    ids, difficulty, length, cluster = zip(*weight_rows)
-    return Dataset.from_dict(
-        {ID: list(ids), DIFFICULTY: list(difficulty), TRACE_LENGTH: list(length), QUESTION_CLUSTER: list(cluster)}
-    )
-
-
-def test_drop_keeps_the_best_joint_rank_per_cluster():
-    pool = scored([("r1", 0.9, 100, "c1"), ("r2", 0.5, 300, "c1"), ("r3", 0.1, 200, "c2"), ("r4", 0.7, 50, "c2")])
-    # Difficulty ranks r1 1, r4 2, r2 3, r3 4; length ranks r2 1, r3 2, r1 3, r4 4. At weight 0.25 the joint ranks
-    # are r1 2.5, r2 1.5, r3 2.5, r4 3.5: r2 wins c1, r3 wins c2. At weight 1 difficulty alone: r1 and r4.
-    kept, dropped = drop_near_duplicates(pool, weight=0.25)
-    assert kept[ID] == ["r2", "r3"] and dropped == 2
-    assert drop_near_duplicates(pool, weight=1.0)[0][ID] == ["r1", "r4"]
-
-
 def test_bad_input():
     with pytest.raises(InputError, match=r"threshold must be a Jaccard similarity in \(0, 1\], got 0"):
         cluster_questions(hand_made(), threshold=0, question_column="question")
@@ -80,5 +65,3 @@ def test_bad_input():
         cluster_questions(hand_made(), threshold=1.5, question_column="question")
     with pytest.raises(ColumnError, match="no 'messages' column to read questions from"):
         cluster_questions(hand_made())
-    with pytest.raises(ColumnError, match="s2r_question_cluster"):
-        drop_near_duplicates(hand_made())

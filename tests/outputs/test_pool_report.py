@@ -6,7 +6,7 @@ import pytest
 from datasets import Dataset
 
 from s2r_hf.core.columns import DIFFICULTY, ID, RETHINK_COUNT, ROLLOUT_DIFFICULTY, TRACE_LENGTH
-from s2r_hf.outputs.pool_report import auc, describe_pool, render_report, report_files
+from s2r_hf.outputs.pool_report import describe_pool, render_report, report_files
 
 # Medians: length 30, difficulty 0.4 (rows 1 and 3 sit on it: easy). Quadrants: row 0 short-hard, rows 1-2 short-easy,
 # rows 3-4 long-easy. Difficulty ranks (ascending) 5, 3.5, 2, 3.5, 1 against length ranks 1..5: Spearman
@@ -42,12 +42,6 @@ def test_numbers_of_the_report():
         "always_solved": 3,
     }
     assert report["hygiene"] is None and report["subset"] is None
-
-
-def test_auc_counts_ties_half_and_needs_both_sides():
-    assert auc([0.5], [0.5]) == 0.5
-    assert auc([0.9, 0.8], [0.1]) == 1.0
-    assert auc([], [0.1]) is None
 
 
 def test_a_subset_is_counted_by_the_pools_quadrants():

@@ -4,13 +4,14 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from fixtures.env import REPO_ROOT
 
 from s2r_hf.core.columns import ID
 from s2r_hf.core.errors import InputError
-from s2r_hf.pipeline.builder import Select2ReasonBuilder, pool_digest
+from s2r_hf.pipeline.builder import Select2ReasonBuilder, package_digest, pool_digest
 from s2r_hf.pipeline.score import ScoreConfig, score_pool
 from s2r_hf.pool.demo import DEMO_POOL_FILE
 from s2r_hf.selection import select
@@ -25,6 +26,19 @@ def build(tmp_path, **kwargs):
     builder = Select2ReasonBuilder(cache_dir=str(tmp_path / "cache"), pool=str(DEMO_POOL_FILE), **kwargs)
     builder.download_and_prepare()
     return builder, builder.as_dataset(split="train")
+
+
+def test_the_code_digest_covers_the_whole_package(monkeypatch):
+    # A change in any module (the selection, a column function), not only in pipeline/, must mean a new cache.
+    read = []
+    original = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda path: read.append(path) or original(path))
+    package_digest()
+    package = REPO_ROOT / "s2r_hf"
+    names = {path.relative_to(package).as_posix() for path in read if path.is_relative_to(package)}
+    expected = {path.relative_to(package).as_posix() for path in package.rglob("*.py")}
+    assert {"selection.py", "core/stats.py", "signals/length.py", "pipeline/builder.py"} <= names
+    assert names == expected
 
 
 def test_subset_configs_equal_the_pipeline(tmp_path, demo_scored):

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
+from s2r_hf.core.cards import split_card
 from s2r_hf.core.errors import InputError, PublishError
-from s2r_hf.evaluation.publish import split_card
 from s2r_hf.hub.commit import commit_files
 from s2r_hf.training.publish import publish_model
 

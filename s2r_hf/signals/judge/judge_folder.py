@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.columns import ID, MESSAGES
 from s2r_hf.core.folders import FolderOwner, check_writable
+from s2r_hf.core.models import is_local_model
 from s2r_hf.core.rows import arrow_column
 from s2r_hf.signals.judge.prompt import DEFAULT_SYSTEM_PROMPT
 from s2r_hf.signals.judge.training_config import JudgeTrainingConfig
@@ -116,7 +117,7 @@ def judge_card_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     """The card's YAML metadata: what the Hub reads (base model, library, tags) and the training facts as `s2r`."""
     card: dict[str, Any] = {}
     # The Hub reads `base_model` as a model id: a local folder's path would be a broken link there.
-    if not Path(metadata["base_model"]).expanduser().exists():
+    if not is_local_model(metadata["base_model"]):
         card["base_model"] = metadata["base_model"]
     card["library_name"] = "transformers"
     card["tags"] = JUDGE_TAGS

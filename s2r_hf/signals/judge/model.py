@@ -13,8 +13,9 @@ How a batch of prompts is scored (exact, not the reference code's top-2-logprobs
 - out of GPU memory, a batch is retried at half the token budget once, then fails naming the settings to lower.
 
 Finding a judge: a local folder is checked for its config, tokenizer and chat template before anything loads; a Hub id
-is fetched once (`resolve_judge`) and named by its resolved commit. `check_judge_reachable` does the cheap part of both
-up front, so a wrong judge fails in a second rather than after the rest of the scoring.
+is fetched once (`resolve_judge`) and named by its resolved commit. The checks are every model's
+(s2r_hf.core.models); `check_model_reachable` does the cheap part of both up front, so a wrong judge fails in a second
+rather than after the rest of the scoring.
 """
 
 from __future__ import annotations
@@ -27,23 +28,17 @@ import math
 import os
 import re
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.errors import InputError, ModelError, ResourceError
-from s2r_hf.core.records import read_json_object
-from s2r_hf.signals.judge.prompt import DEFAULT_JUDGE, DEFAULT_SYSTEM_PROMPT, encode_judge_prompts, verdict_token_ids
+from s2r_hf.core.models import check_model_reference, fetch_model, no_chat_template_message, one_line
+from s2r_hf.signals.judge.prompt import DEFAULT_SYSTEM_PROMPT, encode_judge_prompts, verdict_token_ids
 
 logger = logging.getLogger(__name__)
 
 DTYPES = ("float32", "bfloat16", "float16", "float64")
-# Files a tokenizer can be saved as; a judge folder needs at least one, and a chat template among these or its own file.
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
-CHAT_TEMPLATE_FILES = ("chat_template.jinja", "chat_template.json")
-# What a judge needs from a Hub repo: config, weights, tokenizer and chat template (not other formats' weights).
-JUDGE_FILE_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken"]
 
 
 @dataclass
@@ -155,7 +150,7 @@ class LoadedJudge:
 
         if isinstance(model, os.PathLike):  # a local judge folder given as a pathlib.Path
             model = os.fspath(model)
-        check_model_reference(model)
+        check_model_reference(model, role="judge")
         if dtype is not None and dtype not in DTYPES:
             raise InputError(f"dtype must be one of {list(DTYPES)} or None (auto), got {dtype!r}")
         if Path(model).expanduser().is_dir():
@@ -167,7 +162,7 @@ class LoadedJudge:
         except (OSError, ValueError) as err:  # how transformers says it cannot read a tokenizer there
             raise ModelError(f"could not load the judge's tokenizer from {model!r}: {one_line(err)}") from err
         if not getattr(tokenizer, "chat_template", None):
-            raise ModelError(no_chat_template_message(model))
+            raise ModelError(no_chat_template_message(model, role="judge"))
         verdict_token_ids(tokenizer)  # fail before loading weights when "0"/"1" are not single tokens
         try:
             network = AutoModelForCausalLM.from_pretrained(model, revision=revision, dtype=getattr(torch, dtype))
@@ -353,84 +348,6 @@ def _context_length(config) -> int | None:
     return getattr(text_config, "max_position_embeddings", None)
 
 
-def check_model_reference(model: str, *, role: str = "judge") -> None:
-    """A clear error for a local path that does not exist (rather than a confusing Hub lookup of a file path), and for
-    a local folder that is not a usable chat model. `role` names the model in messages ("judge", "base model")."""
-    if not isinstance(model, str) or not model.strip():
-        raise InputError(f"the {role} must be a Hub model id or a local folder; got {model!r}")
-    path = Path(model).expanduser()
-    if path.exists():
-        check_model_folder(path, model, role=role)
-        return
-    if looks_like_a_path(model):
-        raise ModelError(
-            f"the {role} folder {model!r} does not exist; give an existing folder (holding config.json, the weights "
-            f"and the tokenizer) or a Hub model id such as {DEFAULT_JUDGE!r}"
-        )
-
-
-def looks_like_a_path(model: str) -> bool:
-    """A name no Hub id can have: absolute or relative paths, home folders, or more than one '/'."""
-    return model.startswith(("/", "./", "../", "~", ".\\")) or model.count("/") > 1 or "\\" in model
-
-
-def check_model_folder(path: Path, model: str, *, role: str = "judge") -> None:
-    """A local model folder holds a config, a tokenizer and a chat template: checked by file name, loading nothing."""
-    if not path.is_dir():
-        raise ModelError(
-            f"the {role} {model!r} is a file; give the folder holding config.json, the weights and tokenizer"
-        )
-    names = sorted(p.name for p in path.iterdir())
-    if "config.json" not in names:
-        raise ModelError(
-            f"the {role} folder {model!r} has no config.json (found: {names[:10]}); save the model there with "
-            "save_pretrained"
-        )
-    if not any(name in names for name in TOKENIZER_FILES):
-        raise ModelError(
-            f"the {role} folder {model!r} has no tokenizer (none of {list(TOKENIZER_FILES)}; found: {names[:10]}); "
-            "save the tokenizer beside the model with tokenizer.save_pretrained"
-        )
-    if not has_chat_template(path):
-        raise ModelError(no_chat_template_message(model, role=role))
-
-
-def has_chat_template(folder: Path) -> bool:
-    """A saved tokenizer carries a chat template: a chat_template file, or tokenizer_config.json's chat_template."""
-    return any((folder / name).is_file() for name in CHAT_TEMPLATE_FILES) or _config_has_chat_template(folder)
-
-
-def _config_has_chat_template(folder: Path) -> bool:
-    config = folder / "tokenizer_config.json"
-    if not config.is_file():
-        return False
-    try:
-        settings = read_json_object(config, what="a tokenizer config", fix="save the tokenizer again")
-    except InputError as err:  # the model named by the user cannot serve
-        raise ModelError(str(err)) from None
-    return bool(settings.get("chat_template"))
-
-
-def no_chat_template_message(model: str, *, role: str = "judge") -> str:
-    return (
-        f"the {role} {model!r} has no chat template, so the judge prompt (system + user turns + generation prompt) "
-        "cannot be rendered. Use an instruct/chat model, or set tokenizer.chat_template and save the tokenizer beside "
-        "the model"
-    )
-
-
-def root_cause(err: BaseException) -> BaseException:
-    """The first exception of a chain (what a library wrapped: a refused connection, a timeout)."""
-    while err.__cause__ is not None or err.__context__ is not None:
-        err = err.__cause__ or err.__context__
-    return err
-
-
-def one_line(err: BaseException) -> str:
-    """An exception's message on one line (library messages often span several)."""
-    return " ".join(str(err).split()) or type(err).__name__
-
-
 def is_integer(value: Any) -> bool:
     """An int or a numpy integer, not a bool; a float only when whole (an int written as 4096.0), never NaN."""
     if isinstance(value, bool):
@@ -474,24 +391,6 @@ def local_identity(folder: Path) -> str:
     return f"local:{folder.resolve()}#{digest[:16]}"
 
 
-def fetch_model(model: str, revision: str | None = None, *, role: str = "judge") -> tuple[Path, str | None]:
-    """(local folder, Hub commit) of a model: a local folder as it is (commit None), a Hub model downloaded once.
-
-    Only what a judge needs is downloaded (config, safetensors weights, tokenizer, chat template). In offline mode
-    (HF_HUB_OFFLINE=1) a cached copy is used; without one the error says so.
-    """
-    check_model_reference(model, role=role)
-    path = Path(model).expanduser()
-    if path.is_dir():
-        return path.resolve(), None
-    from huggingface_hub import snapshot_download
-
-    with hub_errors(model, revision, role=role):
-        folder = Path(snapshot_download(repo_id=model, revision=revision, allow_patterns=JUDGE_FILE_PATTERNS))
-    check_model_folder(folder, model, role=role)
-    return folder, folder.name  # the snapshot folder is named by the commit it holds
-
-
 def resolve_judge(model: str, revision: str | None = None) -> tuple[str, str]:
     """(local folder, identity) of a judge. The identity changes whenever the weights might have changed.
 
@@ -499,111 +398,7 @@ def resolve_judge(model: str, revision: str | None = None) -> tuple[str, str]:
     downloading at once; their identity is the resolved commit. Local folders are identified by the names, sizes and
     modification times of their files, so that a model retrained in place is recomputed, not served from a stale cache.
     """
-    folder, commit = fetch_model(model, revision)
+    folder, commit = fetch_model(model, revision, role="judge")
     if commit is None:
         return str(folder), local_identity(folder)
     return str(folder), f"{model}@{commit}"
-
-
-def check_judge_reachable(model: str, revision: str | None = None, *, role: str = "judge") -> None:
-    """Fail now, in a second, if the judge cannot be used: a missing folder, a folder without config, tokenizer or chat
-    template, a Hub model that does not exist or cannot be reached (offline with no cached copy, connection refused).
-
-    Cheap: a local folder is checked from its file names; a Hub model costs one metadata request (its file list), plus
-    its small tokenizer_config.json when the chat template is not a file of its own. Nothing is loaded and no weights
-    are downloaded; `resolve_judge` does that later. Call it before any long step that precedes the judge.
-    """
-    check_model_reference(model, role=role)
-    if Path(model).expanduser().exists():
-        return
-    from huggingface_hub import HfApi, constants, hf_hub_download, snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
-    from s2r_hf.core.http_errors import transport_errors
-
-    with hub_errors(model, revision, role=role):
-        unreachable = None
-        if not constants.HF_HUB_OFFLINE:
-            try:
-                info = HfApi().model_info(model, revision=revision)
-            except transport_errors() as err:
-                unreachable = err  # a cached copy still serves, as it does when the judge loads
-        if constants.HF_HUB_OFFLINE or unreachable is not None:
-            try:
-                cached = snapshot_download(
-                    repo_id=model, revision=revision, allow_patterns=JUDGE_FILE_PATTERNS, local_files_only=True
-                )
-            except LocalEntryNotFoundError as err:
-                raise err from unreachable
-            check_model_folder(Path(cached), model, role=role)
-            return
-        names = {sibling.rfilename for sibling in info.siblings or []}
-        where = f"the Hub model {model!r} (revision {revision or 'default'})"
-        if "config.json" not in names or not any(name.endswith(".safetensors") for name in names):
-            raise ModelError(
-                f"{where} has no config.json or no .safetensors weights (files: {sorted(names)[:10]}); choose a "
-                "transformers causal LM saved with safetensors"
-            )
-        if not any(name in names for name in TOKENIZER_FILES):
-            raise ModelError(f"{where} has no tokenizer (none of {list(TOKENIZER_FILES)})")
-        if not any(name in names for name in CHAT_TEMPLATE_FILES):
-            if "tokenizer_config.json" not in names:
-                raise ModelError(no_chat_template_message(model, role=role))
-            config = hf_hub_download(model, "tokenizer_config.json", revision=info.sha)
-            if not _config_has_chat_template(Path(config).parent):
-                raise ModelError(no_chat_template_message(model, role=role))
-
-
-@contextmanager
-def hub_errors(model: str, revision: str | None, *, role: str = "judge"):
-    """Turn the ways a Hub model lookup fails into one ModelError that says which case it is and what to do."""
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        HfHubHTTPError,
-        HFValidationError,
-        LocalEntryNotFoundError,
-        OfflineModeIsEnabled,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    from s2r_hf.core.http_errors import transport_errors
-
-    name = f"the {role} {model!r}"
-    try:
-        yield
-    except GatedRepoError as err:
-        raise ModelError(
-            f"{name} is gated on the Hub: accept its terms on its page and log in (`hf auth login` or HF_TOKEN)"
-        ) from err
-    except RepositoryNotFoundError as err:
-        raise ModelError(
-            f"{name} is neither a local folder nor a Hub model this token can see; check the name or the path, or "
-            "log in for a private model"
-        ) from err
-    except RevisionNotFoundError as err:
-        raise ModelError(f"{name} has no revision {revision!r} on the Hub; check the branch, tag or commit") from err
-    except HFValidationError as err:
-        raise ModelError(
-            f"{name} is neither a local folder nor a valid Hub model id ({one_line(err)}); give an existing folder "
-            "or an id such as 'org/name'"
-        ) from err
-    except (LocalEntryNotFoundError, OfflineModeIsEnabled) as err:
-        from huggingface_hub import constants
-
-        if constants.HF_HUB_OFFLINE:
-            why = "HF_HUB_OFFLINE is set and no copy of it is cached"
-            fix = "unset HF_HUB_OFFLINE, or download it where there is network access and pass its local folder"
-        else:
-            cause = root_cause(err)
-            why = f"the Hub at {constants.ENDPOINT} cannot be reached ({one_line(cause)}) and no copy is cached"
-            fix = "check the connection (and HF_ENDPOINT), or download it elsewhere and pass its local folder"
-        raise ModelError(f"could not fetch {name} (revision {revision or 'default'}): {why}; {fix}") from err
-    except (HfHubHTTPError, *transport_errors()) as err:
-        from huggingface_hub import constants
-
-        raise ModelError(
-            f"could not fetch {name} (revision {revision or 'default'}) from the Hub at {constants.ENDPOINT}: "
-            f"{one_line(err)}; check the connection (and HF_ENDPOINT), or download it elsewhere and pass its local "
-            "folder"
-        ) from err

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.columns import DIFFICULTY, ID, MESSAGES
 from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, OptionTypeError
+from s2r_hf.core.models import check_model_reachable, check_model_reference
 from s2r_hf.core.rows import question_of
 from s2r_hf.signals.difficulty import DifficultyScorer
 from s2r_hf.signals.judge.model import (
@@ -41,8 +42,6 @@ from s2r_hf.signals.judge.model import (
     LoadedJudge,
     ScoreResult,
     check_device,
-    check_judge_reachable,
-    check_model_reference,
     check_questions,
     is_integer,
     local_identity,
@@ -139,7 +138,7 @@ class JudgeConfig:
         if work_dir is not None and work_dir.exists() and not work_dir.is_dir():
             raise InputError(f"work_dir {self.work_dir!r} is a file; give a folder for the judge's resume store")
         # A local path is checked here (cheap, no network): a missing folder fails when the settings are made.
-        check_model_reference(self.model)
+        check_model_reference(self.model, role="judge")
 
     def score_settings(self) -> dict[str, Any]:
         """What, besides the judge's weights, changes the scores (the batch budget and device placement do not)."""
@@ -296,9 +295,9 @@ class JudgeDifficulty(DifficultyScorer):
         """Fail now if the judge is missing, unreachable or not a chat model (cheap: no weights are loaded).
 
         Scoring a pool runs the other columns first; calling this before them turns a wrong judge into a one-line error
-        in a second instead of after the whole trace-length pass. See s2r_hf.signals.judge.model.check_judge_reachable.
+        in a second instead of after the whole trace-length pass. See s2r_hf.core.models.check_model_reachable.
         """
-        check_judge_reachable(self.config.model, self.config.revision)
+        check_model_reachable(self.config.model, self.config.revision, role="judge")
 
     def describe(self) -> dict[str, Any]:
         config = self.config

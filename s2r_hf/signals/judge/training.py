@@ -21,7 +21,6 @@ split (targets), the base model, prompts, loss and Trainer (training_loop), and 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import shutil
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.errors import InputError
 from s2r_hf.core.folders import staged_folder
-from s2r_hf.core.stats import average_ranks
+from s2r_hf.core.stats import spearman
 from s2r_hf.signals.judge.judge_folder import (
     EVAL_PREDICTIONS_FILE,
     check_output_dir,
@@ -59,21 +58,6 @@ class JudgeTrainingResult:
     train_rows: int
     eval_rows: int
     metadata: dict[str, Any]
-
-
-def spearman(x, y) -> float | None:
-    """Spearman rank correlation (tied values share their mean rank); None when either side is constant."""
-    import numpy as np
-
-    x_ranks = average_ranks(np.asarray(x, dtype=np.float64), descending=False)
-    y_ranks = average_ranks(np.asarray(y, dtype=np.float64), descending=False)
-    if len(x_ranks) != len(y_ranks):
-        raise InputError(f"spearman needs two sequences of one length; got {len(x_ranks)} and {len(y_ranks)}")
-    x_centred, y_centred = x_ranks - x_ranks.mean(), y_ranks - y_ranks.mean()
-    denominator = math.sqrt(float(x_centred @ x_centred) * float(y_centred @ y_centred))
-    if denominator == 0:
-        return None
-    return float(x_centred @ y_centred) / denominator
 
 
 def train_judge(dataset: Dataset, config: JudgeTrainingConfig) -> JudgeTrainingResult:

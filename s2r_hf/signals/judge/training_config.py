@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from s2r_hf.core.columns import MESSAGES
 from s2r_hf.core.errors import InputError
-from s2r_hf.signals.judge.model import check_model_reference
+from s2r_hf.core.models import check_model_reference
 from s2r_hf.signals.judge.prompt import DEFAULT_JUDGE, DEFAULT_SYSTEM_PROMPT
 
 SAVE_DTYPES = ("auto", "float32", "bfloat16", "float16")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.errors import InputError
-from s2r_hf.signals.judge.model import fetch_model
+from s2r_hf.core.models import fetch_model
 from s2r_hf.signals.judge.prompt import encode_judge_prompts, verdict_token_ids
 from s2r_hf.signals.judge.training_config import JudgeTrainingConfig
 

@@ -1,7 +1,7 @@
 """Every way a user can get the judge wrong ends in one line naming the fix, exit code 2, and no traceback.
 
 Settings fail when the config is made (so before any data is read); a judge or base model that is missing, not a chat
-model or unreachable fails in s2r_hf.signals.judge.model's checks. Cases that need an environment read at import
+model or unreachable fails in the model checks of s2r_hf.core.models. Cases that need an environment read at import
 (HF_HUB_OFFLINE, HF_ENDPOINT) run the CLI in a fresh process, as a user would.
 """
 
@@ -24,9 +24,10 @@ from fixtures.judge_data import make_pool, random_questions
 from s2r_hf.cli import main
 from s2r_hf.core.columns import DIFFICULTY, ID
 from s2r_hf.core.errors import InputError, ModelError, OptionTypeError
+from s2r_hf.core.models import check_model_reachable
 from s2r_hf.core.rows import make_messages
 from s2r_hf.signals.judge import distributed
-from s2r_hf.signals.judge.model import check_judge_reachable, resolve_judge
+from s2r_hf.signals.judge.model import resolve_judge
 from s2r_hf.signals.judge.scorer import JudgeConfig, JudgeDifficulty
 from s2r_hf.signals.judge.training_config import JudgeTrainingConfig
 
@@ -127,8 +128,8 @@ def test_judge_folders_without_tokenizer_or_chat_template(tiny_model_dir, tmp_pa
         assert message in one_line_error(capsys)
         # The cheap up-front check says the same.
         with pytest.raises(ModelError, match=message.replace("(", r"\(").replace("[", r"\[")):
-            check_judge_reachable(str(folder))
-    check_judge_reachable(str(tiny_model_dir))  # the complete folder passes
+            check_model_reachable(str(folder), role="judge")
+    check_model_reachable(str(tiny_model_dir), role="judge")  # the complete folder passes
 
 
 def test_train_judge_with_a_missing_local_base_model(tmp_path, pool_file, capsys):
@@ -150,10 +151,10 @@ def seed_judge(hub, tiny_model_dir, repo_id: str, *, skip: tuple[str, ...] = (),
     hub.seed_repo(repo_id, owner=DEFAULT_USER, repo_type="model", files=files)
 
 
-def test_check_judge_reachable_on_the_hub_downloads_no_weights(hub, tiny_model_dir, session_tmp):
+def test_check_model_reachable_on_the_hub_downloads_no_weights(hub, tiny_model_dir, session_tmp):
     seed_judge(hub, tiny_model_dir, "s2r/judge-ok")
     hub.clear_requests()
-    check_judge_reachable("s2r/judge-ok")
+    check_model_reachable("s2r/judge-ok", role="judge")
     # One file-list request, and the chat template is a file of its own: nothing was downloaded.
     assert [r.path for r in hub.requests if "/resolve/" in r.path] == []
     assert any("/api/models/s2r/judge-ok" in r.path for r in hub.requests)
@@ -163,14 +164,14 @@ def test_check_judge_reachable_on_the_hub_downloads_no_weights(hub, tiny_model_d
     config.pop("chat_template", None)
     seed_judge(hub, tiny_model_dir, "s2r/judge-plain", skip=("chat_template.jinja",), tokenizer_config=config)
     with pytest.raises(ModelError, match="the judge 's2r/judge-plain' has no chat template"):
-        check_judge_reachable("s2r/judge-plain")
+        check_model_reachable("s2r/judge-plain", role="judge")
     seed_judge(hub, tiny_model_dir, "s2r/judge-noweights", skip=("model.safetensors",))
     with pytest.raises(ModelError, match=r"has no config\.json or no \.safetensors weights"):
-        check_judge_reachable("s2r/judge-noweights")
+        check_model_reachable("s2r/judge-noweights", role="judge")
     with pytest.raises(ModelError, match="'s2r/nothing-here' is neither a local folder nor a Hub model"):
-        check_judge_reachable("s2r/nothing-here")
+        check_model_reachable("s2r/nothing-here", role="judge")
     with pytest.raises(ModelError, match="has no revision 'v9'"):
-        check_judge_reachable("s2r/judge-ok", revision="v9")
+        check_model_reachable("s2r/judge-ok", revision="v9", role="judge")
 
 
 def test_a_cached_hub_judge_passes_the_check_while_the_hub_is_down(hub, tiny_model_dir):
@@ -178,9 +179,9 @@ def test_a_cached_hub_judge_passes_the_check_while_the_hub_is_down(hub, tiny_mod
     _, identity = resolve_judge("s2r/judge-cached")
     assert identity == f"s2r/judge-cached@{hub.commits('s2r/judge-cached', repo_type='model')[0].oid}"
     hub.inject_disconnect("/api/models/", times=100)
-    check_judge_reachable("s2r/judge-cached")  # served from the cache, as loading it would be
+    check_model_reachable("s2r/judge-cached", role="judge")  # served from the cache, as loading it would be
     with pytest.raises(ModelError, match=r"could not fetch the judge 's2r/judge-uncached'.*cannot be reached"):
-        check_judge_reachable("s2r/judge-uncached")
+        check_model_reachable("s2r/judge-uncached", role="judge")
 
 
 # ---- A Hub that cannot be reached: a fresh process, the environment set before import -----------------------------

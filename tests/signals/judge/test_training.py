@@ -12,14 +12,16 @@ import stat
 import pytest
 from datasets import Dataset
 
+from s2r_hf.core.cards import split_card
 from s2r_hf.core.columns import ID, MESSAGES
 from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, ModelError, OutputError
 from s2r_hf.core.folders import STAGING_MARK
 from s2r_hf.core.rows import make_messages
+from s2r_hf.core.stats import spearman
 from s2r_hf.signals.judge.judge_folder import EVAL_PREDICTIONS_FILE, METADATA_FILE, check_output_dir, render_judge_card
 from s2r_hf.signals.judge.prompt import DEFAULT_SYSTEM_PROMPT, judge_messages, verdict_token_ids
 from s2r_hf.signals.judge.targets import judge_targets, split_rows
-from s2r_hf.signals.judge.training import spearman, train_judge
+from s2r_hf.signals.judge.training import train_judge
 from s2r_hf.signals.judge.training_config import JudgeTrainingConfig
 from s2r_hf.signals.judge.training_loop import JudgeCollator, encode_prompts, score_prompts
 
@@ -57,15 +59,6 @@ def pool_of(rows: list[dict]) -> Dataset:
     return Dataset.from_list(rows)
 
 
-def split_card(card: str) -> tuple[dict, str]:
-    """(YAML metadata, Markdown body) of a card."""
-    import yaml
-
-    assert card.startswith("---\n")
-    header, body = card.removeprefix("---\n").split("\n---\n", 1)
-    return yaml.safe_load(header), body
-
-
 def full_logit_score(model, tokenizer, question: str) -> float:
     """The reference: one unpadded prompt, full-vocabulary logits, float64 softmax over "0" and "1"."""
     import torch
@@ -79,15 +72,6 @@ def full_logit_score(model, tokenizer, question: str) -> float:
 
 
 # ---- Pure parts ----------------------------------------------------------------------------------------------------
-
-
-def test_spearman_hand_computed():
-    # no ties: d = (0, 1, 1, 0), 1 - 6 * 2 / (4 * 15) = 0.8
-    assert spearman([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8, abs=1e-12)
-    # ties share their mean rank: x ranks (1, 2.5, 2.5, 4) against (1, 2, 3, 4) -> 4.5 / sqrt(4.5 * 5)
-    assert spearman([10, 20, 20, 30], [1, 2, 3, 4]) == pytest.approx(4.5 / math.sqrt(22.5), abs=1e-12)
-    assert spearman([3, 2, 1], [0.1, 0.5, 0.7]) == pytest.approx(-1.0, abs=1e-12)
-    assert spearman([0.5, 0.5, 0.5], [1, 2, 3]) is None
 
 
 def test_targets_from_flags_count_null_as_failure_and_follow_row_order():
