@@ -23,7 +23,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -39,10 +38,9 @@ from s2r_hf.core.errors import (
     MissingDependencyError,
     ModelError,
     OutputError,
-    S2RError,
 )
 from s2r_hf.core.extras import missing_package_message
-from s2r_hf.core.folders import _disk_error_message, check_writable, make_staging, move_into_place, remove_stale_staging
+from s2r_hf.core.folders import _disk_error_message, check_writable, staged_folder
 from s2r_hf.core.http_errors import transport_errors
 from s2r_hf.core.locks import locked_output
 from s2r_hf.core.models import TOKENIZER_FILES, check_model_reachable, has_chat_template
@@ -234,10 +232,8 @@ def _evaluate_into(
     overwrite: bool,
 ) -> tuple[dict, str]:
     """The run proper, in a staging folder beside `target` moved into place when whole (the caller holds the lock)."""
-    staging = None
-    try:
-        remove_stale_staging(target)
-        staging = make_staging(target, "tmp")
+    # A full or read-only disk under the staging folder: one line naming the output (staged_folder), not a traceback.
+    with staged_folder(target, overwrite) as staging:
         settings = config.settings()
         sources = _write_benchmarks(staging, settings, overrides)
         identity = model_identity(model_ref, config)
@@ -279,18 +275,6 @@ def _evaluate_into(
             command=command,
         )
         markdown = write_results(staging, tidy)
-        move_into_place(staging, target, overwrite)
-    except OSError as err:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(err, S2RError):
-            raise
-        # A full or read-only disk under the staging folder: one line naming the output, not a traceback.
-        raise OutputError(_disk_error_message(target, err)) from err
-    except BaseException:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-        raise
     return tidy, markdown
 
 
