@@ -27,9 +27,13 @@ format:
 	$(PYTHON) -m ruff format .
 	$(PYTHON) -m ruff check --fix .
 
+# Every script at its full size (long on a CPU: the experiment alone took 10 minutes on a 2-core machine);
+# tests/test_benchmark_scripts.py runs each at a tiny size.
+# The GPU modes (`--gpu`: bench_judge.py, bench_training.py, bench_evaluation.py) need a CUDA machine.
 bench: install
 	$(PYTHON) benchmarks/bench_selection.py
 	$(PYTHON) benchmarks/bench_length.py
+	$(PYTHON) benchmarks/bench_judge.py
 	$(PYTHON) benchmarks/bench_training.py
 	$(PYTHON) benchmarks/bench_evaluation.py
 	$(PYTHON) benchmarks/bench_hygiene.py

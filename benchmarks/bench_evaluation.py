@@ -12,10 +12,19 @@ each rejects).
 
 GPU (`--gpu`, needs a CUDA device, and vLLM in --python's environment for its half): MATH500 greedy with the
 transformers backend and with the vLLM backend, through `evaluate_model`, on a model with the architecture of
-Qwen2.5-1.5B-Instruct (random weights from its config; answers are noise, throughput is not), and prints generated
-tokens/s of each and their ratio.
+Qwen2.5-1.5B-Instruct (random weights from its config; answers are noise, throughput is not) and a byte-level BPE
+tokenizer trained here on the benchmark problems (Qwen's cannot be downloaded; the model's vocabulary stays Qwen's, ids
+the tokenizer lacks decode to nothing), and prints generated tokens/s of each and their ratio. Both backends are
+checked before either runs (vLLM must import in --python's environment).
 
     python benchmarks/bench_evaluation.py --gpu --problems 100 --max-new-tokens 1024 --python /path/to/vllm-env/python
+
+`--gpu --device cpu` is a smoke run of that same code on the CPU, so it cannot rot unseen between GPU days: narrow
+layers (benchmarks/architectures.py); the transformers half evaluates for real, the vLLM half is checked up to its
+arguments and its interpreter (vLLM is rarely installed beside TRL); it prints what ran, not a figure.
+
+    python benchmarks/bench_evaluation.py --gpu --device cpu --layers 1 --problems 1 --max-new-tokens 2 --vocab 300 \
+        --batch-size 1
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT / "tests"))  # fixtures.tiny_models: the offline tokenizer recipe the tests use
 BENCHMARKS = REPO_ROOT.parent / "shared" / "data" / "benchmarks"
 FOLDERS = {
     "math500": "math500",
@@ -94,55 +104,115 @@ def run_cpu(per_benchmark: int) -> None:
     )
 
 
-def run_gpu(problems: int, max_new_tokens: int, python: str | None, work: Path) -> None:
+def build_random_model(folder: Path, layers: int, smoke: bool, vocab_size: int) -> Path:
+    """Qwen2.5-1.5B's architecture with random weights in bf16, and a tokenizer trained on the benchmark problems (with
+    the chat template lighteval applies), saved together in `folder`."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from architectures import qwen25_config
+    from fixtures.tiny_models import build_tokenizer
+    from transformers import AutoModelForCausalLM
 
-    from s2r_hf.evaluation.runner import evaluate_model
+    from s2r_hf.pool.benchmarks import load_benchmark
 
-    if not torch.cuda.is_available():
-        raise SystemExit("--gpu needs a CUDA device")
-    model_dir = work / "qwen2.5-1.5b-random"
-    if not model_dir.exists():
-        config = AutoConfig.from_pretrained("Qwen/Qwen2.5-1.5B-Instruct")
-        model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.bfloat16)
-        model.save_pretrained(model_dir)
-        AutoTokenizer.from_pretrained("Qwen/Qwen2.5-1.5B-Instruct").save_pretrained(model_dir)
+    problems = [
+        text
+        for name, folder_name in FOLDERS.items()
+        for text in load_benchmark(name, BENCHMARKS / folder_name / "test.jsonl")["problem"]
+    ]
+    tokenizer = build_tokenizer(problems, folder, vocab_size=vocab_size)
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(qwen25_config(layers, smoke), dtype=torch.bfloat16)
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(folder)
+    return folder
+
+
+def evaluation_options(backend: str, args) -> dict:
+    """`evaluate_model`'s options for one backend: MATH500 (its real file), greedy as the paper preset has it."""
+    return {
+        "tasks": "math500",
+        "backend": backend,
+        "max_samples": args.problems,
+        "max_new_tokens": args.max_new_tokens,
+        "python": args.python if backend == "vllm" else None,
+        "batch_size": args.batch_size if backend == "transformers" else None,
+    }
+
+
+def run_gpu(args) -> None:
+    """The GPU benchmark; on a device other than CUDA (`--device cpu`), a smoke run of the same code (see the module
+    docstring)."""
+    import tempfile
+
+    from architectures import check_gpu_device
+
+    smoke = check_gpu_device(args.device)  # before the slow imports: no CUDA says so at once
+    from s2r_hf.core.errors import S2RError
+    from s2r_hf.evaluation.runner import EvaluationConfig, evaluate_model, probe_interpreter
+
+    options = {backend: evaluation_options(backend, args) for backend in ("transformers", "vllm")}
+    backends = []
+    for backend, backend_options in options.items():
+        config = EvaluationConfig(**backend_options)  # the options evaluate_model will be given, checked now
+        try:
+            probe_interpreter(config.python or sys.executable, backend)
+        except S2RError as err:  # a missing lighteval or vLLM in that interpreter, or none there
+            if not smoke:
+                raise SystemExit(f"the {backend} backend cannot run: {err}") from None
+            print(f"smoke run: {backend} checked up to its arguments ({', '.join(sorted(backend_options))}): {err}")
+            continue
+        backends.append(backend)
     rates = {}
-    for backend in ("transformers", "vllm"):
-        start = time.perf_counter()
-        result = evaluate_model(
-            model_dir,
-            work / f"eval-{backend}",
-            overwrite=True,
-            tasks="math500",
-            backend=backend,
-            max_samples=problems,
-            max_new_tokens=max_new_tokens,
-            python=python if backend == "vllm" else None,
-            data={"math500": str(BENCHMARKS / "math500" / "test.jsonl")},
-        )
-        elapsed = time.perf_counter() - start
-        task = result.data["tasks"]["math500"]
-        rates[backend] = task["mean_generated_tokens"] * task["generations"] / elapsed
-        print(
-            f"{backend:12s} {task['generations']} answers, {task['mean_generated_tokens']:.0f} tokens on average, "
-            f"{elapsed:.0f} s with loading: {rates[backend]:.0f} generated tokens/s"
-        )
-    print(f"vLLM / transformers: {rates['vllm'] / rates['transformers']:.1f}x")
+    with tempfile.TemporaryDirectory(prefix="s2r-bench-evaluation-") as tmp:
+        work = Path(tmp)
+        model_dir = build_random_model(work / "qwen2.5-1.5b-random", args.layers, smoke, args.vocab)
+        for backend in backends:
+            start = time.perf_counter()
+            result = evaluate_model(
+                model_dir,
+                work / f"eval-{backend}",
+                data={"math500": str(BENCHMARKS / "math500" / "test.jsonl")},
+                **options[backend],
+            )
+            elapsed = time.perf_counter() - start
+            task = result.data["tasks"]["math500"]
+            rates[backend] = task["mean_generated_tokens"] * task["generations"] / elapsed
+            if smoke:
+                print(
+                    f"smoke run: {backend} evaluated {task['generations']} answer(s) of "
+                    f"{task['mean_generated_tokens']:.0f} tokens on average on {args.device}; no figure: timings on "
+                    f"{args.device} say nothing about a GPU"
+                )
+                continue
+            print(
+                f"{backend:12s} {task['generations']} answers, {task['mean_generated_tokens']:.0f} tokens on average, "
+                f"{elapsed:.0f} s with loading: {rates[backend]:.0f} generated tokens/s"
+            )
+    if not smoke:
+        print(f"vLLM / transformers: {rates['vllm'] / rates['transformers']:.1f}x")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--per-benchmark", type=int, default=60, help="gold answers per benchmark (CPU)")
     parser.add_argument("--gpu", action="store_true", help="generation throughput of both backends on a GPU")
-    parser.add_argument("--problems", type=int, default=100)
-    parser.add_argument("--max-new-tokens", type=int, default=1024)
-    parser.add_argument("--python", help="interpreter of an environment with lighteval[vllm] (GPU mode)")
-    parser.add_argument("--work", type=Path, default=Path("bench-evaluation"))
+    parser.add_argument("--problems", type=int, default=100, help="GPU: MATH500 problems each backend answers")
+    parser.add_argument("--max-new-tokens", type=int, default=1024, help="GPU: new tokens per answer")
+    parser.add_argument("--python", help="GPU: interpreter of an environment with lighteval[vllm]")
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="GPU: the transformers backend's batch size (default: lighteval's)"
+    )
+    parser.add_argument(
+        "--device", default="cuda", help="GPU: device (cpu: a smoke run of this code path, narrow layers, no figure)"
+    )
+    parser.add_argument("--layers", type=int, default=28, help="GPU: decoder layers (28 = Qwen2.5-1.5B)")
+    parser.add_argument("--vocab", type=int, default=32768, help="GPU: BPE vocabulary trained on the problems")
     args = parser.parse_args()
+    if not BENCHMARKS.is_dir():
+        raise SystemExit(f"the benchmark files are not under {BENCHMARKS}; this benchmark needs ../shared/data")
     if args.gpu:
-        run_gpu(args.problems, args.max_new_tokens, args.python, args.work)
+        run_gpu(args)
     else:
         run_cpu(args.per_benchmark)
 

@@ -10,11 +10,16 @@ lighteval), through the real command line, in one run:
 4. an evaluation setting changed (max new tokens): the three evaluations only, no training.
 
 Each is timed as a whole process (the interpreter's start and imports included), and the ratio is against (1).
+
+    python benchmarks/bench_experiment.py                        # 3 arms, 2 steps, 2 problems, the four runs
+    python benchmarks/bench_experiment.py --only joint --steps 1 --problems 1 --runs 2   # the smallest: one arm
+
+Every run's settings are checked before the first run starts, those of runs left out by --runs too.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import subprocess
 import sys
 import tempfile
@@ -22,6 +27,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+EXPERIMENT = "tiny-cpu"  # the shipped example
 MATH500 = REPO.parent / "shared" / "data" / "benchmarks" / "math500" / "test.jsonl"
 sys.path.insert(0, str(REPO / "tests"))
 
@@ -29,7 +35,7 @@ sys.path.insert(0, str(REPO / "tests"))
 def timed_run(flags: list[str], *extra: str) -> tuple[float, list[str]]:
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "s2r_hf.cli", "experiment", "run", "tiny-cpu", *flags, *extra],
+        [sys.executable, "-m", "s2r_hf.cli", "experiment", "run", EXPERIMENT, *flags, *extra],
         capture_output=True,
         text=True,
         check=False,
@@ -42,12 +48,35 @@ def timed_run(flags: list[str], *extra: str) -> tuple[float, list[str]]:
     return seconds, ran
 
 
+def step_seconds(settings: list[str]) -> dict[str, list[float]]:
+    """{step name: seconds of each of its runs} from the step records the last run left (the experiment's own reader:
+    the steps folder holds other files too, such as the weights digest cache)."""
+    from s2r_hf.experiment.config import load_experiment
+    from s2r_hf.experiment.steps import experiment_steps, read_record
+
+    steps: dict[str, list[float]] = {}
+    for step in experiment_steps(load_experiment(EXPERIMENT, settings)):
+        record = read_record(step)
+        if record is not None and record.get("status") == "finished":
+            steps.setdefault(step.name, []).append(record.get("seconds") or 0.0)
+    return steps
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", metavar="ARM", help="run these arms only (default: all three)")
+    parser.add_argument("--steps", type=int, default=2, help="optimizer steps per arm")
+    parser.add_argument("--problems", type=int, default=2, help="MATH500 problems per evaluation")
+    parser.add_argument("--runs", type=int, default=4, choices=range(1, 5), help="the first RUNS of the four runs")
+    args = parser.parse_args()
+    if args.only is not None and "joint" not in args.only:
+        sys.exit(f"--only must keep the joint arm (runs 3 and 4 change its settings), got {' '.join(args.only)}")
     if not MATH500.exists():
         sys.exit(f"the MATH500 file is not at {MATH500}; this benchmark needs ../shared/data")
     from fixtures.tiny_models import build_qwen2, build_tokenizer
     from transformers import AutoTokenizer
 
+    from s2r_hf.experiment.config import load_experiment
     from s2r_hf.pool.demo import generate_rows
 
     with tempfile.TemporaryDirectory() as name:
@@ -58,29 +87,33 @@ def main() -> None:
         settings = [
             f"train.model={tmp / 'model'}",
             f"output={output}",
-            "train.overrides.max_steps=2",
+            f"train.overrides.max_steps={args.steps}",
             "train.overrides.max_length=1024",
-            "evaluate.max_samples=2",
+            f"evaluate.max_samples={args.problems}",
             "evaluate.max_new_tokens=8",
             f"evaluate.data.math500={MATH500}",
         ]
         flags = [word for setting in settings for word in ("--set", setting)]
-        cases = [
+        if args.only:
+            flags += ["--only", *args.only]
+        all_runs = [
             ("1. whole experiment, from nothing", []),
             ("2. same command again (all up to date)", []),
             ("3. joint weight 0.25 -> 0.5", ["--set", "arms.joint.weight=0.5"]),
             ("4. max new tokens 8 -> 12", ["--set", "arms.joint.weight=0.5", "--set", "evaluate.max_new_tokens=12"]),
         ]
+        # Every run's settings are checked before the first starts: a setting renamed in the experiment file's
+        # schema fails here in a second, not after minutes of training (and with --runs, even in the runs left out).
+        for _, extra in all_runs:
+            load_experiment(EXPERIMENT, settings + extra[1::2])
         results = []
-        for label, extra in cases:
+        for label, extra in all_runs[: args.runs]:
             seconds, ran = timed_run(flags, *extra)
             results.append((label, seconds, ran))
-        steps = {}
-        for record in sorted(output.glob("*/steps/*.json")) + sorted(output.glob("steps/*.json")):
-            data = json.loads(record.read_text(encoding="utf-8"))
-            steps.setdefault(data["step"], []).append(data.get("seconds") or 0.0)
+        steps = step_seconds(settings + all_runs[args.runs - 1][1][1::2])
     naive = results[0][1]
-    print("tiny-cpu experiment (3 arms), whole processes; naive = run the whole experiment again:\n")
+    arms = ", ".join(args.only) if args.only else "3 arms"
+    print(f"tiny-cpu experiment ({arms}), whole processes; naive = run the whole experiment again:\n")
     print(f"{'run':<42} {'seconds':>8} {'vs naive':>9}  steps run")
     for label, seconds, ran in results:
         print(f"{label:<42} {seconds:>8.1f} {naive / seconds:>8.1f}x  {', '.join(ran) or '-'}")

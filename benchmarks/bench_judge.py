@@ -16,6 +16,12 @@ overhead; prints prompts/s, tokens/s and model FLOP utilisation against the GPU'
 time this implies for OpenR1-Math-220k's 93,733-row default split.
 
     python benchmarks/bench_judge.py --gpu --prompts 100000
+
+`--gpu --device cpu` is a smoke run of that same code on the CPU, so it cannot rot unseen between GPU days: the model
+keeps the architecture's vocabulary and layout but narrow layers (benchmarks/architectures.py), and it prints what was
+scored, not a figure (timings on a CPU say nothing about a GPU).
+
+    python benchmarks/bench_judge.py --gpu --device cpu --prompts 16 --layers 1 --vocab 300
 """
 
 from __future__ import annotations
@@ -27,24 +33,14 @@ import sys
 import time
 from pathlib import Path
 
+from architectures import QWEN25_15B
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(REPO_ROOT))
-sys.path.insert(0, str(REPO_ROOT / "tests"))  # tiny_models: the tokenizer recipe the tests use
+sys.path.insert(0, str(REPO_ROOT / "tests"))  # fixtures.tiny_models: the tokenizer recipe the tests use
 
 OPENR1_DEFAULT_ROWS = 93_733
-# Qwen2.5-1.5B-Instruct's architecture (from its config.json).
-QWEN25_15B = {
-    "hidden_size": 1536,
-    "intermediate_size": 8960,
-    "num_hidden_layers": 28,
-    "num_attention_heads": 12,
-    "num_key_value_heads": 2,
-    "vocab_size": 151_936,
-    "tie_word_embeddings": True,
-    "rope_theta": 1_000_000.0,
-    "max_position_embeddings": 32_768,
-}
 # ~20M parameters: 6 layers x 2.8M + a tied 8192 x 512 embedding (4.2M).
 CPU_JUDGE = {
     "hidden_size": 512,
@@ -87,7 +83,7 @@ def corpus() -> list[str]:
 def build_judge(folder: Path, vocab_size: int, architecture: dict, seed: int = 0) -> Path:
     """A random-weight Qwen2 and a BPE tokenizer trained on the shared data, saved together in `folder`."""
     import torch
-    from tiny_models import build_tokenizer
+    from fixtures.tiny_models import build_tokenizer
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
     tokenizer = build_tokenizer(corpus(), folder, vocab_size=vocab_size)
@@ -175,7 +171,8 @@ def bench_cpu(args) -> None:
         raise SystemExit(f"only {len(questions)} real questions are available; asked for {args.questions}")
     questions = questions[: args.questions]
     with tempfile.TemporaryDirectory(prefix="s2r-bench-judge-") as tmp:
-        folder = build_judge(Path(tmp) / "judge", vocab_size=args.vocab, architecture=CPU_JUDGE)
+        architecture = {**CPU_JUDGE, "num_hidden_layers": args.layers}
+        folder = build_judge(Path(tmp) / "judge", vocab_size=args.vocab, architecture=architecture)
         judge = LoadedJudge.load(str(folder), device="cpu", dtype="float32")
         parameters = sum(p.numel() for p in judge.model.parameters())
         model = AutoModelForCausalLM.from_pretrained(folder).eval()
@@ -198,8 +195,9 @@ def bench_cpu(args) -> None:
     n = len(questions)
     prompt_tokens = ours.prompt_tokens
     print(
-        f"\nCPU judge benchmark: {n} real questions, Qwen2 {parameters / 1e6:.1f}M parameters (random weights, "
-        f"vocab {args.vocab}), float32, {torch.get_num_threads()} threads; {prompt_tokens} prompt tokens "
+        f"\nCPU judge benchmark: {n} real questions, Qwen2 {parameters / 1e6:.1f}M parameters ({args.layers} layers, "
+        f"random weights, vocab {args.vocab}), float32, {torch.get_num_threads()} threads; "
+        f"{prompt_tokens} prompt tokens "
         f"(mean {prompt_tokens / n:.0f}, max {max(len(p) for p in judge.encode(questions)[0])}); ours ran "
         f"{ours.real_tokens} of them (shared template prefix run once per batch) + {ours.padded_tokens} padding\n"
     )
@@ -257,17 +255,20 @@ def forward_flops(config, lengths: list[int], tokens_run: int) -> float:
 
 
 def bench_gpu(args) -> None:
+    """The GPU benchmark; on a device other than CUDA (`--device cpu`), a smoke run of the same code (see the
+    module docstring): narrow layers, and what was scored printed instead of figures."""
     import tempfile
 
+    from architectures import check_gpu_device, qwen25_config
+
+    device = args.device
+    smoke = check_gpu_device(device)  # before the slow imports: no CUDA says so at once
     import torch
-    from transformers import Qwen2Config, Qwen2ForCausalLM
+    from transformers import Qwen2ForCausalLM
 
     from s2r_hf.signals.judge.model import LoadedJudge
     from s2r_hf.signals.judge.prompt import judge_messages
 
-    device = args.device
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit("--gpu needs a CUDA device; torch sees none")
     with tempfile.TemporaryDirectory(prefix="s2r-bench-judge-") as tmp:
         # Qwen's own tokenizer cannot be downloaded here: a BPE trained on the data gives the real prompts' structure
         # (template prefix, question, generation prompt) and lengths close to a large-vocabulary tokenizer's.
@@ -283,27 +284,38 @@ def bench_gpu(args) -> None:
     prompts = [rng.choice(real_prompts) for _ in range(args.prompts)]  # the real length distribution, resampled
     lengths = [len(p) for p in prompts]
 
-    config = Qwen2Config(**{**QWEN25_15B, "num_hidden_layers": args.layers})
+    config = qwen25_config(args.layers, smoke)
     torch.manual_seed(0)
     with torch.device(device):
         model = Qwen2ForCausalLM(config).to(torch.bfloat16).eval()
     judge = LoadedJudge(model, tokenizer, device=device, dtype="bfloat16", source="qwen2.5-1.5b-architecture")
     parameters = sum(p.numel() for p in model.parameters())
 
-    synchronize = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    synchronize = torch.cuda.synchronize if not smoke else (lambda: None)
     judge.score_prompts(prompts[:2000], batch_tokens=args.batch_tokens)  # warm-up: kernels, allocator
     synchronize()
     result, seconds = timed(judge.score_prompts, prompts, batch_tokens=args.batch_tokens)
     synchronize()
-    peak = measured_bf16_peak(device, synchronize, *((8192, 50) if device.startswith("cuda") else (1024, 3)))
+    peak = measured_bf16_peak(device, synchronize, *((64, 1) if smoke else (8192, 50)))
     flops = forward_flops(config, lengths, result.real_tokens)
     achieved = flops / seconds
     tokens = sum(lengths)
-    print(
-        f"\nGPU judge benchmark: {torch.cuda.get_device_name(0) if device.startswith('cuda') else device}, "
-        f"Qwen2.5-1.5B architecture ({args.layers} layers) "
+    shape = (
+        f"Qwen2.5-1.5B architecture ({args.layers} layers{', smoke widths' if smoke else ''}) "
         f"({parameters / 1e9:.2f}B parameters, random weights), bf16, attention {model.config._attn_implementation}, "
-        f"token budget {args.batch_tokens}\n"
+        f"token budget {args.batch_tokens}"
+    )
+    if smoke:
+        scores = result.scores
+        print(
+            f"\nsmoke run of the GPU judge benchmark on {device}: {shape}\n"
+            f"smoke run: {len(scores)} prompts scored ({tokens} tokens, {result.batches} forward passes, padding share "
+            f"{result.padding_fraction:.1%}), scores in [{min(scores):.4f}, {max(scores):.4f}]; no figure: timings "
+            f"on {device} say nothing about a GPU"
+        )
+        return
+    print(
+        f"\nGPU judge benchmark: {torch.cuda.get_device_name(device)}, {shape}\n"
         f"{args.prompts} prompts, {tokens} tokens (mean {tokens / len(lengths):.0f}, max {max(lengths)}), "
         f"real questions in the chat template, resampled\n"
     )
@@ -321,7 +333,7 @@ def bench_gpu(args) -> None:
 
 
 def build_tokenizer_only(folder: Path, vocab_size: int):
-    from tiny_models import build_tokenizer
+    from fixtures.tiny_models import build_tokenizer
 
     return build_tokenizer(corpus(), folder, vocab_size=vocab_size)
 
@@ -344,12 +356,18 @@ def main() -> None:
     parser.add_argument("--generate-batch", type=int, default=32, help="CPU: batch size of the batched generate")
     parser.add_argument("--gpu", action="store_true", help="the Qwen2.5-1.5B-architecture benchmark on CUDA")
     parser.add_argument("--prompts", type=int, default=100_000, help="GPU: prompts to score")
-    parser.add_argument("--device", default="cuda:0", help="GPU: device (cpu only to smoke-test this code path)")
-    parser.add_argument("--layers", type=int, default=28, help="GPU: decoder layers (28 = Qwen2.5-1.5B)")
+    parser.add_argument(
+        "--device", default="cuda:0", help="GPU: device (cpu: a smoke run of this code path, narrow layers, no figure)"
+    )
+    parser.add_argument(
+        "--layers", type=int, default=None, help="decoder layers (default 6 on CPU; GPU: 28 = Qwen2.5-1.5B)"
+    )
     parser.add_argument("--max-prompt-tokens", type=int, default=4096, help="GPU: prompts are capped at this length")
     args = parser.parse_args()
     if args.vocab is None:
         args.vocab = 32768 if args.gpu else 8192
+    if args.layers is None:
+        args.layers = QWEN25_15B["num_hidden_layers"] if args.gpu else CPU_JUDGE["num_hidden_layers"]
     if args.batch_tokens is None:
         # GPUs need large batches to fill their matmul units.
         args.batch_tokens = 65536 if args.gpu else None  # CPU: the library's default

@@ -38,7 +38,7 @@ def main() -> None:
     from datasets import Dataset, concatenate_datasets
 
     sys.path.insert(0, str(REPO / "tests"))
-    from tiny_models import build_tokenizer
+    from fixtures.tiny_models import build_tokenizer
 
     from s2r_hf.core.columns import TRACE_LENGTH
     from s2r_hf.core.rows import make_messages

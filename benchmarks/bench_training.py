@@ -8,12 +8,16 @@
    Also timed: `prepare_sft_dataset` (batched chat template + batch encoding) against the naive per-row map.
 2. CPU throughput of the tiny recipe (2-layer Qwen2, hidden 32) with and without packing: non-padding tokens per
    second of real SFTTrainer steps on real traces cut to varied lengths.
-3. `--gpu` (NEVER RUN YET: no GPU was available when it was written): 20 steps of the Qwen2.5-1.5B recipe at 16k tokens
-   with random weights built from the model's configuration, bf16, tokens/s and MFU, with and without liger-kernel and
-   packing.
+3. `--gpu` (NEVER RUN ON A GPU YET: none was available when it was written): 20 steps of the shipped qwen2.5-1.5b
+   recipe (loaded as `s2r train` loads it; one sequence per optimizer step on one GPU) at 16k tokens with random weights
+   built from the model's configuration, tokens/s and MFU, with and without liger-kernel and packing.
+   `--gpu --device cpu` is a smoke run of that same code on the CPU, so it cannot rot unseen between GPU days: narrow
+   layers (benchmarks/architectures.py), short sequences (`--length`), and it prints what ran, not a figure.
 
     python benchmarks/bench_training.py            # parts 1 and 2 (a few minutes on 2 cores)
+    python benchmarks/bench_training.py --rows 20 --examples 8 --max-length 512 --cpu-steps 1   # parts 1 and 2, tiny
     python benchmarks/bench_training.py --gpu      # part 3, on a CUDA machine
+    python benchmarks/bench_training.py --gpu --device cpu --layers 1 --length 64 --gpu-steps 1 --vocab 300  # smoke run
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 REAL_POOL = REPO.parent / "shared" / "data" / "pools" / "limo-r1distill-qwen32b" / "train.jsonl"
 sys.path.insert(0, str(REPO / "tests"))
+GPU_RECIPE = "qwen2.5-1.5b"  # the shipped recipe part 3 trains with
 
 
 def naive_lengths(row, tokenizer):
@@ -36,10 +41,10 @@ def naive_lengths(row, tokenizer):
     return {"n": len(tokenizer.apply_chat_template(row["messages"], tokenize=True, return_dict=True)["input_ids"])}
 
 
-def scored_pool(tmp: Path, tokenizer_dir: Path):
+def scored_pool(tmp: Path, tokenizer_dir: Path, rows: int | None):
     from s2r_hf.pipeline.score import ScoreConfig, score_pool
 
-    rows = [json.loads(line) for line in REAL_POOL.read_text(encoding="utf-8").splitlines()]
+    rows = [json.loads(line) for line in REAL_POOL.read_text(encoding="utf-8").splitlines()][:rows]
     for row in rows:
         row["difficulty_stand_in"] = (row["id"] * 37 % 101) / 100
     path = tmp / "pool.jsonl"
@@ -55,7 +60,7 @@ def scored_pool(tmp: Path, tokenizer_dir: Path):
     return score_pool(config)[0]
 
 
-def part_tokens(tmp: Path, tokenizer_dir: Path) -> None:
+def part_tokens(tmp: Path, tokenizer_dir: Path, rows: int | None) -> None:
     import datasets
     from transformers import AutoTokenizer
 
@@ -63,7 +68,7 @@ def part_tokens(tmp: Path, tokenizer_dir: Path) -> None:
     from s2r_hf.training.sft_data import TOKENS_COLUMN, measure_sft_tokens
 
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    pool = scored_pool(tmp, tokenizer_dir)
+    pool = scored_pool(tmp, tokenizer_dir, rows)
     datasets.disable_caching()
     start = time.perf_counter()
     _, report = prepare_sft_dataset(pool, tokenizer, 10**9)
@@ -95,20 +100,21 @@ def part_tokens(tmp: Path, tokenizer_dir: Path) -> None:
     )
 
 
-def varied_examples(count: int, seed: int = 0):
+def varied_examples(count: int, max_length: int, seed: int = 0):
+    """`count` conversations of a real question and its trace cut to a random length (in proportion to max_length)."""
     rows = [json.loads(line) for line in REAL_POOL.read_text(encoding="utf-8").splitlines()]
     rng = random.Random(seed)
     examples = []
     for index in range(count):
         row = rows[index % len(rows)]
-        cut = rng.randint(200, 3500)
+        cut = rng.randint(200 * max_length // 2048, 3500 * max_length // 2048)
         examples.append(
             [{"role": "user", "content": row["question"]}, {"role": "assistant", "content": row["solution"][:cut]}]
         )
     return examples
 
 
-def part_cpu_throughput(tmp: Path, model_dir: Path, steps: int) -> None:
+def part_cpu_throughput(tmp: Path, model_dir: Path, steps: int, examples: int, max_length: int) -> None:
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
@@ -116,16 +122,17 @@ def part_cpu_throughput(tmp: Path, model_dir: Path, steps: int) -> None:
     from s2r_hf import prepare_sft_dataset
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    data, report = prepare_sft_dataset(Dataset.from_dict({"messages": varied_examples(400)}), tokenizer, 2048)
+    conversations = Dataset.from_dict({"messages": varied_examples(examples, max_length)})
+    data, report = prepare_sft_dataset(conversations, tokenizer, max_length)
     print(
         f"\nCPU throughput of the tiny recipe: {report.rows_kept} real traces cut to varied lengths "
-        f"(mean {report.tokens_kept / report.rows_kept:.0f} tokens, max 2048), batch 4, {steps} steps"
+        f"(mean {report.tokens_kept / report.rows_kept:.0f} tokens, max {max_length}), batch 4, {steps} steps"
     )
     results = {}
     for packing in (False, True):
         args = SFTConfig(
             output_dir=str(tmp / f"packing-{packing}"),
-            max_length=2048,
+            max_length=max_length,
             packing=packing,
             use_cpu=True,
             bf16=False,
@@ -152,64 +159,106 @@ def part_cpu_throughput(tmp: Path, model_dir: Path, steps: int) -> None:
     print(f"  packing / no packing: {results[True] / results[False]:.2f}x")
 
 
-def part_gpu(tmp: Path, steps: int) -> None:
-    """NEVER RUN YET. Qwen2.5-1.5B-Instruct's architecture with random weights, 16k-token sequences, bf16."""
+def fixed_length_sequences(tokenizer, texts: list[str], count: int, length: int) -> list[list[int]]:
+    """`count` sequences of exactly `length` tokens of `texts` read in order (from the first again if they run out; the
+    pool's solutions hold about 1.1M tokens of the 8192-token BPE); only as many texts are tokenized as that takes."""
+    ids: list[int] = []
+    for index in range(10 * len(texts)):
+        if len(ids) >= count * length:
+            break
+        ids += tokenizer(texts[index % len(texts)] + "\n", add_special_tokens=False)["input_ids"]
+    if len(ids) < count * length:
+        raise ValueError(f"the texts hold too few tokens for {count} sequences of {length}: {len(ids)}")
+    return [ids[index * length : (index + 1) * length] for index in range(count)]
+
+
+def recipe_args(output_dir: Path, model_dir: Path, steps: int, length: int, liger: bool, packing: bool, cpu: bool):
+    """(ScriptArguments, S2RSFTConfig, ModelConfig) of the GPU recipe, read as `s2r train --config` reads it, with what
+    a throughput run changes: a few steps, no saving, one sequence per optimizer step (the recipe's accumulation is for
+    8 GPUs and changes nothing per token), and the sequences already tokenized (one process to prepare them)."""
+    from s2r_hf.training.sft import parse_train_args
+
+    flags = {
+        "output_dir": output_dir,
+        "model_name_or_path": model_dir,
+        "max_steps": steps,
+        "logging_steps": steps,
+        "save_strategy": "no",
+        "gradient_accumulation_steps": 1,
+        "max_length": length,
+        "packing": packing,
+        "use_liger_kernel": liger,
+        "disable_tqdm": True,
+        "dataset_num_proc": 1,
+        **({"use_cpu": True} if cpu else {}),
+    }
+    script_args, training_args, model_args = parse_train_args(
+        ["--config", GPU_RECIPE, *(word for key, value in flags.items() for word in (f"--{key}", str(value)))]
+    )
+    # Counted as the CPU part counts them; the command line reads this option as a yes/no flag, hence set here.
+    training_args.include_num_input_tokens_seen = "non_padding"
+    return script_args, training_args, model_args
+
+
+def part_gpu(tmp: Path, steps: int, device: str, smoke: bool, layers: int, length: int, vocab: int) -> None:
+    """The qwen2.5-1.5b recipe on Qwen2.5-1.5B-Instruct's architecture with random weights; on a device other than
+    CUDA (`--device cpu`), a smoke run of the same code (see the module docstring)."""
+    import importlib.util
+
     import torch
+    from architectures import qwen25_config
     from datasets import Dataset
     from fixtures.tiny_models import build_tokenizer
-    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
-    from trl import SFTConfig, SFTTrainer
+    from transformers import AutoTokenizer, Qwen2ForCausalLM
+    from trl import SFTTrainer
 
-    if not torch.cuda.is_available():
-        sys.exit("--gpu needs a CUDA device")
-    config = Qwen2Config(  # Qwen/Qwen2.5-1.5B-Instruct's config.json (the Hub cannot be reached to read it)
-        vocab_size=151936,
-        hidden_size=1536,
-        intermediate_size=8960,
-        num_hidden_layers=28,
-        num_attention_heads=12,
-        num_key_value_heads=2,
-        max_position_embeddings=32768,
-        rope_theta=1_000_000.0,
-        tie_word_embeddings=True,
-        rms_norm_eps=1e-6,
-    )
+    from s2r_hf.training.sft import load_model
+
+    config = qwen25_config(layers, smoke)
     rows = [json.loads(line) for line in REAL_POOL.read_text(encoding="utf-8").splitlines()]
-    tokenizer = build_tokenizer((r["question"] + "\n" + r["solution"] for r in rows), tmp / "tok", vocab_size=8192)
+    build_tokenizer((r["question"] + "\n" + r["solution"] for r in rows), tmp / "tok", vocab_size=vocab)
     tokenizer = AutoTokenizer.from_pretrained(tmp / "tok")
-    length = 16384
-    # Sequences of exactly 16k tokens of real text (the tokenizer's ids fit Qwen's vocabulary).
-    text = "\n".join(r["solution"] for r in rows)
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-    data = Dataset.from_dict({"input_ids": [ids[i * length : (i + 1) * length] for i in range(64)]})
-    parameters = None
-    peak = 989e12 if "H100" in torch.cuda.get_device_name() or "H200" in torch.cuda.get_device_name() else None
+    # Random weights built from the configuration, saved once, then loaded for each run as `s2r train` loads a model
+    # (the recipe's dtype and attention, flash-attn falling back to sdpa when it is not installed).
+    torch.manual_seed(0)
+    Qwen2ForCausalLM(config).to(torch.bfloat16).save_pretrained(tmp / "model")
+    tokenizer.save_pretrained(tmp / "model")
+    # Sequences of exactly `length` tokens of real text (the tokenizer's ids fit Qwen's vocabulary).
+    sequences = fixed_length_sequences(tokenizer, [r["solution"] for r in rows], steps, length)
+    data = Dataset.from_dict({"input_ids": sequences})
+    peak = None
+    if not smoke:
+        name = torch.cuda.get_device_name(device)
+        peak = 989e12 if "H100" in name or "H200" in name else None  # dense bf16, SXM
+    liger_installed = importlib.util.find_spec("liger_kernel") is not None
     for liger in (False, True):
+        if liger and not liger_installed:
+            print("liger=True: skipped, liger-kernel is not installed (pip install liger-kernel)")
+            continue
         for packing in (False, True):
-            model = Qwen2ForCausalLM(config).to(torch.bfloat16)
+            _, args, model_args = recipe_args(tmp / f"run-{liger}-{packing}", tmp / "model", steps, length, liger,
+                                              packing, smoke)  # fmt: skip
+            model = load_model(model_args, args)
             parameters = sum(p.numel() for p in model.parameters())
-            args = SFTConfig(
-                output_dir=str(tmp / f"gpu-{liger}-{packing}"),
-                max_length=length,
-                packing=packing,
-                bf16=True,
-                use_liger_kernel=liger,
-                gradient_checkpointing=True,
-                per_device_train_batch_size=1,
-                max_steps=steps,
-                logging_steps=steps,
-                save_strategy="no",
-                report_to="none",
-                include_num_input_tokens_seen="non_padding",
-                disable_tqdm=True,
-            )
             trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
-            torch.cuda.synchronize()
+            synchronize = torch.cuda.synchronize if not smoke else (lambda: None)
+            synchronize()
             start = time.perf_counter()
             trainer.train()
-            torch.cuda.synchronize()
+            synchronize()
             seconds = time.perf_counter() - start
-            tokens_per_second = trainer.state.num_input_tokens_seen / seconds
+            seen = trainer.state.num_input_tokens_seen
+            if smoke:
+                loss = trainer.state.log_history[-1].get("train_loss")
+                print(
+                    f"smoke run: liger={liger!s:<5} packing={packing!s:<5} {trainer.state.global_step} steps, "
+                    f"{seen} tokens seen, {parameters / 1e6:.1f}M parameters, train loss {loss:.3f}, "
+                    f"attention {model.config._attn_implementation}; no figure: timings on {device} say nothing "
+                    "about a GPU"
+                )
+                del trainer, model
+                continue
+            tokens_per_second = seen / seconds
             # 6 N per token for the dense weights, plus causal attention: 6 * layers * hidden * length per token.
             flops = tokens_per_second * (6 * parameters + 6 * config.num_hidden_layers * config.hidden_size * length)
             mfu = f"{flops / peak:.1%}" if peak else "unknown peak"
@@ -224,10 +273,25 @@ def part_gpu(tmp: Path, steps: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cpu-steps", type=int, default=10)
-    parser.add_argument("--gpu", action="store_true", help="run part 3 only (NEVER RUN YET)")
-    parser.add_argument("--gpu-steps", type=int, default=20)
+    parser.add_argument("--cpu-steps", type=int, default=10, help="part 2: training steps of each run")
+    parser.add_argument("--rows", type=int, default=None, help="part 1: the first ROWS rows of the pool (default all)")
+    parser.add_argument("--examples", type=int, default=400, help="part 2: traces to train on")
+    parser.add_argument(
+        "--max-length", type=int, default=2048, help="part 2: tokens per sequence (the traces are cut in proportion)"
+    )
+    parser.add_argument("--gpu", action="store_true", help="run part 3 only (NEVER RUN ON A GPU YET)")
+    parser.add_argument("--gpu-steps", type=int, default=20, help="part 3: optimizer steps of each run")
+    parser.add_argument(
+        "--device", default="cuda", help="part 3: device (cpu: a smoke run of this code path, narrow layers, no figure)"
+    )
+    parser.add_argument("--layers", type=int, default=28, help="part 3: decoder layers (28 = Qwen2.5-1.5B)")
+    parser.add_argument("--length", type=int, default=16384, help="part 3: tokens per sequence")
+    parser.add_argument("--vocab", type=int, default=8192, help="part 3: BPE vocabulary trained on the pool")
     args = parser.parse_args()
+    if args.gpu:
+        from architectures import check_gpu_device
+
+        smoke = check_gpu_device(args.device)  # before the data and the imports: no CUDA says so at once
     if not REAL_POOL.exists():
         sys.exit(f"the real pool is not at {REAL_POOL}; this benchmark needs ../shared/data")
     import datasets
@@ -237,13 +301,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         if args.gpu:
-            part_gpu(tmp, args.gpu_steps)
+            part_gpu(tmp, args.gpu_steps, args.device, smoke, args.layers, args.length, args.vocab)
             return
         rows = [json.loads(line) for line in REAL_POOL.read_text(encoding="utf-8").splitlines()]
         tokenizer = build_tokenizer([r["question"] + "\n" + r["solution"][:4000] for r in rows], tmp / "tok")
         build_qwen2(tokenizer, tmp / "model")
-        part_tokens(tmp, tmp / "tok")
-        part_cpu_throughput(tmp, tmp / "model", args.cpu_steps)
+        part_tokens(tmp, tmp / "tok", args.rows)
+        part_cpu_throughput(tmp, tmp / "model", args.cpu_steps, args.examples, args.max_length)
 
 
 if __name__ == "__main__":
