@@ -3,6 +3,7 @@ datasets or huggingface_hub."""
 
 pytest_plugins = (
     "fixtures.env",
+    "fixtures.parallel",
     "fixtures.models",
     "fixtures.hub",
     "fixtures.judge_data",

@@ -10,8 +10,6 @@ import socket
 import subprocess
 import sys
 
-import pytest
-
 from s2r_hf.cli import main
 
 
@@ -91,13 +89,28 @@ def test_hub_source_in_offline_mode(tmp_path):
     assert out.startswith("True cannot load the Hub dataset 'org/name': offline mode is on"), out
 
 
-@pytest.mark.slow  # huggingface_hub retries a refused connection with backoff (about 25 s)
+# huggingface_hub retries a refused connection five times, waiting 1, 2, 4, 8 and 8 s: its retries, not ours. In the
+# process of the test below they run without the waits (23 s of sleep), through this sitecustomize.
+RETRY_WITHOUT_WAITING = """
+import types, time
+import huggingface_hub.utils._http as http
+
+http.time = types.SimpleNamespace(**{**vars(time), "sleep": lambda seconds: None})
+"""
+
+
 def test_hub_source_with_the_connection_refused(tmp_path):
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     endpoint = f"http://127.0.0.1:{port}"
-    result = run_cli({"HF_ENDPOINT": endpoint}, tmp_path, "score", "org/name", "-o", str(tmp_path / "out"))
+    inject = tmp_path / "inject"
+    inject.mkdir()
+    (inject / "sitecustomize.py").write_text(RETRY_WITHOUT_WAITING, encoding="utf-8")
+    path = os.pathsep.join(filter(None, [str(inject), os.environ.get("PYTHONPATH")]))
+    result = run_cli(
+        {"HF_ENDPOINT": endpoint, "PYTHONPATH": path}, tmp_path, "score", "org/name", "-o", str(tmp_path / "out")
+    )
     assert result.returncode == 2
     assert_one_line_error(
         result.stderr,
