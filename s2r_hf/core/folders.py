@@ -13,12 +13,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import json
 import logging
 import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,19 +44,45 @@ S2R_KINDS = ("scored_pool", "subset", "collection", "merged_pool", "evaluation")
 STAGING_MARK = ".s2r-staging"
 
 
+@dataclass(frozen=True)
+class FolderOwner:
+    """How s2r knows an existing output folder for one it wrote, and so may write into or replace.
+
+    `writer` wrote it (in words, for errors: "s2r train"), `marker` shows it ("s2r_training.json"), `kind_of(folder)`
+    is the kind of folder it holds, or None when `writer` did not write it; `overwrite_option` is the option that
+    replaces it, named in errors.
+    """
+
+    writer: str
+    marker: str
+    kind_of: Callable[[Path], str | None]
+    overwrite_option: str = "--overwrite"
+
+    @classmethod
+    def marked_by(cls, marker: str, writer: str, kind: str, overwrite_option: str = "--overwrite") -> FolderOwner:
+        """The owner of folders that hold the file `marker` (a record `writer` writes first): of kind `kind`."""
+        return cls(writer, marker, lambda folder: kind if (folder / marker).is_file() else None, overwrite_option)
+
+
 def check_writable(
     path: str | os.PathLike,
     overwrite: bool,
     *,
     inputs: Iterable[str | os.PathLike | None] = (),
     kind: str | None = None,
+    owner: FolderOwner | None = None,
+    reuse: bool = False,
 ) -> Path:
     """Fail early, before any work, unless `path` may be written: returns it resolved, or raises OutputError.
 
-    `--overwrite` replaces only a folder s2r wrote (its README.md has an `s2r` block of a known kind, and of `kind`
-    when given), never an input nor a folder holding one, never the current folder, one above it, the home folder or
-    `/`. An output inside an input folder is refused too: it would change what the input means on the next run.
+    The one output-folder guard of s2r. `--overwrite` replaces only a folder s2r wrote (by default: its README.md has
+    an `s2r` block of a known kind, and of `kind` when given; `owner` says how other outputs are known), never an
+    input nor a folder holding one, never the current folder, one above it, the home folder or `/`. An output inside
+    an input folder is refused too: it would change what the input means on the next run. With `reuse` (a run that
+    resumes into its folder) an existing folder is accepted without `overwrite` when it is empty or `owner`'s.
+    A folder s2r did not write is refused in the same words wherever it is met (`foreign_folder_error`).
     """
+    owner = owner or S2R_CARD_OWNER
     if not str(path).strip():
         raise OutputError("the output path is empty; name the folder to write, e.g. -o my-subset")
     target = Path(path).expanduser().resolve()
@@ -69,21 +97,35 @@ def check_writable(
     if target.exists():
         if not target.is_dir():
             raise OutputError(f"output path {str(path)!r} exists and is not a folder; choose another output path")
-        if not overwrite:
-            raise OutputExistsError(f"output folder {str(path)!r} already exists; choose another, or pass --overwrite")
-        found = s2r_kind(target)
-        if found is None:
-            raise OutputError(
-                f"--overwrite refused: {str(path)!r} was not written by s2r (no {CARD_FILE} with an s2r block), and "
-                "s2r replaces only folders it wrote; choose another output folder, or remove it yourself"
+        if reuse and not any(target.iterdir()):
+            _check_can_create_in(target, target)  # an empty folder made for it: written into
+            return target
+        if not overwrite and not reuse:
+            raise OutputExistsError(
+                f"output folder {str(path)!r} already exists; choose another, or pass {owner.overwrite_option}"
             )
+        found = owner.kind_of(target)
+        if found is None:
+            raise foreign_folder_error(path, owner, overwrite)
         if kind is not None and found != kind:
             raise OutputError(
-                f"--overwrite refused: {str(path)!r} holds a {found.replace('_', ' ')}, not a "
+                f"{owner.overwrite_option} refused: {str(path)!r} holds a {found.replace('_', ' ')}, not a "
                 f"{kind.replace('_', ' ')}; choose another output folder"
             )
+        if reuse:
+            _check_can_create_in(target, target)  # resumed or started again inside: written into, not replaced
+            return target
     _check_parent_writable(target)
     return target
+
+
+def foreign_folder_error(path: str | os.PathLike, owner: FolderOwner, overwrite: bool) -> OutputError:
+    """The error for an existing output folder that `owner.writer` did not write: the same words wherever it is met."""
+    refused = f"{owner.overwrite_option} refused: " if overwrite else ""
+    return OutputError(
+        f"{refused}output folder {str(path)!r} exists and was not written by {owner.writer} (no {owner.marker}); s2r "
+        "writes only into folders it wrote: choose another output folder, or remove it yourself"
+    )
 
 
 def check_writable_file(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike | None] = ()) -> Path:
@@ -112,18 +154,52 @@ def check_writable_file(path: str | os.PathLike, *, inputs: Iterable[str | os.Pa
 
 
 def write_file_atomically(path: str | os.PathLike, content: bytes) -> Path:
-    """Write `content` to `path` through a hidden sibling moved into place: the file is whole or unchanged, and a
-    disk error (full, read-only) is an OutputError saying so."""
+    """Write `content` to `path` whole or not at all; the one atomic file write of s2r.
+
+    The bytes go to a hidden sibling `.<name>.tmp-<8 hex>` (created exclusively, permissions from the umask), which is
+    moved over `path` once complete: a reader sees the old file or the new one, never a part. On any failure (a full
+    or read-only disk, Ctrl-C) the sibling is removed and `path` is left as it was; a disk error is an OutputError
+    saying what happened and how to fix it.
+    """
     path = Path(path)
     temporary = path.parent / f".{path.name}.tmp-{secrets.token_hex(4)}"
     try:
-        temporary.write_bytes(content)
+        with open(temporary, "xb") as handle:
+            handle.write(content)
         os.replace(temporary, path)
-    except OSError as err:
+    except BaseException as err:
         with contextlib.suppress(OSError):  # it may never have been created
             temporary.unlink()
-        raise OutputError(_disk_error_message(path, err)) from err
+        if isinstance(err, OSError) and not isinstance(err, S2RError):
+            if err.filename is not None and Path(err.filename) == temporary:  # name the file asked for, not ours
+                err = OSError(err.errno, err.strerror)
+            raise OutputError(_disk_error_message(path, err)) from err
+        raise
     return path
+
+
+def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
+    """`write_file_atomically` for text, encoded as UTF-8."""
+    return write_file_atomically(path, text.encode("utf-8"))
+
+
+def write_json_atomically(path: str | os.PathLike, value: Any, **dumps_options: Any) -> Path:
+    """`write_file_atomically` for a JSON document: indented by 2 (unless `indent` is given), ending in a newline.
+
+    `dumps_options` go to `json.dumps` (`default=str`, `ensure_ascii=False`, `sort_keys=True`, ...).
+    """
+    dumps_options.setdefault("indent", 2)
+    return write_text_atomically(path, json.dumps(value, **dumps_options) + "\n")
+
+
+def write_table_atomically(path: str | os.PathLike, table: Any) -> Path:
+    """`write_file_atomically` for a pyarrow Table, as one parquet file (built in memory, then written whole)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return write_file_atomically(path, sink.getvalue().to_pybytes())
 
 
 def _check_not_input(target: Path, source: str | os.PathLike | None) -> None:
@@ -145,15 +221,30 @@ def _check_parent_writable(target: Path) -> None:
     ancestor = target.parent
     while not ancestor.exists():
         ancestor = ancestor.parent
-    if not ancestor.is_dir():
+    _check_can_create_in(ancestor, target)
+
+
+def _check_can_create_in(folder: Path, target: Path) -> None:
+    """`target` is written by creating files in `folder` (which exists): it must be a folder we may write to."""
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {str(target)!r}: {str(folder)!r} is a file, not a folder; choose another path")
+    if _on_read_only_disk(folder):
         raise OutputError(
-            f"cannot write {str(target)!r}: {str(ancestor)!r} is a file, not a folder; choose another path"
+            f"cannot write {str(target)!r}: {str(folder)!r}: {os.strerror(errno.EROFS)}; choose an output folder you "
+            "can write to"
         )
-    if not os.access(ancestor, os.W_OK | os.X_OK):
+    if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(
-            f"cannot write {str(target)!r}: no permission to create files in {str(ancestor)!r}; choose a folder "
+            f"cannot write {str(target)!r}: no permission to create files in {str(folder)!r}; choose a folder "
             "you can write to"
         )
+
+
+def _on_read_only_disk(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows): os.access alone decides
+        return False
 
 
 def s2r_kind(folder: str | os.PathLike) -> str | None:
@@ -167,6 +258,10 @@ def s2r_kind(folder: str | os.PathLike) -> str | None:
         return None
     found = block.get("kind") if isinstance(block, dict) else None
     return found if found in S2R_KINDS else None
+
+
+# Dataset folders (scored pools, subsets, ...) and evaluations: known by the s2r block of their card.
+S2R_CARD_OWNER = FolderOwner("s2r", f"{CARD_FILE} with an s2r block", s2r_kind)
 
 
 def write_dataset_folder(
@@ -204,10 +299,7 @@ def _write_dataset_folder(
     extra_files: Mapping[str, bytes] | None,
     max_shard_bytes: int,
 ) -> Path:
-    staging = None
-    try:
-        remove_stale_staging(path)
-        staging = make_staging(path, "tmp")
+    with staged_folder(path, overwrite) as staging:
         # The table under an indices mapping may be much larger than the rows selected: scale by the share kept.
         estimated_bytes = dataset.data.nbytes * len(dataset) // max(1, dataset.data.num_rows)
         num_shards = min(max(1, -(-estimated_bytes // max_shard_bytes)), max(1, len(dataset)))
@@ -219,17 +311,6 @@ def _write_dataset_folder(
         for name, content in (extra_files or {}).items():
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
             (staging / name).write_bytes(content)
-        move_into_place(staging, path, overwrite)
-    except OSError as err:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(err, S2RError):
-            raise
-        raise OutputError(_disk_error_message(path, err)) from err
-    except BaseException:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-        raise
     logger.info("wrote %d rows to %s", len(dataset), path)
     return path
 
@@ -243,6 +324,28 @@ def _disk_error_message(path: Path, err: OSError) -> str:
     else:
         fix = "check the output path and the disk, then run again"
     return f"could not write {str(path)!r}: {what}; nothing was written. {fix[0].upper()}{fix[1:]}"
+
+
+@contextlib.contextmanager
+def staged_folder(path: Path, overwrite: bool) -> Iterator[Path]:
+    """A folder written whole or not at all: yields a new staging folder beside `path` to fill, moved into place as
+    `path` when the block ends, removed when it fails (an existing `path` is then left as it was).
+
+    Staging folders a killed run left beside `path` are removed first, so the caller holds `locked_output(path)` when
+    two runs may write the same folder. A disk error (full, read-only) is an OutputError naming `path`.
+    """
+    staging = None
+    try:
+        remove_stale_staging(path)
+        staging = make_staging(path, "tmp")
+        yield staging
+        move_into_place(staging, path, overwrite)
+    except BaseException as err:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(err, OSError) and not isinstance(err, S2RError):
+            raise OutputError(_disk_error_message(path, err)) from err
+        raise
 
 
 def make_staging(path: Path, role: str) -> Path:

@@ -16,12 +16,12 @@ ModelError saying which case it is (`hub_errors`). `fetch_model` downloads what 
 
 from __future__ import annotations
 
-import json
 from contextlib import contextmanager
 from pathlib import Path
 
 from s2r_hf.core.errors import InputError, ModelError
 from s2r_hf.core.http_errors import transport_errors
+from s2r_hf.core.records import read_json_object
 
 # Files a tokenizer can be saved as; a model folder needs at least one, and a chat template among these or its own file.
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
@@ -91,9 +91,10 @@ def _config_has_chat_template(folder: Path) -> bool:
     if not config.is_file():
         return False
     try:
-        return bool(json.loads(config.read_text(encoding="utf-8")).get("chat_template"))
-    except (OSError, ValueError) as err:
-        raise ModelError(f"cannot read {config}: {one_line(err)}; save the tokenizer again") from err
+        settings = read_json_object(config, what="a tokenizer config", fix="save the tokenizer again")
+    except InputError as err:  # the model named by the user cannot serve
+        raise ModelError(str(err)) from None
+    return bool(settings.get("chat_template"))
 
 
 def no_chat_template_message(model: str, *, role: str = "model") -> str:

@@ -20,13 +20,13 @@ be set back by the writer), so its content is read again.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.core.errors import ModelError
+from s2r_hf.core.errors import InputError, ModelError
+from s2r_hf.core.records import read_json_object
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".h5", ".msgpack")
 # What the Trainer saves beside the weights: the run's state, not the model.
@@ -62,11 +62,11 @@ def weight_files(folder: str | os.PathLike) -> list[Path]:
 
 def _indexed_shards(folder: Path, index: Path) -> set[Path]:
     try:
-        weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map")
-    except (OSError, ValueError, AttributeError) as err:
-        raise ModelError(
-            f"the weights index {str(index)!r} cannot be read ({err}); save the model again with save_pretrained"
-        ) from err
+        weight_map = read_json_object(
+            index, what="a weights index", fix="save the model again with save_pretrained"
+        ).get("weight_map")
+    except InputError as err:  # the model named by the user cannot serve
+        raise ModelError(str(err)) from None
     if not isinstance(weight_map, dict):
         return set()
     shards = set()

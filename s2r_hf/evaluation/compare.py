@@ -10,13 +10,13 @@ itself rather than refusing, since comparing a smoke run with a full one is some
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from s2r_hf.core.errors import InputError
+from s2r_hf.core.figures import new_figure, png_bytes
 from s2r_hf.evaluation.results import RESULTS_FILE, read_results
 
 _FIGSIZE = (9.0, 4.5)
@@ -164,14 +164,9 @@ def protocol_summary(run: dict) -> str:
 
 
 def _chart(names: list[str], columns: list[tuple[str, str]], values) -> bytes:
-    import matplotlib.style
     import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    with matplotlib.style.context("default"):
-        figure = Figure(figsize=_FIGSIZE, dpi=_DPI)
-        FigureCanvasAgg(figure)
+    with new_figure(_FIGSIZE, _DPI) as figure:
         axes = figure.subplots()
         positions = np.arange(len(columns))
         width = 0.8 / len(names)
@@ -184,6 +179,4 @@ def _chart(names: list[str], columns: list[tuple[str, str]], values) -> bytes:
         axes.set_title("Evaluation runs compared")
         axes.legend(loc="best", frameon=False, fontsize="small")
         figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
-    return buffer.getvalue()
+        return png_bytes(figure)

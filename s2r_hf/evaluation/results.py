@@ -18,6 +18,7 @@ from typing import Any
 
 from s2r_hf.core.cards import join_card
 from s2r_hf.core.errors import InputError
+from s2r_hf.core.records import read_json_object
 
 RESULTS_FORMAT = "s2r-evaluation/1"
 RESULTS_FILE = "results.json"
@@ -96,12 +97,10 @@ def read_results(path: str | os.PathLike) -> dict:
         raise InputError(f"{str(path)!r} does not exist: give a results.json (or its folder) from s2r evaluate")
     if not path.is_file():
         raise InputError(f"{str(path)!r} is not a results file: give a results.json (or its folder) from s2r evaluate")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise InputError(f"{str(path)!r} is not a results file of s2r evaluate: not JSON ({err})") from err
-    except OSError as err:
-        raise InputError(f"{str(path)!r} cannot be read ({err.strerror or err}); check its permissions") from err
+    # The file (JSON, an object) through the one record reader; what it holds through the one checker.
+    data = read_json_object(
+        path, what="a results file of s2r evaluate", fix="give the results.json that `s2r evaluate` wrote"
+    )
     return check_results(data, repr(str(path)))
 
 

@@ -23,7 +23,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -39,14 +38,14 @@ from s2r_hf.core.errors import (
     MissingDependencyError,
     ModelError,
     OutputError,
-    S2RError,
 )
 from s2r_hf.core.extras import missing_package_message
-from s2r_hf.core.folders import _disk_error_message, check_writable, make_staging, move_into_place, remove_stale_staging
+from s2r_hf.core.folders import _disk_error_message, check_writable, staged_folder
 from s2r_hf.core.http_errors import transport_errors
 from s2r_hf.core.locks import locked_output
 from s2r_hf.core.models import TOKENIZER_FILES, check_model_reachable, has_chat_template
 from s2r_hf.core.options import check_choice, check_field_types
+from s2r_hf.core.records import read_json_object
 from s2r_hf.core.redaction import redact_command
 from s2r_hf.core.weights import weight_files, weights_digest
 from s2r_hf.evaluation.presets import PRESETS, TaskSettings, get_preset
@@ -233,10 +232,8 @@ def _evaluate_into(
     overwrite: bool,
 ) -> tuple[dict, str]:
     """The run proper, in a staging folder beside `target` moved into place when whole (the caller holds the lock)."""
-    staging = None
-    try:
-        remove_stale_staging(target)
-        staging = make_staging(target, "tmp")
+    # A full or read-only disk under the staging folder: one line naming the output (staged_folder), not a traceback.
+    with staged_folder(target, overwrite) as staging:
         settings = config.settings()
         sources = _write_benchmarks(staging, settings, overrides)
         identity = model_identity(model_ref, config)
@@ -278,18 +275,6 @@ def _evaluate_into(
             command=command,
         )
         markdown = write_results(staging, tidy)
-        move_into_place(staging, target, overwrite)
-    except OSError as err:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(err, S2RError):
-            raise
-        # A full or read-only disk under the staging folder: one line naming the output, not a traceback.
-        raise OutputError(_disk_error_message(target, err)) from err
-    except BaseException:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-        raise
     return tidy, markdown
 
 
@@ -360,12 +345,9 @@ def _read_model_config(config_path: Path) -> dict:
     """A model folder's config.json, refused in one line when it is not a JSON object (lighteval would fail on it
     only after starting)."""
     try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise ModelError(f"the model's {str(config_path)!r} cannot be read ({err}); save the model again") from err
-    if not isinstance(config, dict):
-        raise ModelError(f"the model's {str(config_path)!r} is not a JSON object; save the model again")
-    return config
+        return read_json_object(config_path, what="a model's config", fix="save the model again")
+    except InputError as err:  # the model named by the user cannot serve
+        raise ModelError(str(err)) from None
 
 
 def probe_interpreter(python: str, backend: str) -> str:
@@ -486,9 +468,11 @@ def _tokens_seen(folder: Path) -> int | None:
     if not state.is_file():
         return None
     try:
-        value = json.loads(state.read_text(encoding="utf-8")).get("num_input_tokens_seen")
-    except (ValueError, OSError):
-        logger.warning("%s is unreadable; training tokens unknown", state)
+        value = read_json_object(state, what="a trainer state", fix="training tokens unknown").get(
+            "num_input_tokens_seen"
+        )
+    except InputError as err:
+        logger.warning("%s", err)
         return None
     return int(value) if isinstance(value, (int, float)) and value > 0 else None
 

@@ -17,7 +17,6 @@ publish code of s2r_hf.hub, so a re-run pushes only what changed, and an arm not
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any
 
 from s2r_hf.core.cards import split_card
 from s2r_hf.core.errors import InputError
+from s2r_hf.core.records import read_json_object
 from s2r_hf.evaluation.publish import RESULTS_KIND, push_results
 from s2r_hf.evaluation.results import read_results
 from s2r_hf.experiment.config import FULL
@@ -130,9 +130,12 @@ def publish_experiment(
             f"{folder} has no {REPORT_JSON}: make the comparison table first with `s2r experiment report {folder}`, "
             "then publish"
         )
-    report = _read_json(report_path, f"written by `s2r experiment report {folder}`")
-    if report.get("format") != REPORT_FORMAT:
-        raise InputError(f"{report_path} is not a report of `s2r experiment report` (format {REPORT_FORMAT!r})")
+    report = read_json_object(
+        report_path,
+        what="a report of `s2r experiment report`",
+        fix=f"re-run `s2r experiment report {folder}`",
+        kind=("format", REPORT_FORMAT),
+    )
     if report.get("experiment") not in (None, name):
         raise InputError(
             f"{report_path} reports the experiment {report.get('experiment')!r}, not {name!r}; re-run "
@@ -278,15 +281,3 @@ def _check_results_repo(repo_id: str, token: str | None) -> None:
             f"the dataset repo {repo_id} exists and is not a results repo s2r wrote (its card has no s2r results "
             "block); publish under another namespace, or rename the experiment"
         )
-
-
-def _read_json(path: Path, what: str) -> dict[str, Any]:
-    if not path.is_file():
-        raise InputError(f"{path.parent} has no {path.name}: it is not {what}")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as err:
-        raise InputError(f"{path} cannot be read ({err}); it was not written whole") from err
-    if not isinstance(data, dict):
-        raise InputError(f"{path} does not hold a JSON object; it is not {what}")
-    return data

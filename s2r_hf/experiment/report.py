@@ -18,17 +18,18 @@ import json
 import math
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.errors import InputError, OptionTypeError, OutputError
+from s2r_hf.core.figures import new_figure, png_bytes
+from s2r_hf.core.folders import write_file_atomically, write_json_atomically, write_text_atomically
 from s2r_hf.evaluation.compare import protocol_summary
 from s2r_hf.evaluation.results import RESULTS_FILE, read_results
 from s2r_hf.experiment.config import FULL, describe_selection
-from s2r_hf.experiment.steps import EXPERIMENT_FILE, EXPERIMENT_FORMAT, STEPS_DIR
+from s2r_hf.experiment.steps import EXPERIMENT_FILE, STEPS_DIR, read_experiment_record, read_step_record
 from s2r_hf.selection import SelectConfig
 from s2r_hf.training.provenance import read_provenance
 
@@ -70,15 +71,11 @@ class ExperimentReport:
         folder = Path(output_dir)
         if not folder.is_dir():
             raise OutputError(f"{str(folder)!r} is not a folder; give the experiment's output folder")
-        payloads = {
-            REPORT_MARKDOWN: self.markdown.encode("utf-8"),
-            REPORT_JSON: (json.dumps(self.data, indent=2) + "\n").encode("utf-8"),
-            REPORT_CHART: self.png,
+        return {
+            REPORT_MARKDOWN: write_text_atomically(folder / REPORT_MARKDOWN, self.markdown),
+            REPORT_JSON: write_json_atomically(folder / REPORT_JSON, self.data),
+            REPORT_CHART: write_file_atomically(folder / REPORT_CHART, self.png),
         }
-        try:
-            return {name: _write_atomically(folder / name, content) for name, content in payloads.items()}
-        except OSError as err:
-            raise OutputError(f"cannot write the report into {str(folder)!r}: {err}") from err
 
 
 def build_report(output_dir: str | os.PathLike, arms: Sequence[str] | None = None) -> ExperimentReport:
@@ -137,16 +134,7 @@ def read_experiment(output_dir: str | os.PathLike) -> dict[str, Any]:
     path = folder / EXPERIMENT_FILE
     if not path.is_file():
         raise InputError(f"{str(folder)!r} is not the output of an experiment (no {EXPERIMENT_FILE}); {_HOW_TO_FIX}")
-    try:
-        experiment = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise InputError(f"{str(path)!r} is not JSON ({err}); {_HOW_TO_FIX}") from err
-    if not isinstance(experiment, dict) or experiment.get("format") != EXPERIMENT_FORMAT:
-        found = experiment.get("format") if isinstance(experiment, dict) else type(experiment).__name__
-        raise InputError(
-            f'{str(path)!r} is not an experiment record (expected "format": "{EXPERIMENT_FORMAT}", got {found!r}); '
-            f"{_HOW_TO_FIX}"
-        )
+    experiment = read_experiment_record(path, _HOW_TO_FIX)
     arms = experiment.get("arms")
     if not isinstance(arms, list) or not all(isinstance(arm, str) and arm for arm in arms):
         raise InputError(f"{str(path)!r} has no list of arm names under 'arms' (got {arms!r}); {_HOW_TO_FIX}")
@@ -223,11 +211,7 @@ def made_with(arm_dir: Path, configured: dict[str, Any]) -> dict[str, Any]:
 
 
 def _step_record(arm_dir: Path, step: str) -> dict[str, Any] | None:
-    try:
-        record = json.loads((arm_dir / STEPS_DIR / f"{step}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # not run yet (or not written whole): nothing recorded
-    return record if isinstance(record, dict) else None
+    return read_step_record(arm_dir / STEPS_DIR / f"{step}.json")  # None: not run yet (or not written whole)
 
 
 def _arm_row(arm_dir: Path, name: str, settings: dict) -> tuple[dict[str, Any], dict | None]:
@@ -429,16 +413,12 @@ def _chart_points(data: dict) -> list[dict[str, Any]]:
 
 
 def _chart(data: dict) -> bytes:
-    import matplotlib.style
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    import matplotlib
     from matplotlib.ticker import FuncFormatter
 
     points = _chart_points(data)
-    with matplotlib.style.context("default"):
-        colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
-        figure = Figure(figsize=_FIGSIZE, dpi=_DPI)
-        FigureCanvasAgg(figure)
+    with new_figure(_FIGSIZE, _DPI) as figure:
+        colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]  # the default style's, in the block
         axes = figure.subplots()
         names = [row["name"] for row in data["arms"]]  # an arm keeps its colour whichever arms are plotted
         # Labels of arms close along x (two 10% arms) are staggered upwards so they do not print over each other.
@@ -472,28 +452,12 @@ def _chart(data: dict) -> bytes:
         axes.set_title(f"{data['experiment']}: accuracy against training tokens (faint: each benchmark)")
         axes.grid(True, alpha=0.3)
         figure.tight_layout()
-        buffer = io.BytesIO()
-        # Software=None drops matplotlib's version chunk (Agg writes no date), so the bytes depend on the input alone;
-        # the plotted numbers travel as a text chunk (ASCII JSON: a PNG tEXt chunk is Latin-1).
-        metadata = {"Software": None, CHART_POINTS_KEY: json.dumps(points, ensure_ascii=True)}
-        figure.savefig(buffer, format="png", dpi=_DPI, metadata=metadata)
-    return buffer.getvalue()
+        # The plotted numbers travel as a text chunk (ASCII JSON: a PNG tEXt chunk is Latin-1).
+        return png_bytes(figure, {CHART_POINTS_KEY: json.dumps(points, ensure_ascii=True)})
 
 
 def _by_tokens(point: dict[str, Any]) -> float:
     return point["training_tokens"]
-
-
-def _write_atomically(path: Path, content: bytes) -> Path:
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _finite(value) -> bool:

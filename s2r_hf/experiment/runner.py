@@ -30,7 +30,7 @@ from typing import Any
 from s2r_hf._version import __version__
 from s2r_hf.core.children import run_tied
 from s2r_hf.core.errors import InputError, OutputError, RunInterruptedError, S2RError, StepFailedError
-from s2r_hf.core.folders import _disk_error_message, check_writable
+from s2r_hf.core.folders import FolderOwner, _disk_error_message, check_writable
 from s2r_hf.core.locks import FileLock
 from s2r_hf.core.models import is_local_model
 from s2r_hf.core.redaction import redact_argv
@@ -47,13 +47,14 @@ from s2r_hf.experiment.steps import (
     experiment_steps,
     now,
     pool_dir,
+    read_experiment_record,
     step_status,
     write_json,
     write_record,
 )
 from s2r_hf.pipeline.score import score_pool
 from s2r_hf.training.credentials import credential_variable
-from s2r_hf.training.provenance import read_provenance
+from s2r_hf.training.provenance import TRAINING_OWNER, read_provenance
 
 # Imported where they are used, not here: `s2r --help` loads this module (the options of `s2r experiment`) and needs
 # neither the training launcher (s2r_hf.training.sft), the dataset writers (s2r_hf.outputs.artifacts), the report nor
@@ -248,10 +249,12 @@ def _check_needs(planned: Step, by_id: dict[str, Step]) -> None:
 # -- the output folder ------------------------------------------------------------------------------------------------
 
 
+# How an output folder is known as an experiment's (s2r_hf.core.folders.check_writable): its experiment.json.
+EXPERIMENT_OWNER = FolderOwner.marked_by(EXPERIMENT_FILE, "s2r experiment", "experiment")
+
+
 def check_output(config: ExperimentConfig) -> Path:
     """The output folder must hold this experiment, or nothing: never another experiment's or anything else."""
-    import json
-
     output = config.output_dir
     path = output / EXPERIMENT_FILE
     if output.is_symlink() and not output.exists():
@@ -260,29 +263,20 @@ def check_output(config: ExperimentConfig) -> Path:
             "folder, or choose another output"
         )
     _refuse_inside_inputs(config)
-    if not output.exists():
-        return check_writable(output, overwrite=False)  # the usual checks: not the current folder, writable
-    if output.is_dir() and not any(output.iterdir()):
-        return output  # an empty folder made for it
-    if not output.is_dir():
-        raise OutputError(f"output {str(output)!r} is a file; choose a folder for the experiment")
+    # The usual checks (not the current folder, writable), and never a folder of another program: resumed into.
+    target = check_writable(output, overwrite=False, owner=EXPERIMENT_OWNER, reuse=True)
     if not path.is_file():
-        raise OutputError(
-            f"output folder {str(output)!r} exists and does not hold an s2r experiment (no {EXPERIMENT_FILE}); "
-            "choose another output (the experiment's `output`, or --set output=...)"
-        )
+        return target  # new, or an empty folder made for it
     try:
-        previous = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as err:
-        raise OutputError(f"{str(path)!r} cannot be read ({err}); remove it, or choose another output") from None
-    if not isinstance(previous, dict) or previous.get("format") != EXPERIMENT_FORMAT:
-        raise OutputError(f"{str(path)!r} is not an s2r experiment record; choose another output")
+        previous = read_experiment_record(path, "choose another output (--set output=FOLDER)")
+    except InputError as err:  # in the output folder: an output problem
+        raise OutputError(str(err)) from None
     if previous.get("name") != config.name:
         raise OutputError(
             f"output folder {str(output)!r} holds another experiment ({previous.get('name')!r}, not "
             f"{config.name!r}); choose another output, or give this experiment that folder's name"
         )
-    return output
+    return target
 
 
 def _refuse_inside_inputs(config: ExperimentConfig) -> None:
@@ -450,12 +444,8 @@ class _Context:
     def _train(self, planned: Step, resume: bool) -> dict[str, Any]:
         arm = self.config.arm(planned.arm)
         output = planned.output
+        check_writable(output, overwrite=False, owner=TRAINING_OWNER, reuse=True)  # never files s2r train did not write
         existing = read_provenance(output) if output.is_dir() else None
-        if output.exists() and existing is None and any(output.iterdir()):
-            raise OutputError(
-                f"{str(output)!r} holds files s2r train did not write (no s2r_training.json); move them away and run "
-                "again"
-            )
         if existing is not None and existing.get("status") == "finished" and resume:
             logger.info("%s: the training had finished before the run was stopped; keeping it", planned.id)
             return _train_summary(existing)

@@ -17,15 +17,15 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.errors import InputError
-from s2r_hf.core.folders import files_fingerprint, s2r_kind, source_files
+from s2r_hf.core.folders import files_fingerprint, s2r_kind, source_files, write_json_atomically
 from s2r_hf.core.models import is_local_model
 from s2r_hf.core.options import flatten
+from s2r_hf.core.records import read_json_object
 from s2r_hf.core.redaction import redact
 from s2r_hf.core.weights import digest_weights
 from s2r_hf.evaluation.results import read_results
@@ -197,10 +197,9 @@ def _cached_weights_digest(config: ExperimentConfig, folder: Path) -> str:
     OUTPUT/steps/weights.json (kept once the experiment's folder exists: `plan` on a new experiment writes nothing)."""
     cache_path = config.output_dir / STEPS_DIR / WEIGHTS_CACHE
     try:
-        cache = json.loads(cache_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        cache = read_json_object(cache_path, what="a weights digest cache")
+    except InputError:
         cache = {}  # none yet, or unreadable: the files are hashed again
-    cache = cache if isinstance(cache, dict) else {}
     key = str(folder.resolve())
     known = cache.get(key)
     digest = digest_weights(folder, known if isinstance(known, dict) else None)
@@ -222,16 +221,27 @@ def _evaluation_settings(config: ExperimentConfig) -> dict[str, Any]:
 # -- records ----------------------------------------------------------------------------------------------------------
 
 
+def read_experiment_record(path: Path, fix: str) -> dict[str, Any]:
+    """The one reader of `experiment.json` (written by `s2r experiment run`): a JSON object of format
+    EXPERIMENT_FORMAT, or an InputError naming the file, what is wrong and `fix`."""
+    return read_json_object(path, what="an experiment record", fix=fix, kind=("format", EXPERIMENT_FORMAT))
+
+
+def read_step_record(path: Path) -> dict[str, Any] | None:
+    """The one reader of a step's record (`steps/<step>.json`): None when it has none, or an unreadable one (not
+    written whole: the step has not finished)."""
+    if not path.exists():
+        return None
+    try:
+        return read_json_object(path, what="a step record", fix="the step runs again")
+    except InputError as err:
+        logger.warning("%s", err)
+        return None
+
+
 def read_record(step: Step) -> dict[str, Any] | None:
     """The step's record, or None when it has none (or an unreadable one: the step then runs again)."""
-    try:
-        record = json.loads(step.record_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (ValueError, OSError) as err:
-        logger.warning("%s: its record %s cannot be read (%s); running the step again", step.id, step.record_path, err)
-        return None
-    return record if isinstance(record, dict) else None
+    return read_step_record(step.record_path)
 
 
 def write_record(step: Step, status: str, **extra: Any) -> dict[str, Any]:
@@ -253,11 +263,9 @@ def write_json(path: Path, data: Any) -> None:
     """Write an experiment record whole, through the one rule for secrets (`redact`): a token given as an override
     (`--set train.overrides.hub_token=...`) or in the experiment file is recorded as REDACTED."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.parent / f".{path.name}.tmp-{os.getpid()}"
     # default=str first (paths, dates), so that redact sees every value as JSON will hold it.
     plain = json.loads(json.dumps(data, default=str))
-    temporary.write_text(json.dumps(redact(plain), indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_json_atomically(path, redact(plain))
 
 
 def now() -> str:

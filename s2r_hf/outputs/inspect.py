@@ -7,24 +7,16 @@ only a folder an earlier report wrote.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.columns import ID
-from s2r_hf.core.errors import InputError, OutputError, S2RError
-from s2r_hf.core.folders import (
-    check_writable,
-    load_dataset_folder,
-    make_staging,
-    move_into_place,
-    read_card_metadata,
-    remove_stale_staging,
-)
+from s2r_hf.core.errors import InputError
+from s2r_hf.core.folders import FolderOwner, check_writable, load_dataset_folder, read_card_metadata, staged_folder
 from s2r_hf.core.locks import locked_output
+from s2r_hf.core.records import read_json_object
 from s2r_hf.core.rows import arrow_column
 from s2r_hf.outputs.artifacts import load_scored_pool
 from s2r_hf.outputs.pool_report import REPORT_JSON, REPORT_KIND, describe_pool, report_files
@@ -92,55 +84,30 @@ def write_report(
     return target, report
 
 
-def _is_report_folder(path: Path) -> bool:
+def _report_kind(folder: Path) -> str | None:
+    """REPORT_KIND for a folder `s2r inspect` wrote (its report.json says so), None for any other."""
     try:
-        return json.loads((path / REPORT_JSON).read_text(encoding="utf-8")).get("kind") == REPORT_KIND
-    except (OSError, ValueError, AttributeError):
-        return False
+        read_json_object(folder / REPORT_JSON, what="a pool report", kind=("kind", REPORT_KIND))
+    except InputError:
+        return None
+    return REPORT_KIND
+
+
+# How an output folder is known as a report `s2r inspect` wrote, the one kind of folder its --overwrite replaces.
+REPORT_OWNER = FolderOwner("s2r inspect", f"{REPORT_JSON} of kind {REPORT_KIND}", _report_kind)
 
 
 def _check_report_output(output: Path, overwrite: bool, inputs) -> Path:
-    """The rules of s2r_hf.core.folders.check_writable, with a report folder (report.json of kind pool_report) as the
-    one
-    kind of existing folder --overwrite may replace."""
-    target = output.expanduser().resolve()
-    if not (target.exists() and overwrite and _is_report_folder(target)):
-        if target.is_dir() and overwrite and not _is_report_folder(target):
-            raise OutputError(
-                f"--overwrite refused: {str(output)!r} holds no report written by `s2r inspect` (no {REPORT_JSON} of "
-                "kind pool_report); choose another output folder"
-            )
-        return check_writable(output, overwrite=False, inputs=inputs)
-    # An earlier report: every other rule still applies, checked on a name beside it that does not exist.
-    probe = target.parent / f".{target.name}.probe-does-not-exist"
-    check_writable(probe, overwrite=False, inputs=inputs)
-    cwd = Path.cwd().resolve()
-    if target in (cwd, *cwd.parents):
-        raise OutputError(f"output {str(output)!r} holds the current folder; s2r never writes over it")
-    for source in inputs:
-        source = None if source is None else Path(source).expanduser().resolve()
-        if source is not None and target in (source, *source.parents):
-            raise OutputError(f"output {str(output)!r} holds the input {str(source)!r}; write the report elsewhere")
-    return target
+    """The rules of s2r_hf.core.folders.check_writable, with a report folder as the one kind of existing folder
+    --overwrite may replace."""
+    return check_writable(output, overwrite, inputs=inputs, owner=REPORT_OWNER)
 
 
 def _write_folder(target: Path, files: dict[str, bytes], overwrite: bool) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     # Locked before the stale staging folders are removed: another report into this folder is refused, instead of
     # removing this one's staging folder as stale.
-    with locked_output(target, "s2r inspect"):
-        remove_stale_staging(target)
-        staging = make_staging(target, "tmp")
-        try:
-            for name, content in files.items():
-                (staging / name).write_bytes(content)
-            move_into_place(staging, target, overwrite)
-        except OSError as err:
-            shutil.rmtree(staging, ignore_errors=True)
-            if isinstance(err, S2RError):  # e.g. the folder appeared meanwhile
-                raise
-            raise OutputError(f"could not write the report to {str(target)!r}: {err.strerror or err}") from err
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+    with locked_output(target, "s2r inspect"), staged_folder(target, overwrite) as staging:
+        for name, content in files.items():
+            (staging / name).write_bytes(content)
     logger.info("wrote the pool report to %s", target)

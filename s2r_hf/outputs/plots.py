@@ -2,19 +2,20 @@
 
 `plot_distributions` returns PNG files as bytes (name -> content); `s2r select` writes them next to the parquet
 shards and the card shows them. The bytes are a function of the input alone: no software version or date is embedded,
-the style is matplotlib's default whatever the user's matplotlibrc says, and nothing touches pyplot's global state.
+the style is matplotlib's default whatever the user's matplotlibrc says, and nothing touches pyplot's global state
+(s2r_hf.core.figures).
 Republishing an unchanged subset therefore uploads identical plots, and the Hub sees no change.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import numbers
 from collections.abc import Sequence
 
 from s2r_hf.core.errors import InputError
+from s2r_hf.core.figures import new_figure, png_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -55,14 +56,9 @@ def _histogram_png(
     xlabel: str,
     title: str,
 ) -> bytes:
-    import matplotlib.style
     import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    with matplotlib.style.context("default"):
-        figure = Figure(figsize=_FIGSIZE, dpi=_DPI)
-        FigureCanvasAgg(figure)
+    with new_figure(_FIGSIZE, _DPI) as figure:
         axes = figure.subplots()
         edges = np.histogram_bin_edges(np.asarray(pool + subset, dtype=float), bins=bins)
         axes.hist(pool, bins=edges, density=True, color=_POOL_COLOR, alpha=0.75, label=f"pool (n={len(pool):,})")
@@ -84,11 +80,7 @@ def _histogram_png(
         axes.set_title(title)
         axes.legend(loc="best", frameon=False)
         figure.tight_layout()
-        buffer = io.BytesIO()
-        # The canvas is Agg whatever backend pyplot uses. Software=None drops the "matplotlib version ..." text chunk;
-        # Agg PNGs carry no creation date.
-        figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
-    return buffer.getvalue()
+        return png_bytes(figure)
 
 
 def plot_distributions(

@@ -16,12 +16,12 @@ s2r_hf.outputs.plots, the PNG bytes depend on the input alone. The scored pool's
 
 from __future__ import annotations
 
-import io
 import json
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.cards import render_body
 from s2r_hf.core.columns import DIFFICULTY, RETHINK_COUNT, ROLLOUT_DIFFICULTY, TRACE_LENGTH
+from s2r_hf.core.figures import new_figure, png_bytes
 from s2r_hf.core.rows import arrow_column
 from s2r_hf.core.stats import auc, spearman
 from s2r_hf.selection import QUADRANTS, _difficulty_column, _numeric_column, quadrant_index, split_quadrants
@@ -119,22 +119,10 @@ def describe_pool(
 # ---- pictures ------------------------------------------------------------------------------------------------------
 
 
-def _figure():
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=_FIGSIZE, dpi=_DPI)
-    FigureCanvasAgg(figure)
-    return figure
-
-
 def _png(figure) -> bytes:
-    buffer = io.BytesIO()
     # Fixed margins: tight_layout would measure every label first, a third of the time a plot takes.
     figure.subplots_adjust(left=0.1, right=0.97, bottom=0.1, top=0.93)
-    # No "matplotlib version" text chunk: the same input gives the same bytes.
-    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
-    return buffer.getvalue()
+    return png_bytes(figure)
 
 
 def plot_quadrants(
@@ -145,12 +133,10 @@ def plot_quadrants(
     subset_difficulty: np.ndarray | None = None,
 ) -> bytes:
     """The 2-D histogram of difficulty against length, median lines, quadrant counts, and a subset's rows if given."""
-    import matplotlib.style
     import numpy as np
 
     medians, counts, rows = report["medians"], report["quadrants"], report["rows"]
-    with matplotlib.style.context("default"):
-        figure = _figure()
+    with new_figure(_FIGSIZE, _DPI) as figure:
         axes = figure.subplots()
         low, high = float(length.min()), float(length.max())
         x_edges = np.linspace(low, high if high > low else low + 1.0, 41)
@@ -183,7 +169,6 @@ def plot_quadrants(
 
 def plot_judge_vs_rollout(judge: np.ndarray, rollout: np.ndarray) -> bytes:
     """Box plots of the judge's score for each rollout difficulty (binned in fifths when it takes many values)."""
-    import matplotlib.style
     import numpy as np
 
     levels = np.unique(np.round(rollout, 3))
@@ -195,8 +180,7 @@ def plot_judge_vs_rollout(judge: np.ndarray, rollout: np.ndarray) -> bytes:
         groups = [judge[bins == index] for index in range(5)]
         labels = [f"{index / 5:g}-{(index + 1) / 5:g}" for index in range(5)]
         groups, labels = zip(*[(group, label) for group, label in zip(groups, labels) if len(group)])
-    with matplotlib.style.context("default"):
-        figure = _figure()
+    with new_figure(_FIGSIZE, _DPI) as figure:
         axes = figure.subplots()
         axes.boxplot(list(groups), tick_labels=list(labels))
         axes.set_xlabel("rollout difficulty (1 - verified-correct rollouts / rollouts)")

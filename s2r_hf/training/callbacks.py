@@ -31,6 +31,7 @@ from transformers import TrainerCallback
 
 from s2r_hf.core.children import popen_tied
 from s2r_hf.core.errors import InputError, PublishError
+from s2r_hf.core.records import read_json_object
 from s2r_hf.core.redaction import redact_argv
 from s2r_hf.hub.checks import check_repo_id
 from s2r_hf.hub.commit import commit_files
@@ -423,22 +424,19 @@ def read_results(path: Path) -> dict[str, dict[str, float]]:
         path = path / "results.json"
     if not path.is_file():
         raise InputError(f"the evaluation command exited 0 but wrote no results file {str(path)!r}")
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as err:
-        raise InputError(f"the results file {str(path)!r} is not JSON: {err}") from err
-    results = payload.get("results") if isinstance(payload, dict) else None
+    payload = read_json_object(path, what="a results file", fix=f"the evaluation command must write {_RESULTS_SHAPE}")
+    results = payload.get("results")
     shape_ok = isinstance(results, dict) and all(
         isinstance(metrics, dict)
         and all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in metrics.values())
         for metrics in results.values()
     )
     if not shape_ok:
-        raise InputError(
-            f'the results file {str(path)!r} must hold {{"results": {{benchmark: {{metric: number}}}}}}, got '
-            f"{json.dumps(payload)[:200]}"
-        )
+        raise InputError(f"the results file {str(path)!r} must hold {_RESULTS_SHAPE}, got {json.dumps(payload)[:200]}")
     return results
+
+
+_RESULTS_SHAPE = '{"results": {benchmark: {metric: number}}}'
 
 
 class CallbackSettings(Protocol):

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from s2r_hf.core.errors import InputError, OutputError
-from s2r_hf.training.provenance import PROVENANCE_FILE, read_provenance, update_provenance
+from s2r_hf.core.errors import InputError, OutputError, SourceNotFoundError
+from s2r_hf.core.folders import check_writable
+from s2r_hf.core.records import read_json_object
+from s2r_hf.training.provenance import TRAINING_OWNER, read_provenance, update_provenance
 
 logger = logging.getLogger(__name__)
 
@@ -61,17 +62,11 @@ def check_output_dir(training_args) -> OutputPlan:
     """
     output = Path(training_args.output_dir).expanduser()
     explicit = _explicit_checkpoint(training_args.resume_from_checkpoint, output, training_args.overwrite_output_dir)
-    if output.exists() and not output.is_dir():
-        raise InputError(f"output_dir {str(output)!r} is a file; choose a folder with --output_dir")
-    _require_writable(output)
+    # The one output guard: not a file, writable, not the current folder, never a folder s2r train did not write.
+    check_writable(output, training_args.overwrite_output_dir, owner=TRAINING_OWNER, reuse=True)
     if not output.exists() or not any(output.iterdir()):
         return OutputPlan(output, resume=explicit)
     record = read_provenance(output)
-    if record is None:
-        raise InputError(
-            f"output_dir {str(output)!r} exists and was not written by s2r train (no {PROVENANCE_FILE}); choose "
-            "another --output_dir (s2r never writes into a folder it did not write)"
-        )
     if training_args.overwrite_output_dir:
         return OutputPlan(output, resume=explicit, clear=True)
     pending = record.get(PENDING_EVALUATION)
@@ -92,12 +87,12 @@ def checkpoint_problem(folder: Path) -> str | None:
     if not folder.is_dir():
         return "does not exist" if not folder.exists() else "is not a folder"
     try:
-        state = json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        state = read_json_object(folder / "trainer_state.json", what="a trainer state")
+    except SourceNotFoundError:
         return "has no trainer_state.json (it was not saved whole)"
-    except (OSError, ValueError):
+    except InputError:
         return "has a trainer_state.json that cannot be read (it was not saved whole)"
-    if not isinstance(state, dict) or "global_step" not in state:
+    if "global_step" not in state:
         return "has a trainer_state.json without global_step"
     deepspeed = any(path.is_dir() for path in folder.glob("global_step*"))
     if not deepspeed and not any((folder / name).is_file() for name in WEIGHT_FILES):
@@ -152,23 +147,6 @@ def _explicit_checkpoint(value, output: Path, overwrite: bool) -> str | None:
     return str(checkpoint)
 
 
-def _require_writable(output: Path) -> None:
-    """The output folder (or the nearest folder above it that exists) must be writable: say so before any work."""
-    existing = output
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise OutputError(
-            f"output_dir {str(output)!r} cannot be created: {str(existing)!r} is a file, not a folder; choose "
-            "another --output_dir"
-        )
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputError(
-            f"output_dir {str(output)!r} cannot be written: {str(existing)!r} is read-only or not yours; choose an "
-            "--output_dir on a disk you can write to"
-        )
-
-
 def check_apart_from_inputs(output: Path, inputs: dict[str, str | None]) -> None:
     """The output must not be an input folder or inside one (a dataset folder would then read the run as data).
 
@@ -181,7 +159,8 @@ def check_apart_from_inputs(output: Path, inputs: dict[str, str | None]) -> None
         folder = Path(value).expanduser().resolve()
         if target == folder or folder in target.parents:
             where = "is" if target == folder else "is inside"
-            raise InputError(
+            # An OutputError, as check_writable's for an output inside an input folder: the output is what to change.
+            raise OutputError(
                 f"output_dir {str(output)!r} {where} the {option} folder {value!r}; choose an --output_dir outside it "
                 "(s2r never writes into its inputs)"
             )
@@ -207,7 +186,7 @@ def check_checkpoint_fits(checkpoint: str | None, model_args) -> None:
     from transformers import AutoConfig
 
     try:
-        saved = json.loads(saved_path.read_text(encoding="utf-8"))
+        saved = read_json_object(saved_path, what="a model's config")  # InputError is a ValueError
         base = AutoConfig.from_pretrained(
             model_args.model_name_or_path,
             revision=model_args.model_revision,

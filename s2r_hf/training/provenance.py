@@ -10,18 +10,21 @@ started; resumable), `trained` (the loop ended), `finished` (the final model is 
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from s2r_hf._version import __version__
 from s2r_hf.core.cards import render_card
-from s2r_hf.core.errors import InputError
+from s2r_hf.core.folders import FolderOwner, write_json_atomically, write_text_atomically
 from s2r_hf.core.models import is_local_model
+from s2r_hf.core.records import read_json_object
 from s2r_hf.core.redaction import redact
 
 PROVENANCE_FILE = "s2r_training.json"
+TRAINING_KIND = "s2r_training"  # the record's "kind"
+# How an output folder is known as one `s2r train` wrote (s2r_hf.core.folders.check_writable): its training record.
+TRAINING_OWNER = FolderOwner.marked_by(PROVENANCE_FILE, "s2r train", "training", "--overwrite_output_dir")
 CARD_FILE = "README.md"
 
 
@@ -36,7 +39,7 @@ def new_record(
 ) -> dict[str, Any]:
     """A new run's provenance record: what it trains on and from, before any training (status `running`)."""
     return {
-        "kind": "s2r_training",
+        "kind": TRAINING_KIND,
         "status": "running",
         "name": name,
         "s2r_hf_version": __version__,
@@ -85,17 +88,17 @@ def data_record(
 
 
 def read_provenance(output_dir: str | os.PathLike) -> dict[str, Any] | None:
-    """The provenance of an s2r training folder, or None when s2r did not write one there."""
+    """The training record of an s2r training folder (the one reader of `s2r_training.json`), or None when there is
+    none; an InputError when the file is damaged or of another kind."""
     path = Path(output_dir) / PROVENANCE_FILE
-    if not path.is_file():
+    if not path.exists():
         return None
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as err:
-        raise InputError(f"{str(path)!r} cannot be read ({err}); it was not written whole: remove it") from err
-    if not isinstance(record, dict) or record.get("kind") != "s2r_training":
-        raise InputError(f"{str(path)!r} is not an s2r training record; remove it or choose another output_dir")
-    return record
+    return read_json_object(
+        path,
+        what="an s2r training record",
+        fix="it was not written whole, or not by s2r train: remove it, or choose another output_dir",
+        kind=("kind", TRAINING_KIND),
+    )
 
 
 def write_provenance(output_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
@@ -107,10 +110,7 @@ def write_provenance(output_dir: str | os.PathLike, record: dict[str, Any]) -> P
     record = redact(record)
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / PROVENANCE_FILE
-    temporary = folder / f".{PROVENANCE_FILE}.tmp"
-    temporary.write_text(json.dumps(record, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    path = write_json_atomically(folder / PROVENANCE_FILE, record, default=str)
     write_model_card(folder, record)
     return path
 
@@ -140,8 +140,4 @@ def card_metadata(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_model_card(output_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
-    path = Path(output_dir) / CARD_FILE
-    temporary = Path(output_dir) / f".{CARD_FILE}.tmp"
-    temporary.write_text(render_card("model.md", card_metadata(record)), encoding="utf-8")
-    os.replace(temporary, path)
-    return path
+    return write_text_atomically(Path(output_dir) / CARD_FILE, render_card("model.md", card_metadata(record)))

@@ -9,12 +9,11 @@ One publish is one commit or none (identical content makes none). Files the repo
 are deleted in the same commit, so the repo is the folder; evaluation results pushed into the card's `model-index` since
 the last publish (s2r_hf.evaluation.publish) are carried over into the card, so a later publish does not erase them.
 
-This module reads `s2r_training.json` itself: the Hub code must not import the training code (which imports it).
+The training record `s2r_training.json` is read by its one reader, s2r_hf.training.provenance.read_provenance.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from fnmatch import fnmatch
@@ -27,6 +26,7 @@ from s2r_hf.core.errors import InputError
 from s2r_hf.hub.checks import check_publish_options, check_repo_id
 from s2r_hf.hub.commit import CommitPlan, CommitResult, commit_files, count_changes, describe_changes
 from s2r_hf.hub.retry import RetryPolicy, check_online
+from s2r_hf.training.provenance import PROVENANCE_FILE, TRAINING_KIND, read_provenance
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +53,7 @@ PUSH_EXCLUDE = (
 # Folders of a training output folder that are not the model: the intermediate checkpoints (each one is pushed to its
 # own branch by the push_to_hub_revision callback, if at all), the evaluations run during training, trainer logs.
 OUTPUT_EXCLUDE = ("checkpoint-*", "s2r_eval/*", "runs/*")
-TRAINING_FILE = "s2r_training.json"  # the name s2r_hf.training.provenance writes
-TRAINING_KIND = "s2r_training"
+TRAINING_FILE = PROVENANCE_FILE
 CARD_FILE = "README.md"
 
 Folder = str | os.PathLike
@@ -121,19 +120,14 @@ def publish_model(
 
 
 def read_training_record(folder: Folder) -> dict[str, Any]:
-    """The `s2r_training.json` of a training output folder; an InputError when it has none or an unreadable one."""
-    path = Path(folder) / TRAINING_FILE
-    if not path.is_file():
+    """The `s2r_training.json` of a training output folder (read by `read_provenance`); an InputError when it has none
+    or an unreadable one."""
+    record = read_provenance(folder)
+    if record is None:
         raise InputError(
             f"{str(folder)!r} is not an output folder of `s2r train` (no {TRAINING_FILE} in it); give the "
             "output_dir of a finished `s2r train` run (to push other files, use s2r_hf.commit_files)"
         )
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as err:
-        raise InputError(f"{str(path)!r} cannot be read ({err}); it was not written whole") from err
-    if not isinstance(record, dict) or record.get("kind") != TRAINING_KIND:
-        raise InputError(f"{str(path)!r} is not an s2r training record (its kind is not {TRAINING_KIND!r})")
     return record
 
 

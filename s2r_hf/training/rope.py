@@ -18,6 +18,9 @@ from pathlib import Path
 
 from s2r_hf.core.entry import run_entry
 from s2r_hf.core.errors import InputError, ModelError, OutputExistsError
+from s2r_hf.core.folders import staged_folder
+from s2r_hf.core.locks import locked_output
+from s2r_hf.core.records import read_json_object
 
 logger = logging.getLogger(__name__)
 
@@ -44,18 +47,22 @@ def extend_rope(model: str, output: str, *, theta: float = PAPER_THETA, max_posi
     config_path = source / "config.json"
     if not config_path.is_file():
         raise ModelError(f"{str(source)!r} has no config.json; give a transformers model folder or Hub id")
-    config = json.loads(config_path.read_text(encoding="utf-8"))
+    try:
+        config = read_json_object(
+            config_path, what="a model's config", fix="give a transformers model folder or Hub id"
+        )
+    except InputError as err:  # the model named cannot be converted
+        raise ModelError(str(err)) from None
     if isinstance(config.get("rope_parameters"), dict):  # transformers 5 writes RoPE settings here
         config["rope_parameters"]["rope_theta"] = float(theta)
     if "rope_theta" in config or not isinstance(config.get("rope_parameters"), dict):
         config["rope_theta"] = float(theta)
     before = config.get("max_position_embeddings")
     config["max_position_embeddings"] = int(max_positions)
-    staging = target.with_name(f".{target.name}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source, staging, ignore=shutil.ignore_patterns(".*"))
-    (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    staging.rename(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with locked_output(target, "python -m s2r_hf.training.rope"), staged_folder(target, overwrite=False) as staging:
+        shutil.copytree(source, staging, ignore=shutil.ignore_patterns(".*"), dirs_exist_ok=True)
+        (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     logger.info("wrote %s: rope theta %s, max positions %s -> %s", target, theta, before, max_positions)
     return target
 

@@ -54,7 +54,7 @@ def test_a_folder_s2r_did_not_write_is_never_replaced(tmp_path):
     mine = tmp_path / "thesis"
     mine.mkdir()
     (mine / "chapter1.tex").write_text("months of work")
-    with pytest.raises(OutputError, match=r"--overwrite refused: .*thesis' was not written by s2r"):
+    with pytest.raises(OutputError, match=r"--overwrite refused: output folder .*thesis' exists and was not written"):
         write(mine, 1, overwrite=True)
     (mine / CARD_FILE).write_text("---\nlicense: mit\n---\nsomeone's dataset\n")  # a card, but not s2r's
     with pytest.raises(OutputError, match="was not written by s2r"):

@@ -147,7 +147,7 @@ def test_an_output_folder_that_is_not_an_experiment_is_refused(capsys, experimen
     out.mkdir()
     (out / "mine.txt").write_text("the user's")
     line = run_fails(capsys, "experiment", "run", experiment(), "--set", f"output={out}")
-    assert "does not hold an s2r experiment" in line
+    assert "exists and was not written by s2r experiment (no experiment.json)" in line
     assert sorted(path.name for path in out.iterdir()) == ["mine.txt"]
 
 
@@ -206,7 +206,7 @@ def test_report_of_a_folder_that_is_no_experiment(capsys, tmp_path):
     (tmp_path / "experiment.json").write_text(json.dumps({"format": "s2r-results/1", "arms": ["a"]}), "utf-8")
     line = run_fails(capsys, "experiment", "report", str(tmp_path))
     assert line.startswith(f"s2r experiment: error: {str(tmp_path / 'experiment.json')!r} is not an experiment record")
-    assert line.endswith(f"got 's2r-results/1'); {fix}")
+    assert line.endswith(f"('format' is 's2r-results/1', expected 's2r-experiment/1'); {fix}")  # the one reader's
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="the arm locks are flock locks (POSIX)")

@@ -23,8 +23,6 @@ import argparse
 import dataclasses
 import logging
 import os
-import shutil
-import uuid
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +31,7 @@ from typing import TYPE_CHECKING
 from s2r_hf.core.columns import DIFFICULTY, ID, MESSAGES
 from s2r_hf.core.entry import run_entry
 from s2r_hf.core.errors import ColumnError, InputError
+from s2r_hf.core.folders import write_table_atomically
 from s2r_hf.signals.judge.model import resolve_judge
 from s2r_hf.signals.judge.scorer import JudgeConfig, judge_difficulty_batch
 from s2r_hf.signals.judge.store import stable_digest
@@ -128,14 +127,11 @@ def score_shard(
 
 def _write_shard(path: Path, ids: list[str], scores: list[float], run: str, pool_fingerprint: str) -> None:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     table = pa.table({ID: pa.array(ids, pa.string()), DIFFICULTY: pa.array(scores, pa.float64())})
     table = table.replace_schema_metadata({_RUN_KEY: run.encode(), _POOL_KEY: pool_fingerprint.encode()})
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
-    pq.write_table(table, temporary)
-    os.replace(temporary, path)
+    write_table_atomically(path, table)
 
 
 def merge_shards(
@@ -249,18 +245,13 @@ def check_merge_output(output: str | os.PathLike, inputs: list[str | os.PathLike
 
 def save_merged(dataset: Dataset, output: str | os.PathLike, world_size: int, inputs: list[str | os.PathLike]) -> Path:
     """Save the merged pool into `output` whole: staged beside it, then moved into place."""
-    from s2r_hf.core.folders import CARD_FILE, make_staging, move_into_place, remove_stale_staging
+    from s2r_hf.core.folders import CARD_FILE, staged_folder
 
     target = check_merge_output(output, inputs)
     target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_staging(target)
-    staging = make_staging(target, "tmp")
-    try:
+    with staged_folder(target, overwrite=True) as staging:
         dataset.save_to_disk(str(staging))
         (staging / CARD_FILE).write_text(MERGED_CARD.format(world_size=world_size), encoding="utf-8")
-        move_into_place(staging, target, overwrite=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.columns import ID, MESSAGES
-from s2r_hf.core.errors import InputError, OutputExistsError
+from s2r_hf.core.folders import FolderOwner, check_writable
 from s2r_hf.core.models import is_local_model
 from s2r_hf.core.rows import arrow_column
 from s2r_hf.signals.judge.prompt import DEFAULT_SYSTEM_PROMPT
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from s2r_hf.signals.judge.training_loop import BaseJudge
 
 METADATA_FILE = "s2r_judge_training.json"
+# How an output folder is known as a judge `train_judge` wrote, which --overwrite may replace.
+JUDGE_OWNER = FolderOwner.marked_by(METADATA_FILE, "s2r train-judge", "judge")
 EVAL_PREDICTIONS_FILE = "eval_predictions.jsonl"
 JUDGE_TAGS = ["s2r-hf", "select2reason", "difficulty-judge"]
 
@@ -31,27 +33,10 @@ def check_output_dir(config: JudgeTrainingConfig) -> Path:
     """The output folder: refused when it exists and overwrite is off, and never one s2r did not write.
 
     `overwrite` replaces only a judge an earlier `train_judge` wrote (it holds s2r_judge_training.json), so a mistyped
-    `-o` can never delete a user's folder, the current directory or one above it.
+    `-o` can never delete a user's folder, the current directory or one above it (s2r_hf.core.folders.check_writable).
     """
-    output_dir = Path(config.output_dir).expanduser()
-    here = Path.cwd().resolve()
-    if output_dir.resolve() == here or output_dir.resolve() in here.parents:
-        raise InputError(
-            f"output folder {config.output_dir!r} is the current directory or contains it; name a new folder for the "
-            "judge"
-        )
-    if not output_dir.exists():
-        return output_dir
-    if not config.overwrite:
-        raise OutputExistsError(
-            f"output folder {output_dir} already exists; choose another or pass overwrite=True (--overwrite)"
-        )
-    if not output_dir.is_dir() or not (output_dir / METADATA_FILE).is_file():
-        raise InputError(
-            f"output folder {output_dir} exists and is not a judge written by s2r train-judge (it has no "
-            f"{METADATA_FILE}); --overwrite only replaces those. Choose another folder, or remove it yourself"
-        )
-    return output_dir
+    check_writable(config.output_dir, config.overwrite, owner=JUDGE_OWNER)
+    return Path(config.output_dir).expanduser()
 
 
 def write_eval_predictions(

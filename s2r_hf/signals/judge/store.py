@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.errors import InputError
+from s2r_hf.core.folders import write_json_atomically, write_table_atomically
 
 
 def question_key(question: str) -> str:
@@ -42,7 +42,7 @@ class ScoreStore:
             folder.mkdir(parents=True, exist_ok=True)
             info = folder / "judge.json"
             if not info.exists():
-                write_atomic_text(info, json.dumps({"identity": identity, **settings}, indent=2))
+                write_json_atomically(info, {"identity": identity, **settings})
         except OSError as err:  # a file in the way, no permission, a full disk
             raise InputError(
                 f"cannot write the judge's resume store under work_dir {str(work_dir)!r}: {err}. Give a writable "
@@ -69,15 +69,12 @@ class ScoreStore:
 
     def add(self, keys: Sequence[str], scores: Sequence[float], truncated: Sequence[bool]) -> Path:
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         table = pa.table(
             {"key": list(keys), "difficulty": pa.array(scores, pa.float64()), "truncated": list(truncated)}
         )
-        path = self.folder / f"part-{uuid.uuid4().hex}.parquet"
-        temporary = path.with_name(f".tmp-{path.name}")
-        pq.write_table(table, temporary)
-        os.replace(temporary, path)  # a killed run leaves at most a hidden temp file, never a partial part
+        # Written whole or not at all: a killed run leaves at most a hidden temporary file, never a partial part.
+        path = write_table_atomically(self.folder / f"part-{uuid.uuid4().hex}.parquet", table)
         known = self.known()
         for key, score, cut in zip(keys, scores, truncated, strict=True):
             known[key] = (score, cut)
@@ -87,10 +84,3 @@ class ScoreStore:
 def stable_digest(value: Any) -> str:
     """SHA-256 of a JSON-able value, the same whatever the order of its keys."""
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode("utf-8")).hexdigest()
-
-
-def write_atomic_text(path: Path, text: str) -> None:
-    """Write a text file whole or not at all: to a hidden temporary name, then renamed."""
-    temporary = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)

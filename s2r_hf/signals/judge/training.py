@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.errors import InputError
-from s2r_hf.core.folders import make_staging, move_into_place, remove_stale_staging
+from s2r_hf.core.folders import staged_folder
 from s2r_hf.core.stats import spearman
 from s2r_hf.signals.judge.judge_folder import (
     EVAL_PREDICTIONS_FILE,
@@ -88,10 +88,8 @@ def train_judge(dataset: Dataset, config: JudgeTrainingConfig) -> JudgeTrainingR
 
     train_data = training_dataset(prompts, targets, train_rows)
     output_dir.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_staging(output_dir)  # what a killed earlier run left beside it
-    staging = make_staging(output_dir, "tmp")  # permissions from the umask, marked as s2r's until published
-    published = False
-    try:
+    # Staged beside the output (permissions from the umask) and moved into place whole; removed if anything fails.
+    with staged_folder(output_dir, config.overwrite) as staging:
         train_output, model = train(base, train_data, staging / "trainer", config)
         # The "after" scores are those of the weights exactly as saved.
         model.to(base.save_dtype)
@@ -118,11 +116,6 @@ def train_judge(dataset: Dataset, config: JudgeTrainingConfig) -> JudgeTrainingR
         )
         write_judge_files(staging, metadata)
         check_output_dir(config)  # again: what is there now is what gets replaced
-        move_into_place(staging, output_dir, config.overwrite)
-        published = True
-    finally:
-        if not published:
-            shutil.rmtree(staging, ignore_errors=True)
     logger.info("trained judge written to %s", output_dir)
     return JudgeTrainingResult(
         output_dir=output_dir,

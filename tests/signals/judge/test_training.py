@@ -14,7 +14,7 @@ from datasets import Dataset
 
 from s2r_hf.core.cards import split_card
 from s2r_hf.core.columns import ID, MESSAGES
-from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, ModelError
+from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, ModelError, OutputError
 from s2r_hf.core.folders import STAGING_MARK
 from s2r_hf.core.rows import make_messages
 from s2r_hf.core.stats import spearman
@@ -190,14 +190,15 @@ def test_overwrite_replaces_only_a_judge_s2r_wrote(tmp_path, monkeypatch):
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "keep.txt").write_text("mine")
-    with pytest.raises(InputError, match=r"is not a judge written by s2r train-judge \(it has no s2r_judge_training"):
+    # A folder s2r did not write: OutputError, in the words of every output guard (s2r_hf.core.folders).
+    with pytest.raises(OutputError, match=r"exists and was not written by s2r train-judge \(no s2r_judge_training"):
         train_judge(pool_of(difficulty_rows(300)), _config(tmp_path, output_dir=str(mine), overwrite=True))
     assert (mine / "keep.txt").read_text() == "mine"
     # Never the current directory nor a folder above it, whatever it holds.
     monkeypatch.chdir(mine)
     (mine / METADATA_FILE).write_text("{}")
     for output in (".", str(tmp_path), "../mine"):
-        with pytest.raises(InputError, match="is the current directory or contains it"):
+        with pytest.raises(OutputError, match=r"is (the current folder|a folder above the current one)"):
             check_output_dir(_config(tmp_path, output_dir=output, overwrite=True))
     assert sorted(p.name for p in mine.iterdir()) == ["keep.txt", METADATA_FILE]
     # A judge folder written before is replaceable.
@@ -213,7 +214,7 @@ def test_cli_refuses_to_overwrite_the_current_directory(tmp_path, monkeypatch, c
     monkeypatch.chdir(tmp_path)
     assert main(["train-judge", str(source), "-o", ".", "--overwrite", "--pass-rate-column", "pass_rate"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("s2r train-judge: error: output folder '.' is the current directory") and err.count("\n") == 1
+    assert err.startswith("s2r train-judge: error: output '.' is the current folder") and err.count("\n") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pool.jsonl"]
 
 
