@@ -8,9 +8,19 @@ TORCH_VERSION ?= 2.13.0
 
 .PHONY: install demo test lint format bench
 
+# The install is skipped when this interpreter already has this checkout installed (an editable install found from
+# outside the checkout: -I ignores the current folder) and pyproject.toml has not changed since: pip's own check of a
+# satisfied `-e .[all]` takes about 40 s. INSTALLED is that record, one per interpreter, never committed.
+INSTALLED = .installed-$(shell $(PYTHON) -c "import hashlib, sys; print(hashlib.sha1(sys.executable.encode()).hexdigest()[:12])")
+
 install:
-	$(PYTHON) -c "import torch" 2>/dev/null || $(PYTHON) -m pip install "torch==$(TORCH_VERSION)"
-	$(PYTHON) -m pip install --quiet -e ".[all]"
+	@if [ "$(INSTALLED)" -nt pyproject.toml ] && $(PYTHON) -I -c "import pathlib, sys, s2r_hf; \
+		sys.exit(pathlib.Path(s2r_hf.__file__).resolve().parent != pathlib.Path(sys.argv[1]).resolve())" "$(CURDIR)/s2r_hf" 2>/dev/null; \
+	then echo "s2r-hf and its extras are installed from this checkout (remove $(INSTALLED) to reinstall)"; \
+	else \
+		$(PYTHON) -c "import torch" 2>/dev/null || $(PYTHON) -m pip install "torch==$(TORCH_VERSION)"; \
+		$(PYTHON) -m pip install --quiet -e ".[all]" && touch "$(INSTALLED)"; \
+	fi
 
 demo: install
 	$(PYTHON) -m s2r_hf.cli demo --output s2r-demo --overwrite
