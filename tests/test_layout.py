@@ -6,8 +6,8 @@ package map in docs/development.md is this list.
 
 Three checks: every import in the source (module level or inside a function, so a lazy import cannot hide a loop) goes
 to the same or a lower floor; the modules' imports have no cycle; and importing each module in a fresh interpreter
-loads nothing of a higher floor. Besides: `import s2r_hf` alone loads only the version, and the package map in docs/development.md
-puts every part on its floor and names every module.
+loads nothing of a higher floor. Besides: `import s2r_hf` alone loads only the version, and the package map in
+docs/development.md puts every part on its floor and names every module.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ def part_of(module: str) -> str | None:
 
 def floor_of(module: str) -> int:
     part = part_of(module)
-    assert part in FLOORS, f"{module} is in no floor: add {part!r} to FLOORS here and to the package map in docs/development.md"
+    where = "the package map in docs/development.md"
+    assert part in FLOORS, f"{module} is in no floor: add {part!r} to FLOORS here and to {where}"
     return FLOORS[part]
 
 
