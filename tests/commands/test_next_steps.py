@@ -74,6 +74,7 @@ def test_score_then_select_print_the_next_command_and_it_runs_as_printed(tmp_pat
     )
     inspect = suggested.removeprefix("Next: s2r ").split(" (the report")[0]
     assert main(shlex.split(inspect)) == 0  # the first suggestion runs as printed too
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "report written to pool-scored-report/report.md"
 
 
 def test_train_prints_where_the_model_is_and_the_evaluate_command(tmp_path, monkeypatch, capsys):
