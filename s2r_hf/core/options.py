@@ -11,6 +11,8 @@ settings and the validation of Python keywords all come from the same place and 
 - `add_arguments(parser, options)` adds one flag per option. Defaults are argparse.SUPPRESS, so the parsed namespace
   holds only what the user typed (`given(args, options)`), and `build(ScoreConfig, values)` fills in the rest from
   the dataclass defaults: the default is written once, in the dataclass, and shown in `--help` from there.
+- `DefaultsHelpFormatter` is the --help of every parser of s2r (the generated flags and the hand-written ones, TRL's
+  too): a real default is shown once, an unset one (None) not at all.
 - `check_field_types(config)` checks and normalises the values of a config in its `__post_init__`: a numpy integer
   is an integer, a bool is not, and a wrong type names the value and its type.
 
