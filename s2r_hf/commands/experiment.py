@@ -11,6 +11,7 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from s2r_hf.core.options import DefaultsHelpFormatter
     from s2r_hf.experiment.plan import FORMATS
     from s2r_hf.experiment.runner import STEP_NAMES
 
@@ -18,12 +19,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run = sub.add_parser(
         "run",
         help="run every step that is not up to date (a killed run resumes; a changed setting re-runs what it affects)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     plan = sub.add_parser(
         "plan",
         help="print one command per step with its dependencies (for Slurm, or a node per arm)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     for action in (run, plan):
         action.add_argument("experiment", help="an experiment YAML file, or a shipped example's name (tiny-cpu, ...)")
@@ -50,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     report = sub.add_parser(
         "report",
         help="write the comparison table (Markdown, JSON) and the accuracy-vs-training-tokens chart",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     report.add_argument("output", help="the experiment's output folder")
     report.add_argument("--arms", nargs="+", metavar="ARM", help="these arms, in this order (default: all)")
