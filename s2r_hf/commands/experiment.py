@@ -65,7 +65,14 @@ def _run(args: argparse.Namespace) -> int:
     from s2r_hf.experiment.runner import run_experiment
 
     config = load_experiment(args.experiment, args.overrides)
-    outcome = run_experiment(config, only=args.only, step=args.step, command=args.command_line)
+    outcome = run_experiment(
+        config,
+        only=args.only,
+        step=args.step,
+        command=args.command_line,
+        experiment=args.experiment,
+        overrides=args.overrides,
+    )
     print(outcome.report.markdown)
     print(f"ran {len(outcome.ran)} step(s), skipped {len(outcome.skipped)} up to date; output in {outcome.output_dir}")
     publication = outcome.publication

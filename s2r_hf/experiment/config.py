@@ -332,16 +332,14 @@ class ExperimentConfig:
             raise OptionTypeError(
                 f"evaluate.data must map benchmarks to local files, e.g. {{aime24: a.jsonl}}; got {data!r}"
             )
-        overrides = parse_data_overrides([f"{name}={path}" for name, path in data.items()])
+        # The rule of `s2r evaluate --data`: known benchmarks, each path existing (named as the file names it).
+        overrides = parse_data_overrides([f"{name}={path}" for name, path in data.items()], "evaluate.data")
         tasks = self.evaluation_config().task_list
         unused = sorted(set(overrides) - set(tasks))
         if unused:
             raise InputError(
                 f"evaluate.data names {unused[0]!r}, which is not among evaluate.tasks ({', '.join(tasks)})"
             )
-        for name, path in overrides.items():
-            if not Path(path).expanduser().exists():
-                raise SourceNotFoundError(f"evaluate.data.{name}: {path!r} does not exist; give a local file or folder")
         return overrides
 
     def to_dict(self) -> dict[str, Any]:
