@@ -7,6 +7,7 @@ import json
 import pytest
 
 from s2r_hf.cli import main
+from s2r_hf.core.errors import S2RError
 
 TINY = """
 name: tiny
@@ -426,3 +427,26 @@ def test_offline_the_shipped_example_names_its_model_and_benchmark_at_once(tmp_p
     ], done.stderr
     assert not out.exists() and "running" not in done.stderr  # no step ran, nothing was written
     assert seconds < 60, seconds  # the interpreter, TRL's option parser and two lookups: ~10 s on a busy 2-core box
+
+
+def test_the_run_it_first_hint_is_the_command_to_type(capsys, experiment, tmp_path):
+    """Issue 18: the `--step train` hint printed `EXPERIMENT` literally and dropped the user's `--set` overrides."""
+    import shlex
+
+    file, out = experiment(), tmp_path / "my out"  # a space: the printed command must quote it
+    settings = ["--set", f"output={out}", "--set", "arms.joint.weight=0.5"]
+    line = run_fails(capsys, "experiment", "run", file, *settings, "--only", "joint", "--step", "train")
+    expected = shlex.join(["s2r", "experiment", "run", file, *settings, "--only", "joint", "--step", "select"])
+    assert line.endswith(f"; run it first: {expected}"), line
+    assert line.startswith("s2r experiment: error: joint/train needs joint/select, which is not done (not run yet)")
+    # The pool needs no --only; a Python caller is shown the call to make.
+    from s2r_hf.experiment.config import load_experiment
+    from s2r_hf.experiment.runner import run_experiment
+
+    config = load_experiment(file, [f"output={out}"])
+    with pytest.raises(S2RError) as caught:
+        run_experiment(config, only=["joint"], step="select")
+    assert str(caught.value).endswith("; run it first: run_experiment(config, step='pool')")
+    line = run_fails(capsys, "experiment", "run", file, "--set", f"output={out}", "--step", "select")
+    expected = shlex.join(["s2r", "experiment", "run", file, "--set", f"output={out}", "--step", "pool"])
+    assert line.endswith(f"; run it first: {expected}"), line
