@@ -52,7 +52,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write the comparison table (Markdown, JSON) and the accuracy-vs-training-tokens chart",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    report.add_argument("output", help="the experiment's output folder")
+    report.add_argument(
+        "output",
+        metavar="EXPERIMENT",
+        help="the experiment's output folder, or the experiment (a YAML file or a shipped example's name, as for run)",
+    )
+    report.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting of the experiment file, as for run (output=FOLDER: where it ran)",
+    )
     report.add_argument("--arms", nargs="+", metavar="ARM", help="these arms, in this order (default: all)")
 
 
@@ -96,10 +108,12 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from s2r_hf.experiment.config import experiment_output
     from s2r_hf.experiment.report import build_report
 
-    report = build_report(args.output, args.arms)
-    report.write(args.output)
+    output = experiment_output(args.output, args.overrides)
+    report = build_report(output, args.arms)
+    report.write(output)
     print(report.markdown)
-    print(f"report written to {args.output} (report.md, report.json, accuracy_vs_tokens.png)")
+    print(f"report written to {output} (report.md, report.json, accuracy_vs_tokens.png)")
     return 0

@@ -207,7 +207,10 @@ def test_report_of_a_folder_that_is_no_experiment(capsys, tmp_path):
     assert list(tmp_path.iterdir()) == []  # no report written into it
     missing = tmp_path / "missing"
     line = run_fails(capsys, "experiment", "report", str(missing))
-    assert line == f"s2r experiment: error: {str(missing)!r} is not a folder; {fix}"
+    assert line.startswith(
+        f"s2r experiment: error: {str(missing)!r} is neither an experiment's output folder nor an experiment file or "
+        "shipped example (paper-1.5b, paper-7b, "
+    )
     (tmp_path / "experiment.json").write_text(json.dumps({"format": "s2r-results/1", "arms": ["a"]}), "utf-8")
     line = run_fails(capsys, "experiment", "report", str(tmp_path))
     assert line.startswith(f"s2r experiment: error: {str(tmp_path / 'experiment.json')!r} is not an experiment record")
