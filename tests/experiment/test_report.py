@@ -369,3 +369,21 @@ def test_report_takes_the_experiment_as_run_and_plan_do(tmp_path, capsys):
         assert main(["experiment", "report", *argv]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert err[-1].startswith(f"s2r experiment: error: {expected}"), err
+
+
+def test_the_report_files_follow_the_umask(tmp_path):
+    """Issue 18: the experiment's report.md was written 0600 under umask 022 (others could not read it)."""
+    import os
+    import stat
+
+    out = make_experiment(tmp_path / "out")
+    previous = os.umask(0o022)
+    try:
+        written = build_report(out).write(out)
+    finally:
+        os.umask(previous)
+    assert {name: stat.S_IMODE(path.stat().st_mode) for name, path in written.items()} == {
+        "report.md": 0o644,
+        "report.json": 0o644,
+        "accuracy_vs_tokens.png": 0o644,
+    }
