@@ -53,7 +53,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write the comparison table (Markdown, JSON) and the accuracy-vs-training-tokens chart",
         formatter_class=DefaultsHelpFormatter,
     )
-    report.add_argument("output", help="the experiment's output folder")
+    report.add_argument(
+        "output",
+        metavar="EXPERIMENT",
+        help="the experiment's output folder, or the experiment (a YAML file or a shipped example's name, as for run)",
+    )
+    report.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting of the experiment file, as for run (output=FOLDER: where it ran)",
+    )
     report.add_argument("--arms", nargs="+", metavar="ARM", help="these arms, in this order (default: all)")
 
 
@@ -66,7 +78,14 @@ def _run(args: argparse.Namespace) -> int:
     from s2r_hf.experiment.runner import run_experiment
 
     config = load_experiment(args.experiment, args.overrides)
-    outcome = run_experiment(config, only=args.only, step=args.step, command=args.command_line)
+    outcome = run_experiment(
+        config,
+        only=args.only,
+        step=args.step,
+        command=args.command_line,
+        experiment=args.experiment,
+        overrides=args.overrides,
+    )
     print(outcome.report.markdown)
     print(f"ran {len(outcome.ran)} step(s), skipped {len(outcome.skipped)} up to date; output in {outcome.output_dir}")
     publication = outcome.publication
@@ -90,10 +109,12 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from s2r_hf.experiment.config import experiment_output
     from s2r_hf.experiment.report import build_report
 
-    report = build_report(args.output, args.arms)
-    report.write(args.output)
+    output = experiment_output(args.output, args.overrides)
+    report = build_report(output, args.arms)
+    report.write(output)
     print(report.markdown)
-    print(f"report written to {args.output} (report.md, report.json, accuracy_vs_tokens.png)")
+    print(f"report written to {output} (report.md, report.json, accuracy_vs_tokens.png)")
     return 0
