@@ -50,7 +50,7 @@ from s2r_hf.core.redaction import redact_command
 from s2r_hf.core.weights import weight_files, weights_digest
 from s2r_hf.evaluation.presets import PRESETS, TaskSettings, get_preset
 from s2r_hf.evaluation.prompt import SYSTEM_PROMPT, benchmark_of_details
-from s2r_hf.evaluation.results import DETAILS_DIR, EVALUATION_KIND, RESULTS_FORMAT, write_results
+from s2r_hf.evaluation.results import DETAILS_DIR, EVALUATION_KIND, RESULTS_FORMAT, is_partial, write_results
 from s2r_hf.pool.benchmarks import BENCHMARKS, load_benchmark, parse_data_overrides, require_benchmark_names
 
 logger = logging.getLogger(__name__)
@@ -540,7 +540,7 @@ def tidy_results(
             "mean_rethinks": stats.get("mean_rethinks"),
             "data": sources[name],
         }
-    return {
+    tidy = {
         "format": RESULTS_FORMAT,
         "label": config.label or identity["name"],
         "model": identity,
@@ -549,7 +549,7 @@ def tidy_results(
             "system_prompt": SYSTEM_PROMPT,
             "seed": config.seed,
             "max_samples": config.max_samples,
-            "partial": config.max_samples is not None,
+            "partial": False,  # set below: whether some benchmark was evaluated on part of its problems
             "backend": config.backend,
             "lighteval_version": lighteval_version,
             "s2r_version": __version__,
@@ -560,3 +560,6 @@ def tidy_results(
         "results": results,
         "table": table,
     }
+    # A --max-samples beyond a benchmark's size evaluates all of it: partial only when some problem was left out.
+    tidy["protocol"]["partial"] = is_partial(tidy)
+    return tidy
