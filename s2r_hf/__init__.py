@@ -93,7 +93,7 @@ def __getattr__(name: str):
         return getattr(import_module(_PUBLIC[name]), name)
     # A subpackage or module named as an attribute (`s2r_hf.evaluation.metric.metric_path()` after a bare
     # `import s2r_hf`, as the README writes it) is imported when first named, as `import s2r_hf.evaluation` would.
-    if not name.startswith("_") and find_spec(f"{__name__}.{name}") is not None:
+    if name.isidentifier() and not name.startswith("_") and find_spec(f"{__name__}.{name}") is not None:
         return import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 's2r_hf' has no attribute {name!r}")
 
