@@ -5,6 +5,7 @@ transformers load only when a function that needs them is first used.
 """
 
 from importlib import import_module
+from importlib.util import find_spec
 from typing import TYPE_CHECKING
 
 from s2r_hf._version import __version__
@@ -91,6 +92,10 @@ __all__ = ["__version__", *_PUBLIC]
 def __getattr__(name: str):
     if name in _PUBLIC:
         return getattr(import_module(_PUBLIC[name]), name)
+    # A subpackage or module named as an attribute (`s2r_hf.evaluation.metric.metric_path()` after a bare
+    # `import s2r_hf`, as the README writes it) is imported when first named, as `import s2r_hf.evaluation` would.
+    if name.isidentifier() and not name.startswith("_") and find_spec(f"{__name__}.{name}") is not None:
+        return import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 's2r_hf' has no attribute {name!r}")
 
 

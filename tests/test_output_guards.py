@@ -134,3 +134,79 @@ def _experiment_reading(model, output):
         output=str(output),
     )
     check_output(config)
+
+
+# -- a folder another s2r command wrote (issue 18: `s2r evaluate -o run1 --overwrite` on a training run said run1 "was
+# not written by s2r") ------------------------------------------------------------------------------------------------
+
+
+def _scored_pool(path, overwrite):
+    from s2r_hf.core.folders import check_writable
+
+    check_writable(path, overwrite, kind="scored_pool")
+
+
+def _evaluation(path, overwrite):
+    from s2r_hf.core.folders import check_writable
+
+    check_writable(path, overwrite, kind="evaluation")  # as s2r_hf.evaluation.runner.evaluate_model calls it
+
+
+# Each kind of folder: what makes one (its marker file), and how errors name it, written out by hand.
+KINDS = {
+    "scored_pool": ("README.md", "---\ns2r:\n  kind: scored_pool\n---\n", "a scored pool (written by s2r score)"),
+    "subset": ("README.md", "---\ns2r:\n  kind: subset\n---\n", "a subset (written by s2r select)"),
+    "evaluation": ("README.md", "---\ns2r:\n  kind: evaluation\n---\n", "an evaluation (written by s2r evaluate)"),
+    "training": (
+        "s2r_training.json",
+        '{"kind": "s2r_training", "status": "running"}',
+        "a training run (written by s2r train)",
+    ),
+    "judge": ("s2r_judge_training.json", "{}", "a trained judge (written by s2r train-judge)"),
+    "pool_report": ("report.json", '{"kind": "pool_report"}', "a pool report (written by s2r inspect)"),
+    "experiment": (
+        "experiment.json",
+        '{"format": "s2r-experiment/1", "name": "tiny", "arms": ["full"]}',
+        "an experiment (written by s2r experiment)",
+    ),
+}
+# (guard, the kind it writes, the option that replaces its own kind, whether it resumes into its folder)
+KIND_GUARDS = [
+    (_scored_pool, "scored_pool", "--overwrite", False),
+    (_dataset_folder, "subset", "--overwrite", False),
+    (_evaluation, "evaluation", "--overwrite", False),
+    (_training, "training", "--overwrite_output_dir", True),
+    (_judge, "judge", "--overwrite", False),
+    (_pool_report, "pool_report", "--overwrite", False),
+    (_experiment, "experiment", None, True),
+]
+PAIRS = [(guard, own, option, resumes, found) for guard, own, option, resumes in KIND_GUARDS for found in KINDS]
+
+
+@pytest.mark.parametrize(
+    ("guard", "own", "option", "resumes", "found"),
+    [pair for pair in PAIRS if pair[1] != pair[4]],
+    ids=[f"{own}-meets-{found}" for _, own, _, _, found in PAIRS if own != found],
+)
+def test_a_folder_of_another_command_is_named_by_its_kind_and_writer(tmp_path, guard, own, option, resumes, found):
+    folder = tmp_path / "run1"
+    folder.mkdir()
+    name, content, held = KINDS[found]
+    (folder / name).write_text(content)
+    wanted = KINDS[own][2]
+    where = f"output folder {str(folder)!r}"
+    if option is not None:
+        with pytest.raises(OutputError) as caught:
+            guard(folder, True)
+        assert str(caught.value) == (
+            f"{option} refused: {where} holds {held}, and {option} replaces only {wanted}; choose another output folder"
+        )
+    with pytest.raises(OutputError) as caught:
+        guard(folder, False)
+    if resumes:  # written into without an option: refused at once
+        assert str(caught.value) == f"{where} holds {held}, not {wanted}; choose another output folder"
+    else:  # the option is not suggested: it would be refused
+        assert str(caught.value) == (
+            f"{where} already exists and holds {held}; {option} replaces only {wanted}: choose another output folder"
+        )
+    assert [path.name for path in folder.iterdir()] == [name]  # untouched

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from s2r_hf.core.cards import split_card
 from s2r_hf.core.errors import InputError, OutputError, OutputExistsError, S2RError, SourceNotFoundError
 from s2r_hf.core.locks import locked_output
+from s2r_hf.core.records import read_json_object
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -44,24 +45,40 @@ S2R_KINDS = ("scored_pool", "subset", "collection", "merged_pool", "evaluation")
 STAGING_MARK = ".s2r-staging"
 
 
+# Every kind of folder an s2r command writes, in words, with the command that writes it: an output guard meeting a
+# folder of another kind names what it holds ("holds a training run (written by s2r train)").
+FOLDER_KINDS = {
+    "scored_pool": ("a scored pool", "s2r score"),
+    "subset": ("a subset", "s2r select"),
+    "collection": ("a collection of subsets", "s2r publish"),
+    "merged_pool": ("a merged judge pool", "python -m s2r_hf.signals.judge.distributed"),
+    "evaluation": ("an evaluation", "s2r evaluate"),
+    "training": ("a training run", "s2r train"),
+    "judge": ("a trained judge", "s2r train-judge"),
+    "experiment": ("an experiment", "s2r experiment"),
+    "pool_report": ("a pool report", "s2r inspect"),
+}
+
+
 @dataclass(frozen=True)
 class FolderOwner:
     """How s2r knows an existing output folder for one it wrote, and so may write into or replace.
 
     `writer` wrote it (in words, for errors: "s2r train"), `marker` shows it ("s2r_training.json"), `kind_of(folder)`
     is the kind of folder it holds, or None when `writer` did not write it; `overwrite_option` is the option that
-    replaces it, named in errors.
+    replaces it, named in errors; `kind` is the one kind it writes (None when it writes several).
     """
 
     writer: str
     marker: str
     kind_of: Callable[[Path], str | None]
     overwrite_option: str = "--overwrite"
+    kind: str | None = None
 
     @classmethod
     def marked_by(cls, marker: str, writer: str, kind: str, overwrite_option: str = "--overwrite") -> FolderOwner:
         """The owner of folders that hold the file `marker` (a record `writer` writes first): of kind `kind`."""
-        return cls(writer, marker, lambda folder: kind if (folder / marker).is_file() else None, overwrite_option)
+        return cls(writer, marker, lambda folder: kind if (folder / marker).is_file() else None, overwrite_option, kind)
 
 
 def check_writable(
@@ -80,7 +97,8 @@ def check_writable(
     input nor a folder holding one, never the current folder, one above it, the home folder or `/`. An output inside
     an input folder is refused too: it would change what the input means on the next run. With `reuse` (a run that
     resumes into its folder) an existing folder is accepted without `overwrite` when it is empty or `owner`'s.
-    A folder s2r did not write is refused in the same words wherever it is met (`foreign_folder_error`).
+    A folder s2r did not write is refused in the same words wherever it is met (`foreign_folder_error`); a folder
+    another s2r command wrote is named by what it holds and who wrote it (`other_kind_error`).
     """
     owner = owner or S2R_CARD_OWNER
     if not str(path).strip():
@@ -100,18 +118,18 @@ def check_writable(
         if reuse and not any(target.iterdir()):
             _check_can_create_in(target, target)  # an empty folder made for it: written into
             return target
+        found = owner.kind_of(target)
+        wanted = kind or owner.kind
+        ours = found is not None and (wanted is None or found == wanted)
+        other = None if ours else (found or folder_kind(target))
+        if other is not None:  # another command's folder: named as such, and never replaced nor written into
+            raise other_kind_error(path, other, wanted, owner, overwrite, reuse)
         if not overwrite and not reuse:
             raise OutputExistsError(
                 f"output folder {str(path)!r} already exists; choose another, or pass {owner.overwrite_option}"
             )
-        found = owner.kind_of(target)
-        if found is None:
+        if not ours:
             raise foreign_folder_error(path, owner, overwrite)
-        if kind is not None and found != kind:
-            raise OutputError(
-                f"{owner.overwrite_option} refused: {str(path)!r} holds a {found.replace('_', ' ')}, not a "
-                f"{kind.replace('_', ' ')}; choose another output folder"
-            )
         if reuse:
             _check_can_create_in(target, target)  # resumed or started again inside: written into, not replaced
             return target
@@ -126,6 +144,32 @@ def foreign_folder_error(path: str | os.PathLike, owner: FolderOwner, overwrite:
         f"{refused}output folder {str(path)!r} exists and was not written by {owner.writer} (no {owner.marker}); s2r "
         "writes only into folders it wrote: choose another output folder, or remove it yourself"
     )
+
+
+def other_kind_error(
+    path: str | os.PathLike, found: str, wanted: str | None, owner: FolderOwner, overwrite: bool, reuse: bool
+) -> OutputError:
+    """The error for an existing output folder that another s2r command wrote: it names what the folder holds and
+    which command wrote it, and what this command's option (`owner`'s) would replace (never a folder of another
+    kind)."""
+    folder = f"output folder {str(path)!r}"
+    option = owner.overwrite_option
+    held = f"holds {describe_kind(found, owner.writer)}"
+    if overwrite:
+        replaces = f"replaces only {describe_kind(wanted, owner.writer)}" if wanted else "does not replace it"
+        return OutputError(f"{option} refused: {folder} {held}, and {option} {replaces}; choose another output folder")
+    if reuse:
+        instead = f", not {describe_kind(wanted, owner.writer)}" if wanted else ""
+        return OutputError(f"{folder} {held}{instead}; choose another output folder")
+    replaces = f"; {option} replaces only {describe_kind(wanted, owner.writer)}:" if wanted else ";"
+    return OutputExistsError(f"{folder} already exists and {held}{replaces} choose another output folder")
+
+
+def describe_kind(kind: str, writer: str = "s2r") -> str:
+    """A kind of s2r folder in words, with the command that writes it: "a training run (written by s2r train)"; a
+    kind FOLDER_KINDS does not know (a FolderOwner of a caller's own) by its name, written by `writer`."""
+    noun, known_writer = FOLDER_KINDS.get(kind, (f"a {kind.replace('_', ' ')}", writer))
+    return f"{noun} (written by {known_writer})"
 
 
 def check_writable_file(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike | None] = ()) -> Path:
@@ -262,6 +306,42 @@ def s2r_kind(folder: str | os.PathLike) -> str | None:
 
 # Dataset folders (scored pools, subsets, ...) and evaluations: known by the s2r block of their card.
 S2R_CARD_OWNER = FolderOwner("s2r", f"{CARD_FILE} with an s2r block", s2r_kind)
+# The other commands' folders, each known by the record its command writes into it first. They live here, beside the
+# guard, so that every command's guard can name another command's folder (`s2r evaluate -o` on a training run says
+# "holds a training run (written by s2r train)"), whichever modules the command imported.
+TRAINING_RECORD = "s2r_training.json"
+JUDGE_RECORD = "s2r_judge_training.json"
+EXPERIMENT_RECORD = "experiment.json"
+POOL_REPORT_RECORD = "report.json"
+POOL_REPORT_KIND = "pool_report"  # report.json's "kind"
+
+
+def _pool_report_kind(folder: Path) -> str | None:
+    """POOL_REPORT_KIND for a folder `s2r inspect` wrote (its report.json says so), None for any other."""
+    try:
+        read_json_object(folder / POOL_REPORT_RECORD, what="a pool report", kind=("kind", POOL_REPORT_KIND))
+    except InputError:
+        return None
+    return POOL_REPORT_KIND
+
+
+TRAINING_OWNER = FolderOwner.marked_by(TRAINING_RECORD, "s2r train", "training", "--overwrite_output_dir")
+JUDGE_OWNER = FolderOwner.marked_by(JUDGE_RECORD, "s2r train-judge", "judge")
+EXPERIMENT_OWNER = FolderOwner.marked_by(EXPERIMENT_RECORD, "s2r experiment", "experiment")
+POOL_REPORT_OWNER = FolderOwner(
+    "s2r inspect", f"{POOL_REPORT_RECORD} of kind {POOL_REPORT_KIND}", _pool_report_kind, kind=POOL_REPORT_KIND
+)
+KNOWN_OWNERS = (S2R_CARD_OWNER, TRAINING_OWNER, JUDGE_OWNER, EXPERIMENT_OWNER, POOL_REPORT_OWNER)
+
+
+def folder_kind(folder: str | os.PathLike) -> str | None:
+    """The kind of s2r folder `folder` holds (a key of FOLDER_KINDS), whichever command wrote it; None for a folder
+    no s2r command wrote."""
+    for owner in KNOWN_OWNERS:
+        found = owner.kind_of(Path(folder))
+        if found is not None:
+            return found
+    return None
 
 
 def write_dataset_folder(

@@ -5,3 +5,9 @@ subprocess, `worker` is that process; `compare` and `publish` read results. `tas
 run only in the lighteval process; everything else here imports it lazily (grading) or not at all (runner, results,
 presets, compare, publish), so that s2r-hf's training environment never loads it.
 """
+
+# The metric module's path (`s2r_hf.evaluation.metric.metric_path()`) is reachable from the package itself: the module
+# is a path lookup, cheap to import.
+from s2r_hf.evaluation import metric
+
+__all__ = ["metric"]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from s2r_hf.core.errors import InputError
 from s2r_hf.core.figures import new_figure, png_bytes
-from s2r_hf.evaluation.results import RESULTS_FILE, read_results
+from s2r_hf.evaluation.results import RESULTS_FILE, is_partial, read_results
 
 _FIGSIZE = (9.0, 4.5)
 _DPI = 110
@@ -76,10 +76,12 @@ def compare_results(
         if len(labels) != len(runs):
             raise InputError(f"{len(labels)} label(s) for {len(runs)} results file(s); give one label per file")
         names = [str(label) for label in labels]
+        _refuse_shared_labels(names, paths)
     else:
         names = [
             str(run.get("label") or _model(run).get("name") or f"run {index + 1}") for index, run in enumerate(runs)
         ]
+        names = _tell_apart(names, paths)
     columns: list[tuple[str, str]] = []
     for run in runs:
         for task, metrics in run["results"].items():
@@ -104,6 +106,25 @@ def _refuse_duplicates(paths: Sequence[str | os.PathLike]) -> None:
         if resolved in seen:
             raise InputError(f"{str(path)!r} and {seen[resolved]!r} are the same results file; give each run once")
         seen[resolved] = str(path)
+
+
+def _refuse_shared_labels(names: list[str], paths: Sequence[str | os.PathLike]) -> None:
+    """Labels the user gave must tell the runs apart: two rows of one name would be read as one run."""
+    first: dict[str, str] = {}
+    for name, path in zip(names, paths):
+        if name in first:
+            raise InputError(
+                f"the label {name!r} is given to two runs ({first[name]!r} and {str(path)!r}); give each run its own "
+                "label"
+            )
+        first[name] = str(path)
+
+
+def _tell_apart(names: list[str], paths: Sequence[str | os.PathLike]) -> list[str]:
+    """Runs whose own labels are the same (two evaluations of one model, say) are named `label (path)`, the path as
+    given, so that no two rows of the table or bars of the chart carry the same name."""
+    shared = {name for name in names if names.count(name) > 1}
+    return [f"{name} ({path})" if name in shared else name for name, path in zip(names, paths)]
 
 
 def _model(run: dict) -> dict:
@@ -137,11 +158,7 @@ def _table(runs: list[dict], names: list[str], columns: list[tuple[str, str]], v
     if len(protocols) > 1:
         lines += ["", "**Not comparable as is**: the runs differ in protocol:"]
         lines += [f"- {name}: {protocol_summary(run)}" for name, run in zip(names, runs)]
-    partial = [
-        name
-        for name, run in zip(names, runs)
-        if isinstance(run.get("protocol"), dict) and run["protocol"].get("partial")
-    ]
+    partial = [name for name, run in zip(names, runs) if is_partial(run)]
     if partial:
         lines += ["", f"**Partial runs** (a few problems per benchmark): {', '.join(partial)}."]
     return "\n".join(lines) + "\n"

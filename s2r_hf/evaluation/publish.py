@@ -30,7 +30,7 @@ from typing import Any
 
 from s2r_hf.core.cards import join_card, render_card, split_card
 from s2r_hf.core.errors import InputError
-from s2r_hf.evaluation.results import DETAILS_DIR, check_results, read_results
+from s2r_hf.evaluation.results import DETAILS_DIR, check_results, is_partial, read_results
 from s2r_hf.hub.cards import CARD_FILE, read_remote_card
 from s2r_hf.hub.checks import check_push, check_repo_id
 from s2r_hf.hub.commit import CommitResult, commit_files
@@ -136,7 +136,7 @@ def _push_results_repo(data: dict, repo_id: str, config: str, details: list[Path
         "label": data.get("label"),
         "model": data["model"]["name"],
         "preset": data["protocol"]["preset"],
-        "partial": bool(data["protocol"].get("partial")),
+        "partial": is_partial(data),
         "training_tokens": data["model"].get("training_tokens"),
         "results": data["results"],
     }

@@ -65,9 +65,49 @@ def render_markdown(tidy: dict) -> str:
         f"{protocol['lighteval_version']}, s2r-hf {protocol['s2r_version']}; model `{model['name']}` "
         f"({'weights sha256' if model.get('weights_sha256') else 'revision'} `{revision}`).",
     ]
-    if protocol["partial"]:
+    cut = partial_benchmarks(tidy)
+    if cut:
+        described = ", ".join(f"{name} {problems} of {rows}" for name, (problems, rows) in cut.items())
+        lines += ["", f"**Partial run**: problems evaluated: {described}; not comparable."]
+    elif is_partial(tidy):  # a results file without its benchmarks' sizes: what its protocol says
         lines += ["", f"**Partial run**: at most {protocol['max_samples']} problems per benchmark; not comparable."]
     return "\n".join(lines) + "\n"
+
+
+def partial_benchmarks(run: dict) -> dict[str, tuple[int, int]]:
+    """The benchmarks of a run evaluated on only some of their problems: {name: (problems evaluated, rows)}."""
+    tasks = run.get("tasks") if isinstance(run.get("tasks"), dict) else {}
+    cut = {}
+    for name, task in tasks.items():
+        problems, rows = _problems_and_rows(task)
+        if problems is not None and rows is not None and problems < rows:
+            cut[name] = (problems, rows)
+    return cut
+
+
+def is_partial(run: dict) -> bool:
+    """Whether a run evaluated some benchmark on only part of its problems (`--max-samples` below its size).
+
+    A --max-samples at or beyond every benchmark's size evaluates every problem: not partial. Read from the tasks'
+    problem counts and benchmark sizes when the file has them all (so a file written before this rule, which called
+    every --max-samples run partial, is read right), else from the protocol's `partial`.
+    """
+    tasks = run.get("tasks") if isinstance(run.get("tasks"), dict) else {}
+    counts = [_problems_and_rows(task) for task in tasks.values()]
+    if counts and all(problems is not None and rows is not None for problems, rows in counts):
+        return any(problems < rows for problems, rows in counts)
+    protocol = run.get("protocol")
+    return bool(protocol.get("partial")) if isinstance(protocol, dict) else False
+
+
+def _problems_and_rows(task: Any) -> tuple[int | None, int | None]:
+    """(problems evaluated, rows of the benchmark) of one task of a results file; None where the file lacks one."""
+    if not isinstance(task, dict):
+        return None, None
+    data = task.get("data") if isinstance(task.get("data"), dict) else {}
+    problems, rows = task.get("problems"), data.get("rows")
+    counts = [value if isinstance(value, int) and not isinstance(value, bool) else None for value in (problems, rows)]
+    return counts[0], counts[1]
 
 
 def results_card(tidy: dict, markdown: str) -> str:

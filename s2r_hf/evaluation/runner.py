@@ -8,7 +8,8 @@ The run, step by step:
    vLLM too for the vLLM backend. lighteval's vLLM extra and TRL's cannot share an environment, hence the option.
 3. Each benchmark is read once through `s2r_hf.pool.benchmarks.load_benchmark` (its Hub dataset, or the `data` override)
    and written, normalised to `id`/`problem`/`answer`, as `benchmarks/<name>/test.parquet` in the output: the tasks
-   read exactly these rows, and they stay beside the scores.
+   read exactly these rows. After the run the file keeps the problems evaluated (with `max_samples`, the ones
+   lighteval drew, in the benchmark's order), beside the scores.
 4. `python -m s2r_hf.evaluation.worker plan.json` runs lighteval (its progress bars show on the terminal) and writes
    lighteval's results and per-sample details.
 5. The tidy results are written (`results.json`, `results.md`, a README.md card; the format is
@@ -50,7 +51,7 @@ from s2r_hf.core.redaction import redact_command
 from s2r_hf.core.weights import weight_files, weights_digest
 from s2r_hf.evaluation.presets import PRESETS, TaskSettings, get_preset
 from s2r_hf.evaluation.prompt import SYSTEM_PROMPT, benchmark_of_details
-from s2r_hf.evaluation.results import DETAILS_DIR, EVALUATION_KIND, RESULTS_FORMAT, write_results
+from s2r_hf.evaluation.results import DETAILS_DIR, EVALUATION_KIND, RESULTS_FORMAT, is_partial, write_results
 from s2r_hf.pool.benchmarks import BENCHMARKS, load_benchmark, parse_data_overrides, require_benchmark_names
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,12 @@ class EvaluationConfig:
     )
     revision: str | None = field(default=None, metadata={"help": "model revision on the Hub (branch, tag or commit)"})
     dtype: str | None = field(default=None, metadata={"help": "weights dtype (default: auto; bfloat16 with vLLM)"})
-    batch_size: int | None = field(default=None, metadata={"help": "transformers batch size (default: lighteval's)"})
+    batch_size: int | None = field(
+        default=None,
+        metadata={
+            "help": "transformers batch size (default: on a GPU the largest that fits, found by lighteval; 1 on a CPU)"
+        },
+    )
     data_parallel_size: int = field(default=1, metadata={"help": "vLLM data parallelism (GPUs, one replica each)"})
     tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM tensor parallelism (GPUs per replica)"})
     label: str | None = field(default=None, metadata={"help": "name of this run in tables (default: the model's)"})
@@ -265,6 +271,7 @@ def _evaluate_into(
         summary = json.loads((staging / SUMMARY_FILE).read_text(encoding="utf-8"))
         (staging / SUMMARY_FILE).replace(staging / LIGHTEVAL_DIR / SUMMARY_FILE)
         _collect_details(staging)
+        _keep_evaluated_problems(staging, summary, sources)
         tidy = tidy_results(
             summary,
             settings,
@@ -367,7 +374,12 @@ def probe_interpreter(python: str, backend: str) -> str:
     except (OSError, subprocess.TimeoutExpired) as err:
         raise InputError(f"--python {python!r} cannot be run ({err}); give the path of a Python interpreter") from err
     if done.returncode != 0:
-        raise InputError(f"--python {python!r} failed to start: {done.stderr.strip().splitlines()[-1:]}")
+        said = (done.stderr.strip().splitlines() or [""])[-1].strip()
+        raise InputError(
+            f"--python {python!r} exited with status {done.returncode} when asked to run a short Python probe"
+            f"{f' ({said[-200:]})' if said else ', printing nothing'}: it is not a working Python interpreter; give "
+            "the path of the Python of an environment with lighteval (e.g. /path/to/env/bin/python)"
+        )
     try:
         found = json.loads((done.stdout.strip().splitlines() or [""])[-1])
         found = {"lighteval": found["lighteval"], "vllm": found["vllm"]}
@@ -410,6 +422,21 @@ def _write_benchmarks(staging: Path, settings: dict[str, TaskSettings], override
     return sources
 
 
+def _keep_evaluated_problems(staging: Path, summary: dict, sources: dict) -> None:
+    """benchmarks/<name>/test.parquet holds the problems evaluated: with --max-samples, the rows lighteval drew (the
+    worker's `rows`), in the benchmark's order. lighteval read the whole benchmark to draw them; `sources` keeps the
+    whole benchmark's size and digest."""
+    import pyarrow.parquet as pq
+
+    for name, source in sources.items():
+        rows = summary["stats"].get(name, {}).get("rows")
+        if rows is None or len(rows) == source["rows"]:
+            continue
+        path = staging / BENCHMARKS_DIR / name / "test.parquet"
+        table = pq.read_table(path)
+        pq.write_table(table.take(sorted(rows)), path)
+
+
 def _digest_rows(dataset) -> str:
     digest = hashlib.sha256()
     for row in dataset:
@@ -436,13 +463,33 @@ def _run_worker(python: str, plan_path: Path) -> None:
 
 def _collect_details(staging: Path) -> None:
     """lighteval's per-sample details (details/<model>/<date>/details_s2r_<name>|0_<date>.parquet) are moved to
-    details/<name>.parquet (moved, not copied: with 16 long samples per problem they are large)."""
+    details/<name>.parquet (moved, not copied: with 16 long samples per problem they are large), and its raw results
+    (results/<model>/results_<date>.json) to lighteval/.
+
+    lighteval names those folders after the model, and a local model by its absolute path: the output would hold
+    empty folders mirroring the user's tree (lighteval/details/home/me/models/qwen/...). They are removed: only
+    empty folders, and only inside this run's staging folder, which lighteval wrote and nothing of the user's is in.
+    """
     out = staging / DETAILS_DIR
     out.mkdir()
-    for path in sorted((staging / LIGHTEVAL_DIR).rglob("details_*.parquet")):
+    lighteval_dir = staging / LIGHTEVAL_DIR
+    for path in sorted(lighteval_dir.rglob("details_*.parquet")):
         name = benchmark_of_details(path.name)
         if name is not None:
             path.replace(out / f"{name}.parquet")
+    for path in sorted((lighteval_dir / "results").rglob("results_*.json")):
+        if not (lighteval_dir / path.name).exists():
+            path.replace(lighteval_dir / path.name)
+    _remove_empty_folders(lighteval_dir)
+
+
+def _remove_empty_folders(root: Path) -> None:
+    """Remove the empty folders under `root`, deepest first (a folder emptied by its children's removal goes too);
+    a folder holding anything is kept, and os.rmdir would refuse it anyway."""
+    for folder, _, _ in os.walk(root, topdown=False):
+        path = Path(folder)
+        if path != root and not any(path.iterdir()):
+            path.rmdir()
 
 
 def model_identity(model: str, config: EvaluationConfig) -> dict:
@@ -540,7 +587,7 @@ def tidy_results(
             "mean_rethinks": stats.get("mean_rethinks"),
             "data": sources[name],
         }
-    return {
+    tidy = {
         "format": RESULTS_FORMAT,
         "label": config.label or identity["name"],
         "model": identity,
@@ -549,7 +596,7 @@ def tidy_results(
             "system_prompt": SYSTEM_PROMPT,
             "seed": config.seed,
             "max_samples": config.max_samples,
-            "partial": config.max_samples is not None,
+            "partial": False,  # set below: whether some benchmark was evaluated on part of its problems
             "backend": config.backend,
             "lighteval_version": lighteval_version,
             "s2r_version": __version__,
@@ -560,3 +607,6 @@ def tidy_results(
         "results": results,
         "table": table,
     }
+    # A --max-samples beyond a benchmark's size evaluates all of it: partial only when some problem was left out.
+    tidy["protocol"]["partial"] = is_partial(tidy)
+    return tidy

@@ -19,7 +19,7 @@ parameters): the paper's protocol gives two, the sampled benchmarks and the gree
 
 The worker writes lighteval's results and details under `<output>/lighteval/` and a summary, `worker.json`: the raw
 metric values and stderrs per benchmark, and per benchmark the number of problems and samples, the mean generated
-tokens and the mean count of rethinking markers.
+tokens, the mean count of rethinking markers and which rows of the benchmark were evaluated.
 """
 
 from __future__ import annotations
@@ -36,6 +36,12 @@ from typing import Any
 logger = logging.getLogger("s2r_hf.evaluation.worker")
 
 SUMMARY_FILE = "worker.json"
+# The transformers backend's batch size on a CPU when none is given. lighteval's own default (no batch size) detects
+# the largest batch by trying 512 sequences of the full generation length (16,384 tokens in the paper preset) and
+# halving on a CUDA out-of-memory error, which a CPU never raises: a 2-problem smoke run sat there for 13 minutes,
+# growing to 10 GB. One sequence at a time is also the quickest on a CPU (measured on the tests' 2-layer model, two
+# MATH500 problems of about 4,000 generated tokens: 17 s at batch size 1, 49 s at 2).
+CPU_BATCH_SIZE = 1
 # Seconds one nltk download may wait on the network (online runs; offline ones never download).
 NLTK_TIMEOUT_SECONDS = 20
 
@@ -130,6 +136,24 @@ def _generation_parameters(settings: dict, seed: int):
     )
 
 
+def transformers_options(model: dict, cuda: bool) -> dict[str, Any]:
+    """The device options of lighteval's TransformersModelConfig for the plan's `model`: on a CPU, an explicit batch
+    size always (the plan's, else CPU_BATCH_SIZE, logged), since lighteval's detection never ends there."""
+    batch_size = model.get("batch_size")
+    if batch_size is None and not cuda:
+        batch_size = CPU_BATCH_SIZE
+        logger.info(
+            "no CUDA device: generating with batch size %d on the CPU (lighteval's batch-size detection never ends "
+            "on a CPU); --batch-size N changes it",
+            batch_size,
+        )
+    return {
+        "device": "cuda" if cuda else "cpu",
+        "batch_size": batch_size,  # None on a GPU: lighteval finds the largest batch that fits
+        "model_parallel": None if cuda else False,
+    }
+
+
 def _model_config(model: dict, settings: dict, seed: int, system_prompt: str):
     generation = _generation_parameters(settings, seed)
     backend = model["backend"]
@@ -141,9 +165,7 @@ def _model_config(model: dict, settings: dict, seed: int, system_prompt: str):
             model_name=model["name_or_path"],
             revision=model.get("revision") or "main",
             dtype=model.get("dtype") or "auto",
-            device="cuda" if torch.cuda.is_available() else "cpu",
-            batch_size=model.get("batch_size"),
-            model_parallel=False if not torch.cuda.is_available() else None,
+            **transformers_options(model, torch.cuda.is_available()),
             system_prompt=system_prompt,
             generation_parameters=generation,
         )
@@ -236,6 +258,9 @@ def _stats(details: list) -> dict:
         token_counts += [len(tokens) for tokens in (response.output_tokens or [])]
     return {
         "problems": len(details),
+        # Which rows of the benchmark's test.parquet were evaluated (lighteval numbers a task's rows from 0 in `id`):
+        # with --max-samples, the runner keeps only these in the output's copy of the benchmark.
+        "rows": sorted(int(detail.doc.id) for detail in details),
         "samples": len(texts),
         "mean_generated_tokens": (sum(token_counts) / len(token_counts)) if token_counts else None,
         "mean_rethinks": (sum(count_rethinks(text) for text in texts) / len(texts)) if texts else None,

@@ -27,7 +27,7 @@ from s2r_hf.core.errors import InputError, OptionTypeError, OutputError
 from s2r_hf.core.figures import new_figure, png_bytes
 from s2r_hf.core.folders import write_file_atomically, write_json_atomically, write_text_atomically
 from s2r_hf.evaluation.compare import protocol_summary
-from s2r_hf.evaluation.results import RESULTS_FILE, read_results
+from s2r_hf.evaluation.results import RESULTS_FILE, is_partial, read_results
 from s2r_hf.experiment.config import FULL, describe_selection
 from s2r_hf.experiment.steps import EXPERIMENT_FILE, STEPS_DIR, read_experiment_record, read_step_record
 from s2r_hf.selection import SelectConfig
@@ -109,7 +109,7 @@ def build_report(output_dir: str | os.PathLike, arms: Sequence[str] | None = Non
         "experiment": str(experiment["name"]),
         "columns": columns,
         "arms": rows,
-        "partial": any(bool((run.get("protocol") or {}).get("partial")) for run in runs.values()),
+        "partial": any(is_partial(run) for run in runs.values()),
         "comparable": len(set(protocols.values())) <= 1,
     }
     return ExperimentReport(data, _markdown(data, runs, protocols), _chart(data))
@@ -336,11 +336,7 @@ def _markdown(data: dict, runs: dict[str, dict], protocols: dict[str, str]) -> s
     unplaced = [row["name"] for row in data["arms"] if row["accuracy"] is not None and row["training_tokens"] is None]
     if unplaced:
         lines += ["", f"Not on the chart (no training record, so no training tokens): {', '.join(unplaced)}."]
-    partial = {
-        name: (run.get("protocol") or {}).get("max_samples")
-        for name, run in runs.items()
-        if (run.get("protocol") or {}).get("partial")
-    }
+    partial = {name: (run.get("protocol") or {}).get("max_samples") for name, run in runs.items() if is_partial(run)}
     if partial:
         described = ", ".join(f"{name} (at most {limit} problems per benchmark)" for name, limit in partial.items())
         lines += ["", f"**Partial run**: {described}; not the full benchmarks, not the paper's numbers."]

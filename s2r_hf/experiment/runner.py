@@ -29,7 +29,7 @@ from typing import Any
 from s2r_hf._version import __version__
 from s2r_hf.core.children import run_tied
 from s2r_hf.core.errors import InputError, OutputError, RunInterruptedError, S2RError, StepFailedError
-from s2r_hf.core.folders import FolderOwner, _disk_error_message, check_writable
+from s2r_hf.core.folders import EXPERIMENT_OWNER, TRAINING_OWNER, _disk_error_message, check_writable
 from s2r_hf.core.locks import FileLock
 from s2r_hf.core.redaction import redact_argv
 from s2r_hf.evaluation.runner import evaluate_model
@@ -53,7 +53,7 @@ from s2r_hf.experiment.steps import (
     write_record,
 )
 from s2r_hf.pipeline.score import score_pool
-from s2r_hf.training.provenance import TRAINING_OWNER, read_provenance
+from s2r_hf.training.provenance import read_provenance
 
 # Imported where they are used, not here: `s2r --help` loads this module (the options of `s2r experiment`) and needs
 # neither the training launcher (s2r_hf.training.sft), the dataset writers (s2r_hf.outputs.artifacts), the report nor
@@ -268,10 +268,6 @@ def _how_to_run(experiment: str | None, overrides: Sequence[str]) -> Callable[[S
 # -- the output folder ------------------------------------------------------------------------------------------------
 
 
-# How an output folder is known as an experiment's (s2r_hf.core.folders.check_writable): its experiment.json.
-EXPERIMENT_OWNER = FolderOwner.marked_by(EXPERIMENT_FILE, "s2r experiment", "experiment")
-
-
 def check_output(config: ExperimentConfig) -> Path:
     """The output folder must hold this experiment, or nothing: never another experiment's or anything else."""
     output = config.output_dir
@@ -282,7 +278,8 @@ def check_output(config: ExperimentConfig) -> Path:
             "folder, or choose another output"
         )
     _refuse_inside_inputs(config)
-    # The usual checks (not the current folder, writable), and never a folder of another program: resumed into.
+    # The usual checks (not the current folder, writable), and never a folder of another program: resumed into. An
+    # experiment's folder is known by its experiment.json (s2r_hf.core.folders.EXPERIMENT_OWNER).
     target = check_writable(output, overwrite=False, owner=EXPERIMENT_OWNER, reuse=True)
     if not path.is_file():
         return target  # new, or an empty folder made for it

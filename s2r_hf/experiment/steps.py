@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.errors import InputError
-from s2r_hf.core.folders import files_fingerprint, s2r_kind, source_files, write_json_atomically
+from s2r_hf.core.folders import EXPERIMENT_RECORD, files_fingerprint, s2r_kind, source_files, write_json_atomically
 from s2r_hf.core.models import is_local_model
 from s2r_hf.core.options import flatten
 from s2r_hf.core.records import read_json_object
@@ -35,7 +35,7 @@ from s2r_hf.training.provenance import read_provenance
 
 logger = logging.getLogger(__name__)
 
-EXPERIMENT_FILE = "experiment.json"
+EXPERIMENT_FILE = EXPERIMENT_RECORD  # how an output folder is known as an experiment (core.folders.EXPERIMENT_OWNER)
 EXPERIMENT_FORMAT = "s2r-experiment/1"
 POOL_DIR = "pool"
 STEPS_DIR = "steps"

@@ -14,12 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.columns import ID
 from s2r_hf.core.errors import InputError
-from s2r_hf.core.folders import FolderOwner, check_writable, load_dataset_folder, read_card_metadata, staged_folder
+from s2r_hf.core.folders import (
+    POOL_REPORT_OWNER,
+    check_writable,
+    load_dataset_folder,
+    read_card_metadata,
+    staged_folder,
+)
 from s2r_hf.core.locks import locked_output
-from s2r_hf.core.records import read_json_object
 from s2r_hf.core.rows import arrow_column
 from s2r_hf.outputs.artifacts import load_scored_pool
-from s2r_hf.outputs.pool_report import REPORT_JSON, REPORT_KIND, describe_pool, report_files
+from s2r_hf.outputs.pool_report import describe_pool, report_files
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -84,23 +89,10 @@ def write_report(
     return target, report
 
 
-def _report_kind(folder: Path) -> str | None:
-    """REPORT_KIND for a folder `s2r inspect` wrote (its report.json says so), None for any other."""
-    try:
-        read_json_object(folder / REPORT_JSON, what="a pool report", kind=("kind", REPORT_KIND))
-    except InputError:
-        return None
-    return REPORT_KIND
-
-
-# How an output folder is known as a report `s2r inspect` wrote, the one kind of folder its --overwrite replaces.
-REPORT_OWNER = FolderOwner("s2r inspect", f"{REPORT_JSON} of kind {REPORT_KIND}", _report_kind)
-
-
 def _check_report_output(output: Path, overwrite: bool, inputs) -> Path:
-    """The rules of s2r_hf.core.folders.check_writable, with a report folder as the one kind of existing folder
-    --overwrite may replace."""
-    return check_writable(output, overwrite, inputs=inputs, owner=REPORT_OWNER)
+    """The rules of s2r_hf.core.folders.check_writable, with a report folder (its report.json of kind pool_report) as
+    the one kind of existing folder --overwrite may replace."""
+    return check_writable(output, overwrite, inputs=inputs, owner=POOL_REPORT_OWNER)
 
 
 def _write_folder(target: Path, files: dict[str, bytes], overwrite: bool) -> None:

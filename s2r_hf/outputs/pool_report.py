@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from s2r_hf.core.cards import render_body
 from s2r_hf.core.columns import DIFFICULTY, RETHINK_COUNT, ROLLOUT_DIFFICULTY, TRACE_LENGTH
 from s2r_hf.core.figures import new_figure, png_bytes
+from s2r_hf.core.folders import POOL_REPORT_KIND, POOL_REPORT_RECORD
 from s2r_hf.core.rows import arrow_column
 from s2r_hf.core.stats import auc, spearman
 from s2r_hf.selection import QUADRANTS, _difficulty_column, _numeric_column, quadrant_index, split_quadrants
@@ -32,11 +33,11 @@ if TYPE_CHECKING:
 
 
 REPORT_MD = "report.md"
-REPORT_JSON = "report.json"
+REPORT_JSON = POOL_REPORT_RECORD
 QUADRANT_PLOT = "quadrants.png"
 JUDGE_PLOT = "judge_vs_rollout.png"
 REPORT_FOLDER = "report"  # inside a scored pool's folder
-REPORT_KIND = "pool_report"  # report.json's "kind": how --overwrite knows a folder is a report
+REPORT_KIND = POOL_REPORT_KIND  # report.json's "kind": how --overwrite knows a folder is a report (core.folders)
 
 _FIGSIZE = (7.0, 5.0)
 _DPI = 100

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import ast
 import math
+import numbers
 import os
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -174,15 +176,14 @@ def normalise_benchmark(raw: Dataset, name: str, where: str) -> Dataset:
 
 
 def answer_text(value: Any) -> str | None:
-    """A gold answer as a string: 27.0 -> "27", 70 -> "70", "['2', '3']" -> "2, 3", "025" stays "025"."""
+    """A gold answer as a string: 27.0 -> "27", 70 -> "70", 1e-07 -> "0.0000001", "['2', '3']" -> "2, 3", "025" stays
+    "025"."""
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return _number_text(value)
     if isinstance(value, (list, tuple)):
         parts = [answer_text(item) for item in value]
         return ", ".join(part for part in parts if part) or None
@@ -195,6 +196,17 @@ def answer_text(value: Any) -> str | None:
         if isinstance(parsed, (list, tuple)):
             return answer_text(parsed)
     return text or None
+
+
+def _number_text(value: numbers.Real) -> str | None:
+    """A number written out in positional notation with its shortest round-trip digits: never `1e-07`, which the
+    grader's LaTeX parser does not read as 0.0000001 (so an equal answer would be graded wrong)."""
+    if not math.isfinite(float(value)):
+        return None
+    exact = Decimal(str(value))  # str: the shortest digits that round-trip (numpy's float32 included)
+    if exact == exact.to_integral_value():
+        return str(int(exact))
+    return format(exact, "f")
 
 
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.errors import InputError, OutputError, SourceNotFoundError
-from s2r_hf.core.folders import check_writable
+from s2r_hf.core.folders import TRAINING_OWNER, check_writable
 from s2r_hf.core.records import read_json_object
-from s2r_hf.training.provenance import TRAINING_OWNER, read_provenance, update_provenance
+from s2r_hf.training.provenance import read_provenance, update_provenance
 
 logger = logging.getLogger(__name__)
 

@@ -16,15 +16,15 @@ from typing import Any
 
 from s2r_hf._version import __version__
 from s2r_hf.core.cards import render_card
-from s2r_hf.core.folders import FolderOwner, write_json_atomically, write_text_atomically
+from s2r_hf.core.folders import TRAINING_RECORD, write_json_atomically, write_text_atomically
 from s2r_hf.core.models import is_local_model
 from s2r_hf.core.records import read_json_object
 from s2r_hf.core.redaction import redact
 
-PROVENANCE_FILE = "s2r_training.json"
+# The training record, by which an output folder is known as one `s2r train` wrote (s2r_hf.core.folders.TRAINING_OWNER,
+# in core beside the other commands' owners so that every output guard can name a training run).
+PROVENANCE_FILE = TRAINING_RECORD
 TRAINING_KIND = "s2r_training"  # the record's "kind"
-# How an output folder is known as one `s2r train` wrote (s2r_hf.core.folders.check_writable): its training record.
-TRAINING_OWNER = FolderOwner.marked_by(PROVENANCE_FILE, "s2r train", "training", "--overwrite_output_dir")
 CARD_FILE = "README.md"
 
 

@@ -70,7 +70,9 @@ def test_overwrite_refuses_folders_s2r_did_not_write_and_empty_or_current_paths(
     capsys.readouterr()
     other = Path(shutil.copytree(scored, tmp_path / "other-scored"))
     assert main(["select", str(scored), "-o", str(other), "--overwrite"]) == 2
-    assert "holds a scored pool, not a subset" in one_line_error(capsys, "select")
+    assert "holds a scored pool (written by s2r score), and --overwrite replaces only a subset" in one_line_error(
+        capsys, "select"
+    )
 
 
 def test_a_truncated_shard_in_the_scored_folder_is_one_line_naming_it(scored, tmp_path, capsys):

@@ -68,7 +68,9 @@ def test_a_folder_s2r_did_not_write_is_never_replaced(tmp_path):
 
 def test_a_scored_pool_is_not_replaced_by_a_subset(tmp_path):
     scored = write(tmp_path / "scored", 1, 2, card=SCORED_CARD)
-    with pytest.raises(OutputError, match=r"holds a scored pool, not a subset"):
+    with pytest.raises(
+        OutputError, match=r"holds a scored pool \(written by s2r score\), and --overwrite replaces only a"
+    ):
         write(scored, 9, overwrite=True, kind="subset")
     assert load_dataset_folder(scored)["x"] == [1, 2]
 

@@ -50,7 +50,11 @@ def test_without_reuse_an_existing_folder_needs_the_owners_overwrite_option(tmp_
     with pytest.raises(OutputExistsError, match=r"ours' already exists; choose another, or pass --overwrite_output_d"):
         check_writable(tmp_path / "ours", overwrite=False, owner=RUN)
     assert check_writable(tmp_path / "ours", overwrite=True, owner=RUN) == tmp_path / "ours"
-    with pytest.raises(OutputError, match=r"--overwrite_output_dir refused: .*ours' holds a run, not a judge"):
+    with pytest.raises(
+        OutputError,
+        match=r"--overwrite_output_dir refused: .*ours' holds a run \(written by s2r run\), and --overwrite_output_dir "
+        r"replaces only a trained judge \(written by s2r train-judge\)",
+    ):
         check_writable(tmp_path / "ours", overwrite=True, owner=RUN, kind="judge")
 
 

@@ -179,6 +179,44 @@ def test_a_python_that_is_not_python_is_one_line(tiny_model_dir, tmp_path, capsy
     assert not (tmp_path / "o").exists()
 
 
+def test_a_python_that_fails_says_which_program_failed_and_how(tiny_model_dir, tmp_path, capsys):
+    """`--python /bin/false` said "failed to start: []": now the program, its exit status, and what to give instead."""
+    line = evaluate_error(
+        capsys, str(tiny_model_dir), "--tasks", "math500", "--python", "/bin/false", "-o", str(tmp_path / "o")
+    )
+    assert line == (
+        "s2r evaluate: error: --python '/bin/false' exited with status 1 when asked to run a short Python probe, "
+        "printing nothing: it is not a working Python interpreter; give the path of the Python of an environment "
+        "with lighteval (e.g. /path/to/env/bin/python)"
+    )
+    assert not (tmp_path / "o").exists()
+    # A program that says why it failed: its last line is quoted.
+    from s2r_hf.core.errors import InputError
+    from s2r_hf.evaluation.runner import probe_interpreter
+
+    broken = tmp_path / "broken-python"
+    broken.write_text("#!/bin/sh\necho 'Fatal Python error: init_fs_encoding' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    with pytest.raises(InputError) as caught:
+        probe_interpreter(str(broken), "transformers")
+    assert str(caught.value).startswith(
+        f"--python {str(broken)!r} exited with status 3 when asked to run a short Python probe (Fatal Python error: "
+    )
+
+
+def test_overwriting_a_training_run_names_s2r_train_and_what_evaluate_replaces(tiny_model_dir, tmp_path, capsys):
+    """`s2r evaluate -o run1 --overwrite` where `s2r train` wrote run1 said run1 "was not written by s2r"."""
+    run1 = tmp_path / "run1"
+    run1.mkdir()
+    (run1 / "s2r_training.json").write_text('{"kind": "s2r_training", "status": "finished"}')
+    line = evaluate_error(capsys, str(tiny_model_dir), "--tasks", "math500", "-o", str(run1), "--overwrite")
+    assert line == (
+        f"s2r evaluate: error: --overwrite refused: output folder {str(run1)!r} holds a training run (written by s2r "
+        "train), and --overwrite replaces only an evaluation (written by s2r evaluate); choose another output folder"
+    )
+    assert [path.name for path in run1.iterdir()] == ["s2r_training.json"]
+
+
 def test_an_unknown_dtype_is_refused_before_lighteval(tiny_model_dir, tmp_path, capsys):
     line = evaluate_error(
         capsys, str(tiny_model_dir), "--tasks", "math500", "--dtype", "fp7", "-o", str(tmp_path / "o")

@@ -176,3 +176,21 @@ def test_compare_reads_a_results_file_with_no_model_or_tasks_block(three_runs, t
     comparison = compare_results([three_runs[0], bare])
     assert "| run 2 | - | 80.0 | 30.0 | 40.0 |" in comparison.markdown
     assert "- run 2: preset paper, max new tokens ?" in comparison.markdown
+
+
+def test_two_runs_with_one_label_get_their_paths_and_given_labels_must_differ(tmp_path, capsys):
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir(), second.mkdir()
+    results_file(first, "tiny", 10, {"math500": {"pass@1": 0.1}}).rename(first / "results.json")
+    results_file(second, "tiny", 20, {"math500": {"pass@1": 0.2}}).rename(second / "results.json")
+    third = results_file(tmp_path, "other", 30, {"math500": {"pass@1": 0.3}})
+    comparison = compare_results([first, second, third])
+    assert comparison.labels == [f"tiny ({first})", f"tiny ({second})", "other"]
+    assert f"| tiny ({first}) | 10 | 10.0 |" in comparison.markdown
+    assert f"| tiny ({second}) | 20 | 20.0 |" in comparison.markdown
+    # Labels the user gives are theirs: two alike are refused in one line, naming both runs.
+    line = compare_error(capsys, str(first), str(second), "--label", "x", "--label", "x")
+    assert line == (
+        f"s2r compare: error: the label 'x' is given to two runs ({str(first)!r} and {str(second)!r}); give each run "
+        "its own label"
+    )

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import subprocess
+import sys
 
 import pytest
+from fixtures.env import REPO_ROOT
 
 from s2r_hf.core.errors import InputError
 from s2r_hf.pool.benchmarks import load_benchmark
@@ -94,6 +98,13 @@ def test_grade_answer_cases(grading, completion, gold, expected):
     assert grading.grade_answer(completion, gold) is expected
 
 
+def test_a_small_number_as_the_gold_grades_its_written_out_form_right(grading):
+    # The gold 1e-7 was rendered `1e-07`, which never equalled \boxed{0.0000001}.
+    assert grading.grade_answer("\\boxed{0.0000001}", 1e-7) is True
+    assert grading.grade_answer("\\boxed{0.000002}", 1e-7) is False
+    assert grading.grade_answer("\\boxed{25000000000000000}", 2.5e16) is True
+
+
 @pytest.mark.parametrize("gold", [None, True, float("nan"), ["27"], "  "])
 def test_bad_gold_answers_are_refused(grading, gold):
     with pytest.raises(InputError):
@@ -118,17 +129,25 @@ def test_grade_answer_is_public():
     assert s2r_hf.grade_answer is grade_answer
 
 
-def test_the_evaluate_metric_module_loads_offline_and_grades(grading, monkeypatch):
-    evaluate = pytest.importorskip("evaluate")
-    from s2r_hf.evaluation.metric import metric_path
-
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    metric = evaluate.load(metric_path())
-    scores = metric.compute(
-        predictions=["so \\boxed{\\frac{1}{2}}", "\\boxed{27.0}", "\\boxed{4}", "no idea"],
-        references=["0.5", "27", "5", "3"],
+def test_the_readmes_evaluate_metric_snippet_runs_as_written_after_import_s2r_hf(tmp_path):
+    """The README's call, `evaluate.load(s2r_hf.evaluation.metric.metric_path())` after a bare `import s2r_hf`, in a
+    fresh interpreter, offline (it raised AttributeError: the lazy package had not imported its evaluation package)."""
+    pytest.importorskip("evaluate")
+    snippet = (
+        "import s2r_hf\n"
+        "import evaluate\n"
+        "scores = evaluate.load(s2r_hf.evaluation.metric.metric_path()).compute(\n"
+        "    predictions=['so \\\\boxed{\\\\frac{1}{2}}', '\\\\boxed{27.0}', '\\\\boxed{4}', 'no idea'],\n"
+        "    references=['0.5', '27', '5', '3'],\n"
+        ")\n"
+        "print(scores)\n"
     )
-    assert scores == {"accuracy": 0.5}
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    done = subprocess.run(
+        [sys.executable, "-c", snippet], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "{'accuracy': 0.5}"
 
 
 # -- graders off the main thread (issue 16: "signal only works in main thread") ----------------------------------------

@@ -174,3 +174,35 @@ def test_the_lighteval_process_on_a_disk_that_turns_read_only_says_so_in_one_lin
     assert done.returncode == 3, done.stderr[-3000:]
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     assert "lighteval process: could not write" in done.stderr and "Read-only file system" in done.stderr
+
+
+def test_lighteval_folders_named_after_the_models_path_are_removed_when_emptied(tmp_path):
+    """lighteval writes details/<the model's absolute path>/<date>/... and results/<the model's path>/...: once its
+    files are collected, the emptied folders go; a folder that still holds a file stays."""
+    from s2r_hf.evaluation.runner import _collect_details
+
+    staging = tmp_path / "staging"
+    mirrored = "home/me/models/qwen-select10"
+    details = staging / "lighteval" / "details" / mirrored / "2026-01-01T00-00-00"
+    details.mkdir(parents=True)
+    (details / "details_s2r_math500|0_2026-01-01T00-00-00.parquet").write_bytes(b"details")
+    results = staging / "lighteval" / "results" / mirrored
+    results.mkdir(parents=True)
+    (results / "results_2026-01-01T00-00-00.json").write_text("{}")
+    (staging / "lighteval" / "plan.json").write_text("{}")
+    kept = staging / "lighteval" / "details" / "other"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("not lighteval's to lose")
+    _collect_details(staging)
+    found = sorted(str(path.relative_to(staging)) for path in staging.rglob("*"))
+    assert found == [
+        "details",
+        "details/math500.parquet",
+        "lighteval",
+        "lighteval/details",
+        "lighteval/details/other",
+        "lighteval/details/other/notes.txt",
+        "lighteval/plan.json",
+        "lighteval/results_2026-01-01T00-00-00.json",
+    ]
+    assert (staging / "details" / "math500.parquet").read_bytes() == b"details"

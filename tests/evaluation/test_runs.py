@@ -14,6 +14,7 @@ import pytest
 from fixtures.evaluation import s2r
 
 from s2r_hf.evaluation.results import read_results
+from s2r_hf.pool.benchmarks import load_benchmark
 
 pytestmark = pytest.mark.slow
 
@@ -40,18 +41,49 @@ def test_the_run_prints_its_table_and_shows_progress(tiny_eval_run):
     assert "| aime24 | maj@16 |" in done.stdout
     assert f"results written to {out}" in done.stdout
     assert "Greedy generation" in done.stderr  # lighteval's progress bars reach the terminal
+    import torch
+
+    if not torch.cuda.is_available():  # issue 18: never lighteval's batch-size detection, which never ends on a CPU
+        assert "no CUDA device: generating with batch size 1 on the CPU" in done.stderr
+        assert "Detecting largest batch size" not in done.stderr
 
 
-def test_every_real_benchmark_file_loads_through_its_task(tiny_eval_run):
+def test_every_real_benchmark_file_loads_through_its_task(tiny_eval_run, benchmark_paths):
     out, _, _ = tiny_eval_run
     data = read_results(out)
     assert list(data["results"]) == list(BENCHMARK_ROWS)
     for name, rows in BENCHMARK_ROWS.items():
-        evaluated = pq.read_table(out / "benchmarks" / name / "test.parquet")
-        assert evaluated.num_rows == rows  # every row normalised, none dropped
-        assert evaluated.column_names == ["id", "problem", "answer"]
         assert data["tasks"][name]["problems"] == 2
-        assert data["tasks"][name]["data"]["rows"] == rows
+        assert data["tasks"][name]["data"]["rows"] == rows  # the whole benchmark was read, every row normalised
+        assert len(load_benchmark(name, benchmark_paths[name])) == rows
+
+
+def test_the_benchmark_copy_holds_exactly_the_problems_evaluated_in_the_benchmarks_order(
+    tiny_eval_run, benchmark_paths
+):
+    """benchmarks/<name>/test.parquet, documented as the problems evaluated, held the whole benchmark (issue 18)."""
+    out, _, _ = tiny_eval_run
+    for name in BENCHMARK_ROWS:
+        evaluated = pq.read_table(out / "benchmarks" / name / "test.parquet").to_pylist()
+        details = pq.read_table(out / "details" / f"{name}.parquet").to_pylist()
+        assert len(evaluated) == 2 and list(evaluated[0]) == ["id", "problem", "answer"]
+        # The very problems of the details (lighteval's draw), as the benchmark file orders them.
+        assert sorted(row["id"] for row in evaluated) == sorted(row["doc"]["specific"]["id"] for row in details)
+        assert {row["problem"] for row in evaluated} == {row["doc"]["query"] for row in details}
+        full = load_benchmark(name, benchmark_paths[name]).to_list()
+        positions = [full.index(row) for row in evaluated]
+        assert positions == sorted(positions)
+
+
+def test_no_empty_folders_mirror_the_models_path_in_the_output(tiny_eval_run, eval_model_dir):
+    """lighteval names its folders after the model's absolute path: the empty ones it left are gone, and no folder of
+    the output is named after the model's path."""
+    out, _, _ = tiny_eval_run
+    folders = [path for path in out.rglob("*") if path.is_dir()]
+    assert [path for path in folders if not any(path.iterdir())] == []
+    expected = ["benchmarks", *(f"benchmarks/{name}" for name in BENCHMARK_ROWS), "details", "lighteval"]
+    assert sorted(str(path.relative_to(out)) for path in folders) == sorted(expected)
+    assert len(list((out / "lighteval").glob("results_*.json"))) == 2  # lighteval's raw results, one per settings group
 
 
 def test_results_record_the_protocol(tiny_eval_run, eval_model_dir):

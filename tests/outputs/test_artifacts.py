@@ -48,7 +48,9 @@ def test_load_scored_pool_reads_the_rows_there_now(scored, tmp_path):
 def test_the_python_api_applies_the_same_rules_as_the_command_line(scored, tmp_path):
     pool, s2r = scored
     folder = write_scored_pool(pool, s2r, tmp_path / "scored")
-    with pytest.raises(OutputError, match="holds a scored pool, not a subset"):
+    with pytest.raises(
+        OutputError, match=r"holds a scored pool \(written by s2r score\), and --overwrite replaces only a subset"
+    ):
         write_subset(pool, s2r, SelectConfig(ratio=0.1), folder, overwrite=True)
     with pytest.raises(OutputError, match="is the input"):
         write_subset(pool, s2r, SelectConfig(ratio=0.1), folder, overwrite=True, inputs=[folder])

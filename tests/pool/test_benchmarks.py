@@ -48,6 +48,20 @@ def test_answer_forms_are_normalised():
     assert last_boxed("no box") is None
 
 
+def test_numeric_golds_are_written_out_so_equal_numbers_compare_equal():
+    """1e-07 was the gold of 0.0000001: scientific notation, which the grader's LaTeX parser does not read as that
+    number. Numbers are written out positionally with their shortest digits; integers stay integers."""
+    import numpy as np
+
+    assert answer_text(1e-7) == "0.0000001"
+    assert answer_text(-1.5e-10) == "-0.00000000015"
+    assert answer_text(np.float32(1e-7)) == "0.0000001"  # numpy's float32, by its own shortest digits
+    assert answer_text(2.5e16) == "25000000000000000" and answer_text(1e20) == "100000000000000000000"
+    assert answer_text(1 / 3) == "0.3333333333333333" and answer_text(0.1) == "0.1"
+    assert answer_text(np.int64(7)) == "7" and answer_text(np.float64(27.0)) == "27"
+    assert answer_text(float("inf")) is None
+
+
 def test_a_file_without_an_answer_field_is_refused_naming_its_fields(tmp_path):
     path = tmp_path / "bench.jsonl"
     path.write_text(json.dumps({"problem": "1+1?", "result": "2"}) + "\n")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.columns import ID, MESSAGES
-from s2r_hf.core.folders import FolderOwner, check_writable
+from s2r_hf.core.folders import JUDGE_OWNER, JUDGE_RECORD, check_writable
 from s2r_hf.core.models import is_local_model
 from s2r_hf.core.rows import arrow_column
 from s2r_hf.signals.judge.prompt import DEFAULT_SYSTEM_PROMPT
@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 
     from s2r_hf.signals.judge.training_loop import BaseJudge
 
-METADATA_FILE = "s2r_judge_training.json"
-# How an output folder is known as a judge `train_judge` wrote, which --overwrite may replace.
-JUDGE_OWNER = FolderOwner.marked_by(METADATA_FILE, "s2r train-judge", "judge")
+# How an output folder is known as a judge `train_judge` wrote, which --overwrite may replace: this record
+# (s2r_hf.core.folders.JUDGE_OWNER).
+METADATA_FILE = JUDGE_RECORD
 EVAL_PREDICTIONS_FILE = "eval_predictions.jsonl"
 JUDGE_TAGS = ["s2r-hf", "select2reason", "difficulty-judge"]
 
