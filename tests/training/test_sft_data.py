@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pytest
 from datasets import Dataset, DatasetDict
 from transformers import AutoTokenizer
@@ -12,6 +13,7 @@ from s2r_hf import prepare_sft_dataset, select
 from s2r_hf.core.columns import ID, MESSAGES
 from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, ModelError, OptionTypeError
 from s2r_hf.core.folders import load_dataset_folder
+from s2r_hf.training.sft_data import command_line_words
 
 MAX_LENGTH = 3000
 
@@ -96,12 +98,41 @@ def test_bad_input(tokenizer, dataset, kwargs, error, message):
     assert message in str(caught.value)
 
 
-def test_a_tokenizer_without_a_chat_template(tokenizer):
+def test_a_tokenizer_without_a_chat_template_is_told_in_python_words(tokenizer):
     one = Dataset.from_list([{MESSAGES: [{"role": "user", "content": "1+1?"}, {"role": "assistant", "content": "2"}]}])
     bare = AutoTokenizer.from_pretrained(tokenizer.name_or_path)
     bare.chat_template = None
-    with pytest.raises(ModelError, match=r"has no chat template.*--chat_template_path"):
+    with pytest.raises(ModelError, match=r"has no chat template.*set tokenizer\.chat_template") as caught:
         prepare_sft_dataset(one, bare, 100)
+    assert "--" not in str(caught.value)
+    with command_line_words(), pytest.raises(ModelError, match=r"has no chat template.*--chat_template_path"):
+        prepare_sft_dataset(one, bare, 100)  # what s2r train says, within its own calls
+
+
+def test_keep_columns_given_as_one_name_is_that_column(tokenizer):
+    rows = [{MESSAGES: [{"role": "user", "content": "1+1?"}, {"role": "assistant", "content": "2"}], ID: "row-7"}]
+    kept, _ = prepare_sft_dataset(Dataset.from_list(rows), tokenizer, 100, keep_columns=ID)
+    assert kept.column_names == [MESSAGES, ID] and kept[ID] == ["row-7"]  # not the columns 's', '2', 'r', '_', ...
+
+
+def test_max_length_may_be_a_numpy_integer(tokenizer):
+    one = Dataset.from_list([{MESSAGES: [{"role": "user", "content": "1+1?"}, {"role": "assistant", "content": "2"}]}])
+    length = lengths_one_by_one(tokenizer, one[MESSAGES])[0]
+    kept, report = prepare_sft_dataset(one, tokenizer, np.int64(length))
+    assert len(kept) == 1 and report.max_length == length and type(report.max_length) is int
+    with pytest.raises(InputError, match=f"longer than max_length={length - 1} tokens"):
+        prepare_sft_dataset(one, tokenizer, np.int32(length - 1))
+    with pytest.raises(OptionTypeError, match="max_length must be an integer number of tokens, got True"):
+        prepare_sft_dataset(one, tokenizer, True)
+
+
+def test_no_tokenizer_is_named_in_python_words():
+    one = Dataset.from_list([{MESSAGES: [{"role": "user", "content": "1+1?"}, {"role": "assistant", "content": "2"}]}])
+    with pytest.raises(OptionTypeError) as caught:
+        prepare_sft_dataset(one, None, 100)
+    message = str(caught.value)
+    assert message.startswith("tokenizer must be a transformers tokenizer with a chat template, got None")
+    assert "AutoTokenizer.from_pretrained(MODEL)" in message and "--" not in message
 
 
 @pytest.mark.slow
