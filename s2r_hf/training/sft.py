@@ -32,6 +32,7 @@ from s2r_hf.core.errors import InputError, ModelError, OutputError, S2RError
 from s2r_hf.core.models import is_local_model
 from s2r_hf.training.credentials import refuse_tokens_in_options, token_in_environment
 from s2r_hf.training.output import (
+    INTERRUPTED,
     PENDING_EVALUATION,
     check_apart_from_inputs,
     check_checkpoint_fits,
@@ -184,14 +185,22 @@ def load_tokenizer(model_args, training_args):
         raise ModelError(f"cannot load the tokenizer of {name!r}: {' '.join(str(err).split())[:300]}") from err
     template_path = training_args.chat_template_path
     if template_path:
-        if template_path.endswith((".jinja", ".j2")):
+        if template_path.endswith((".jinja", ".j2")):  # TRL's rule for a template file
             tokenizer.chat_template = read_chat_template(template_path)
+        elif is_local_model(template_path) and not Path(template_path).expanduser().exists():
+            # Spelled as a path (the one rule, s2r_hf.core.models): missing here, never looked up on the Hub.
+            raise InputError(
+                f"--chat_template_path {template_path!r} does not exist; give a .jinja chat template file, a tokenizer "
+                "folder, or the Hub id of a tokenizer whose template to copy"
+            )
         else:  # TRL clones this tokenizer's template (and its special tokens) onto the model
             try:
                 source = AutoTokenizer.from_pretrained(template_path)
             except (OSError, ValueError) as err:
+                where = "" if is_local_model(template_path) else " (and no local folder has that name)"
                 raise ModelError(
-                    f"--chat_template_path {template_path!r} is neither a .jinja file nor a tokenizer: {err}"
+                    f"--chat_template_path {template_path!r} is neither a .jinja file nor a tokenizer{where}: "
+                    f"{' '.join(str(err).split())[:300]}"
                 ) from err
             tokenizer.chat_template = source.chat_template
     from s2r_hf.training.sft_data import command_line_words, require_chat_template
@@ -281,10 +290,6 @@ def _installed(module: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------------------- run
-
-
-# What `s2r train` says when Ctrl-C stops it (the record says "running", or "trained" with its evaluation pending).
-INTERRUPTED = "interrupted; run the same command again to resume from the last whole checkpoint"
 
 
 @dataclass
