@@ -334,3 +334,21 @@ def test_the_report_shows_what_each_arm_was_made_with_not_the_file_of_the_last_r
     assert "joint, 10%, w=0.25" in markdown and "w=0.9" not in markdown
     # `s2r experiment report` on the folder reads the same records.
     assert build_report(out).data["arms"] == report["arms"]
+
+
+def test_the_report_files_follow_the_umask(tmp_path):
+    import os
+    import stat
+
+    from s2r_hf.experiment.report import ExperimentReport
+
+    old = os.umask(0o022)
+    try:
+        written = ExperimentReport(data={"arms": []}, markdown="# report\n", png=b"\x89PNG").write(tmp_path)
+    finally:
+        os.umask(old)
+    assert {name: stat.S_IMODE(path.stat().st_mode) for name, path in written.items()} == {
+        "report.md": 0o644,
+        "report.json": 0o644,
+        "accuracy_vs_tokens.png": 0o644,
+    }
