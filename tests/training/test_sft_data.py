@@ -57,6 +57,42 @@ def test_composes_with_select_in_one_line_and_reads_a_subset_folder_the_same(
     assert f"removed {29 - len(keep)} longer than {MAX_LENGTH} tokens ({report.tokens_removed} tokens)" in caplog.text
 
 
+def test_the_report_says_where_the_rows_came_from_for_the_training_card(scored_pool, real_subset_dir, tokenizer):
+    from s2r_hf import SelectionReportCallback
+
+    pool_dir = str(real_subset_dir.parent / "limo-scored")
+    subset = select(scored_pool, ratio=0.1, strategy="hardest").map(lambda row: row)  # a later map keeps it
+    _, selected = prepare_sft_dataset(subset, tokenizer, MAX_LENGTH, pool=scored_pool)
+    assert (selected.source["name"], selected.source["kind"], selected.selected_by) == (
+        pool_dir,
+        "folder",
+        "s2r_hf.select",
+    )
+    assert (selected.selection["strategy"], selected.selection["rows"], selected.selection["pool"]) == (
+        "hardest",
+        29,
+        pool_dir,
+    )
+    lengths = tokenizer.apply_chat_template([list(m) for m in scored_pool[MESSAGES]], return_dict=True)["input_ids"]
+    assert selected.pool_tokens == sum(len(ids) for ids in lengths)
+
+    _, from_folder = prepare_sft_dataset(real_subset_dir, tokenizer, MAX_LENGTH)  # a subset folder: its card says
+    assert (from_folder.source["name"], from_folder.selected_by) == (
+        str(real_subset_dir),
+        "s2r select (the subset's card)",
+    )
+    assert (from_folder.selection["strategy"], from_folder.selection["rows"], from_folder.pool_tokens) == (
+        "hardest",
+        29,
+        None,
+    )
+    record = SelectionReportCallback.from_reports(from_folder).record
+    assert record["python_call"].endswith(
+        f"train, report = prepare_sft_dataset(load_source({str(real_subset_dir)!r}), tokenizer, {MAX_LENGTH})"
+    )
+    assert record["data"]["pool_tokens_note"] == "pass pool=POOL to prepare_sft_dataset to count its tokens"
+
+
 def test_keep_columns_and_the_boundary_is_inclusive(tokenizer):
     rows = [
         {MESSAGES: [{"role": "user", "content": question}, {"role": "assistant", "content": answer}], ID: str(i)}
