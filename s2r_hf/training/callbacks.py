@@ -38,6 +38,7 @@ from s2r_hf.hub.checks import check_repo_id
 from s2r_hf.hub.commit import commit_files
 from s2r_hf.training.eval_command import DEFAULT_EVAL_COMMAND, check_eval_command
 from s2r_hf.training.provenance import (
+    SELECTED_WITH_REPORT,
     TRAINED_BY_SCRIPT,
     data_record,
     new_record,
@@ -58,7 +59,7 @@ class SelectionReportCallback(TrainerCallback):
     """Writes the run's provenance and cost into `output_dir/s2r_training.json` and the model card.
 
     `record` is the provenance the launcher builds (`s2r_hf.training.provenance.new_record`); in your own script,
-    `SelectionReportCallback.from_reports(sft_report, selection=..., source=..., pool_tokens=...)` builds one.
+    `SelectionReportCallback.from_reports(report)` builds one from `prepare_sft_dataset`'s report.
     """
 
     def __init__(self, record: dict[str, Any]):
@@ -88,21 +89,23 @@ class SelectionReportCallback(TrainerCallback):
         (a name), `pool_tokens`. `base_model` defaults to the trainer's model (`config._name_or_path`), `name` to the
         output folder's name.
         """
-        selection_block = selection.describe() if hasattr(selection, "describe") else selection
-        selected_by = "select_with_report" if selection_block else getattr(sft_report, "selected_by", None)
-        if selection_block is None:
-            selection_block = getattr(sft_report, "selection", None)
-        loaded = getattr(sft_report, "source", None) or {}
+        if selection is not None:
+            block = selection.describe() if hasattr(selection, "describe") else selection
+            selected_by = SELECTED_WITH_REPORT
+        else:
+            block, selected_by = getattr(sft_report, "selection", None), getattr(sft_report, "selected_by", None)
+        loaded = {"name": source, "kind": "given"} if source is not None else getattr(sft_report, "source", None)
+        loaded = loaded or {"name": None, "kind": "dataset"}
         if pool_tokens is None:
             pool_tokens = getattr(sft_report, "pool_tokens", None)
         data = data_record(
-            source=source if source is not None else loaded.get("name"),
-            kind="given" if source is not None else loaded.get("kind", "dataset"),
-            config=None if source is not None else loaded.get("config"),
-            split=None if source is not None else loaded.get("split"),
-            revision=None if source is not None else loaded.get("revision"),
-            selection=selection_block,
-            selected_by=selected_by if selection_block else None,
+            source=loaded.get("name"),
+            kind=loaded.get("kind"),
+            config=loaded.get("config"),
+            split=loaded.get("split"),
+            revision=loaded.get("revision"),
+            selection=block,
+            selected_by=selected_by if block else None,
             sft_report=sft_report,
             pool_tokens=pool_tokens,
             pool_tokens_note=None if pool_tokens else "pass pool=POOL to prepare_sft_dataset to count its tokens",

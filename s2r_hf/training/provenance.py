@@ -29,8 +29,10 @@ CARD_FILE = "README.md"
 # Who trained: the record's `trained_by` (a record written before this key existed was written by s2r train).
 TRAINED_BY_COMMAND = "s2r train"
 TRAINED_BY_SCRIPT = "a Python script"
-# data.selected_by: a selection `select` made (noted on the Dataset given), or a subset's card (`s2r select`)
+# data.selected_by: a selection `select` made (noted on the Dataset given), one given to from_reports as
+# `select_with_report`'s report, or a subset's card (`s2r select`)
 SELECTED_IN_SCRIPT = "s2r_hf.select"
+SELECTED_WITH_REPORT = "select_with_report"
 SELECTED_BY_CARD = "s2r select (the subset's card)"
 
 
@@ -73,22 +75,28 @@ def python_call(data: dict[str, Any]) -> str:
     sft = data.get("sft") or {}
     source, selection = data.get("source"), data.get("selection")
     load = None
-    if source:
+    if source and data.get("kind") in ("file", "folder", "hub"):  # not a name given to from_reports
         options = {key: data.get(key) for key in ("config", "split", "revision")}
         options = {key: value for key, value in options.items() if value and not (key == "split" and value == "train")}
         load = f"load_source({', '.join([repr(source), *(f'{key}={value!r}' for key, value in options.items())])})"
     pool_argument = ", pool=pool" if data.get("pool_tokens") else ""
-    if selection and data.get("selected_by") == SELECTED_IN_SCRIPT:
-        lines = ["from s2r_hf import load_source, prepare_sft_dataset, select", ""]
-        lines.append(f"pool = {load}" if load else "pool = ...  # the pool's source was not recorded")
+    lines = []
+    if selection and data.get("selected_by") in (SELECTED_IN_SCRIPT, SELECTED_WITH_REPORT):
+        lines.append(f"pool = {load}" if load else f"pool = ...  # {_unrecorded(source)}")
         dataset = f"select(pool, {', '.join(_select_arguments(selection))})"
     else:
-        lines = ["from s2r_hf import load_source, prepare_sft_dataset", ""]
         if pool_argument:
             lines.append("pool = ...  # the pool the data was selected from")
-        dataset = load or "dataset  # the Dataset given (its source was not recorded)"
+        if not load:
+            lines.append(f"dataset = ...  # {_unrecorded(source)}")
+        dataset = load or "dataset"
     lines.append(f"train, report = prepare_sft_dataset({dataset}, tokenizer, {sft.get('max_length')}{pool_argument})")
-    return "\n".join(lines)
+    used = [name for name in ("load_source", "prepare_sft_dataset", "select") if f"{name}(" in "\n".join(lines)]
+    return "\n".join([f"from s2r_hf import {', '.join(used)}", "", *lines])
+
+
+def _unrecorded(source: str | None) -> str:
+    return f"{source!r} (where it was loaded from was not recorded)" if source else "its source was not recorded"
 
 
 def _select_arguments(selection: dict[str, Any]) -> list[str]:
