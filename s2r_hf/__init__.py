@@ -14,6 +14,7 @@ _PUBLIC = {
     # the error family: every error s2r raises on purpose (S2RError and its subclasses), to catch by name
     "S2RError": "s2r_hf.core.errors",
     "InputError": "s2r_hf.core.errors",
+    "InputProblemsError": "s2r_hf.core.errors",
     "ColumnError": "s2r_hf.core.errors",
     "ColumnTypeError": "s2r_hf.core.errors",
     "OutputError": "s2r_hf.core.errors",
@@ -101,6 +102,7 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
         EvaluationError,
         HubUnreachableError,
         InputError,
+        InputProblemsError,
         MissingDependencyError,
         ModelError,
         OptionTypeError,

@@ -14,6 +14,7 @@ from importlib import import_module
 
 from s2r_hf._version import __version__
 from s2r_hf.core.entry import run_entry
+from s2r_hf.core.options import DefaultsHelpFormatter
 from s2r_hf.core.redaction import redact_argv
 
 COMMANDS = (
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
             command_name(module_name),
             help=module.HELP,
             description=module.HELP,
-            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+            formatter_class=DefaultsHelpFormatter,
         )
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)

@@ -2,12 +2,12 @@
 
 pool -> signals -> hygiene -> selection -> pipeline -> outputs -> hub, with training and evaluation (which never import
 each other) and then experiment on top, and the CLI above all. `core` is floor 0 and imports nothing else of ours. The
-README's package map is this list.
+package map in docs/development.md is this list.
 
 Three checks: every import in the source (module level or inside a function, so a lazy import cannot hide a loop) goes
 to the same or a lower floor; the modules' imports have no cycle; and importing each module in a fresh interpreter
-loads nothing of a higher floor. Besides: `import s2r_hf` alone loads only the version, and the README's package map
-puts every part on its floor and names every module.
+loads nothing of a higher floor. Besides: `import s2r_hf` alone loads only the version, and the package map in
+docs/development.md puts every part on its floor and names every module.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ def part_of(module: str) -> str | None:
 
 def floor_of(module: str) -> int:
     part = part_of(module)
-    assert part in FLOORS, f"{module} is in no floor: add {part!r} to FLOORS here and to the README's package map"
+    where = "the package map in docs/development.md"
+    assert part in FLOORS, f"{module} is in no floor: add {part!r} to FLOORS here and to {where}"
     return FLOORS[part]
 
 
@@ -223,8 +224,8 @@ def test_importing_the_package_alone_loads_only_its_version():
 
 
 def readme_map() -> str:
-    """The package map in the README's Development section: the code block that starts with `s2r_hf/`."""
-    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    """The package map in docs/development.md (the README links it): the code block that starts with `s2r_hf/`."""
+    readme = (PACKAGE.parent / "docs" / "development.md").read_text(encoding="utf-8")
     start = readme.index("```\ns2r_hf/\n")
     return readme[start : readme.index("```", start + 3)]
 
@@ -245,4 +246,4 @@ def test_the_readme_map_is_the_tree():
         for module in MODULES
         if len(module.split(".")) > 2 and part_of(module) != "commands" and module.split(".")[-1] not in named
     ]
-    assert not missing, f"add these modules to the README's package map: {missing}"
+    assert not missing, f"add these modules to the package map in docs/development.md: {missing}"

@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     from s2r_hf.commands.score import score_columns_summary
     from s2r_hf.commands.select import subset_summary
+    from s2r_hf.commands.summary import next_after_subset, shown_path
     from s2r_hf.core.folders import check_writable
     from s2r_hf.outputs.artifacts import write_scored_pool, write_subset
     from s2r_hf.pipeline.score import ScoreConfig, score_pool
@@ -76,16 +77,17 @@ def run(args: argparse.Namespace) -> int:
     pool_s2r["source"]["name"] = f"s2r-hf embedded demo pool (s2r_hf/data/{DEMO_POOL_FILE.name}, synthetic)"
     write_scored_pool(pool, pool_s2r, scored_dir, overwrite=args.overwrite)
     pool_s2r = {**pool_s2r, "name": scored_dir.name}
-    print(
-        f"SYNTHETIC demo pool: {pool_s2r['rows_in']} rows read, {pool_s2r['rows']} kept, dropped {pool_s2r['dropped']}"
-    )
+    dropped = ", ".join(f"{count:,} {reason}" for reason, count in pool_s2r["dropped"].items()) or "none"
+    print(f"SYNTHETIC demo pool: {pool_s2r['rows_in']:,} rows read, {pool_s2r['rows']:,} kept; dropped: {dropped}")
     print(score_columns_summary(pool))
-    print(f"scored pool written to {scored_dir}\n")
+    print(f"scored pool written to {shown_path(scored_dir)}\n")
     for name, select_config in configs.items():
-        subset, path = write_subset(
+        subset, _ = write_subset(
             pool, pool_s2r, select_config, output / name, overwrite=args.overwrite, command=command, inputs=[scored_dir]
         )
         print(subset_summary(pool, subset, select_config))
-        print(f"subset written to {path}\n")
-    print(f'load it with: datasets.load_dataset("{output / next(iter(configs))}", split="train")')
+        print(f"subset written to {shown_path(output / name)}\n")
+    first = output / next(iter(configs))
+    print(f'load it with: datasets.load_dataset("{shown_path(first)}", split="train")')
+    print(next_after_subset(scored_dir, first))
     return 0

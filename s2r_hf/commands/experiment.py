@@ -11,6 +11,7 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from s2r_hf.core.options import DefaultsHelpFormatter
     from s2r_hf.experiment.plan import FORMATS
     from s2r_hf.experiment.runner import STEP_NAMES
 
@@ -18,12 +19,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run = sub.add_parser(
         "run",
         help="run every step that is not up to date (a killed run resumes; a changed setting re-runs what it affects)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     plan = sub.add_parser(
         "plan",
         help="print one command per step with its dependencies (for Slurm, or a node per arm)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     for action in (run, plan):
         action.add_argument("experiment", help="an experiment YAML file, or a shipped example's name (tiny-cpu, ...)")
@@ -50,9 +51,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     report = sub.add_parser(
         "report",
         help="write the comparison table (Markdown, JSON) and the accuracy-vs-training-tokens chart",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
-    report.add_argument("output", help="the experiment's output folder")
+    report.add_argument(
+        "output",
+        metavar="EXPERIMENT",
+        help="the experiment's output folder, or the experiment (a YAML file or a shipped example's name, as for run)",
+    )
+    report.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting of the experiment file, as for run (output=FOLDER: where it ran)",
+    )
     report.add_argument("--arms", nargs="+", metavar="ARM", help="these arms, in this order (default: all)")
 
 
@@ -65,7 +78,14 @@ def _run(args: argparse.Namespace) -> int:
     from s2r_hf.experiment.runner import run_experiment
 
     config = load_experiment(args.experiment, args.overrides)
-    outcome = run_experiment(config, only=args.only, step=args.step, command=args.command_line)
+    outcome = run_experiment(
+        config,
+        only=args.only,
+        step=args.step,
+        command=args.command_line,
+        experiment=args.experiment,
+        overrides=args.overrides,
+    )
     print(outcome.report.markdown)
     print(f"ran {len(outcome.ran)} step(s), skipped {len(outcome.skipped)} up to date; output in {outcome.output_dir}")
     publication = outcome.publication
@@ -89,10 +109,12 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from s2r_hf.experiment.config import experiment_output
     from s2r_hf.experiment.report import build_report
 
-    report = build_report(args.output, args.arms)
-    report.write(args.output)
+    output = experiment_output(args.output, args.overrides)
+    report = build_report(output, args.arms)
+    report.write(output)
     print(report.markdown)
-    print(f"report written to {args.output} (report.md, report.json, accuracy_vs_tokens.png)")
+    print(f"report written to {output} (report.md, report.json, accuracy_vs_tokens.png)")
     return 0

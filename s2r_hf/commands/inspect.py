@@ -21,13 +21,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from s2r_hf.commands.summary import format_table
+    from s2r_hf.commands.summary import format_table, shown_path
+    from s2r_hf.core.numbers import plain_number
     from s2r_hf.outputs.inspect import write_report
     from s2r_hf.outputs.pool_report import REPORT_MD
 
     output = getattr(args, "output", None)
     path, report = write_report(args.scored, output, subset=args.subset, overwrite=args.overwrite)
-    rows = [[name, count, f"{100 * count / report['rows']:.1f}%"] for name, count in report["quadrants"].items()]
+    rows = [
+        [name, plain_number(count), f"{100 * count / report['rows']:.1f}%"]
+        for name, count in report["quadrants"].items()
+    ]
     print(format_table(["quadrant", "rows", "share"], rows))
     print()
 
@@ -40,5 +44,5 @@ def run(args: argparse.Namespace) -> int:
         pairs.append(["judge ~ rollout difficulty", shown(judge["spearman"])])
         pairs.append(["judge AUC, never vs always solved", shown(judge["auc_never_vs_always"])])
     print(format_table(["signals", "Spearman"], pairs))
-    print(f"\nreport written to {path / REPORT_MD}")
+    print(f"\nreport written to {shown_path(path / REPORT_MD)}")
     return 0

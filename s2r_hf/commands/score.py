@@ -52,7 +52,7 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from s2r_hf.commands.summary import format_table
+    from s2r_hf.commands.summary import format_table, shown_path
     from s2r_hf.core.folders import check_writable
     from s2r_hf.outputs.artifacts import write_scored_pool
     from s2r_hf.pipeline.score import score_pool
@@ -60,12 +60,28 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     check_writable(args.output, args.overwrite, inputs=[args.pool], kind="scored_pool")
     pool, s2r = score_pool(config, command=args.command_line)
-    path = write_scored_pool(pool, s2r, args.output, overwrite=args.overwrite, inputs=[args.pool])
+    write_scored_pool(pool, s2r, args.output, overwrite=args.overwrite, inputs=[args.pool])
     print(format_table(["pool", "rows"], pool_rows_summary(s2r)))
     print()
     print(score_columns_summary(pool))
-    print(f"\nscored pool written to {path}")
+    print(f"\nscored pool written to {shown_path(args.output)}")
+    print(next_after_scoring(args.output))
     return 0
+
+
+def subset_name_for(scored: str) -> str:
+    """The subset folder the `Next:` line suggests: limo-scored -> limo-select10, anything else -> NAME-select10."""
+    from pathlib import Path
+
+    name = Path(scored).name
+    return (name.removesuffix("-scored") if name.endswith("-scored") and name != "-scored" else name) + "-select10"
+
+
+def next_after_scoring(scored: str) -> str:
+    from s2r_hf.commands.summary import shell_path, shown_path, sibling
+
+    subset = sibling(scored, subset_name_for(shown_path(scored)))
+    return f"Next: s2r select {shell_path(scored)} -o {shell_path(subset)} --ratio 0.1"
 
 
 def pool_rows_summary(s2r: dict) -> list[list]:

@@ -36,6 +36,7 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from s2r_hf.commands.summary import next_after_subset, shown_path
     from s2r_hf.core.folders import check_writable
     from s2r_hf.outputs.artifacts import load_scored_pool, write_subset
 
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         check_repo_id(args.repo_id)
     check_writable(args.output, args.overwrite, inputs=[args.scored], kind="subset")
     pool, pool_s2r = load_scored_pool(args.scored)
-    subset, path = write_subset(
+    subset, _ = write_subset(
         pool,
         pool_s2r,
         config,
@@ -55,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
         inputs=[args.scored],
     )
     print(subset_summary(pool, subset, config))
-    print(f"\nsubset written to {path}")
+    print(f"\nsubset written to {shown_path(args.output)}")
+    print(next_after_subset(args.scored, args.output))
     return 0
 
 

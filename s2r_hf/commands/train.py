@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from s2r_hf.commands.summary import shown_path
     from s2r_hf.training.output import INTERRUPTED
 
     argv = (["--config", args.config] if args.config else []) + list(args.extra)
@@ -45,6 +46,28 @@ def run(args: argparse.Namespace) -> int:
     data = record.get("data") or {}
     print(
         f"trained {training.get('steps')} steps on {data.get('sft', {}).get('rows_kept')} examples; "
-        f"model and card in {record.get('output_dir')}"
+        f"model and card in {shown_path(record.get('output_dir'))}"
     )
+    print(next_after_training(record.get("output_dir"), on_cpu=not _cuda_available()))
     return 0
+
+
+def _cuda_available() -> bool:
+    import torch  # loaded by the training already
+
+    return torch.cuda.is_available()
+
+
+def next_after_training(output_dir: str, *, on_cpu: bool) -> str:
+    """The `Next:` line after `s2r train`: evaluate the model (on a CPU, a smoke run on two MATH500 problems)."""
+    from pathlib import Path
+
+    from s2r_hf.commands.summary import shell_path, shown_path, sibling
+
+    results = sibling(output_dir, f"eval-{Path(shown_path(output_dir)).name}")
+    if on_cpu:
+        run = f"--tasks math500 --max-samples 2 -o {shell_path(results)}"
+        why = " (a smoke run: on a GPU drop --max-samples and add aime24,aime25,amc23 to --tasks)"
+    else:
+        run, why = f"--tasks math500,aime24,aime25,amc23 -o {shell_path(results)}", ""
+    return f"Next: s2r evaluate {shell_path(output_dir)} {run}{why}"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.errors import InputError
+from s2r_hf.core.numbers import plain_number
 from s2r_hf.core.redaction import redact
 
 CARD_TEMPLATES = ("scored_pool.md", "subset.md", "judge.md", "model.md")
@@ -35,13 +36,16 @@ def templates_dir() -> Path:
 def _environment():
     import jinja2
 
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,  # a missing fact is a bug, not a blank in a published card
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # `{{ value | number }}`: counts with thousands separators, other values as plain decimals, never 1.08e+03.
+    environment.filters["number"] = plain_number
+    return environment
 
 
 def render_card(template: str, metadata: dict[str, Any]) -> str:

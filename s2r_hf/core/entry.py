@@ -1,11 +1,11 @@
 """How every entry point ends: `s2r` and each `python -m s2r_hf...` module run their work through `run_entry`.
 
-What the user can fix ends in one line on stderr and exit code 2 (argparse's own code for bad usage): an `S2RError`,
-whose message says what was wrong and how to fix it, and a missing optional dependency (the `train` or `eval` extra),
-named with its install command (s2r_hf.core.extras). Ctrl-C exits 130, as a shell does, with one line saying what was
-kept. Anything else is a bug and keeps its traceback, a ModuleNotFoundError of a package that is no extra of ours
-included. Every line goes through the one rule for secrets (`s2r_hf.core.redaction`), so a token inside a message
-never reaches a terminal log.
+What the user can fix ends in one line on stderr (a line per problem when several were found at once) and exit code 2
+(argparse's own code for bad usage): an `S2RError`, whose message says what was wrong and how to fix it, and a missing
+optional dependency (the `train` or `eval` extra), named with its install command (s2r_hf.core.extras). Ctrl-C exits
+130, as a shell does, with one line saying what was kept. Anything else is a bug and keeps its traceback, a
+ModuleNotFoundError of a package that is no extra of ours included. Every line goes through the one rule for secrets
+(`s2r_hf.core.redaction`), so a token inside a message never reaches a terminal log.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Callable
 
-from s2r_hf.core.errors import RunInterrupted, S2RError
+from s2r_hf.core.errors import InputProblemsError, RunInterrupted, S2RError
 from s2r_hf.core.extras import missing_extra_message
 from s2r_hf.core.redaction import redact_text
 
@@ -37,7 +37,9 @@ def run_entry(main: Callable[[], int | None], *, prog: str, interrupted: str | N
         return 130
     except S2RError as err:
         # Input problems: the message already says what was wrong and how to fix it; a traceback would bury it.
-        say(f"{prog}: error: {err}")
+        # Several found in one pass (InputProblemsError): a line for each.
+        for problem in err.problems if isinstance(err, InputProblemsError) else [str(err)]:
+            say(f"{prog}: error: {problem}")
         return 2
     except ModuleNotFoundError as err:
         message = missing_extra_message(err)

@@ -22,6 +22,23 @@ class InputError(S2RError, ValueError):
     """A value is out of range, empty, inconsistent or unreadable."""
 
 
+class InputProblemsError(InputError):
+    """Several input problems found in one pass, before a long run starts (`s2r experiment run` checks the inputs of
+    every step it is about to run first): `problems` holds each one's message, and the CLI prints one line for each,
+    so the user fixes them all at once instead of meeting them one run at a time."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(list(problems))  # the only argument, so that the error pickles and copies as itself
+
+    @property
+    def problems(self) -> list[str]:
+        return list(self.args[0])
+
+    def __str__(self) -> str:
+        numbered = "; ".join(f"({number}) {problem}" for number, problem in enumerate(self.problems, 1))
+        return f"{len(self.problems)} input problems: {numbered}"
+
+
 class ColumnError(S2RError, KeyError):
     """A column the operation needs is missing."""
 

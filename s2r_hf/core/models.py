@@ -46,14 +46,15 @@ def is_local_model(name: str) -> bool:
     return Path(name).expanduser().exists() or looks_like_local_path(name)
 
 
-def check_model_reference(model: str, *, role: str = "model") -> None:
+def check_model_reference(model: str, *, role: str = "model", chat_template: bool = True) -> None:
     """A clear error for a local path that does not exist (rather than a confusing Hub lookup of a file path), and for
-    a local folder that is not a usable chat model. `role` names the model in messages ("judge", "base model")."""
+    a local folder that is not a usable chat model. `role` names the model in messages ("judge", "base model");
+    `chat_template=False` where the caller supplies the template itself (training with --chat_template_path)."""
     if not isinstance(model, str) or not model.strip():
         raise InputError(f"the {role} must be a Hub model id or a local folder; got {model!r}")
     path = Path(model).expanduser()
     if path.exists():
-        check_model_folder(path, model, role=role)
+        check_model_folder(path, model, role=role, chat_template=chat_template)
         return
     if looks_like_local_path(model):
         raise ModelError(
@@ -62,8 +63,9 @@ def check_model_reference(model: str, *, role: str = "model") -> None:
         )
 
 
-def check_model_folder(path: Path, model: str, *, role: str = "model") -> None:
-    """A local model folder holds a config, a tokenizer and a chat template: checked by file name, loading nothing."""
+def check_model_folder(path: Path, model: str, *, role: str = "model", chat_template: bool = True) -> None:
+    """A local model folder holds a config, a tokenizer and (unless `chat_template=False`) a chat template: checked by
+    file name, loading nothing."""
     if not path.is_dir():
         raise ModelError(
             f"the {role} {model!r} is a file; give the folder holding config.json, the weights and tokenizer"
@@ -79,7 +81,7 @@ def check_model_folder(path: Path, model: str, *, role: str = "model") -> None:
             f"the {role} folder {model!r} has no tokenizer (none of {list(TOKENIZER_FILES)}; found: {names[:10]}); "
             "save the tokenizer beside the model with tokenizer.save_pretrained"
         )
-    if not has_chat_template(path):
+    if chat_template and not has_chat_template(path):
         raise ModelError(no_chat_template_message(model, role=role))
 
 
@@ -137,16 +139,18 @@ def fetch_model(model: str, revision: str | None = None, *, role: str = "model")
     return folder, folder.name  # the snapshot folder is named by the commit it holds
 
 
-def check_model_reachable(model: str, revision: str | None = None, *, role: str = "model") -> None:
+def check_model_reachable(
+    model: str, revision: str | None = None, *, role: str = "model", chat_template: bool = True
+) -> None:
     """Fail now, in a second, if the model cannot be used: a missing folder, a folder without config, tokenizer or chat
     template, a Hub model that does not exist or cannot be reached (offline with no cached copy, connection refused).
 
     Cheap: a local folder is checked from its file names; a Hub model costs one metadata request (its file list), plus
     its small tokenizer_config.json when the chat template is not a file of its own. Nothing is loaded and no weights
     are downloaded; `fetch_model` (or the loader) does that later. Call it before any long step that precedes the
-    model's use.
+    model's use. `chat_template=False`: the caller brings its own chat template, the model need not have one.
     """
-    check_model_reference(model, role=role)
+    check_model_reference(model, role=role, chat_template=chat_template)
     if Path(model).expanduser().exists():
         return
     from huggingface_hub import HfApi, constants, hf_hub_download, snapshot_download
@@ -166,7 +170,7 @@ def check_model_reachable(model: str, revision: str | None = None, *, role: str 
                 )
             except LocalEntryNotFoundError as err:
                 raise err from unreachable
-            check_model_folder(Path(cached), model, role=role)
+            check_model_folder(Path(cached), model, role=role, chat_template=chat_template)
             return
         names = {sibling.rfilename for sibling in info.siblings or []}
         where = f"the Hub model {model!r} (revision {revision or 'default'})"
@@ -177,7 +181,7 @@ def check_model_reachable(model: str, revision: str | None = None, *, role: str 
             )
         if not any(name in names for name in TOKENIZER_FILES):
             raise ModelError(f"{where} has no tokenizer (none of {list(TOKENIZER_FILES)})")
-        if not any(name in names for name in CHAT_TEMPLATE_FILES):
+        if chat_template and not any(name in names for name in CHAT_TEMPLATE_FILES):
             if "tokenizer_config.json" not in names:
                 raise ModelError(no_chat_template_message(model, role=role))
             config = hf_hub_download(model, "tokenizer_config.json", revision=info.sha)

@@ -11,6 +11,8 @@ settings and the validation of Python keywords all come from the same place and 
 - `add_arguments(parser, options)` adds one flag per option. Defaults are argparse.SUPPRESS, so the parsed namespace
   holds only what the user typed (`given(args, options)`), and `build(ScoreConfig, values)` fills in the rest from
   the dataclass defaults: the default is written once, in the dataclass, and shown in `--help` from there.
+- `DefaultsHelpFormatter` is the --help of every parser of s2r (the generated flags and the hand-written ones, TRL's
+  too): a real default is shown once, an unset one (None) not at all.
 - `check_field_types(config)` checks and normalises the values of a config in its `__post_init__`: a numpy integer
   is an integer, a bool is not, and a wrong type names the value and its type.
 
@@ -25,9 +27,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import enum
 import math
 import numbers
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -119,12 +123,56 @@ def options_of(
 # ---- command line -------------------------------------------------------------------------------------------------
 
 
-def _help_with_default(option: Option) -> str:
-    text = option.help.replace("%", "%%")  # argparse formats help strings with %
-    shown = str(option.default)
-    if option.default is None or option.kind is bool or len(shown) > 40 or "default" in option.help.lower():
+# A help text that already speaks of its default ("default: the preset's", "None = ...") is left as written.
+_SAYS_DEFAULT = re.compile(r"default|None =", re.IGNORECASE)
+
+
+def shown_default(value: Any, *, flag: str | None = None) -> str | None:
+    """How --help shows a default, or None when there is nothing to show: None (unset: the help says what happens),
+    an empty list or text, and an on/off flag that is off unless typed. A flag with a --no- form (`flag`, given for
+    those) shows the spelling that is in force."""
+    if value is None or value is argparse.SUPPRESS or value == "" or value == [] or value == ():
+        return None
+    if isinstance(value, enum.Enum):  # transformers' option values (SchedulerType.LINEAR reads as 'linear')
+        value = value.value
+    if isinstance(value, bool) and flag is not None:
+        return flag if value else "--no-" + flag.lstrip("-")
+    if isinstance(value, (list, tuple)):
+        return " ".join(str(item) for item in value)
+    return str(value)
+
+
+def _with_default(text: str | None, shown: str | None) -> str:
+    """`text` with ` (default: X)` added once; `text` is an argparse help string (a literal % is written %%)."""
+    text = text or ""
+    if shown is None or "%(default)" in text or _SAYS_DEFAULT.search(text):
         return text
     return f"{text} (default: {shown.replace('%', '%%')})"
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """--help that shows each flag's real default once, and nothing where there is none.
+
+    argparse's own ArgumentDefaultsHelpFormatter prints `(default: None)` for every unset flag and adds a second
+    default to a help text that already says its own. Every parser of s2r uses this one (`formatter_class=`).
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if not action.option_strings and action.nargs not in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            return text  # a required positional has no default
+        if action.nargs == 0 and not isinstance(action, argparse.BooleanOptionalAction):
+            return text  # store_true and the like: off unless typed, which the flag itself says
+        long_flags = [name for name in action.option_strings if name.startswith("--")]
+        flag = long_flags[0] if isinstance(action, argparse.BooleanOptionalAction) and long_flags else None
+        return _with_default(text, shown_default(action.default, flag=flag))
+
+
+def _help_with_default(option: Option) -> str:
+    text = option.help.replace("%", "%%")  # argparse formats help strings with %
+    if option.kind is bool and option.default is False and not option.optional:
+        return text  # a plain --x switch, off unless typed
+    return _with_default(text, shown_default(option.default, flag=option.flag if option.kind is bool else None))
 
 
 def add_arguments(

@@ -332,16 +332,14 @@ class ExperimentConfig:
             raise OptionTypeError(
                 f"evaluate.data must map benchmarks to local files, e.g. {{aime24: a.jsonl}}; got {data!r}"
             )
-        overrides = parse_data_overrides([f"{name}={path}" for name, path in data.items()])
+        # The rule of `s2r evaluate --data`: known benchmarks, each path existing (named as the file names it).
+        overrides = parse_data_overrides([f"{name}={path}" for name, path in data.items()], "evaluate.data")
         tasks = self.evaluation_config().task_list
         unused = sorted(set(overrides) - set(tasks))
         if unused:
             raise InputError(
                 f"evaluate.data names {unused[0]!r}, which is not among evaluate.tasks ({', '.join(tasks)})"
             )
-        for name, path in overrides.items():
-            if not Path(path).expanduser().exists():
-                raise SourceNotFoundError(f"evaluate.data.{name}: {path!r} does not exist; give a local file or folder")
         return overrides
 
     def to_dict(self) -> dict[str, Any]:
@@ -416,6 +414,33 @@ def resolve_example(value: str) -> Path:
         f"experiment file {value!r} is neither a file nor a shipped example; shipped: {', '.join(example_names())} "
         f"(in {examples_dir()})"
     )
+
+
+def experiment_output(value: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Path:
+    """The output folder `value` means to `s2r experiment report`: `value` itself when it is a folder, or else the
+    output folder of the experiment it names (a YAML file or a shipped example, read with its `--set` overrides, as
+    `run` and `plan` read it)."""
+    folder = Path(value).expanduser()
+    if folder.is_dir():
+        if overrides:
+            raise InputError(
+                f"--set changes an experiment file, but {str(value)!r} is an output folder; drop --set, or name the "
+                "experiment file instead"
+            )
+        return folder
+    try:
+        config = load_experiment(value, overrides)
+    except SourceNotFoundError:
+        raise SourceNotFoundError(
+            f"{str(value)!r} is neither an experiment's output folder nor an experiment file or shipped example "
+            f"({', '.join(example_names())}); give the folder `s2r experiment run` wrote, or the experiment it ran"
+        ) from None
+    if not config.output_dir.is_dir():
+        raise InputError(
+            f"experiment {config.name!r} has not run yet: its output folder {str(config.output_dir)!r} does not exist; "
+            "run it first (s2r experiment run, with the same --set output=... if its output was moved)"
+        )
+    return config.output_dir
 
 
 def load_experiment(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:

@@ -9,11 +9,12 @@ so a step run by a scheduler is skipped when up to date and resumes when it was 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from s2r_hf.core.redaction import redact_argv
 from s2r_hf.experiment.config import FULL, ExperimentConfig
-from s2r_hf.experiment.runner import train_command
+from s2r_hf.experiment.launch import train_command
 from s2r_hf.experiment.steps import arm_output, experiment_steps, pool_dir, step_status
 from s2r_hf.training.credentials import credential_variable
 
@@ -46,20 +47,13 @@ def plan_experiment(
     config: ExperimentConfig, experiment_file: str, overrides: list[str] | tuple[str, ...] = ()
 ) -> list[PlannedStep]:
     """Every step (the pool, each arm's, the report and publishing), with the command that runs it."""
-    base = ["s2r", "experiment", "run", str(experiment_file)]
-    for override in overrides:
-        # A token is never printed: each job reads it from its own environment (HF_TOKEN), as the trainer does.
-        key = override.split("=", 1)[0].strip()
-        if key.startswith("train.overrides.") and credential_variable(key.removeprefix("train.overrides.")):
-            continue
-        base += ["--set", override]
     planned = []
     steps = experiment_steps(config)
     for step in steps:
         if step.name == "pool" and config.pool.scored is not None:
             continue  # nothing to run: the pool is a folder that exists
         needs = [need for need in step.needs if not (need == "pool" and config.pool.scored is not None)]
-        command = [*base, *(["--only", step.arm] if step.arm else []), "--step", step.name]
+        command = run_command(experiment_file, overrides, arm=step.arm, step=step.name)
         status = step_status(step)
         runs = None
         if step.name == "train":
@@ -71,9 +65,24 @@ def plan_experiment(
     report = shlex.join(["s2r", "experiment", "report", str(config.output_dir)])
     planned.append(PlannedStep("report", evaluations, report, "-", "written at the end of every run"))
     if config.publish is not None:
-        publish = shlex.join(redact_argv([*base, "--step", "publish"]))
+        publish = shlex.join(redact_argv(run_command(experiment_file, overrides, step="publish")))
         planned.append(PlannedStep("publish", ["report"], publish, "-", f"to {config.publish.namespace} on the Hub"))
     return planned
+
+
+def run_command(
+    experiment_file: str, overrides: Sequence[str] = (), *, arm: str | None = None, step: str | None = None
+) -> list[str]:
+    """`s2r experiment run` of the experiment as the user named it (the file or shipped name, then each `--set`), for
+    one arm (`--only`) and one step (`--step`) when given."""
+    command = ["s2r", "experiment", "run", str(experiment_file)]
+    for override in overrides:
+        # A token is never printed: each job reads it from its own environment (HF_TOKEN), as the trainer does.
+        key = override.split("=", 1)[0].strip()
+        if key.startswith("train.overrides.") and credential_variable(key.removeprefix("train.overrides.")):
+            continue
+        command += ["--set", override]
+    return [*command, *(["--only", arm] if arm else []), *(["--step", step] if step else [])]
 
 
 def render_plan(config: ExperimentConfig, planned: list[PlannedStep], fmt: str = "text") -> str:

@@ -20,9 +20,8 @@ import logging
 import os
 import shlex
 import shutil
-import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,10 +31,11 @@ from s2r_hf.core.children import run_tied
 from s2r_hf.core.errors import InputError, OutputError, RunInterruptedError, S2RError, StepFailedError
 from s2r_hf.core.folders import FolderOwner, _disk_error_message, check_writable
 from s2r_hf.core.locks import FileLock
-from s2r_hf.core.models import is_local_model
 from s2r_hf.core.redaction import redact_argv
 from s2r_hf.evaluation.runner import evaluate_model
 from s2r_hf.experiment.config import FULL, ExperimentConfig
+from s2r_hf.experiment.launch import train_command, train_environment
+from s2r_hf.experiment.preflight import check_step_inputs, split_evaluation_data
 from s2r_hf.experiment.repos import arm_repo_id
 from s2r_hf.experiment.steps import (
     ARM_STEPS,
@@ -53,7 +53,6 @@ from s2r_hf.experiment.steps import (
     write_record,
 )
 from s2r_hf.pipeline.score import score_pool
-from s2r_hf.training.credentials import credential_variable
 from s2r_hf.training.provenance import TRAINING_OWNER, read_provenance
 
 # Imported where they are used, not here: `s2r --help` loads this module (the options of `s2r experiment`) and needs
@@ -64,7 +63,6 @@ logger = logging.getLogger(__name__)
 
 STEP_NAMES = ("pool", *ARM_STEPS, "publish")
 _DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.ENAMETOOLONG)
-TRAIN_MODULE = "s2r_hf.training.sft"
 
 
 @dataclass
@@ -84,10 +82,17 @@ def run_experiment(
     only: Sequence[str] | None = None,
     step: str | None = None,
     command: str | None = None,
+    experiment: str | None = None,
+    overrides: Sequence[str] = (),
 ) -> ExperimentRun:
-    """Run the experiment's steps that are not up to date (`only`: these arms; `step`: this step only)."""
+    """Run the experiment's steps that are not up to date (`only`: these arms; `step`: this step only).
+
+    `command` is recorded in the cards; `experiment` and `overrides` (the file or shipped name and the `--set`s the
+    config was read with) let a message give the `s2r experiment run` line to type (a Python call without them).
+    """
+    how_to_run = _how_to_run(experiment, overrides)
     try:
-        return _run_experiment(config, only=only, step=step, command=command)
+        return _run_experiment(config, only=only, step=step, command=command, how_to_run=how_to_run)
     except OSError as err:
         # A full or read-only disk under the experiment's own records (steps/, locks, experiment.json): one line.
         if err.errno not in _DISK_ERRNOS or isinstance(err, S2RError):
@@ -104,20 +109,26 @@ def run_experiment(
 
 
 def _run_experiment(
-    config: ExperimentConfig, *, only: Sequence[str] | None, step: str | None, command: str | None
+    config: ExperimentConfig,
+    *,
+    only: Sequence[str] | None,
+    step: str | None,
+    command: str | None,
+    how_to_run: Callable[[Step], str],
 ) -> ExperimentRun:
-    chosen = select_steps(config, only=only, step=step)
+    # Missing evaluation data is listed with every other input problem below; the steps are planned without it.
+    planning, missing_data = split_evaluation_data(config)
+    chosen = select_steps(planning, only=only, step=step)
     check_output(config)
     statuses = {planned.id: step_status(planned) for planned in chosen}
     if step is not None:  # a step run alone (a scheduler's job): what it needs must be done already
-        by_id = {candidate.id: candidate for candidate in experiment_steps(config)}
+        by_id = {candidate.id: candidate for candidate in experiment_steps(planning)}
         for planned in chosen:
             if not statuses[planned.id].done:
-                _check_needs(planned, by_id)
-    if any(planned.name == "train" and not statuses[planned.id].done for planned in chosen):
-        check_train_options(config)  # bad training options stop the run here, before any step (seconds: TRL loads)
-    if any(planned.name == "evaluate" and not statuses[planned.id].done for planned in chosen):
-        check_evaluation_environment(config)  # and so does a missing lighteval, before hours of training
+                _check_needs(planned, by_id, how_to_run)
+    # Every input of the steps that will run (models, benchmarks, the pool's source, the training options, lighteval),
+    # checked in one pass before any step: each problem one line, nothing written (s2r_hf.experiment.preflight).
+    check_step_inputs(config, [planned for planned in chosen if not statuses[planned.id].done], missing_data)
     # Two runs never work on one arm (or the pool) at once: a scheduler's requeued job beside the one still running,
     # or the same command typed twice. The locks go with this process, however it ends.
     with ArmLocks(config.output_dir) as locks:
@@ -234,16 +245,24 @@ def select_steps(config: ExperimentConfig, *, only: Sequence[str] | None, step: 
     return chosen
 
 
-def _check_needs(planned: Step, by_id: dict[str, Step]) -> None:
+def _check_needs(planned: Step, by_id: dict[str, Step], how_to_run: Callable[[Step], str]) -> None:
     """With --step, a step runs alone: what it needs must already be up to date (the scheduler's dependencies)."""
     for need in planned.needs:
         status = step_status(by_id[need])
         if not status.done:
             raise InputError(
-                f"{planned.id} needs {need}, which is not done ({status.why}); run it first: "
-                f"s2r experiment run EXPERIMENT{f' --only {by_id[need].arm}' if by_id[need].arm else ''} "
-                f"--step {by_id[need].name}"
+                f"{planned.id} needs {need}, which is not done ({status.why}); run it first: {how_to_run(by_id[need])}"
             )
+
+
+def _how_to_run(experiment: str | None, overrides: Sequence[str]) -> Callable[[Step], str]:
+    """How the user runs one step alone: the `s2r experiment run` line as they typed it (their file or shipped name,
+    their `--set`s), or for a Python caller (no file), the `run_experiment` call."""
+    if experiment is None:
+        return lambda step: f"run_experiment(config{f', only=[{step.arm!r}]' if step.arm else ''}, step={step.name!r})"
+    from s2r_hf.experiment.plan import run_command
+
+    return lambda step: shlex.join(redact_argv(run_command(experiment, overrides, arm=step.arm, step=step.name)))
 
 
 # -- the output folder ------------------------------------------------------------------------------------------------
@@ -310,81 +329,6 @@ def write_experiment_record(config: ExperimentConfig) -> None:
             "updated": now(),
         },
     )
-
-
-def check_train_options(config: ExperimentConfig) -> None:
-    """Parse the training options as `s2r train` will (recipe, overrides, model), before any step runs: the training
-    config refuses the values training would fail on or train nothing with (NaN, no epochs, a zero batch...)."""
-    from s2r_hf.training.sft import parse_train_args
-
-    launcher = train_command(config, data="pool", output_dir="check")[0]
-    if shutil.which(launcher) is None:
-        raise InputError(
-            f"train.launcher {config.train.launcher!r} starts {launcher!r}, which is not an installed program; install "
-            "it, or use {python} (with e.g. `{python} -m torch.distributed.run --nproc_per_node 8`)"
-        )
-    model = config.train.model
-    if model and is_local_model(model) and not Path(model).expanduser().is_dir():
-        raise InputError(f"train.model {model!r} does not exist; give a model folder or a Hub model id")
-    argv = train_arguments(config, data="pool", output_dir=str(config.output_dir / "check"))
-    try:
-        parsed = parse_train_args(argv)
-    except S2RError as err:
-        raise type(err)(f"train: {err}") from None
-    model_args = parsed[2]
-    if not model_args.model_name_or_path:
-        raise InputError(
-            f"train.model is not set and the recipe {config.train.recipe!r} names no model_name_or_path; set "
-            "train.model"
-        )
-
-
-def check_evaluation_environment(config: ExperimentConfig) -> None:
-    """lighteval (and vLLM for that backend) must import in the interpreter the evaluate steps will run it with."""
-    from s2r_hf.evaluation.runner import probe_interpreter
-
-    evaluation = config.evaluation_config()
-    probe_interpreter(evaluation.python or sys.executable, evaluation.backend)
-
-
-def train_arguments(config: ExperimentConfig, *, data: str, output_dir: str) -> list[str]:
-    """`s2r train`'s flags for one arm: the recipe, the experiment's overrides, the arm's data and folder."""
-    argv = ["--config", config.train.recipe_path]
-    if config.train.model:
-        argv += ["--model_name_or_path", config.train.model]
-    for key, value in config.train.overrides.items():
-        if value is None or credential_variable(key):  # passed in the environment (train_environment), not here
-            continue
-        argv.append(f"--{key}")
-        if isinstance(value, bool):
-            argv.append(str(value).lower())
-        elif isinstance(value, (list, tuple)):
-            argv += [str(item) for item in value]
-        elif isinstance(value, dict):
-            import json
-
-            argv.append(json.dumps(value))
-        else:
-            argv.append(str(value))
-    return [*argv, "--dataset_name", data, "--output_dir", output_dir]
-
-
-def train_command(config: ExperimentConfig, *, data: str, output_dir: str) -> list[str]:
-    """The whole command line of one arm's training: the launcher, then `-m s2r_hf.training.sft` and its flags."""
-    from s2r_hf.training.sft import recipes_dir
-
-    launcher = shlex.split(config.train.launcher.format(python=sys.executable, recipes=recipes_dir()))
-    return [*launcher, "-m", TRAIN_MODULE, *train_arguments(config, data=data, output_dir=output_dir)]
-
-
-def train_environment(config: ExperimentConfig) -> dict[str, str]:
-    """The credentials among the training overrides (`train.overrides.hub_token`), as the environment variables the
-    training child reads them from (HF_TOKEN): a command line is recorded, printed by `plan` and visible in `ps`."""
-    return {
-        credential_variable(key): str(value)
-        for key, value in config.train.overrides.items()
-        if credential_variable(key) and value not in (None, "")
-    }
 
 
 # -- executing the steps ----------------------------------------------------------------------------------------------

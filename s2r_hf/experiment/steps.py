@@ -295,7 +295,7 @@ def step_status(step: Step) -> StepStatus:
             return StepStatus("done", "the pool is a scored folder")
         return StepStatus("new", "not run yet")
     if record.get("fingerprint") != step.fingerprint:
-        changes = describe_changes(record.get("settings") or {}, step.settings)
+        changes = describe_changes(step.name, record.get("settings") or {}, step.settings)
         return StepStatus("changed", f"settings changed ({changes})", record)
     if record.get("status") != "finished":
         return StepStatus("interrupted", "started but did not finish", record)
@@ -329,27 +329,61 @@ def output_problem(step: Step) -> str | None:
     raise ValueError(f"unknown step {step.name!r}")
 
 
-def describe_changes(before: dict[str, Any], after: dict[str, Any], limit: int = 3) -> str:
-    """`selection.weight: 0.25 -> 0.5`: the settings that differ, upstream fingerprints shown as such."""
+def describe_changes(step: str, before: dict[str, Any], after: dict[str, Any], limit: int = 3) -> str:
+    """Why `step` (pool, select, train, evaluate) runs again, in words that fit that step: a setting of its own by its
+    key (`selection.weight: 0.25 -> 0.5`), what it reads from upstream by what it is (`its data (joint/select)
+    changed`, `the model it evaluates was trained again`), a digest by the input it stands for."""
     old, new = _flat(before), _flat(after)
-    changed = [key for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
-    upstream = {
-        "pool": "the pool changed",
-        "data": f"its data ({after.get('data_step', 'the subset')}) changed",
-        "model.weights_sha256": "the base model's weights changed (train.model)",
-    }
-    if "evaluation" in after:  # an evaluate step: its `model` is the train step's fingerprint
-        upstream["model"] = "the model it evaluates was trained again"
-    parts = []
+    changed = [key for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key) and key != "data_step"]
+    parts: list[str] = []
     for key in changed:
-        if key in upstream:
-            parts.append(upstream[key])
-        elif key == "data_step":
-            continue
-        else:
-            parts.append(f"{key}: {_short(old.get(key, '-'))} -> {_short(new.get(key, '-'))}")
+        phrase = (
+            _change_phrase(step, key, before, after)
+            or f"{key}: {_short(old.get(key, '-'))} -> {_short(new.get(key, '-'))}"
+        )
+        if phrase not in parts:  # a mapping that changed shape (a Hub id to a folder's digest) is one change
+            parts.append(phrase)
     shown = parts[:limit] + ([f"{len(parts) - limit} more"] if len(parts) > limit else [])
     return "; ".join(shown) or "its record is from another version"
+
+
+def _change_phrase(step: str, key: str, before: dict[str, Any], after: dict[str, Any]) -> str | None:
+    """The words for a changed setting whose value says nothing to a reader (a fingerprint, a digest), by step; None
+    for a setting shown as `key: old -> new`."""
+    top = key.split(".", 1)[0]
+    if step == "pool":
+        if top in ("source_files", "source_sha256"):
+            return "the source's files changed (pool.source)"
+        if top == "files":
+            return "the scored pool's files changed (pool.scored)"
+    elif step == "select" and top == "pool":
+        return "the pool changed"
+    elif step == "train":
+        if top == "data":
+            return f"its data ({after.get('data_step') or before.get('data_step') or 'the pool'}) changed"
+        if top == "recipe_sha256":
+            if before.get("recipe") != after.get("recipe"):  # another recipe: said once, by its name
+                return f"recipe: {_short(before.get('recipe', '-'))} -> {_short(after.get('recipe', '-'))}"
+            return "the recipe file changed (train.recipe)"
+        if top == "model":
+            old, new = before.get("model"), after.get("model")
+            if isinstance(old, dict) and isinstance(new, dict):
+                return "the base model's weights changed (train.model)"
+            if isinstance(old, str) and isinstance(new, str):
+                return f"the base model changed (train.model: {_short(old)} -> {_short(new)})"
+            return "the base model changed (train.model)"
+    elif step == "evaluate":
+        if top == "model":
+            return "the model it evaluates was trained again"
+        if top == "data":
+            # {benchmark: digest of its local file} ({} when every benchmark is read from the Hub): one phrase for
+            # all the keys of one change, naming the benchmarks whose file changed
+            old, new = before.get("data") or {}, after.get("data") or {}
+            names = sorted(name for name in set(old) | set(new) if old.get(name) != new.get(name))
+            if len(names) == 1:
+                return f"the {names[0]} data changed (evaluate.data.{names[0]})"
+            return f"the {', '.join(names) or 'benchmark'} data changed (evaluate.data)"
+    return None
 
 
 def _flat(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:

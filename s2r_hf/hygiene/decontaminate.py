@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.columns import ID
 from s2r_hf.core.errors import ColumnError, HubUnreachableError, InputError, OptionTypeError, SourceNotFoundError
-from s2r_hf.hygiene.text import batch_questions, check_question_source, question_words, word_ngrams
+from s2r_hf.hygiene.text import WORD_RULE, batch_questions, check_question_source, question_words, word_ngrams
 from s2r_hf.pool.benchmarks import BENCHMARKS, load_benchmark, parse_data_overrides, require_benchmark_names
 
 if TYPE_CHECKING:
@@ -89,6 +89,7 @@ class DecontaminationReport:
     rows_dropped: int
     benchmarks: dict[str, dict[str, int]]  # name -> {"problems": ..., "rows_dropped": ...}
     pairs: list[dict[str, str]] = field(default_factory=list)  # pool_id, benchmark, benchmark_id, ngram
+    words: str = WORD_RULE  # how a question is cut into words, recorded in the card
 
     def describe(self) -> dict[str, Any]:
         """The card's summary: everything but the pairs (they go to a file)."""
@@ -178,7 +179,7 @@ def decontaminate(
     # The matches are a function of the rows, the benchmark problems and n: say so, rather than let datasets hash the
     # index passed to every worker.
     content = {name: (list(bench["id"]), list(bench["problem"])) for name, bench in benchmarks.items()}
-    fingerprint = Hasher.hash((dataset._fingerprint, content, ngram, question_column, __version__, "s2r-decontam-v1"))
+    fingerprint = Hasher.hash((dataset._fingerprint, content, ngram, question_column, __version__, "s2r-decontam-v2"))
     matched = dataset.map(
         _match_batch,
         batched=True,

@@ -1,7 +1,8 @@
 """Near-duplicate questions: MinHash + LSH clusters in an `s2r_question_cluster` column, and dropping all but one.
 
 A top 10% full of near-identical questions wastes the budget the method exists to save. Questions are compared as
-sets of word shingles (3 consecutive words of s2r_hf.hygiene.text's normalised words); two questions are near
+sets of word shingles (3 consecutive words of s2r_hf.hygiene.text's normalised words, where a Chinese or Japanese
+character is a word: 3 consecutive characters there); two questions are near
 duplicates when the Jaccard similarity of their shingle sets is at least the threshold (default 0.8, about two
 changed words in fifty). Clusters are the connected groups of near-duplicate pairs (so a chain A~B~C is one cluster).
 
@@ -37,7 +38,7 @@ from s2r_hf._version import __version__
 from s2r_hf.core.columns import ID, QUESTION_CLUSTER
 from s2r_hf.core.errors import InputError, OptionTypeError
 from s2r_hf.core.rows import arrow_column, require_dataset, require_num_proc
-from s2r_hf.hygiene.text import batch_questions, check_question_source, question_words, word_ngrams
+from s2r_hf.hygiene.text import WORD_RULE, batch_questions, check_question_source, question_words, word_ngrams
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -46,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.8
 SHINGLE_WORDS = 3
+SHINGLING = f"{SHINGLE_WORDS}-word shingles ({WORD_RULE})"  # recorded in the card
 NUM_PERM = 128
 # LSH bands chosen for recall (datasketch weighs false positives against false negatives): every candidate is checked
 # with the exact Jaccard, so a false positive costs one check, a false negative a missed duplicate. With 128
@@ -129,6 +131,7 @@ class NearDuplicateReport:
     rows_in_clusters: int
     largest_cluster: int
     rows_dropped: int = 0
+    shingles: str = SHINGLING
 
     def describe(self) -> dict[str, Any]:
         return asdict(self)
@@ -151,7 +154,7 @@ def cluster_questions(
     threshold = require_threshold(threshold)
     check_question_source(dataset, question_column)
     base = dataset.remove_columns(QUESTION_CLUSTER) if QUESTION_CLUSTER in dataset.column_names else dataset
-    fingerprint = Hasher.hash((base._fingerprint, threshold, question_column, __version__, "s2r-clusters-v1"))
+    fingerprint = Hasher.hash((base._fingerprint, threshold, question_column, __version__, "s2r-clusters-v2"))
     shingled = base.map(
         _shingle_batch,
         batched=True,

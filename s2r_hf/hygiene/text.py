@@ -9,9 +9,13 @@ removed, and then:
 - each formula (`$...$`, `$$...$$`, `\\(...\\)`, `\\[...\\]`) is one word: its letters and digits glued together, so any
   re-spacing inside it gives the same word (`$\\frac{m}{n}$` and `$\\frac mn$` are both `fracmn`).
 
+- Chinese and Japanese, written without spaces between words, would come out as one "word" per clause, so two
+  questions a few characters apart would share no word at all. Each Han, Hiragana or Katakana character is therefore
+  a word of its own, and shingles of 3 words are runs of 3 characters there (Korean is written with spaces and keeps
+  its words). `WORD_RULE` says so in the cards.
+
 Gluing formulas (as open-r1's decontamination does by deleting punctuation) also keeps the math-template phrases
-that recur across problems from spreading over many short words. Text without spaces between words (Chinese, say)
-comes out as long runs, so these filters are meant for space-separated questions such as the math benchmarks.
+that recur across problems from spreading over many short words.
 """
 
 from __future__ import annotations
@@ -31,7 +35,13 @@ if TYPE_CHECKING:
 _LAYOUT = re.compile(r"\\(?:left|right|[bB]igg?[lrm]?|displaystyle|textstyle|scriptstyle|quad|qquad)(?![a-zA-Z])")
 _FRACTION = re.compile(r"\\[dt]frac(?![a-zA-Z])")
 _FORMULA = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
-_WORD = re.compile(r"[^\W_]+")  # letters and digits of any script; `_` (a subscript) separates
+# Scripts written without spaces: CJK ideographs (the unified block, extension A, the compatibility block, the
+# supplementary planes' extensions) and the Japanese kana.
+_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+# A word: one character of an unspaced script, or a run of other letters and digits; `_` (a subscript) separates.
+_WORD = re.compile(f"[{_UNSPACED}]|[^\\W_{_UNSPACED}]+")
+# The rule above in words, recorded with the hygiene counts so that a card says how its questions were compared.
+WORD_RULE = "each Chinese or Japanese character counts as a word"
 _NOT_WORD = re.compile(r"[\W_]+")
 
 

@@ -115,6 +115,20 @@ def load_benchmark(name: str, path: str | os.PathLike | None = None, *, revision
     return normalise_benchmark(raw, name, where)
 
 
+def check_benchmark(name: str, path: str | os.PathLike | None = None, *, revision: str | None = None) -> None:
+    """Fail now, in seconds and reading no problems, where `load_benchmark` would fail to find or reach the benchmark:
+    its local file or folder must exist and be readable, its Hub dataset be reachable, or cached when offline
+    (s2r_hf.pool.sources.check_source, the same source and split `load_benchmark` reads)."""
+    from s2r_hf.pool.sources import check_source
+
+    require_benchmark_names([name], "benchmark")
+    spec = BENCHMARKS[name]
+    if path is None:
+        check_source(spec.hub_repo, spec.hub_config, spec.split, revision)
+    else:
+        check_source(path, None, _local_split(Path(path).expanduser()))
+
+
 def normalise_benchmark(raw: Dataset, name: str, where: str) -> Dataset:
     """Map a benchmark's own fields to `id`, `problem`, `answer` (all strings); rows without a problem or answer are
     an error naming the fields found, since a silently shorter benchmark changes every score."""

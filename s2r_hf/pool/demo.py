@@ -5,9 +5,10 @@ exercises with correct answers; the "traces" are templated reasoning with the fe
 length, rethinking markers, exactly repeated steps, wrong, truncated and incomplete generations. They are not model
 output. The file `s2r_hf/data/openr1-synthetic.jsonl.gz` is this module's output; regenerate it with
 
-    python -m s2r_hf.pool.demo
+    python -m s2r_hf.pool.demo --update-package-file
 
-and a test checks that the shipped file equals what this code generates.
+(`-o FILE` writes a copy elsewhere; `--help` lists the options), and a test checks that the shipped file equals what
+this code generates.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import random
 import uuid
 from pathlib import Path
 from typing import Any
+
+from s2r_hf.core.entry import run_entry
 
 DEMO_POOL_FILE = Path(__file__).resolve().parents[1] / "data" / "openr1-synthetic.jsonl.gz"  # s2r_hf/data
 DEMO_ROWS = 200
@@ -165,14 +168,67 @@ def serialise(rows: list[dict[str, Any]]) -> bytes:
     return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
 
 
-def main() -> None:
-    DEMO_POOL_FILE.parent.mkdir(parents=True, exist_ok=True)
-    DEMO_POOL_FILE.write_bytes(serialise(generate_rows()))
+def build_parser():
+    import argparse
+
+    from s2r_hf.core.options import DefaultsHelpFormatter
+
+    parser = argparse.ArgumentParser(
+        prog="python -m s2r_hf.pool.demo",
+        description="Write the SYNTHETIC demo pool (gzipped JSON lines, the same bytes every time). "
+        f"The package ships it as s2r_hf/data/{DEMO_POOL_FILE.name}; `s2r demo` reads that copy.",
+        formatter_class=DefaultsHelpFormatter,
+    )
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("-o", "--output", metavar="FILE", help="write the pool to this file (.jsonl.gz)")
+    target.add_argument(
+        "--update-package-file",
+        action="store_true",
+        help=f"rewrite the shipped copy ({DEMO_POOL_FILE}), after a change to this generator",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    parser.add_argument("--rows", type=int, metavar="N", default=DEMO_ROWS, help="rows to generate")
+    parser.add_argument("--seed", type=int, metavar="N", default=DEMO_SEED, help="seed of the generator")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line: write the pool where asked; the shipped copy only with --update-package-file."""
+    from s2r_hf.core.errors import InputError, OutputExistsError
+    from s2r_hf.core.folders import check_writable_file, write_file_atomically
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+
+    def write() -> int:
+        if args.rows < 1:
+            raise InputError(f"--rows must be at least 1, got {args.rows}")
+        if args.update_package_file:
+            if (args.rows, args.seed) != (DEMO_ROWS, DEMO_SEED):
+                raise InputError(
+                    f"the shipped demo pool has {DEMO_ROWS} rows of seed {DEMO_SEED} (a test checks it); write other "
+                    "sizes and seeds with -o FILE"
+                )
+            target = DEMO_POOL_FILE
+        else:
+            target = check_writable_file(args.output)
+            if target == DEMO_POOL_FILE:
+                raise InputError(
+                    f"{args.output!r} is the shipped demo pool; rewrite it with --update-package-file, or choose "
+                    "another FILE"
+                )
+            if target.exists() and not args.overwrite:
+                raise OutputExistsError(
+                    f"{args.output!r} exists; add --overwrite to replace it, or choose another FILE"
+                )
+        write_file_atomically(target, serialise(generate_rows(args.rows, args.seed)))
+        print(f"{args.rows} synthetic rows written to {args.output or target}")
+        return 0
+
+    return run_entry(write, prog=parser.prog)
 
 
 if __name__ == "__main__":
     import sys
 
-    from s2r_hf.core.entry import run_entry
-
-    sys.exit(run_entry(main, prog="python -m s2r_hf.pool.demo"))
+    sys.exit(main())

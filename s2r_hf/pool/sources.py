@@ -12,6 +12,7 @@ import logging
 import lzma
 import os
 import zlib
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,26 +92,11 @@ def _load_source(source: str | os.PathLike, config: str | None, split: str, revi
     import datasets
     import pyarrow as pa
 
-    if not isinstance(source, (str, os.PathLike)):
-        hint = " (pick one split, e.g. dataset['train'])" if isinstance(source, dict) else ""
-        raise InputError(
-            f"a source is a Hub dataset id, a folder, a file or a datasets.Dataset; got {type(source).__name__}{hint}"
-        )
-    if not isinstance(split, str) or not split.strip():
-        raise InputError(f"split must name a split such as 'train' or 'train[:10%]', got {split!r}")
-    info = describe_source(source, config, split, revision)
-    if info.kind == "file" and config is not None:
-        raise InputError(f"a file has no configs, but config {config!r} was given for {str(source)!r}; drop it")
-    if info.kind == "hub" and _looks_like_path(str(source)):
-        raise SourceNotFoundError(
-            f"input {str(source)!r} does not exist (and is not a Hub dataset id of the form org/name)"
-        )
+    info = _describe_checked(source, config, split, revision)
     try:
         if info.kind == "file":
             path = Path(source).expanduser()
-            builder_name = _file_builder(path)
-            if not os.access(path, os.R_OK):  # else a PermissionError traceback from deep inside datasets
-                raise SourceNotFoundError(f"{str(source)!r} cannot be read: permission denied; check its permissions")
+            builder_name = _readable_file_builder(path, source)
             _require_rows_in_file(path, builder_name)
             builder = datasets.load_dataset_builder(builder_name, data_files=str(path))
             return _require_utf8(_build(builder, split, str(source)), str(source))
@@ -144,6 +130,52 @@ def _load_source(source: str | os.PathLike, config: str | None, split: str, revi
         ) from err
     except StopIteration as err:  # datasets' json reader infers the schema from a first batch that is not there
         raise InputError(f"{str(source)!r} ({info.kind}) has no rows; give a file with at least one row") from err
+
+
+def check_source(
+    source: str | os.PathLike, config: str | None = None, split: str = "train", revision: str | None = None
+) -> None:
+    """Fail now, in seconds and reading no rows, where `load_source` would fail to find or reach the source: a local
+    file must exist, be readable and have a format its name says; a folder must exist; a Hub dataset must be
+    reachable, or cached when offline (its builder is opened: the file list, no data), with its config and split.
+
+    For checks before a long run (`s2r experiment` checks every step's inputs before the first one runs); the same
+    rules and messages as `load_source`, which a source that passes may still refuse for its content.
+    """
+    info = _describe_checked(source, config, split, revision)
+    if info.kind == "file":
+        _readable_file_builder(Path(source).expanduser(), source)
+    elif info.kind == "hub":
+        with _hub_dataset_errors(str(source), revision):
+            _hub_builder(str(source), config, split, revision)
+
+
+def _describe_checked(source: str | os.PathLike, config: str | None, split: str, revision: str | None) -> SourceInfo:
+    """What the source is (file, folder or Hub id), refusing what cannot be one: a wrong type, a blank split, a
+    config for a file, and a path that does not exist."""
+    if not isinstance(source, (str, os.PathLike)):
+        hint = " (pick one split, e.g. dataset['train'])" if isinstance(source, dict) else ""
+        raise InputError(
+            f"a source is a Hub dataset id, a folder, a file or a datasets.Dataset; got {type(source).__name__}{hint}"
+        )
+    if not isinstance(split, str) or not split.strip():
+        raise InputError(f"split must name a split such as 'train' or 'train[:10%]', got {split!r}")
+    info = describe_source(source, config, split, revision)
+    if info.kind == "file" and config is not None:
+        raise InputError(f"a file has no configs, but config {config!r} was given for {str(source)!r}; drop it")
+    if info.kind == "hub" and _looks_like_path(str(source)):
+        raise SourceNotFoundError(
+            f"input {str(source)!r} does not exist (and is not a Hub dataset id of the form org/name)"
+        )
+    return info
+
+
+def _readable_file_builder(path: Path, source: str | os.PathLike) -> str:
+    """The packaged builder that reads the file (from its name), once it is known to be readable."""
+    builder_name = _file_builder(path)
+    if not os.access(path, os.R_OK):  # else a PermissionError traceback from deep inside datasets
+        raise SourceNotFoundError(f"{str(source)!r} cannot be read: permission denied; check its permissions")
+    return builder_name
 
 
 def _require_utf8(dataset: Dataset, name: str) -> Dataset:
@@ -235,29 +267,46 @@ def _build(builder, split: str, name: str) -> Dataset:
 
 def _load_hub(repo_id: str, config: str | None, split: str, revision: str | None) -> Dataset:
     """A Hub dataset, with its config and split checked before anything is downloaded."""
+    with _hub_dataset_errors(repo_id, revision):
+        return _build(_hub_builder(repo_id, config, split, revision), split, repo_id)
+
+
+def _hub_builder(repo_id: str, config: str | None, split: str, revision: str | None):
+    """The Hub dataset's builder (its file list; offline, the cached one), config and split checked; no data read."""
+    import datasets
+
+    at = _hub_name(repo_id, revision)
+    try:
+        builder = datasets.load_dataset_builder(repo_id, name=config, revision=revision)
+    except ValueError as err:  # an unknown config ("BuilderConfig 'x' not found. Available: [...]"), a bad id
+        with_config = f" with config {config!r}" if config else ""
+        raise InputError(f"cannot open {at}{with_config}: {str(err).rstrip('.')}") from err
+    available = sorted(builder.config.data_files or {})
+    missing = [name for name in _split_names(split) if name not in available]
+    if available and missing:
+        hint = f"Pass --split {available[0]}"
+        if missing[0] in ("default", "extended"):  # OpenR1-Math-220k's old splits are configs today
+            hint = f"The {missing[0]!r} subset may be a config here: pass --config {missing[0]} --split {available[0]}"
+        raise InputError(
+            f"{at} (config {builder.config.name!r}) has no split {missing[0]!r}; its splits: {available}. {hint}"
+        )
+    return builder
+
+
+def _hub_name(repo_id: str, revision: str | None) -> str:
+    return f"{repo_id!r}" + (f" at revision {revision!r}" if revision else "")
+
+
+@contextmanager
+def _hub_dataset_errors(repo_id: str, revision: str | None):
+    """The ways opening or reading a Hub dataset fails, as one SourceNotFoundError or HubUnreachableError."""
     import datasets
     from datasets.data_files import EmptyDatasetError
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-    at = f"{repo_id!r}" + (f" at revision {revision!r}" if revision else "")
+    at = _hub_name(repo_id, revision)
     try:
-        try:
-            builder = datasets.load_dataset_builder(repo_id, name=config, revision=revision)
-        except ValueError as err:  # an unknown config ("BuilderConfig 'x' not found. Available: [...]"), a bad id
-            with_config = f" with config {config!r}" if config else ""
-            raise InputError(f"cannot open {at}{with_config}: {str(err).rstrip('.')}") from err
-        available = sorted(builder.config.data_files or {})
-        missing = [name for name in _split_names(split) if name not in available]
-        if available and missing:
-            hint = f"Pass --split {available[0]}"
-            if missing[0] in ("default", "extended"):  # OpenR1-Math-220k's old splits are configs today
-                hint = (
-                    f"The {missing[0]!r} subset may be a config here: pass --config {missing[0]} --split {available[0]}"
-                )
-            raise InputError(
-                f"{at} (config {builder.config.name!r}) has no split {missing[0]!r}; its splits: {available}. {hint}"
-            )
-        return _build(builder, split, repo_id)
+        yield
     except (datasets.exceptions.DatasetNotFoundError, EmptyDatasetError) as err:
         raise SourceNotFoundError(
             f"cannot load the Hub dataset {at}: {err} Check the id and revision; for a private or gated dataset, "

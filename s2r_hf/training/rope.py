@@ -20,6 +20,7 @@ from s2r_hf.core.entry import run_entry
 from s2r_hf.core.errors import InputError, ModelError, OutputExistsError
 from s2r_hf.core.folders import staged_folder
 from s2r_hf.core.locks import locked_output
+from s2r_hf.core.options import DefaultsHelpFormatter
 from s2r_hf.core.records import read_json_object
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,11 @@ def extend_rope(model: str, output: str, *, theta: float = PAPER_THETA, max_posi
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m s2r_hf.training.rope", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m s2r_hf.training.rope",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=DefaultsHelpFormatter,
+    )
     parser.add_argument("model", help="a model folder or Hub id (e.g. Qwen/Qwen2.5-Math-7B-Instruct)")
     parser.add_argument("output", help="the new folder to write")
     parser.add_argument("--theta", type=float, default=PAPER_THETA, help="RoPE base frequency")

@@ -94,7 +94,11 @@ def parse_train_args(argv: list[str]):
         def error(self, message):
             raise InputError(f"{message}; every option: python -m s2r_hf.training.sft --help")
 
-    parser = OneLineParser((ScriptArguments, S2RSFTConfig, ModelConfig), prog="s2r train")
+    from s2r_hf.core.options import DefaultsHelpFormatter  # each real default said once, no "(default: None)"
+
+    parser = OneLineParser(
+        (ScriptArguments, S2RSFTConfig, ModelConfig), prog="s2r train", formatter_class=DefaultsHelpFormatter
+    )
     try:
         return parser.parse_args_and_config(args=argv)
     except S2RError:

@@ -73,9 +73,13 @@ def test_an_experiment_without_the_train_extra_stops_before_any_step(tmp_path):
 
 
 @pytest.mark.slow
-def test_an_experiment_without_the_eval_extra_stops_before_any_step(tmp_path):
+def test_an_experiment_without_the_eval_extra_stops_before_any_step(tmp_path, tiny_model_dir):
     env = environment_without(tmp_path / "h", "lighteval", "evaluate")
-    result = run(["-m", "s2r_hf.cli", "experiment", "run", "tiny-cpu"], env, tmp_path)
+    # A local model and benchmark, so that lighteval is the one input problem (here no Hub can be reached).
+    math500 = tmp_path / "math500.jsonl"
+    math500.write_text('{"problem": "What is 1 + 1?", "answer": "2"}\n', encoding="utf-8")
+    inputs = ["--set", f"train.model={tiny_model_dir}", "--set", f"evaluate.data.math500={math500}"]
+    result = run(["-m", "s2r_hf.cli", "experiment", "run", "tiny-cpu", *inputs], env, tmp_path)
     # Said for the interpreter that will run lighteval (evaluate.python, by default this one).
     line = error_line(result, "s2r experiment")
     assert line.startswith(f"s2r experiment: error: {EVAL_MESSAGE} (in the environment of {sys.executable})")

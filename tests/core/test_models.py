@@ -79,3 +79,17 @@ def test_the_rule_has_one_home():
             if (node.func.attr == "startswith" and "~" in words) or (node.func.attr == "count" and words == ["/"]):
                 copies.append(f"{path.relative_to(package)}:{node.lineno}: {ast.unparse(node)}")
     assert copies == []
+
+
+def test_a_caller_bringing_its_own_chat_template_does_not_need_the_models(tmp_path):
+    """`s2r experiment` checks the base model before training; a training given --chat_template_path needs none."""
+    folder = tmp_path / "base"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}", encoding="utf-8")
+    (folder / "tokenizer.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ModelError, match="has no chat template"):
+        check_model_reachable(str(folder), role="train.model")
+    check_model_reachable(str(folder), role="train.model", chat_template=False)
+    (folder / "tokenizer.json").unlink()  # the rest is still required
+    with pytest.raises(ModelError, match=r"the train\.model folder .* has no tokenizer"):
+        check_model_reachable(str(folder), role="train.model", chat_template=False)

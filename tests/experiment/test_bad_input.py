@@ -7,6 +7,7 @@ import json
 import pytest
 
 from s2r_hf.cli import main
+from s2r_hf.core.errors import S2RError
 
 TINY = """
 name: tiny
@@ -20,15 +21,19 @@ train:
   model: MODEL
 evaluate:
   tasks: math500
+  data: {math500: MATH500}
 """
 
 
 @pytest.fixture
-def experiment(tmp_path, tiny_model_dir):
-    """Write an experiment file (the tiny one, edited by `change`) in a fresh folder; returns its path."""
+def experiment(tmp_path, tmp_path_factory, tiny_model_dir):
+    """Write an experiment file (the tiny one, edited by `change`) in a fresh folder; returns its path. Its benchmark
+    is a local file, as offline: the checks before a run find the Hub's copy unreachable here (no network)."""
+    math500 = tmp_path_factory.mktemp("benchmark") / "math500.jsonl"  # beside the folder, which tests list
+    math500.write_text(json.dumps({"problem": "What is 1 + 1?", "answer": "2"}) + "\n", encoding="utf-8")
 
     def write(text: str = TINY, **replace: str) -> str:
-        text = text.replace("MODEL", str(tiny_model_dir))
+        text = text.replace("MODEL", str(tiny_model_dir)).replace("MATH500", str(math500))
         for old, new in replace.items():
             text = text.replace(old, new)
         path = tmp_path / "experiment.yaml"
@@ -202,7 +207,10 @@ def test_report_of_a_folder_that_is_no_experiment(capsys, tmp_path):
     assert list(tmp_path.iterdir()) == []  # no report written into it
     missing = tmp_path / "missing"
     line = run_fails(capsys, "experiment", "report", str(missing))
-    assert line == f"s2r experiment: error: {str(missing)!r} is not a folder; {fix}"
+    assert line.startswith(
+        f"s2r experiment: error: {str(missing)!r} is neither an experiment's output folder nor an experiment file or "
+        "shipped example (paper-1.5b, paper-7b, "
+    )
     (tmp_path / "experiment.json").write_text(json.dumps({"format": "s2r-results/1", "arms": ["a"]}), "utf-8")
     line = run_fails(capsys, "experiment", "report", str(tmp_path))
     assert line.startswith(f"s2r experiment: error: {str(tmp_path / 'experiment.json')!r} is not an experiment record")
@@ -313,3 +321,135 @@ def test_names_too_long_for_a_folder_or_a_repo_are_one_line(capsys, experiment, 
     line = run_fails(capsys, "experiment", "run", experiment(), "--set", setting, "--step", "pool")
     assert "at most 96" in line or "File name too long" in line
     assert sorted(tmp_path.iterdir()) == [tmp_path / "experiment.yaml"]
+
+
+# -- issue 18: every input of the steps that will run, checked before the first one ------------------------------------
+
+
+def run_fails_lines(capsys, *argv: str) -> list[str]:
+    """Run `s2r ARGV`, expect exit code 2; return the error lines (one per problem)."""
+    returned = main(list(argv))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert returned == 2, err
+    return [line for line in err if line.startswith("s2r experiment: error:")]
+
+
+def test_a_base_model_that_cannot_be_fetched_stops_before_any_step(capsys, experiment, tmp_path):
+    """Offline, the pool was scored and the arms selected before the trainer found the model not cached (43 s)."""
+    line = run_fails(
+        capsys, "experiment", "run", experiment(), "--set", f"output={tmp_path / 'out'}",
+        "--set", "train.model=no-org/no-such-model",
+    )  # fmt: skip
+    # No Hub can be reached here (the tests' endpoint is a closed port), as offline with nothing cached.
+    assert line.startswith("s2r experiment: error: could not fetch the train.model 'no-org/no-such-model'"), line
+    assert "no copy is cached" in line
+    assert not (tmp_path / "out").exists()  # the pool was not scored: nothing written
+
+
+def test_missing_benchmark_data_stops_before_any_step(capsys, experiment, tmp_path):
+    """The benchmark was found missing by the first evaluate step, after a pool scored and an arm trained (45 s)."""
+    missing = tmp_path / "benchmarks" / "math500.jsonl"
+    line = run_fails(
+        capsys, "experiment", "run", experiment(), "--set", f"output={tmp_path / 'out'}",
+        "--set", f"evaluate.data.math500={missing}",
+    )  # fmt: skip
+    assert line == (
+        f"s2r experiment: error: evaluate.data math500={missing}: {str(missing)!r} does not exist; give a local file "
+        "or folder"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_every_missing_input_is_listed_at_once(capsys, experiment, tmp_path):
+    """A model, a benchmark file and a pool source all missing: one line each, in the order the steps read them."""
+    model, data, source = tmp_path / "no-model", tmp_path / "no-math500.jsonl", tmp_path / "no-pool.jsonl"
+    lines = run_fails_lines(
+        capsys, "experiment", "run", experiment(**{"source: demo": f"source: {source}"}),
+        "--set", f"output={tmp_path / 'out'}",
+        "--set", f"train.model={model}",
+        "--set", f"evaluate.data.math500={data}",
+    )  # fmt: skip
+    assert len(lines) == 3, lines
+    assert lines[0].startswith(f"s2r experiment: error: evaluate.data math500={data}: ")  # known before planning
+    assert lines[1] == (
+        f"s2r experiment: error: pool.source: input {str(source)!r} does not exist (and is not a Hub dataset id of the "
+        "form org/name)"
+    )
+    assert lines[2].startswith(f"s2r experiment: error: the train.model folder {str(model)!r} does not exist")
+    assert not (tmp_path / "out").exists()
+    # In Python, one InputProblemsError (an InputError) holds each problem.
+    from s2r_hf import InputProblemsError
+    from s2r_hf.experiment.config import load_experiment
+    from s2r_hf.experiment.runner import run_experiment
+
+    config = load_experiment(
+        experiment(**{"source: demo": f"source: {source}"}),
+        [f"output={tmp_path / 'out'}", f"train.model={model}", f"evaluate.data.math500={data}"],
+    )
+    with pytest.raises(InputProblemsError) as caught:
+        run_experiment(config)
+    assert [f"s2r experiment: error: {problem}" for problem in caught.value.problems] == lines
+    assert str(caught.value).startswith("3 input problems: (1) evaluate.data math500=")
+
+
+def test_only_the_inputs_of_steps_that_will_run_are_checked(capsys, experiment, tmp_path):
+    """`--step pool` reads no model and no benchmark: an unreachable model there stops nothing."""
+    out = tmp_path / "out"
+    argv = ["experiment", "run", experiment(), "--set", f"output={out}", "--set", "train.model=no-org/no-such-model"]
+    assert main([*argv, "--step", "pool"]) == 0
+    assert (out / "steps" / "pool.json").is_file()
+    capsys.readouterr()
+    # The train steps will run now: their model is checked, before any of them (and before any select step).
+    line = run_fails(capsys, *argv)
+    assert "could not fetch the train.model 'no-org/no-such-model'" in line
+    assert not (out / "joint").exists() and not (out / "full").exists()  # no arm selected, nothing trained
+
+
+def test_offline_the_shipped_example_names_its_model_and_benchmark_at_once(tmp_path):
+    """Issue 18, as the newcomer met it: `HF_HUB_OFFLINE=1 s2r experiment run tiny-cpu` with nothing cached ran the
+    pool and a training before failing on the model (43 s), then, given a model, again on the benchmark (45 s)."""
+    import time
+
+    from fixtures.evaluation import s2r
+
+    out = tmp_path / "out"
+    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "empty-hf-home")}  # nothing cached
+    started = time.monotonic()
+    done = s2r("experiment", "run", "tiny-cpu", "--set", f"output={out}", env=env)
+    seconds = time.monotonic() - started
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("s2r experiment:")]
+    assert lines == [
+        "s2r experiment: error: could not fetch the train.model 'HuggingFaceTB/SmolLM2-135M-Instruct' (revision "
+        "main): HF_HUB_OFFLINE is set and no copy of it is cached; unset HF_HUB_OFFLINE, or download it where there is "
+        "network access and pass its local folder",
+        "s2r experiment: error: evaluate.tasks math500: cannot load the Hub dataset 'HuggingFaceH4/MATH-500': offline "
+        "mode is on (HF_HUB_OFFLINE=1) and it is not in the local cache. Check the network (or HF_ENDPOINT), unset "
+        "HF_HUB_OFFLINE, or pass a local copy (a folder or file) instead (here: --set "
+        "evaluate.data.math500=FILE_OR_FOLDER)",
+    ], done.stderr
+    assert not out.exists() and "running" not in done.stderr  # no step ran, nothing was written
+    assert seconds < 60, seconds  # the interpreter, TRL's option parser and two lookups: ~10 s on a busy 2-core box
+
+
+def test_the_run_it_first_hint_is_the_command_to_type(capsys, experiment, tmp_path):
+    """Issue 18: the `--step train` hint printed `EXPERIMENT` literally and dropped the user's `--set` overrides."""
+    import shlex
+
+    file, out = experiment(), tmp_path / "my out"  # a space: the printed command must quote it
+    settings = ["--set", f"output={out}", "--set", "arms.joint.weight=0.5"]
+    line = run_fails(capsys, "experiment", "run", file, *settings, "--only", "joint", "--step", "train")
+    expected = shlex.join(["s2r", "experiment", "run", file, *settings, "--only", "joint", "--step", "select"])
+    assert line.endswith(f"; run it first: {expected}"), line
+    assert line.startswith("s2r experiment: error: joint/train needs joint/select, which is not done (not run yet)")
+    # The pool needs no --only; a Python caller is shown the call to make.
+    from s2r_hf.experiment.config import load_experiment
+    from s2r_hf.experiment.runner import run_experiment
+
+    config = load_experiment(file, [f"output={out}"])
+    with pytest.raises(S2RError) as caught:
+        run_experiment(config, only=["joint"], step="select")
+    assert str(caught.value).endswith("; run it first: run_experiment(config, step='pool')")
+    line = run_fails(capsys, "experiment", "run", file, "--set", f"output={out}", "--step", "select")
+    expected = shlex.join(["s2r", "experiment", "run", file, "--set", f"output={out}", "--step", "pool"])
+    assert line.endswith(f"; run it first: {expected}"), line

@@ -66,8 +66,12 @@ def _survivors(output: Path, seconds: float = 30) -> list[str]:
 
 
 def _start(output: Path, model: Path, log: Path, *flags: str) -> subprocess.Popen:
+    # The benchmark as a local file: the checks before the run would find the Hub's copy unreachable here.
+    math500 = log.parent / "interrupt-math500.jsonl"
+    math500.write_text('{"problem": "What is 1 + 1?", "answer": "2"}\n', encoding="utf-8")
     settings = [
         f"train.model={model}",
+        f"evaluate.data.math500={math500}",
         f"output={output}",
         "train.overrides.max_steps=100000",  # still training when stopped
         "train.overrides.save_steps=100000",

@@ -336,17 +336,52 @@ def test_the_report_shows_what_each_arm_was_made_with_not_the_file_of_the_last_r
     assert build_report(out).data["arms"] == report["arms"]
 
 
+def test_report_takes_the_experiment_as_run_and_plan_do(tmp_path, capsys):
+    """Issue 18/20: `s2r experiment report tiny-cpu` (the experiment's name, as for run and plan) was "not a folder"."""
+    from s2r_hf.cli import main
+
+    out = make_experiment(tmp_path / "runs" / "out")
+    # A shipped example's name, with the --set that moved its output.
+    assert main(["experiment", "report", "tiny-cpu", "--set", f"output={out}"]) == 0
+    assert f"report written to {out} (" in capsys.readouterr().out
+    assert (out / "report.md").read_text(encoding="utf-8") == build_report(out).markdown
+    (out / "report.md").unlink()
+    # A YAML file naming its output.
+    file = tmp_path / "mine.yaml"
+    file.write_text(
+        f"name: mine\noutput: {out}\npool: {{source: demo}}\narms: [{{name: full, strategy: full}}]\n", encoding="utf-8"
+    )
+    assert main(["experiment", "report", str(file)]) == 0
+    assert (out / "report.md").is_file()
+    # The output folder itself, as before.
+    assert main(["experiment", "report", str(out), "--arms", "full"]) == 0
+    capsys.readouterr()
+    # Each wrong case in one line.
+    cases = [
+        (
+            ["tiny-cpu", "--set", f"output={tmp_path / 'not-yet'}"],
+            f"experiment 'tiny-cpu' has not run yet: its output folder {str(tmp_path / 'not-yet')!r} does not exist",
+        ),
+        (["no-such-experiment"], "'no-such-experiment' is neither an experiment's output folder nor"),
+        ([str(out), "--set", "output=x"], f"--set changes an experiment file, but {str(out)!r} is an output folder"),
+    ]
+    for argv, expected in cases:
+        assert main(["experiment", "report", *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith(f"s2r experiment: error: {expected}"), err
+
+
 def test_the_report_files_follow_the_umask(tmp_path):
+    """Issue 18: the experiment's report.md was written 0600 under umask 022 (others could not read it)."""
     import os
     import stat
 
-    from s2r_hf.experiment.report import ExperimentReport
-
-    old = os.umask(0o022)
+    out = make_experiment(tmp_path / "out")
+    previous = os.umask(0o022)
     try:
-        written = ExperimentReport(data={"arms": []}, markdown="# report\n", png=b"\x89PNG").write(tmp_path)
+        written = build_report(out).write(out)
     finally:
-        os.umask(old)
+        os.umask(previous)
     assert {name: stat.S_IMODE(path.stat().st_mode) for name, path in written.items()} == {
         "report.md": 0o644,
         "report.json": 0o644,

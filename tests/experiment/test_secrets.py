@@ -18,8 +18,8 @@ from fixtures.hub_server import DEFAULT_USER
 
 from s2r_hf.core.redaction import REDACTED
 from s2r_hf.experiment.config import ExperimentConfig, apply_override
+from s2r_hf.experiment.launch import train_command, train_environment
 from s2r_hf.experiment.plan import plan_experiment, render_plan
-from s2r_hf.experiment.runner import train_command, train_environment
 from s2r_hf.experiment.steps import experiment_steps
 
 TOKEN = "hf_" + "Xp9" * 11 + "w"  # shaped like a real user token (hf_ + 34)

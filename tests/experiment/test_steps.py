@@ -107,8 +107,8 @@ def test_a_rescored_pool_folder_reselects(tmp_path, demo_output):
 def test_changes_are_described_by_setting():
     before = {"pool": "aaa", "selection": {"weight": 0.25, "ratio": 0.1}}
     after = {"pool": "aaa", "selection": {"weight": 0.5, "ratio": 0.1}}
-    assert describe_changes(before, after) == "selection.weight: 0.25 -> 0.5"
-    assert describe_changes({"pool": "a"}, {"pool": "b"}) == "the pool changed"
+    assert describe_changes("select", before, after) == "selection.weight: 0.25 -> 0.5"
+    assert describe_changes("select", {"pool": "a"}, {"pool": "b"}) == "the pool changed"
 
 
 def test_overrides_address_arms_by_name_and_read_yaml_values():
@@ -251,3 +251,62 @@ def test_the_weights_digest_is_kept_by_stat_and_read_again_when_a_file_changes(t
     changed = digest_weights(local_model, first.files)
     assert changed.sha256 != first.sha256
     assert changed.files["model.safetensors"]["sha256"] != entry["sha256"]
+
+
+def test_a_rerun_is_explained_in_words_that_fit_each_step(tmp_path):
+    """Issue 20: after a model change the train step said "the model it evaluates was trained again", after a data
+    change the evaluate step said "its data (the subset) changed": one phrase per key, whatever the step."""
+    from s2r_hf.experiment.steps import step_status, write_record
+
+    math500 = tmp_path / "math500.jsonl"
+    math500.write_text('{"problem": "1 + 1?", "answer": "2"}\n', encoding="utf-8")
+    weights = tmp_path / "base"
+    weights.mkdir()
+    (weights / "config.json").write_text("{}", encoding="utf-8")
+    (weights / "model.safetensors").write_bytes(b"old weights")
+
+    def steps(*overrides: str) -> dict:
+        data = {**BASE, "output": str(tmp_path / "out")}
+        for override in overrides:
+            data = apply_override(data, override)
+        return {step.id: step for step in experiment_steps(ExperimentConfig.from_dict(data))}
+
+    def reasons(before: dict, after: dict) -> dict[str, str]:
+        """Each step whose fingerprint changed -> why, as `s2r experiment run` logs it (from the step's record)."""
+        found = {}
+        for step_id, step in after.items():
+            if before[step_id].fingerprint != step.fingerprint:
+                write_record(before[step_id], "finished")
+                found[step_id] = step_status(step).why
+        return found
+
+    assert reasons(steps(), steps("train.model=other/model")) == {
+        **{
+            f"{arm}/train": "settings changed (the base model changed (train.model: some/model -> other/model))"
+            for arm in ("full", "random", "joint")
+        },
+        **{
+            f"{arm}/evaluate": "settings changed (the model it evaluates was trained again)"
+            for arm in ("full", "random", "joint")
+        },
+    }
+    local = steps(f"train.model={weights}")
+    (weights / "model.safetensors").write_bytes(b"new weights")
+    assert reasons(local, steps(f"train.model={weights}"))["joint/train"] == (
+        "settings changed (the base model's weights changed (train.model))"
+    )
+    with_data = steps(f"evaluate.data.math500={math500}")
+    assert reasons(steps(), with_data) == {
+        f"{arm}/evaluate": "settings changed (the math500 data changed (evaluate.data.math500))"
+        for arm in ("full", "random", "joint")
+    }
+    math500.write_text('{"problem": "2 + 2?", "answer": "4"}\n', encoding="utf-8")
+    assert reasons(with_data, steps(f"evaluate.data.math500={math500}"))["full/evaluate"] == (
+        "settings changed (the math500 data changed (evaluate.data.math500))"
+    )
+    selected = reasons(steps(), steps("arms.joint.weight=0.5"))
+    assert selected == {
+        "joint/select": "settings changed (selection.weight: 0.25 -> 0.5)",
+        "joint/train": "settings changed (its data (joint/select) changed)",
+        "joint/evaluate": "settings changed (the model it evaluates was trained again)",
+    }

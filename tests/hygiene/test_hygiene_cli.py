@@ -160,3 +160,20 @@ def test_a_benchmark_not_on_this_machine_points_to_benchmark_data(pool_file, tmp
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("s2r score: error: cannot load the Hub dataset 'HuggingFaceH4/aime_2024'")
     assert last.endswith("For a benchmark: --benchmark-data aime24=PATH reads a local copy")
+
+
+def test_scored_pool_card_says_which_rows_it_holds_after_hygiene_dropped_some(pool_file, benchmark_paths, tmp_path):
+    # Decontamination and the near-duplicate drop remove rows: the card must not claim every row of the source.
+    path, rows = pool_file
+    assert main(score_argv(path, tmp_path / "scored", benchmark_paths, "--near-duplicates", "drop")) == 0
+    s2r = read_card_metadata(tmp_path / "scored")["s2r"]
+    decontaminated = s2r["hygiene"]["decontamination"]["rows_dropped"]
+    near = s2r["hygiene"]["near_duplicates"]["rows_dropped"]
+    assert decontaminated >= 2 and near >= 1 and s2r["rows"] == len(rows) - decontaminated - near
+    card = (tmp_path / "scored" / "README.md").read_text()
+    assert "Every row of the source pool" not in card
+    lead = (
+        f"{s2r['rows']} rows made from the {len(rows)} rows of the source pool, leaving out {decontaminated} "
+        f"overlapping a benchmark (8-word n-gram), {near} near-duplicate questions,\nwith three columns added by"
+    )
+    assert lead in card

@@ -7,8 +7,10 @@ import pytest
 from datasets import Dataset
 
 from s2r_hf import cluster_questions, load_pool
+from s2r_hf.core.cards import render_body
 from s2r_hf.core.columns import ID, QUESTION_CLUSTER
 from s2r_hf.core.errors import ColumnError, InputError
+from s2r_hf.hygiene.text import question_words
 from s2r_hf.pool.demo import DEMO_POOL_FILE
 
 A = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo " \
@@ -65,3 +67,48 @@ def test_bad_input():
         cluster_questions(hand_made(), threshold=1.5, question_column="question")
     with pytest.raises(ColumnError, match="no 'messages' column to read questions from"):
         cluster_questions(hand_made())
+
+
+# Unspaced Chinese: "the sequence's first term is one, each next term is twice the previous plus one; find the general
+# term and the sum of the first ten terms" (55 characters), the same with "three times" (one character changed), and an
+# unrelated question (two balls drawn from a bag). Cut into words at punctuation only, each clause would be one word,
+# and the first two would share no shingle at all.
+ZH_SEQUENCE = (
+    "已知数列的首项为一，且对任意正整数都有后一项等于前一项的两倍加一，求这个数列的通项公式，并求出它的前十项之和。"
+)
+ZH_SEQUENCE_EDITED = ZH_SEQUENCE.replace("两倍", "三倍")
+ZH_BALLS = (
+    "一个袋子里有五个红球和三个白球，从中随机取出两个球，求取出的两个球颜色相同的概率，并求至少有一个红球的概率。"
+)
+
+
+def test_chinese_questions_a_character_apart_share_a_cluster_and_the_card_says_how():
+    # Each Chinese character is a word, so shingles are runs of 3 characters: 48 each, 45 shared of 51 (Jaccard 0.88).
+    questions = Dataset.from_dict({ID: ["z1", "z2", "z3"], "question": [ZH_SEQUENCE, ZH_SEQUENCE_EDITED, ZH_BALLS]})
+    clustered, report = cluster_questions(questions, question_column="question")
+    assert clustered[QUESTION_CLUSTER] == ["z1", "z1", "z3"]
+    assert (report.clusters, report.rows_in_clusters) == (1, 2)
+    shingles = "3-word shingles (each Chinese or Japanese character counts as a word)"
+    assert report.describe()["shingles"] == shingles
+    card = render_body("hygiene.md", hygiene={"near_duplicates": {**report.describe(), "mode": "cluster"}})
+    assert f"Jaccard of {shingles} at least 0.8" in card
+
+
+def test_chinese_and_japanese_characters_are_words_korean_and_latin_words_stay_whole():
+    text = "求$x+1$的值：東京タワー has 2 words, 한국어 단어"
+    assert question_words(text) == [
+        "求",
+        "x1",
+        "的",
+        "值",
+        "東",
+        "京",
+        "タ",
+        "ワ",
+        "ー",
+        "has",
+        "2",
+        "words",
+        "한국어",
+        "단어",
+    ]

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -186,6 +187,28 @@ def test_hub_dataset_or_revision_that_does_not_exist(hub_dataset):
         load_source(hub_dataset, revision="v9")
     with pytest.raises(FileNotFoundError):  # still what a Python user may catch
         load_source("s2r/nothing-here")
+
+
+def test_check_source_refuses_what_load_source_would_and_reads_no_data(hub, tmp_path):
+    """Issue 18: the check `s2r experiment` runs before any step, in the words of load_source, downloading no data."""
+    from s2r_hf.pool.sources import check_source
+
+    repo_id = seed_dataset(hub, "s2r/checked-only")  # a name of its own: nothing of it is cached yet
+    check_source(repo_id)
+    check_source(repo_id, split="train[:1]")
+    with pytest.raises(InputError, match=r"has no split 'test'; its splits: \['train'\]. Pass --split train$"):
+        check_source(repo_id, split="test")
+    with pytest.raises(SourceNotFoundError, match="'s2r/nothing-here': Dataset 's2r/nothing-here' doesn't exist"):
+        check_source("s2r/nothing-here")
+    cached = [path for path in Path(os.environ["HF_DATASETS_CACHE"]).rglob("*.arrow") if "checked-only" in str(path)]
+    assert cached == [], cached  # nothing was built: no rows read
+    missing = tmp_path / "pool.jsonl"
+    with pytest.raises(SourceNotFoundError, match="does not exist"):
+        check_source(str(missing))
+    missing.write_text('{"a": 1}\n', encoding="utf-8")
+    check_source(str(missing))
+    with pytest.raises(InputError, match="cannot tell the format"):
+        check_source(str(missing.rename(tmp_path / "pool.txt")))
 
 
 def test_a_hub_dataset_loaded_once_loads_offline(hub_dataset, tmp_path):

@@ -262,12 +262,20 @@ def config_from_args(args: argparse.Namespace) -> JudgeConfig:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from s2r_hf.core.options import DefaultsHelpFormatter, add_arguments, options_of
+
     parser = argparse.ArgumentParser(
         prog="python -m s2r_hf.signals.judge.distributed", description=__doc__.split("\n\n")[0]
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    score = commands.add_parser("score", help="score this rank's shard (under torchrun), then merge on rank 0")
-    merge = commands.add_parser("merge", help="merge finished shards into the scored pool")
+    score = commands.add_parser(
+        "score",
+        help="score this rank's shard (under torchrun), then merge on rank 0",
+        formatter_class=DefaultsHelpFormatter,
+    )
+    merge = commands.add_parser(
+        "merge", help="merge finished shards into the scored pool", formatter_class=DefaultsHelpFormatter
+    )
     for sub in (score, merge):
         sub.add_argument("--pool", required=True, help="save_to_disk folder, .parquet or .jsonl of the pool")
         sub.add_argument("--out", required=True, help="folder for the per-rank shard files")
@@ -278,8 +286,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # The judge's flags are JudgeConfig's fields (--model, --revision, --batch-tokens, ...), as in `s2r score`'s
     # --judge-* flags: one definition, in s2r_hf.signals.judge.scorer.
-    from s2r_hf.core.options import add_arguments, options_of
-
     add_arguments(score, options_of(JudgeConfig))
     return parser
 
