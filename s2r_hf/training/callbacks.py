@@ -94,8 +94,9 @@ class SelectionReportCallback(TrainerCallback):
             selected_by = SELECTED_WITH_REPORT
         else:
             block, selected_by = getattr(sft_report, "selection", None), getattr(sft_report, "selected_by", None)
-        loaded = {"name": source, "kind": "given"} if source is not None else getattr(sft_report, "source", None)
-        loaded = loaded or {"name": None, "kind": "dataset"}
+        loaded = getattr(sft_report, "source", None) or {"name": None, "kind": "dataset"}
+        if source is not None and str(source) != loaded.get("name"):  # a name of the user's for what was loaded
+            loaded = {"name": str(source), "kind": "given"}
         if pool_tokens is None:
             pool_tokens = getattr(sft_report, "pool_tokens", None)
         data = data_record(

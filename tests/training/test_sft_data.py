@@ -91,6 +91,10 @@ def test_the_report_says_where_the_rows_came_from_for_the_training_card(scored_p
         f"train, report = prepare_sft_dataset(load_source({str(real_subset_dir)!r}), tokenizer, {MAX_LENGTH})"
     )
     assert record["data"]["pool_tokens_note"] == "pass pool=POOL to prepare_sft_dataset to count its tokens"
+    # Naming the source it was loaded from changes nothing; another name is the user's, and said as given.
+    assert SelectionReportCallback.from_reports(from_folder, source=str(real_subset_dir)).record == record
+    renamed = SelectionReportCallback.from_reports(from_folder, source="limo hardest").record["data"]
+    assert (renamed["source"], renamed["kind"]) == ("limo hardest", "given")
 
 
 def test_keep_columns_and_the_boundary_is_inclusive(tokenizer):
