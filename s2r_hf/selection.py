@@ -51,6 +51,7 @@ from s2r_hf.core.columns import (
     TRACE_LENGTH,
 )
 from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError
+from s2r_hf.core.lineage import note_lineage, read_lineage
 from s2r_hf.core.options import check_field_types
 from s2r_hf.core.rows import arrow_column, require_dataset
 from s2r_hf.core.stats import average_ranks
@@ -504,6 +505,9 @@ def select_with_report(dataset: Dataset, config: SelectConfig) -> tuple[Dataset,
         rows_past_cluster_cap=past_cap,
     )
     logger.info("selected %d of %d rows with the %s strategy", k, len(dataset), config.strategy)
+    # The subset says how it was chosen and from what, wherever it goes next (prepare_sft_dataset, a training card).
+    pool = read_lineage(dataset).get("source") or {}
+    note_lineage(subset, selection={**report.describe(), "pool": pool.get("name")})
     return subset, report
 
 

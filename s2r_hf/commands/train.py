@@ -31,10 +31,13 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from s2r_hf.commands.summary import shown_path
-    from s2r_hf.training.sft import INTERRUPTED, main
+    from s2r_hf.training.output import INTERRUPTED
 
     argv = (["--config", args.config] if args.config else []) + list(args.extra)
     try:
+        # Imported in here: TRL and torch take seconds to load, and a Ctrl-C then is a Ctrl-C of s2r train too.
+        from s2r_hf.training.sft import main
+
         record = main(argv, command=args.command_line).record
     except KeyboardInterrupt:  # the run is resumable: say so (the CLI's generic line speaks of output folders)
         print(f"s2r train: {INTERRUPTED}", file=sys.stderr)

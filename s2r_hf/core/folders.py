@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,6 +221,34 @@ def write_file_atomically(path: str | os.PathLike, content: bytes) -> Path:
             raise OutputError(_disk_error_message(path, err)) from err
         raise
     return path
+
+
+def current_umask() -> int:
+    """This process's umask, read without changing it where the system says it (Linux's /proc/self/status)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o077)  # elsewhere: set and restore at once (0o077, so that nothing is ever created more open)
+    os.umask(mask)
+    return mask
+
+
+def follow_umask(folder: str | os.PathLike, pattern: str) -> list[Path]:
+    """Give the files of `folder` matching `pattern` that a library wrote owner-only (0600) the mode the umask gives
+    a new file (0644 under umask 022), as every file s2r writes itself has; returns the files changed.
+
+    safetensors 0.8 writes through a temporary file created 0600 and renamed into place, whatever the umask
+    (safetensors issue #782), so `model.safetensors` alone could not be read by the group or the other users that
+    read the rest of the folder. Only files at exactly 0600 are changed: a mode the user chose is left as it is.
+    """
+    wanted = 0o666 & ~current_umask()
+    changed = []
+    for path in sorted(Path(folder).glob(pattern)):
+        if path.is_file() and not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) == 0o600 != wanted:
+            path.chmod(wanted)
+            changed.append(path)
+    return changed
 
 
 def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
@@ -563,7 +592,11 @@ def load_dataset_folder(path: str | os.PathLike) -> Dataset:
             f"{str(path)!r} is not an s2r dataset folder (expected {CARD_FILE} and {DATA_DIR}/*.parquet); "
             "make one with `s2r score` or `s2r select`"
         )
-    return load_parquet_files(shard_files(path))
+    from s2r_hf.core.lineage import note_lineage
+
+    # The source travels with the rows: a subset selected from them, trained on in a script, names its pool.
+    source = {"name": str(path), "kind": "folder", "config": None, "split": SPLIT, "revision": None}
+    return note_lineage(load_parquet_files(shard_files(path)), source=source)
 
 
 def load_folder(path: str | os.PathLike, config: str | None = None, split: str = SPLIT) -> Dataset:

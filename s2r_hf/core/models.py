@@ -4,8 +4,9 @@ judge, a base model to train, a model to evaluate) is usable before anything slo
 The rule (`looks_like_local_path`, `is_local_model`). A reference names a local folder when it exists on disk (a folder
 `org/name` beside you wins over the Hub repo of that name, as in transformers), or when no Hub repo id could be spelled
 so: a Hub id is `name` or `namespace/name`, starting with a letter or digit, so a reference starting with `.`, `/` or
-`~` (`./model`, `../m`, `.hidden-model`, `/abs/model`, `~/model`), holding a backslash, or with more than one `/`
-(`runs/tiny/final`) is a path, and one that does not exist is refused as a missing folder, never looked up on the Hub.
+`~` (`./model`, `../m`, `.hidden-model`, `/abs/model`, `~/model`), ending with `/` (`my_dir/`: a folder, as a shell
+completes it), holding a backslash, or with more than one `/` (`runs/tiny/final`) is a path, and one that does not
+exist is refused as a missing folder, never looked up on the Hub.
 Anything else that does not exist (`org/name`, `gpt2`) is a Hub id. Dataset sources follow the same rule
 (s2r_hf.pool.sources, s2r_hf.pipeline.builder), with their file names besides.
 
@@ -31,9 +32,10 @@ MODEL_FILE_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja",
 
 
 def looks_like_local_path(name: str) -> bool:
-    """True when `name` is spelled as a path, which no Hub repo id can be: it starts with `.`, `/` or `~`, holds a
-    backslash, or has more than one `/`. `org/name` and `name` are not (they may still be local folders that exist)."""
-    return name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1
+    """True when `name` is spelled as a path, which no Hub repo id can be: it starts with `.`, `/` or `~`, ends with
+    `/`, holds a backslash, or has more than one `/`. `org/name` and `name` are not (they may still be local folders
+    that exist)."""
+    return name.startswith((".", "/", "~")) or name.endswith("/") or "\\" in name or name.count("/") > 1
 
 
 def is_local_model(name: str) -> bool:

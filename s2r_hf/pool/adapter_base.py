@@ -27,6 +27,8 @@ TRUNCATED = "finish reason not stop"
 NO_ANSWER = "no final \\boxed{} answer"
 NOT_VERIFIED = "not verified correct"
 DUPLICATE = "duplicate trace"
+# A conversation whose last turn is not the assistant's (a user turn left unanswered): SFT would train on it.
+UNANSWERED = "ends with an unanswered turn"
 REASONS_COLUMN = "_s2r_reasons"  # temporary: one verdict per generation (or per row)
 
 

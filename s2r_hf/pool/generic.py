@@ -14,6 +14,7 @@ from s2r_hf.pool.adapter_base import (
     KEEP,
     NO_ANSWER,
     REASONS_COLUMN,
+    UNANSWERED,
     PoolAdapter,
     PoolReport,
     content_id,
@@ -55,6 +56,8 @@ def _generic_batch(
         out[ANSWER].append(None if answer is None else str(answer))
         if not trace.strip():
             out[REASONS_COLUMN].append("empty trace")
+        elif messages[-1]["role"] != "assistant":
+            out[REASONS_COLUMN].append(UNANSWERED)
         elif require_final_answer and not has_final_answer(trace):
             out[REASONS_COLUMN].append(NO_ANSWER)
         else:

@@ -10,7 +10,8 @@ sources has an id column):
 - `sharegpt`: a `conversations` column of `{from, value}` turns (e.g. `open-thoughts/OpenThoughts-114k`). Roles
   human/user, gpt/assistant and system become user, assistant and system; every turn is kept, text unchanged (the
   `<|begin_of_thought|>` markers of OpenThoughts stay as they are). The question is the first user turn, the trace the
-  last assistant turn. A separate `system` column is kept as a column, not added to the conversation.
+  last assistant turn. A separate `system` column is kept as a column, not added to the conversation. A conversation
+  whose last turn is not an assistant's (a user turn left unanswered) is dropped and counted: SFT would train on it.
 - `s1k`: `simplescaling/s1K` (`question`, `thinking_trajectories` (list of str), `attempt`, `solution`). The trace is
   `<think>\\n` + the trajectories joined by newlines (as s1's own training script joins them) + `\\n</think>\\n\\n` +
   attempt; `s2r_answer` is the last `\\boxed{}` of `solution`, where it has one.
@@ -30,6 +31,7 @@ from s2r_hf.core.rows import arrow_column, make_messages
 from s2r_hf.pool.adapter_base import (
     DUPLICATE,
     KEEP,
+    UNANSWERED,
     PoolAdapter,
     PoolReport,
     content_id,
@@ -144,7 +146,8 @@ def _sharegpt_batch(batch: dict[str, list]) -> dict[str, list]:
             out[_VERDICT].append(KEEP)
             continue
         out[ID].append(content_id(questions[0], traces[-1]))
-        out[_VERDICT].append(EMPTY_TRACE if _blank(traces[-1]) else KEEP)
+        unanswered = messages[-1]["role"] != "assistant"
+        out[_VERDICT].append(EMPTY_TRACE if _blank(traces[-1]) else UNANSWERED if unanswered else KEEP)
     return out
 
 
@@ -186,7 +189,7 @@ class ShareGPTAdapter(PoolAdapter):
     """Conversations of `{from, value}` turns, such as `open-thoughts/OpenThoughts-114k`.
 
     Every conversation needs a user turn (the question) and an assistant turn (the trace: the last one); a blank
-    trace is dropped.
+    trace is dropped, and so is a conversation that does not end with an assistant turn.
     """
 
     name = "sharegpt"

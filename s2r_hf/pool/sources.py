@@ -80,7 +80,15 @@ def load_source(
 
     Input a user can get wrong raises the S2RError family: SourceNotFoundError (also a FileNotFoundError) for what does
     not exist, HubUnreachableError (also a ConnectionError) when the Hub cannot be reached, InputError otherwise.
+    The Dataset carries what was loaded (`SourceInfo`) in its lineage (s2r_hf.core.lineage).
     """
+    from s2r_hf.core.lineage import note_lineage
+
+    dataset = _load_source(source, config, split, revision)
+    return note_lineage(dataset, source=describe_source(source, config, split, revision).describe())
+
+
+def _load_source(source: str | os.PathLike, config: str | None, split: str, revision: str | None) -> Dataset:
     import datasets
     import pyarrow as pa
 

@@ -31,25 +31,35 @@ from transformers import TrainerCallback
 
 from s2r_hf.core.children import popen_tied
 from s2r_hf.core.errors import InputError, PublishError
+from s2r_hf.core.folders import follow_umask
 from s2r_hf.core.records import read_json_object
 from s2r_hf.core.redaction import redact_argv
 from s2r_hf.hub.checks import check_repo_id
 from s2r_hf.hub.commit import commit_files
 from s2r_hf.training.eval_command import DEFAULT_EVAL_COMMAND, check_eval_command
-from s2r_hf.training.provenance import data_record, new_record, read_provenance, update_provenance, write_provenance
+from s2r_hf.training.provenance import (
+    SELECTED_WITH_REPORT,
+    TRAINED_BY_SCRIPT,
+    data_record,
+    new_record,
+    read_provenance,
+    update_provenance,
+    write_provenance,
+)
 from s2r_hf.training.publish import PUSH_EXCLUDE
 
 logger = logging.getLogger(__name__)
 
 EVAL_FOLDER = "s2r_eval"  # output_dir/s2r_eval/step-N/: the evaluation's results and log
 EVAL_OUTPUT = "results"  # {output}: a JSON file, or a folder holding results.json (s2r evaluate -o)
+WEIGHTS_PATTERN = "*.safetensors"
 
 
 class SelectionReportCallback(TrainerCallback):
     """Writes the run's provenance and cost into `output_dir/s2r_training.json` and the model card.
 
     `record` is the provenance the launcher builds (`s2r_hf.training.provenance.new_record`); in your own script,
-    `SelectionReportCallback.from_reports(sft_report, selection=..., source=..., pool_tokens=...)` builds one.
+    `SelectionReportCallback.from_reports(report)` builds one from `prepare_sft_dataset`'s report.
     """
 
     def __init__(self, record: dict[str, Any]):
@@ -71,33 +81,63 @@ class SelectionReportCallback(TrainerCallback):
         base_model: str | None = None,
         name: str | None = None,
     ) -> SelectionReportCallback:
-        """From `prepare_sft_dataset`'s report and, optionally, `select_with_report`'s (or a subset card's block)."""
-        selection_block = selection.describe() if hasattr(selection, "describe") else selection
+        """The callback of a Python script: the record made from `prepare_sft_dataset`'s report.
+
+        The report already carries the data's source, the selection that chose it (noted on the Dataset by `select`,
+        or a subset folder's card) and the pool's tokens (`prepare_sft_dataset(..., pool=pool)`); each argument given
+        here replaces the report's: `selection` (a `select_with_report` report or a subset card's block), `source`
+        (a name), `pool_tokens`. `base_model` defaults to the trainer's model (`config._name_or_path`), `name` to the
+        output folder's name.
+        """
+        if selection is not None:
+            block = selection.describe() if hasattr(selection, "describe") else selection
+            selected_by = SELECTED_WITH_REPORT
+        else:
+            block, selected_by = getattr(sft_report, "selection", None), getattr(sft_report, "selected_by", None)
+        loaded = getattr(sft_report, "source", None) or {"name": None, "kind": "dataset"}
+        if source is not None and str(source) != loaded.get("name"):  # a name of the user's for what was loaded
+            loaded = {"name": str(source), "kind": "given"}
+        if pool_tokens is None:
+            pool_tokens = getattr(sft_report, "pool_tokens", None)
         data = data_record(
-            source=source,
-            kind="dataset" if source is None else "given",
-            selection=selection_block,
-            selected_by="select_with_report" if selection_block else None,
+            source=loaded.get("name"),
+            kind=loaded.get("kind"),
+            config=loaded.get("config"),
+            split=loaded.get("split"),
+            revision=loaded.get("revision"),
+            selection=block,
+            selected_by=selected_by if block else None,
             sft_report=sft_report,
             pool_tokens=pool_tokens,
+            pool_tokens_note=None if pool_tokens else "pass pool=POOL to prepare_sft_dataset to count its tokens",
         )
-        return cls(new_record(base_model=base_model, data=data, name=name))
+        return cls(new_record(base_model=base_model, data=data, name=name, trained_by=TRAINED_BY_SCRIPT))
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         self._started = time.perf_counter()
         self._first_step = state.global_step
         self._first_tokens = state.num_input_tokens_seen or 0
+        if args.include_num_input_tokens_seen in ("no", False):
+            # The card states the tokens trained and the throughput: the trainer counts them (the non-padding ones,
+            # cheaply) from its next step on, as `s2r train` always has it do.
+            args.include_num_input_tokens_seen = "non_padding"
         if not state.is_world_process_zero:
             return
         if not self.record.get("base_model") and model is not None:
-            self.record["base_model"] = getattr(model.config, "_name_or_path", None)
-        self.record.setdefault("name", Path(args.output_dir).name)
+            self.record["base_model"] = getattr(model.config, "_name_or_path", None) or None
+        if not self.record.get("name"):
+            self.record["name"] = Path(args.output_dir).name
         self.record["recipe"] = self.record.get("recipe") or recipe_record(args)
         previous = read_provenance(args.output_dir)
         if previous is not None:
             self.record["evaluations"] = previous.get("evaluations", [])
         self.record["status"] = "running"
         write_provenance(args.output_dir, self.record)
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            # safetensors 0.8 writes its files owner-only (0600) whatever the umask: give them the umask's mode.
+            follow_umask(Path(args.output_dir) / f"checkpoint-{state.global_step}", WEIGHTS_PATTERN)
 
     def on_train_end(self, args, state, control, **kwargs):
         if not state.is_world_process_zero:
@@ -120,7 +160,10 @@ class SelectionReportCallback(TrainerCallback):
         previous = read_provenance(args.output_dir)
         if previous is not None:  # evaluations logged while training ran
             self.record["evaluations"] = previous.get("evaluations", [])
-        self.record["status"] = "trained"
+        # s2r train calls its run "finished" once the final model is saved and evaluated; in a script of the user's,
+        # the end of the loop is the last thing this callback sees.
+        by_script = self.record.get("trained_by") == TRAINED_BY_SCRIPT
+        self.record["status"] = "finished" if by_script else "trained"
         write_provenance(args.output_dir, self.record)
 
 

@@ -7,6 +7,7 @@ selection applied on the fly, the callbacks, the benchmarks evaluated after trai
 from __future__ import annotations
 
 import math
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 
@@ -150,16 +151,25 @@ _SELECT_FLAGS = {
 }
 
 
+# SelectConfig's own checks start with the option's bare name ("ratio must be in (0, 1], got 0"): the flag a user of
+# s2r train typed is that name with the selection_ prefix.
+_SELECT_OPTION_FIRST = re.compile(rf"^({'|'.join(spec.name for spec in fields(SelectConfig))}) ")
+
+
 @contextmanager
 def train_flag_names():
     """Re-raise the selection's errors with the flag names of `s2r train`."""
     try:
         yield
     except S2RError as err:
-        message = str(err)
+        message = _SELECT_OPTION_FIRST.sub(r"--selection_\1 ", str(err))
+        message = message.replace("give a ratio in (0, 1] or a number of rows k", _NO_SIZE)
         for select_flag, train_flag in _SELECT_FLAGS.items():
             message = message.replace(select_flag, train_flag)
         raise type(err)(message) from err
+
+
+_NO_SIZE = "give --selection_ratio in (0, 1] or --selection_k, a number of rows"
 
 
 def _number(config, name: str) -> float:

@@ -20,6 +20,11 @@ from s2r_hf.training.provenance import read_provenance, update_provenance
 
 logger = logging.getLogger(__name__)
 
+# What `s2r train` says when Ctrl-C stops it, whenever that is: the folder is kept as it is, on purpose (the record
+# says "running", or "trained" with its evaluation pending), for the same command to resume it. Here rather than in
+# the launcher, so that `s2r train` can say it while TRL and torch are still being imported.
+INTERRUPTED = "interrupted; run the same command again to resume from the last whole checkpoint"
+
 # The record's key naming the step whose final evaluation is missing: set once the final model is saved, cleared
 # (None) when the evaluation is recorded and the run is "finished".
 PENDING_EVALUATION = "pending_evaluation"

@@ -26,6 +26,14 @@ from s2r_hf.core.redaction import redact
 PROVENANCE_FILE = TRAINING_RECORD
 TRAINING_KIND = "s2r_training"  # the record's "kind"
 CARD_FILE = "README.md"
+# Who trained: the record's `trained_by` (a record written before this key existed was written by s2r train).
+TRAINED_BY_COMMAND = "s2r train"
+TRAINED_BY_SCRIPT = "a Python script"
+# data.selected_by: a selection `select` made (noted on the Dataset given), one given to from_reports as
+# `select_with_report`'s report, or a subset's card (`s2r select`)
+SELECTED_IN_SCRIPT = "s2r_hf.select"
+SELECTED_WITH_REPORT = "select_with_report"
+SELECTED_BY_CARD = "s2r select (the subset's card)"
 
 
 def new_record(
@@ -36,9 +44,14 @@ def new_record(
     recipe: dict[str, Any] | None = None,
     command: str | None = None,
     output_dir: str | None = None,
+    trained_by: str = TRAINED_BY_COMMAND,
 ) -> dict[str, Any]:
-    """A new run's provenance record: what it trains on and from, before any training (status `running`)."""
-    return {
+    """A new run's provenance record: what it trains on and from, before any training (status `running`).
+
+    `trained_by`: `s2r train` (TRAINED_BY_COMMAND: `command` is its command line), or a Python script of the user's
+    (TRAINED_BY_SCRIPT: the record holds `python_call`, the calls that made the training data, instead).
+    """
+    record = {
         "kind": TRAINING_KIND,
         "status": "running",
         "name": name,
@@ -50,7 +63,59 @@ def new_record(
         "evaluations": [],
         "command": command,
         "output_dir": output_dir,
+        "trained_by": trained_by,
     }
+    if trained_by == TRAINED_BY_SCRIPT:
+        record["python_call"] = python_call(data)
+    return record
+
+
+def python_call(data: dict[str, Any]) -> str:
+    """The s2r-hf calls that make a script's training data again, from its data record (for the card's Reproduce)."""
+    sft = data.get("sft") or {}
+    source, selection = data.get("source"), data.get("selection")
+    load = None
+    if source and data.get("kind") in ("file", "folder", "hub"):  # not a name given to from_reports
+        options = {key: data.get(key) for key in ("config", "split", "revision")}
+        options = {key: value for key, value in options.items() if value and not (key == "split" and value == "train")}
+        load = f"load_source({', '.join([repr(source), *(f'{key}={value!r}' for key, value in options.items())])})"
+    pool_argument = ", pool=pool" if data.get("pool_tokens") else ""
+    lines = []
+    if selection and data.get("selected_by") in (SELECTED_IN_SCRIPT, SELECTED_WITH_REPORT):
+        lines.append(f"pool = {load}" if load else f"pool = ...  # {_unrecorded(source)}")
+        dataset = f"select(pool, {', '.join(_select_arguments(selection))})"
+    else:
+        if pool_argument:
+            lines.append("pool = ...  # the pool the data was selected from")
+        if not load:
+            lines.append(f"dataset = ...  # {_unrecorded(source)}")
+        dataset = load or "dataset"
+    lines.append(f"train, report = prepare_sft_dataset({dataset}, tokenizer, {sft.get('max_length')}{pool_argument})")
+    used = [name for name in ("load_source", "prepare_sft_dataset", "select") if f"{name}(" in "\n".join(lines)]
+    return "\n".join([f"from s2r_hf import {', '.join(used)}", "", *lines])
+
+
+def _unrecorded(source: str | None) -> str:
+    return f"{source!r} (where it was loaded from was not recorded)" if source else "its source was not recorded"
+
+
+def _select_arguments(selection: dict[str, Any]) -> list[str]:
+    """`select`'s arguments for a recorded selection: only those its strategy uses (any other is refused)."""
+    strategy = selection.get("strategy")
+    given = [f"k={selection['k']!r}" if selection.get("k") is not None else f"ratio={selection.get('ratio')!r}"]
+    if strategy != "joint":
+        given.append(f"strategy={strategy!r}")
+    if strategy in ("joint", "quadrant"):
+        given.append(f"weight={selection.get('weight')!r}")
+    if strategy in ("random", "diverse"):
+        given.append(f"seed={selection.get('seed')!r}")
+    if strategy == "diverse":
+        given.append(f"group_column={selection.get('group_column')!r}")
+    if strategy == "quadrant" and isinstance(selection.get("quadrant"), dict):
+        given.append(f"quadrant={selection['quadrant'].get('name')!r}")
+    if selection.get("max_per_cluster") is not None:
+        given.append(f"max_per_cluster={selection['max_per_cluster']!r}")
+    return given
 
 
 def data_record(

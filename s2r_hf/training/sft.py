@@ -32,6 +32,7 @@ from s2r_hf.core.errors import InputError, ModelError, OutputError, S2RError
 from s2r_hf.core.models import is_local_model
 from s2r_hf.training.credentials import refuse_tokens_in_options, token_in_environment
 from s2r_hf.training.output import (
+    INTERRUPTED,
     PENDING_EVALUATION,
     check_apart_from_inputs,
     check_checkpoint_fits,
@@ -109,43 +110,19 @@ def parse_train_args(argv: list[str]):
 # ---------------------------------------------------------------------------------------------------------------- data
 
 
-def _subset_block(source: str, kind: str) -> dict[str, Any] | None:
-    """The `s2r` block of a subset's card (a folder written by `s2r select`, or a published subset), if it has one."""
-    if kind == "folder":
-        from s2r_hf.core.folders import read_card_metadata
-
-        try:
-            block = read_card_metadata(source).get("s2r")
-        except S2RError:
-            return None
-    elif kind == "hub":
-        from s2r_hf.core.cards import split_card
-        from s2r_hf.hub.cards import read_remote_card
-
-        try:
-            block = split_card(read_remote_card(source, "dataset"))[0].get("s2r")
-        except (S2RError, ValueError):  # ValueError: not a valid repo id
-            return None
-    else:
-        return None
-    return block if isinstance(block, dict) and block.get("kind") == "subset" else None
-
-
-def _selection_of_block(block: dict[str, Any]) -> dict[str, Any]:
-    keys = ("strategy", "rows", "pool_rows", "ratio", "k", "weight", "seed", "group_column", "rule")
-    selection = {key: block.get(key) for key in keys}
-    pool = block.get("pool") if isinstance(block.get("pool"), dict) else {}
-    selection["pool"] = pool.get("name") or pool.get("source")
-    return selection
-
-
 def load_training_data(script_args, training_args, tokenizer, chat_template: str | None) -> tuple[Dataset, dict]:
     """The dataset the trainer gets (selected on the fly if asked, over-long rows removed) and its provenance."""
     from s2r_hf.core.folders import s2r_kind
     from s2r_hf.pool.sources import describe_source, load_source
     from s2r_hf.selection import select_with_report
     from s2r_hf.training.configs import train_flag_names
-    from s2r_hf.training.sft_data import TOKENS_COLUMN, measure_sft_tokens, prepare_sft_dataset, require_messages
+    from s2r_hf.training.sft_data import (
+        TOKENS_COLUMN,
+        command_line_words,
+        measure_sft_tokens,
+        prepare_sft_dataset,
+        require_messages,
+    )
 
     if not script_args.dataset_name:
         raise InputError(
@@ -154,7 +131,7 @@ def load_training_data(script_args, training_args, tokenizer, chat_template: str
         )
     source, split = script_args.dataset_name, script_args.dataset_train_split
     info = describe_source(source, script_args.dataset_config, split)
-    with training_args.main_process_first(desc="loading the training data"):
+    with training_args.main_process_first(desc="loading the training data"), command_line_words():
         dataset = load_source(source, config=script_args.dataset_config, split=split)
         require_messages(dataset)
         selection_config = training_args.selection_config()
@@ -165,23 +142,20 @@ def load_training_data(script_args, training_args, tokenizer, chat_template: str
             with train_flag_names():
                 dataset, report = select_with_report(dataset, selection_config)
             selection, selected_by = report.describe(), "s2r train (on the fly)"
-        else:
-            block = _subset_block(source, info.kind)
-            if info.kind == "folder" and s2r_kind(source) == "scored_pool":
-                logger.warning(
-                    "%s is a whole scored pool and no --selection_strategy was given: training on all of it "
-                    "(pass --selection_strategy joint --selection_ratio 0.1 to train on the Select2Reason subset)",
-                    source,
-                )
-            selection = _selection_of_block(block) if block else None
-            selected_by = "s2r select (the subset's card)" if block else None
-            if training_args.pool_dataset:
-                pool = load_source(training_args.pool_dataset)
-                measured = measure_sft_tokens(pool, tokenizer, chat_template=chat_template)
-                pool_tokens = sum(measured[TOKENS_COLUMN])
+        elif info.kind == "folder" and s2r_kind(source) == "scored_pool":
+            logger.warning(
+                "%s is a whole scored pool and no --selection_strategy was given: training on all of it "
+                "(pass --selection_strategy joint --selection_ratio 0.1 to train on the Select2Reason subset)",
+                source,
+            )
+        # A ready-made subset: its selection is what its card says (read by prepare_sft_dataset); the pool given with
+        # --pool_dataset is read only to count its tokens.
+        pool = training_args.pool_dataset if selection_config is None else None
         prepared, sft_report = prepare_sft_dataset(
-            dataset, tokenizer, training_args.max_length, chat_template=chat_template
+            dataset, tokenizer, training_args.max_length, chat_template=chat_template, pool=pool
         )
+        if selection_config is None:
+            selection, selected_by, pool_tokens = sft_report.selection, sft_report.selected_by, sft_report.pool_tokens
     data = data_record(
         source=str(source),
         kind=info.kind,
@@ -215,19 +189,28 @@ def load_tokenizer(model_args, training_args):
         raise ModelError(f"cannot load the tokenizer of {name!r}: {' '.join(str(err).split())[:300]}") from err
     template_path = training_args.chat_template_path
     if template_path:
-        if template_path.endswith((".jinja", ".j2")):
+        if template_path.endswith((".jinja", ".j2")):  # TRL's rule for a template file
             tokenizer.chat_template = read_chat_template(template_path)
+        elif is_local_model(template_path) and not Path(template_path).expanduser().exists():
+            # Spelled as a path (the one rule, s2r_hf.core.models): missing here, never looked up on the Hub.
+            raise InputError(
+                f"--chat_template_path {template_path!r} does not exist; give a .jinja chat template file, a tokenizer "
+                "folder, or the Hub id of a tokenizer whose template to copy"
+            )
         else:  # TRL clones this tokenizer's template (and its special tokens) onto the model
             try:
                 source = AutoTokenizer.from_pretrained(template_path)
             except (OSError, ValueError) as err:
+                where = "" if is_local_model(template_path) else " (and no local folder has that name)"
                 raise ModelError(
-                    f"--chat_template_path {template_path!r} is neither a .jinja file nor a tokenizer: {err}"
+                    f"--chat_template_path {template_path!r} is neither a .jinja file nor a tokenizer{where}: "
+                    f"{' '.join(str(err).split())[:300]}"
                 ) from err
             tokenizer.chat_template = source.chat_template
-    from s2r_hf.training.sft_data import require_chat_template
+    from s2r_hf.training.sft_data import command_line_words, require_chat_template
 
-    require_chat_template(tokenizer)
+    with command_line_words():
+        require_chat_template(tokenizer)
     chat_template = None
     if training_args.assistant_only_loss:
         from trl.chat_template_utils import get_training_chat_template, has_generation_markers
@@ -313,10 +296,6 @@ def _installed(module: str) -> bool:
 # ---------------------------------------------------------------------------------------------------------------- run
 
 
-# What `s2r train` says when Ctrl-C stops it (the record says "running", or "trained" with its evaluation pending).
-INTERRUPTED = "interrupted; run the same command again to resume from the last whole checkpoint"
-
-
 @dataclass
 class TrainOutcome:
     """What `train` returns: the provenance record (rank 0 also writes it beside the model) and the trainer."""
@@ -351,7 +330,14 @@ def _output_lock(training_args):
 def _train(script_args, training_args, model_args, stack, *, command, recipe) -> TrainOutcome:
     from trl import SFTTrainer, get_peft_config
 
-    from s2r_hf.training.callbacks import EVAL_FOLDER, EvaluateCallback, build_callbacks, recipe_record
+    from s2r_hf.core.folders import follow_umask
+    from s2r_hf.training.callbacks import (
+        EVAL_FOLDER,
+        WEIGHTS_PATTERN,
+        EvaluateCallback,
+        build_callbacks,
+        recipe_record,
+    )
 
     if training_args.use_liger_kernel and not _installed("liger_kernel"):
         logger.warning("liger-kernel is not installed: training without it (pip install liger-kernel)")
@@ -407,6 +393,8 @@ def _train(script_args, training_args, model_args, stack, *, command, recipe) ->
         trainer.train(resume_from_checkpoint=plan.resume)
         trainer.save_model(training_args.output_dir)
         if trainer.is_world_process_zero():
+            # safetensors writes its files owner-only whatever the umask (checkpoints: the selection_report callback)
+            follow_umask(training_args.output_dir, WEIGHTS_PATTERN)
             if evaluator is not None:
                 update_provenance(training_args.output_dir, **{PENDING_EVALUATION: trainer.state.global_step})
             _finish(plan.output, evaluator, trainer.state.global_step)

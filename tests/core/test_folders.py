@@ -122,6 +122,29 @@ def test_permissions_come_from_the_umask(tmp_path, umask, folder_mode, file_mode
     assert stat.S_IMODE((out / CARD_FILE).stat().st_mode) == file_mode
 
 
+@pytest.mark.parametrize(("umask", "file_mode"), [(0o022, 0o644), (0o027, 0o640)])
+def test_weights_safetensors_wrote_owner_only_get_the_umask_mode(tmp_path, umask, file_mode):
+    import torch
+    from safetensors.torch import save_file
+
+    from s2r_hf.core.folders import current_umask, follow_umask
+
+    chosen = tmp_path / "chosen.safetensors"  # a mode the user set is not ours to change
+    chosen.write_bytes(b"")
+    chosen.chmod(0o640)
+    old = os.umask(umask)
+    try:
+        assert current_umask() == umask
+        save_file({"w": torch.zeros(2)}, tmp_path / "model.safetensors")
+        (tmp_path / "config.json").write_text("{}")
+        changed = follow_umask(tmp_path, "*.safetensors")
+    finally:
+        os.umask(old)
+    assert changed == [tmp_path / "model.safetensors"]
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in tmp_path.iterdir()}
+    assert modes == {"model.safetensors": file_mode, "config.json": file_mode, "chosen.safetensors": 0o640}
+
+
 def test_staging_left_by_a_killed_run_is_removed_by_the_next_run(tmp_path):
     killed_write = tmp_path / ".out.tmp-0123abcd"
     (killed_write / "data").mkdir(parents=True)

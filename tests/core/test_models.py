@@ -16,7 +16,10 @@ import s2r_hf
 from s2r_hf.core.errors import ModelError
 from s2r_hf.core.models import check_model_reachable, check_model_reference, is_local_model, looks_like_local_path
 
-SPELLED_AS_PATHS = [".hidden-model", "./x", "../x", ".", "..", "~/x", "~", "/abs/model", "runs/tiny/final", "a\\b"]
+SPELLED_AS_PATHS = [
+    *[".hidden-model", "./x", "../x", ".", "..", "~/x", "~", "/abs/model", "runs/tiny/final", "a\\b"],
+    *["nosuch_dir/", "org/name/"],  # a trailing slash: a folder, as a shell completes it; no Hub id ends so
+]
 HUB_IDS = ["org/name", "x/y", "gpt2", "Qwen/Qwen2.5-1.5B-Instruct"]
 
 

@@ -11,7 +11,7 @@ from datasets import Dataset, DatasetDict
 
 from s2r_hf.core.columns import ANSWER, GENERATION_INDEX, ID, MESSAGES
 from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError
-from s2r_hf.pool.adapter_base import DUPLICATE, INCOMPLETE, NO_ANSWER, NOT_VERIFIED, TRUNCATED
+from s2r_hf.pool.adapter_base import DUPLICATE, INCOMPLETE, NO_ANSWER, NOT_VERIFIED, TRUNCATED, UNANSWERED
 from s2r_hf.pool.adapters import load_pool
 
 GOOD = "<think>\nsteps\n</think>\nSo $\\boxed{4}$."
@@ -125,6 +125,23 @@ def test_generic_messages_column_and_id_column():
     )
     pool, _ = load_pool(data, id_column="key")
     assert pool[ID] == ["10", "11"]
+
+
+def test_generic_messages_ending_with_an_unanswered_user_turn_are_dropped_and_counted():
+    data = Dataset.from_dict(
+        {
+            MESSAGES: [
+                [
+                    {"role": "user", "content": "q"},
+                    {"role": "assistant", "content": "t"},
+                    {"role": "user", "content": "?"},
+                ],
+                [{"role": "user", "content": "q2"}, {"role": "assistant", "content": "t2"}],
+            ],
+        }
+    )
+    pool, report = load_pool(data)
+    assert pool[MESSAGES] == [data[MESSAGES][1]] and report.dropped == {UNANSWERED: 1}
 
 
 def test_real_pool_question_and_solution(real_pool_rows):

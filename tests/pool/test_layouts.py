@@ -7,7 +7,7 @@ from datasets import Dataset
 
 from s2r_hf.core.columns import ANSWER, ID, MESSAGES
 from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError
-from s2r_hf.pool.adapter_base import DUPLICATE
+from s2r_hf.pool.adapter_base import DUPLICATE, UNANSWERED
 from s2r_hf.pool.adapters import detect_adapter, load_pool
 from s2r_hf.pool.layouts import EMPTY_REASONING, EMPTY_TRACE, NO_ANSWER_TEXT
 
@@ -118,6 +118,18 @@ def test_sharegpt_bad_rows_are_one_line_errors():
         load_pool(Dataset.from_dict({"conversations": [[{"role": "user", "content": "q"}]]}), adapter="sharegpt")
     with pytest.raises(ColumnTypeError, match=r"'conversations' must hold lists of \{from, value\} turns"):
         load_pool(Dataset.from_dict({"conversations": ["user: hi"]}), adapter="sharegpt")
+
+
+def test_sharegpt_conversation_ending_with_an_unanswered_user_turn_is_dropped_and_counted():
+    rows = [
+        sharegpt_row([("human", "2+2?"), ("gpt", THOUGHT), ("human", "and 3+3?")]),  # the last question unanswered
+        sharegpt_row([("human", "2+2?"), ("gpt", THOUGHT), ("human", "and 3+3?"), ("gpt", "6")]),
+        sharegpt_row([("human", "1+1?"), ("gpt", "2"), ("system", "now stop")]),  # a trailing system turn too
+    ]
+    pool, report = load_pool(Dataset.from_list(rows))
+    assert [m[-1]["role"] for m in pool[MESSAGES]] == ["assistant"]
+    assert pool[ID] == [content_id("2+2?", "6")]
+    assert report.dropped == {UNANSWERED: 2} and (report.rows_in, report.rows) == (3, 1)
 
 
 # ---- simplescaling/s1K --------------------------------------------------------------------------------------------

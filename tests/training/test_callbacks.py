@@ -155,6 +155,18 @@ def test_the_default_evaluation_command_is_a_valid_s2r_evaluate_call(tmp_path):
     )
 
 
+def test_the_default_evaluation_command_forces_no_backend_batch_or_device(tmp_path):
+    """On a CPU-only machine the callback's evaluation must run as `s2r evaluate` runs there: the command sets the
+    benchmarks alone, so the backend (transformers), the dtype and the batch size are `s2r evaluate`'s own defaults."""
+    from s2r_hf.cli import build_parser
+    from s2r_hf.commands.evaluate import evaluation_options
+    from s2r_hf.core.options import given
+
+    argv = EvaluateCallback(["math500"]).command_for(tmp_path / "checkpoint-3", tmp_path / "results")
+    args = build_parser().parse_args(argv[3:])
+    assert given(args, evaluation_options()) == {"tasks": "math500"}
+
+
 def test_results_are_read_from_a_folder_as_s2r_evaluate_writes_them(tmp_path):
     from s2r_hf.training.callbacks import read_results
 

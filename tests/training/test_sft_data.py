@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pytest
 from datasets import Dataset, DatasetDict
 from transformers import AutoTokenizer
@@ -12,6 +13,7 @@ from s2r_hf import prepare_sft_dataset, select
 from s2r_hf.core.columns import ID, MESSAGES
 from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, ModelError, OptionTypeError
 from s2r_hf.core.folders import load_dataset_folder
+from s2r_hf.training.sft_data import command_line_words
 
 MAX_LENGTH = 3000
 
@@ -55,6 +57,46 @@ def test_composes_with_select_in_one_line_and_reads_a_subset_folder_the_same(
     assert f"removed {29 - len(keep)} longer than {MAX_LENGTH} tokens ({report.tokens_removed} tokens)" in caplog.text
 
 
+def test_the_report_says_where_the_rows_came_from_for_the_training_card(scored_pool, real_subset_dir, tokenizer):
+    from s2r_hf import SelectionReportCallback
+
+    pool_dir = str(real_subset_dir.parent / "limo-scored")
+    subset = select(scored_pool, ratio=0.1, strategy="hardest").map(lambda row: row)  # a later map keeps it
+    _, selected = prepare_sft_dataset(subset, tokenizer, MAX_LENGTH, pool=scored_pool)
+    assert (selected.source["name"], selected.source["kind"], selected.selected_by) == (
+        pool_dir,
+        "folder",
+        "s2r_hf.select",
+    )
+    assert (selected.selection["strategy"], selected.selection["rows"], selected.selection["pool"]) == (
+        "hardest",
+        29,
+        pool_dir,
+    )
+    lengths = tokenizer.apply_chat_template([list(m) for m in scored_pool[MESSAGES]], return_dict=True)["input_ids"]
+    assert selected.pool_tokens == sum(len(ids) for ids in lengths)
+
+    _, from_folder = prepare_sft_dataset(real_subset_dir, tokenizer, MAX_LENGTH)  # a subset folder: its card says
+    assert (from_folder.source["name"], from_folder.selected_by) == (
+        str(real_subset_dir),
+        "s2r select (the subset's card)",
+    )
+    assert (from_folder.selection["strategy"], from_folder.selection["rows"], from_folder.pool_tokens) == (
+        "hardest",
+        29,
+        None,
+    )
+    record = SelectionReportCallback.from_reports(from_folder).record
+    assert record["python_call"].endswith(
+        f"train, report = prepare_sft_dataset(load_source({str(real_subset_dir)!r}), tokenizer, {MAX_LENGTH})"
+    )
+    assert record["data"]["pool_tokens_note"] == "pass pool=POOL to prepare_sft_dataset to count its tokens"
+    # Naming the source it was loaded from changes nothing; another name is the user's, and said as given.
+    assert SelectionReportCallback.from_reports(from_folder, source=str(real_subset_dir)).record == record
+    renamed = SelectionReportCallback.from_reports(from_folder, source="limo hardest").record["data"]
+    assert (renamed["source"], renamed["kind"]) == ("limo hardest", "given")
+
+
 def test_keep_columns_and_the_boundary_is_inclusive(tokenizer):
     rows = [
         {MESSAGES: [{"role": "user", "content": question}, {"role": "assistant", "content": answer}], ID: str(i)}
@@ -96,12 +138,41 @@ def test_bad_input(tokenizer, dataset, kwargs, error, message):
     assert message in str(caught.value)
 
 
-def test_a_tokenizer_without_a_chat_template(tokenizer):
+def test_a_tokenizer_without_a_chat_template_is_told_in_python_words(tokenizer):
     one = Dataset.from_list([{MESSAGES: [{"role": "user", "content": "1+1?"}, {"role": "assistant", "content": "2"}]}])
     bare = AutoTokenizer.from_pretrained(tokenizer.name_or_path)
     bare.chat_template = None
-    with pytest.raises(ModelError, match=r"has no chat template.*--chat_template_path"):
+    with pytest.raises(ModelError, match=r"has no chat template.*set tokenizer\.chat_template") as caught:
         prepare_sft_dataset(one, bare, 100)
+    assert "--" not in str(caught.value)
+    with command_line_words(), pytest.raises(ModelError, match=r"has no chat template.*--chat_template_path"):
+        prepare_sft_dataset(one, bare, 100)  # what s2r train says, within its own calls
+
+
+def test_keep_columns_given_as_one_name_is_that_column(tokenizer):
+    rows = [{MESSAGES: [{"role": "user", "content": "1+1?"}, {"role": "assistant", "content": "2"}], ID: "row-7"}]
+    kept, _ = prepare_sft_dataset(Dataset.from_list(rows), tokenizer, 100, keep_columns=ID)
+    assert kept.column_names == [MESSAGES, ID] and kept[ID] == ["row-7"]  # not the columns 's', '2', 'r', '_', ...
+
+
+def test_max_length_may_be_a_numpy_integer(tokenizer):
+    one = Dataset.from_list([{MESSAGES: [{"role": "user", "content": "1+1?"}, {"role": "assistant", "content": "2"}]}])
+    length = lengths_one_by_one(tokenizer, one[MESSAGES])[0]
+    kept, report = prepare_sft_dataset(one, tokenizer, np.int64(length))
+    assert len(kept) == 1 and report.max_length == length and type(report.max_length) is int
+    with pytest.raises(InputError, match=f"longer than max_length={length - 1} tokens"):
+        prepare_sft_dataset(one, tokenizer, np.int32(length - 1))
+    with pytest.raises(OptionTypeError, match="max_length must be an integer number of tokens, got True"):
+        prepare_sft_dataset(one, tokenizer, True)
+
+
+def test_no_tokenizer_is_named_in_python_words():
+    one = Dataset.from_list([{MESSAGES: [{"role": "user", "content": "1+1?"}, {"role": "assistant", "content": "2"}]}])
+    with pytest.raises(OptionTypeError) as caught:
+        prepare_sft_dataset(one, None, 100)
+    message = str(caught.value)
+    assert message.startswith("tokenizer must be a transformers tokenizer with a chat template, got None")
+    assert "AutoTokenizer.from_pretrained(MODEL)" in message and "--" not in message
 
 
 @pytest.mark.slow

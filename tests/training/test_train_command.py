@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
 
 import pytest
 import torch
@@ -56,6 +57,16 @@ def test_the_run_finished_and_saved_a_model_that_reloads(run):
         logits = model(torch.tensor([ids])).logits
     assert torch.isfinite(logits).all()
     assert sorted(path.name for path in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-3"]
+
+
+def test_the_saved_weights_follow_the_umask_as_every_other_file(run):
+    # safetensors writes model.safetensors owner-only whatever the umask; s2r train gives it the umask's mode.
+    from s2r_hf.core.folders import current_umask
+
+    expected = 0o666 & ~current_umask()  # the session's umask, under which the shared run was made
+    for folder in (run.output_dir, run.output_dir / "checkpoint-2", run.output_dir / "checkpoint-3"):
+        modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in folder.glob("*.*") if path.is_file()}
+        assert modes["model.safetensors"] == modes["config.json"] == expected, (folder, modes)
 
 
 def test_real_optimizer_steps_changed_the_parameters_and_the_loss_was_logged(run):

@@ -19,8 +19,8 @@ from fixtures.env import REPO_ROOT
 from fixtures.training import train_argv
 
 from s2r_hf.cli import main
+from s2r_hf.training.output import INTERRUPTED
 from s2r_hf.training.provenance import PROVENANCE_FILE
-from s2r_hf.training.sft import INTERRUPTED
 
 
 def run_train(argv, capsys):
@@ -444,3 +444,21 @@ def test_a_chat_template_that_fails_on_the_data_is_one_line(run, tmp_path, capsy
     code, line = run_train(argv, capsys)
     assert code == 2 and "the chat template cannot render these messages: a system turn first" in line
     assert not (tmp_path / "out").exists()
+
+
+def test_ctrl_c_while_trl_is_still_loading_says_the_run_can_be_resumed(tmp_path, capsys, monkeypatch):
+    """A Ctrl-C in the seconds TRL and torch take to import is a Ctrl-C of `s2r train` too: not the CLI's generic line
+    about folders written whole (a training folder is kept partial on purpose, to resume)."""
+
+    class InterruptedImport:  # what Ctrl-C does to an import: KeyboardInterrupt from inside it
+        def find_spec(self, name, path=None, target=None):
+            if name == "s2r_hf.training.sft":
+                raise KeyboardInterrupt
+            return None
+
+    monkeypatch.delitem(sys.modules, "s2r_hf.training.sft", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [InterruptedImport(), *sys.meta_path])
+    code = main(["train", "--config", "tiny-cpu", "--output_dir", str(tmp_path / "out")])
+    assert code == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"s2r train: {INTERRUPTED}"
+    assert "whole or not at all" not in INTERRUPTED and "resume" in INTERRUPTED

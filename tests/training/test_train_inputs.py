@@ -59,6 +59,18 @@ def test_a_jinja_chat_template_path_gives_the_template(no_template_model, traine
     assert code == 2 and "the shortest has 1944" in line  # measured with the given template: same as the tiny one
 
 
+@pytest.mark.parametrize("value", ["x.jinja", "templates/missing.j2", "./templates/chatml", "no_such_dir/", "~/nope"])
+def test_a_missing_local_chat_template_path_is_not_found_here_not_looked_up_on_the_hub(
+    value, trained_run, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    argv = train_argv(trained_run.model_dir, trained_run.subset_dir, tmp_path / "out", "--chat_template_path", value)
+    code, line = run_train(argv, capsys)
+    assert code == 2 and line.startswith(f"s2r train: error: --chat_template_path {value!r} does not exist; give a ")
+    assert "huggingface.co" not in line and "connect" not in line
+    assert not (tmp_path / "out").exists()
+
+
 def test_assistant_only_loss_with_a_template_without_generation_markers(trained_run, tmp_path, capsys):
     template = tmp_path / "plain.jinja"
     template.write_text(CHAT_TEMPLATE.replace("{% generation %}", "").replace("{% endgeneration %}", ""), "utf-8")
@@ -78,10 +90,19 @@ def test_assistant_only_loss_with_a_template_without_generation_markers(trained_
         (["--callbacks", "push_to_hub_revision"], "the push_to_hub_revision callback needs --hub_model_id"),
         (["--benchmarks", "math5000"], "unknown benchmark 'math5000' in --benchmarks"),
         (["--selection_strategy", "smartest"], "unknown selection_strategy 'smartest'"),
-        (["--selection_strategy", "joint", "--selection_ratio", "1.5"], "ratio must be in (0, 1], got 1.5"),
-        # the selection's messages name s2r train's flags, not s2r select's
+        # the selection's messages name s2r train's flags, not s2r select's or SelectConfig's options
+        (
+            ["--selection_strategy", "joint", "--selection_ratio", "1.5"],
+            ": --selection_ratio must be in (0, 1], got 1.5",
+        ),
+        (["--selection_strategy", "joint", "--selection_ratio", "0"], ": --selection_ratio must be in (0, 1], got 0.0"),
+        (["--selection_strategy", "joint", "--selection_k", "0"], ": --selection_k must be a positive integer, got 0"),
+        (["--selection_strategy", "joint", "--selection_weight", "2"], ": --selection_weight must be in [0, 1]"),
         (["--selection_strategy", "quadrant"], "the quadrant strategy needs --selection_quadrant, one of long-hard"),
-        (["--selection_strategy", "joint", "--selection_max_per_cluster", "0"], "max_per_cluster must be a positive"),
+        (
+            ["--selection_strategy", "joint", "--selection_max_per_cluster", "0"],
+            ": --selection_max_per_cluster must be a positive",
+        ),
         (
             ["--callbacks", "evaluate", "--benchmarks", "math500", "--eval_command", "lighteval {model}"],
             "eval_command has unknown placeholder {model}",
@@ -153,6 +174,18 @@ def test_an_unknown_recipe_lists_the_shipped_ones(tiny_model_dir, tmp_path, caps
     code, line = run_train(argv, capsys)
     assert code == 2
     assert "recipe 'tiny-gpu' is neither a file nor a shipped recipe; shipped: qwen2.5-1.5b, qwen2.5-3b" in line
+
+
+@pytest.mark.parametrize("value", ["nosuch_dir/", "data/nosuch_dir/"])
+def test_a_dataset_name_spelled_as_a_folder_is_a_missing_folder_not_a_hub_dataset(
+    value, tiny_model_dir, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    code, line = run_train(train_argv(tiny_model_dir, value, tmp_path / "out"), capsys)
+    assert (code, line) == (
+        2,
+        f"s2r train: error: input {value!r} does not exist (and is not a Hub dataset id of the form org/name)",
+    )
 
 
 def test_a_missing_dataset_name(tiny_model_dir, tmp_path, capsys):

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.errors import InputError
-from s2r_hf.core.folders import staged_folder
+from s2r_hf.core.folders import follow_umask, staged_folder
 from s2r_hf.core.stats import spearman
 from s2r_hf.signals.judge.judge_folder import (
     EVAL_PREDICTIONS_FILE,
@@ -99,6 +99,7 @@ def train_judge(dataset: Dataset, config: JudgeTrainingConfig) -> JudgeTrainingR
 
         shutil.rmtree(staging / "trainer", ignore_errors=True)
         model.save_pretrained(staging)
+        follow_umask(staging, "*.safetensors")  # safetensors writes owner-only whatever the umask
         base.tokenizer.save_pretrained(staging)
         write_eval_predictions(
             staging / EVAL_PREDICTIONS_FILE, dataset, eval_rows, eval_targets, scores_before, scores_after

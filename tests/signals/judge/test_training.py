@@ -389,6 +389,9 @@ def test_output_follows_the_umask_and_staging_left_by_a_killed_run_is_removed(ti
     finally:
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "judge").stat().st_mode) == 0o750
+    # safetensors writes owner-only whatever the umask: the judge's weights get the umask's mode, as its config
+    assert stat.S_IMODE((tmp_path / "judge" / "model.safetensors").stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "judge" / "config.json").stat().st_mode) == 0o640
     assert sorted(path.name for path in tmp_path.iterdir()) == [".judge.tmp-notours1", "judge"]
     assert not (tmp_path / "judge" / STAGING_MARK).exists()
 
