@@ -60,6 +60,11 @@ SPEED_CAPS = (
         "the paper's protocol is 16 samples of up to 16,384 tokens per problem: a GPU's work",
     ),
     (
+        "--set evaluate.data.math500=./math500.jsonl",
+        "--set evaluate.data.math500=./math500.jsonl --only joint",
+        "the offline run retrains every arm (a folder's weights are not the Hub's commit): one arm shows the same",
+    ),
+    (
         "s2r experiment run tiny-cpu ",
         "s2r experiment run tiny-cpu --set train.overrides.max_steps=2 --set evaluate.max_samples=2"
         " --set evaluate.max_new_tokens=8 ",
