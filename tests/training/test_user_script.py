@@ -8,6 +8,7 @@ import stat
 
 import pytest
 from datasets import Dataset
+from fixtures.readme import readme_block, substitute
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import SFTConfig, SFTTrainer
 
@@ -104,30 +105,11 @@ def test_the_callbacks_wrote_the_provenance_and_logged_the_scores(user_run):
     assert "Training status" not in card and "rewritten when the run finishes" not in card
 
 
-# ---- The README's script, as written (section "In your own TRL script") ----------------------------------------------
+# ---- The README's script, as written (section "Training in your own TRL script") ----------------------------------
 
-# What the README shows, to the character; the test substitutes only the tiny offline model, the pool folder, the
-# length, the output folder, and the sizing of a two-step CPU run (appended to SFTConfig's arguments).
-README_SCRIPT = """\
-import torch
-from transformers import AutoTokenizer
-from trl import SFTConfig, SFTTrainer
-from s2r_hf import SelectionReportCallback, load_dataset_folder, prepare_sft_dataset, select
-
-pool = load_dataset_folder("openr1-scored")  # from `s2r score`
-tokenizer = AutoTokenizer.from_pretrained("Qwen/Qwen2.5-1.5B-Instruct")
-train, report = prepare_sft_dataset(select(pool, ratio=0.1), tokenizer, 16384, pool=pool)
-
-trainer = SFTTrainer(
-    model="Qwen/Qwen2.5-1.5B-Instruct",
-    args=SFTConfig(output_dir="out", max_length=16384, bf16=torch.cuda.is_available()),
-    train_dataset=train,
-    processing_class=tokenizer,
-    callbacks=[SelectionReportCallback.from_reports(report)],
-)
-trainer.train()
-trainer.save_model()
-"""
+# Read from the README itself, so the two cannot drift; the test substitutes only the tiny offline model, the pool
+# folder, the length, the output folder, and the sizing of a two-step CPU run (each substitution must match).
+README_SECTION = "Training in your own TRL script"
 README_MAX_LENGTH = 280  # in the tiny tokenizer's tokens: removes the longest of the 4 selected examples (288)
 
 
@@ -147,15 +129,16 @@ def readme_run(tmp_path_factory, tiny_model_dir, real_pool_rows):
     pool_dir, out = root / "openr1-scored", root / "out"
     score = ["score", str(root / "pool.jsonl"), "-o", str(pool_dir), "--question-column", "question"]
     assert main([*score, "--trace-column", "solution", "--id-column", "id", "--difficulty", "column:difficulty"]) == 0
-    code = (
-        README_SCRIPT.replace('"openr1-scored"', repr(str(pool_dir)))
-        .replace('"Qwen/Qwen2.5-1.5B-Instruct"', repr(str(tiny_model_dir)))
-        .replace("16384", str(README_MAX_LENGTH))
-        .replace('output_dir="out"', f"output_dir={str(out)!r}")
-        .replace(
-            "bf16=torch.cuda.is_available()",
-            'bf16=torch.cuda.is_available(), max_steps=2, per_device_train_batch_size=1, report_to="none"',
-        )
+    code = substitute(
+        readme_block(README_SECTION, "python").code,
+        {
+            '"limo-scored"': repr(str(pool_dir)),
+            '"Qwen/Qwen2.5-0.5B-Instruct"': repr(str(tiny_model_dir)),
+            "16384": str(README_MAX_LENGTH),
+            'output_dir="qwen-own-script"': f"output_dir={str(out)!r}",
+            "gradient_accumulation_steps=8": "gradient_accumulation_steps=1",
+            "bf16=torch.cuda.is_available(),": 'bf16=torch.cuda.is_available(), max_steps=2, report_to="none",',
+        },
     )
     previous = os.umask(0o022)
     try:
