@@ -72,6 +72,8 @@ SPEED_CAPS = (
 RUN_ELSEWHERE = {
     "import torch\nfrom transformers import AutoTokenizer": "tests/training/test_user_script.py (readme_run): the TRL "
     "script on 40 real rows cut short, checking the provenance and card it writes",
+    "import evaluate\n\nimport s2r_hf": "tests/evaluation/test_grading.py: the grading snippet in a fresh offline "
+    "interpreter, checking what it prints",
 }
 
 
@@ -183,6 +185,15 @@ def test_walkthrough(tmp_path, readme_hub):
     for folder in ("limo-scored", "limo-select10", "limo-scored-report", "qwen-limo10", "eval-limo10", "eval-base"):
         assert (tmp_path / folder).is_dir(), folder
     assert (tmp_path / "compare.md").is_file() and (tmp_path / "compare.png").is_file()
+    # What the README says each step writes: the report's files, and 10% of LIMO's 291 rows (29.1, rounded half up).
+    assert sorted(path.name for path in (tmp_path / "limo-scored-report").iterdir()) == [
+        "quadrants.png",
+        "report.json",
+        "report.md",
+    ]
+    import pyarrow.parquet as pq
+
+    assert sum(pq.read_metadata(shard).num_rows for shard in (tmp_path / "limo-select10" / "data").glob("*")) == 29
     published = readme_hub.files("my-org/limo-select10")["README.md"]
     assert published == (tmp_path / "limo-select10" / "README.md").read_bytes()
 
