@@ -55,15 +55,10 @@ SPEED_CAPS = (
         "the paper's protocol is 16 samples of up to 16,384 tokens per problem: a GPU's work",
     ),
     (
-        "--set evaluate.data.math500=./math500.jsonl",
-        "--set evaluate.data.math500=./math500.jsonl --only joint",
-        "the offline run retrains every arm (a folder's weights are not the Hub's commit): one arm shows the same",
-    ),
-    (
         "s2r experiment run tiny-cpu ",
         "s2r experiment run tiny-cpu --set train.overrides.max_steps=2 --set evaluate.max_samples=2"
         " --set evaluate.max_new_tokens=8 ",
-        "three arms of 8 steps and 5 problems each, run twice (online and offline): the chain is the same at 2 and 2",
+        "three arms of 8 steps and 5 problems each: the chain is the same at 2 steps and 2 problems",
     ),
 )
 
@@ -74,6 +69,8 @@ RUN_ELSEWHERE = {
     "script on 40 real rows cut short, checking the provenance and card it writes",
     "import evaluate\n\nimport s2r_hf": "tests/evaluation/test_grading.py: the grading snippet in a fresh offline "
     "interpreter, checking what it prints",
+    "HF_HUB_OFFLINE=1 s2r experiment run tiny-cpu": "tests/experiment/test_run.py (story): the offline command, "
+    "killed, resumed and changed, with two of its arms and fewer steps",
 }
 
 
@@ -204,14 +201,11 @@ def test_pools(tmp_path, readme_hub):
         assert (tmp_path / folder).is_dir(), folder
 
 
-def test_experiment(tmp_path, readme_hub, tiny_model_dir, benchmark_paths):
-    import shutil
-
-    # What the offline command names: the model as a folder and MATH-500 as a file, as a reader would have them.
-    shutil.copytree(tiny_model_dir, tmp_path / "SmolLM2-135M-Instruct")
-    shutil.copy(benchmark_paths["math500"], tmp_path / "math500.jsonl")
+def test_experiment(tmp_path, readme_hub):
     run_story("experiment", tmp_path)
-    assert (tmp_path / "tiny-cpu" / "report.md").is_file()
+    report = (tmp_path / "tiny-cpu" / "report.md").read_text(encoding="utf-8")
+    for arm in ("full", "random", "joint"):
+        assert f"| {arm} |" in report, arm
 
 
 def _anchors(path: Path) -> set[str]:

@@ -3,7 +3,9 @@
 One experiment folder goes through the whole story in order (module-scoped, since every stage costs real training and
 real lighteval runs):
 
-1. `s2r experiment run tiny-cpu` is killed with SIGKILL as soon as its first arm is evaluated;
+1. the README's offline command (`HF_HUB_OFFLINE=1 s2r experiment run tiny-cpu --set train.model=./... --set
+   evaluate.data.math500=./math500.jsonl`, read from the README, the arms and sizes cut by `--set`s appended) is
+   killed with SIGKILL as soon as its first arm is evaluated;
 2. the same command resumes: the first arm is skipped (not retrained, not re-evaluated), the other runs;
 3. the joint arm's weight changes: only the joint arm runs again, the full arm is skipped;
 4. the report and the chart hold each arm's numbers; `plan` lists every step.
@@ -19,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +31,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.evaluation import REPO_ROOT, s2r
+from fixtures.readme import readme_block
 
 pytestmark = pytest.mark.slow
 
@@ -43,18 +48,16 @@ def shipped_arms(*names: str) -> str:
     return json.dumps([arm for arm in arms if arm["name"] in names])
 
 
-def tiny_overrides(model: Path, output: Path, math500: Path) -> list[str]:
-    """`--set` flags that make the shipped tiny-cpu example run offline in seconds per arm, with the arms of ARMS."""
+def tiny_overrides(output: Path) -> list[str]:
+    """`--set` flags appended to the README's command: the arms of ARMS, seconds per arm, the story's output folder."""
     settings = [
         f"arms={shipped_arms(*ARMS)}",
-        f"train.model={model}",
         f"output={output}",
         "train.overrides.max_steps=2",
         "train.overrides.save_steps=1",
         "train.overrides.max_length=1024",
         "evaluate.max_samples=2",
         "evaluate.max_new_tokens=8",
-        f"evaluate.data.math500={math500}",
     ]
     return [word for setting in settings for word in ("--set", setting)]
 
@@ -72,18 +75,34 @@ def skipped_steps(log: str) -> set[str]:
     return {line.split(": ")[1] for line in log.splitlines() if line.endswith(", skipped")}
 
 
+def readme_offline_command() -> tuple[dict[str, str], list[str]]:
+    """The README's offline experiment command: (its environment assignments, the words after `s2r`)."""
+    block = readme_block("The paper's comparison in one command", "bash", startswith="HF_HUB_OFFLINE=1 ")
+    words = shlex.split(block.code.replace("\\\n", " "))
+    assignments = dict(word.split("=", 1) for word in words[: words.index("s2r")])
+    return assignments, words[words.index("s2r") + 1 :]
+
+
 @pytest.fixture(scope="module")
 def story(session_tmp, tiny_model_dir, benchmark_paths):
-    """Run the four stages once; each test reads what it needs."""
+    """Run the four stages once; each test reads what it needs. Every command runs in `story_dir`, where the README's
+    command finds its model folder and MATH-500 file (as a reader would have them), offline as the README says."""
+    story_dir = session_tmp / "experiment-readme"
+    shutil.copytree(tiny_model_dir, story_dir / "SmolLM2-135M-Instruct")
+    shutil.copy(benchmark_paths["math500"], story_dir / "math500.jsonl")
     output = session_tmp / "experiment-tiny"
-    flags = tiny_overrides(tiny_model_dir, output, benchmark_paths["math500"])
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    offline, readme_words = readme_offline_command()
+    assert readme_words[:3] == ["experiment", "run", "tiny-cpu"], readme_words
+    flags = [*readme_words[3:], *tiny_overrides(output)]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **offline}
     command = [sys.executable, "-m", "s2r_hf.cli", "experiment", "run", "tiny-cpu", *flags]
 
     # 1. Killed (SIGKILL, the parent only: its training child must die with it) once the first arm is evaluated.
     log_path = session_tmp / "experiment-killed.log"
     with open(log_path, "w", encoding="utf-8") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=story_dir, start_new_session=True
+        )
         first_eval = output / "full" / "steps" / "evaluate.json"
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and process.poll() is None:
@@ -104,12 +123,14 @@ def story(session_tmp, tiny_model_dir, benchmark_paths):
     }
 
     # 2. Resumed with the same command.
-    resumed = s2r("experiment", "run", "tiny-cpu", *flags)
+    where = {"env": offline, "cwd": story_dir}
+    resumed = s2r("experiment", "run", "tiny-cpu", *flags, **where)
     # 3. The joint arm's weight changed.
-    changed = s2r("experiment", "run", "tiny-cpu", *flags, "--set", "arms.joint.weight=0.75")
+    changed = s2r("experiment", "run", "tiny-cpu", *flags, "--set", "arms.joint.weight=0.75", **where)
     # 4. The plan of the finished experiment.
-    plan = s2r("experiment", "plan", "tiny-cpu", *flags, "--set", "arms.joint.weight=0.75")
+    plan = s2r("experiment", "plan", "tiny-cpu", *flags, "--set", "arms.joint.weight=0.75", **where)
     return {
+        "story_dir": story_dir,
         "output": output,
         "flags": flags,
         "killed_log": log_path.read_text(encoding="utf-8"),
@@ -234,7 +255,7 @@ def test_the_finished_experiment_publishes_through_its_publish_step(story, hub):
     assert story["changed"].returncode == 0
     changes = ["--set", "arms.joint.weight=0.75", "--set", "publish.namespace=s2r"]
     argv = ["experiment", "run", "tiny-cpu", *story["flags"], *changes, "--step", "publish"]
-    first = s2r(*argv)
+    first = s2r(*argv, cwd=story["story_dir"])  # online: it publishes
     assert first.returncode == 0, first.stderr[-3000:]
     assert "tiny-cpu published:" in first.stdout
     assert not ran_steps(first.stderr)  # nothing is selected, trained or evaluated again
@@ -248,6 +269,6 @@ def test_the_finished_experiment_publishes_through_its_publish_step(story, hub):
     assert collection.title == "tiny-cpu"
     items = {entry.item_id for entry in collection.items}
     assert {"s2r/tiny-cpu-full", "s2r/tiny-cpu-joint", "s2r/tiny-cpu-results"} <= items
-    again = s2r(*argv)
+    again = s2r(*argv, cwd=story["story_dir"])
     assert again.returncode == 0, again.stderr[-3000:]
     assert "already up to date on the Hub" in again.stdout
