@@ -177,6 +177,7 @@ def test_quick_start(tmp_path):
     assert float(best_rank) == min(ranks)
 
 
+@pytest.mark.slow
 def test_walkthrough(tmp_path, readme_hub):
     run_story("walkthrough", tmp_path)
     for folder in ("limo-scored", "limo-select10", "limo-scored-report", "qwen-limo10", "eval-limo10", "eval-base"):
@@ -195,12 +196,14 @@ def test_walkthrough(tmp_path, readme_hub):
     assert published == (tmp_path / "limo-select10" / "README.md").read_bytes()
 
 
+@pytest.mark.slow
 def test_pools(tmp_path, readme_hub):
     run_story("pools", tmp_path)
     for folder in ("openr1-scored", "openr1-select10", "limo-clean", "limo-clean-select10", "my-judge"):
         assert (tmp_path / folder).is_dir(), folder
 
 
+@pytest.mark.slow
 def test_experiment(tmp_path, readme_hub):
     run_story("experiment", tmp_path)
     report = (tmp_path / "tiny-cpu" / "report.md").read_text(encoding="utf-8")
