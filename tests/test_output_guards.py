@@ -82,12 +82,30 @@ def test_a_foreign_folder_is_one_output_error_in_the_same_words(tmp_path, guard,
     assert [path.name for path in mine.iterdir()] == ["thesis.tex"]
 
 
-MARKERS = {
-    "s2r": ("README.md", "---\ns2r:\n  kind: subset\n---\n"),
-    "s2r train": ("s2r_training.json", '{"kind": "s2r_training", "status": "running"}'),
-    "s2r train-judge": ("s2r_judge_training.json", "{}"),
-    "s2r inspect": ("report.json", '{"kind": "pool_report"}'),
-    "s2r experiment": ("experiment.json", '{"format": "s2r-experiment/1", "name": "tiny", "arms": ["full"]}'),
+# Each kind of folder: what makes one (its marker file), and how errors name it, written out by hand.
+KINDS = {
+    "scored_pool": ("README.md", "---\ns2r:\n  kind: scored_pool\n---\n", "a scored pool (written by s2r score)"),
+    "subset": ("README.md", "---\ns2r:\n  kind: subset\n---\n", "a subset (written by s2r select)"),
+    "evaluation": ("README.md", "---\ns2r:\n  kind: evaluation\n---\n", "an evaluation (written by s2r evaluate)"),
+    "training": (
+        "s2r_training.json",
+        '{"kind": "s2r_training", "status": "running"}',
+        "a training run (written by s2r train)",
+    ),
+    "judge": ("s2r_judge_training.json", "{}", "a trained judge (written by s2r train-judge)"),
+    "pool_report": ("report.json", '{"kind": "pool_report"}', "a pool report (written by s2r inspect)"),
+    "experiment": (
+        "experiment.json",
+        '{"format": "s2r-experiment/1", "name": "tiny", "arms": ["full"]}',
+        "an experiment (written by s2r experiment)",
+    ),
+}
+MARKERS = {  # writer -> (marker file, content): the markers of KINDS
+    "s2r": KINDS["subset"][:2],
+    "s2r train": KINDS["training"][:2],
+    "s2r train-judge": KINDS["judge"][:2],
+    "s2r inspect": KINDS["pool_report"][:2],
+    "s2r experiment": KINDS["experiment"][:2],
 }
 
 
@@ -152,24 +170,6 @@ def _evaluation(path, overwrite):
     check_writable(path, overwrite, kind="evaluation")  # as s2r_hf.evaluation.runner.evaluate_model calls it
 
 
-# Each kind of folder: what makes one (its marker file), and how errors name it, written out by hand.
-KINDS = {
-    "scored_pool": ("README.md", "---\ns2r:\n  kind: scored_pool\n---\n", "a scored pool (written by s2r score)"),
-    "subset": ("README.md", "---\ns2r:\n  kind: subset\n---\n", "a subset (written by s2r select)"),
-    "evaluation": ("README.md", "---\ns2r:\n  kind: evaluation\n---\n", "an evaluation (written by s2r evaluate)"),
-    "training": (
-        "s2r_training.json",
-        '{"kind": "s2r_training", "status": "running"}',
-        "a training run (written by s2r train)",
-    ),
-    "judge": ("s2r_judge_training.json", "{}", "a trained judge (written by s2r train-judge)"),
-    "pool_report": ("report.json", '{"kind": "pool_report"}', "a pool report (written by s2r inspect)"),
-    "experiment": (
-        "experiment.json",
-        '{"format": "s2r-experiment/1", "name": "tiny", "arms": ["full"]}',
-        "an experiment (written by s2r experiment)",
-    ),
-}
 # (guard, the kind it writes, the option that replaces its own kind, whether it resumes into its folder)
 KIND_GUARDS = [
     (_scored_pool, "scored_pool", "--overwrite", False),
