@@ -59,7 +59,7 @@ def plan_experiment(
         if step.name == "train":
             arm = config.arm(step.arm)
             data = pool_dir(config) if arm.strategy == FULL else arm_output(config, arm.name, "select")
-            runs = shlex.join(train_command(config, data=str(data), output_dir=str(step.output)))
+            runs = shlex.join(train_command(config, data=str(data), output_dir=str(step.output), seed=step.seed))
         planned.append(PlannedStep(step.id, needs, shlex.join(redact_argv(command)), status.state, status.why, runs))
     evaluations = [step.id for step in steps if step.name == "evaluate"]
     report = shlex.join(["s2r", "experiment", "report", str(config.output_dir)])

@@ -321,6 +321,10 @@ def write_experiment_record(config: ExperimentConfig) -> None:
             "name": config.name,
             "arms": config.arm_names(),
             "arm_settings": {arm.name: arm.describe() for arm in config.arms},
+            # Each arm's training seeds (null: one training with the recipe's seed, in the arm's own folders) and the
+            # arm the report compares the others with.
+            "seeds": {arm.name: config.arm_seeds(arm.name) for arm in config.arms},
+            "reference": config.reference_arm(),
             "config": config.to_dict(),
             "s2r_hf_version": __version__,
             "updated": now(),
@@ -395,7 +399,7 @@ class _Context:
             logger.info("%s: removing the earlier training in %s (other settings)", planned.id, output)
             shutil.rmtree(output)
         data = pool_dir(self.config) if arm.strategy == FULL else arm_output(self.config, planned.arm, "select")
-        command = train_command(self.config, data=str(data), output_dir=str(output))
+        command = train_command(self.config, data=str(data), output_dir=str(output), seed=planned.seed)
         logger.info("%s: %s", planned.id, shlex.join(redact_argv(command)))
         _run_child(command, planned.id, env=train_environment(self.config))
         record = read_provenance(output)
@@ -404,7 +408,7 @@ class _Context:
         return _train_summary(record)
 
     def _evaluate(self, planned: Step, resume: bool) -> dict[str, Any]:
-        model = arm_output(self.config, planned.arm, "train")
+        model = arm_output(self.config, planned.arm, "train", planned.seed)
         record = read_provenance(model) or {}
         tokens = (record.get("data") or {}).get("tokens_trained")
         evaluation = self.config.evaluation_config(label=planned.arm, training_tokens=tokens)

@@ -122,6 +122,8 @@ def test_report_json_holds_each_arms_numbers(report):
         "k": None,
         "weight": None,
         "status": "evaluated",
+        "seeds": None,  # no seeds given: one training, in the arm's own folders
+        "seeds_evaluated": 1,
         "rows": 200,
         "training_tokens": 1_234_567,
         "token_share": 1.0,
@@ -137,6 +139,9 @@ def test_report_json_holds_each_arms_numbers(report):
         "mean_generated_tokens": {"math500": 1000.0, "aime24": 3000.0},
         "mean_answer_tokens": 2000.0,
         "accuracy": 0.375,  # (0.5 + 0.25) / 2: pass@1 only, maj@4 left out
+        "intervals": {},  # no per-problem details in this folder: no interval
+        "accuracy_interval": None,
+        "difference": {},
     }
     assert random["weight"] is None  # random does not rank: the configured weight does not apply
     assert random["results"]["aime24"] == {"pass@1": {"value": 0.125, "stderr": None, "problems": 30, "samples": 4}}
@@ -180,12 +185,18 @@ def test_the_chart_decodes_and_carries_the_arms_numbers(report):
             "arm": "full",
             "training_tokens": 1_234_567,
             "accuracy": 0.375,
+            "low": None,  # no per-problem details: no error bar
+            "high": None,
+            "partial": False,
             "per_benchmark": {"math500": 0.5, "aime24": 0.25},
         },
         {
             "arm": "random",
             "training_tokens": 61_728,
             "accuracy": 0.25,
+            "low": None,  # no per-problem details: no error bar
+            "high": None,
+            "partial": False,
             "per_benchmark": {"math500": 0.375, "aime24": 0.125},
         },
     ]
