@@ -79,15 +79,25 @@ def read_problem_scores(path: str | os.PathLike, run: dict[str, Any] | None = No
                 f"{sum(value is None for value in values)} missing scores; evaluate again to write it whole"
             )
         order = sorted(range(len(ids)), key=lambda index: _id_key(ids[index]))
-        settings = (tasks.get(benchmark) or {}).get("settings") if isinstance(tasks.get(benchmark), dict) else None
-        samples = settings.get("num_samples") if isinstance(settings, dict) else None
+        samples = _samples(run, tasks, benchmark)
         found[benchmark] = ProblemScores(
             benchmark,
             tuple(str(ids[index]) for index in order),
             np.asarray([float(values[index]) for index in order]),
-            samples if isinstance(samples, int) and not isinstance(samples, bool) else None,
+            samples,
         )
     return found
+
+
+def _samples(run: dict[str, Any], tasks: dict[str, Any], benchmark: str) -> int | None:
+    """Samples per problem: the task's `num_samples` setting, else its pass@1 row of the table (None if neither)."""
+    task = tasks.get(benchmark)
+    settings = task.get("settings") if isinstance(task, dict) else None
+    found = settings.get("num_samples") if isinstance(settings, dict) else None
+    if found is None:
+        rows = [row for row in run.get("table") or [] if isinstance(row, dict) and row.get("task") == benchmark]
+        found = next((row.get("samples") for row in rows if row.get("metric") == SCORED_METRIC), None)
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
 
 
 def _id_key(value: Any) -> tuple[int, int, str]:
