@@ -13,11 +13,15 @@ report read twice gives the same numbers) and RESAMPLES draws by default:
 
 Everything is vectorised: a draw is a row of counts (how often each seed or problem was taken), made with one
 `integers` call and one `bincount` for all draws, and the draws' means are matrix products. No Python loop runs over
-the draws.
+the draws. The problems are drawn from their own RNG stream (`problem_stream(seed)`), the seeds from another
+(`seed_stream(seed)`): the problem draws depend on the RNG seed, the number of problems and of draws alone, so every
+arm of a benchmark, and every paired difference, resamples the very same problems, and they are made once (a cache of
+the last few) however many arms are compared.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -61,21 +65,45 @@ def resample_counts(rng: np.random.Generator, size: int, resamples: int) -> np.n
     return np.bincount((picks + offsets).ravel(), minlength=resamples * size).reshape(resamples, size)
 
 
+def problem_stream(seed: int | list[int]) -> list[int]:
+    """The RNG seed of the problems' draws (`numpy.random.default_rng(problem_stream(seed))`)."""
+    return [*_as_list(seed), 0]
+
+
+def seed_stream(seed: int | list[int]) -> list[int]:
+    """The RNG seed of the training seeds' draws."""
+    return [*_as_list(seed), 1]
+
+
+def _as_list(seed: int | list[int]) -> list[int]:
+    return list(seed) if isinstance(seed, (list, tuple)) else [seed]
+
+
+@functools.lru_cache(maxsize=4)
+def _problem_weights(stream: tuple[int, ...], size: int, resamples: int):
+    """(resamples, size) weights of the problems in each draw (counts / size), read-only: shared by every caller."""
+    import numpy as np
+
+    weights = resample_counts(np.random.default_rng(list(stream)), size, resamples) / size
+    weights.setflags(write=False)
+    return weights
+
+
 def seeds_and_problems_interval(
     scores, *, resamples: int = RESAMPLES, confidence: float = CONFIDENCE, seed: int | list[int] = RNG_SEED
 ) -> Interval:
-    """The mean of `scores[seed, problem]` and its two-level bootstrap interval (seeds drawn, then problems drawn;
-    the seed draw comes first from the RNG)."""
+    """The mean of `scores[seed, problem]` and its two-level bootstrap interval (in each draw, the seeds drawn with
+    replacement, then the problems)."""
     import numpy as np
 
     matrix = _matrix(scores, "scores")
     _check_draws(resamples, confidence)
-    rng = np.random.default_rng(seed)
     n_seeds, n_problems = matrix.shape
-    seed_weights = resample_counts(rng, n_seeds, resamples) / n_seeds
-    problem_weights = resample_counts(rng, n_problems, resamples) / n_problems
-    # draw b's mean = seed_weights[b] @ matrix @ problem_weights[b]
-    draws = np.einsum("bp,bp->b", seed_weights @ matrix, problem_weights)
+    seed_weights = resample_counts(np.random.default_rng(seed_stream(seed)), n_seeds, resamples) / n_seeds
+    problem_weights = _problem_weights(tuple(problem_stream(seed)), n_problems, resamples)
+    # draw b's mean = seed_weights[b] @ matrix @ problem_weights[b]: one (draws x problems) @ (problems x seeds)
+    # product, then a row-wise dot with the seed weights
+    draws = np.einsum("bs,bs->b", seed_weights, problem_weights @ matrix.T)
     return _interval(float(matrix.mean()), draws, confidence, n_seeds, n_problems)
 
 
@@ -89,7 +117,6 @@ def paired_difference(
 ) -> Interval:
     """The mean difference `scores - reference` (each [seed, problem], the same problems in the same order, the seeds
     of each averaged) and its paired bootstrap interval over problems. `seeds` is the smaller arm's seed count."""
-    import numpy as np
 
     arm, base = _matrix(scores, "scores"), _matrix(reference, "reference")
     if arm.shape[1] != base.shape[1]:
@@ -98,10 +125,9 @@ def paired_difference(
             "problems (evaluate both on the same benchmark rows)"
         )
     _check_draws(resamples, confidence)
-    rng = np.random.default_rng(seed)
     differences = arm.mean(axis=0) - base.mean(axis=0)
     n_problems = differences.shape[0]
-    draws = (resample_counts(rng, n_problems, resamples) @ differences) / n_problems
+    draws = _problem_weights(tuple(problem_stream(seed)), n_problems, resamples) @ differences
     return _interval(float(differences.mean()), draws, confidence, min(arm.shape[0], base.shape[0]), n_problems)
 
 

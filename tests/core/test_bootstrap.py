@@ -11,7 +11,9 @@ from s2r_hf.core.bootstrap import (
     RESAMPLES,
     interval_of_average,
     paired_difference,
+    problem_stream,
     resample_counts,
+    seed_stream,
     seeds_and_problems_interval,
 )
 from s2r_hf.core.errors import InputError
@@ -55,17 +57,15 @@ def test_the_vectorised_bootstrap_is_a_loop_over_the_draws_with_the_same_rng():
     interval = seeds_and_problems_interval(scores, resamples=draws, seed=11)
     paired = paired_difference(scores, reference, resamples=draws, seed=11)
 
-    # The slow way: pick indices draw by draw, from the same RNG stream (seeds first, then problems).
-    slow_rng = np.random.default_rng(11)
-    seed_picks = slow_rng.integers(0, 3, size=(draws, 3))
-    problem_picks = slow_rng.integers(0, 40, size=(draws, 40))
+    # The slow way: pick indices draw by draw, from the same RNG streams (one for the seeds, one for the problems).
+    seed_picks = np.random.default_rng(seed_stream(11)).integers(0, 3, size=(draws, 3))
+    problem_picks = np.random.default_rng(problem_stream(11)).integers(0, 40, size=(draws, 40))
     means = [scores[seed_picks[b]][:, problem_picks[b]].mean() for b in range(draws)]
     assert np.allclose(interval.draws, means, rtol=0, atol=1e-12)
     assert interval.low == pytest.approx(np.percentile(means, 2.5), abs=1e-12)
     assert interval.high == pytest.approx(np.percentile(means, 97.5), abs=1e-12)
 
-    slow_rng = np.random.default_rng(11)
-    problem_picks = slow_rng.integers(0, 40, size=(draws, 40))
+    # The paired difference draws the very problems the interval drew (the same stream).
     per_problem = scores.mean(axis=0) - reference.mean(axis=0)
     differences = [per_problem[problem_picks[b]].mean() for b in range(draws)]
     assert np.allclose(paired.draws, differences, rtol=0, atol=1e-12)
