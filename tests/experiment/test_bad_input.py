@@ -179,6 +179,11 @@ def test_an_output_folder_that_is_not_an_experiment_is_refused(capsys, experimen
         (["--only", "full", "--step", "select"], "the full arm 'full' has no select step"),
         (["--step", "publish"], "has no publish section"),
         (["--set", "publish.namespace=s2r", "--only", "joint", "--step", "publish"], "drop --only joint"),
+        (["--seed", "1"], "--seed 1 is not a training seed of any arm run (their seeds: full none given, joint none"),
+        (
+            ["--set", "arms.joint.seeds=[0, 2]", "--only", "joint", "--seed", "1"],
+            "--seed 1 is not a training seed of any arm run (their seeds: joint [0, 2])",
+        ),
     ],
 )
 def test_bad_run_options_are_one_line(capsys, experiment, tmp_path, argv, expected):

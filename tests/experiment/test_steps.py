@@ -344,6 +344,12 @@ def test_the_seed_reaches_the_trainer_and_the_plan(tmp_path):
     assert by_id["full/seed4/train"].runs.endswith(
         f"--seed 4 --dataset_name {tmp_path / 'out'}/pool --output_dir {tmp_path / 'out'}/full/seed4/model"
     )
-    assert by_id["full/seed4/train"].command.endswith("--only full --step train")
+    # One job per seed: the command runs that seed's step alone (and takes only that seed's lock).
+    assert by_id["full/seed4/train"].command.endswith("--only full --seed 4 --step train")
+    from s2r_hf.experiment.runner import select_steps
+
+    assert [step.id for step in select_steps(config, only=["full"], step=None, seed=4)] == [
+        "pool", "full/seed4/train", "full/seed4/evaluate"
+    ]  # fmt: skip
     assert by_id["report"].needs[:2] == ["full/seed3/evaluate", "full/seed4/evaluate"]
     assert "--seed" not in by_id.get("full/train", by_id["full/seed3/train"]).runs.split("--seed 3")[1]
