@@ -201,8 +201,8 @@ def test_a_pool_read_from_the_hub_records_its_commit_and_a_later_commit_is_named
     from huggingface_hub import HfApi
 
     repo = "s2r/tiny-pool"
-    hub.seed_repo(repo, owner=DEFAULT_USER, files={"README.md": b"# a tiny pool\n",
-                                                   "data/train-00000-of-00001.parquet": parquet_bytes(pool_rows())})  # fmt: skip
+    files = {"README.md": b"# a tiny pool\n", "data/train-00000-of-00001.parquet": parquet_bytes(pool_rows())}
+    hub.seed_repo(repo, owner=DEFAULT_USER, files=files)
     first = hub.repo(repo).branches["main"]
     scored, subset = score_and_select(repo, tmp_path)
     assert read_card_metadata(scored)["s2r"]["source"]["commit"] == first
@@ -244,8 +244,8 @@ def rewrite_card(folder: Path, change) -> None:
     card.write_text(join_card(metadata, body), encoding="utf-8")
 
 
-def test_an_older_card_without_digests_still_verifies_and_says_what_it_lacks(made, tmp_path, capsys):
-    source, scored, subset = made
+def test_an_older_card_without_digests_still_verifies_and_says_what_it_lacks(made):
+    source, _, subset = made
 
     def older(s2r):
         for key in ("ids_sha256", "rows_sha256", "pool_folder"):
