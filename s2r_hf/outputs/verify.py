@@ -123,11 +123,14 @@ class VerificationReport:
                 "wrote them."
             )
         if self.differences:
-            heading = "Differing inputs and settings" if not self.verified else "Recorded inputs that differ"
+            heading = "What differs from the record" if not self.verified else "Recorded inputs that differ"
             out.append(f"{heading} (recorded, found):")
             out += [f"  {difference.line()}" for difference in self.differences]
         elif not self.verified and not self.edited:
-            out.append("Every recorded input and setting matches; the selection code itself gives other rows.")
+            out.append(
+                "Every recorded input and setting matches what was found: the selection settings in the card, or the "
+                "selection code, give other rows than the subset's."
+            )
         out += [f"Note: {note}" for note in self.missing]
         return out
 
@@ -436,7 +439,7 @@ def _first_row_difference(rows: Dataset, selected: Dataset) -> dict[str, Any]:
             if a != b:
                 columns = sorted(name for name in set(a) | set(b) if a.get(name, ...) != b.get(name, ...))
                 return {"row": start + offset, "subset_id": a.get(ID), "selection_id": b.get(ID), "columns": columns}
-    # Equal values that hash apart (a float NaN compares unequal to itself, so this is not reached for it).
+    # Values equal in Python that digest apart (0.0 and -0.0): the first row, no column named.
     return {"row": 0, "subset_id": None, "selection_id": None, "columns": []}
 
 

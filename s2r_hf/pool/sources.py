@@ -399,6 +399,7 @@ def fetch_dataset_repo(
     from huggingface_hub.errors import (
         GatedRepoError,
         HfHubHTTPError,
+        HFValidationError,
         LocalEntryNotFoundError,
         RepositoryNotFoundError,
         RevisionNotFoundError,
@@ -409,6 +410,8 @@ def fetch_dataset_repo(
         folder = snapshot_download(
             repo_id, repo_type="dataset", revision=revision, token=token, allow_patterns=patterns
         )
+    except HFValidationError as err:
+        raise InputError(f"{repo_id!r} is not a Hub repo id ({err}); give org/name") from None
     except RevisionNotFoundError as err:
         raise SourceNotFoundError(
             f"the Hub dataset {repo_id!r} has no revision {revision!r}; give a branch, tag or commit it has"

@@ -264,7 +264,16 @@ def test_an_older_card_without_digests_still_verifies_and_says_what_it_lacks(mad
 
 @pytest.mark.parametrize(
     "case",
-    ["missing", "scored pool", "unreadable card", "no pool here", "pool is a subset", "no such repo", "revision"],
+    [
+        "missing",
+        "scored pool",
+        "unreadable card",
+        "no pool here",
+        "pool is a subset",
+        "no such repo",
+        "malformed id",
+        "revision",
+    ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(case, made, hub, tmp_path, capsys):
     source, scored, subset = made
@@ -283,6 +292,8 @@ def test_bad_input_is_one_line_and_exit_code_2(case, made, hub, tmp_path, capsys
     elif case == "pool is a subset":
         argv += ["--pool", str(subset)]
         expected = "is a folder s2r wrote of kind 'subset', not a scored pool nor a source"
+    elif case == "malformed id":
+        argv, expected = ["verify", "s2r/two words"], "'s2r/two words' is not a Hub repo id (Repo id must use"
     elif case == "no such repo":
         argv, expected = ["verify", "s2r/no-such-subset"], "there is no Hub dataset 's2r/no-such-subset'"
     else:
