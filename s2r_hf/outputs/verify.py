@@ -393,7 +393,8 @@ def _pool_differences(
         "kind"
     ) in ("file", "folder")
     differences = []
-    for key in [*old, *(key for key in new if key not in old)]:
+    keys = [*old, *(key for key in new if key not in old)]
+    for key in sorted(keys, key=lambda key: _COMPARED.index(key.split(".")[0])):  # stable: each part's own order
         if key in _RUNTIME_SETTINGS or (local and key == "source.name"):
             continue  # a local file is known by its digest, wherever it is now
         if key not in old and key.startswith(_RECORDED_SINCE_VERIFY):

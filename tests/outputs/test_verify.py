@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from fixtures.hub_server import DEFAULT_USER
 
+from s2r_hf._version import __version__
 from s2r_hf.cli import main
 from s2r_hf.core.cards import join_card, split_card
 from s2r_hf.core.errors import InputError
@@ -260,6 +261,27 @@ def test_an_older_card_without_digests_still_verifies_and_says_what_it_lacks(mad
     assert len(report.missing) == 3 and "no rows_sha256 of the pool" in report.missing[0]
     with pytest.raises(InputError, match=r"records no scoring settings .* pass the scored folder with --pool$"):
         verify_subset(subset, pool=str(source))
+
+
+def test_a_pool_scored_with_another_judge_tokenizer_or_version_names_each_and_same_rows_still_verify(made, capsys):
+    _, scored, subset = made
+
+    def rescored(s2r):  # what the card of a pool scored again differently would say, its rows unchanged
+        s2r["difficulty"]["revision"] = "v2"
+        s2r["length"]["tokenizer"] = "Qwen/Qwen2.5-0.5B-Instruct"
+        s2r["settings"]["tokenizer_revision"] = "main"
+        s2r["version"] = "0.0.9"
+
+    rewrite_card(scored, rescored)
+    capsys.readouterr()
+    assert main(["verify", str(subset)]) == 0  # the same rows: the selection is what the card says
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "Recorded inputs that differ (recorded, found):",
+        "  tokenizer: recorded (none), found 'Qwen/Qwen2.5-0.5B-Instruct'",
+        "  judge revision: recorded (none), found 'v2'",
+        "  tokenizer revision: recorded (none), found 'main'",
+        f"  s2r-hf version that scored the pool: recorded {__version__!r}, found '0.0.9'",
+    ]
 
 
 @pytest.mark.parametrize(
