@@ -130,8 +130,9 @@ def write_subset(
     """Select from a scored pool and write the subset folder with its card. Returns the subset and the folder.
 
     `--overwrite` replaces only an earlier subset, never a scored pool, nor `inputs` (the scored pool's folder) or a
-    folder holding them; see `s2r_hf.core.folders.check_writable`. `pool_folder`, the scored pool's folder as the user
-    named it, is recorded for `s2r verify`, which looks for the pool there.
+    folder holding them; see `s2r_hf.core.folders.check_writable`. `pool_folder`, the scored pool's folder, is recorded
+    relative to the subset's folder (a published card names no folder of the machine that wrote it) for `s2r verify`,
+    which looks for the pool there.
     """
     if not isinstance(config, SelectConfig):
         raise OptionTypeError(f"config must be a SelectConfig, got {type(config).__name__}; e.g. SelectConfig(k=100)")
@@ -157,7 +158,7 @@ def write_subset(
         # What `s2r verify` checks the published rows against: the ids in order, and the rows themselves.
         "ids_sha256": ids_sha256(arrow_column(subset, ID).to_pylist()),
         "rows_sha256": rows_sha256(subset),
-        "pool_folder": None if pool_folder is None else os.fspath(pool_folder),
+        "pool_folder": _relative_path(pool_folder, output),
         "pool": pool_s2r,
     }
     metadata = _hub_metadata(s2r, pool_s2r, len(subset), f"{name} (Select2Reason {config.strategy} subset)")
@@ -166,6 +167,16 @@ def write_subset(
         subset, output, card, overwrite=overwrite, extra_files=plots, inputs=inputs, kind="subset"
     )
     return subset, path
+
+
+def _relative_path(path: str | os.PathLike | None, start: str | os.PathLike) -> str | None:
+    """`path` relative to the folder `start` (`../scored`), or None (no path, or one on another drive)."""
+    if path is None:
+        return None
+    try:
+        return Path(os.path.relpath(Path(path).resolve(), Path(start).resolve())).as_posix()
+    except ValueError:  # Windows: another drive has no relative path
+        return None
 
 
 def _distribution_plots(pool: Dataset, subset: Dataset, pool_s2r: dict[str, Any]) -> dict[str, bytes]:

@@ -326,19 +326,20 @@ def _find_pool(
 
 
 def _pool_candidates(record: dict[str, Any], subset_folder: Path, remote: bool) -> list[Path]:
-    """Where the scored folder may be: as `s2r select` was given it, and by its name beside the subset folder (a
-    local one) or in the current folder."""
-    names = [record.get("pool_folder"), record["pool"].get("name")]
+    """Where the scored folder may be: where `s2r select` read it (recorded relative to the subset folder), then by its
+    name beside the subset folder, then in the current folder (for a subset downloaded from the Hub: only there)."""
+    recorded, name = record.get("pool_folder"), record["pool"].get("name")
+    places: list[Path] = []
+    if isinstance(recorded, str) and recorded.strip() and not remote:
+        places.append(Path(os.path.normpath(subset_folder / recorded)))
+    for text in (recorded, name):
+        if isinstance(text, str) and text.strip():
+            places += [] if remote else [subset_folder.parent / Path(text).name]
+            places.append(Path(Path(text).name))
     candidates: list[Path] = []
-    for index, name in enumerate(names):
-        if not isinstance(name, str) or not name.strip():
-            continue
-        places = [Path(name).expanduser()] if index == 0 else []
-        places += [] if remote else [subset_folder.parent / Path(name).name]
-        places += [Path(Path(name).name)]
-        for place in places:
-            if place.absolute() not in {candidate.absolute() for candidate in candidates}:
-                candidates.append(place)
+    for place in places:
+        if place.absolute() not in {candidate.absolute() for candidate in candidates}:
+            candidates.append(place)
     return candidates
 
 

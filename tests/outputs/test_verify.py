@@ -108,13 +108,17 @@ def test_a_faithful_subset_folder_verifies(made, capsys):
     assert report.rows == report.selected_rows == 5
 
 
-def test_a_faithful_subset_verifies_from_the_hub_and_a_pinned_revision_stays_verifiable(made, hub, capsys):
+def test_a_faithful_subset_verifies_from_the_hub_and_a_pinned_revision_stays_verifiable(
+    made, hub, tmp_path, monkeypatch, capsys
+):
     _, scored, subset = made
     first = publish_subset(subset, "s2r/tiny-select25").commit
     capsys.readouterr()
     assert main(["verify", "s2r/tiny-select25", "--pool", str(scored)]) == 0
     assert capsys.readouterr().out.startswith(f"Verified: s2r/tiny-select25@{first[:12]} holds 5 rows")
-    # Without --pool, the scored folder `s2r select` was given (recorded in the card) is found.
+    # Without --pool, the scored folder is found by the name the card records, in the current folder.
+    assert read_card_metadata(subset)["s2r"]["pool_folder"] == "../scored"  # no path of this machine is published
+    monkeypatch.chdir(tmp_path)
     assert verify_subset("s2r/tiny-select25").verified
     # A later publish of an edited subset does not verify; the revision published first still does.
     table = subset_table(subset)
