@@ -20,6 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--revision", help="branch, tag or commit of the subset's Hub repo (default: main)")
     parser.add_argument(
+        "--config", help="the subset to verify in a repo of several (`s2r publish` with several folders)"
+    )
+    parser.add_argument(
         "--pool-revision", help="with --pool SOURCE: the source's Hub revision (default: the recorded one)"
     )
     parser.add_argument(
@@ -34,7 +37,12 @@ def run(args: argparse.Namespace) -> int:
     from s2r_hf.outputs.verify import verify_subset
 
     report = verify_subset(
-        args.subset, args.pool, revision=args.revision, pool_revision=args.pool_revision, token=args.token
+        args.subset,
+        args.pool,
+        revision=args.revision,
+        pool_revision=args.pool_revision,
+        token=args.token,
+        config=args.config,
     )
     if args.format == "json":
         print(json.dumps(report.describe(), indent=2, default=str))

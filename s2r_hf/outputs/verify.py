@@ -28,7 +28,7 @@ from s2r_hf._version import __version__
 from s2r_hf.core.columns import ID
 from s2r_hf.core.digests import ids_sha256, rows_sha256, short_digest
 from s2r_hf.core.errors import InputError, OptionTypeError, SourceNotFoundError
-from s2r_hf.core.folders import CARD_FILE, DATA_DIR, load_dataset_folder, read_card_metadata
+from s2r_hf.core.folders import CARD_FILE, DATA_DIR, SPLIT, load_parquet_files, read_card_metadata
 from s2r_hf.core.models import looks_like_local_path
 from s2r_hf.core.rows import arrow_column
 from s2r_hf.outputs.artifacts import load_scored_pool
@@ -142,22 +142,25 @@ def verify_subset(
     revision: str | None = None,
     pool_revision: str | None = None,
     token: str | None = None,
+    config: str | None = None,
 ) -> VerificationReport:
     """Select again what the subset's card records and compare: see the module's docstring.
 
     `subset`: a folder written by `s2r select`, or a Hub dataset repo id (read at `revision`, default its main branch).
     `pool`: the scored folder to select from, or a source (Hub id, folder, file) to score again with the recorded
     settings (at `pool_revision`, default the recorded revision); default: the scored folder the card names.
+    `config`: the subset to verify in a repo of several (`s2r publish` with several folders).
     Bad input (not a subset, an unreadable card, no pool to be found) raises an InputError (or SourceNotFoundError);
     a subset that differs is a report with `verified` False.
     """
-    for name, value in (("revision", revision), ("pool_revision", pool_revision), ("token", token)):
+    for name, value in (("revision", revision), ("pool_revision", pool_revision), ("token", token), ("config", config)):
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise OptionTypeError(f"{name} must be a non-empty string or None, got {value!r}")
-    folder, shown, remote = _subset_folder(subset, revision, token)
-    record = _subset_record(folder, shown)
-    config, selection = _selection_config(record, shown)
-    rows = load_dataset_folder(folder)
+    folder, shown, remote = _subset_folder(subset, revision, token, config)
+    record, files = _subset_record(folder, shown, config)
+    shown = shown if config is None else f"{shown} (config {config})"
+    select_config, selection = _selection_config(record, shown)
+    rows = load_parquet_files(files)
     if ID not in rows.column_names:
         raise InputError(f"{shown} has no {ID!r} column (columns: {rows.column_names}); it was not written by s2r")
     pool_dataset, pool_record, pool_shown, scored_again = _find_pool(record, folder, remote, pool, pool_revision, shown)
@@ -178,7 +181,7 @@ def verify_subset(
             edited = True
             differences.append(Difference(f"subset {key.split('_')[0]} (sha256)", recorded, found))
 
-    selected, _ = select_with_report(pool_dataset, config)
+    selected, _ = select_with_report(pool_dataset, select_config)
     selected_ids = arrow_column(selected, ID).to_pylist()
     first = _first_id_difference(subset_ids, selected_ids)
     if first is None and rows_sha256(selected) != subset_rows_digest:
@@ -201,7 +204,9 @@ def verify_subset(
 # -- the subset --------------------------------------------------------------------------------------------------------
 
 
-def _subset_folder(subset: str | os.PathLike, revision: str | None, token: str | None) -> tuple[Path, str, bool]:
+def _subset_folder(
+    subset: str | os.PathLike, revision: str | None, token: str | None, config: str | None
+) -> tuple[Path, str, bool]:
     """(folder, name shown in the report, whether it was downloaded from the Hub)."""
     if not isinstance(subset, (str, os.PathLike)) or not str(subset).strip():
         raise InputError(f"a subset is a folder written by `s2r select` or a Hub dataset repo id, got {subset!r}")
@@ -217,32 +222,46 @@ def _subset_folder(subset: str | os.PathLike, revision: str | None, token: str |
         )
     from s2r_hf.pool.sources import fetch_dataset_repo
 
-    folder, commit = fetch_dataset_repo(str(subset), revision, token=token, patterns=SUBSET_FILES)
+    patterns = SUBSET_FILES + ([] if config is None else [f"{config}/{SPLIT}-*.parquet"])
+    folder, commit = fetch_dataset_repo(str(subset), revision, token=token, patterns=patterns)
     return folder, f"{subset}@{commit[:12]}", True
 
 
-def _subset_record(folder: Path, shown: str) -> dict[str, Any]:
-    """The `s2r` block of a subset's card, refusing anything that is not one subset with its pool recorded."""
+def _subset_record(folder: Path, shown: str, config: str | None) -> tuple[dict[str, Any], list[Path]]:
+    """The `s2r` block of a subset's card (of config `config` in a repo of several subsets) and its parquet files,
+    refusing anything that is not one subset with its pool recorded."""
     where = f"{shown} (its card, {CARD_FILE})"
     record = read_card_metadata(folder).get("s2r")
     kind = record.get("kind") if isinstance(record, dict) else None
     if kind == "collection":
-        raise InputError(
-            f"{shown} holds several subsets (a collection published by `s2r publish`); verify each subset's own "
-            "folder, or a repo holding one subset"
-        )
-    if kind != "subset":
+        configs = [entry.get("config") for entry in record.get("subsets") or [] if isinstance(entry, dict)]
+        if config is None:
+            raise InputError(
+                f"{shown} holds several subsets (configs {configs}); name the one to verify with --config (config= in "
+                "Python)"
+            )
+        if config not in configs:
+            raise InputError(f"{shown} has no config {config!r}; its configs: {configs}")
+        record = dict(record["subsets"][configs.index(config)])
+        files = sorted((folder / config).glob(f"{SPLIT}-*.parquet"))
+    elif kind == "subset":
+        if config is not None:
+            raise InputError(f"config {config!r} applies to a repo of several subsets, but {shown} holds one; drop it")
+        files = sorted((folder / DATA_DIR).glob("*.parquet"))
+    else:
         what = "a scored pool" if kind == "scored_pool" else ("no s2r block" if kind is None else f"kind {kind!r}")
         raise InputError(
             f"{where} is not a subset written by `s2r select` (it records {what}); name a subset folder or repo"
         )
-    if not list((folder / DATA_DIR).glob("*.parquet")):
-        raise InputError(f"{shown} has no {DATA_DIR}/*.parquet rows; name a subset folder or repo `s2r select` wrote")
+    if not files:
+        raise InputError(
+            f"{shown} has no parquet rows for this subset; name a subset folder or repo `s2r select` wrote"
+        )
     if not isinstance(record.get("pool"), dict) or record["pool"].get("kind") != "scored_pool":
         raise InputError(
             f"{where} does not record the scored pool it was selected from (s2r.pool), so it cannot be selected again"
         )
-    return record
+    return record, files
 
 
 def _selection_config(record: dict[str, Any], shown: str) -> tuple[SelectConfig, str]:

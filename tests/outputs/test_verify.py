@@ -128,6 +128,22 @@ def test_a_faithful_subset_verifies_from_the_hub_and_a_pinned_revision_stays_ver
     assert main(["verify", "s2r/tiny-select25", "--revision", first]) == 0
 
 
+def test_one_config_of_a_repo_of_several_subsets_verifies(made, hub, tmp_path, capsys):
+    from s2r_hf.hub.subsets import publish_subsets
+
+    _, scored, subset = made
+    assert main(["select", str(scored), "-o", str(tmp_path / "select10"), "--ratio", "0.1"]) == 0
+    publish_subsets({"select25": subset, "select10": tmp_path / "select10"}, "s2r/tiny-selects")
+    for config, rows in (("select25", 5), ("select10", 2)):
+        report = verify_subset("s2r/tiny-selects", pool=scored, config=config)
+        assert report.verified and report.rows == rows and report.subset.endswith(f"(config {config})")
+    capsys.readouterr()
+    assert main(["verify", "s2r/tiny-selects", "--pool", str(scored)]) == 2
+    assert "holds several subsets (configs ['select25', 'select10']); name the one to verify with --config" in (
+        error_line(capsys)
+    )
+
+
 def test_the_embedded_demo_subset_verifies_from_its_folder_and_from_its_source_scored_again(demo_output):
     from s2r_hf.pool.demo import DEMO_POOL_FILE
 
