@@ -266,7 +266,7 @@ def _subset_record(folder: Path, shown: str, config: str | None) -> tuple[dict[s
 
 def _selection_config(record: dict[str, Any], shown: str) -> tuple[SelectConfig, str]:
     """The SelectConfig the card records, and the selection in words ("joint selection (ratio 0.1 of 50 rows)")."""
-    strategy = record.get("strategy")
+    strategy = record.get("strategy") if isinstance(record.get("strategy"), str) else None
     needed = {"joint": ["weight"], "quadrant": ["weight", "quadrant"], "diverse": ["seed", "group_column"]}
     needed["random"] = ["seed"]
     missing = [] if strategy else ["strategy"]
@@ -281,7 +281,7 @@ def _selection_config(record: dict[str, Any], shown: str) -> tuple[SelectConfig,
     if strategy in ("joint", "quadrant"):
         options["weight"] = record["weight"]
     if strategy == "quadrant":
-        options["quadrant"] = (record["quadrant"] or {}).get("name")
+        options["quadrant"] = record["quadrant"].get("name") if isinstance(record["quadrant"], dict) else None
     if strategy in ("random", "diverse"):
         options["seed"] = record["seed"]
     if strategy == "diverse":
@@ -289,7 +289,7 @@ def _selection_config(record: dict[str, Any], shown: str) -> tuple[SelectConfig,
     options["max_per_cluster"] = record.get("max_per_cluster")
     try:
         config = SelectConfig(**options)
-    except InputError as err:
+    except (InputError, OptionTypeError) as err:  # a card edited by hand: settings of the wrong type or range
         raise InputError(f"the selection settings the card of {shown} records cannot be used: {err}") from None
     size = f"k {config.k}" if config.k is not None else f"ratio {config.ratio}"
     pool_rows = record.get("pool_rows")
@@ -390,6 +390,8 @@ def _score_again(
         settings["revision"] = pool_revision
     try:
         config = ScoreConfig(source=source, **settings)
+    except OptionTypeError:
+        raise
     except TypeError as err:  # a setting this version of s2r-hf does not have
         raise InputError(
             f"the scoring settings the card of {shown} records do not fit s2r-hf {__version__} ({err}); score the "

@@ -314,6 +314,7 @@ def test_a_pool_scored_with_another_judge_tokenizer_or_version_names_each_and_sa
         "pool is a subset",
         "no such repo",
         "malformed id",
+        "weight edited",
         "revision",
     ],
 )
@@ -334,6 +335,9 @@ def test_bad_input_is_one_line_and_exit_code_2(case, made, hub, tmp_path, capsys
     elif case == "pool is a subset":
         argv += ["--pool", str(subset)]
         expected = "is a folder s2r wrote of kind 'subset', not a scored pool nor a source"
+    elif case == "weight edited":
+        rewrite_card(subset, lambda s2r: s2r.update(weight="heavy"))
+        expected = "records cannot be used: weight must be a number, got 'heavy' (str)"
     elif case == "malformed id":
         argv, expected = ["verify", "s2r/two words"], "'s2r/two words' is not a Hub repo id (Repo id must use"
     elif case == "no such repo":
