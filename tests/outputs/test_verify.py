@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -84,11 +85,21 @@ def error_line(capsys) -> str:
     return lines[0]
 
 
+@pytest.fixture(scope="module")
+def made_once(tmp_path_factory) -> Path:
+    """A folder holding pool.jsonl, `s2r score`'s scored/ and `s2r select --ratio 0.25`'s select25/ (5 of 20 rows)."""
+    root = tmp_path_factory.mktemp("verify")
+    score_and_select(str(write_jsonl(root / "pool.jsonl", pool_rows())), root)
+    return root
+
+
 @pytest.fixture
-def made(tmp_path) -> tuple[Path, Path, Path]:
-    """(pool file, scored folder, subset folder): `s2r score` then `s2r select --ratio 0.25` (5 of 20 rows)."""
-    source = write_jsonl(tmp_path / "pool.jsonl", pool_rows())
-    return (source, *score_and_select(str(source), tmp_path))
+def made(made_once, tmp_path) -> tuple[Path, Path, Path]:
+    """(pool file, scored folder, subset folder): a copy of `made_once` for the test to change. Their cards are the
+    ones written there: the subset's names its pool relative to itself (../scored), the pool's names the file scored
+    (made_once's, with the same bytes as this copy)."""
+    shutil.copytree(made_once, tmp_path, dirs_exist_ok=True)
+    return tmp_path / "pool.jsonl", tmp_path / "scored", tmp_path / "select25"
 
 
 # -- verified ----------------------------------------------------------------------------------------------------------
@@ -319,7 +330,7 @@ def test_a_pool_scored_with_another_judge_tokenizer_or_version_names_each_and_sa
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(case, made, hub, tmp_path, capsys):
-    source, scored, subset = made
+    _, scored, subset = made
     argv = ["verify", str(subset)]
     if case == "missing":
         argv, expected = ["verify", str(tmp_path / "nope")], "does not exist (and is not a Hub dataset repo id"
@@ -330,7 +341,8 @@ def test_bad_input_is_one_line_and_exit_code_2(case, made, hub, tmp_path, capsys
         expected = "README.md' cannot be read (ParserError: while parsing a flow sequence"
     elif case == "no pool here":
         scored.rename(tmp_path / "moved")
-        # As `s2r select` was given it, then by its name in the current folder.
+        source = read_card_metadata(subset)["s2r"]["pool"]["source"]["name"]
+        # Where the card records it (beside the subset folder), then by its name in the current folder.
         expected = f"is not here (looked for {str(scored)!r}, 'scored'); pass --pool SCORED_FOLDER, or --pool {source} "
     elif case == "pool is a subset":
         argv += ["--pool", str(subset)]
