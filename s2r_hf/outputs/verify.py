@@ -388,6 +388,9 @@ def _score_again(
     settings = dict(settings)
     if pool_revision is not None:
         settings["revision"] = pool_revision
+    if isinstance(settings.get("judge"), dict) and settings["judge"].get("work_dir") is not None:
+        # The scorer's resume folder on the machine that scored: verifying neither writes there nor resumes from it.
+        settings["judge"] = {**settings["judge"], "work_dir": None}
     try:
         config = ScoreConfig(source=source, **settings)
     except OptionTypeError:
