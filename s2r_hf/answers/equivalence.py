@@ -64,6 +64,17 @@ def answers_equal(first: str, second: str) -> bool:
     except TimeoutError:
         logger.debug("comparing %r and %r took over %s s: graded different", first, second, TIME_LIMIT_SECONDS)
         return False
+    except _sympy_failures() as err:  # sympy gave up on this pair (an odd expression): not shown equal, so different
+        logger.debug("comparing %r and %r failed in sympy (%s): graded different", first, second, err)
+        return False
+
+
+def _sympy_failures() -> tuple[type[BaseException], ...]:
+    """The errors sympy raises on expressions it cannot evaluate or simplify (a matrix where a number was expected, a
+    polynomial it cannot handle, a recursion too deep)."""
+    from sympy.polys.polyerrors import BasePolynomialError
+
+    return (TypeError, ValueError, ArithmeticError, NotImplementedError, RecursionError, BasePolynomialError)
 
 
 def _compare_texts(first: str, second: str) -> bool:
@@ -167,7 +178,12 @@ def value_of(text: str) -> Any:
     if any(symbol.name == "i" for symbol in parsed.free_symbols):  # the imaginary unit, as answers write it
         parsed = parsed.subs(sympy.Symbol("i"), sympy.I)
     value = parsed.doit()
-    if value.has(sympy.zoo, sympy.nan) or not isinstance(value, sympy.Expr):
+    if (
+        value.has(sympy.zoo, sympy.nan)
+        or not isinstance(value, sympy.Expr)
+        or value.is_Matrix
+        or value.has(sympy.MatrixSymbol)
+    ):
         return None
     return sympy.nsimplify(value, rational=True) if value.has(sympy.Float) else value
 

@@ -7,8 +7,8 @@ In order, the first that finds something:
    right after it is taken whole; in prose, what follows its last "is");
 3. the whole text, when it is one math span (`$odd$`) or short and reads as an answer rather than prose
    (`28 percent`, `19, 46, and 82`);
-4. the last math span (`$...$`, `\\(...\\)`, `\\[...\\]`) or the last number (with its sign, decimals, thousands
-   separators, a `/` fraction; not part of a word), whichever comes later.
+4. in the last paragraph, the last math span (`$...$`, `\\(...\\)`, `\\[...\\]`) or the last number (with its sign,
+   decimals, thousands separators, a `/` fraction; not part of a word), whichever comes later.
 None when there is nothing (an empty completion, prose without a number).
 """
 
@@ -20,7 +20,8 @@ _BOX = re.compile(r"\\(?:boxed|fbox)\s*")
 _ANSWER_IS = re.compile(r"(?:final\s+answer|answer)\s*(?:is|:)\s*[:=]?\s*", re.IGNORECASE)
 # A number standing alone: not part of a word (`AZYUK2A` holds none) or of a longer number.
 _NUMBER = re.compile(r"(?<![A-Za-z\d.,])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?(?!\d)|(?<![\w.])-?\.\d+\b")
-_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+# `$...$` and its kin; `\\$` (a dollar sign in the answer) neither opens nor closes one.
+_MATH_SPAN = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$(.+?)(?<!\\)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 # Words an answer may hold that are not prose: connectives of a list, percent and degree words.
 _ANSWER_WORDS = {"and", "or", "percent", "percentage", "pct", "degrees", "degree"}
 _BOX_SEPARATOR = re.compile(r"(?:\s|,|;|\$|\\quad|\\text\{\s*and\s*\}|\band\b|\\\(|\\\))*")
@@ -77,11 +78,9 @@ def _after_answer_is(text: str) -> str | None:
     if not matches:
         return None
     rest = text[matches[-1].end() :]
-    for opening, closing in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
-        if rest.startswith(opening):
-            end = rest.find(closing, len(opening))
-            if end > 0:
-                return rest[len(opening) : end]
+    span = _MATH_SPAN.match(rest)
+    if span:
+        return next(group for group in span.groups() if group is not None)
     line = rest.split("\n", 1)[0]
     sentence = re.split(r"\.(?:\s|$)", line, maxsplit=1)[0]  # a period ends it, a decimal point does not
     return sentence.strip() or None
@@ -98,6 +97,8 @@ def _strip_math_delimiters(text: str) -> str:
 def _reads_as_answer(text: str) -> bool:
     if not text or len(text) > _SHORT_ANSWER or "\n" in text:
         return False
+    if any(char.isalpha() and not char.isascii() and not "\u0370" <= char <= "\u03ff" for char in text):
+        return False  # words of another script (Greek letters are math): prose
     # Words outside LaTeX commands and \text{}: an answer has none but connectives and units of percent or degree.
     bare = re.sub(r"\\[a-zA-Z]+(\{[^{}]*\})?", " ", text)
     words = [word.lower() for word in re.findall(r"[A-Za-z]{3,}", bare)]
@@ -137,6 +138,10 @@ def _single_math_span(text: str) -> str | None:
     return content.strip() if "$" not in content else None
 
 
+def _last_paragraph(text: str) -> str:
+    return re.split(r"\n\s*\n", text.rstrip())[-1]
+
+
 def extract_answer(text: str) -> str | None:
     """The final answer written in `text` (see the module docstring for the order of the rules), or None."""
     if not text or not text.strip():
@@ -157,7 +162,9 @@ def extract_answer(text: str) -> str | None:
     whole = _strip_math_delimiters(text)
     if _reads_as_answer(whole):
         return whole
-    return _last_math_or_number(text)
+    # Only the last paragraph: a completion cut off mid-reasoning must not be graded by an expression it restated
+    # from the problem pages earlier (which, for "simplify this" problems, equals the answer).
+    return _last_math_or_number(_last_paragraph(text))
 
 
 def gold_answer(text: str) -> str:

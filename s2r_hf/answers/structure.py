@@ -228,7 +228,7 @@ def _read(text: str) -> Node:
         return Node(
             "set", items=tuple(_read(part) for part in split_top_level(inner, _LIST_SEPARATORS) if part.strip())
         )
-    if text[:1] in _OPEN and text[-1:] in _CLOSE and _closing_of_first(text) == len(text) - 1:
+    if len(text) > 1 and text[0] in _OPEN and text[-1] in _CLOSE and _closing_of_first(text) == len(text) - 1:
         inner = text[1:-1]
         parts = split_top_level(inner, re.compile(r"\s*[,;]\s*"))
         if len(parts) > 1 and text[0] == "{":  # `{2, 3, 5}`: braces around a list, as sets are written loosely
