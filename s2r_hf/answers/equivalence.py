@@ -98,6 +98,9 @@ def nodes_equal(a: Node, b: Node) -> bool:
         return _is_name(equation.text) and nodes_equal(equation.items[0], other)
     if a.kind in ("list", "set") and b.kind in ("list", "set"):
         return _match_unordered(a.items, b.items)
+    if {a.kind, b.kind} == {"matrix", "scalar"}:  # `A + B` written with matrices, against the matrix it makes
+        matrix, other = (a, b) if a.kind == "matrix" else (b, a)
+        return _matrix_value_equal(matrix, other.text)
     if a.kind != b.kind:
         return False
     if a.kind == "tuple":
@@ -109,7 +112,7 @@ def nodes_equal(a: Node, b: Node) -> bool:
     if a.kind == "relation" and a.items and b.items and a.brackets == b.brackets:
         same = nodes_equal(a.items[0], b.items[0]) and nodes_equal(a.items[1], b.items[1])
         swapped = a.brackets == "\\neq" and nodes_equal(a.items[0], b.items[1]) and nodes_equal(a.items[1], b.items[0])
-        return same or swapped
+        return same or swapped or _relations_proportional(a, b)
     return False  # other relations: only by their text, compared above
 
 
@@ -281,16 +284,73 @@ def _expressions_equal(difference: Any) -> bool:
     return sympy.simplify(difference) == 0
 
 
+def _side_differences(a: Node, b: Node) -> tuple[Any, Any] | None:
+    """`lhs - rhs` of two relations or equations (on sympy), None when a side is no scalar or does not parse."""
+    sides = [
+        a.text if a.kind == "equation" else a.items[0],
+        a.items[-1],
+        b.text if b.kind == "equation" else b.items[0],
+    ]
+    sides.append(b.items[-1])
+    values = []
+    for side in sides:
+        if isinstance(side, Node) and side.kind != "scalar":
+            return None
+        values.append(value_of(side.text if isinstance(side, Node) else side))
+    if any(value is None for value in values):
+        return None
+    return values[0] - values[1], values[2] - values[3]
+
+
+def _relations_proportional(a: Node, b: Node) -> bool:
+    """Two one-operator relations with the same operator (`>` already turned into `<`): `lhs - rhs` of one a positive
+    constant multiple of the other's (`-x > -1` is `x < 1`); for `\\neq`, any nonzero multiple."""
+    differences = _side_differences(a, b)
+    if differences is None or not differences[0].free_symbols:
+        return False
+    ratio = _constant_ratio(*differences)
+    return ratio is not None and (ratio > 0 or a.brackets == "\\neq")
+
+
+def _constant_ratio(first: Any, second: Any) -> Any:
+    """`first / second` when it is a finite nonzero number (the same symbols on both sides), else None."""
+    if first.free_symbols != second.free_symbols:
+        return None
+    sympy = _sympy()
+    ratio = sympy.simplify(first / second)
+    if ratio.free_symbols or not ratio.is_number or ratio == 0 or ratio.is_finite is not True or not ratio.is_real:
+        return None
+    return ratio
+
+
+def _matrix_value_equal(matrix: Node, text: str) -> bool:
+    """A matrix against text that sympy evaluates to a matrix (`A + B`, `A B` written with matrices): cell by cell."""
+    value = matrix_value_of(text)
+    if value is None or value.shape != matrix.shape:
+        return False
+    cells = [value_of(cell.text) if cell.kind == "scalar" else None for cell in matrix.items]
+    if any(cell is None for cell in cells):
+        return False
+    return all(_values_equal(cell, other, False, False) for cell, other in zip(cells, value))
+
+
+@lru_cache(maxsize=1024)
+def matrix_value_of(text: str) -> Any:
+    """The explicit matrix sympy evaluates `text` to, None when it is no matrix expression."""
+    sympy = _sympy()
+    parsed = _parse_latex(text)
+    if parsed is None or not getattr(parsed, "is_Matrix", False) or not _safe_to_evaluate(parsed):
+        return None
+    value = parsed.doit()
+    explicit = value.as_explicit() if hasattr(value, "as_explicit") else value
+    return explicit if isinstance(explicit, sympy.MatrixBase) else None
+
+
 def _equations_proportional(a: Node, b: Node) -> bool:
     """Two equations with different left sides: `lhs - rhs` of one a nonzero constant multiple of the other's."""
     if a.items[0].kind != "scalar" or b.items[0].kind != "scalar":
         return False
-    sides = [value_of(a.text), value_of(a.items[0].text), value_of(b.text), value_of(b.items[0].text)]
-    if any(side is None for side in sides):
+    differences = _side_differences(a, b)
+    if differences is None or not differences[0].free_symbols:
         return False
-    first, second = sides[0] - sides[1], sides[2] - sides[3]
-    if not first.free_symbols or first.free_symbols != second.free_symbols:
-        return False
-    sympy = _sympy()
-    ratio = sympy.simplify(first / second)
-    return not ratio.free_symbols and ratio.is_number and ratio != 0 and ratio.is_finite is True
+    return _constant_ratio(*differences) is not None

@@ -92,6 +92,15 @@ def test_equations_compare_right_sides_and_a_named_left_side_equals_a_bare_value
     assert not answers_equal("x + y = 1", "x + y = 2")
 
 
+def test_relations_compare_as_the_same_set_of_solutions():
+    assert answers_equal("x \\geq 5", "x >= 5")
+    assert answers_equal("5 \\geq x", "x \\leq 5")  # written the other way round
+    assert answers_equal("-x > -1", "x < 1")  # multiplied by a negative number, the operator turned
+    assert not answers_equal("x < 1", "x \\leq 1")
+    assert not answers_equal("x < 1", "x < 2")
+    assert not answers_equal("-x < -1", "x < 1")
+
+
 def test_plus_minus_expands_to_two_values():
     assert answers_equal("\\pm 2021", "2021, -2021")
     assert answers_equal("1 \\pm \\sqrt{2}", "1+\\sqrt{2}, 1-\\sqrt{2}")
@@ -104,6 +113,10 @@ def test_matrices_compare_cell_by_cell_whatever_their_brackets():
     assert answers_equal(pmatrix, "\\begin{bmatrix}1&2\\\\3&4\\end{bmatrix}")
     assert not answers_equal(pmatrix, "\\begin{pmatrix}1 & 2 \\\\ 4 & 3\\end{pmatrix}")
     assert not answers_equal(pmatrix, "\\begin{pmatrix}1 & 2 & 3 & 4\\end{pmatrix}")
+    # matrices written as a sum or a product, against the matrix they make
+    sum_of_two = "\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix} + \\begin{pmatrix}5 & 6 \\\\ 7 & 8\\end{pmatrix}"
+    assert answers_equal("\\begin{pmatrix}6 & 8 \\\\ 10 & 12\\end{pmatrix}", sum_of_two)
+    assert not answers_equal("\\begin{pmatrix}6 & 8 \\\\ 10 & 13\\end{pmatrix}", sum_of_two)
 
 
 # -- scalars -----------------------------------------------------------------------------------------------------------
