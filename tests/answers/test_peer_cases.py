@@ -30,15 +30,20 @@ def load(source: str) -> tuple[dict, list[dict]]:
 @pytest.fixture(scope="module")
 def verdicts() -> dict[str, list[tuple[dict, bool]]]:
     pytest.importorskip("latex2sympy2_extended")
-    graded = {source: [(case, grade(case["prediction"], case["gold"])) for case in load(source)[1]] for source in FLOORS}
-    print("\npeer cases: our agreement with the verdicts each project states (false positives: peer different, ours equal)")
+    graded = {}
+    for source in FLOORS:
+        graded[source] = [(case, grade(case["prediction"], case["gold"])) for case in load(source)[1]]
+    print(
+        "\npeer cases: our agreement with each project's stated verdicts (false positive: it says different, we equal)"
+    )
     for source, pairs in graded.items():
         kept = [(case, ours) for case, ours in pairs if "excluded" not in case]
         agreeing = sum(case["equal"] == ours for case, ours in kept)
-        false_positives = sum(ours and not case["equal"] for case, ours in kept)
+        false_positives = [case for case, ours in kept if ours and not case["equal"]]
+        listed = sum("peer_wrong" in case for case in false_positives)
         print(
-            f"  {source:15s} {agreeing:3d}/{len(kept):3d} = {agreeing / len(kept):6.1%}  false positives {false_positives}"
-            f" (listed with a reason: {sum('peer_wrong' in case for case, ours in kept if ours and not case['equal'])})"
+            f"  {source:15s} {agreeing:3d}/{len(kept):3d} = {agreeing / len(kept):6.1%}  "
+            f"false positives {len(false_positives)} (listed with a reason: {listed})"
         )
     return graded
 
