@@ -8,7 +8,9 @@ In order, the first that finds something:
 3. the whole text, when it is one math span (`$odd$`) or short and reads as an answer rather than prose
    (`28 percent`, `19, 46, and 82`);
 4. in the last paragraph, the last math span (`$...$`, `\\(...\\)`, `\\[...\\]`) or the last number (with its sign,
-   decimals, thousands separators, a `/` fraction; not part of a word), whichever comes later.
+   decimals, thousands separators, a `/` fraction; not part of a word), whichever comes later;
+5. a multiple-choice letter (A to H) standing alone: the one opening the last paragraph ("D. because ..."), else its
+   last ("it is not A, so B"); in a statement of rule 2, its first ("the answer is D, not A").
 None when there is nothing (an empty completion, prose without a number).
 """
 
@@ -17,7 +19,10 @@ from __future__ import annotations
 import re
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*")
-_ANSWER_IS = re.compile(r"(?:final\s+answer|answer)\s*(?:is|:)\s*[:=]?\s*", re.IGNORECASE)
+_ANSWER_IS = re.compile(r"(?:final\s+answer|answer|réponse)\s*(?:is|est|:)\s*[:=]?\s*", re.IGNORECASE)
+# A multiple-choice letter standing alone (A to H: `I` is a word, and later letters name points and sets).
+_CHOICE = re.compile(r"(?<![\w\\'’])([A-H])(?![\w'’])")
+_LEADING_CHOICE = re.compile(r"^\s*\(?([A-H])(?:[.)。:]|(?![A-Za-z0-9]))")
 # A number standing alone: not part of a word (`AZYUK2A` holds none) or of a longer number.
 _NUMBER = re.compile(r"(?<![A-Za-z\d.,])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?(?!\d)|(?<![\w.])-?\.\d+\b")
 # `$...$` and its kin; `\\$` (a dollar sign in the answer) neither opens nor closes one.
@@ -126,7 +131,8 @@ def _answer_in_statement(stated: str) -> str:
     tail = re.split(r"\s(?:is|are|equals|=)\s", stated)[-1].strip()
     if tail != stated.strip() and _reads_as_answer(_strip_math_delimiters(tail)):
         return _strip_math_delimiters(tail)
-    return _last_math_or_number(stated) or whole
+    choice = _CHOICE.search(stated)
+    return _last_math_or_number(stated) or (choice.group(1) if choice else whole)
 
 
 def _single_math_span(text: str) -> str | None:
@@ -164,7 +170,15 @@ def extract_answer(text: str) -> str | None:
         return whole
     # Only the last paragraph: a completion cut off mid-reasoning must not be graded by an expression it restated
     # from the problem pages earlier (which, for "simplify this" problems, equals the answer).
-    return _last_math_or_number(_last_paragraph(text))
+    last = _last_paragraph(text)
+    found = _last_math_or_number(last)
+    if found is not None:
+        return found
+    # A multiple-choice answer in prose: a letter that opens the text ("D. because ..."), else the last one standing
+    # alone ("it is not A, so I think it's B").
+    leading = _LEADING_CHOICE.match(last)
+    choices = _CHOICE.findall(last)
+    return leading.group(1) if leading else (choices[-1] if choices else None)
 
 
 def gold_answer(text: str) -> str:
@@ -174,8 +188,8 @@ def gold_answer(text: str) -> str:
     if boxed is not None and boxed.strip():
         return boxed.strip()
     whole = _strip_math_delimiters(text)
-    if len(whole) > _SHORT_ANSWER:
+    if not _reads_as_answer(whole):
         stated = _after_answer_is(text)
         if stated:
-            return stated
+            return _strip_math_delimiters(stated)
     return whole

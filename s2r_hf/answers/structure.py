@@ -44,7 +44,7 @@ _THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])")
 _THOUSANDS_SPACED = re.compile(r"(?<![\d.])\d{1,3}(?:(?:\{,\}|\\ | )\d{3})+(?![\d])")
 _UNIT_AFTER_NUMBER = re.compile(r"^(-?[\d.]+)\s*(?:[a-zA-Z]{1,6}(?:\^?[23²³])?)$")
 _NOT_UNITS = {"and", "or", "i", "e", "x", "y", "z", "n", "k", "a", "b", "c", "d", "pi"}
-_LETTER_CHOICE = re.compile(r"^(?:\(([A-Z])\)(?:\s+[A-Za-z][A-Za-z ]*)?|([A-Z])[.:]?)$")
+_LETTER_CHOICE = re.compile(r"^(?:\(([A-Z])\)(?:\s+[A-Za-z][A-Za-z ]*)?|([A-Z])(?:[.:]|(?:\s+[A-Z][a-z]+)+)?)$")
 _RELATION = re.compile(r"\\(?:le|ge|leq|geq|lt|gt|ne|neq|leqslant|geqslant)(?![a-zA-Z])|<|>|≤|≥|≠")
 _MATRIX = re.compile(r"^\\begin\{([pbvBV]?matrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}$", re.DOTALL)
 _LIST_WORDS = re.compile(r"\\text\{\s*(?:and|or)\s*\}|\s+(?:and|or)\s+|\\quad|\\qquad")
@@ -138,7 +138,7 @@ def normalise(text: str) -> str:
     if unit and text[unit.end(1) :].strip().lower() not in _NOT_UNITS:
         text = unit.group(1)
     choice = _LETTER_CHOICE.match(text)
-    if choice:  # a multiple-choice letter: `(B)`, `B.`, `(B) Alina` all read `B`
+    if choice:  # a multiple-choice letter: `(B)`, `B.`, `(B) Alina`, `B Alina` all read `B`
         text = choice.group(1) or choice.group(2)
     return text
 

@@ -198,6 +198,9 @@ def test_multiple_choice_letters():
         ("$\\frac{1}{2}$", "\\frac{1}{2}"),
         ("28 percent", "28 percent"),
         ("the probability that Alice wins is 2/3. <|im_start|>user", "2/3"),
+        ("It is not A because that fails, so I think it's B", "B"),  # a multiple-choice letter in prose: the last
+        ("D. it can't be A or B", "D"),  # ... or the one opening the answer
+        ("The answer is for sure D, it can't be A or B", "D"),  # ... or the first of a statement
         ("AZYUK2A", None),  # a digit inside a word is no answer
         ("I do not know.", None),
         ("", None),
