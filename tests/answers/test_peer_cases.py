@@ -17,9 +17,9 @@ import pytest
 from s2r_hf.answers import grade
 
 CASES = Path(__file__).resolve().parent / "peer_cases"
-# Agreement measured on 2026-12-05 (ours: math_verify 89.8%, lighteval 84.9%, hendrycks_math 87.5%, nemo_skills 100%),
+# Agreement measured on 2026-12-05 (ours: math_verify 91.4%, lighteval 90.9%, hendrycks_math 87.5%, nemo_skills 100%),
 # floored: a change that loses agreement fails here.
-FLOORS = {"math_verify": 0.89, "lighteval": 0.84, "hendrycks_math": 0.87, "nemo_skills": 1.0}
+FLOORS = {"math_verify": 0.91, "lighteval": 0.90, "hendrycks_math": 0.87, "nemo_skills": 1.0}
 
 
 def load(source: str) -> tuple[dict, list[dict]]:
