@@ -45,6 +45,7 @@ ROUNDED_MIN_DIGITS = 3  # significant digits a decimal needs to be read as a rou
 LARGEST_EXPONENT = 10_000  # larger powers of numbers are not evaluated (their digits alone would take minutes)
 LARGEST_FACTORIAL = 1_000
 
+_BASE_NUMBER = re.compile(r"(?<![A-Za-z\\])\d+_\{")  # `4210_{5}`: digits in base 5, not the number 4210
 _PLAIN_NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)$")
 _NAME = re.compile(
     r"^(?:[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?'*|\\[a-zA-Z]+(?:_\{?[A-Za-z0-9]+\}?)?|[A-Za-z]\w*\([^()]*\)|[A-Z]{1,3}|\|[A-Z]{1,3}\|)$"
@@ -148,8 +149,8 @@ def _match_unordered(first: tuple[Node, ...], second: tuple[Node, ...]) -> bool:
 def scalars_equal(first: str, second: str) -> bool:
     if key(first) == key(second):
         return True
-    if ":" in first or ":" in second or re.fullmatch(r"[A-Z]", first) or re.fullmatch(r"[A-Z]", second):
-        return False
+    if any(":" in text or re.fullmatch(r"[A-Z]", text) or _BASE_NUMBER.search(text) for text in (first, second)):
+        return False  # times and ratios, multiple-choice letters, numbers in another base (`52_{8}`): by text only
     a, b = value_of(first), value_of(second)
     if a is None or b is None:
         return False

@@ -24,7 +24,8 @@ from s2r_hf.answers.extraction import last_braced
 _SPACING = re.compile(r"(?<!\\)\\[,:; ]|\\q?quad\b|~|\\displaystyle|\\limits")
 _NEGATIVE_SPACE = re.compile(r"(?<!\\)\\!\s*")
 _SIZING = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg)(?![a-zA-Z])\s*\.?")
-_DEGREES = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree|\s+degrees?\b")
+# `\\circ` alone is a degree only after a number (`f \\circ g` is a composition).
+_DEGREES = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|(?<=\d)\s*\\circ|°|\\degree|\s+degrees?\b")
 _PERCENT = re.compile(r"\\%|%|\s*\b(?:percentage|percent|pct)\b")
 _CURRENCY = re.compile(r"\\\$|\$|€|£|\\euro")
 _WRAPPERS = (
@@ -42,8 +43,31 @@ _WRAPPERS = (
 )
 _THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])")
 _THOUSANDS_SPACED = re.compile(r"(?<![\d.])\d{1,3}(?:(?:\{,\}|\\ | )\d{3})+(?![\d])")
-_UNIT_AFTER_NUMBER = re.compile(r"^(-?[\d.]+)\s*(?:[a-zA-Z]{1,6}(?:\^?[23²³])?)$")
-_NOT_UNITS = {"and", "or", "i", "e", "x", "y", "z", "n", "k", "a", "b", "c", "d", "pi"}
+# A unit after a number: a word of two letters or more after a space (`35 cm`, `12 inches`), or written against the
+# number only when it is a usual unit (`2.5cm`, `1,000.99m²`): `2ab` or `3n` is a product, not 2 or 3 with a unit.
+_UNIT_AFTER_NUMBER = re.compile(r"^(-?[\d.]+)(?:\s+([a-zA-Z]{2,12}(?:\^?[23²³])?)|([a-zA-Z]{1,3}(?:\^?[23²³])?))$")
+_GLUED_UNITS = {"cm", "mm", "km", "kg", "mg", "ml", "ft", "mph", "m²", "m³", "cm²", "cm³", "km²", "m^2", "m^3", "cm^2"}
+_NOT_UNITS = {
+    "and",
+    "or",
+    "i",
+    "e",
+    "x",
+    "y",
+    "z",
+    "n",
+    "k",
+    "a",
+    "b",
+    "c",
+    "d",
+    "pi",
+    "ln",
+    "sin",
+    "cos",
+    "tan",
+    "log",
+}
 _LETTER_CHOICE = re.compile(r"^(?:\(([A-Z])\)(?:\s+[A-Za-z][A-Za-z ]*)?|([A-Z])(?:[.:]|(?:\s+[A-Z][a-z]+)+)?)$")
 _RELATION = re.compile(r"\\(?:le|ge|leq|geq|lt|gt|ne|neq|leqslant|geqslant)(?![a-zA-Z])|<|>|≤|≥|≠")
 _MATRIX = re.compile(r"^\\begin\{([pbvBV]?matrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}$", re.DOTALL)
@@ -133,9 +157,10 @@ def normalise(text: str) -> str:
     text = _THOUSANDS.sub(lambda match: match.group().replace(",", ""), text)
     text = _THOUSANDS_SPACED.sub(lambda match: re.sub(r"\{,\}|\\ | ", "", match.group()), text)
     text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"_(\w)(?![\w{])", r"_{\1}", text)  # `x_1` and `x_{1}`, `52_8` and `52_{8}` are one spelling
     text = re.sub(r"(?:\.|\\\\|\\)+$", "", text).strip()  # a trailing period or backslash
     unit = _UNIT_AFTER_NUMBER.match(text)
-    if unit and text[unit.end(1) :].strip().lower() not in _NOT_UNITS:
+    if unit and (unit.group(2) or "").lower() not in _NOT_UNITS and (unit.group(2) or unit.group(3) in _GLUED_UNITS):
         text = unit.group(1)
     choice = _LETTER_CHOICE.match(text)
     if choice:  # a multiple-choice letter: `(B)`, `B.`, `(B) Alina`, `B Alina` all read `B`

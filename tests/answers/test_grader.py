@@ -128,6 +128,8 @@ def test_numbers_exact_and_decimal():
     assert answers_equal("025", "25")
     assert not answers_equal("25000000000000000", "25000000000000001")  # integers exactly, however large
     assert not answers_equal("2", "2.000001")  # a decimal within 1e-9 relative only
+    assert not answers_equal("52_8", "52_9")  # numbers in another base: by their text
+    assert answers_equal("4210_{5}", "4210_5")
 
 
 def test_a_decimal_with_three_significant_digits_is_a_rounding_of_a_non_terminating_value():
@@ -162,6 +164,10 @@ def test_text_units_degrees_and_spacing_are_ignored():
     assert answers_equal("\\left( 3, \\frac{\\pi}{2} \\right)", "(3,\\frac{\\pi}{2})")
     assert answers_equal("\\text{Devon}", "Devon")
     assert answers_equal("\\$10", "10")
+    assert answers_equal("35 cm", "35") and answers_equal("2.5cm", "2.5") and answers_equal("12 inches", "12")
+    assert not answers_equal("2t", "2")  # a letter against a number is a product, not a unit
+    assert not answers_equal("2ab", "2")
+    assert not answers_equal("f \\circ g", "fg")  # \circ is a degree only after a number
 
 
 def test_thousands_separators_versus_lists():
