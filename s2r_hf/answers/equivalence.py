@@ -149,12 +149,20 @@ def _match_unordered(first: tuple[Node, ...], second: tuple[Node, ...]) -> bool:
 def scalars_equal(first: str, second: str) -> bool:
     if key(first) == key(second):
         return True
-    if any(":" in text or re.fullmatch(r"[A-Z]", text) or _BASE_NUMBER.search(text) for text in (first, second)):
-        return False  # times and ratios, multiple-choice letters, numbers in another base (`52_{8}`): by text only
+    if any(_text_only(text) for text in (first, second)):
+        return False
     a, b = value_of(first), value_of(second)
     if a is None or b is None:
         return False
     return _values_equal(a, b, _is_decimal(first), _is_decimal(second))
+
+
+def _text_only(text: str) -> bool:
+    """Answers compared by their text alone: times and ratios (`1:00`), multiple-choice letters, numbers in another
+    base (`52_{8}`), and words (`east`, `Devon`), which sympy would read as products of letters (`east` = `seat`)."""
+    if ":" in text or re.fullmatch(r"[A-Z]", text) or _BASE_NUMBER.search(text):
+        return True
+    return re.search(r"(?<![\\A-Za-z])[A-Za-z]{3,}", text) is not None
 
 
 def _is_decimal(text: str) -> bool:

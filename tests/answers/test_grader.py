@@ -163,6 +163,7 @@ def test_text_units_degrees_and_spacing_are_ignored():
     assert answers_equal("\\dfrac{1}{2}", "\\tfrac{1}{2}")
     assert answers_equal("\\left( 3, \\frac{\\pi}{2} \\right)", "(3,\\frac{\\pi}{2})")
     assert answers_equal("\\text{Devon}", "Devon")
+    assert not answers_equal("\\text{east}", "\\text{seat}")  # words are text, not products of letters
     assert answers_equal("\\$10", "10")
     assert answers_equal("35 cm", "35") and answers_equal("2.5cm", "2.5") and answers_equal("12 inches", "12")
     assert not answers_equal("2t", "2")  # a letter against a number is a product, not a unit
