@@ -11,7 +11,9 @@ The bar is zero false positives: when a comparison cannot be made with confidenc
   (`2x+4y-3=0` equals `y=-\\frac{1}{2}x+\\frac{3}{4}`). An equation against a bare value: its right side is compared
   when its left side is a name (`x`, `a_1`, `f(2)`, `AB`, `(p, q)`), so `x = 3` equals `3`; any other left side is
   different.
-- Relations (`<`, `\\le`, ...) only by their normalised text.
+- Relations with one operator (`>` turned into `<`): the same sides, or `lhs - rhs` a positive constant multiple of the
+  other's (`-x > -1` is `x < 1`); `lo < x \\le hi` is the interval `(lo, hi]`; other relations by their text.
+- A matrix against a matrix expression (`A + B` written with `pmatrix`): the evaluated matrix, cell by cell.
 - Scalars on sympy (parsed by latex2sympy2_extended): exact numbers exactly (`27.0` equals `27`, `0.5` equals `1/2`);
   exact irrational values to 20 significant digits; a decimal against an exact value when they agree to a relative
   1e-9 (`\\sqrt{17}` and `4.123105625617661`), or, with at least three significant digits, when the exact value is not
@@ -19,8 +21,9 @@ The bar is zero false positives: when a comparison cannot be made with confidenc
   have the same symbols and sympy simplifies their difference to 0 (`(r+5)^2` and `(r+5)(r+5)`).
 - Never equal on sympy: anything that parses to complex infinity or nan (`1:00`), an unevaluated sum, integral,
   product, limit or derivative (two sums with different bounds), text that fails to parse, a power too large to
-  evaluate (`10^{10^{10}}`): those compare by normalised text only. Multiple-choice letters and text with `:` (times,
-  ratios) compare by text too.
+  evaluate (`10^{10^{10}}`): those compare by normalised text only. Multiple-choice letters, text with `:` (times,
+  ratios), numbers in another base (`52_{8}`) and words (`east`, which sympy would read as e*a*s*t, equal to `seat`)
+  compare by text too.
 - Each comparison has a time limit (TIME_LIMIT_SECONDS); past it, the answers are different.
 """
 
