@@ -10,8 +10,8 @@ The structure (`read_answer`): `\\pm` expands to the set of its two values; top-
 and `\\quad` make a list (unordered); `\\{...\\}` and `\\cup` make sets (unordered); `(a, b)`, `[a, b]`, `(a, b]` are
 tuples/intervals (ordered, and their brackets must match); `lhs = rhs` (or `lhs \\in rhs`) is an equation, and
 `n = 1, 2, 3` an equation whose right side is a list; `\\begin{pmatrix}` and the other matrix environments are
-matrices; `<`, `\\le`, ... make a relation (compared as normalised text only); anything else is a scalar, compared on
-sympy by s2r_hf.answers.equivalence.
+matrices; `<`, `\\le`, ... make a relation (`b > a` read as `a < b`; `lo < x \\le hi` as the interval `(lo, hi]`);
+anything else is a scalar, compared on sympy by s2r_hf.answers.equivalence.
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ _WRAPPERS = (
 )
 _THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])")
 _THOUSANDS_SPACED = re.compile(r"(?<![\d.])\d{1,3}(?:(?:\{,\}|\\ | )\d{3})+(?![\d])")
-# A unit after a number: a word of two letters or more after a space (`35 cm`, `12 inches`), or written against the
-# number only when it is a usual unit (`2.5cm`, `1,000.99m²`): `2ab` or `3n` is a product, not 2 or 3 with a unit.
-_UNIT_AFTER_NUMBER = re.compile(r"^(-?[\d.]+)(?:\s+([a-zA-Z]{2,12}(?:\^?[23²³])?)|([a-zA-Z]{1,3}(?:\^?[23²³])?))$")
+# A unit after a number: a word of three letters or more after a space (`12 inches`), or a usual unit, with or without
+# a space (`35 cm`, `2.5cm`, `1,000.99m²`): `2ab`, `2 ab` or `3n` is a product, not 2 or 3 with a unit.
+_UNIT_AFTER_NUMBER = re.compile(r"^(-?[\d.]+)(?:\s+([a-zA-Z]{3,12}(?:\^?[23²³])?)|\s*([a-zA-Z]{1,3}(?:\^?[23²³])?))$")
 _GLUED_UNITS = {"cm", "mm", "km", "kg", "mg", "ml", "ft", "mph", "m²", "m³", "cm²", "cm³", "km²", "m^2", "m^3", "cm^2"}
 _NOT_UNITS = {
     "and",

@@ -168,6 +168,7 @@ def test_text_units_degrees_and_spacing_are_ignored():
     assert answers_equal("35 cm", "35") and answers_equal("2.5cm", "2.5") and answers_equal("12 inches", "12")
     assert not answers_equal("2t", "2")  # a letter against a number is a product, not a unit
     assert not answers_equal("2ab", "2")
+    assert not answers_equal("2 ab", "2")
     assert not answers_equal("f \\circ g", "fg")  # \circ is a degree only after a number
 
 
