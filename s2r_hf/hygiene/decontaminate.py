@@ -299,13 +299,13 @@ def _shared_runs(words: Sequence[str], covered: bytearray) -> list[str]:
     return [" ".join(words[a : min(b, a + EVIDENCE_WORDS)]) for a, b in runs[:EVIDENCE_RUNS]]
 
 
-def _measure(problem: _Problem, present: set[str], ngram: int) -> tuple[float, list[str]]:
-    """The share of the problem's (content) words that the question's n-grams `present` cover, and the evidence."""
+def _covered(problem: _Problem, present: set[str], ngram: int) -> bytearray:
+    """Per word of the problem: 1 where a counted n-gram the question holds (`present`) covers it."""
     covered = bytearray(len(problem.words))
     for start, (gram, counted) in enumerate(zip(problem.grams, problem.counted)):
         if counted and gram in present:
             covered[start : start + ngram] = b"\x01" * ngram
-    return sum(covered) / problem.content, _shared_runs(problem.words, covered)
+    return covered
 
 
 def match_question(question: str, index: _Index) -> list[dict[str, Any]]:
@@ -314,22 +314,27 @@ def match_question(question: str, index: _Index) -> list[dict[str, Any]]:
     words = words_for_rule(question, index.mask_numbers)
     grams = word_ngrams(words, ngram)
     present = set(grams)
-    candidates: dict[int, None] = {}  # in the order first met, for a stable report
-    for gram in grams:
+    shared_grams: dict[int, int] = {}  # candidate problem -> distinct n-grams shared; in the order first met
+    for gram in dict.fromkeys(grams):
         for position in index.by_ngram.get(gram, ()):
-            candidates[position] = None
+            shared_grams[position] = shared_grams.get(position, 0) + 1
     found = []
-    for position in candidates:
+    for position, count in shared_grams.items():
         problem = index.problems[position]
-        coverage, shared = _measure(problem, present, ngram)
+        # k shared n-grams cover at most k * n words: most candidates (a phrase or two in common) end here, unmeasured
+        if index.rule == COVERAGE_RULE and count * ngram < index.threshold * problem.content:
+            continue
+        covered = _covered(problem, present, ngram)
+        coverage = sum(covered) / problem.content
         if index.rule == ANY_NGRAM_RULE or coverage >= index.threshold:
-            found.append((position, coverage, shared))
+            found.append((position, coverage, _shared_runs(problem.words, covered)))
     if index.short_by_first:  # coverage: a short problem's words, in a row, anywhere in the question
-        for start, word in enumerate(words):
-            for position in index.short_by_first.get(word, ()):
+        met = set()
+        for start in [start for start, word in enumerate(words) if word in index.short_by_first]:
+            for position in index.short_by_first[words[start]]:
                 short = index.problems[position].words
-                if words[start : start + len(short)] == short and position not in candidates:
-                    candidates[position] = None
+                if position not in met and words[start : start + len(short)] == short:
+                    met.add(position)
                     found.append((position, 1.0, [" ".join(short[:EVIDENCE_WORDS])]))
     if index.short_by_text and len(words) < ngram:  # any-ngram: the question is the short problem
         text = " ".join(words)
