@@ -202,6 +202,7 @@ class _Problem:
     grams: list[str]  # its n-grams in order (none for a problem shorter than n words)
     counted: list[bool]  # per n-gram: not boilerplate
     content: int  # words held by a counted n-gram: the share's denominator
+    starts: dict[str, list[int]] = field(default_factory=dict)  # counted n-gram -> where it starts in the problem
 
 
 @dataclass
@@ -247,6 +248,9 @@ def _build_index(benchmarks: dict[str, Dataset], rule: str, ngram: int, threshol
     short_by_first: dict[str, list[int]] = {}
     short_by_text: dict[str, list[int]] = {}
     for position, problem in enumerate(problems):
+        for start, (gram, counted) in enumerate(zip(problem.grams, problem.counted)):
+            if counted:
+                problem.starts.setdefault(gram, []).append(start)
         if not problem.grams:
             if not problem.words:
                 continue  # a problem with no letter or digit (a bare image reference) can match nothing
@@ -299,11 +303,11 @@ def _shared_runs(words: Sequence[str], covered: bytearray) -> list[str]:
     return [" ".join(words[a : min(b, a + EVIDENCE_WORDS)]) for a, b in runs[:EVIDENCE_RUNS]]
 
 
-def _covered(problem: _Problem, present: set[str], ngram: int) -> bytearray:
-    """Per word of the problem: 1 where a counted n-gram the question holds (`present`) covers it."""
+def _covered(problem: _Problem, shared: list[str], ngram: int) -> bytearray:
+    """Per word of the problem: 1 where one of the counted n-grams it shares with the question covers it."""
     covered = bytearray(len(problem.words))
-    for start, (gram, counted) in enumerate(zip(problem.grams, problem.counted)):
-        if counted and gram in present:
+    for gram in shared:
+        for start in problem.starts[gram]:
             covered[start : start + ngram] = b"\x01" * ngram
     return covered
 
@@ -312,19 +316,17 @@ def match_question(question: str, index: _Index) -> list[dict[str, Any]]:
     """The benchmark problems that `question` is contaminated by under the index's rule, with the evidence."""
     ngram = index.ngram
     words = words_for_rule(question, index.mask_numbers)
-    grams = word_ngrams(words, ngram)
-    present = set(grams)
-    shared_grams: dict[int, int] = {}  # candidate problem -> distinct n-grams shared; in the order first met
-    for gram in dict.fromkeys(grams):
+    shared_grams: dict[int, list[str]] = {}  # candidate problem -> the n-grams it shares; in the order first met
+    for gram in dict.fromkeys(word_ngrams(words, ngram)):
         for position in index.by_ngram.get(gram, ()):
-            shared_grams[position] = shared_grams.get(position, 0) + 1
+            shared_grams.setdefault(position, []).append(gram)
     found = []
-    for position, count in shared_grams.items():
+    for position, shared in shared_grams.items():
         problem = index.problems[position]
         # k shared n-grams cover at most k * n words: most candidates (a phrase or two in common) end here, unmeasured
-        if index.rule == COVERAGE_RULE and count * ngram < index.threshold * problem.content:
+        if index.rule == COVERAGE_RULE and len(shared) * ngram < index.threshold * problem.content:
             continue
-        covered = _covered(problem, present, ngram)
+        covered = _covered(problem, shared, ngram)
         coverage = sum(covered) / problem.content
         if index.rule == ANY_NGRAM_RULE or coverage >= index.threshold:
             found.append((position, coverage, _shared_runs(problem.words, covered)))

@@ -228,3 +228,24 @@ def test_benchmark_file_without_a_problem_field_fails_before_the_pool_is_read(tm
     assert "benchmark 'math500' from " in line and "has no problem field (one of problem, question, input)" in line
     assert "its fields: id, statement, answer" in line
     assert not (tmp_path / "out").exists()
+
+
+def test_any_ngram_rule_by_name_drops_template_matches_and_says_so_in_the_card(pool_file, benchmark_paths, tmp_path):
+    # open-r1's rule stays available: on the same 43 rows it drops more (template phrases of the real questions).
+    path, _ = pool_file
+    assert main(score_argv(path, tmp_path / "coverage", benchmark_paths)) == 0
+    assert main(score_argv(path, tmp_path / "any", benchmark_paths, "--decontaminate-rule", "any-ngram")) == 0
+    coverage = read_card_metadata(tmp_path / "coverage")["s2r"]["hygiene"]["decontamination"]
+    any_ngram = read_card_metadata(tmp_path / "any")["s2r"]["hygiene"]["decontamination"]
+    assert (any_ngram["rule"], any_ngram["ngram"], any_ngram["threshold"], any_ngram["numbers"]) == (
+        "any-ngram",
+        8,
+        None,
+        "kept",
+    )
+    assert any_ngram["rows_dropped"] > coverage["rows_dropped"] >= 2
+    card = (tmp_path / "any" / "README.md").read_text()
+    assert "Decontamination (rule `any-ngram`)" in card and "sharing a run of 8 words" in card
+    pairs = [json.loads(line) for line in (tmp_path / "any" / "decontamination.jsonl").read_text().splitlines()]
+    assert {"inj-aime", "inj-olympiad"} <= {pair["pool_id"] for pair in pairs}
+    assert all(set(pair) == {"pool_id", "benchmark", "benchmark_id", "coverage", "shared"} for pair in pairs)
