@@ -11,11 +11,13 @@ consecutive words (n-grams). Two rules, chosen by name (`DECONTAMINATION_RULES`)
   - an n-gram found in `boilerplate` (default 4) or more distinct benchmark problems is a template phrase ("where m
     and n are relatively prime positive integers"), not evidence: it neither counts for the share nor makes a match,
     and the words only such n-grams hold are left out of the problem's words (a problem made of template phrases
-    alone is measured on all its n-grams);
+    alone is measured on all its n-grams; a run of such n-grams longer than TEMPLATE_WORDS words is the context
+    several parts of one problem share, and counts);
   - a problem shorter than n words (mostly formula: "Simplify $\\sqrt{242}$." is 2 words, as a formula is one word)
     has no n-gram: it matches a question that holds all its words in a row.
   Covering a share of the problem's words (rather than of its n-grams, as Tulu 3 counts) keeps a cut copy's share
-  close to the part kept: the first 80% of a problem covers about 80% of its words whatever its length.
+  close to the part kept: the first 80% of a problem covers about 80% of its words whatever its length (less when
+  the cut falls inside a formula, which then matches nothing).
 - `any-ngram` (n = 8): open-r1's rule. One shared n-gram (numbers kept, no boilerplate) is a match; a problem
   shorter than n words matches a question whose words are exactly its words. On competition math, template phrases
   shared by many problems make it drop clean rows (a quarter of the LIMO pool against the six benchmarks).
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -53,7 +56,7 @@ logger = logging.getLogger(__name__)
 
 COVERAGE_RULE = "coverage"
 ANY_NGRAM_RULE = "any-ngram"
-# The rules by name, each with the sentence the card and --help use for it.
+# The rules by name (the registry `require_rule` checks against), each with what it means.
 DECONTAMINATION_RULES = {
     COVERAGE_RULE: "the n-grams a question shares with a benchmark problem cover at least the threshold's share of "
     "the problem's words (numbers masked, template n-grams left out)",
@@ -90,13 +93,13 @@ def require_ngram(ngram: Any, option: str = "ngram") -> int:
 
 
 def require_rule(rule: Any, option: str = "rule") -> str:
-    if rule not in DECONTAMINATION_RULES:
+    if not isinstance(rule, str) or rule not in DECONTAMINATION_RULES:
         raise InputError(f"{option} must be one of {', '.join(DECONTAMINATION_RULES)}, got {rule!r}")
     return rule
 
 
 def require_coverage_threshold(threshold: Any, option: str = "threshold") -> float:
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
         raise OptionTypeError(f"{option} must be a number in (0, 1], got {threshold!r} ({type(threshold).__name__})")
     if not 0 < threshold <= 1:  # NaN fails too
         raise InputError(
@@ -107,14 +110,14 @@ def require_coverage_threshold(threshold: Any, option: str = "threshold") -> flo
 
 
 def require_boilerplate(boilerplate: Any, option: str = "boilerplate") -> int:
-    if isinstance(boilerplate, bool) or not isinstance(boilerplate, int):
+    if isinstance(boilerplate, bool) or not isinstance(boilerplate, numbers.Integral):
         raise OptionTypeError(f"{option} must be an integer number of problems, got {boilerplate!r}")
     if boilerplate != 0 and boilerplate < 2:
         raise InputError(
             f"{option} must be 0 (off) or at least 2 benchmark problems, got {boilerplate}: an n-gram of a single "
             f"problem is that problem's text, not a template (the default is {DEFAULT_BOILERPLATE})"
         )
-    return boilerplate
+    return int(boilerplate)
 
 
 def check_rule_settings(rule: str, *, threshold: float, boilerplate: int, options: Sequence[str] = ()) -> None:
