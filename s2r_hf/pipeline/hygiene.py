@@ -110,7 +110,7 @@ def decontaminate_pool(
         raise InputError(
             f"decontamination (--decontaminate {config.decontaminate}) dropped all {report.rows_in} rows: every "
             f"question copies a benchmark problem ({describe_rule(report.describe())}). Is the pool a benchmark? "
-            "The pairs say what matched: run on a part of the pool with `s2r_hf.decontaminate`"
+            "s2r_hf.decontaminate(pool, ...) returns the matched pairs, with the words each shares"
         )
     return clean, {"decontamination": {**report.describe(), "pairs": report.pairs}}
 
@@ -129,8 +129,8 @@ def handle_near_duplicates(pool: Dataset, config: HygieneOptions, hygiene: dict[
 
 
 def describe_rule(decontamination: dict[str, Any]) -> str:
-    """The rule of a decontamination summary (the card's), in a few words: "covering >= 0.6 of a problem, 5-word
-    n-grams" or "one shared 8-word n-gram". A card written before rules had names was any-ngram's."""
+    """The rule of a decontamination summary (the card's), in a few words: "covering >= 0.6 of a problem in 5-word
+    n-grams" or "8-word n-gram". A card written before rules had names was any-ngram's."""
     ngram = decontamination["ngram"]
     if decontamination.get("rule", ANY_NGRAM_RULE) == ANY_NGRAM_RULE:
         return f"{ngram}-word n-gram"
