@@ -18,7 +18,8 @@ files in ../shared/data/benchmarks. Every benchmark problem is injected as a poo
 A form counts as caught when the row's matches name the very problem it was made from. The problems are split by a
 hash of (benchmark, id): one third is the development split the coverage rule's defaults were tuned on (`--tune`
 prints that grid), and recall is reported on the other two thirds, which no setting was chosen on. The share of the
-real pool kept is over all 291 questions (no injection); a question it drops is listed for inspection.
+real pool kept is over all 291 questions (no injection); a question it drops is listed for inspection. GSM8K's test
+questions (../shared/data/benchmarks/gsm8k, in none of the six) are a second clean pool.
 
     python benchmarks/bench_decontamination.py            # held-out recall, pool kept, the misses of each form
     python benchmarks/bench_decontamination.py --tune     # the grid on the development split
@@ -206,6 +207,12 @@ def main() -> None:
     for rule in rules:
         kept = len(pool) - len(drops[rule])
         print(f"  {rule:<10} kept {kept}/{len(pool)} ({share(kept, len(pool))})")
+    gsm8k = DATA / "benchmarks" / "gsm8k" / "test.jsonl"
+    if gsm8k.exists():  # real questions of another style, in none of the six: every one should be kept
+        questions = [json.loads(line)["question"] for line in gsm8k.read_text(encoding="utf-8").splitlines()]
+        kept = {rule: sum(not match_question(text, index) for text in questions) for rule, index in indexes.items()}
+        print(f"  GSM8K's {len(questions):,} test questions (not among the six), kept: "
+              + ", ".join(f"{rule} {count:,}" for rule, count in kept.items()))  # fmt: skip
     alone = {
         name: len(pool) - len(pool_drops(_build_index({name: bench}, COVERAGE_RULE, *rules[COVERAGE_RULE])))
         for name, bench in benchmarks.items()
