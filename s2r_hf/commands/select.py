@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         command=args.command_line,
         repo_id=args.repo_id,
         inputs=[args.scored],
+        pool_folder=args.scored,
     )
     print(subset_summary(pool, subset, config))
     print(f"\nsubset written to {shown_path(args.output)}")

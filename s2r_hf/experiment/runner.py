@@ -373,6 +373,7 @@ class _Context:
             command=self.command,
             repo_id=self._subset_repo(arm.name),
             inputs=[pool_dir(self.config)],
+            pool_folder=pool_dir(self.config),  # where `s2r verify` finds the pool
         )
         return {"rows": len(subset), "pool_rows": len(pool)}
 

@@ -295,8 +295,9 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
     """Build and score the pool. Returns it with the card metadata (`s2r` block) that says how it was made."""
     # Loaded here, not with the module: ScoreConfig builds the parser of `s2r score`, and `s2r --help` needs no pool
     # reader or scorer.
+    from s2r_hf.core.digests import rows_sha256
     from s2r_hf.pool.adapters import detect_adapter, make_adapter
-    from s2r_hf.pool.sources import describe_source, load_source
+    from s2r_hf.pool.sources import describe_source, load_source, source_identity
     from s2r_hf.signals.difficulty import add_rollout_difficulty_if_flagged, make_difficulty_scorer
     from s2r_hf.signals.length import add_trace_columns, describe_length, load_tokenizer
 
@@ -315,6 +316,7 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
 
     source_info = describe_source(config.source, config.config, config.split, config.revision)
     dataset = load_source(config.source, config.config, config.split, config.revision)
+    source_block = {**source_info.describe(), **source_identity(config.source, dataset)}
     adapter_name = detect_adapter(dataset.column_names) if config.adapter == "auto" else config.adapter
     adapter = make_adapter(adapter_name, **config.adapter_options(adapter_name))
     pool, report = adapter.adapt(dataset, num_proc=config.num_proc)
@@ -341,7 +343,7 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
         "version": __version__,
         "synthetic": config.synthetic,
         "license": config.license,
-        "source": source_info.describe(),
+        "source": source_block,
         "adapter": {"name": report.adapter, "mode": report.mode, **report.options},
         "rows_in": report.rows_in,
         "rows": report.rows,
@@ -350,7 +352,17 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
         "difficulty": scorer.describe(),
         **({"rollout_difficulty": rollout} if rollout else {}),
         "command": command,
+        # Every setting but the source (recorded above): `s2r verify --pool SOURCE` scores it again the same way.
+        "settings": score_settings(config),
     }
     if hygiene:
         metadata.update(rows=len(pool), dropped={**report.dropped, **hygiene_drops(hygiene)}, hygiene=hygiene)
+    metadata["rows_sha256"] = rows_sha256(pool)  # the scored rows themselves: s2r verify tells a changed pool by it
     return pool, metadata
+
+
+def score_settings(config: ScoreConfig) -> dict[str, Any]:
+    """The settings of a ScoreConfig as its card records them: every field but `source`, nested configs as dicts."""
+    settings = asdict(config)
+    settings.pop("source")
+    return settings
