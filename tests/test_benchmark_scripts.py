@@ -66,6 +66,7 @@ RUNS = {
         ("pool", "benchmarks"),
     ),
     "evaluation": Run("bench_evaluation.py", "--per-benchmark 1", ("benchmarks",)),
+    "grader": Run("bench_grader.py", "--samples 1 --problems 2", ("benchmarks",)),
     "selection": Run("bench_selection.py", "--rows 200"),
     "length": Run("bench_length.py", "--rows 20 --vocab-size 300", ("pool",)),
     "hygiene": Run("bench_hygiene.py", "--rows 300 --naive-sample 60 --naive-pairs-sample 60", ("pool", "benchmarks")),
@@ -289,6 +290,17 @@ def test_bench_evaluation(benchmark_runs, benchmark_paths):
         out, rf"speed ratio ours/naive: {NUMBER}; equivalent spellings accepted: ({NUMBER})% vs ({NUMBER})%"
     )
     assert number(ratio[1]) == 100.0 > number(ratio[2])  # `27.0` for `27`, `\dfrac`: equal only to a math grader
+
+
+def test_bench_grader(benchmark_runs, benchmark_paths):
+    out = benchmark_runs.output("grader")
+    # 2 problems of each sampled benchmark once, and 2 of MATH-500: every kind of completion in turn.
+    line_matching(out, r"8 completions \(aime24, aime25, amc23 x1 samples, math500 once, 2 problems each\)")
+    ours = line_matching(out, rf"\| ours \(s2r_hf\.answers\) \| ({NUMBER}) \| ({NUMBER})% \| ({NUMBER})% \|")
+    line_matching(out, rf"\| lighteval 0\.13 \(before\) \| {NUMBER} \| {NUMBER}% \| {NUMBER}% \|")
+    assert (number(ours[2]), number(ours[3])) == (100.0, 100.0)  # every right answer accepted, every wrong rejected
+    slowest = line_matching(out, rf"adversarial answers: 5, slowest graded in ({NUMBER}) s \(limit 5 s\)")
+    assert number(slowest[1]) < 5
 
 
 def test_bench_selection(benchmark_runs):
