@@ -105,6 +105,19 @@ def _trace_columns_batch(
     return {TRACE_LENGTH: lengths, RETHINK_COUNT: rethinks}
 
 
+def count_trainer_tokens(conversations: list, tokenizer, chat_template: str | None = None) -> list[int]:
+    """Each conversation's length in the tokens TRL's SFTTrainer sees: the one definition of "trainer tokens".
+
+    TRL 1.16 tokenizes a conversational `messages` row with `apply_chat_template(messages, tokenize=True,
+    return_dict=True, chat_template=...)`: the template rendered, the text encoded without added special tokens and no
+    EOS appended (the template's end-of-turn token ends the row). The same call is made here on a whole batch, which
+    transformers encodes in one call of the fast tokenizer. Used by the SFT transform (s2r_hf.training.sft_data) and by
+    the token budget of the selection (s2r_hf.selection).
+    """
+    encoded = tokenizer.apply_chat_template(conversations, tokenize=True, return_dict=True, chat_template=chat_template)
+    return [len(ids) for ids in encoded["input_ids"]]
+
+
 def load_tokenizer(name: str, revision: str | None = None):
     """A tokenizer from a local folder or a Hub id, or one line saying why it cannot be loaded."""
     from transformers import AutoTokenizer
