@@ -553,6 +553,31 @@ def rows_within_budget(
     Rows are counted in batches (one batched tokenizer call each) in `order`, only as far as the budget reaches.
     Refuses a budget below the first row's tokens and one above the tokens of all the rows in `order`.
     """
+    rows, tokens, first = _count_in_order(dataset, order, budget, tokenizer, chat_template)
+    if rows == 0:
+        raise InputError(
+            f"token_budget {budget:,} is below the first row's {first:,} trainer tokens (the row the strategy ranks "
+            f"best): no row fits; give a budget of at least {first:,}"
+        )
+    if rows == len(order) and tokens < budget:
+        raise InputError(
+            f"token_budget {budget:,} is more than the {tokens:,} trainer tokens of all {rows:,} rows the strategy "
+            f"can take; give at most {tokens:,} (or train on the whole pool)"
+        )
+    return rows, tokens
+
+
+def trainer_tokens(dataset: Dataset, tokenizer, chat_template: str | None = None) -> int:
+    """The trainer tokens of every row of `dataset` (its `messages`), counted in batches: a subset's tokens in the
+    training data, as a token budget counts them (match_tokens gives one arm's to the others)."""
+    import numpy as np
+
+    return _count_in_order(dataset, np.arange(len(dataset)), None, tokenizer, chat_template)[1]
+
+
+def _count_in_order(dataset: Dataset, order: np.ndarray, budget: int | None, tokenizer, chat_template: str | None):
+    """(rows, tokens, the first row's tokens) of the longest prefix of `order` within `budget` (None: every row),
+    counted in batches that double in size, so that a small budget counts few rows."""
     import numpy as np
 
     from s2r_hf.core.columns import MESSAGES
@@ -560,30 +585,21 @@ def rows_within_budget(
 
     if MESSAGES not in dataset.column_names:
         raise ColumnError(
-            f"token_budget counts the tokens of {MESSAGES!r}, which is not a column; columns: {dataset.column_names}"
+            f"trainer tokens are counted on {MESSAGES!r}, which is not a column; columns: {dataset.column_names}"
         )
     conversations = dataset.select_columns([MESSAGES]).with_format("arrow")
-    taken_rows, taken_tokens, start, batch = 0, 0, 0, _FIRST_BUDGET_BATCH
+    taken_rows, taken_tokens, first, start, batch = 0, 0, 0, 0, _FIRST_BUDGET_BATCH
     while start < len(order):
         chunk = order[start : start + batch]
         counts = np.asarray(count_trainer_tokens(conversations[chunk][MESSAGES].to_pylist(), tokenizer, chat_template))
+        first = first or int(counts[0])
         running = taken_tokens + np.cumsum(counts)
-        fits = int(np.searchsorted(running, budget, side="right"))  # rows whose running total is <= budget
-        if fits < len(chunk):
-            if taken_rows + fits == 0:
-                raise InputError(
-                    f"token_budget {budget:,} is below the first row's {int(counts[0]):,} trainer tokens (the row the "
-                    f"strategy ranks best): no row fits; give a budget of at least {int(counts[0]):,}"
-                )
-            return taken_rows + fits, int(running[fits - 1]) if fits else taken_tokens
+        fits = len(chunk) if budget is None else int(np.searchsorted(running, budget, side="right"))
+        if fits < len(chunk):  # the row after these would take the total past the budget: stop here
+            return taken_rows + fits, int(running[fits - 1]) if fits else taken_tokens, first
         taken_rows, taken_tokens = taken_rows + len(chunk), int(running[-1])
         start, batch = start + len(chunk), min(2 * batch, _LAST_BUDGET_BATCH)
-    if taken_tokens < budget:
-        raise InputError(
-            f"token_budget {budget:,} is more than the {taken_tokens:,} trainer tokens of all {taken_rows:,} rows the "
-            f"strategy can take; give at most {taken_tokens:,} (or train on the whole pool)"
-        )
-    return taken_rows, taken_tokens
+    return taken_rows, taken_tokens, first
 
 
 def _budget_size(base: Dataset, config: SelectConfig, ranks, tokenizer, chat_template) -> tuple[int, int]:

@@ -185,7 +185,8 @@ def subset_card_block(source: str, kind: str) -> dict[str, Any] | None:
 
 def selection_of_card_block(block: dict[str, Any]) -> dict[str, Any]:
     """The selection a subset card's `s2r` block describes, in the shape of a selection report (plus `pool`)."""
-    keys = ("strategy", "rows", "pool_rows", "ratio", "k", "weight", "seed", "group_column", "rule")
+    keys = ("strategy", "rows", "pool_rows", "ratio", "k", "weight", "seed", "group_column", "rule", "token_budget",
+            "tokens_taken", "tokenizer")  # fmt: skip
     selection = {key: block.get(key) for key in keys}
     pool = block.get("pool") if isinstance(block.get("pool"), dict) else {}
     selection["pool"] = pool.get("name") or pool.get("source")
