@@ -207,6 +207,9 @@ def made_with(arm_dir: Path, configured: dict[str, Any]) -> dict[str, Any]:
     selection = (select.get("settings") or {}).get("selection") if select is not None else None
     if not isinstance(selection, dict):
         return configured
+    budget = (select.get("summary") or {}).get("token_budget")
+    if selection.get("token_budget", 0) is None and budget is not None:  # match_tokens: the budget it was given
+        selection = {**selection, "token_budget": budget}
     try:
         return describe_selection(SelectConfig(**selection))
     except (InputError, OptionTypeError, TypeError, ValueError):

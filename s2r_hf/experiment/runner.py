@@ -123,11 +123,14 @@ def _run_experiment(
     chosen = select_steps(planning, only=only, step=step)
     check_output(config)
     statuses = {planned.id: step_status(planned) for planned in chosen}
-    if step is not None:  # a step run alone (a scheduler's job): what it needs must be done already
-        by_id = {candidate.id: candidate for candidate in experiment_steps(planning)}
-        for planned in chosen:
-            if not statuses[planned.id].done:
-                _check_needs(planned, by_id, how_to_run)
+    by_id = {candidate.id: candidate for candidate in experiment_steps(planning)}
+    chosen_ids = {planned.id for planned in chosen}
+    for planned in chosen:
+        if statuses[planned.id].done:
+            continue
+        # What a step needs and this run does not make first must be done already: with --step, the step before it
+        # (a scheduler's job runs one step); with --only, another arm's step (match_tokens' reference subset).
+        _check_needs(planned, by_id, how_to_run, outside=chosen_ids)
     # Every input of the steps that will run (models, benchmarks, the pool's source, the training options, lighteval),
     # checked in one pass before any step: each problem one line, nothing written (s2r_hf.experiment.preflight).
     check_step_inputs(config, [planned for planned in chosen if not statuses[planned.id].done], missing_data)
@@ -247,9 +250,14 @@ def select_steps(config: ExperimentConfig, *, only: Sequence[str] | None, step: 
     return chosen
 
 
-def _check_needs(planned: Step, by_id: dict[str, Step], how_to_run: Callable[[Step], str]) -> None:
-    """With --step, a step runs alone: what it needs must already be up to date (the scheduler's dependencies)."""
+def _check_needs(
+    planned: Step, by_id: dict[str, Step], how_to_run: Callable[[Step], str], outside: set[str] | None = None
+) -> None:
+    """With --step, a step runs alone: what it needs must already be up to date (the scheduler's dependencies).
+    `outside`: the steps of this run; only the needs outside them are checked (they will not run before it)."""
     for need in planned.needs:
+        if outside is not None and need in outside:
+            continue
         status = step_status(by_id[need])
         if not status.done:
             raise InputError(
