@@ -515,7 +515,9 @@ def _chosen_rows_capped(dataset: Dataset, config: SelectConfig, k: int, ranks: d
 
 # -- the token budget --------------------------------------------------------------------------------------------------
 
-_FIRST_BUDGET_BATCH = 256  # rows counted in the first batch; each next batch doubles, up to the last
+# Rows counted in the first batch of a token budget; each next batch is sized to what the budget still holds at the
+# rows' mean count so far (a tenth more, so that one more batch rarely remains), within these bounds.
+_FIRST_BUDGET_BATCH = 64
 _LAST_BUDGET_BATCH = 8192
 
 
@@ -577,7 +579,7 @@ def trainer_tokens(dataset: Dataset, tokenizer, chat_template: str | None = None
 
 def _count_in_order(dataset: Dataset, order: np.ndarray, budget: int | None, tokenizer, chat_template: str | None):
     """(rows, tokens, the first row's tokens) of the longest prefix of `order` within `budget` (None: every row),
-    counted in batches that double in size, so that a small budget counts few rows."""
+    counted in batches sized to the rows the budget still holds, so that few rows past it are counted."""
     import numpy as np
 
     from s2r_hf.core.columns import MESSAGES
@@ -598,7 +600,12 @@ def _count_in_order(dataset: Dataset, order: np.ndarray, budget: int | None, tok
         if fits < len(chunk):  # the row after these would take the total past the budget: stop here
             return taken_rows + fits, int(running[fits - 1]) if fits else taken_tokens, first
         taken_rows, taken_tokens = taken_rows + len(chunk), int(running[-1])
-        start, batch = start + len(chunk), min(2 * batch, _LAST_BUDGET_BATCH)
+        start = start + len(chunk)
+        if budget is None:
+            batch = _LAST_BUDGET_BATCH
+        else:
+            expected = (budget - taken_tokens) / max(taken_tokens / taken_rows, 1.0)
+            batch = int(min(max(1.1 * expected + 1, _FIRST_BUDGET_BATCH), _LAST_BUDGET_BATCH))
     return taken_rows, taken_tokens, first
 
 

@@ -101,7 +101,7 @@ def test_token_budget_counts_in_batches_across_batch_boundaries(tokenizer, monke
 
     import s2r_hf.selection as selection
 
-    monkeypatch.setattr(selection, "_FIRST_BUDGET_BATCH", 2)
+    monkeypatch.setattr(selection, "_FIRST_BUDGET_BATCH", 1)
     monkeypatch.setattr(selection, "_LAST_BUDGET_BATCH", 3)
     conversations = [_conversation(str(index), index % 5 + 1) for index in range(11)]
     data = Dataset.from_dict({MESSAGES: conversations})

@@ -154,6 +154,8 @@ def describe_selection(config) -> dict[str, Any]:
         described.pop("seed")
     if config.strategy != "diverse":
         described.pop("group_column")
+    if config.token_budget is None:
+        described.pop("token_budget")
     return described
 
 

@@ -179,7 +179,7 @@ def write_provenance(output_dir: str | os.PathLike, record: dict[str, Any]) -> P
     The record goes through the one rule for secrets first (`s2r_hf.core.redaction.redact`): whatever option or value
     carried a token into it, the file and the card hold `REDACTED`.
     """
-    record = redact(record)
+    record = upgrade_token_keys(redact(record))  # a record built by an earlier version's code: today's token names
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = write_json_atomically(folder / PROVENANCE_FILE, record, default=str)
