@@ -9,8 +9,9 @@ process held just before selecting ("extra peak RSS") is its own. Both must pick
     python benchmarks/bench_selection.py            # 1,000,000 rows
     python benchmarks/bench_selection.py --rows 200000
 
-Then the token budget (`select(..., token_budget=N, tokenizer=...)`) on --budget-rows synthetic conversations of a few
-thousand characters each, with a byte-level BPE tokenizer trained here (nothing can be downloaded), the budget a share
+Then the token budget (`select(..., token_budget=N, tokenizer=...)`) on --budget-rows conversations (the real long-CoT
+pool of ../shared/data repeated, or synthetic ones where it is absent), with a byte-level BPE tokenizer trained here on
+them (nothing can be downloaded), the budget a share
 (--budget-share) of the pool's trainer tokens: ours counts the rows in the joint order with one batched chat-template
 call per batch; the naive way calls `apply_chat_template` on one row at a time, in the same order, until the budget is
 reached. Both must take the same rows.
@@ -102,12 +103,30 @@ def child(way: str, path: str, ratio: float, weight: float) -> None:
     print(json.dumps({"seconds": seconds, "extra_peak_mb": peak_rss_mb() - before, "ids": list(ids)}))
 
 
+REAL_POOL = Path(__file__).resolve().parents[2] / "shared" / "data" / "pools" / "limo-r1distill-qwen32b" / "train.jsonl"
+
+
 def build_conversations(rows: int, seed: int = 0):
-    """A scored pool of `rows` conversations: a question and a reasoning trace of a few thousand characters."""
+    """A scored pool of `rows` conversations: the real long-CoT pool's (../shared/data, 291 traces of ~9k characters)
+    repeated, where it is present; synthetic traces of a few thousand characters otherwise."""
     import numpy as np
     from datasets import Dataset
 
     rng = np.random.default_rng(seed)
+    if REAL_POOL.exists():
+        real = [json.loads(line) for line in REAL_POOL.read_text(encoding="utf-8").splitlines()]
+        picked = [real[index % len(real)] for index in range(rows)]
+        return Dataset.from_dict(
+            {
+                "s2r_id": [f"row-{index:08d}" for index in range(rows)],
+                "messages": [
+                    [{"role": "user", "content": row["question"]}, {"role": "assistant", "content": row["solution"]}]
+                    for row in picked
+                ],
+                "s2r_difficulty": rng.choice([0.0, 0.25, 0.5, 0.75, 1.0], size=rows),
+                "s2r_trace_length": [len(row["solution"]) for row in picked],
+            }
+        )
     words = ["so", "the", "sum", "is", "then", "Wait,", "let", "x", "equal", "we", "check", "again", "thus", "="]
     words += ["+", "2", "3", "7", "squared", "root", "of", "factor", "prime", "answer", "boxed", "Alternatively,"]
     lengths = np.round(rng.lognormal(mean=6.0, sigma=0.6, size=rows)).astype(int) + 20  # words per trace
@@ -158,7 +177,9 @@ def token_budget_benchmark(rows: int, share: float, vocab_size: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sample = (messages[-1]["content"] for messages in pool.select(range(min(rows, 2000)))["messages"])
         tokenizer = build_tokenizer(sample, Path(tmp) / "tok", vocab_size=vocab_size)
-    budget = max(1, int(share * trainer_tokens(pool, tokenizer)))
+    # The pool's tokens, estimated from a sample of its rows (counting all of them would take longer than the runs).
+    sample_rows = min(rows, 1000)
+    budget = max(1, int(share * trainer_tokens(pool.select(range(sample_rows)), tokenizer) * rows / sample_rows))
     start = time.perf_counter()
     ours = s2r_hf.select(pool, token_budget=budget, tokenizer=tokenizer)["s2r_id"]
     ours_seconds = time.perf_counter() - start
@@ -167,7 +188,7 @@ def token_budget_benchmark(rows: int, share: float, vocab_size: int) -> None:
     naive_seconds = time.perf_counter() - start
     print(
         f"\ntoken budget of {share:.0%} of the trainer tokens of {rows:,} conversations ({budget:,} tokens, joint "
-        f"order), BPE vocabulary {len(tokenizer):,}"
+        f"order), BPE vocabulary {len(tokenizer):,}, {'real' if REAL_POOL.exists() else 'synthetic'} traces"
     )
     print(f"{'way':<46}{'seconds':>9}{'rows taken':>12}")
     print(f"{'select(token_budget=N) (batched chat template)':<46}{ours_seconds:>9.2f}{len(ours):>12,}")

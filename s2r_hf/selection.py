@@ -611,9 +611,15 @@ def _count_in_order(dataset: Dataset, order: np.ndarray, budget: int | None, tok
 
 def _budget_size(base: Dataset, config: SelectConfig, ranks, tokenizer, chat_template) -> tuple[int, int]:
     """(k, tokens) of a token budget: the rows the strategy takes, in its order, while the tokens stay within it."""
+    import numpy as np
+
     order, _ = _chosen_rows(base, config, len(base), ranks)
     if config.max_per_cluster is not None:
-        order = order[_within_cluster_cap(base, config, order)]
+        # The order the capped selection takes its rows in (_chosen_rows_capped): the strategy's own, among the rows
+        # within the cap (for random, a draw among those rows, not the pool's).
+        allowed = np.sort(order[_within_cluster_cap(base, config, order)])
+        inner, _ = _chosen_rows(base.select(allowed), config, len(allowed), {n: v[allowed] for n, v in ranks.items()})
+        order = allowed[inner]
     return rows_within_budget(base, order, config.token_budget, tokenizer, chat_template)
 
 

@@ -153,3 +153,20 @@ def test_token_budget_above_the_pool_is_refused(pool, tokenizer):
 def test_token_budget_without_a_tokenizer_is_refused(pool):
     with pytest.raises(InputError, match="token_budget counts the tokens the trainer will see"):
         select(pool, token_budget=10)
+
+
+@pytest.mark.parametrize("strategy", ["joint", "longest", "hardest", "random"])
+def test_token_budget_tokens_taken_are_the_subset_tokens_with_and_without_a_cluster_cap(pool, tokenizer, strategy):
+    total = sum(tokens_by_id(tokenizer, pool).values())
+    for cap in (None, 1):
+        for budget in (total // 3, total // 2, (2 * total) // 3):
+            try:
+                subset, report = select_with_report(
+                    pool, SelectConfig(token_budget=budget, strategy=strategy, max_per_cluster=cap), tokenizer=tokenizer
+                )
+            except InputError:
+                continue  # a budget below the first row of this order, or above what the cap leaves
+            taken = sum(independent_tokens(tokenizer, subset[MESSAGES]))
+            assert report.tokens_taken == taken <= budget
+            within_cap = select(pool, k=6 if cap is None else 5, strategy=strategy, max_per_cluster=cap)
+            assert subset[ID] == within_cap[ID][: len(subset)]  # a prefix of the (capped) order

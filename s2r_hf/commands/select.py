@@ -70,6 +70,14 @@ def run(args: argparse.Namespace) -> int:
         tokenizer=tokenizer,
     )
     print(subset_summary(pool, subset, config))
+    if config.token_budget is not None:
+        from s2r_hf.core.folders import read_card_metadata
+
+        s2r = read_card_metadata(args.output)["s2r"]
+        print(
+            f"\ntrainer tokens: {s2r['tokens_taken']:,} within the budget of {config.token_budget:,} "
+            f"(the chat template of {s2r['tokenizer']})"
+        )
     print(f"\nsubset written to {shown_path(args.output)}")
     print(next_after_subset(args.scored, args.output))
     return 0

@@ -21,7 +21,9 @@ def independent_tokens(tokenizer, conversations) -> list[int]:
     return [len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in texts]
 
 
-def test_select_token_budget_writes_the_subset_and_its_card(demo_output, tiny_tokenizer_dir, tokenizer, tmp_path):
+def test_select_token_budget_writes_the_subset_and_its_card(
+    demo_output, tiny_tokenizer_dir, tokenizer, tmp_path, capsys
+):
     scored = demo_output / "openr1-synthetic-scored"
     ranked = load_dataset(str(demo_output / "openr1-select20"), split="train")  # the joint order, best first
     counts = independent_tokens(tokenizer, ranked[MESSAGES])
@@ -38,6 +40,8 @@ def test_select_token_budget_writes_the_subset_and_its_card(demo_output, tiny_to
         str(tiny_tokenizer_dir),
     ]
     assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert f"trainer tokens: {sum(counts[:5]):,} within the budget of {budget:,}" in printed
     subset = load_dataset(str(out), split="train")
     assert subset["s2r_id"] == ranked["s2r_id"][:5]
     assert sum(independent_tokens(tokenizer, subset[MESSAGES])) == sum(counts[:5])

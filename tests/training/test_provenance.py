@@ -89,3 +89,16 @@ def test_a_training_record_written_before_the_two_token_names_is_read_with_them(
     card = write_model_card(tmp_path, record).read_text(encoding="utf-8")
     assert "3 examples holding 120 tokens (tokens in the training data" in card
     assert "| 2 | 1.00 | 80 | 1.5 | 53.3 | 1 |" in card
+
+
+def test_the_model_card_names_a_token_budget_selection(tmp_path):
+    from s2r_hf.training.provenance import write_model_card
+
+    sft = {"max_length": 64, "rows_in": 4, "rows_kept": 4, "rows_removed": 0, "tokens_in": 190, "tokens_kept": 190,
+           "tokens_removed": 0, "longest_kept": 50, "longest_removed": None}  # fmt: skip
+    selection = {"strategy": "random", "rows": 4, "pool_rows": 40, "ratio": None, "k": None, "weight": None,
+                 "token_budget": 5000, "tokens_taken": 4990}  # fmt: skip
+    data = data_record(source="s", kind="folder", selection=selection, selected_by="s2r select (the subset's card)",
+                       sft_report=sft, pool_tokens=None)  # fmt: skip
+    card = write_model_card(tmp_path, new_record(base_model="m", data=data, name="b", recipe={})).read_text()
+    assert "strategy `random`, token budget 5,000: 4 of 40 pool rows." in card
