@@ -208,3 +208,21 @@ def test_results_written_before_the_two_token_names_show_training_tokens_as_trai
     assert read_results(old)["model"] == {"name": "old-run", "trained_tokens": 4321, "data_tokens": None}
     lines = compare_results([old]).markdown.splitlines()
     assert lines[2] == "| old run | - | 4,321 | 50.0 |"
+
+
+def test_a_model_folder_gives_its_two_token_counts_to_the_results(tmp_path, tiny_model_dir):
+    """`model_identity` of a training output folder: trained tokens from the trainer's state, data tokens from the
+    training record (an old one, with data.tokens_trained, too); a given count wins."""
+    import shutil
+
+    from s2r_hf.evaluation.runner import EvaluationConfig, model_identity
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / "trainer_state.json").write_text(json.dumps({"num_input_tokens_seen": 6301, "global_step": 8}))
+    record = {"kind": "s2r_training", "data": {"tokens_trained": 82568}, "training": {"tokens": 6301}}
+    (folder / "s2r_training.json").write_text(json.dumps(record))
+    identity = model_identity(str(folder), EvaluationConfig(tasks="math500"))
+    assert (identity["data_tokens"], identity["trained_tokens"]) == (82568, 6301)
+    given = model_identity(str(folder), EvaluationConfig(tasks="math500", data_tokens=5, trained_tokens=7))
+    assert (given["data_tokens"], given["trained_tokens"]) == (5, 7)
