@@ -70,5 +70,6 @@ bench: install
 	$(PYTHON) benchmarks/bench_training.py
 	$(PYTHON) benchmarks/bench_evaluation.py
 	$(PYTHON) benchmarks/bench_hygiene.py
+	$(PYTHON) benchmarks/bench_decontamination.py
 	$(PYTHON) benchmarks/bench_report.py
 	$(PYTHON) benchmarks/bench_experiment.py

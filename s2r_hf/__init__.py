@@ -84,6 +84,8 @@ _PUBLIC = {
     "drop_near_duplicates": "s2r_hf.selection",
     "publish_model": "s2r_hf.training.publish",
     "gather_collection": "s2r_hf.hub.collections",
+    "verify_subset": "s2r_hf.outputs.verify",
+    "VerificationReport": "s2r_hf.outputs.verify",
 }
 
 __all__ = ["__version__", *_PUBLIC]
@@ -139,6 +141,7 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.outputs.inspect import write_report
     from s2r_hf.outputs.plots import plot_distributions
     from s2r_hf.outputs.pool_report import describe_pool
+    from s2r_hf.outputs.verify import VerificationReport, verify_subset
     from s2r_hf.pipeline.builder import Select2ReasonBuilder
     from s2r_hf.pipeline.score import ScoreConfig, score_pool
     from s2r_hf.pool.adapter_base import PoolReport

@@ -23,6 +23,7 @@ COMMANDS = (
     "s2r_hf.commands.demo",
     "s2r_hf.commands.train_judge",
     "s2r_hf.commands.publish",
+    "s2r_hf.commands.verify",
     "s2r_hf.commands.evaluate",
     "s2r_hf.commands.compare",
     "s2r_hf.commands.inspect",

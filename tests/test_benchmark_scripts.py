@@ -69,6 +69,7 @@ RUNS = {
     "selection": Run("bench_selection.py", "--rows 200 --budget-rows 300 --budget-vocab 300"),
     "length": Run("bench_length.py", "--rows 20 --vocab-size 300", ("pool",)),
     "hygiene": Run("bench_hygiene.py", "--rows 300 --naive-sample 60 --naive-pairs-sample 60", ("pool", "benchmarks")),
+    "decontamination": Run("bench_decontamination.py", "--per-benchmark 3 --misses 1", ("pool", "benchmarks")),
     "report": Run("bench_report.py", "--rows 200"),
     # The GPU modes where torch sees no CUDA device (hidden from it, so on a GPU machine too): one line saying so.
     **{
@@ -316,12 +317,28 @@ def test_bench_hygiene(benchmark_runs, real_pool_path, benchmark_paths):
     out = benchmark_runs.output("hygiene")
     counts = line_matching(out, r"300 questions; ([\d,]+) benchmark problems; (\d+) injected;")
     assert int(counts[2]) == 120  # 20 problems of each of the six benchmarks
-    line_matching(out, rf"speed-up: {NUMBER}x; same rows dropped on the sample: yes$")
-    caught = line_matching(out, r"dropped [\d,]+ rows; injected benchmark problems caught: (\d+)/(\d+)$")
-    assert caught[1] == caught[2] == "120"
+    for rule in ("coverage (n = 5)", "any-ngram (n = 8)"):  # each rule, side by side, checked against the naive loop
+        section = out.split(f"rule {rule}\n", 1)[1]
+        line_matching(section, rf"speed-up: {NUMBER}x; same rows dropped on the sample: yes$")
+        caught = line_matching(section, r"dropped [\d,]+ rows; injected benchmark problems caught: (\d+)/(\d+)$")
+        assert caught[1] == caught[2] == "120"
     assert "per benchmark: math500 " in out
     line_matching(out, rf"naive exact all-pairs Jaccard:\s+{NUMBER} s")
     line_matching(out, r"injected pairs: recall (?:[\d.]+|n/a) \(\d+/\d+\), precision (?:[\d.]+|n/a) \(\d+/\d+\)$")
+
+
+def test_bench_decontamination(benchmark_runs, real_pool_path, benchmark_paths):
+    out = benchmark_runs.output("decontamination")
+    split = line_matching(out, r"^real pool: 291 LIMO questions; benchmark problems injected: 18 in each of 7 forms "
+                          r"\((\d+) development, (\d+) held out\)$")  # fmt: skip
+    held_out = int(split[2])
+    assert int(split[1]) + held_out == 18 and held_out > 0
+    for form in ("verbatim", "re-spaced", "re-cased", "numbers changed", "wrapped"):  # the default catches them all
+        line_matching(out, rf"^  {form}\s+1\.000 \({held_out}/{held_out}\)\s+{NUMBER} \(\d+/{held_out}\)$")
+    line_matching(out, rf"^  paraphrase\s+{NUMBER} \(\d+/{held_out}\)\s+{NUMBER} \(\d+/{held_out}\)$")
+    # the whole real pool is measured at any size: the default keeps 288 of its 291 questions, open-r1's rule 202
+    line_matching(out, r"^  coverage   kept 288/291 \(0\.990\)$")
+    line_matching(out, r"^  any-ngram  kept 202/291 \(0\.694\)$")
 
 
 def test_bench_report(benchmark_runs):

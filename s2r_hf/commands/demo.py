@@ -87,7 +87,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"scored pool written to {shown_path(scored_dir)}\n")
     for name, select_config in configs.items():
         subset, _ = write_subset(
-            pool, pool_s2r, select_config, output / name, overwrite=args.overwrite, command=command, inputs=[scored_dir]
+            pool,
+            pool_s2r,
+            select_config,
+            output / name,
+            overwrite=args.overwrite,
+            command=command,
+            inputs=[scored_dir],
+            pool_folder=scored_dir,
         )
         print(subset_summary(pool, subset, select_config))
         print(f"subset written to {shown_path(output / name)}\n")

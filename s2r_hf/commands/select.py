@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         repo_id=args.repo_id,
         inputs=[args.scored],
         tokenizer=tokenizer,
+        pool_folder=args.scored,
     )
     print(subset_summary(pool, subset, config))
     if config.token_budget is not None:

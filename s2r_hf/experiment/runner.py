@@ -389,6 +389,7 @@ class _Context:
             repo_id=self._subset_repo(arm.name),
             inputs=[pool_dir(self.config)],
             tokenizer=tokenizer,
+            pool_folder=pool_dir(self.config),  # where `s2r verify` finds the pool
         )
         summary: dict[str, Any] = {"rows": len(subset), "pool_rows": len(pool)}
         if select_config.token_budget is not None:

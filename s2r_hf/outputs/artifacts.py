@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from s2r_hf._version import __version__
 from s2r_hf.core.cards import render_card
-from s2r_hf.core.columns import DIFFICULTY, TRACE_LENGTH
+from s2r_hf.core.columns import DIFFICULTY, ID, TRACE_LENGTH
+from s2r_hf.core.digests import ids_sha256, rows_sha256
 from s2r_hf.core.errors import InputError, OptionTypeError
 from s2r_hf.core.folders import check_writable, load_dataset_folder, read_card_metadata, write_dataset_folder
 from s2r_hf.core.rows import arrow_column
@@ -125,6 +126,7 @@ def write_subset(
     repo_id: str | None = None,
     inputs: Iterable[str | os.PathLike | None] = (),
     tokenizer=None,
+    pool_folder: str | os.PathLike | None = None,
 ) -> tuple[Dataset, Path]:
     """Select from a scored pool and write the subset folder with its card. Returns the subset and the folder.
 
@@ -132,7 +134,9 @@ def write_subset(
     by default the tokenizer the pool's lengths were counted with (its card says which), if they were counted in tokens.
 
     `--overwrite` replaces only an earlier subset, never a scored pool, nor `inputs` (the scored pool's folder) or a
-    folder holding them; see `s2r_hf.core.folders.check_writable`.
+    folder holding them; see `s2r_hf.core.folders.check_writable`. `pool_folder`, the scored pool's folder, is recorded
+    relative to the subset's folder (a published card names no folder of the machine that wrote it) for `s2r verify`,
+    which looks for the pool there.
     """
     if not isinstance(config, SelectConfig):
         raise OptionTypeError(f"config must be a SelectConfig, got {type(config).__name__}; e.g. SelectConfig(k=100)")
@@ -157,6 +161,10 @@ def write_subset(
         "repo_hint": repo_id or f"s2r/{name}",
         "command": command,
         "plots": sorted(plots),
+        # What `s2r verify` checks the published rows against: the ids in order, and the rows themselves.
+        "ids_sha256": ids_sha256(arrow_column(subset, ID).to_pylist()),
+        "rows_sha256": rows_sha256(subset),
+        "pool_folder": _relative_path(pool_folder, output),
         "pool": pool_s2r,
     }
     metadata = _hub_metadata(s2r, pool_s2r, len(subset), f"{name} (Select2Reason {config.strategy} subset)")
@@ -176,6 +184,16 @@ def _pool_tokenizer(pool_s2r: dict[str, Any]) -> str:
             "were not counted with a tokenizer; give one (`s2r select --tokenizer MODEL`, or tokenizer=...)"
         )
     return str(length["tokenizer"])
+
+
+def _relative_path(path: str | os.PathLike | None, start: str | os.PathLike) -> str | None:
+    """`path` relative to the folder `start` (`../scored`), or None (no path, or one on another drive)."""
+    if path is None:
+        return None
+    try:
+        return Path(os.path.relpath(Path(path).resolve(), Path(start).resolve())).as_posix()
+    except ValueError:  # Windows: another drive has no relative path
+        return None
 
 
 def _distribution_plots(pool: Dataset, subset: Dataset, pool_s2r: dict[str, Any]) -> dict[str, bytes]:

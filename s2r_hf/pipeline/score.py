@@ -14,6 +14,7 @@ from s2r_hf._version import __version__
 from s2r_hf.core.errors import InputError, OptionTypeError
 from s2r_hf.core.options import check_choice, check_field_types, options_of
 from s2r_hf.core.rows import require_num_proc
+from s2r_hf.hygiene.decontaminate import DEFAULT_BOILERPLATE, DEFAULT_RULE, DEFAULT_THRESHOLD
 from s2r_hf.pipeline.hygiene import (
     check_hygiene_options,
     decontaminate_pool,
@@ -143,7 +144,7 @@ class ScoreConfig:
     # Pool hygiene (s2r_hf.hygiene): decontamination runs before scoring, near duplicates after it.
     decontaminate: str | None = field(
         default=None,
-        metadata={"help": "drop questions sharing an n-gram with these benchmarks: comma-separated names "
+        metadata={"help": "drop questions that copy a problem of these benchmarks: comma-separated names "
                           "(math500,aime24,aime25,amc23,minerva,olympiadbench) or all; read from the Hub unless "
                           "--benchmark-data gives a local file", "group": "hygiene"},
     )  # fmt: skip
@@ -152,9 +153,27 @@ class ScoreConfig:
         metadata={"help": "NAME=PATH: read benchmark NAME from a local file or folder (repeatable; in Python, "
                           "comma-separated)", "group": "hygiene", "cli": False},
     )  # fmt: skip
-    decontaminate_ngram: int = field(
-        default=8, metadata={"help": "words per n-gram of decontamination (at least 3)", "group": "hygiene"}
-    )
+    decontaminate_rule: str = field(
+        default=DEFAULT_RULE,
+        metadata={"help": "when a question counts as a copy of a benchmark problem: coverage (its shared n-grams "
+                          "cover at least --decontaminate-threshold of the problem's words; numbers masked, template "
+                          "n-grams left out) or any-ngram (one shared n-gram: open-r1's rule)", "group": "hygiene"},
+    )  # fmt: skip
+    decontaminate_ngram: int | None = field(
+        default=None,
+        metadata={"help": "words per n-gram of decontamination (at least 3; default: 5 for coverage, 8 for "
+                          "any-ngram)", "group": "hygiene"},
+    )  # fmt: skip
+    decontaminate_threshold: float = field(
+        default=DEFAULT_THRESHOLD,
+        metadata={"help": "coverage: the share of a benchmark problem's words, in (0, 1], that a question must "
+                          "cover to be dropped", "group": "hygiene"},
+    )  # fmt: skip
+    decontaminate_boilerplate: int = field(
+        default=DEFAULT_BOILERPLATE,
+        metadata={"help": "coverage: an n-gram found in this many benchmark problems or more is a template phrase "
+                          "and not counted (0: count every n-gram)", "group": "hygiene"},
+    )  # fmt: skip
     near_duplicates: str = field(
         default="off",
         metadata={"help": "near-duplicate questions (MinHash): off, cluster (add s2r_question_cluster, for "
@@ -276,8 +295,9 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
     """Build and score the pool. Returns it with the card metadata (`s2r` block) that says how it was made."""
     # Loaded here, not with the module: ScoreConfig builds the parser of `s2r score`, and `s2r --help` needs no pool
     # reader or scorer.
+    from s2r_hf.core.digests import rows_sha256
     from s2r_hf.pool.adapters import detect_adapter, make_adapter
-    from s2r_hf.pool.sources import describe_source, load_source
+    from s2r_hf.pool.sources import describe_source, load_source, source_identity
     from s2r_hf.signals.difficulty import add_rollout_difficulty_if_flagged, make_difficulty_scorer
     from s2r_hf.signals.length import add_trace_columns, describe_length, load_tokenizer
 
@@ -296,6 +316,7 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
 
     source_info = describe_source(config.source, config.config, config.split, config.revision)
     dataset = load_source(config.source, config.config, config.split, config.revision)
+    source_block = {**source_info.describe(), **source_identity(config.source, dataset)}
     adapter_name = detect_adapter(dataset.column_names) if config.adapter == "auto" else config.adapter
     adapter = make_adapter(adapter_name, **config.adapter_options(adapter_name))
     pool, report = adapter.adapt(dataset, num_proc=config.num_proc)
@@ -322,7 +343,7 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
         "version": __version__,
         "synthetic": config.synthetic,
         "license": config.license,
-        "source": source_info.describe(),
+        "source": source_block,
         "adapter": {"name": report.adapter, "mode": report.mode, **report.options},
         "rows_in": report.rows_in,
         "rows": report.rows,
@@ -331,7 +352,17 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
         "difficulty": scorer.describe(),
         **({"rollout_difficulty": rollout} if rollout else {}),
         "command": command,
+        # Every setting but the source (recorded above): `s2r verify --pool SOURCE` scores it again the same way.
+        "settings": score_settings(config),
     }
     if hygiene:
         metadata.update(rows=len(pool), dropped={**report.dropped, **hygiene_drops(hygiene)}, hygiene=hygiene)
+    metadata["rows_sha256"] = rows_sha256(pool)  # the scored rows themselves: s2r verify tells a changed pool by it
     return pool, metadata
+
+
+def score_settings(config: ScoreConfig) -> dict[str, Any]:
+    """The settings of a ScoreConfig as its card records them: every field but `source`, nested configs as dicts."""
+    settings = asdict(config)
+    settings.pop("source")
+    return settings

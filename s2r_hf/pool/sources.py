@@ -11,6 +11,7 @@ import gzip
 import logging
 import lzma
 import os
+import re
 import zlib
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -84,11 +85,34 @@ def load_source(
     """
     from s2r_hf.core.lineage import note_lineage
 
-    dataset = _load_source(source, config, split, revision)
-    return note_lineage(dataset, source=describe_source(source, config, split, revision).describe())
+    dataset, commit = _load_source(source, config, split, revision)
+    described = describe_source(source, config, split, revision).describe()
+    if commit is not None:
+        described["commit"] = commit  # the revision resolved: what a branch name pointed at when the rows were read
+    return note_lineage(dataset, source=described)
 
 
-def _load_source(source: str | os.PathLike, config: str | None, split: str, revision: str | None) -> Dataset:
+def source_identity(source: str | os.PathLike, dataset: Dataset) -> dict[str, str]:
+    """What identifies the data a source held when it was read: `{"commit": ...}` for a Hub dataset (the commit its
+    revision resolved to, as `load_source` noted it), `{"sha256": ...}` for a local file or folder (its files' bytes,
+    s2r_hf.core.digests.files_sha256), {} when neither is known (a Hub dataset read offline from an old cache)."""
+    from s2r_hf.core.digests import files_sha256
+    from s2r_hf.core.folders import source_files
+    from s2r_hf.core.lineage import read_lineage
+
+    path = Path(source).expanduser()
+    if path.is_file():
+        return {"sha256": files_sha256([path])}
+    if path.is_dir():
+        return {"sha256": files_sha256(source_files(path), root=path)}
+    commit = (read_lineage(dataset).get("source") or {}).get("commit")
+    return {"commit": commit} if commit else {}
+
+
+def _load_source(
+    source: str | os.PathLike, config: str | None, split: str, revision: str | None
+) -> tuple[Dataset, str | None]:
+    """The rows, and for a Hub dataset the commit they were read at (None for a local source)."""
     import datasets
     import pyarrow as pa
 
@@ -99,18 +123,18 @@ def _load_source(source: str | os.PathLike, config: str | None, split: str, revi
             builder_name = _readable_file_builder(path, source)
             _require_rows_in_file(path, builder_name)
             builder = datasets.load_dataset_builder(builder_name, data_files=str(path))
-            return _require_utf8(_build(builder, split, str(source)), str(source))
+            return _require_utf8(_build(builder, split, str(source)), str(source)), None
         if info.kind == "folder":
             path = Path(source).expanduser()
             if (path / "state.json").is_file() and (path / "dataset_info.json").is_file():
-                return datasets.load_from_disk(str(path))  # written by Dataset.save_to_disk
+                return datasets.load_from_disk(str(path)), None  # written by Dataset.save_to_disk
             # Read as the folder's data files, not as `load_dataset(folder)`: that may cache by the folder's name alone.
             from datasets.data_files import EmptyDatasetError
 
             from s2r_hf.core.folders import load_folder
 
             try:
-                return _require_utf8(load_folder(path, config, split), str(source))
+                return _require_utf8(load_folder(path, config, split), str(source)), None
             except EmptyDatasetError as err:
                 raise InputError(
                     f"the folder {str(source)!r} holds no data files datasets can read; put the pool's "
@@ -265,10 +289,25 @@ def _build(builder, split: str, name: str) -> Dataset:
     return dataset
 
 
-def _load_hub(repo_id: str, config: str | None, split: str, revision: str | None) -> Dataset:
-    """A Hub dataset, with its config and split checked before anything is downloaded."""
+def _load_hub(repo_id: str, config: str | None, split: str, revision: str | None) -> tuple[Dataset, str | None]:
+    """A Hub dataset, with its config and split checked before anything is downloaded, and the commit read."""
     with _hub_dataset_errors(repo_id, revision):
-        return _build(_hub_builder(repo_id, config, split, revision), split, repo_id)
+        builder = _hub_builder(repo_id, config, split, revision)
+        return _build(builder, split, repo_id), _builder_commit(builder)
+
+
+# datasets names a Hub data file by the commit its revision resolved to: hf://datasets/org/name@<commit>/path
+_COMMIT_IN_URL = re.compile(r"@([0-9a-f]{40})/")
+
+
+def _builder_commit(builder) -> str | None:
+    """The commit a Hub dataset's builder reads its data files at (from their URLs; no request), or None."""
+    for files in (builder.config.data_files or {}).values():
+        for file in files:
+            found = _COMMIT_IN_URL.search(str(file))
+            if found:
+                return found.group(1)
+    return None
 
 
 def _hub_builder(repo_id: str, config: str | None, split: str, revision: str | None):
@@ -345,3 +384,51 @@ def _endpoint() -> str:
     from huggingface_hub import constants
 
     return constants.ENDPOINT
+
+
+def fetch_dataset_repo(
+    repo_id: str, revision: str | None = None, *, token: str | None = None, patterns: list[str] | None = None
+) -> tuple[Path, str]:
+    """(local folder, commit) of a Hub dataset repo as it is at `revision` (default: its default branch), downloaded
+    into the Hugging Face cache (only the files matching `patterns`, when given; offline: the cached copy).
+
+    A repo or revision that does not exist is a SourceNotFoundError, a Hub that cannot be reached a
+    HubUnreachableError, as for `load_source`.
+    """
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        HFValidationError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    at = _hub_name(repo_id, revision)
+    try:
+        folder = snapshot_download(
+            repo_id, repo_type="dataset", revision=revision, token=token, allow_patterns=patterns
+        )
+    except HFValidationError as err:
+        raise InputError(f"{repo_id!r} is not a Hub repo id ({err}); give org/name") from None
+    except RevisionNotFoundError as err:
+        raise SourceNotFoundError(
+            f"the Hub dataset {repo_id!r} has no revision {revision!r}; give a branch, tag or commit it has"
+        ) from err
+    except (RepositoryNotFoundError, GatedRepoError) as err:
+        raise SourceNotFoundError(
+            f"there is no Hub dataset {at} at {_endpoint()} that this token can read; check the id, and for a private "
+            "or gated repo log in (hf auth login) or set HF_TOKEN"
+        ) from err
+    except (LocalEntryNotFoundError, HfHubHTTPError, *transport_errors()) as err:
+        if _offline():
+            what = "offline mode is on (HF_HUB_OFFLINE=1) and it is not in the local cache"
+        else:
+            what = f"the Hub at {_endpoint()} could not be reached or failed ({_root_cause(err)})"
+        raise HubUnreachableError(
+            f"cannot download the Hub dataset {at}: {what}. Check the network (or HF_ENDPOINT), unset HF_HUB_OFFLINE, "
+            "or pass a local copy (a folder) instead"
+        ) from err
+    # The snapshot folder is named by the commit it holds.
+    return Path(folder), Path(folder).name

@@ -51,6 +51,9 @@ def test_select_token_budget_writes_the_subset_and_its_card(
     card = (out / "README.md").read_text(encoding="utf-8")
     assert f"| token budget | {budget:,} trainer tokens" in card
     assert f"| tokens taken | {sum(counts[:5]):,} " in card
+    # `s2r verify` selects again from the card's settings, counting with the tokenizer it names.
+    assert main(["verify", str(out)]) == 0, capsys.readouterr().err
+    assert f"token budget {budget:,}" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
