@@ -165,3 +165,12 @@ def test_match_tokens_selects_every_arm_within_the_reference_subset_tokens(demo_
     assert rows["joint"]["token_budget"] is None and rows["joint"]["ratio"] == 0.1
     # The same run again: every select is up to date.
     assert run_experiment(config, step="select").ran == []
+
+
+def test_match_tokens_from_the_command_line_on_a_shipped_example():
+    from s2r_hf.experiment.config import load_experiment
+
+    config = load_experiment("tiny-cpu", ["match_tokens=joint", "arms.random.ratio=null"])
+    assert [(arm.name, arm.matched_to) for arm in config.arms] == [("full", None), ("random", "joint"), ("joint", None)]
+    with pytest.raises(InputError, match=r"arm 'random' gives ratio 0\.1, but match_tokens: joint"):
+        load_experiment("tiny-cpu", ["match_tokens=joint"])
