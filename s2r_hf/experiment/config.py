@@ -344,8 +344,8 @@ class ExperimentConfig:
             if sizes:
                 raise InputError(
                     f"arm {arm.name!r} gives {sizes[0]} {getattr(arm, sizes[0])}, but match_tokens: {reference} sizes "
-                    f"it by the tokens of {reference!r}'s subset; drop {sizes[0]} from arm {arm.name!r}, or drop "
-                    "match_tokens"
+                    f"it by the tokens of the subset of arm {reference!r}; drop {sizes[0]} from arm {arm.name!r}, or "
+                    "drop match_tokens"
                 )
             try:
                 arm.select_config(token_budget=1)  # the arm's options, with a budget: diverse, say, takes none

@@ -97,8 +97,8 @@ def test_match_tokens_the_report_settings_name_the_reference():
         ({"match_tokens": "full"}, "match_tokens 'full' names the full arm, which trains on the whole pool"),
         (
             {"arms.random.ratio": 0.1},
-            "arm 'random' gives ratio 0.1, but match_tokens: joint sizes it by the tokens of 'joint''s subset; drop "
-            "ratio from arm 'random'",
+            "arm 'random' gives ratio 0.1, but match_tokens: joint sizes it by the tokens of the subset of arm "
+            "'joint'; drop ratio from arm 'random'",
         ),
         ({"arms.longest.token_budget": 5000}, "arm 'longest' gives token_budget 5000, but match_tokens: joint"),
         (
