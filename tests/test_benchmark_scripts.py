@@ -67,7 +67,7 @@ RUNS = {
     ),
     "evaluation": Run("bench_evaluation.py", "--per-benchmark 1", ("benchmarks",)),
     "grader": Run("bench_grader.py", "--samples 1 --problems 2", ("benchmarks",)),
-    "selection": Run("bench_selection.py", "--rows 200"),
+    "selection": Run("bench_selection.py", "--rows 200 --budget-rows 300 --budget-vocab 300"),
     "length": Run("bench_length.py", "--rows 20 --vocab-size 300", ("pool",)),
     "hygiene": Run("bench_hygiene.py", "--rows 300 --naive-sample 60 --naive-pairs-sample 60", ("pool", "benchmarks")),
     "decontamination": Run("bench_decontamination.py", "--per-benchmark 3 --misses 1", ("pool", "benchmarks")),
@@ -310,6 +310,12 @@ def test_bench_selection(benchmark_runs):
     naive = line_matching(out, rf"naive \(list of dicts \+ sorted\)\s+({NUMBER})\s+({NUMBER})$")
     assert number(ours[1]) > 0 and number(naive[1]) >= 0
     line_matching(out, rf"speed-up: {NUMBER}x   same ids selected: True$")
+    assert re.search(r"^token budget of 10% of the trainer tokens of 300 conversations \([\d,]+ tokens, joint order\), "
+                     r"BPE vocabulary [\d,]+, (real|synthetic) traces$", out, re.MULTILINE)  # fmt: skip
+    ours = line_matching(out, rf"select\(token_budget=N\) \(batched chat template\)\s+({NUMBER})\s+({NUMBER})$")
+    naive = line_matching(out, rf"row by row \(apply_chat_template per row\)\s+({NUMBER})\s+({NUMBER})$")
+    assert number(ours[2]) == number(naive[2]) > 0  # the same number of rows within the budget
+    line_matching(out, rf"speed-up: {NUMBER}x   same rows taken: True$")
 
 
 def test_bench_length(benchmark_runs, real_pool_path):
