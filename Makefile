@@ -69,6 +69,8 @@ bench: install
 	$(PYTHON) benchmarks/bench_judge.py
 	$(PYTHON) benchmarks/bench_training.py
 	$(PYTHON) benchmarks/bench_evaluation.py
+	$(PYTHON) benchmarks/bench_grader.py
 	$(PYTHON) benchmarks/bench_hygiene.py
+	$(PYTHON) benchmarks/bench_decontamination.py
 	$(PYTHON) benchmarks/bench_report.py
 	$(PYTHON) benchmarks/bench_experiment.py

@@ -3,7 +3,7 @@
 CPU (default): the gold answers of the real benchmarks (../shared/data/benchmarks), written as a model writes a final
 answer in several equivalent spellings (the boxed gold, `27.0` for `27`, `\\dfrac` for `\\frac`, a decimal for a simple
 fraction, spaces), graded two ways in one run:
-- ours: `grade_answer` (lighteval's math extractive match: the last \\boxed{}, symbolic and numeric equivalence);
+- ours: `grade_answer` (s2r_hf.answers: the last \\boxed{}, structural, symbolic and numeric equivalence);
 - naive: string equality of the last \\boxed{} content with the gold, whitespace removed.
 Reports completions/s of each, the ratio, and the share of equivalent spellings each accepts (and of wrong answers
 each rejects).

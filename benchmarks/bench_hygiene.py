@@ -8,8 +8,10 @@ one is three random 12-20 word spans of different pool questions, its numbers re
   Jaccard of its 3-word shingle sets is at least 0.8 (most 1-word edits; no 6-word edit). Precision and recall are
   over these injected pairs.
 
-Decontamination is compared with the naive loop (for every pool question, intersect its n-gram set with each benchmark
-problem's), timed on a sample and extrapolated, as it would take hours on the whole pool. Near-duplicate clustering is
+Decontamination, under each rule side by side (the default `coverage` and open-r1's `any-ngram`), is compared with the
+naive loop (every pool question against every benchmark problem, the rule written out pair by pair), timed on a
+sample and extrapolated, as it would take hours on the whole pool; both must drop the same rows of the sample.
+Near-duplicate clustering is
 compared with the naive exact all-pairs Jaccard, likewise timed on a sample and extrapolated. Peak memory is the
 process's resident high-water mark above what it held just before (Linux /proc, reset before each step).
 
@@ -110,22 +112,62 @@ def jaccard(a: str, b: str) -> float:
     return len(a & b) / max(1, len(a | b))
 
 
-def naive_decontaminate(questions, benchmarks, n):
-    """The same rule as s2r_hf.hygiene.decontaminate, pair by pair: a shared n-gram, or (for a problem shorter than n
-    words, which has no n-gram) the same words as the whole question."""
-    from s2r_hf.hygiene.text import question_words, word_ngrams
+def naive_decontaminate(questions, benchmarks, rule, n, threshold, boilerplate):
+    """The rule of s2r_hf.hygiene.decontaminate written out pair by pair, from its documented definition: every
+    question against every problem, the template n-grams and the share of words recomputed for each pair."""
+    from s2r_hf.hygiene.decontaminate import TEMPLATE_WORDS, words_for_rule
+    from s2r_hf.hygiene.text import word_ngrams
 
-    problems = []
-    for bench in benchmarks.values():
-        for text in bench["problem"]:
-            words = question_words(text)
-            problems.append((set(word_ngrams(words, n)), words if len(words) < n else None))
+    coverage_rule = rule == "coverage"
+    problems = [words_for_rule(text, coverage_rule) for bench in benchmarks.values() for text in bench["problem"]]
+    holders = {}
+    for words in problems:
+        for gram in word_ngrams(words, n):
+            holders.setdefault(gram, set()).add(" ".join(words))
+    frequent = {gram for gram, texts in holders.items() if coverage_rule and boilerplate and len(texts) >= boilerplate}
+
+    def counted_of(grams):
+        counted = [gram not in frequent for gram in grams]
+        if not any(counted):
+            return [True] * len(grams)
+        # a run of frequent n-grams spanning more than TEMPLATE_WORDS words is shared content, not a template
+        start = 0
+        while start < len(counted):
+            if counted[start]:
+                start += 1
+                continue
+            end = start
+            while end < len(counted) and not counted[end]:
+                end += 1
+            if end - start + n - 1 > TEMPLATE_WORDS:
+                counted[start:end] = [True] * (end - start)
+            start = end
+        return counted
+
+    measured = []
+    for words in problems:
+        grams = word_ngrams(words, n)
+        counted = counted_of(grams)
+        content = {position for start, flag in enumerate(counted) if flag for position in range(start, start + n)}
+        measured.append((words, grams, counted, len(content)))
     dropped = []
     for position, question in enumerate(questions):
-        words = question_words(question)
-        grams = set(word_ngrams(words, n))
-        if any(grams & problem_grams or short == words for problem_grams, short in problems):
-            dropped.append(position)
+        words = words_for_rule(question, coverage_rule)
+        present = set(word_ngrams(words, n))
+        for problem_words, grams, counted, content in measured:
+            if len(problem_words) < n:
+                size = len(problem_words)
+                if coverage_rule and size:
+                    hit = any(words[start : start + size] == problem_words for start in range(len(words)))
+                else:
+                    hit = bool(size) and words == problem_words
+            else:
+                shared = [start for start, gram in enumerate(grams) if counted[start] and gram in present]
+                covered = {word for start in shared for word in range(start, start + n)}
+                hit = bool(shared) if not coverage_rule else len(covered) / content >= threshold
+            if hit:
+                dropped.append(position)
+                break
     return dropped
 
 
@@ -177,34 +219,46 @@ def main() -> None:
     print(f"{len(questions):,} questions; {problems:,} benchmark problems; {len(contaminated)} injected; "
           f"{len(pairs)} injected near-duplicate pairs ({true_pairs} at Jaccard >= 0.8)")  # fmt: skip
 
-    # ---- decontamination ----
-    before = reset_peak_rss()
-    start = time.perf_counter()
-    _, report = decontaminate(dataset, benchmarks, question_column="question", num_proc=args.num_proc)
-    ours = time.perf_counter() - start
-    peak = _status_mb("VmHWM") - before
-    dropped = {int(pair["pool_id"][1:]) for pair in report.pairs}
-    caught = sum(1 for position, _, _ in contaminated if position in dropped)
+    # ---- decontamination, each rule ----
+    from s2r_hf.hygiene.decontaminate import (
+        ANY_NGRAM_RULE,
+        COVERAGE_RULE,
+        DEFAULT_BOILERPLATE,
+        DEFAULT_NGRAMS,
+        DEFAULT_THRESHOLD,
+    )
 
     sample = questions[: args.naive_sample]
-    start = time.perf_counter()
-    naive_dropped = naive_decontaminate(sample, benchmarks, 8)
-    naive = (time.perf_counter() - start) * len(questions) / len(sample)
-    ours_sample = sorted(position for position in dropped if position < len(sample))
-    if naive_dropped != ours_sample:
-        raise SystemExit(
-            f"the naive loop and s2r-hf disagree on the sample: only the naive loop drops "
-            f"{sorted(set(naive_dropped) - set(ours_sample))[:10]}, only s2r-hf drops "
-            f"{sorted(set(ours_sample) - set(naive_dropped))[:10]}"
-        )
-    print("\ndecontamination against all six benchmarks (n = 8)")
-    print(f"  s2r-hf (index built once, batched map): {ours:8.1f} s  {len(questions) / ours:10,.0f} rows/s  "
-          f"extra peak RSS {peak:,.0f} MB")  # fmt: skip
-    print(f"  naive loop over (row, problem) pairs:   {naive:8.1f} s  {len(questions) / naive:10,.0f} rows/s  "
-          f"(measured on {len(sample):,} rows, extrapolated)")  # fmt: skip
-    print(f"  speed-up: {naive / ours:,.0f}x; same rows dropped on the sample: yes")
-    print(f"  dropped {report.rows_dropped:,} rows; injected benchmark problems caught: {caught}/{len(contaminated)}")
-    print("  per benchmark: " + ", ".join(f"{name} {v['rows_dropped']:,}" for name, v in report.benchmarks.items()))
+    for rule in (COVERAGE_RULE, ANY_NGRAM_RULE):
+        ngram = DEFAULT_NGRAMS[rule]
+        before = reset_peak_rss()
+        start = time.perf_counter()
+        _, report = decontaminate(dataset, benchmarks, rule=rule, question_column="question", num_proc=args.num_proc)
+        ours = time.perf_counter() - start
+        peak = _status_mb("VmHWM") - before
+        dropped = {int(pair["pool_id"][1:]) for pair in report.pairs}
+        caught = sum(1 for position, _, _ in contaminated if position in dropped)
+
+        start = time.perf_counter()
+        naive_dropped = naive_decontaminate(sample, benchmarks, rule, ngram, DEFAULT_THRESHOLD, DEFAULT_BOILERPLATE)
+        naive = (time.perf_counter() - start) * len(questions) / len(sample)
+        ours_sample = sorted(position for position in dropped if position < len(sample))
+        if naive_dropped != ours_sample:
+            raise SystemExit(
+                f"{rule}: the naive loop and s2r-hf disagree on the sample: only the naive loop drops "
+                f"{sorted(set(naive_dropped) - set(ours_sample))[:10]}, only s2r-hf drops "
+                f"{sorted(set(ours_sample) - set(naive_dropped))[:10]}"
+            )
+        print(f"\ndecontamination against all six benchmarks, rule {rule} (n = {ngram})")
+        print(f"  s2r-hf (index built once, batched map): {ours:8.1f} s  {len(questions) / ours:10,.0f} rows/s  "
+              f"extra peak RSS {peak:,.0f} MB")  # fmt: skip
+        print(f"  naive loop over (row, problem) pairs:   {naive:8.1f} s  {len(questions) / naive:10,.0f} rows/s  "
+              f"(measured on {len(sample):,} rows, extrapolated)")  # fmt: skip
+        print(f"  speed-up: {naive / ours:,.0f}x; same rows dropped on the sample: yes")
+        print(f"  dropped {report.rows_dropped:,} rows; injected benchmark problems caught: "
+              f"{caught}/{len(contaminated)}")  # fmt: skip
+        counts = ", ".join(f"{name} {v['rows_dropped']:,}" for name, v in report.benchmarks.items())
+        print(f"  per benchmark: {counts}")
 
     # ---- near duplicates ----
     before = reset_peak_rss()

@@ -11,6 +11,14 @@ rows that can still make the cut (key at most the k-th smallest) are compared by
 Size. `k` rows, or `ratio` of the pool: `ratio * n` rounded half up (computed in decimal, so 0.1 * 25 = 2.5 -> 3),
 and never less than 1.
 
+Token budget. Instead of a size, `token_budget` N takes rows in the strategy's order while the subset's trainer tokens
+(each row's `messages` with the student's chat template applied, as TRL's SFTTrainer tokenizes it:
+s2r_hf.signals.length.count_trainer_tokens; no truncation) stay within N: the row that would take the total past N is
+not taken, and the selection stops there (no smaller row further down is taken in its place), so the subset is a prefix
+of the strategy's order and holds at most N tokens, less than one row short of it. Rows are counted in batches, in
+rank order, only as far as needed. A budget below the first row's tokens, or above the whole pool's, is refused. It
+excludes ratio and k, and does not apply to `diverse` (whose group quotas are fixed by a row count).
+
 Strategies. `joint` (the paper's, default weight 0.25); `longest` and `hardest` (the joint ranker with weight 0 and 1);
 `random` (seeded); `diverse` (the same fraction from each value of a column, e.g. `problem_type`, random within each
 value; largest-remainder rounding makes the group sizes add up to exactly k). An option is refused with a strategy
@@ -50,7 +58,7 @@ from s2r_hf.core.columns import (
     RANK_COLUMNS,
     TRACE_LENGTH,
 )
-from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError
+from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, OptionTypeError
 from s2r_hf.core.lineage import note_lineage, read_lineage
 from s2r_hf.core.options import check_field_types
 from s2r_hf.core.rows import arrow_column, require_dataset
@@ -62,6 +70,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+_DEFAULT_RATIO = 0.1  # SelectConfig.ratio's default: a ratio at this value beside a token budget was not given
 STRATEGIES = ("joint", "random", "longest", "hardest", "diverse", "quadrant")
 # The weight on difficulty each ranked strategy uses (None: the configured weight).
 _STRATEGY_WEIGHT = {"joint": None, "longest": 0.0, "hardest": 1.0, "quadrant": None}
@@ -80,7 +89,8 @@ class SelectConfig:
     """How to choose the subset."""
 
     ratio: float | None = field(
-        default=0.1, metadata={"help": "fraction of the pool to keep, in (0, 1], rounded half up (at least 1 row)"}
+        default=_DEFAULT_RATIO,
+        metadata={"help": "fraction of the pool to keep, in (0, 1], rounded half up (at least 1 row)"},
     )
     k: int | None = field(default=None, metadata={"help": "number of rows to keep (instead of ratio)"})
     weight: float = field(default=0.25, metadata={"help": "weight on the difficulty rank in [0, 1]; 0 = longest"})
@@ -96,10 +106,17 @@ class SelectConfig:
                           "one problem), skipping the rest while filling the subset; needs `s2r score "
                           "--near-duplicates cluster`"},
     )  # fmt: skip
+    token_budget: int | None = field(
+        default=None,
+        metadata={"help": "instead of ratio or k: take rows in the strategy's order while the subset's trainer tokens "
+                          "(the student's chat template applied, as TRL counts them) stay within N"},
+    )  # fmt: skip
 
     def __post_init__(self):
         check_field_types(self)  # numpy numbers are accepted and made plain; "0.5" or True are not numbers
-        if self.k is not None:
+        if self.token_budget is not None:
+            self._check_token_budget()
+        elif self.k is not None:
             if self.k < 1:
                 raise InputError(f"k must be a positive integer, got {self.k}")
             self.ratio = None
@@ -135,6 +152,23 @@ class SelectConfig:
                 "max_per_cluster does not apply to the quadrant strategy (its quadrants are split at the pool's "
                 "medians); use it with joint, longest, hardest, random or diverse"
             )
+
+    def _check_token_budget(self) -> None:
+        """A budget is a positive number of tokens, in place of a size; ratio at its default was not given."""
+        if self.token_budget < 1:
+            raise InputError(f"token_budget must be a positive integer number of tokens, got {self.token_budget}")
+        given = [name for name, value in (("k", self.k), ("ratio", self.ratio)) if value not in (None, _DEFAULT_RATIO)]
+        if given:
+            raise InputError(
+                f"token_budget {self.token_budget} and {given[0]} {getattr(self, given[0])} both set the subset's "
+                f"size; give one of them (a budget takes rows until the tokens reach it)"
+            )
+        if self.strategy == "diverse":
+            raise InputError(
+                "token_budget does not apply to the diverse strategy (its group quotas are set by a number of rows); "
+                "give k or ratio, or use another strategy"
+            )
+        self.ratio = None
 
     @property
     def effective_weight(self) -> float | None:
@@ -303,6 +337,10 @@ class SelectionReport:
     quadrant: dict[str, Any] | None = None
     max_per_cluster: int | None = None
     rows_past_cluster_cap: int | None = None  # pool rows beyond the first max_per_cluster of their cluster
+    # A token budget: the budget, the trainer tokens of the rows taken, and the tokenizer that counted them.
+    token_budget: int | None = None
+    tokens_taken: int | None = None
+    tokenizer: str | None = None
 
     def describe(self) -> dict[str, Any]:
         return asdict(self)
@@ -433,6 +471,25 @@ def _chosen_rows(dataset: Dataset, config: SelectConfig, k: int, ranks: dict[str
     return chosen, counts
 
 
+def _within_cluster_cap(dataset: Dataset, config: SelectConfig, order: np.ndarray) -> np.ndarray:
+    """For rows in the strategy's `order`, whether each is within the first `max_per_cluster` of its cluster."""
+    import numpy as np
+
+    if QUESTION_CLUSTER not in dataset.column_names:
+        raise ColumnError(
+            f"max_per_cluster needs column {QUESTION_CLUSTER!r}; columns: {dataset.column_names}. Score the pool "
+            "with `s2r score --near-duplicates cluster` (or add it with s2r_hf.cluster_questions)"
+        )
+    clusters = arrow_column(dataset, QUESTION_CLUSTER).to_numpy(zero_copy_only=False).astype(str)
+    _, codes = np.unique(clusters[order], return_inverse=True)
+    by_cluster = np.argsort(codes, kind="stable")  # within a cluster, still in the strategy's order
+    sorted_codes = codes[by_cluster]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    place = np.empty(len(order), dtype=np.int64)
+    place[by_cluster] = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    return place < config.max_per_cluster
+
+
 def _chosen_rows_capped(dataset: Dataset, config: SelectConfig, k: int, ranks: dict[str, np.ndarray]):
     """`_chosen_rows` over the rows within the first `max_per_cluster` of their cluster, in the strategy's own order.
 
@@ -442,24 +499,13 @@ def _chosen_rows_capped(dataset: Dataset, config: SelectConfig, k: int, ranks: d
     """
     import numpy as np
 
-    if QUESTION_CLUSTER not in dataset.column_names:
-        raise ColumnError(
-            f"max_per_cluster needs column {QUESTION_CLUSTER!r}; columns: {dataset.column_names}. Score the pool "
-            "with `s2r score --near-duplicates cluster` (or add it with s2r_hf.cluster_questions)"
-        )
     order, _ = _chosen_rows(dataset, config, len(dataset), ranks)
-    clusters = arrow_column(dataset, QUESTION_CLUSTER).to_numpy(zero_copy_only=False).astype(str)
-    _, codes = np.unique(clusters[order], return_inverse=True)
-    by_cluster = np.argsort(codes, kind="stable")  # within a cluster, still in the strategy's order
-    sorted_codes = codes[by_cluster]
-    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-    place = np.empty(len(order), dtype=np.int64)
-    place[by_cluster] = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-    allowed = np.sort(order[place < config.max_per_cluster])
+    allowed = np.sort(order[_within_cluster_cap(dataset, config, order)])
     if len(allowed) < k:
+        clusters = len(set(arrow_column(dataset, QUESTION_CLUSTER).to_pylist()))
         raise InputError(
             f"only {len(allowed)} rows are within {config.max_per_cluster} per question cluster "
-            f"({len(starts)} clusters), fewer than the {k} asked for; ask for fewer rows or raise max_per_cluster"
+            f"({clusters} clusters), fewer than the {k} asked for; ask for fewer rows or raise max_per_cluster"
         )
     chosen, group_counts = _chosen_rows(
         dataset.select(allowed), config, k, {name: values[allowed] for name, values in ranks.items()}
@@ -467,15 +513,138 @@ def _chosen_rows_capped(dataset: Dataset, config: SelectConfig, k: int, ranks: d
     return allowed[chosen], group_counts, len(dataset) - len(allowed)
 
 
-def select_with_report(dataset: Dataset, config: SelectConfig) -> tuple[Dataset, SelectionReport]:
-    """The chosen rows (best first) with rank columns added, and a report of how they were chosen."""
+# -- the token budget --------------------------------------------------------------------------------------------------
+
+# Rows counted in the first batch of a token budget; each next batch is sized to what the budget still holds at the
+# rows' mean count so far (a tenth more, so that one more batch rarely remains), within these bounds.
+_FIRST_BUDGET_BATCH = 64
+_LAST_BUDGET_BATCH = 8192
+
+
+def budget_tokenizer(tokenizer, chat_template: str | None = None):
+    """The tokenizer a token budget counts with: a tokenizer object, or a Hub id or folder to load it from."""
+    import os
+
+    from s2r_hf.signals.length import load_tokenizer
+
+    if tokenizer is None:
+        raise InputError(
+            "token_budget counts the tokens the trainer will see, with the student model's tokenizer; give it "
+            "(tokenizer=..., or `s2r select --tokenizer MODEL`)"
+        )
+    if isinstance(tokenizer, (str, os.PathLike)):
+        tokenizer = load_tokenizer(os.fspath(tokenizer))
+    if not callable(getattr(tokenizer, "apply_chat_template", None)):
+        raise OptionTypeError(
+            f"the token budget's tokenizer must be a transformers tokenizer, got {type(tokenizer).__name__}"
+        )
+    if chat_template is None and not getattr(tokenizer, "chat_template", None):
+        name = getattr(tokenizer, "name_or_path", None) or type(tokenizer).__name__
+        raise InputError(
+            f"the tokenizer {name!r} has no chat template, so the trainer's tokens cannot be counted; give the "
+            "student's tokenizer, which has one"
+        )
+    return tokenizer
+
+
+def rows_within_budget(
+    dataset: Dataset, order: np.ndarray, budget: int, tokenizer, chat_template: str | None = None
+) -> tuple[int, int]:
+    """(rows, tokens): the longest prefix of `order` whose trainer tokens stay within `budget`.
+
+    Rows are counted in batches (one batched tokenizer call each) in `order`, only as far as the budget reaches.
+    Refuses a budget below the first row's tokens and one above the tokens of all the rows in `order`.
+    """
+    rows, tokens, first = _count_in_order(dataset, order, budget, tokenizer, chat_template)
+    if rows == 0:
+        raise InputError(
+            f"token_budget {budget:,} is below the first row's {first:,} trainer tokens (the row the strategy ranks "
+            f"best): no row fits; give a budget of at least {first:,}"
+        )
+    if rows == len(order) and tokens < budget:
+        raise InputError(
+            f"token_budget {budget:,} is more than the {tokens:,} trainer tokens of all {rows:,} rows the strategy "
+            f"can take; give at most {tokens:,} (or train on the whole pool)"
+        )
+    return rows, tokens
+
+
+def trainer_tokens(dataset: Dataset, tokenizer, chat_template: str | None = None) -> int:
+    """The trainer tokens of every row of `dataset` (its `messages`), counted in batches: a subset's tokens in the
+    training data, as a token budget counts them (match_tokens gives one arm's to the others)."""
+    import numpy as np
+
+    return _count_in_order(dataset, np.arange(len(dataset)), None, tokenizer, chat_template)[1]
+
+
+def _count_in_order(dataset: Dataset, order: np.ndarray, budget: int | None, tokenizer, chat_template: str | None):
+    """(rows, tokens, the first row's tokens) of the longest prefix of `order` within `budget` (None: every row),
+    counted in batches sized to the rows the budget still holds, so that few rows past it are counted."""
+    import numpy as np
+
+    from s2r_hf.core.columns import MESSAGES
+    from s2r_hf.signals.length import count_trainer_tokens
+
+    if MESSAGES not in dataset.column_names:
+        raise ColumnError(
+            f"trainer tokens are counted on {MESSAGES!r}, which is not a column; columns: {dataset.column_names}"
+        )
+    conversations = dataset.select_columns([MESSAGES]).with_format("arrow")
+    taken_rows, taken_tokens, first, start, batch = 0, 0, 0, 0, _FIRST_BUDGET_BATCH
+    while start < len(order):
+        chunk = order[start : start + batch]
+        counts = np.asarray(count_trainer_tokens(conversations[chunk][MESSAGES].to_pylist(), tokenizer, chat_template))
+        first = first or int(counts[0])
+        running = taken_tokens + np.cumsum(counts)
+        fits = len(chunk) if budget is None else int(np.searchsorted(running, budget, side="right"))
+        if fits < len(chunk):  # the row after these would take the total past the budget: stop here
+            return taken_rows + fits, int(running[fits - 1]) if fits else taken_tokens, first
+        taken_rows, taken_tokens = taken_rows + len(chunk), int(running[-1])
+        start = start + len(chunk)
+        if budget is None:
+            batch = _LAST_BUDGET_BATCH
+        else:
+            expected = (budget - taken_tokens) / max(taken_tokens / taken_rows, 1.0)
+            batch = int(min(max(1.1 * expected + 1, _FIRST_BUDGET_BATCH), _LAST_BUDGET_BATCH))
+    return taken_rows, taken_tokens, first
+
+
+def _budget_size(base: Dataset, config: SelectConfig, ranks, tokenizer, chat_template) -> tuple[int, int]:
+    """(k, tokens) of a token budget: the rows the strategy takes, in its order, while the tokens stay within it."""
+    import numpy as np
+
+    order, _ = _chosen_rows(base, config, len(base), ranks)
+    if config.max_per_cluster is not None:
+        # The order the capped selection takes its rows in (_chosen_rows_capped): the strategy's own, among the rows
+        # within the cap (for random, a draw among those rows, not the pool's).
+        allowed = np.sort(order[_within_cluster_cap(base, config, order)])
+        inner, _ = _chosen_rows(base.select(allowed), config, len(allowed), {n: v[allowed] for n, v in ranks.items()})
+        order = allowed[inner]
+    return rows_within_budget(base, order, config.token_budget, tokenizer, chat_template)
+
+
+def select_with_report(
+    dataset: Dataset, config: SelectConfig, *, tokenizer=None, chat_template: str | None = None
+) -> tuple[Dataset, SelectionReport]:
+    """The chosen rows (best first) with rank columns added, and a report of how they were chosen.
+
+    `tokenizer` (a tokenizer, or a Hub id or folder) counts the trainer tokens of a token budget (the student's; needed
+    only with `config.token_budget`); `chat_template` replaces its template, as the trainer's would.
+    """
     from datasets.fingerprint import Hasher
 
     require_dataset(dataset, "the pool to select from")
-    k = subset_size(len(dataset), config.ratio, config.k)
+    budget = config.token_budget is not None
+    # The size is checked before any ranking (a k above the pool, an empty pool); a budget's once the rows are counted.
+    k = subset_size(len(dataset), 1.0 if budget else config.ratio, None if budget else config.k)
+    if budget:
+        tokenizer = budget_tokenizer(tokenizer, chat_template)
     stale = [name for name in RANK_COLUMNS if name in dataset.column_names]
     base = dataset.remove_columns(stale) if stale else dataset
     ranks = _rank_columns(base, config.effective_weight)
+    tokens_taken = None
+    if budget:
+        k, tokens_taken = _budget_size(base, config, ranks, tokenizer, chat_template)
     if config.max_per_cluster is None:
         chosen, group_counts = _chosen_rows(base, config, k, ranks)
         past_cap = None
@@ -484,11 +653,22 @@ def select_with_report(dataset: Dataset, config: SelectConfig) -> tuple[Dataset,
     quadrant, group_counts = (group_counts, None) if config.strategy == "quadrant" else (None, group_counts)
     # The result is a function of the input and the settings: derive the fingerprints from those rather than let
     # datasets hash every rank and index array again.
-    fingerprint = Hasher.hash((base._fingerprint, asdict(config), "s2r-select-v1"))
+    tokenizer_name = (getattr(tokenizer, "name_or_path", None) or type(tokenizer).__name__) if budget else None
+    # The budget's subset depends on the tokenizer too (by name: a tokenizer object does not hash cheaply).
+    settings = asdict(config) if tokenizer_name is None else {**asdict(config), "tokenizer": tokenizer_name}
+    fingerprint = Hasher.hash((base._fingerprint, settings, chat_template, "s2r-select-v1"))
     for name, values in ranks.items():
         base = base.add_column(name, values, new_fingerprint=Hasher.hash((fingerprint, name)))
     subset = base.select(chosen, new_fingerprint=fingerprint)
-    rule = f"k = {k}" if config.k is not None else f"{config.ratio} × {len(dataset)} rounded half up = {k}"
+    if config.token_budget is not None:
+        rule = (
+            f"rows in {config.strategy} order while the trainer tokens stay within {config.token_budget:,}: "
+            f"{k:,} rows, {tokens_taken:,} tokens"
+        )
+    elif config.k is not None:
+        rule = f"k = {k}"
+    else:
+        rule = f"{config.ratio} × {len(dataset)} rounded half up = {k}"
     report = SelectionReport(
         strategy=config.strategy,
         rows=k,
@@ -503,6 +683,9 @@ def select_with_report(dataset: Dataset, config: SelectConfig) -> tuple[Dataset,
         quadrant=quadrant,
         max_per_cluster=config.max_per_cluster,
         rows_past_cluster_cap=past_cap,
+        token_budget=config.token_budget,
+        tokens_taken=tokens_taken,
+        tokenizer=tokenizer_name,
     )
     logger.info("selected %d of %d rows with the %s strategy", k, len(dataset), config.strategy)
     # The subset says how it was chosen and from what, wherever it goes next (prepare_sft_dataset, a training card).
@@ -522,18 +705,21 @@ def select(
     group_column: str = "problem_type",
     quadrant: str | None = None,
     max_per_cluster: int | None = None,
+    token_budget: int | None = None,
+    tokenizer=None,
 ) -> Dataset:
     """Keep the rows Select2Reason ranks best: `s2r_hf.select(pool, ratio=0.1, weight=0.25)`.
 
     The input is a scored pool (`s2r score` or s2r_hf.score_pool). The result keeps every column, adds the rank
-    columns, lists the best row first, and can go straight to TRL's SFTTrainer.
+    columns, lists the best row first, and can go straight to TRL's SFTTrainer. `token_budget=N` (with `tokenizer`,
+    the student's: a tokenizer or its Hub id or folder) sizes the subset by trainer tokens instead of rows.
     """
     require_dataset(dataset, "the pool to select from")
     config = SelectConfig(
         ratio=ratio, k=k, weight=weight, strategy=strategy, seed=seed, group_column=group_column, quadrant=quadrant,
-        max_per_cluster=max_per_cluster,
+        max_per_cluster=max_per_cluster, token_budget=token_budget,
     )  # fmt: skip
-    return select_with_report(dataset, config)[0]
+    return select_with_report(dataset, config, tokenizer=tokenizer)[0]
 
 
 # -- one row per question cluster --------------------------------------------------------------------------------------

@@ -71,9 +71,11 @@ RUNS = {
         ("pool", "benchmarks"),
     ),
     "evaluation": Run("bench_evaluation.py", "--per-benchmark 1", ("benchmarks",)),
-    "selection": Run("bench_selection.py", "--rows 200"),
+    "grader": Run("bench_grader.py", "--samples 1 --problems 2", ("benchmarks",)),
+    "selection": Run("bench_selection.py", "--rows 200 --budget-rows 300 --budget-vocab 300"),
     "length": Run("bench_length.py", "--rows 20 --vocab-size 300", ("pool",)),
     "hygiene": Run("bench_hygiene.py", "--rows 300 --naive-sample 60 --naive-pairs-sample 60", ("pool", "benchmarks")),
+    "decontamination": Run("bench_decontamination.py", "--per-benchmark 3 --misses 1", ("pool", "benchmarks")),
     "report": Run("bench_report.py", "--rows 200"),
     # The GPU modes where torch sees no CUDA device (hidden from it, so on a GPU machine too): one line saying so.
     **{
@@ -303,6 +305,17 @@ def test_bench_evaluation(benchmark_runs, benchmark_paths):
     assert number(ratio[1]) == 100.0 > number(ratio[2])  # `27.0` for `27`, `\dfrac`: equal only to a math grader
 
 
+def test_bench_grader(benchmark_runs, benchmark_paths):
+    out = benchmark_runs.output("grader")
+    # 2 problems of each sampled benchmark once, and 2 of MATH-500: every kind of completion in turn.
+    line_matching(out, r"8 completions \(aime24, aime25, amc23 x1 samples, math500 once, 2 problems each\)")
+    ours = line_matching(out, rf"\| ours \(s2r_hf\.answers\) \| ({NUMBER}) \| ({NUMBER})% \| ({NUMBER})% \|")
+    line_matching(out, rf"\| lighteval 0\.13 \(before\) \| {NUMBER} \| {NUMBER}% \| {NUMBER}% \|")
+    assert (number(ours[2]), number(ours[3])) == (100.0, 100.0)  # every right answer accepted, every wrong rejected
+    slowest = line_matching(out, rf"adversarial answers: 5, slowest graded in ({NUMBER}) s \(limit 5 s\)")
+    assert number(slowest[1]) < 5
+
+
 def test_bench_selection(benchmark_runs):
     out = benchmark_runs.output("selection")
     assert "selection of 10% of 200 rows (joint rank, weight 0.25)" in out
@@ -310,6 +323,12 @@ def test_bench_selection(benchmark_runs):
     naive = line_matching(out, rf"naive \(list of dicts \+ sorted\)\s+({NUMBER})\s+({NUMBER})$")
     assert number(ours[1]) > 0 and number(naive[1]) >= 0
     line_matching(out, rf"speed-up: {NUMBER}x   same ids selected: True$")
+    assert re.search(r"^token budget of 10% of the trainer tokens of 300 conversations \([\d,]+ tokens, joint order\), "
+                     r"BPE vocabulary [\d,]+, (real|synthetic) traces$", out, re.MULTILINE)  # fmt: skip
+    ours = line_matching(out, rf"select\(token_budget=N\) \(batched chat template\)\s+({NUMBER})\s+({NUMBER})$")
+    naive = line_matching(out, rf"row by row \(apply_chat_template per row\)\s+({NUMBER})\s+({NUMBER})$")
+    assert number(ours[2]) == number(naive[2]) > 0  # the same number of rows within the budget
+    line_matching(out, rf"speed-up: {NUMBER}x   same rows taken: True$")
 
 
 def test_bench_length(benchmark_runs, real_pool_path):
@@ -323,12 +342,28 @@ def test_bench_hygiene(benchmark_runs, real_pool_path, benchmark_paths):
     out = benchmark_runs.output("hygiene")
     counts = line_matching(out, r"300 questions; ([\d,]+) benchmark problems; (\d+) injected;")
     assert int(counts[2]) == 120  # 20 problems of each of the six benchmarks
-    line_matching(out, rf"speed-up: {NUMBER}x; same rows dropped on the sample: yes$")
-    caught = line_matching(out, r"dropped [\d,]+ rows; injected benchmark problems caught: (\d+)/(\d+)$")
-    assert caught[1] == caught[2] == "120"
+    for rule in ("coverage (n = 5)", "any-ngram (n = 8)"):  # each rule, side by side, checked against the naive loop
+        section = out.split(f"rule {rule}\n", 1)[1]
+        line_matching(section, rf"speed-up: {NUMBER}x; same rows dropped on the sample: yes$")
+        caught = line_matching(section, r"dropped [\d,]+ rows; injected benchmark problems caught: (\d+)/(\d+)$")
+        assert caught[1] == caught[2] == "120"
     assert "per benchmark: math500 " in out
     line_matching(out, rf"naive exact all-pairs Jaccard:\s+{NUMBER} s")
     line_matching(out, r"injected pairs: recall (?:[\d.]+|n/a) \(\d+/\d+\), precision (?:[\d.]+|n/a) \(\d+/\d+\)$")
+
+
+def test_bench_decontamination(benchmark_runs, real_pool_path, benchmark_paths):
+    out = benchmark_runs.output("decontamination")
+    split = line_matching(out, r"^real pool: 291 LIMO questions; benchmark problems injected: 18 in each of 7 forms "
+                          r"\((\d+) development, (\d+) held out\)$")  # fmt: skip
+    held_out = int(split[2])
+    assert int(split[1]) + held_out == 18 and held_out > 0
+    for form in ("verbatim", "re-spaced", "re-cased", "numbers changed", "wrapped"):  # the default catches them all
+        line_matching(out, rf"^  {form}\s+1\.000 \({held_out}/{held_out}\)\s+{NUMBER} \(\d+/{held_out}\)$")
+    line_matching(out, rf"^  paraphrase\s+{NUMBER} \(\d+/{held_out}\)\s+{NUMBER} \(\d+/{held_out}\)$")
+    # the whole real pool is measured at any size: the default keeps 288 of its 291 questions, open-r1's rule 202
+    line_matching(out, r"^  coverage   kept 288/291 \(0\.990\)$")
+    line_matching(out, r"^  any-ngram  kept 202/291 \(0\.694\)$")
 
 
 def test_bench_report(benchmark_runs):

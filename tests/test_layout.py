@@ -29,6 +29,7 @@ FLOORS = {
     "_version": 0,
     "core": 0,
     "pool": 1,
+    "answers": 1,
     "signals": 2,
     "hygiene": 3,
     "selection": 4,

@@ -9,6 +9,10 @@ from s2r_hf.core.errors import InputError
 HELP = "score and select the embedded synthetic OpenR1-shaped demo pool (offline; writes Hub-layout folders)"
 
 
+# The subset sizes are --ratios; a row count or a token budget is `s2r select`'s.
+_SIZES = ("ratio", "k", "token_budget")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from s2r_hf.core.options import add_arguments as add_options
     from s2r_hf.core.options import options_of
@@ -20,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--ratios", type=float, nargs="+", default=[0.1], help="subset sizes, as fractions of the pool in (0, 1]"
     )
     # The other selection settings are SelectConfig's own flags, as in `s2r select`.
-    add_options(parser, [option for option in options_of(SelectConfig) if option.name not in ("ratio", "k")])
+    add_options(parser, [option for option in options_of(SelectConfig) if option.name not in _SIZES])
 
 
 def select_configs(args: argparse.Namespace) -> dict:
@@ -28,7 +32,7 @@ def select_configs(args: argparse.Namespace) -> dict:
     from s2r_hf.core.options import build, given, options_of
     from s2r_hf.selection import SelectConfig, check_options_fit
 
-    settings = given(args, options_of(SelectConfig))
+    settings = given(args, [option for option in options_of(SelectConfig) if option.name not in _SIZES])
     configs = [build(SelectConfig, {**settings, "ratio": ratio}) for ratio in args.ratios]
     check_options_fit(configs[0].strategy, settings)  # a flag typed at its default is refused too, as in s2r select
     named = {subset_folder_name(config.ratio): config for config in configs}

@@ -1,6 +1,7 @@
 """The optional dependencies (pyproject.toml's extras): which extra installs each, and the one message saying so.
 
-`s2r train` needs `trl` (the `train` extra); evaluation and grading need `lighteval` and `evaluate` (the `eval` extra).
+`s2r train` needs `trl` (the `train` extra); evaluation needs `lighteval` and `evaluate`,
+and grading `latex2sympy2_extended` (the `eval` extra).
 Every place that finds one missing says it in the same words, naming the extra and its install command: the entry
 points (s2r_hf.core.entry, for an import that fails) and the checks made before any work (`s2r evaluate`'s probe of
 the interpreter that will run lighteval, grading).
@@ -14,8 +15,9 @@ DISTRIBUTION = "s2r-hf"
 # import name -> (the extra that installs it, what needs it). A test checks this against pyproject.toml's extras.
 OPTIONAL_PACKAGES = {
     "trl": ("train", "training (s2r train, an experiment's train step)"),
-    "lighteval": ("eval", "evaluation (s2r evaluate, an experiment's evaluate step, grading)"),
+    "lighteval": ("eval", "evaluation (s2r evaluate, an experiment's evaluate step)"),
     "evaluate": ("eval", "the s2r_math evaluation metric"),
+    "latex2sympy2_extended": ("eval", "grading math answers (s2r_hf.answers)"),
 }
 
 

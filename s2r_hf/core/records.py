@@ -59,3 +59,42 @@ def read_json_object(
 def _json_type(value: Any) -> str:
     names = {list: "array", str: "string", bool: "boolean", type(None): "null", int: "number", float: "number"}
     return names.get(type(value), type(value).__name__)
+
+
+# -- the two token counts of a training run ----------------------------------------------------------------------------
+
+# "Training tokens" has two meanings, each with one name in every record, card and table:
+# - DATA_TOKENS, "tokens in the training data": the subset's trainer tokens (the chat template applied, as TRL counts
+#   them), once each: one epoch. A training record keeps it in `data`; a token budget is counted in it.
+# - TRAINED_TOKENS, "tokens processed by the trainer": the trainer's own count over every step it ran
+#   (TrainerState.num_input_tokens_seen, non-padding tokens), across a resume too. A training record keeps it in
+#   `training`. It differs from DATA_TOKENS by the epochs (or max_steps) and the padding.
+DATA_TOKENS = "data_tokens"
+TRAINED_TOKENS = "trained_tokens"
+# The keys records written before these names used: a training record's data.tokens_trained and training.tokens, and
+# an evaluation's model.training_tokens (documented as the trainer state's num_input_tokens_seen).
+OLD_TOKEN_KEYS = {"data": {"tokens_trained": DATA_TOKENS}, "training": {"tokens": TRAINED_TOKENS}}
+OLD_TRAINED_TOKENS = "training_tokens"
+
+
+def upgrade_token_keys(record: dict[str, Any]) -> dict[str, Any]:
+    """A training record (s2r_training.json) with the token counts under their names, whatever version wrote it: the
+    old keys are renamed in place (a value under the new name wins). Returns the record."""
+    for part, renames in OLD_TOKEN_KEYS.items():
+        section = record.get(part)
+        if not isinstance(section, dict):
+            continue
+        for old, new in renames.items():
+            if old in section:
+                value = section.pop(old)
+                section.setdefault(new, value)
+    return record
+
+
+def token_counts(record: dict[str, Any] | None) -> dict[str, int | None]:
+    """{data_tokens, trained_tokens} of a training record, old or new (None where it has none); the record is left as
+    it is."""
+    record = record or {}
+    parts = {part: dict(record.get(part) or {}) for part in OLD_TOKEN_KEYS}
+    upgrade_token_keys(parts)
+    return {DATA_TOKENS: parts["data"].get(DATA_TOKENS), TRAINED_TOKENS: parts["training"].get(TRAINED_TOKENS)}

@@ -31,10 +31,10 @@ _SECRET_WORDS = frozenset({"token", "password", "passwd", "secret", "secrets", "
 
 
 # `token` also names a piece of text: a special token of a tokenizer (`eos_token`, TRL's `pad_token` option) or a
-# measure of tokens (`token_share`, `token_counts`, `token_type_ids`). Those are settings and numbers, not credentials,
-# and redacting them would lose what a card must state (a token-shaped value there is still redacted).
+# measure of tokens (`token_share`, `token_counts`, `token_type_ids`, `token_budget`). Those are settings and numbers,
+# not credentials, and redacting them would lose what a card must state (a token-shaped value there is still redacted).
 _TEXT_TOKEN_BEFORE = frozenset({"eos", "bos", "pad", "unk", "sep", "cls", "mask", "special", "added"})
-_TEXT_TOKEN_AFTER = frozenset({"share", "count", "counts", "id", "ids", "type", "length", "lengths"})
+_TEXT_TOKEN_AFTER = frozenset({"share", "count", "counts", "id", "ids", "type", "length", "lengths", "budget"})
 
 
 def is_secret_name(name: str) -> bool:

@@ -1,8 +1,9 @@
 """Compare evaluation runs: `compare_results([results.json, ...])` -> one Markdown table and a grouped bar chart.
 
 This is the form in which the paper's claim ("10% of the data, same accuracy") is read: one row per run (full pool,
-random 10%, longest, hardest, joint 10%, ...), its training tokens beside its scores, one column per benchmark and
-metric. The chart groups bars by benchmark column, one bar per run.
+random 10%, longest, hardest, joint 10%, ...), its tokens beside its scores (tokens in the training data, one epoch,
+and tokens processed by the trainer: s2r_hf.core.records), one column per benchmark and metric. The chart groups
+bars by benchmark column, one bar per run.
 
 Runs evaluated under different protocols (preset, max new tokens, samples) are not comparable: the table says so under
 itself rather than refusing, since comparing a smoke run with a full one is sometimes what a user wants to see.
@@ -24,10 +25,17 @@ from pathlib import Path
 
 from s2r_hf.core.errors import InputError
 from s2r_hf.core.figures import new_figure, png_bytes, read_png_text
+from s2r_hf.core.records import DATA_TOKENS, TRAINED_TOKENS
 from s2r_hf.evaluation.intervals import arm_statistics, interval_markdown
 from s2r_hf.evaluation.per_problem import SCORED_METRIC, read_problem_scores
 from s2r_hf.evaluation.results import RESULTS_FILE, is_partial, read_results
 
+# What the two token columns mean, under every table that shows them (`s2r experiment report` too).
+TOKENS_NOTE = (
+    "Data tokens: the tokens in the training data (the chat template applied, as the trainer counts them; each example "
+    "once). Trained tokens: the tokens processed by the trainer, by its own count (non-padding tokens of every step, "
+    "over every epoch; a resumed run's whole count)."
+)
 _FIGSIZE = (9.0, 4.5)
 _DPI = 110
 CHART_BARS_KEY = "s2r-bars"  # the PNG text chunk holding what the bars show
@@ -201,22 +209,25 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def _tokens(run: dict) -> str:
-    tokens = _model(run).get("training_tokens")
-    return f"{int(tokens):,}" if isinstance(tokens, (int, float)) else "-"
+def _tokens(run: dict, name: str) -> str:
+    tokens = _model(run).get(name)
+    return f"{int(tokens):,}" if isinstance(tokens, (int, float)) and not isinstance(tokens, bool) else "-"
 
 
 def _table(runs: list[dict], names: list[str], groups: dict[str, list[int]], columns, values, seeds: bool) -> str:
-    header = ["run", "training tokens", *(["runs"] if seeds else []), *[f"{task} {metric}" for task, metric in columns]]
-    lines = ["| " + " | ".join(header) + " |", "| --- | ---: |" + " ---: |" * (len(header) - 2)]
+    header = ["run", "data tokens", "trained tokens", *(["runs"] if seeds else [])]
+    header += [f"{task} {metric}" for task, metric in columns]
+    lines = ["| " + " | ".join(header) + " |", "| --- | ---: | ---: |" + " ---: |" * (len(header) - 3)]
     for (name, members), row in zip(groups.items(), values):
+        first = runs[members[0]]  # an arm's seeds train on the same rows: the first seed's tokens
         count = [str(len(members))] if seeds else []
-        cells = [_cell(name), _tokens(runs[members[0]]), *count]
+        cells = [_cell(name), _tokens(first, DATA_TOKENS), _tokens(first, TRAINED_TOKENS), *count]
         cells += [("-" if value is None else f"{100 * value:.1f}") for value in row]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Scores in percent; `-`: not evaluated in that run."]
     if seeds:
         lines[-1] += " Runs sharing a label are one arm's seeds: their mean, `runs` of them."
+    lines += ["", TOKENS_NOTE]
     protocols = {protocol_summary(run) for run in runs}
     if len(protocols) > 1:
         lines += ["", "**Not comparable as is**: the runs differ in protocol:"]

@@ -1,14 +1,14 @@
 """Grade a completion against a gold answer, exactly as the evaluation tasks do: `grade_answer(completion, gold)`.
 
-The tasks (s2r_hf.evaluation.tasks) score with lighteval's math extractive match: the answer is extracted from the
-completion (the last `\\boxed{}` first, then LaTeX or plain expressions), parsed with latex2sympy, and compared with
-the gold answer symbolically and numerically (`0.5` equals `\\frac{1}{2}`, `27.0` equals `27`). `grade_answer` builds
-the very same metric object (`math_match_metric`) and applies it to one completion, so a user who grades in their own
-loop gets the number the tasks would give.
+Every grade s2r-hf gives goes through one grader, s2r_hf.answers (its module docstrings state the rules): this
+module's functions, the tasks' pass@1 (`score_sample`, lighteval's PassAtK sample scorer) and maj@N
+(`majority_correct`), and the `evaluate` metric module. So a score from `s2r evaluate` and a user's own loop never
+differ. The final answer is extracted from the completion (the last `\\boxed{}` first), and compared with the gold
+answer structurally (lists, sets, intervals, equations, `\\pm`) and on sympy (`0.5` equals `\\frac{1}{2}`, `27.0` equals
+`27`), every doubt graded wrong.
 
-lighteval is imported on the first call, not at import: it is in the `eval` extra (`pip install 's2r-hf[eval]'`), and
-importing its metric code takes a few seconds. Only its metric modules are imported, never its model code (which turns
-autograd off for the whole process), so grading inside a training loop is safe.
+Nothing here imports lighteval: grading needs sympy and latex2sympy2_extended (the `eval` extra), imported on the first
+comparison, and works in any thread (a TRL reward function, a thread pool).
 """
 
 from __future__ import annotations
@@ -16,80 +16,48 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
-from s2r_hf.core.errors import InputError, MissingDependencyError
-from s2r_hf.core.extras import missing_extra_message
-
-# Numbers compared to this many decimal places (lighteval's pass@k math metric uses 6).
-PRECISION = 6
-# Seconds allowed for one extraction or comparison (sympy can hang on adversarial input).
-TIMEOUT_SECONDS = 5
-
-
-def require_lighteval() -> None:
-    try:
-        import lighteval  # noqa: F401
-    except ModuleNotFoundError as err:
-        message = missing_extra_message(err)
-        if message is None:  # lighteval is there and a module it imports is not: a broken install, whose trace helps
-            raise
-        raise MissingDependencyError(f"{message} (lighteval[math] 0.13 or later)") from err
-
-
-@cache
-def math_match_metric():
-    """lighteval's extractive match, configured as the tasks' pass@1 and maj@N use it (one shared definition)."""
-    require_lighteval()
-    from s2r_hf.evaluation.timeouts import install
-
-    install()  # lighteval's timeouts use signal.alarm, refused outside the main thread; graders run in threads too
-    from lighteval.metrics.dynamic_metrics import MultilingualExtractiveMatchMetric
-    from lighteval.metrics.utils.extractive_match_utils import ExprExtractionConfig, LatexExtractionConfig
-    from lighteval.utils.language import Language
-
-    return MultilingualExtractiveMatchMetric(
-        language=Language.ENGLISH,
-        gold_extraction_target=(ExprExtractionConfig(), LatexExtractionConfig()),
-        pred_extraction_target=(ExprExtractionConfig(), LatexExtractionConfig()),
-        precision=PRECISION,
-        timeout_seconds=TIMEOUT_SECONDS,
-    )
+from s2r_hf.answers import extract_answer, grade, require_math_libraries, same_answer
+from s2r_hf.core.errors import InputError
 
 
 def gold_choice(gold: Any) -> str:
-    """The gold answer as the tasks put it in a Doc: boxed, so that LaTeX answers (`\\frac{1}{2}`) are extracted the
-    same way as a model's final answer."""
+    """The gold answer as the tasks put it in a Doc: boxed, so that lighteval's own views of the Doc (its logs, the
+    details files) show the answer a completion is graded against."""
     text = _text(gold, "gold")
     return f"\\boxed{{{text}}}"
 
 
 def grade_answer(completion: str, gold: Any) -> bool:
     """True when the final answer of `completion` equals `gold` (a string or number), as the evaluation tasks grade."""
-    from lighteval.models.model_output import ModelResponse
-    from lighteval.tasks.requests import Doc
-
-    metric = math_match_metric()
-    text = _text(completion, "completion", allow_empty=True)
-    doc = Doc(query="", choices=[gold_choice(gold)], gold_index=0)
-    return metric.compute(doc=doc, model_response=ModelResponse(text=[text])) == 1.0
+    require_math_libraries()
+    return grade(_text(completion, "completion", allow_empty=True), _text(gold, "gold"))
 
 
 def grade_answers(completions: Sequence[str], gold: Any) -> list[bool]:
-    """`grade_answer` for several completions of one problem."""
+    """`grade_answer` for several completions of one problem (the gold is read once and cached)."""
     return [grade_answer(completion, gold) for completion in completions]
+
+
+def score_sample(doc: Any, model_response: Any, **kwargs: Any) -> float:
+    """lighteval's sample scorer (PassAtK's `sample_scoring_function`): 1.0 when the response's first text answers the
+    Doc's gold choice, else 0.0 -- `grade_answer` on lighteval's objects."""
+    gold = doc.choices[doc.gold_index if isinstance(doc.gold_index, int) else doc.gold_index[0]]
+    texts = model_response.final_text
+    return float(bool(texts) and grade_answer(texts[0] or "", gold))
 
 
 def majority_answer(completions: Sequence[str]) -> str | None:
     """The completion whose answer is the most common among `completions`, answers grouped by equivalence (so `0.5`
     and `\\frac{1}{2}` vote together); None when no completion has an answer. Ties go to the answer seen first."""
+    require_math_libraries()
     groups: list[tuple[str, int]] = []  # (representative completion, votes)
     for completion in completions:
-        if not _has_answer(completion):
+        if extract_answer(completion) is None:
             continue
         for index, (representative, votes) in enumerate(groups):
-            if _same_answer(representative, completion):
+            if same_answer(representative, completion):
                 groups[index] = (representative, votes + 1)
                 break
         else:
@@ -111,32 +79,6 @@ def pass_at_1(correct: Sequence[bool]) -> float:
     if not correct:
         raise InputError("pass@1 needs at least one sample")
     return sum(bool(flag) for flag in correct) / len(correct)
-
-
-# -- helpers ------------------------------------------------------------------------------------------------------
-
-
-def _extract(completion: str) -> list:
-    from lighteval.metrics.utils.extractive_match_utils import extract_target_from_pred, get_extraction_regexes
-    from lighteval.tasks.requests import Doc
-
-    metric = math_match_metric()
-    regexes = get_extraction_regexes(
-        Doc(query="", choices=[""], gold_index=0), metric.pred_extraction_target, metric.language
-    )
-    return extract_target_from_pred(
-        completion, regexes, metric.fallback_mode, metric.extraction_mode, metric.timeout_seconds
-    )
-
-
-def _has_answer(completion: str) -> bool:
-    return bool(_extract(completion))
-
-
-def _same_answer(first: str, second: str) -> bool:
-    from lighteval.metrics.utils.math_comparison import compare_gold_target
-
-    return bool(compare_gold_target(_extract(first), _extract(second), PRECISION, timeout_seconds=TIMEOUT_SECONDS))
 
 
 def _text(value: Any, what: str, *, allow_empty: bool = False) -> str:

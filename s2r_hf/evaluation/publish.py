@@ -30,6 +30,7 @@ from typing import Any
 
 from s2r_hf.core.cards import join_card, render_card, split_card
 from s2r_hf.core.errors import InputError
+from s2r_hf.core.records import DATA_TOKENS, OLD_TRAINED_TOKENS, TRAINED_TOKENS
 from s2r_hf.evaluation.results import DETAILS_DIR, check_results, is_partial, read_results
 from s2r_hf.hub.cards import CARD_FILE, read_remote_card
 from s2r_hf.hub.checks import check_push, check_repo_id
@@ -137,7 +138,8 @@ def _push_results_repo(data: dict, repo_id: str, config: str, details: list[Path
         "model": data["model"]["name"],
         "preset": data["protocol"]["preset"],
         "partial": is_partial(data),
-        "training_tokens": data["model"].get("training_tokens"),
+        TRAINED_TOKENS: data["model"].get(TRAINED_TOKENS),
+        DATA_TOKENS: data["model"].get(DATA_TOKENS),
         "results": data["results"],
     }
     entry = {"config_name": config, "data_files": [{"split": "train", "path": f"{config}/results-*.parquet"}]}
@@ -216,16 +218,19 @@ def _results_card(metadata: dict, repo_id: str) -> str:
         f'table = load_dataset("{repo_id}", "{runs[0]["config"]}", split="train")',
         "```",
         "",
-        "| config | model | preset | training tokens | " + " | ".join(f"{t} {m}" for t, m in columns) + " |",
-        "| --- | --- | --- | ---: |" + " ---: |" * len(columns),
+        "| config | model | preset | data tokens | trained tokens | "
+        + " | ".join(f"{t} {m}" for t, m in columns)
+        + " |",
+        "| --- | --- | --- | ---: | ---: |" + " ---: |" * len(columns),
     ]
     for run in runs:
-        tokens = run.get("training_tokens")
+        # A run pushed before the two token names has `training_tokens`: the trainer's count.
+        counts = [run.get(DATA_TOKENS), run.get(TRAINED_TOKENS, run.get(OLD_TRAINED_TOKENS))]
         cells = [
             f"`{run['config']}`" + (" (partial)" if run.get("partial") else ""),
             str(run["model"]),
             str(run["preset"]),
-            f"{tokens:,}" if isinstance(tokens, int) else "-",
+            *(f"{tokens:,}" if isinstance(tokens, int) else "-" for tokens in counts),
         ]
         for task, metric in columns:
             value = run["results"].get(task, {}).get(metric)

@@ -18,7 +18,7 @@ from typing import Any
 
 from s2r_hf.core.cards import join_card
 from s2r_hf.core.errors import InputError
-from s2r_hf.core.records import read_json_object
+from s2r_hf.core.records import DATA_TOKENS, OLD_TRAINED_TOKENS, TRAINED_TOKENS, read_json_object
 
 RESULTS_FORMAT = "s2r-evaluation/1"
 RESULTS_FILE = "results.json"
@@ -141,7 +141,17 @@ def read_results(path: str | os.PathLike) -> dict:
     data = read_json_object(
         path, what="a results file of s2r evaluate", fix="give the results.json that `s2r evaluate` wrote"
     )
-    return check_results(data, repr(str(path)))
+    return upgrade_model_tokens(check_results(data, repr(str(path))))
+
+
+def upgrade_model_tokens(data: dict) -> dict:
+    """Results written before the two token names: `model.training_tokens` (documented as the trainer state's
+    num_input_tokens_seen, or the --training-tokens given) is read as `model.trained_tokens` (s2r_hf.core.records)."""
+    model = data.get("model")
+    if isinstance(model, dict) and OLD_TRAINED_TOKENS in model:
+        model.setdefault(TRAINED_TOKENS, model.pop(OLD_TRAINED_TOKENS))
+        model.setdefault(DATA_TOKENS, None)
+    return data
 
 
 def check_results(data: Any, where: str = "the results") -> dict:

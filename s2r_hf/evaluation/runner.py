@@ -41,12 +41,12 @@ from s2r_hf.core.errors import (
     OutputError,
 )
 from s2r_hf.core.extras import missing_package_message
-from s2r_hf.core.folders import _disk_error_message, check_writable, staged_folder
+from s2r_hf.core.folders import TRAINING_RECORD, _disk_error_message, check_writable, staged_folder
 from s2r_hf.core.http_errors import transport_errors
 from s2r_hf.core.locks import locked_output
 from s2r_hf.core.models import TOKENIZER_FILES, check_model_reachable, has_chat_template
 from s2r_hf.core.options import check_choice, check_field_types
-from s2r_hf.core.records import read_json_object
+from s2r_hf.core.records import DATA_TOKENS, TRAINED_TOKENS, read_json_object, token_counts
 from s2r_hf.core.redaction import redact_command
 from s2r_hf.core.weights import weight_files, weights_digest
 from s2r_hf.evaluation.presets import PRESETS, TaskSettings, get_preset
@@ -114,11 +114,18 @@ class EvaluationConfig:
     data_parallel_size: int = field(default=1, metadata={"help": "vLLM data parallelism (GPUs, one replica each)"})
     tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM tensor parallelism (GPUs per replica)"})
     label: str | None = field(default=None, metadata={"help": "name of this run in tables (default: the model's)"})
-    training_tokens: int | None = field(
+    trained_tokens: int | None = field(
         default=None,
         metadata={
-            "help": "tokens the model was fine-tuned on, shown by `s2r compare` (default: trainer_state.json's "
-            "num_input_tokens_seen when the model folder has it)"
+            "help": "tokens processed by the trainer that fine-tuned the model, shown by `s2r compare` (default: "
+            "trainer_state.json's num_input_tokens_seen when the model folder has it)"
+        },
+    )
+    data_tokens: int | None = field(
+        default=None,
+        metadata={
+            "help": "tokens in the model's training data, one epoch, shown by `s2r compare` (default: the model "
+            "folder's s2r_training.json, when `s2r train` wrote it)"
         },
     )
 
@@ -150,8 +157,9 @@ class EvaluationConfig:
             raise InputError(f"--repetition-penalty must be > 0, got {self.repetition_penalty}")
         if not 0 <= self.seed <= MAX_SEED:
             raise InputError(f"--seed must be an integer from 0 to {MAX_SEED}, got {self.seed}")
-        if self.training_tokens is not None and self.training_tokens < 0:
-            raise InputError(f"--training-tokens must be >= 0, got {self.training_tokens}")
+        for name in (TRAINED_TOKENS, DATA_TOKENS):
+            if getattr(self, name) is not None and getattr(self, name) < 0:
+                raise InputError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
 
     def settings(self) -> dict[str, TaskSettings]:
         preset = get_preset(self.preset)
@@ -501,13 +509,27 @@ def model_identity(model: str, config: EvaluationConfig) -> dict:
         return identity
     if path.is_dir():
         identity.update(path=str(path.resolve()), weights_sha256=weights_digest(path), revision=None)
-        identity["training_tokens"] = (
-            config.training_tokens if config.training_tokens is not None else (_tokens_seen(path))
-        )
+        identity[TRAINED_TOKENS] = config.trained_tokens if config.trained_tokens is not None else _tokens_seen(path)
+        identity[DATA_TOKENS] = config.data_tokens if config.data_tokens is not None else _data_tokens(path)
         return identity
     identity.update(hub_id=model, revision=config.revision or "main", commit=_hub_commit(model, config.revision))
-    identity["training_tokens"] = config.training_tokens
+    identity[TRAINED_TOKENS] = config.trained_tokens
+    identity[DATA_TOKENS] = config.data_tokens
     return identity
+
+
+def _data_tokens(folder: Path) -> int | None:
+    """The tokens in the training data that `s2r train` recorded in the model folder (s2r_training.json), if any."""
+    path = folder / TRAINING_RECORD
+    if not path.is_file():
+        return None
+    try:
+        record = read_json_object(path, what="a training record", fix="tokens in the training data unknown")
+    except InputError as err:
+        logger.warning("%s", err)
+        return None
+    value = token_counts(record)[DATA_TOKENS]
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _tokens_seen(folder: Path) -> int | None:
@@ -515,7 +537,7 @@ def _tokens_seen(folder: Path) -> int | None:
     if not state.is_file():
         return None
     try:
-        value = read_json_object(state, what="a trainer state", fix="training tokens unknown").get(
+        value = read_json_object(state, what="a trainer state", fix="tokens processed by the trainer unknown").get(
             "num_input_tokens_seen"
         )
     except InputError as err:

@@ -5,9 +5,10 @@ none clashes with lighteval's built-ins (`math_500`, `aime24`, ...). A task:
 
 - asks the question as the user turn, under the system prompt "Please reason step by step, and put your final answer
   within \\boxed{}." (the model config carries it, so the tokenizer's chat template places it);
-- grades the final answer with lighteval's math extractive match (s2r_hf.evaluation.grading.math_match_metric: the
-  last `\\boxed{}` first, then symbolic and numeric equivalence), as pass@1 averaged over the samples, plus maj@N (a
-  majority vote over the samples' answers, equivalent answers voting together) where the protocol asks for it;
+- grades the final answer with s2r-hf's one grader (s2r_hf.answers, through s2r_hf.evaluation.grading: the last
+  `\\boxed{}` first, then structural, symbolic and numeric equivalence), as pass@1 averaged over the samples, plus
+  maj@N (a majority vote over the samples' answers, equivalent answers voting together) where the protocol asks for
+  it: the very function `s2r_hf.grade_answer` is, so a task's score and a user's own loop never differ;
 - reads `id`, `problem` and `answer` rows. The runner writes them, normalised by `s2r_hf.pool.benchmarks.load_benchmark`
   from the Hub dataset or the user's local file, into a parquet folder and points the task at it. Run with this module
   as `--custom-tasks` directly, the tasks read the Hub datasets and normalise each row the same way.
@@ -27,7 +28,7 @@ from lighteval.metrics.utils.metric_utils import SampleLevelComputation, SampleL
 from lighteval.tasks.lighteval_task import LightevalTaskConfig
 from lighteval.tasks.requests import Doc, SamplingMethod
 
-from s2r_hf.evaluation.grading import gold_choice, majority_correct, math_match_metric
+from s2r_hf.evaluation.grading import gold_choice, majority_correct, score_sample
 from s2r_hf.evaluation.presets import PRESETS, TaskSettings
 from s2r_hf.evaluation.prompt import SYSTEM_PROMPT, TASK_PREFIX, benchmark_of, task_name
 from s2r_hf.pool.benchmarks import BENCHMARK_ANSWER, BENCHMARK_ID, BENCHMARK_PROBLEM, BENCHMARKS, normalise_benchmark
@@ -74,12 +75,12 @@ class MajorityVote(SamplingMetric, SampleLevelComputation):
 
 
 def metrics_for(settings: TaskSettings) -> list[SampleLevelMetric]:
-    """pass@1 over `num_samples` samples (and maj@num_samples when asked), scored by the shared math match."""
+    """pass@1 over `num_samples` samples (and maj@num_samples when asked), scored by the one grader."""
     n = settings.num_samples
     found = [
         SampleLevelMetric(
             metric_name="pass@1",
-            sample_level_fn=PassAtK(k=1, n=n, strip_strings=True, sample_scoring_function=math_match_metric()),
+            sample_level_fn=PassAtK(k=1, n=n, strip_strings=True, sample_scoring_function=score_sample),
             category=SamplingMethod.GENERATIVE,
             corpus_level_fn=np.mean,
             higher_is_better=True,

@@ -12,6 +12,7 @@
       - {name: joint, strategy: joint, ratio: 0.1, weight: 0.25, seeds: [0, 1, 2]}  # this arm's own seeds
     seeds: [0]                          # training seeds of every arm (default: the recipe's one seed)
     reference: full                     # the arm the others are compared with (default: the full arm, else the first)
+    # match_tokens: joint               # optional: every other selected arm takes joint's subset tokens as its budget
     train:
       recipe: tiny-cpu                  # a shipped recipe or a YAML file
       model: HuggingFaceTB/SmolLM2-135M-Instruct
@@ -92,9 +93,17 @@ class ArmConfig:
     max_per_cluster: int | None = field(default=None, metadata=_help("at most N rows per question cluster"))
     group_column: str | None = field(default=None, metadata=_help("diverse: the column to stratify by"))
     seeds: list | None = field(default=None, metadata=_help("training seeds of this arm (default: the experiment's)"))
+    token_budget: int | None = field(
+        default=None,
+        metadata=_help("instead of ratio or k: rows in the strategy's order while the trainer tokens (the student's "
+                       "chat template applied) stay within N"),
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         check_field_types(self)
+        # Set by the experiment's match_tokens: the arm whose subset's tokens are this arm's token budget. Not a field:
+        # it is the experiment's setting, not the arm's.
+        self.matched_to: str | None = None
         if not ARM_NAME.fullmatch(self.name or ""):
             raise InputError(
                 f"arm name {self.name!r} cannot name a folder: use at most 96 letters, digits, '-', '_' and '.', "
@@ -119,18 +128,24 @@ class ArmConfig:
         except (InputError, OptionTypeError) as err:
             raise type(err)(f"arm {self.name!r}: {err}") from None
 
-    def select_config(self):
-        """The `s2r select` settings of this arm (None for the full arm)."""
+    def select_config(self, token_budget: int | None = None):
+        """The `s2r select` settings of this arm (None for the full arm); `token_budget`: the budget match_tokens
+        gives it (known once the reference arm's subset is)."""
         if self.strategy == FULL:
             return None
         if self.strategy not in STRATEGIES:
             raise InputError(f"unknown strategy {self.strategy!r}; known: {[FULL, *STRATEGIES]}")
         given = {key: getattr(self, key) for key in _SELECTION_KEYS if getattr(self, key) is not None}
         check_options_fit(self.strategy, given, spell=str)  # the file gave it, even at its default: refused too
+        if token_budget is not None:
+            given["token_budget"] = token_budget
         return SelectConfig(strategy=self.strategy, **given)
 
     def describe(self) -> dict[str, Any]:
         """The arm's selection as the report and the cards show it (SelectConfig's defaults filled in)."""
+        if self.matched_to is not None:  # its budget is known once the reference arm's subset is
+            return {**describe_selection(self.select_config(token_budget=1)), "token_budget": None,
+                    "match_tokens": self.matched_to}  # fmt: skip
         return describe_selection(self.select_config())
 
 
@@ -144,10 +159,15 @@ def describe_selection(config) -> dict[str, Any]:
         described.pop("seed")
     if config.strategy != "diverse":
         described.pop("group_column")
+    if config.token_budget is None:
+        described.pop("token_budget")
     return described
 
 
-_SELECTION_KEYS = ("ratio", "k", "weight", "seed", "quadrant", "max_per_cluster", "group_column")
+# EvaluationConfig fields the run sets for each arm (its name, its training record's token counts), not the file.
+_SET_BY_THE_RUN = ("label", "trained_tokens", "data_tokens")
+_SELECTION_KEYS = ("ratio", "k", "weight", "seed", "quadrant", "max_per_cluster", "group_column", "token_budget")
+_SIZE_KEYS = ("ratio", "k", "token_budget")
 MAX_SEED = 2**32 - 1  # numpy's and torch's seeds: what TRL's `seed` accepts
 
 
@@ -300,6 +320,11 @@ class ExperimentConfig:
     reference: str | None = field(
         default=None, metadata=_help("the arm the others are compared with (default: the full arm, else the first)")
     )
+    match_tokens: str | None = field(
+        default=None,
+        metadata=_help("an arm's name: every other selected arm takes the trainer tokens of that arm's subset as its "
+                       "token budget (the full arm stays the whole pool)"),
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not ARM_NAME.fullmatch(self.name):
@@ -322,6 +347,8 @@ class ExperimentConfig:
                     "needs its own name (names that differ only in case collide on some file systems)"
                 )
             seen[arm.name.lower()] = index
+        if self.match_tokens is not None:
+            self._match_tokens()
         if self.publish is not None:
             # Repo names are checked now, not after every arm has trained (publishing is the last step).
             check_repo_names(self.name, self.publish.namespace, self.arm_names())
@@ -339,6 +366,40 @@ class ExperimentConfig:
         if self.output is not None and not str(self.output).strip():
             raise InputError("output is empty; name the experiment's folder, or leave it out to use the name")
         self.evaluation_config()  # checked now, as `s2r evaluate` would check it
+
+    def _match_tokens(self) -> None:
+        """Check match_tokens (an arm with a subset; the arms it sizes give no size of their own) and mark the arms."""
+        names = self.arm_names()
+        reference = self.match_tokens
+        if not isinstance(reference, str) or reference not in names:
+            raise InputError(
+                f"match_tokens {reference!r} is not an arm of this experiment; arms: {', '.join(names)}. Name the arm "
+                "whose subset's tokens the other arms take as their budget"
+            )
+        if self.arm(reference).strategy == FULL:
+            raise InputError(
+                f"match_tokens {reference!r} names the full arm, which trains on the whole pool: every arm matched to "
+                "it would be the whole pool too; name an arm that selects a subset"
+            )
+        for arm in self.matched_arms():
+            sizes = [key for key in _SIZE_KEYS if getattr(arm, key) is not None]
+            if sizes:
+                raise InputError(
+                    f"arm {arm.name!r} gives {sizes[0]} {getattr(arm, sizes[0])}, but match_tokens: {reference} sizes "
+                    f"it by the tokens of the subset of arm {reference!r}; drop {sizes[0]} from arm {arm.name!r}, or "
+                    "drop match_tokens"
+                )
+            try:
+                arm.select_config(token_budget=1)  # the arm's options, with a budget: diverse, say, takes none
+            except (InputError, OptionTypeError) as err:
+                raise type(err)(f"arm {arm.name!r} (match_tokens: {reference}): {err}") from None
+            arm.matched_to = reference
+
+    def matched_arms(self) -> list[ArmConfig]:
+        """The arms match_tokens sizes: every arm that selects, but the reference (none without match_tokens)."""
+        if self.match_tokens is None:
+            return []
+        return [arm for arm in self.arms if arm.strategy != FULL and arm.name != self.match_tokens]
 
     @property
     def output_dir(self) -> Path:
@@ -366,12 +427,12 @@ class ExperimentConfig:
         return next((arm.name for arm in self.arms if arm.strategy == FULL), self.arms[0].name)
 
     def evaluation_config(self, **extra: Any):
-        """The EvaluationConfig of every arm (`extra`: the arm's label and training tokens)."""
+        """The EvaluationConfig of every arm (`extra`: the arm's label and token counts, set by the run)."""
         if not isinstance(self.evaluate, dict):
             raise OptionTypeError(f"evaluate must be a mapping of `s2r evaluate` options, got {self.evaluate!r}")
         options = {key: value for key, value in self.evaluate.items() if key != "data"}
         known = [spec.name for spec in dataclasses.fields(EvaluationConfig)]
-        _refuse_unknown(options, [name for name in known if name not in ("label", "training_tokens")], "evaluate")
+        _refuse_unknown(options, [name for name in known if name not in _SET_BY_THE_RUN], "evaluate")
         if isinstance(options.get("tasks"), list):
             options["tasks"] = ",".join(map(str, options["tasks"]))
         try:

@@ -112,12 +112,12 @@ def pool_problems(config: ExperimentConfig) -> list[S2RError]:
     if score.decontaminate:
         from s2r_hf.hygiene.decontaminate import benchmark_names
 
-        # Files given in benchmark_data were found when the config was read; a benchmark without one is read from
-        # the Hub.
+        # Files given in benchmark_data were found when the config was read (here they are read: a file without a
+        # problem field fails now); a benchmark without one is read from the Hub.
         given = parse_data_overrides(benchmark_data_items(score.benchmark_data), "pool.score.benchmark_data")
         for name in benchmark_names(score.decontaminate):
-            if name not in given:
-                _collect(problems, f"pool.score.decontaminate {name}", check_benchmark, name)
+            where = "pool.score.benchmark_data" if name in given else "pool.score.decontaminate"
+            _collect(problems, f"{where} {name}", check_benchmark, name, given.get(name))
     return problems
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from s2r_hf.core.cards import split_card
 from s2r_hf.core.errors import InputError
-from s2r_hf.core.records import read_json_object
+from s2r_hf.core.records import DATA_TOKENS, read_json_object
 from s2r_hf.evaluation.publish import RESULTS_KIND, push_results
 from s2r_hf.evaluation.results import read_results
 from s2r_hf.experiment.config import FULL
@@ -236,15 +236,20 @@ def arm_note(name: str, arm: dict[str, Any], columns: list) -> str:
     if arm.get("strategy") == FULL:
         selection = "the full pool"
     else:
-        size = f"{100 * arm['ratio']:g}%" if arm.get("ratio") is not None else f"k={arm.get('k')}"
+        if arm.get("ratio") is not None:
+            size = f"{100 * arm['ratio']:g}%"
+        elif arm.get("token_budget") is not None:
+            size = f"within {arm['token_budget']:,} tokens"
+        else:
+            size = f"k={arm.get('k')}"
         weight = f", weight {arm['weight']:g}" if arm.get("weight") is not None else ""
         selection = f"{arm.get('strategy')} {size}{weight}"
     facts = []
     if arm.get("rows") is not None:
         facts.append(f"{arm['rows']:,} rows")
-    if arm.get("training_tokens") is not None:
+    if arm.get(DATA_TOKENS) is not None:
         share = f" ({100 * arm['token_share']:.1f}% of the pool)" if arm.get("token_share") is not None else ""
-        facts.append(f"{arm['training_tokens']:,} training tokens{share}")
+        facts.append(f"{arm[DATA_TOKENS]:,} data tokens{share}")
     scores = []
     for column in columns:
         task, metric = column

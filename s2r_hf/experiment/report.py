@@ -1,14 +1,16 @@
 """The report of an experiment: `build_report(OUTPUT)` -> the comparison table (Markdown and JSON) and the chart.
 
 It reads what `s2r experiment run` left in its output folder, and nothing else: `experiment.json` (the name, the arms
-in order, each arm's selection settings), each arm's `model/s2r_training.json` (rows, training tokens, share of the
-pool, wall time) and `eval/results.json` (scores with stderr and sample counts, mean answer length). An arm not trained
-or not evaluated yet is still a row, with its status and dashes, so the report can be read while an experiment runs.
+in order, each arm's selection settings), each arm's `model/s2r_training.json` (rows, tokens in the training data and
+tokens processed by the trainer, share of the pool, wall time) and `eval/results.json` (scores with stderr and sample
+counts, mean answer length). An arm not trained or not evaluated yet is still a row, with its status and dashes, so
+the report can be read while an experiment runs.
 
-The chart puts accuracy (mean pass@1 over the benchmarks) against training tokens, one point per evaluated arm: the
-form in which the paper's claim (a tenth of the data, the same accuracy) is seen at a glance. The plotted numbers are
-stored in the PNG itself (a text chunk, read back by `read_chart_points`), and the bytes are a function of the input
-alone (no software version, no date), so re-running the report on an unchanged folder changes nothing.
+The chart puts accuracy (mean pass@1 over the benchmarks) against the tokens in the training data, one point per
+evaluated arm: the form in which the paper's claim (a tenth of the data, the same accuracy) is seen at a glance. The
+plotted numbers are stored in the PNG itself (a text chunk, read back by `read_chart_points`), and the bytes are a
+function of the input alone (no software version, no date), so re-running the report on an unchanged folder changes
+nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from typing import Any
 from s2r_hf.core.errors import InputError, OptionTypeError, OutputError
 from s2r_hf.core.figures import new_figure, png_bytes, read_png_text
 from s2r_hf.core.folders import write_file_atomically, write_json_atomically, write_text_atomically
-from s2r_hf.evaluation.compare import protocol_summary
+from s2r_hf.core.records import DATA_TOKENS, TRAINED_TOKENS, token_counts
+from s2r_hf.evaluation.compare import TOKENS_NOTE, protocol_summary
 from s2r_hf.evaluation.intervals import arm_statistics, interval_markdown
 from s2r_hf.evaluation.per_problem import read_problem_scores
 from s2r_hf.evaluation.results import RESULTS_FILE, is_partial, read_results
@@ -163,12 +166,12 @@ def _reference(experiment: dict[str, Any], names: list[str], scores: dict[str, l
 def _share_of_full_arm(rows: list[dict[str, Any]]) -> None:
     """Where training did not measure the pool's tokens (a subset trained as is), the full arm did: it trained on the
     whole pool, so an arm's share of the pool's tokens is its tokens over the full arm's."""
-    full = [row["training_tokens"] for row in rows if row["strategy"] == FULL and row["training_tokens"]]
+    full = [row[DATA_TOKENS] for row in rows if row["strategy"] == FULL and row[DATA_TOKENS]]
     if not full:
         return
     for row in rows:
-        if row["token_share"] is None and row["training_tokens"] is not None:
-            row["token_share"] = row["training_tokens"] / full[0]
+        if row["token_share"] is None and row[DATA_TOKENS] is not None:
+            row["token_share"] = row[DATA_TOKENS] / full[0]
 
 
 def read_experiment(output_dir: str | os.PathLike) -> dict[str, Any]:
@@ -195,7 +198,7 @@ def read_experiment(output_dir: str | os.PathLike) -> dict[str, Any]:
 
 
 def read_chart_points(png: bytes | str | os.PathLike) -> list[dict[str, Any]]:
-    """The points drawn on a report's chart (its PNG bytes, or the file): [{arm, training_tokens, accuracy, low, high,
+    """The points drawn on a report's chart (its PNG bytes, or the file): [{arm, data_tokens, accuracy, low, high,
     partial, per_benchmark: {benchmark: pass@1}}], scores as fractions (0.412, not 41.2); `low` and `high`: the
     accuracy's 95% interval drawn as an error bar (None when the arm has no per-problem results)."""
     return json.loads(_chart_text(png, CHART_POINTS_KEY))
@@ -255,6 +258,9 @@ def made_with(arm_dir: Path, configured: dict[str, Any]) -> dict[str, Any]:
     selection = (select.get("settings") or {}).get("selection") if select is not None else None
     if not isinstance(selection, dict):
         return configured
+    budget = (select.get("summary") or {}).get("token_budget")
+    if selection.get("token_budget", 0) is None and budget is not None:  # match_tokens: the budget it was given
+        selection = {**selection, "token_budget": budget}
     try:
         return describe_selection(SelectConfig(**selection))
     except (InputError, OptionTypeError, TypeError, ValueError):
@@ -305,7 +311,8 @@ def _arm_row(
         "seeds": seeds,
         "seeds_evaluated": len(seed_runs),
         "rows": (data.get("sft") or {}).get("rows_kept"),
-        "training_tokens": data.get("tokens_trained"),
+        "token_budget": settings.get("token_budget"),
+        **token_counts(record),  # data_tokens, trained_tokens (s2r_hf.core.records)
         "token_share": data.get("token_share"),
         "wall_seconds": training.get("wall_seconds"),
         "steps": training.get("steps"),
@@ -380,7 +387,8 @@ def _markdown(data: dict, runs: dict[str, dict], protocols: dict[str, str]) -> s
         "status",
         "selection",
         "rows",
-        "training tokens",
+        "data tokens",
+        "trained tokens",
         "share of pool tokens",
         "wall time",
         *[f"{task} {metric}" for task, metric in columns],
@@ -398,7 +406,8 @@ def _markdown(data: dict, runs: dict[str, dict], protocols: dict[str, str]) -> s
             row["status"],
             _selection(row),
             _integer(row["rows"]),
-            _integer(row["training_tokens"]),
+            _integer(row[DATA_TOKENS]),
+            _integer(row[TRAINED_TOKENS]),
             "-" if row["token_share"] is None else f"{100 * row['token_share']:.1f}%",
             _duration(row["wall_seconds"]),
             *[_score(row["results"].get(task, {}).get(metric)) for task, metric in columns],
@@ -409,6 +418,8 @@ def _markdown(data: dict, runs: dict[str, dict], protocols: dict[str, str]) -> s
         "",
         "Scores in percent ± standard error, n = problems × samples per problem; mean answer tokens: the mean length "
         "of the generated answers over the benchmarks; `-`: not there (yet).",
+        "",
+        TOKENS_NOTE + " Share of pool tokens: the data tokens over the whole pool's.",
     ]
     if not runs:
         lines += ["", "**Nothing evaluated yet**: no arm has evaluation results; run the experiment to its end."]
@@ -417,9 +428,9 @@ def _markdown(data: dict, runs: dict[str, dict], protocols: dict[str, str]) -> s
     else:
         lines += ["", "**Not comparable as is**: the arms were evaluated under different protocols:"]
         lines += [f"- {name}: {protocol}" for name, protocol in protocols.items()]
-    unplaced = [row["name"] for row in data["arms"] if row["accuracy"] is not None and row["training_tokens"] is None]
+    unplaced = [row["name"] for row in data["arms"] if row["accuracy"] is not None and row[DATA_TOKENS] is None]
     if unplaced:
-        lines += ["", f"Not on the chart (no training record, so no training tokens): {', '.join(unplaced)}."]
+        lines += ["", f"Not on the chart (no training record, so no data tokens): {', '.join(unplaced)}."]
     partial = {name: (run.get("protocol") or {}).get("max_samples") for name, run in runs.items() if is_partial(run)}
     if partial:
         described = ", ".join(f"{name} (at most {limit} problems per benchmark)" for name, limit in partial.items())
@@ -438,6 +449,8 @@ def _selection(row: dict) -> str:
         parts.append(f"{100 * row['ratio']:g}%")
     elif row["k"] is not None:
         parts.append(f"k={int(row['k']):,}")
+    elif row.get("token_budget") is not None:
+        parts.append(f"{int(row['token_budget']):,} tokens")
     if row["weight"] is not None:
         parts.append(f"w={row['weight']:g}")
     return ", ".join(parts)
@@ -476,7 +489,7 @@ def _score(score: dict | None) -> str:
 def _chart_points(data: dict) -> list[dict[str, Any]]:
     points = []
     for row in data["arms"]:
-        if row["accuracy"] is None or row["training_tokens"] is None:
+        if row["accuracy"] is None or row[DATA_TOKENS] is None:
             continue  # nothing to place: not evaluated on pass@1, or no training record
         per_benchmark = {
             task: metrics[ACCURACY_METRIC]["value"]
@@ -487,7 +500,7 @@ def _chart_points(data: dict) -> list[dict[str, Any]]:
         points.append(
             {
                 "arm": row["name"],
-                "training_tokens": row["training_tokens"],
+                DATA_TOKENS: row[DATA_TOKENS],
                 "accuracy": row["accuracy"],
                 "low": interval.get("low"),
                 "high": interval.get("high"),
@@ -524,7 +537,7 @@ def _chart(data: dict) -> bytes:
         lifts = {point["arm"]: 11 * (rank % 3) for rank, point in enumerate(sorted(points, key=_by_tokens))}
         for point in points:
             color = colors[names.index(point["arm"]) % len(colors)]
-            x = point["training_tokens"]
+            x = point[DATA_TOKENS]
             benchmarks = list(point["per_benchmark"].values())
             axes.scatter([x] * len(benchmarks), [100 * v for v in benchmarks], s=18, color=color, alpha=0.35)
             if point["low"] is not None:  # the 95% interval of the accuracy
@@ -540,7 +553,7 @@ def _chart(data: dict) -> bytes:
                 textcoords="offset points",
                 color=color,
             )
-        tokens = [point["training_tokens"] for point in points]
+        tokens = [point[DATA_TOKENS] for point in points]
         if tokens and min(tokens) > 0 and max(tokens) / min(tokens) > _LOG_SCALE_SPAN:
             axes.set_xscale("log")
         else:
@@ -551,10 +564,10 @@ def _chart(data: dict) -> bytes:
         notes = _chart_notes(data, points)
         if notes:  # the axes stay drawn, ticks and labels: an empty or all-zero chart says why in words
             axes.text(0.5, 0.5, "\n".join(notes), ha="center", va="center", transform=axes.transAxes, wrap=True)
-        axes.set_xlabel("training tokens")
+        axes.set_xlabel("tokens in the training data (one epoch)")
         axes.set_ylabel(f"accuracy (mean {ACCURACY_METRIC} over the benchmarks, %)")
         axes.set_ylim(0, 100)
-        title = f"{data['experiment']}: accuracy against training tokens (faint: each benchmark; bars: 95% interval)"
+        title = f"{data['experiment']}: accuracy against data tokens (faint: each benchmark; bars: 95% interval)"
         axes.set_title(title, fontsize="medium")
         axes.grid(True, alpha=0.3)
         figure.tight_layout()
@@ -564,7 +577,7 @@ def _chart(data: dict) -> bytes:
 
 
 def _by_tokens(point: dict[str, Any]) -> float:
-    return point["training_tokens"]
+    return point[DATA_TOKENS]
 
 
 def _finite(value) -> bool:

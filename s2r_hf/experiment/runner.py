@@ -31,6 +31,7 @@ from s2r_hf.core.children import run_tied
 from s2r_hf.core.errors import InputError, OutputError, RunInterruptedError, S2RError, StepFailedError
 from s2r_hf.core.folders import EXPERIMENT_OWNER, TRAINING_OWNER, _disk_error_message, check_writable
 from s2r_hf.core.locks import FileLock
+from s2r_hf.core.records import token_counts
 from s2r_hf.core.redaction import redact_argv
 from s2r_hf.evaluation.runner import evaluate_model
 from s2r_hf.experiment.config import FULL, ExperimentConfig
@@ -50,6 +51,7 @@ from s2r_hf.experiment.steps import (
     read_experiment_record,
     seed_folder,
     step_status,
+    student_model,
     write_json,
     write_record,
 )
@@ -125,11 +127,14 @@ def _run_experiment(
     chosen = select_steps(planning, only=only, step=step, seed=seed)
     check_output(config)
     statuses = {planned.id: step_status(planned) for planned in chosen}
-    if step is not None:  # a step run alone (a scheduler's job): what it needs must be done already
-        by_id = {candidate.id: candidate for candidate in experiment_steps(planning)}
-        for planned in chosen:
-            if not statuses[planned.id].done:
-                _check_needs(planned, by_id, how_to_run)
+    by_id = {candidate.id: candidate for candidate in experiment_steps(planning)}
+    chosen_ids = {planned.id for planned in chosen}
+    for planned in chosen:
+        if statuses[planned.id].done:
+            continue
+        # What a step needs and this run does not make first must be done already: with --step, the step before it
+        # (a scheduler's job runs one step); with --only, another arm's step (match_tokens' reference subset).
+        _check_needs(planned, by_id, how_to_run, outside=chosen_ids)
     # Every input of the steps that will run (models, benchmarks, the pool's source, the training options, lighteval),
     # checked in one pass before any step: each problem one line, nothing written (s2r_hf.experiment.preflight).
     check_step_inputs(config, [planned for planned in chosen if not statuses[planned.id].done], missing_data)
@@ -265,9 +270,14 @@ def select_steps(
     return chosen
 
 
-def _check_needs(planned: Step, by_id: dict[str, Step], how_to_run: Callable[[Step], str]) -> None:
-    """With --step, a step runs alone: what it needs must already be up to date (the scheduler's dependencies)."""
+def _check_needs(
+    planned: Step, by_id: dict[str, Step], how_to_run: Callable[[Step], str], outside: set[str] | None = None
+) -> None:
+    """With --step, a step runs alone: what it needs must already be up to date (the scheduler's dependencies).
+    `outside`: the steps of this run; only the needs outside them are checked (they will not run before it)."""
     for need in planned.needs:
+        if outside is not None and need in outside:
+            continue
         status = step_status(by_id[need])
         if not status.done:
             raise InputError(
@@ -367,6 +377,7 @@ class _Context:
         self.config = config
         self.command = command
         self._loaded_pool = None
+        self._tokenizer = None
 
     def execute(self, planned: Step, *, resume: bool) -> dict[str, Any]:
         steps = {"pool": self._score, "select": self._select, "train": self._train, "evaluate": self._evaluate}
@@ -389,22 +400,62 @@ class _Context:
         return {"rows": len(pool), "rows_in": s2r.get("rows_in")}
 
     def _select(self, planned: Step, resume: bool) -> dict[str, Any]:
+        from s2r_hf.core.folders import read_card_metadata
         from s2r_hf.outputs.artifacts import write_subset
 
-        pool, pool_s2r = self._scored_pool()
         arm = self.config.arm(planned.arm)
+        budget = None if arm.matched_to is None else self._reference_tokens(planned, arm.matched_to)
+        select_config = arm.select_config(token_budget=budget)
+        tokenizer = self._student_tokenizer() if select_config.token_budget is not None else None
+        pool, pool_s2r = self._scored_pool()
         subset, _ = write_subset(
             pool,
             {**pool_s2r, "name": f"{self.config.name}/pool"},
-            arm.select_config(),
+            select_config,
             planned.output,
             overwrite=True,  # only an earlier subset is ever replaced (check_writable's kind rule)
             command=self.command,
             repo_id=self._subset_repo(arm.name),
             inputs=[pool_dir(self.config)],
+            tokenizer=tokenizer,
             pool_folder=pool_dir(self.config),  # where `s2r verify` finds the pool
         )
-        return {"rows": len(subset), "pool_rows": len(pool)}
+        summary: dict[str, Any] = {"rows": len(subset), "pool_rows": len(pool)}
+        if select_config.token_budget is not None:
+            taken = read_card_metadata(planned.output)["s2r"].get("tokens_taken")
+            summary.update(token_budget=select_config.token_budget, tokens_taken=taken)
+        return summary
+
+    def _student_tokenizer(self):
+        """The base model's tokenizer, which counts the token budgets as the trainer will count the tokens."""
+        if self._tokenizer is None:
+            from s2r_hf.selection import budget_tokenizer
+
+            model = student_model(self.config)
+            if model is None:
+                raise InputError(
+                    "a token budget is counted with the student model's tokenizer, and the experiment names no model; "
+                    "set train.model"
+                )
+            self._tokenizer = budget_tokenizer(model)
+        return self._tokenizer
+
+    def _reference_tokens(self, planned: Step, reference: str) -> int:
+        """The trainer tokens of the reference arm's subset (match_tokens): the budget of `planned`'s selection."""
+        from s2r_hf.core.folders import load_dataset_folder
+        from s2r_hf.selection import trainer_tokens
+
+        by_id = {step.id: step for step in experiment_steps(self.config)}
+        status = step_status(by_id[f"{reference}/select"])
+        if not status.done:
+            raise InputError(
+                f"{planned.id} takes its token budget from {reference}/select (match_tokens: {reference}), which is "
+                f"not done ({status.why}); run arm {reference!r} first (--only {reference}), or every arm together"
+            )
+        subset = load_dataset_folder(arm_output(self.config, reference, "select"))
+        tokens = trainer_tokens(subset, self._student_tokenizer())
+        logger.info("%s: token budget %s, the trainer tokens of %s/select", planned.id, f"{tokens:,}", reference)
+        return tokens
 
     def _subset_repo(self, arm: str) -> str | None:
         """Where publishing will push this arm's subset, for its card's example (not a setting: a card's example
@@ -436,8 +487,7 @@ class _Context:
     def _evaluate(self, planned: Step, resume: bool) -> dict[str, Any]:
         model = arm_output(self.config, planned.arm, "train", planned.seed)
         record = read_provenance(model) or {}
-        tokens = (record.get("data") or {}).get("tokens_trained")
-        evaluation = self.config.evaluation_config(label=planned.arm, training_tokens=tokens)
+        evaluation = self.config.evaluation_config(label=planned.arm, **token_counts(record))
         result = evaluate_model(
             model,
             planned.output,
@@ -453,7 +503,7 @@ def _train_summary(record: dict[str, Any]) -> dict[str, Any]:
     data, training = record.get("data") or {}, record.get("training") or {}
     return {
         "rows": (data.get("sft") or {}).get("rows_kept"),
-        "tokens_trained": data.get("tokens_trained"),
+        **token_counts(record),  # data_tokens and trained_tokens (s2r_hf.core.records)
         "steps": training.get("steps"),
         "wall_seconds": training.get("wall_seconds"),
     }

@@ -1,6 +1,7 @@
 """The steps of an experiment, what each depends on, and whether its output is up to date.
 
     pool (when scored from a source) -> <arm>/select -> <arm>/train -> <arm>/evaluate      (the full arm: no select)
+    with match_tokens: REF: <REF>/select -> <arm>/select of every other selecting arm       (REF's arm goes first)
 
 With training seeds (`seeds: [0, 1]`, the experiment's or the arm's), each seed is a train and an evaluate step of its
 own, in `<arm>/seed<N>/` (`full/seed1/train`, `full/seed1/evaluate`), the seed among its train settings: adding a seed
@@ -100,7 +101,8 @@ def arm_output(config: ExperimentConfig, arm: str, step: str, seed: int | None =
 
 
 def experiment_steps(config: ExperimentConfig) -> list[Step]:
-    """Every step of the experiment, in the order they run (the pool, then arm by arm)."""
+    """Every step of the experiment, in the order they run (the pool, then arm by arm; with match_tokens, the
+    reference arm first: the other arms' selections take their token budget from its subset)."""
     output = config.output_dir
     steps: list[Step] = []
     pool = Step(
@@ -114,7 +116,9 @@ def experiment_steps(config: ExperimentConfig) -> list[Step]:
     steps.append(pool)
     train_settings = _train_settings(config)
     evaluation = _evaluation_settings(config)
-    for arm in config.arms:
+    arms = sorted(config.arms, key=lambda arm: arm.name != config.match_tokens)  # stable: the reference first
+    selections: dict[str, Step] = {}
+    for arm in arms:
         folder = output / arm.name
         upstream = pool
         if arm.strategy != FULL:
@@ -122,10 +126,13 @@ def experiment_steps(config: ExperimentConfig) -> list[Step]:
                 name="select",
                 arm=arm.name,
                 needs=[pool.id],
-                settings={"pool": pool.fingerprint, "selection": dataclasses.asdict(arm.select_config())},
+                settings={"pool": pool.fingerprint, **_selection_settings(config, arm, selections)},
                 output=arm_output(config, arm.name, "select"),
                 record_path=folder / STEPS_DIR / "select.json",
             )
+            if arm.matched_to is not None:
+                upstream.needs.append(selections[arm.matched_to].id)
+            selections[arm.name] = upstream
             steps.append(upstream)
         for seed in config.arm_seeds(arm.name) or [None]:
             seed_dir = folder if seed is None else folder / seed_folder(seed)
@@ -156,6 +163,26 @@ def experiment_steps(config: ExperimentConfig) -> list[Step]:
                 )
             )
     return steps
+
+
+def _selection_settings(config: ExperimentConfig, arm, selections: dict[str, Step]) -> dict[str, Any]:
+    """What an arm's subset depends on besides the pool: its selection; with a token budget, the student's tokenizer
+    that counts it; with match_tokens, the reference arm's subset (a new one re-runs this selection)."""
+    if arm.matched_to is None:
+        selection = arm.select_config()
+        settings: dict[str, Any] = {"selection": dataclasses.asdict(selection)}
+    else:  # the budget is the reference subset's tokens, known once it is selected
+        selection = arm.select_config(token_budget=1)
+        settings = {"selection": {**dataclasses.asdict(selection), "token_budget": None}}
+        settings["match_tokens"] = {"arm": arm.matched_to, "subset": selections[arm.matched_to].fingerprint}
+    if selection.token_budget is not None:
+        settings["tokenizer"] = _base_model(config)
+    return settings
+
+
+def student_model(config: ExperimentConfig) -> str | None:
+    """The base model every arm trains (train.model, or the recipe's): its tokenizer counts the token budgets."""
+    return config.train.model or _recipe_model(Path(config.train.recipe_path))
 
 
 def _pool_settings(config: ExperimentConfig) -> dict[str, Any]:
@@ -384,6 +411,11 @@ def _change_phrase(step: str, key: str, before: dict[str, Any], after: dict[str,
             return "the scored pool's files changed (pool.scored)"
     elif step == "select" and top == "pool":
         return "the pool changed"
+    elif step == "select" and top == "match_tokens":
+        reference = (after.get("match_tokens") or {}).get("arm") or (before.get("match_tokens") or {}).get("arm")
+        return f"the subset whose tokens are its budget ({reference}/select) changed"
+    elif step == "select" and top == "tokenizer":
+        return "the tokenizer that counts its token budget changed (train.model)"
     elif step == "train":
         if top == "data":
             return f"its data ({after.get('data_step') or before.get('data_step') or 'the pool'}) changed"

@@ -1,24 +1,46 @@
-"""Decontamination: drop pool rows whose question shares a word n-gram with a benchmark problem.
+"""Decontamination: drop pool rows whose question covers a benchmark problem.
 
-A subset that holds benchmark problems inflates every score it is evaluated on. The test is open-r1's: a pool question
-is contaminated when it shares one run of n consecutive words (default 8) with a problem of a benchmark, compared
-after normalisation (s2r_hf.hygiene.text: case, spacing and LaTeX layout do not count). A benchmark problem shorter
-than n words has no n-gram; it matches a question whose words are exactly its words.
+A subset that holds benchmark problems inflates every score it is evaluated on. Questions and problems are compared
+as words after normalisation (s2r_hf.hygiene.text: case, spacing and LaTeX layout do not count), in runs of n
+consecutive words (n-grams). Two rules, chosen by name (`DECONTAMINATION_RULES`):
+
+- `coverage` (the default, n = 5). A question is contaminated by a benchmark problem when the n-grams it shares with
+  the problem cover at least a share `threshold` (default 0.6) of the problem's words. Three things make the share mean
+  what it says:
+  - numbers are masked (every number reads `0`), so a problem copied with its numbers changed still matches;
+  - an n-gram found in `boilerplate` (default 4) or more distinct benchmark problems is a template phrase ("where m
+    and n are relatively prime positive integers"), not evidence: it neither counts for the share nor makes a match,
+    and the words only such n-grams hold are left out of the problem's words (a problem made of template phrases
+    alone is measured on all its n-grams; a run of such n-grams longer than TEMPLATE_WORDS words is the context
+    several parts of one problem share, and counts);
+  - a problem shorter than n words (mostly formula: "Simplify $\\sqrt{242}$." is 2 words, as a formula is one word)
+    has no n-gram: it matches a question that holds all its words in a row.
+  Covering a share of the problem's words (rather than of its n-grams, as Tulu 3 counts) keeps a cut copy's share
+  close to the part kept: the first 80% of a problem covers about 80% of its words whatever its length (less when
+  the cut falls inside a formula, which then matches nothing).
+- `any-ngram` (n = 8): open-r1's rule. One shared n-gram (numbers kept, no boilerplate) is a match; a problem
+  shorter than n words matches a question whose words are exactly its words. On competition math, template phrases
+  shared by many problems make it drop clean rows (a quarter of the LIMO pool against the six benchmarks).
+
+Each match is reported as a pair: pool id, benchmark, benchmark id, the share of the problem's words covered, and up
+to three runs of shared words as evidence (longest first; numbers read `0` under `coverage`).
 
 Speed: the n-grams of every benchmark problem go into one dict (n-gram -> the problems that hold it), built once;
-each pool row then looks up its own n-grams, so the work grows with the pool's n-grams, not with pool x benchmark
-pairs. The rows are checked in a batched `Dataset.map` (`num_proc` processes).
+each pool row looks up its own n-grams and measures only the problems it shares one with, so the work grows with the
+pool's n-grams, not with pool x benchmark pairs. The rows are checked in a batched `Dataset.map` (`num_proc`
+processes).
 
 Benchmarks are named as in s2r_hf.pool.benchmarks (math500, aime24, ...) and read with its `load_benchmark`: from the
-Hub
-by default, or from local files. Each match is reported as a pair (pool id, benchmark, benchmark id, shared n-gram),
-for inspection: with n = 8, template phrases that recur across competition problems ("where m and n are relatively
-prime positive integers") match too, which the pairs make visible; a larger n is stricter.
+Hub by default, or from local files.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import numbers
+import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,10 +54,31 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_NGRAM = 8
+COVERAGE_RULE = "coverage"
+ANY_NGRAM_RULE = "any-ngram"
+# The rules by name (the registry `require_rule` checks against), each with what it means.
+DECONTAMINATION_RULES = {
+    COVERAGE_RULE: "the n-grams a question shares with a benchmark problem cover at least the threshold's share of "
+    "the problem's words (numbers masked, template n-grams left out)",
+    ANY_NGRAM_RULE: "a question shares one n-gram with a benchmark problem (open-r1's rule)",
+}
+DEFAULT_RULE = COVERAGE_RULE
+# n per rule: 8 is open-r1's; the coverage rule's defaults were chosen on injected benchmark problems of a development
+# split (benchmarks/bench_decontamination.py), under the constraint of keeping at least 98% of the real LIMO pool.
+DEFAULT_NGRAMS = {COVERAGE_RULE: 5, ANY_NGRAM_RULE: 8}
+DEFAULT_NGRAM = DEFAULT_NGRAMS[DEFAULT_RULE]
 MIN_NGRAM = 3  # shorter n-grams ("find the value") are shared by unrelated problems
+DEFAULT_THRESHOLD = 0.6
+DEFAULT_BOILERPLATE = 4
+# The longest template phrase: "a geometric sequence is a sequence in which each term after the first is obtained from
+# the previous term by multiplying it by a constant" (OlympiadBench) is 27 words; the contexts shared by the parts of a
+# multi-part problem run to 50 words and more.
+TEMPLATE_WORDS = 40
+EVIDENCE_RUNS = 3  # runs of shared words kept per matched pair
+EVIDENCE_WORDS = 40  # a longer run is cut to its first words in the record
 PAIRS_FILE = "decontamination.jsonl"  # written next to the scored pool
 _MATCHES = "_s2r_benchmark_matches"  # temporary column: the benchmark problems a row overlaps
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")  # 12, 3.25, 1,000: one number each
 
 
 def require_ngram(ngram: Any, option: str = "ngram") -> int:
@@ -44,9 +87,53 @@ def require_ngram(ngram: Any, option: str = "ngram") -> int:
     if ngram < MIN_NGRAM:
         raise InputError(
             f"{option} must be at least {MIN_NGRAM} words, got {ngram}: shorter n-grams are shared by unrelated "
-            f"problems (the default is {DEFAULT_NGRAM})"
+            f"problems (the defaults: {', '.join(f'{n} for {rule}' for rule, n in DEFAULT_NGRAMS.items())})"
         )
     return ngram
+
+
+def require_rule(rule: Any, option: str = "rule") -> str:
+    if not isinstance(rule, str) or rule not in DECONTAMINATION_RULES:
+        raise InputError(f"{option} must be one of {', '.join(DECONTAMINATION_RULES)}, got {rule!r}")
+    return rule
+
+
+def require_coverage_threshold(threshold: Any, option: str = "threshold") -> float:
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        raise OptionTypeError(f"{option} must be a number in (0, 1], got {threshold!r} ({type(threshold).__name__})")
+    if not 0 < threshold <= 1:  # NaN fails too
+        raise InputError(
+            f"{option} must be a share of a benchmark problem's words in (0, 1], got {threshold} (the default is "
+            f"{DEFAULT_THRESHOLD})"
+        )
+    return float(threshold)
+
+
+def require_boilerplate(boilerplate: Any, option: str = "boilerplate") -> int:
+    if isinstance(boilerplate, bool) or not isinstance(boilerplate, numbers.Integral):
+        raise OptionTypeError(f"{option} must be an integer number of problems, got {boilerplate!r}")
+    if boilerplate != 0 and boilerplate < 2:
+        raise InputError(
+            f"{option} must be 0 (off) or at least 2 benchmark problems, got {boilerplate}: an n-gram of a single "
+            f"problem is that problem's text, not a template (the default is {DEFAULT_BOILERPLATE})"
+        )
+    return int(boilerplate)
+
+
+def check_rule_settings(rule: str, *, threshold: float, boilerplate: int, options: Sequence[str] = ()) -> None:
+    """The threshold and the boilerplate count are settings of the coverage rule: refuse them changed with another
+    rule, where they would be ignored. `options` names them as the caller's user typed them (flags, keywords)."""
+    names = list(options) or ["threshold", "boilerplate"]
+    changed = [
+        name
+        for name, value, default in zip(names, (threshold, boilerplate), (DEFAULT_THRESHOLD, DEFAULT_BOILERPLATE))
+        if value != default
+    ]
+    if rule != COVERAGE_RULE and changed:
+        raise InputError(
+            f"{' and '.join(changed)} set the {COVERAGE_RULE} rule, but the rule is {rule!r}; drop them or use "
+            f"the {COVERAGE_RULE} rule"
+        )
 
 
 def benchmark_names(names: str | list[str] | tuple[str, ...], option: str = "--decontaminate") -> list[str]:
@@ -82,14 +169,20 @@ def load_benchmarks(
 
 @dataclass
 class DecontaminationReport:
-    """What decontamination dropped: counts per benchmark, and every matched (pool row, benchmark problem) pair."""
+    """What decontamination dropped, under which rule: counts per benchmark, and every matched (pool row, benchmark
+    problem) pair with its evidence."""
 
     ngram: int
     rows_in: int
     rows_dropped: int
     benchmarks: dict[str, dict[str, int]]  # name -> {"problems": ..., "rows_dropped": ...}
-    pairs: list[dict[str, str]] = field(default_factory=list)  # pool_id, benchmark, benchmark_id, ngram
+    # pool_id, benchmark, benchmark_id, coverage (share of the problem's words), shared (runs of shared words)
+    pairs: list[dict[str, Any]] = field(default_factory=list)
     words: str = WORD_RULE  # how a question is cut into words, recorded in the card
+    rule: str = DEFAULT_RULE
+    threshold: float | None = DEFAULT_THRESHOLD  # the coverage rule's; None under any-ngram
+    boilerplate: int | None = DEFAULT_BOILERPLATE  # the coverage rule's (0: off); None under any-ngram
+    numbers: str = "masked"  # "masked" (every number reads 0) or "kept"
 
     def describe(self) -> dict[str, Any]:
         """The card's summary: everything but the pairs (they go to a file)."""
@@ -98,60 +191,197 @@ class DecontaminationReport:
         return summary
 
 
-def _benchmark_index(benchmarks: dict[str, Dataset], ngram: int):
-    """(n-gram -> benchmark problems holding it, full text of a short problem -> those problems), built once."""
+def words_for_rule(text: str, mask_numbers: bool) -> list[str]:
+    """The words a rule compares: question_words, with every number read as 0 when numbers are masked."""
+    return question_words(_NUMBER.sub("0", text) if mask_numbers else text)
+
+
+@dataclass
+class _Problem:
+    """A benchmark problem as the matcher measures it."""
+
+    reference: tuple[str, str]  # (benchmark, benchmark id)
+    words: list[str]
+    grams: list[str]  # its n-grams in order (none for a problem shorter than n words)
+    counted: list[bool]  # per n-gram: not boilerplate
+    content: int  # words held by a counted n-gram: the share's denominator
+    starts: dict[str, list[int]] = field(default_factory=dict)  # counted n-gram -> where it starts in the problem
+
+
+@dataclass
+class _Index:
+    """The benchmark problems, indexed once: what every batch of pool rows is matched against."""
+
+    rule: str
+    ngram: int
+    threshold: float
+    mask_numbers: bool
+    problems: list[_Problem]
+    by_ngram: dict[str, list[int]]  # counted n-gram -> the problems holding it
+    short_by_first: dict[str, list[int]]  # coverage: first word of a short problem -> those problems
+    short_by_text: dict[str, list[int]]  # any-ngram: words of a short problem -> those problems
+
+
+def _build_index(benchmarks: dict[str, Dataset], rule: str, ngram: int, threshold: float, boilerplate: int) -> _Index:
     from s2r_hf.pool.benchmarks import BENCHMARK_ID, BENCHMARK_PROBLEM
 
-    by_ngram: dict[str, list[tuple[str, str]]] = {}
-    by_text: dict[str, list[tuple[str, str]]] = {}
+    mask_numbers = rule == COVERAGE_RULE
+    problems = []
     for name, benchmark in benchmarks.items():
-        for problem_id, problem in zip(benchmark[BENCHMARK_ID], benchmark[BENCHMARK_PROBLEM]):
-            words = question_words(problem)
-            reference = (name, str(problem_id))
-            if len(words) < ngram:
-                by_text.setdefault(" ".join(words), []).append(reference)
-            for gram in dict.fromkeys(word_ngrams(words, ngram)):  # each n-gram once per problem, in order
-                by_ngram.setdefault(gram, []).append(reference)
-    return by_ngram, by_text
+        for problem_id, text in zip(benchmark[BENCHMARK_ID], benchmark[BENCHMARK_PROBLEM]):
+            words = words_for_rule(text, mask_numbers)
+            grams = list(word_ngrams(words, ngram))
+            problems.append(_Problem((name, str(problem_id)), words, grams, [True] * len(grams), len(words)))
+
+    if rule == COVERAGE_RULE and boilerplate:
+        # How many distinct problems hold each n-gram: a problem listed twice (in two benchmarks) counts once.
+        holders: dict[str, set[str]] = {}
+        for problem in problems:
+            text = " ".join(problem.words)
+            for gram in problem.grams:
+                holders.setdefault(gram, set()).add(text)
+        frequent = {gram for gram, texts in holders.items() if len(texts) >= boilerplate}
+        for problem in problems:
+            counted = _template_free([gram not in frequent for gram in problem.grams], ngram)
+            if any(counted):  # a problem made of template phrases alone is measured on all its n-grams
+                problem.counted = counted
+                problem.content = _covered_words(counted, ngram, len(problem.words))
+
+    by_ngram: dict[str, list[int]] = {}
+    short_by_first: dict[str, list[int]] = {}
+    short_by_text: dict[str, list[int]] = {}
+    for position, problem in enumerate(problems):
+        for start, (gram, counted) in enumerate(zip(problem.grams, problem.counted)):
+            if counted:
+                problem.starts.setdefault(gram, []).append(start)
+        if not problem.grams:
+            if not problem.words:
+                continue  # a problem with no letter or digit (a bare image reference) can match nothing
+            if rule == COVERAGE_RULE:
+                short_by_first.setdefault(problem.words[0], []).append(position)
+            else:
+                short_by_text.setdefault(" ".join(problem.words), []).append(position)
+            continue
+        for gram in dict.fromkeys(gram for gram, counted in zip(problem.grams, problem.counted) if counted):
+            by_ngram.setdefault(gram, []).append(position)
+    return _Index(rule, ngram, threshold, mask_numbers, problems, by_ngram, short_by_first, short_by_text)
 
 
-def _match_batch(batch, *, question_column, by_ngram, by_text, ngram):
-    """Per row: the benchmark problems it overlaps, each with the first n-gram they share."""
-    matches = []
-    for question in batch_questions(batch, question_column):
-        words = question_words(question)
-        found: dict[tuple[str, str], str] = {}
-        for gram in word_ngrams(words, ngram):
-            for reference in by_ngram.get(gram, ()):
-                found.setdefault(reference, gram)
-        if len(words) < ngram:
-            text = " ".join(words)
-            for reference in by_text.get(text, ()):
-                found.setdefault(reference, text)
-        matches.append(
-            [
-                {"benchmark": name, "benchmark_id": problem_id, "ngram": gram}
-                for (name, problem_id), gram in found.items()
-            ]
-        )
-    return {_MATCHES: matches}
+def _template_free(counted: list[bool], ngram: int) -> list[bool]:
+    """`counted` (per n-gram: not frequent) with the long runs of frequent n-grams counted again: a run of more than
+    TEMPLATE_WORDS words that several problems share is a context they build on (a multi-part problem's statement, a
+    previous subproblem and its solution), which a question that copies it has copied, not a template phrase."""
+    counted = list(counted)
+    start = None
+    for position, flag in enumerate([*counted, True]):
+        if not flag and start is None:
+            start = position
+        elif flag and start is not None:
+            if position - start + ngram - 1 > TEMPLATE_WORDS:
+                counted[start:position] = [True] * (position - start)
+            start = None
+    return counted
+
+
+def _covered_words(marks: Sequence[bool], ngram: int, length: int) -> int:
+    """How many of `length` words the marked n-grams (by start) hold."""
+    covered = bytearray(length)
+    for start, marked in enumerate(marks):
+        if marked:
+            covered[start : start + ngram] = b"\x01" * ngram
+    return sum(covered)
+
+
+def _shared_runs(words: Sequence[str], covered: bytearray) -> list[str]:
+    """The runs of covered words, longest first (ties: in text order), each cut to EVIDENCE_WORDS words."""
+    runs = []
+    start = None
+    for position, flag in enumerate([*covered, 0]):
+        if flag and start is None:
+            start = position
+        elif not flag and start is not None:
+            runs.append((start, position))
+            start = None
+    runs.sort(key=lambda run: (run[0] - run[1], run[0]))
+    return [" ".join(words[a : min(b, a + EVIDENCE_WORDS)]) for a, b in runs[:EVIDENCE_RUNS]]
+
+
+def _covered(problem: _Problem, shared: list[str], ngram: int) -> bytearray:
+    """Per word of the problem: 1 where one of the counted n-grams it shares with the question covers it."""
+    covered = bytearray(len(problem.words))
+    for gram in shared:
+        for start in problem.starts[gram]:
+            covered[start : start + ngram] = b"\x01" * ngram
+    return covered
+
+
+def match_question(question: str, index: _Index) -> list[dict[str, Any]]:
+    """The benchmark problems that `question` is contaminated by under the index's rule, with the evidence."""
+    ngram = index.ngram
+    words = words_for_rule(question, index.mask_numbers)
+    shared_grams: dict[int, list[str]] = {}  # candidate problem -> the n-grams it shares; in the order first met
+    for gram in dict.fromkeys(word_ngrams(words, ngram)):
+        for position in index.by_ngram.get(gram, ()):
+            shared_grams.setdefault(position, []).append(gram)
+    found = []
+    for position, shared in shared_grams.items():
+        problem = index.problems[position]
+        # k shared n-grams cover at most k * n words: most candidates (a phrase or two in common) end here, unmeasured
+        if index.rule == COVERAGE_RULE and len(shared) * ngram < index.threshold * problem.content:
+            continue
+        covered = _covered(problem, shared, ngram)
+        coverage = sum(covered) / problem.content
+        if index.rule == ANY_NGRAM_RULE or coverage >= index.threshold:
+            found.append((position, coverage, _shared_runs(problem.words, covered)))
+    if index.short_by_first:  # coverage: a short problem's words, in a row, anywhere in the question
+        met = set()
+        for start in [start for start, word in enumerate(words) if word in index.short_by_first]:
+            for position in index.short_by_first[words[start]]:
+                short = index.problems[position].words
+                if position not in met and words[start : start + len(short)] == short:
+                    met.add(position)
+                    found.append((position, 1.0, [" ".join(short[:EVIDENCE_WORDS])]))
+    if index.short_by_text and len(words) < ngram:  # any-ngram: the question is the short problem
+        text = " ".join(words)
+        found += [(position, 1.0, [text]) for position in index.short_by_text.get(text, ())]
+    return [
+        {
+            "benchmark": index.problems[position].reference[0],
+            "benchmark_id": index.problems[position].reference[1],
+            # rounded down, so that a share shown as 0.5 was at least 0.5
+            "coverage": math.floor(coverage * 1000) / 1000,
+            "shared": shared,
+        }
+        for position, coverage, shared in found
+    ]
+
+
+def _match_batch(batch, *, question_column, index):
+    return {_MATCHES: [match_question(question, index) for question in batch_questions(batch, question_column)]}
 
 
 def decontaminate(
     dataset: Dataset,
     benchmarks: str | list[str] | dict[str, Dataset],
     *,
-    ngram: int = DEFAULT_NGRAM,
+    rule: str = DEFAULT_RULE,
+    ngram: int | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    boilerplate: int = DEFAULT_BOILERPLATE,
     data: list[str] | dict[str, str] | None = None,
     question_column: str | None = None,
     num_proc: int | None = None,
 ) -> tuple[Dataset, DecontaminationReport]:
-    """Drop the rows of `dataset` whose question shares an `ngram`-word n-gram with a benchmark problem.
+    """Drop the rows of `dataset` whose question is contaminated by a benchmark problem under `rule`.
 
-    `benchmarks`: names ("math500,aime24", a list, or "all"; read from the Hub, or from `data` = {name: local path}),
-    or already loaded benchmarks {name: Dataset with `id` and `problem` columns}. Questions are the first user turn of
-    `messages`, or `question_column`. Returns the kept rows (order unchanged) and a report with the matched pairs;
-    a pair's `pool_id` is the row's `s2r_id`, or its row number when the dataset has none.
+    `rule`: "coverage" (default: the shared `ngram`-word n-grams cover at least `threshold` of the problem's words,
+    numbers masked, n-grams found in `boilerplate` or more benchmark problems not counted, 0 = count all) or
+    "any-ngram" (open-r1's: one shared n-gram). `ngram` defaults to the rule's (5 for coverage, 8 for any-ngram).
+    `benchmarks`: names ("math500,aime24", a list, or "all"; read from
+    the Hub, or from `data` = {name: local path}), or already loaded benchmarks {name: Dataset with `id` and `problem`
+    columns}. Questions are the first user turn of `messages`, or `question_column`. Returns the kept rows (order
+    unchanged) and a report with the matched pairs; a pair's `pool_id` is the row's `s2r_id`, or its row number when
+    the dataset has none.
     """
     from datasets.fingerprint import Hasher
 
@@ -160,7 +390,11 @@ def decontaminate(
 
     require_dataset(dataset, "the dataset to decontaminate")
     require_num_proc(num_proc)
-    ngram = require_ngram(ngram)
+    rule = require_rule(rule)
+    ngram = DEFAULT_NGRAMS[rule] if ngram is None else require_ngram(ngram)
+    threshold = require_coverage_threshold(threshold)
+    boilerplate = require_boilerplate(boilerplate)
+    check_rule_settings(rule, threshold=threshold, boilerplate=boilerplate)
     check_question_source(dataset, question_column)
     if not isinstance(benchmarks, dict):
         benchmarks = load_benchmarks(benchmarks, data)
@@ -174,39 +408,49 @@ def decontaminate(
                 f"benchmark {name!r} has no column(s) {missing}; columns: {bench.column_names}. Load it with "
                 "s2r_hf.pool.benchmarks.load_benchmark, or pass its name"
             )
-    by_ngram, by_text = _benchmark_index(benchmarks, ngram)
+    benchmark_index = _build_index(benchmarks, rule, ngram, threshold, boilerplate)
 
-    # The matches are a function of the rows, the benchmark problems and n: say so, rather than let datasets hash the
-    # index passed to every worker.
+    # The matches are a function of the rows, the benchmark problems and the rule's settings: say so, rather than let
+    # datasets hash the index passed to every worker.
     content = {name: (list(bench["id"]), list(bench["problem"])) for name, bench in benchmarks.items()}
-    fingerprint = Hasher.hash((dataset._fingerprint, content, ngram, question_column, __version__, "s2r-decontam-v2"))
+    settings = (rule, ngram, threshold, boilerplate)
+    fingerprint = Hasher.hash(
+        (dataset._fingerprint, content, settings, question_column, __version__, "s2r-decontam-v3")
+    )
     matched = dataset.map(
         _match_batch,
         batched=True,
         num_proc=num_proc,
         remove_columns=dataset.column_names,  # only the matches are written, not a copy of the pool
-        fn_kwargs={"question_column": question_column, "by_ngram": by_ngram, "by_text": by_text, "ngram": ngram},
+        fn_kwargs={"question_column": question_column, "index": benchmark_index},
         new_fingerprint=fingerprint,
-        desc=f"Benchmark n-grams (n = {ngram})",
+        desc=f"Benchmark n-grams ({rule}, n = {ngram})",
     )
     matches = arrow_column(matched, _MATCHES).to_pylist()
-    dropped = [index for index, found in enumerate(matches) if found]
+    dropped = [row for row, found in enumerate(matches) if found]
     ids = arrow_column(dataset, ID).to_pylist() if ID in dataset.column_names else None
-    pairs = [
-        {"pool_id": ids[index] if ids is not None else str(index), **pair}
-        for index in dropped
-        for pair in matches[index]
-    ]
+    pairs = [{"pool_id": ids[row] if ids is not None else str(row), **pair} for row in dropped for pair in matches[row]]
     per_benchmark = {
         name: {
             "problems": len(bench),
-            "rows_dropped": sum(1 for index in dropped if any(pair["benchmark"] == name for pair in matches[index])),
+            "rows_dropped": sum(1 for row in dropped if any(pair["benchmark"] == name for pair in matches[row])),
         }
         for name, bench in benchmarks.items()
     }
     dropped_set = set(dropped)
-    kept = [index for index in range(len(dataset)) if index not in dropped_set]
+    kept = [row for row in range(len(dataset)) if row not in dropped_set]
     clean = dataset.select(kept, new_fingerprint=Hasher.hash((fingerprint, "kept"))) if dropped else dataset
-    report = DecontaminationReport(ngram, len(dataset), len(dropped), per_benchmark, pairs)
-    logger.info("decontamination: %d of %d rows share a benchmark n-gram (n = %d)", len(dropped), len(dataset), ngram)
+    coverage_rule = rule == COVERAGE_RULE
+    report = DecontaminationReport(
+        ngram,
+        len(dataset),
+        len(dropped),
+        per_benchmark,
+        pairs,
+        rule=rule,
+        threshold=threshold if coverage_rule else None,
+        boilerplate=boilerplate if coverage_rule else None,
+        numbers="masked" if coverage_rule else "kept",
+    )
+    logger.info("decontamination (%s, n = %d): %d of %d rows dropped", rule, ngram, len(dropped), len(dataset))
     return clean, report

@@ -125,9 +125,13 @@ def write_subset(
     command: str | None = None,
     repo_id: str | None = None,
     inputs: Iterable[str | os.PathLike | None] = (),
+    tokenizer=None,
     pool_folder: str | os.PathLike | None = None,
 ) -> tuple[Dataset, Path]:
     """Select from a scored pool and write the subset folder with its card. Returns the subset and the folder.
+
+    `tokenizer` (a tokenizer, a Hub id or a folder) counts the trainer tokens of `config.token_budget`: the student's;
+    by default the tokenizer the pool's lengths were counted with (its card says which), if they were counted in tokens.
 
     `--overwrite` replaces only an earlier subset, never a scored pool, nor `inputs` (the scored pool's folder) or a
     folder holding them; see `s2r_hf.core.folders.check_writable`. `pool_folder`, the scored pool's folder, is recorded
@@ -144,7 +148,9 @@ def write_subset(
     if not isinstance(output, (str, os.PathLike)):
         raise OptionTypeError(f"output must be a folder path, got {type(output).__name__}")
     check_writable(output, overwrite, inputs=inputs, kind="subset")
-    subset, report = select_with_report(pool, config)
+    if config.token_budget is not None and tokenizer is None:
+        tokenizer = _pool_tokenizer(pool_s2r)
+    subset, report = select_with_report(pool, config, tokenizer=tokenizer)
     plots = _distribution_plots(pool, subset, pool_s2r)
     name = Path(output).resolve().name
     s2r = {
@@ -167,6 +173,17 @@ def write_subset(
         subset, output, card, overwrite=overwrite, extra_files=plots, inputs=inputs, kind="subset"
     )
     return subset, path
+
+
+def _pool_tokenizer(pool_s2r: dict[str, Any]) -> str:
+    """The tokenizer the scored pool's lengths were counted with: a token budget's default tokenizer."""
+    length = pool_s2r.get("length") if isinstance(pool_s2r.get("length"), dict) else {}
+    if length.get("unit") != "tokens" or not length.get("tokenizer"):
+        raise InputError(
+            "a token budget counts the tokens the trainer sees with the student's tokenizer, and this pool's lengths "
+            "were not counted with a tokenizer; give one (`s2r select --tokenizer MODEL`, or tokenizer=...)"
+        )
+    return str(length["tokenizer"])
 
 
 def _relative_path(path: str | os.PathLike | None, start: str | os.PathLike) -> str | None:

@@ -181,7 +181,8 @@ def verify_subset(
             edited = True
             differences.append(Difference(f"subset {key.split('_')[0]} (sha256)", recorded, found))
 
-    selected, _ = select_with_report(pool_dataset, select_config)
+    tokenizer = record.get("tokenizer") if select_config.token_budget is not None else None
+    selected, _ = select_with_report(pool_dataset, select_config, tokenizer=tokenizer)
     selected_ids = arrow_column(selected, ID).to_pylist()
     first = _first_id_difference(subset_ids, selected_ids)
     if first is None and rows_sha256(selected) != subset_rows_digest:
@@ -270,7 +271,8 @@ def _selection_config(record: dict[str, Any], shown: str) -> tuple[SelectConfig,
     needed = {"joint": ["weight"], "quadrant": ["weight", "quadrant"], "diverse": ["seed", "group_column"]}
     needed["random"] = ["seed"]
     missing = [] if strategy else ["strategy"]
-    missing += [] if record.get("ratio") is not None or record.get("k") is not None else ["ratio or k"]
+    sizes = ("ratio", "k", "token_budget")
+    missing += [] if any(record.get(key) is not None for key in sizes) else ["ratio or k"]
     missing += [key for key in needed.get(strategy, []) if record.get(key) is None]
     if missing:
         raise InputError(
@@ -287,11 +289,14 @@ def _selection_config(record: dict[str, Any], shown: str) -> tuple[SelectConfig,
     if strategy == "diverse":
         options["group_column"] = record["group_column"]
     options["max_per_cluster"] = record.get("max_per_cluster")
+    options["token_budget"] = record.get("token_budget")  # counted again with the tokenizer the card names
     try:
         config = SelectConfig(**options)
     except (InputError, OptionTypeError) as err:  # a card edited by hand: settings of the wrong type or range
         raise InputError(f"the selection settings the card of {shown} records cannot be used: {err}") from None
     size = f"k {config.k}" if config.k is not None else f"ratio {config.ratio}"
+    if config.token_budget is not None:
+        size = f"token budget {config.token_budget:,}"
     pool_rows = record.get("pool_rows")
     of = f" of {pool_rows:,} rows" if isinstance(pool_rows, int) else ""
     return config, f"{strategy} selection ({size}{of})"

@@ -97,7 +97,7 @@ class Select2ReasonConfig(_Select2ReasonSettings):
 
     def select_config(self) -> SelectConfig | None:
         """The SelectConfig these settings make, or None for the whole scored pool (no ratio and no k)."""
-        if self.ratio is None and self.k is None:
+        if self.ratio is None and self.k is None and self.token_budget is None:
             return None
         return build(SelectConfig, self._values(SelectConfig), by="builder_name")
 
@@ -199,7 +199,8 @@ class Select2ReasonBuilder(datasets.ArrowBasedBuilder):
         data, _ = score_pool(self.config.score_config())
         select_config = self.config.select_config()
         if select_config is not None:
-            data, _ = select_with_report(data, select_config)
+            # A token budget counts with the tokenizer the lengths were counted with (the builder has no other).
+            data, _ = select_with_report(data, select_config, tokenizer=self.config.tokenizer)
         return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"data": data})]
 
     def _generate_tables(self, data):

@@ -10,7 +10,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from s2r_hf.core.errors import InputError
-from s2r_hf.hygiene.decontaminate import benchmark_names, decontaminate, load_benchmarks, require_ngram
+from s2r_hf.hygiene.decontaminate import (
+    ANY_NGRAM_RULE,
+    benchmark_names,
+    check_rule_settings,
+    decontaminate,
+    load_benchmarks,
+    require_boilerplate,
+    require_coverage_threshold,
+    require_ngram,
+    require_rule,
+)
 from s2r_hf.hygiene.near_duplicates import cluster_questions, require_threshold
 from s2r_hf.pool.benchmarks import parse_data_overrides
 from s2r_hf.selection import drop_near_duplicates
@@ -23,7 +33,10 @@ class HygieneOptions(Protocol):
     """What the hygiene steps read of a config: the hygiene fields of s2r_hf.pipeline.score.ScoreConfig."""
 
     decontaminate: str | None
-    decontaminate_ngram: int
+    decontaminate_rule: str
+    decontaminate_ngram: int | None
+    decontaminate_threshold: float
+    decontaminate_boilerplate: int
     benchmark_data: str | None
     near_duplicates: str
     near_duplicate_threshold: float
@@ -41,7 +54,18 @@ def benchmark_data_items(benchmark_data: str | None) -> list[str]:
 
 def check_hygiene_options(config: HygieneOptions) -> None:
     """Refuse bad hygiene options in one line, before any work (called by ScoreConfig.__post_init__)."""
-    require_ngram(config.decontaminate_ngram, "decontaminate_ngram (--decontaminate-ngram)")
+    require_rule(config.decontaminate_rule, "decontaminate_rule (--decontaminate-rule)")
+    if config.decontaminate_ngram is not None:
+        require_ngram(config.decontaminate_ngram, "decontaminate_ngram (--decontaminate-ngram)")
+    require_coverage_threshold(config.decontaminate_threshold, "decontaminate_threshold (--decontaminate-threshold)")
+    require_boilerplate(config.decontaminate_boilerplate, "decontaminate_boilerplate (--decontaminate-boilerplate)")
+    check_rule_settings(
+        config.decontaminate_rule,
+        threshold=config.decontaminate_threshold,
+        boilerplate=config.decontaminate_boilerplate,
+        options=("decontaminate_threshold (--decontaminate-threshold)",
+                 "decontaminate_boilerplate (--decontaminate-boilerplate)"),
+    )  # fmt: skip
     require_threshold(config.near_duplicate_threshold, "near_duplicate_threshold (--near-duplicate-threshold)")
     if config.near_duplicates not in NEAR_DUPLICATE_MODES:
         raise InputError(f"near_duplicates must be one of {list(NEAR_DUPLICATE_MODES)}, got {config.near_duplicates!r}")
@@ -73,12 +97,20 @@ def decontaminate_pool(
     """Drop the rows that overlap a benchmark; a pool left empty is an error naming the filter."""
     if benchmarks is None:
         return pool, {}
-    clean, report = decontaminate(pool, benchmarks, ngram=config.decontaminate_ngram, num_proc=config.num_proc)
+    clean, report = decontaminate(
+        pool,
+        benchmarks,
+        rule=config.decontaminate_rule,
+        ngram=config.decontaminate_ngram,
+        threshold=config.decontaminate_threshold,
+        boilerplate=config.decontaminate_boilerplate,
+        num_proc=config.num_proc,
+    )
     if not len(clean):
         raise InputError(
             f"decontamination (--decontaminate {config.decontaminate}) dropped all {report.rows_in} rows: every "
-            f"question shares a run of {report.ngram} words with a benchmark problem. Is the pool a benchmark? A "
-            "larger --decontaminate-ngram is stricter"
+            f"question copies a benchmark problem ({describe_rule(report.describe())}). Is the pool a benchmark? "
+            "s2r_hf.decontaminate(pool, ...) returns the matched pairs, with the words each shares"
         )
     return clean, {"decontamination": {**report.describe(), "pairs": report.pairs}}
 
@@ -96,12 +128,21 @@ def handle_near_duplicates(pool: Dataset, config: HygieneOptions, hygiene: dict[
     return pool, {**hygiene, "near_duplicates": summary}
 
 
+def describe_rule(decontamination: dict[str, Any]) -> str:
+    """The rule of a decontamination summary (the card's), in a few words: "covering >= 0.6 of a problem in 5-word
+    n-grams" or "8-word n-gram". A card written before rules had names was any-ngram's."""
+    ngram = decontamination["ngram"]
+    if decontamination.get("rule", ANY_NGRAM_RULE) == ANY_NGRAM_RULE:
+        return f"{ngram}-word n-gram"
+    return f"covering >= {decontamination['threshold']:g} of a problem in {ngram}-word n-grams"
+
+
 def hygiene_drops(hygiene: dict[str, Any]) -> dict[str, int]:
     """The rows hygiene dropped, by reason, for the card's and the command's `dropped` counts."""
     drops = {}
     decontamination = hygiene.get("decontamination")
     if decontamination:
-        drops[f"overlapping a benchmark ({decontamination['ngram']}-word n-gram)"] = decontamination["rows_dropped"]
+        drops[f"overlapping a benchmark ({describe_rule(decontamination)})"] = decontamination["rows_dropped"]
     near = hygiene.get("near_duplicates")
     if near and near["mode"] == "drop":
         drops["near-duplicate questions"] = near["rows_dropped"]

@@ -14,6 +14,7 @@ from s2r_hf._version import __version__
 from s2r_hf.core.errors import InputError, OptionTypeError
 from s2r_hf.core.options import check_choice, check_field_types, options_of
 from s2r_hf.core.rows import require_num_proc
+from s2r_hf.hygiene.decontaminate import DEFAULT_BOILERPLATE, DEFAULT_RULE, DEFAULT_THRESHOLD
 from s2r_hf.pipeline.hygiene import (
     check_hygiene_options,
     decontaminate_pool,
@@ -143,7 +144,7 @@ class ScoreConfig:
     # Pool hygiene (s2r_hf.hygiene): decontamination runs before scoring, near duplicates after it.
     decontaminate: str | None = field(
         default=None,
-        metadata={"help": "drop questions sharing an n-gram with these benchmarks: comma-separated names "
+        metadata={"help": "drop questions that copy a problem of these benchmarks: comma-separated names "
                           "(math500,aime24,aime25,amc23,minerva,olympiadbench) or all; read from the Hub unless "
                           "--benchmark-data gives a local file", "group": "hygiene"},
     )  # fmt: skip
@@ -152,9 +153,27 @@ class ScoreConfig:
         metadata={"help": "NAME=PATH: read benchmark NAME from a local file or folder (repeatable; in Python, "
                           "comma-separated)", "group": "hygiene", "cli": False},
     )  # fmt: skip
-    decontaminate_ngram: int = field(
-        default=8, metadata={"help": "words per n-gram of decontamination (at least 3)", "group": "hygiene"}
-    )
+    decontaminate_rule: str = field(
+        default=DEFAULT_RULE,
+        metadata={"help": "when a question counts as a copy of a benchmark problem: coverage (its shared n-grams "
+                          "cover at least --decontaminate-threshold of the problem's words; numbers masked, template "
+                          "n-grams left out) or any-ngram (one shared n-gram: open-r1's rule)", "group": "hygiene"},
+    )  # fmt: skip
+    decontaminate_ngram: int | None = field(
+        default=None,
+        metadata={"help": "words per n-gram of decontamination (at least 3; default: 5 for coverage, 8 for "
+                          "any-ngram)", "group": "hygiene"},
+    )  # fmt: skip
+    decontaminate_threshold: float = field(
+        default=DEFAULT_THRESHOLD,
+        metadata={"help": "coverage: the share of a benchmark problem's words, in (0, 1], that a question must "
+                          "cover to be dropped", "group": "hygiene"},
+    )  # fmt: skip
+    decontaminate_boilerplate: int = field(
+        default=DEFAULT_BOILERPLATE,
+        metadata={"help": "coverage: an n-gram found in this many benchmark problems or more is a template phrase "
+                          "and not counted (0: count every n-gram)", "group": "hygiene"},
+    )  # fmt: skip
     near_duplicates: str = field(
         default="off",
         metadata={"help": "near-duplicate questions (MinHash): off, cluster (add s2r_question_cluster, for "

@@ -118,9 +118,10 @@ def load_benchmark(name: str, path: str | os.PathLike | None = None, *, revision
 
 
 def check_benchmark(name: str, path: str | os.PathLike | None = None, *, revision: str | None = None) -> None:
-    """Fail now, in seconds and reading no problems, where `load_benchmark` would fail to find or reach the benchmark:
-    its local file or folder must exist and be readable, its Hub dataset be reachable, or cached when offline
-    (s2r_hf.pool.sources.check_source, the same source and split `load_benchmark` reads)."""
+    """Fail now, in seconds, where `load_benchmark` would fail: its Hub dataset must be reachable, or cached when
+    offline (s2r_hf.pool.sources.check_source, the same source and split `load_benchmark` reads; no problem is
+    downloaded), and a local file or folder must exist and hold a problem and an answer per row (it is read: a
+    benchmark is at most a few thousand rows)."""
     from s2r_hf.pool.sources import check_source
 
     require_benchmark_names([name], "benchmark")
@@ -129,6 +130,7 @@ def check_benchmark(name: str, path: str | os.PathLike | None = None, *, revisio
         check_source(spec.hub_repo, spec.hub_config, spec.split, revision)
     else:
         check_source(path, None, _local_split(Path(path).expanduser()))
+        load_benchmark(name, path)  # a file without a problem field fails here, before any pool is read
 
 
 def normalise_benchmark(raw: Dataset, name: str, where: str) -> Dataset:

@@ -105,6 +105,28 @@ def _trace_columns_batch(
     return {TRACE_LENGTH: lengths, RETHINK_COUNT: rethinks}
 
 
+def count_trainer_tokens(conversations: list, tokenizer, chat_template: str | None = None) -> list[int]:
+    """Each conversation's length in the tokens TRL's SFTTrainer sees: the one definition of "trainer tokens".
+
+    TRL 1.16 tokenizes a conversational `messages` row with `apply_chat_template(messages, tokenize=True,
+    return_dict=True, chat_template=...)`: the template rendered, the text encoded without added special tokens and no
+    EOS appended (the template's end-of-turn token ends the row). The same is done here on a whole batch: the template
+    rendered, then the texts encoded in one call of the Rust tokenizer without added special tokens (what
+    `apply_chat_template(tokenize=True)` calls), keeping only the counts (its fast variant skips the character offsets
+    they do not need). A tokenizer without a Rust backend is given the trainer's own call. Used by the SFT transform
+    (s2r_hf.training.sft_data) and by the token budget of the selection (s2r_hf.selection).
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        encoded = tokenizer.apply_chat_template(
+            conversations, tokenize=True, return_dict=True, chat_template=chat_template
+        )
+        return [len(ids) for ids in encoded["input_ids"]]
+    texts = tokenizer.apply_chat_template(conversations, tokenize=False, chat_template=chat_template)
+    encode = getattr(backend, "encode_batch_fast", backend.encode_batch)
+    return [len(encoding) for encoding in encode(texts, add_special_tokens=False)]
+
+
 def load_tokenizer(name: str, revision: str | None = None):
     """A tokenizer from a local folder or a Hub id, or one line saying why it cannot be loaded."""
     from transformers import AutoTokenizer

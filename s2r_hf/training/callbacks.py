@@ -1,7 +1,8 @@
 """Training callbacks (transformers `TrainerCallback`s), chosen by name from `CALLBACKS`.
 
-- `selection_report`: writes which data made the model (source, selection, rows, tokens trained against tokens in the
-  whole pool) and what training cost into `s2r_training.json` and the model card (on by default).
+- `selection_report`: writes which data made the model (source, selection, rows, its tokens in the training data
+  against the whole pool's) and what training cost (steps, tokens processed by the trainer, wall time, across resumes)
+  into `s2r_training.json` and the model card (on by default).
 - `push_to_hub_revision`: pushes each saved checkpoint to its own branch of the model repo, in a background thread,
   without optimizer, scheduler or RNG state (s2r_hf.hub.commit.commit_files: the one Hub write path).
 - `evaluate`: runs the evaluation command on the final checkpoint (or on every save) in a separate process and logs its
@@ -28,12 +29,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from transformers import TrainerCallback
+from transformers.trainer_callback import ExportableState
 
 from s2r_hf.core.children import popen_tied
 from s2r_hf.core.errors import InputError, PublishError
 from s2r_hf.core.folders import follow_umask
-from s2r_hf.core.records import read_json_object
-from s2r_hf.core.redaction import redact_argv
+from s2r_hf.core.records import TRAINED_TOKENS, read_json_object
+from s2r_hf.core.redaction import redact, redact_argv
 from s2r_hf.hub.checks import check_repo_id
 from s2r_hf.hub.commit import commit_files
 from s2r_hf.training.eval_command import DEFAULT_EVAL_COMMAND, check_eval_command
@@ -55,20 +57,33 @@ EVAL_OUTPUT = "results"  # {output}: a JSON file, or a folder holding results.js
 WEIGHTS_PATTERN = "*.safetensors"
 
 
-class SelectionReportCallback(TrainerCallback):
+class SelectionReportCallback(TrainerCallback, ExportableState):
     """Writes the run's provenance and cost into `output_dir/s2r_training.json` and the model card.
 
     `record` is the provenance the launcher builds (`s2r_hf.training.provenance.new_record`); in your own script,
     `SelectionReportCallback.from_reports(report)` builds one from `prepare_sft_dataset`'s report.
+
+    The cost is the whole run's, across resumes: `trained_tokens` is the trainer's own count (restored from the
+    checkpoint with the rest of its state), and the training time so far is saved in every checkpoint (its
+    `trainer_state.json`, under `stateful_callbacks`, as transformers saves a callback's state) and carried on by the
+    run that resumes from it. The time between the last checkpoint and a kill, whose steps are trained again, is not.
     """
 
-    def __init__(self, record: dict[str, Any]):
+    def __init__(self, record: dict[str, Any], training_seconds: float = 0.0):
         if not isinstance(record, dict) or "data" not in record:
             raise InputError("SelectionReportCallback needs a provenance record; build it with from_reports(...)")
         self.record = record
+        self.training_seconds = training_seconds  # carried over from the checkpoint resumed from
         self._started: float | None = None
         self._first_step = 0
-        self._first_tokens = 0
+
+    def _seconds_so_far(self) -> float:
+        session = 0.0 if self._started is None else time.perf_counter() - self._started
+        return self.training_seconds + session
+
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint keeps of this callback (transformers' ExportableState): the training time so far."""
+        return {"args": {"record": redact(self.record)}, "attributes": {"training_seconds": self._seconds_so_far()}}
 
     @classmethod
     def from_reports(
@@ -116,7 +131,8 @@ class SelectionReportCallback(TrainerCallback):
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         self._started = time.perf_counter()
         self._first_step = state.global_step
-        self._first_tokens = state.num_input_tokens_seen or 0
+        # Resumed: the checkpoint's trainer state holds the time trained before it (0 for a fresh run).
+        self.training_seconds = _saved_training_seconds(state) if state.global_step else 0.0
         if args.include_num_input_tokens_seen in ("no", False):
             # The card states the tokens trained and the throughput: the trainer counts them (the non-padding ones,
             # cheaply) from its next step on, as `s2r train` always has it do.
@@ -142,16 +158,15 @@ class SelectionReportCallback(TrainerCallback):
     def on_train_end(self, args, state, control, **kwargs):
         if not state.is_world_process_zero:
             return
-        wall = time.perf_counter() - (self._started or time.perf_counter())
-        tokens = state.num_input_tokens_seen or None
-        session_tokens = (tokens - self._first_tokens) if tokens is not None else None
+        wall = self._seconds_so_far()  # the whole run's, the sessions before a resume included
+        tokens = state.num_input_tokens_seen or None  # the trainer's count, restored on resume: the whole run's
         losses = [entry["loss"] for entry in state.log_history if "loss" in entry]
         self.record["training"] = {
             "steps": state.global_step,
             "epochs": float(state.epoch or 0.0),
-            "tokens": tokens,
+            TRAINED_TOKENS: tokens,
             "wall_seconds": round(wall, 3),
-            "tokens_per_second": round(session_tokens / wall, 3) if session_tokens and wall > 0 else None,
+            "tokens_per_second": round(tokens / wall, 3) if tokens and wall > 0 else None,
             "world_size": args.world_size,
             "first_loss": losses[0] if losses else None,
             "last_loss": losses[-1] if losses else None,
@@ -165,6 +180,15 @@ class SelectionReportCallback(TrainerCallback):
         by_script = self.record.get("trained_by") == TRAINED_BY_SCRIPT
         self.record["status"] = "finished" if by_script else "trained"
         write_provenance(args.output_dir, self.record)
+
+
+def _saved_training_seconds(state) -> float:
+    """The training time a resumed checkpoint's trainer state carries (`SelectionReportCallback.state`); 0 when it has
+    none (a checkpoint written before it was saved, or by a run without this callback)."""
+    saved = (state.stateful_callbacks or {}).get(SelectionReportCallback.__name__)
+    saved = saved[-1] if isinstance(saved, list) and saved else saved  # transformers lists several of one class
+    seconds = ((saved or {}).get("attributes") or {}).get("training_seconds") if isinstance(saved, dict) else None
+    return float(seconds) if isinstance(seconds, (int, float)) and seconds >= 0 else 0.0
 
 
 def recipe_record(args) -> dict[str, Any]:

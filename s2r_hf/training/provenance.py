@@ -18,7 +18,7 @@ from s2r_hf._version import __version__
 from s2r_hf.core.cards import render_card
 from s2r_hf.core.folders import TRAINING_RECORD, write_json_atomically, write_text_atomically
 from s2r_hf.core.models import is_local_model
-from s2r_hf.core.records import read_json_object
+from s2r_hf.core.records import DATA_TOKENS, read_json_object, upgrade_token_keys
 from s2r_hf.core.redaction import redact
 
 # The training record, by which an output folder is known as one `s2r train` wrote (s2r_hf.core.folders.TRAINING_OWNER,
@@ -102,7 +102,12 @@ def _unrecorded(source: str | None) -> str:
 def _select_arguments(selection: dict[str, Any]) -> list[str]:
     """`select`'s arguments for a recorded selection: only those its strategy uses (any other is refused)."""
     strategy = selection.get("strategy")
-    given = [f"k={selection['k']!r}" if selection.get("k") is not None else f"ratio={selection.get('ratio')!r}"]
+    if selection.get("token_budget") is not None:  # counted with the student's tokenizer, as the trainer counts
+        given = [f"token_budget={selection['token_budget']!r}", "tokenizer=tokenizer"]
+    elif selection.get("k") is not None:
+        given = [f"k={selection['k']!r}"]
+    else:
+        given = [f"ratio={selection.get('ratio')!r}"]
     if strategy != "joint":
         given.append(f"strategy={strategy!r}")
     if strategy in ("joint", "quadrant"):
@@ -142,7 +147,7 @@ def data_record(
         "selected_by": selected_by,
         "selection": selection,
         "sft": sft,
-        "tokens_trained": sft["tokens_kept"],
+        DATA_TOKENS: sft["tokens_kept"],  # tokens in the training data (one epoch); s2r_hf.core.records
         "pool_tokens": pool_tokens,
         "token_share": (sft["tokens_kept"] / pool_tokens) if pool_tokens else None,
         "pool_tokens_note": pool_tokens_note
@@ -154,16 +159,18 @@ def data_record(
 
 def read_provenance(output_dir: str | os.PathLike) -> dict[str, Any] | None:
     """The training record of an s2r training folder (the one reader of `s2r_training.json`), or None when there is
-    none; an InputError when the file is damaged or of another kind."""
+    none; an InputError when the file is damaged or of another kind. The token counts are read under their names
+    (`data.data_tokens`, `training.trained_tokens`: s2r_hf.core.records) whichever version wrote the record."""
     path = Path(output_dir) / PROVENANCE_FILE
     if not path.exists():
         return None
-    return read_json_object(
+    record = read_json_object(
         path,
         what="an s2r training record",
         fix="it was not written whole, or not by s2r train: remove it, or choose another output_dir",
         kind=("kind", TRAINING_KIND),
     )
+    return upgrade_token_keys(record)  # a record of an earlier version: its token counts under today's names
 
 
 def write_provenance(output_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
@@ -172,7 +179,7 @@ def write_provenance(output_dir: str | os.PathLike, record: dict[str, Any]) -> P
     The record goes through the one rule for secrets first (`s2r_hf.core.redaction.redact`): whatever option or value
     carried a token into it, the file and the card hold `REDACTED`.
     """
-    record = redact(record)
+    record = upgrade_token_keys(redact(record))  # a record built by an earlier version's code: today's token names
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = write_json_atomically(folder / PROVENANCE_FILE, record, default=str)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from s2r_hf.core.columns import MESSAGES
 from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, ModelError, OptionTypeError, S2RError
 from s2r_hf.core.lineage import read_lineage
+from s2r_hf.signals.length import count_trainer_tokens
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -95,10 +96,7 @@ _LINEAGE_FIELDS = ("source", "selection", "selected_by", "pool_tokens")
 
 
 def _token_counts(batch: dict[str, list], tokenizer, chat_template: str | None) -> dict[str, list[int]]:
-    encoded = tokenizer.apply_chat_template(
-        batch[MESSAGES], tokenize=True, return_dict=True, chat_template=chat_template
-    )
-    return {TOKENS_COLUMN: [len(ids) for ids in encoded["input_ids"]]}
+    return {TOKENS_COLUMN: count_trainer_tokens(batch[MESSAGES], tokenizer, chat_template)}
 
 
 def require_chat_template(tokenizer, chat_template: str | None = None) -> None:
@@ -187,7 +185,8 @@ def subset_card_block(source: str, kind: str) -> dict[str, Any] | None:
 
 def selection_of_card_block(block: dict[str, Any]) -> dict[str, Any]:
     """The selection a subset card's `s2r` block describes, in the shape of a selection report (plus `pool`)."""
-    keys = ("strategy", "rows", "pool_rows", "ratio", "k", "weight", "seed", "group_column", "rule")
+    keys = ("strategy", "rows", "pool_rows", "ratio", "k", "weight", "seed", "group_column", "rule", "token_budget",
+            "tokens_taken", "tokenizer")  # fmt: skip
     selection = {key: block.get(key) for key in keys}
     pool = block.get("pool") if isinstance(block.get("pool"), dict) else {}
     selection["pool"] = pool.get("name") or pool.get("source")

@@ -20,7 +20,7 @@ TRAIN_MESSAGE = (
     "pip install 's2r-hf[train]'"
 )
 EVAL_MESSAGE = (
-    "lighteval is not installed, and evaluation (s2r evaluate, an experiment's evaluate step, grading) needs it; "
+    "lighteval is not installed, and evaluation (s2r evaluate, an experiment's evaluate step) needs it; "
     "install the eval extra: pip install 's2r-hf[eval]'"
 )
 OPTIONAL = ("trl", "lighteval", "evaluate")

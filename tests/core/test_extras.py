@@ -33,6 +33,6 @@ def test_each_optional_package_is_the_one_its_extra_installs():
 def test_the_message_names_the_package_what_needs_it_the_extra_and_the_install_command():
     assert install_command("eval") == "pip install 's2r-hf[eval]'"
     assert missing_package_message("lighteval") == (
-        "lighteval is not installed, and evaluation (s2r evaluate, an experiment's evaluate step, grading) needs it; "
+        "lighteval is not installed, and evaluation (s2r evaluate, an experiment's evaluate step) needs it; "
         "install the eval extra: pip install 's2r-hf[eval]'"
     )

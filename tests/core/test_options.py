@@ -51,6 +51,8 @@ OTHER_VALUES = {
     "near_duplicates": "cluster",
     "near_duplicate_threshold": 0.5,
     "near_duplicate_weight": 0.75,
+    "decontaminate_rule": "any-ngram",
+    "decontaminate_threshold": 0.8,
 }
 # What else a value needs to be accepted: the scorer its setting belongs to, the tokenizer its revision is for.
 CONTEXT = {

@@ -1,5 +1,5 @@
-"""`s2r compare` on three hand-made results files: the Markdown table (training tokens beside the scores) and the
-grouped bar chart."""
+"""`s2r compare` on three hand-made results files: the Markdown table (the two token counts beside the scores) and
+the grouped bar chart."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def results_file(folder, label, tokens, scores, *, preset="paper", max_new_token
     data = {
         "format": "s2r-evaluation/1",
         "label": label,
-        "model": {"name": label.replace(" ", "-"), "training_tokens": tokens},
+        "model": {"name": label.replace(" ", "-"), "data_tokens": tokens, "trained_tokens": tokens and 3 * tokens},
         "protocol": {"preset": preset, "partial": partial},
         "tasks": {task: {"settings": {"max_new_tokens": max_new_tokens}} for task in scores},
         "results": scores,
@@ -40,13 +40,15 @@ def three_runs(tmp_path):
     ]
 
 
-def test_the_table_puts_training_tokens_beside_the_scores(three_runs):
+def test_the_table_puts_data_and_trained_tokens_beside_the_scores(three_runs):
     comparison = compare_results(three_runs)
     lines = comparison.markdown.splitlines()
-    assert lines[0] == "| run | training tokens | math500 pass@1 | aime24 pass@1 | aime24 maj@16 |"
-    assert lines[2] == "| full pool | 1,000,000 | 90.0 | 50.0 | 60.0 |"
-    assert lines[3] == "| random 10% | 100,000 | 80.0 | 30.0 | 40.0 |"
-    assert lines[4] == "| joint 10% | 150,000 | 91.0 | 52.0 | - |"  # maj@16 not evaluated in that run
+    assert lines[0] == "| run | data tokens | trained tokens | math500 pass@1 | aime24 pass@1 | aime24 maj@16 |"
+    assert lines[2] == "| full pool | 1,000,000 | 3,000,000 | 90.0 | 50.0 | 60.0 |"
+    assert lines[3] == "| random 10% | 100,000 | 300,000 | 80.0 | 30.0 | 40.0 |"
+    assert lines[4] == "| joint 10% | 150,000 | 450,000 | 91.0 | 52.0 | - |"  # maj@16 not evaluated in that run
+    assert "Data tokens: the tokens in the training data" in comparison.markdown
+    assert "Trained tokens: the tokens processed by the trainer" in comparison.markdown
     assert "Not comparable" not in comparison.markdown
     assert comparison.values[2] == [0.91, 0.52, None]
 
@@ -68,7 +70,7 @@ def test_labels_and_one_metric(three_runs):
 def test_runs_under_different_protocols_are_flagged(tmp_path, three_runs):
     other = results_file(tmp_path, "smoke", None, {"math500": {"pass@1": 0.1}}, max_new_tokens=64, partial=True)
     markdown = compare_results([three_runs[0], other]).markdown
-    assert "| smoke | - | 10.0 | - | - |" in markdown
+    assert "| smoke | - | - | 10.0 | - | - |" in markdown
     assert "**Not comparable as is**" in markdown and "max new tokens 64" in markdown
     assert "**Partial runs** (a few problems per benchmark): smoke." in markdown
 
@@ -77,7 +79,7 @@ def test_the_compare_command_writes_the_table_and_the_chart(three_runs, tmp_path
     table, chart = tmp_path / "compare.md", tmp_path / "compare.png"
     done = s2r("compare", *map(str, three_runs), "-o", str(table), "--chart", str(chart))
     assert done.returncode == 0, done.stderr
-    assert "| random 10% | 100,000 | 80.0 | 30.0 | 40.0 |" in done.stdout
+    assert "| random 10% | 100,000 | 300,000 | 80.0 | 30.0 | 40.0 |" in done.stdout
     assert table.read_text() == compare_results(three_runs).markdown
     assert chart.read_bytes().startswith(b"\x89PNG")
 
@@ -174,7 +176,7 @@ def test_compare_reads_a_results_file_with_no_model_or_tasks_block(three_runs, t
     bare = tmp_path / "bare.json"
     bare.write_text(json.dumps(data))
     comparison = compare_results([three_runs[0], bare])
-    assert "| run 2 | - | 80.0 | 30.0 | 40.0 |" in comparison.markdown
+    assert "| run 2 | - | - | 80.0 | 30.0 | 40.0 |" in comparison.markdown
     assert "- run 2: preset paper, max new tokens ?" in comparison.markdown
 
 
@@ -186,8 +188,8 @@ def test_two_runs_with_one_label_get_their_paths_and_given_labels_must_differ(tm
     third = results_file(tmp_path, "other", 30, {"math500": {"pass@1": 0.3}})
     comparison = compare_results([first, second, third])
     assert comparison.labels == [f"tiny ({first})", f"tiny ({second})", "other"]
-    assert f"| tiny ({first}) | 10 | 10.0 |" in comparison.markdown
-    assert f"| tiny ({second}) | 20 | 20.0 |" in comparison.markdown
+    assert f"| tiny ({first}) | 10 | 30 | 10.0 |" in comparison.markdown
+    assert f"| tiny ({second}) | 20 | 60 | 20.0 |" in comparison.markdown
     # Labels the user gives are theirs: two alike are refused in one line, naming both runs.
     line = compare_error(capsys, str(first), str(second), "--label", "x", "--label", "x")
     assert line == (
@@ -206,7 +208,7 @@ def seed_folder(folder, label, solved: dict[str, list[int]], sizes: dict[str, in
     data = {
         "format": "s2r-evaluation/1",
         "label": label,
-        "model": {"name": label, "training_tokens": 1000},
+        "model": {"name": label, "data_tokens": 1000, "trained_tokens": 3000},
         "protocol": {"preset": "paper", "partial": partial},
         "tasks": {name: {"settings": {"max_new_tokens": 64, "num_samples": 1}} for name in sizes},
         "results": {name: {"pass@1": sum(values) / len(values)} for name, values in scores.items()},
@@ -236,8 +238,8 @@ def test_group_seeds_makes_one_row_per_arm_with_its_interval_and_difference(seed
 
     comparison = compare_results(seeded_runs, group_seeds=True)
     lines = comparison.markdown.splitlines()
-    assert lines[0] == "| run | training tokens | runs | math500 pass@1 | aime24 pass@1 |"
-    assert lines[2:4] == ["| full | 1,000 | 2 | 50.0 | 33.3 |", "| joint | 1,000 | 2 | 80.0 | 33.3 |"]
+    assert lines[0] == "| run | data tokens | trained tokens | runs | math500 pass@1 | aime24 pass@1 |"
+    assert lines[2:4] == ["| full | 1,000 | 3,000 | 2 | 50.0 | 33.3 |", "| joint | 1,000 | 3,000 | 2 | 80.0 | 33.3 |"]
     arms = comparison.statistics["arms"]
     assert arms["joint"]["benchmarks"]["math500"]["seeds"] == 2 and comparison.statistics["reference"] == "full"
     difference = comparison.statistics["differences"]["joint"]
@@ -272,3 +274,33 @@ def test_the_chart_marks_partial_runs_and_an_all_zero_chart_says_so(tmp_path):
         "every score is 0: the answers may not be in a form the grader reads",
         "partial runs (zero): a few problems per benchmark, not a measurement",
     ]
+
+
+def test_results_written_before_the_two_token_names_show_training_tokens_as_trained_tokens(tmp_path):
+    from s2r_hf.evaluation.results import read_results
+
+    old = results_file(tmp_path, "old run", 0, {"math500": {"pass@1": 0.5}})
+    data = json.loads(old.read_text())
+    data["model"] = {"name": "old-run", "training_tokens": 4321}  # the key results.json had before
+    old.write_text(json.dumps(data))
+    assert read_results(old)["model"] == {"name": "old-run", "trained_tokens": 4321, "data_tokens": None}
+    lines = compare_results([old]).markdown.splitlines()
+    assert lines[2] == "| old run | - | 4,321 | 50.0 |"
+
+
+def test_a_model_folder_gives_its_two_token_counts_to_the_results(tmp_path, tiny_model_dir):
+    """`model_identity` of a training output folder: trained tokens from the trainer's state, data tokens from the
+    training record (an old one, with data.tokens_trained, too); a given count wins."""
+    import shutil
+
+    from s2r_hf.evaluation.runner import EvaluationConfig, model_identity
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / "trainer_state.json").write_text(json.dumps({"num_input_tokens_seen": 6301, "global_step": 8}))
+    record = {"kind": "s2r_training", "data": {"tokens_trained": 82568}, "training": {"tokens": 6301}}
+    (folder / "s2r_training.json").write_text(json.dumps(record))
+    identity = model_identity(str(folder), EvaluationConfig(tasks="math500"))
+    assert (identity["data_tokens"], identity["trained_tokens"]) == (82568, 6301)
+    given = model_identity(str(folder), EvaluationConfig(tasks="math500", data_tokens=5, trained_tokens=7))
+    assert (given["data_tokens"], given["trained_tokens"]) == (5, 7)

@@ -1,12 +1,12 @@
-"""grade_answer: the tasks' extraction and equivalence, on the real benchmarks' gold answers; and the evaluate metric.
+"""grade_answer: the tasks' extraction and equivalence, on the real benchmarks' gold answers; the evaluate metric; and
+the proof that the tasks' pass@1 and maj@N grade through it.
 
-These tests import lighteval's metric code in the test process (about 20 s, once): grading must not turn autograd
-off as lighteval's model code does.
+The grader itself (s2r_hf.answers, its conventions and classes of answers) is tested in tests/answers; here, its
+public face in the evaluation package. The test of the tasks' metric objects imports lighteval (about 20 s, once).
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import subprocess
@@ -23,11 +23,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def grading():
-    pytest.importorskip("lighteval")
+    pytest.importorskip("latex2sympy2_extended")
     from s2r_hf.evaluation import grading
 
-    # lighteval warns once per completion without an extractable answer; the tests make many on purpose.
-    logging.getLogger("lighteval.metrics.dynamic_metrics").setLevel(logging.ERROR)
     return grading
 
 
@@ -167,52 +165,66 @@ def test_grading_from_a_thread_pool_gives_the_main_threads_grades(grading):
     assert majority is True  # 27, 27 (as 54/2) and 27.0 vote together against one 5
 
 
-def test_a_comparison_that_never_ends_is_cut_at_its_limit_in_a_thread(grading, monkeypatch):
-    import time
-    from concurrent.futures import ThreadPoolExecutor
-
-    from lighteval.metrics.utils import math_comparison
-
-    def pathological(*args, **kwargs):  # pure-Python work with no end, as sympy on an adversarial expression
-        while True:
-            pass
-
-    grading.grade_answer("\\boxed{1}", "1")  # the patch below must meet lighteval's modules as grading uses them
-    monkeypatch.setattr(math_comparison, "sympy_expr_eq", pathological)
-    # The sympy form of each answer only (its text form would compare equal as strings, without sympy).
-    gold, pred = grading._extract("\\boxed{27}")[:1], grading._extract("\\boxed{27}")[:1]
-    start = time.monotonic()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(math_comparison.compare_gold_target, gold, pred, 6, timeout_seconds=1) for _ in "ab"]
-        verdicts = [future.result(timeout=60) for future in futures]
-    assert verdicts == [False, False]  # timed out, so not equal: as lighteval grades it in the main thread
-    assert 1 <= time.monotonic() - start < 20  # it ran until its limit (it did not fail at once), and no longer
+# -- one grader: the tasks' metric objects give grade_answer's verdicts ------------------------------------------------
 
 
-def test_the_thread_timeout_never_fires_after_the_call_returned():
-    import time
+def test_the_tasks_pass_at_1_and_maj_at_n_grade_through_grade_answer(grading):
+    """The metric objects the s2r_aime24 task carries (lighteval's PassAtK with our sample scorer, and MajorityVote),
+    given a lighteval Doc and ModelResponse as the task builds them, give the verdicts grade_answer gives, completion by
+    completion; so pass@1 is their mean and maj@16 the vote of grade_answer's groups."""
+    pytest.importorskip("lighteval")
+    from lighteval.models.model_output import ModelResponse
 
-    from s2r_hf.evaluation.timeouts import thread_safe_timeout
+    from s2r_hf.evaluation.presets import PRESETS
+    from s2r_hf.evaluation.tasks import math_prompt, metrics_for
 
-    @thread_safe_timeout(1)
-    def busy(seconds: float) -> str:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            pass
-        return "done"
-
-    def in_thread() -> tuple:
-        quick = [busy(0.001) for _ in range(200)]
-        try:
-            busy(30)
-        except TimeoutError:
-            slow = "timed out"
-        time.sleep(1.5)  # a late timer would raise here
-        return quick[-1], slow
-
-    from concurrent.futures import ThreadPoolExecutor
-
-    start = time.monotonic()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        assert pool.submit(in_thread).result(timeout=60) == ("done", "timed out")
-    assert time.monotonic() - start < 10
+    gold = "\\frac{1}{2}"
+    completions = [
+        "so \\boxed{0.5}",
+        "\\boxed{\\dfrac{1}{2}}",
+        "The final answer is $\\frac{1}{2}$.",
+        "\\boxed{\\frac{2}{4}}",
+        "\\boxed{0.4}",
+        "\\boxed{2}",
+        "no answer",
+        "\\boxed{\\frac{1}{3}}",
+        "\\boxed{\\pm \\frac{1}{2}}",  # two values: wrong
+        "\\boxed{x = \\frac{1}{2}}",  # a named value: right
+        "\\boxed{1:2}",
+        "\\boxed{50\\%}",  # percent reads as its number, 50: wrong
+        "\\boxed{0.500}",
+        "\\boxed{\\frac12}",
+        "\\boxed{\\frac{1}{2}, 1}",
+        "",
+    ]
+    doc = math_prompt({"id": "p1", "problem": "What is one half?", "answer": gold}, "s2r_aime24")
+    pass_at_1, majority = metrics_for(PRESETS["paper"].settings_for("aime24"))
+    assert (pass_at_1.metric_name, majority.metric_name) == ("pass@1", "maj@16")
+    scorer = pass_at_1.sample_level_fn
+    ours = grading.grade_answers(completions, gold)
+    theirs = [scorer.compute_score(doc=doc, model_response=ModelResponse(text=[text])) == 1.0 for text in completions]
+    assert theirs == ours
+    assert ours == [
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+        True,
+        False,
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]
+    response = ModelResponse(text=completions)
+    assert scorer.compute(doc=doc, model_response=response) == pytest.approx(sum(ours) / len(ours))
+    assert majority.sample_level_fn.compute(doc=doc, model_response=response) == float(
+        grading.majority_correct(completions, gold)
+    )
+    assert grading.majority_correct(completions, gold) is True  # 7 right answers vote together

@@ -62,7 +62,7 @@ def test_results_reach_the_three_targets_and_read_back(hub, tiny_eval_run, publi
     assert {f"tiny-10/details/{name}.parquet" for name in data["results"]} <= set(files)
     metadata, body = remote_card(RESULTS_REPO)
     assert metadata["s2r"]["runs"][0]["results"] == data["results"]
-    assert "| `tiny-10` (partial) | eval-model | paper | 123,456 |" in body
+    assert "| `tiny-10` (partial) | eval-model | paper | - | 123,456 |" in body  # data tokens, trained tokens
 
     # The model card: a model-index entry per benchmark; the card's own metadata and body are kept.
     metadata, body = remote_card(MODEL_REPO, "model")

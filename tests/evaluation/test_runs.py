@@ -97,7 +97,7 @@ def test_results_record_the_protocol(tiny_eval_run, eval_model_dir):
     assert data["protocol"]["partial"] is True
     assert data["protocol"]["system_prompt"].startswith("Please reason step by step")
     assert data["model"]["weights_sha256"] == weights_sha256(eval_model_dir)
-    assert data["model"]["training_tokens"] == 123456
+    assert data["model"]["trained_tokens"] == 123456 and data["model"]["data_tokens"] is None
     aime = data["tasks"]["aime24"]["settings"]
     assert (aime["temperature"], aime["top_p"], aime["num_samples"], aime["max_new_tokens"]) == (0.6, 0.95, 16, 8)
     assert data["tasks"]["math500"]["settings"]["temperature"] == 0.0

@@ -26,7 +26,7 @@ def results_json(label: str, pass1: float, stderr: float) -> dict:
     return {
         "format": "s2r-evaluation/1",
         "label": label,
-        "model": {"name": label, "training_tokens": 1000},
+        "model": {"name": label, "trained_tokens": 1000, "data_tokens": 800},
         "protocol": {"preset": "quick", "partial": True, "max_samples": 2, "seed": 0},
         "tasks": {
             "math500": {"settings": settings, "problems": 2, "generations": 2, "mean_generated_tokens": 7.5},
@@ -53,7 +53,8 @@ def report_arm(name: str, accuracy: float | None, rows: int | None, tokens: int)
         **SETTINGS[name],
         "status": "evaluated" if accuracy is not None else "trained, not evaluated",
         "rows": rows,
-        "training_tokens": tokens,
+        "data_tokens": tokens,
+        "trained_tokens": 2 * tokens,
         "token_share": tokens / 10_000,
         "wall_seconds": 3.5,
         "steps": 2,
@@ -142,10 +143,10 @@ def test_an_experiment_is_published_and_gathered_in_a_collection(hub, experiment
         ("s2r/tiny-results", "dataset"),
     ]
     assert notes[("s2r/tiny-joint", "model")] == (
-        "joint: joint 10%, weight 0.25; 5 rows, 2,000 training tokens (20.0% of the pool). "
+        "joint: joint 10%, weight 0.25; 5 rows, 2,000 data tokens (20.0% of the pool). "
         "math500 pass@1 100.0 ± 50.0 (n=2)."
     )
-    assert notes[("s2r/tiny-full", "model")].startswith("full: the full pool; 50 rows, 10,000 training tokens")
+    assert notes[("s2r/tiny-full", "model")].startswith("full: the full pool; 50 rows, 10,000 data tokens")
     # the model card carries the evaluation as a model-index
     card = Path(hf_hub_download("s2r/tiny-joint", "README.md")).read_text()
     assert "model-index" in card

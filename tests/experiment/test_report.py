@@ -27,8 +27,9 @@ def write_experiment(folder, arms, name="tiny"):
     (folder / "experiment.json").write_text(json.dumps(record))
 
 
-def write_training(arm_dir, *, status, rows, tokens, share, wall, steps):
-    """model/s2r_training.json, shaped as SelectionReportCallback writes it."""
+def write_training(arm_dir, *, status, rows, tokens, share, wall, steps, old_keys=False):
+    """model/s2r_training.json, shaped as SelectionReportCallback writes it (`old_keys`: as versions before the two
+    token names wrote it, data.tokens_trained and training.tokens)."""
     model = arm_dir / "model"
     model.mkdir(parents=True)
     record = {
@@ -38,13 +39,18 @@ def write_training(arm_dir, *, status, rows, tokens, share, wall, steps):
         "data": {
             "selection": None,
             "sft": {"rows_kept": rows, "tokens_kept": tokens},
-            "tokens_trained": tokens,
+            ("tokens_trained" if old_keys else "data_tokens"): tokens,
             "pool_tokens": 1_234_567,
             "token_share": share,
         },
         "training": None
         if status == "running"
-        else {"steps": steps, "tokens": 3 * tokens, "wall_seconds": wall, "tokens_per_second": 3 * tokens / wall},
+        else {
+            "steps": steps,
+            ("tokens" if old_keys else "trained_tokens"): 3 * tokens,
+            "wall_seconds": wall,
+            "tokens_per_second": 3 * tokens / wall,
+        },
     }
     (model / "s2r_training.json").write_text(json.dumps(record))
 
@@ -126,7 +132,9 @@ def test_report_json_holds_each_arms_numbers(report):
         "seeds": None,  # no seeds given: one training, in the arm's own folders
         "seeds_evaluated": 1,
         "rows": 200,
-        "training_tokens": 1_234_567,
+        "token_budget": None,
+        "data_tokens": 1_234_567,
+        "trained_tokens": 3 * 1_234_567,
         "token_share": 1.0,
         "wall_seconds": 3725.0,
         "steps": 50,
@@ -148,10 +156,10 @@ def test_report_json_holds_each_arms_numbers(report):
     assert random["results"]["aime24"] == {"pass@1": {"value": 0.125, "stderr": None, "problems": 30, "samples": 4}}
     assert (random["accuracy"], random["mean_answer_tokens"]) == (0.25, 1000.0)
     assert joint["status"] == "trained, not evaluated" and joint["weight"] == 0.25
-    assert (joint["rows"], joint["training_tokens"], joint["wall_seconds"]) == (20, 98_765, 42.5)
+    assert (joint["rows"], joint["data_tokens"], joint["wall_seconds"]) == (20, 98_765, 42.5)
     assert (joint["results"], joint["accuracy"], joint["mean_answer_tokens"]) == ({}, None, None)
     assert hardest["status"] == "not trained"  # its training record says "running"
-    assert (hardest["rows"], hardest["training_tokens"], hardest["k"]) == (None, None, 40)
+    assert (hardest["rows"], hardest["data_tokens"], hardest["k"]) == (None, None, 40)
     assert (data["partial"], data["comparable"]) == (False, True)
 
 
@@ -159,21 +167,23 @@ def test_the_markdown_table(report):
     lines = report.markdown.splitlines()
     assert lines[0] == "# Experiment: tiny"
     assert lines[2] == (
-        "| arm | status | selection | rows | training tokens | share of pool tokens | wall time | math500 pass@1 "
+        "| arm | status | selection | rows | data tokens | trained tokens | share of pool tokens | wall time "
+        "| math500 pass@1 "
         "| aime24 pass@1 | aime24 maj@4 | mean answer tokens |"
     )
     assert lines[4] == (
-        "| full | evaluated | full | 200 | 1,234,567 | 100.0% | 1 h 02 min | 50.0 ± 5.0 (n=100×1) "
+        "| full | evaluated | full | 200 | 1,234,567 | 3,703,701 | 100.0% | 1 h 02 min | 50.0 ± 5.0 (n=100×1) "
         "| 25.0 ± 7.0 (n=30×4) | 30.0 ± 8.0 (n=30×4) | 2,000.0 |"
     )
     assert lines[5] == (
-        "| random | evaluated | random, 10% | 20 | 61,728 | 5.0% | 2 min 05 s | 37.5 ± 3.0 (n=100×1) "
+        "| random | evaluated | random, 10% | 20 | 61,728 | 185,184 | 5.0% | 2 min 05 s | 37.5 ± 3.0 (n=100×1) "
         "| 12.5 (n=30×4) | - | 1,000.0 |"
     )
     assert lines[6] == (
-        "| joint | trained, not evaluated | joint, 10%, w=0.25 | 20 | 98,765 | 8.0% | 42.5 s | - | - | - | - |"
+        "| joint | trained, not evaluated | joint, 10%, w=0.25 | 20 | 98,765 | 296,295 | 8.0% | 42.5 s | - | - | - "
+        "| - |"
     )
-    assert lines[7] == "| hardest | not trained | hardest, k=40 | - | - | - | - | - | - | - | - |"
+    assert lines[7] == "| hardest | not trained | hardest, k=40 | - | - | - | - | - | - | - | - | - |"
     assert "Protocol: preset paper, max new tokens 32768." in report.markdown
     assert "Not comparable" not in report.markdown and "Partial run" not in report.markdown
 
@@ -184,7 +194,7 @@ def test_the_chart_decodes_and_carries_the_arms_numbers(report):
     assert read_chart_points(report.png) == [
         {
             "arm": "full",
-            "training_tokens": 1_234_567,
+            "data_tokens": 1_234_567,
             "accuracy": 0.375,
             "low": None,  # no per-problem details: no error bar
             "high": None,
@@ -193,7 +203,7 @@ def test_the_chart_decodes_and_carries_the_arms_numbers(report):
         },
         {
             "arm": "random",
-            "training_tokens": 61_728,
+            "data_tokens": 61_728,
             "accuracy": 0.25,
             "low": None,  # no per-problem details: no error bar
             "high": None,
@@ -323,10 +333,10 @@ def test_an_evaluated_arm_without_training_record_is_a_row_but_no_point(tmp_path
     write_results(folder / "random", nan_stderr, {"math500": 800.0})
     report = build_report(folder)
     random = report.data["arms"][1]
-    assert (random["status"], random["training_tokens"], random["accuracy"]) == ("evaluated", None, 0.375)
+    assert (random["status"], random["data_tokens"], random["accuracy"]) == ("evaluated", None, 0.375)
     assert random["results"]["math500"]["pass@1"]["stderr"] is None
     assert "| 37.5 (n=1×1) |" in report.markdown
-    assert "Not on the chart (no training record, so no training tokens): random." in report.markdown
+    assert "Not on the chart (no training record, so no data tokens): random." in report.markdown
     assert [point["arm"] for point in read_chart_points(report.png)] == ["full"]
     report.write(folder)
     assert json.loads((folder / "report.json").read_text()) == report.data  # valid JSON: no NaN written
@@ -460,7 +470,7 @@ def test_seeded_arms_report_their_mean_interval_and_difference_from_the_referenc
     full, joint = report.data["arms"]
     assert (joint["seeds"], joint["seeds_evaluated"], joint["status"]) == ([0, 1], 2, "evaluated")
     assert joint["results"]["math500"]["pass@1"]["value"] == pytest.approx(0.8)  # the mean over the seeds
-    assert joint["training_tokens"] == 9_000  # the first seed's training record
+    assert (joint["data_tokens"], joint["trained_tokens"]) == (9_000, 27_000)  # the first seed's training record
     interval = joint["intervals"]["math500"]
     assert (interval["mean"], interval["seeds"], interval["problems"], interval["samples"]) == (
         pytest.approx(0.8),
@@ -494,3 +504,15 @@ def test_the_reference_is_the_files_and_a_seed_not_evaluated_yet_is_said(tmp_pat
     assert full["difference"]["math500"]["mean"] == pytest.approx(-0.3)
     default = build_report(seeded_experiment(tmp_path / "again", reference=None))
     assert default.data["reference"] == "full"  # no reference recorded: the full arm
+
+
+def test_a_training_record_written_before_the_two_token_names_reads_the_same(tmp_path):
+    rows = {}
+    for old_keys in (False, True):
+        folder = tmp_path / f"out-{old_keys}"
+        write_experiment(folder, ["full"])
+        write_training(folder / "full", status="finished", rows=200, tokens=1_000, share=1.0, wall=10.0, steps=5,
+                       old_keys=old_keys)  # fmt: skip
+        rows[old_keys] = build_report(folder).data["arms"][0]
+    assert rows[True] == rows[False]
+    assert (rows[True]["data_tokens"], rows[True]["trained_tokens"]) == (1_000, 3_000)

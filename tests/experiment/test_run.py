@@ -217,16 +217,17 @@ def test_the_report_holds_each_arms_results(story):
     for arm in report["arms"]:
         results = read_results(output / arm["name"] / "eval")
         provenance = read_provenance(output / arm["name"] / "model")
-        assert arm["training_tokens"] == provenance["data"]["tokens_trained"]
+        assert arm["data_tokens"] == provenance["data"]["data_tokens"]
+        assert arm["trained_tokens"] == provenance["training"]["trained_tokens"]
         assert arm["wall_seconds"] == provenance["training"]["wall_seconds"]
         for row in results["table"]:
             cell = arm["results"][row["task"]][row["metric"]]
             assert cell["value"] == row["value"]
             assert cell["stderr"] == row["stderr"]
             assert cell["problems"] == row["problems"] == 2
-        assert points[arm["name"]]["training_tokens"] == arm["training_tokens"]
+        assert points[arm["name"]]["data_tokens"] == arm["data_tokens"]
         assert points[arm["name"]]["accuracy"] == arm["accuracy"]
-        assert f"{arm['training_tokens']:,}" in markdown
+        assert f"{arm['data_tokens']:,} | {arm['trained_tokens']:,}" in markdown
     rows = {arm["name"]: arm["rows"] for arm in report["arms"]}
     assert rows["full"] > rows["joint"] > 0  # 10% of the pool against all of it
 

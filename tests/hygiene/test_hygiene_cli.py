@@ -56,13 +56,18 @@ def test_score_decontaminates_clusters_and_select_caps(pool_file, benchmark_path
     expected, report = decontaminate(questions, benchmarks, question_column="question")
     dropped_ids = {pair["pool_id"] for pair in report.pairs}
     assert {"inj-aime", "inj-olympiad"} <= dropped_ids and "copy-of-10" not in dropped_ids
-    assert f"dropped: overlapping a benchmark (8-word n-gram)  {len(dropped_ids)}" in out
+    reason = "overlapping a benchmark (covering >= 0.6 of a problem in 5-word n-grams)"
+    assert f"dropped: {reason}  {len(dropped_ids)}" in out
 
     scored = load_dataset(str(scored_dir), split="train")
     assert scored[ID] == expected[ID]
     s2r = read_card_metadata(scored_dir)["s2r"]
     decontamination = s2r["hygiene"]["decontamination"]
     assert decontamination["benchmarks"] == report.benchmarks
+    # the rule and its settings, as the card records them
+    assert (decontamination["rule"], decontamination["ngram"], decontamination["threshold"]) == ("coverage", 5, 0.6)
+    assert (decontamination["boilerplate"], decontamination["numbers"]) == (4, "masked")
+    assert "Decontamination (rule `coverage`)" in (scored_dir / "README.md").read_text()
     assert decontamination["benchmarks"]["aime24"]["rows_dropped"] >= 1
     assert decontamination["pairs_file"] == "decontamination.jsonl" and decontamination["pairs"] == len(report.pairs)
     pairs = [json.loads(line) for line in (scored_dir / "decontamination.jsonl").read_text().splitlines()]
@@ -137,7 +142,8 @@ def test_a_pool_of_benchmark_problems_is_refused_naming_the_filter(benchmark_pat
     argv = [arg for arg in argv if arg not in ("--tokenizer", "/nonexistent-tokenizer")]
     assert main(argv) == 2
     line = one_line_error(capsys)
-    assert "decontamination (--decontaminate aime24) dropped all 30 rows" in line and "run of 8 words" in line
+    assert "decontamination (--decontaminate aime24) dropped all 30 rows" in line
+    assert "every question copies a benchmark problem (covering >= 0.6 of a problem in 5-word n-grams)" in line
 
 
 def test_select_max_per_cluster_needs_the_cluster_column(pool_file, benchmark_paths, tmp_path, capsys):
@@ -174,6 +180,72 @@ def test_scored_pool_card_says_which_rows_it_holds_after_hygiene_dropped_some(po
     assert "Every row of the source pool" not in card
     lead = (
         f"{s2r['rows']} rows made from the {len(rows)} rows of the source pool, leaving out {decontaminated} "
-        f"overlapping a benchmark (8-word n-gram), {near} near-duplicate questions,\nwith three columns added by"
+        f"overlapping a benchmark (covering >= 0.6 of a problem in 5-word n-grams), {near} near-duplicate "
+        "questions,\nwith three columns added by"
     )
     assert lead in card
+
+
+def test_unknown_decontamination_rule_fails_in_one_line_listing_the_rules(tmp_path, capsys):
+    argv = ["score", "pool.jsonl", "-o", str(tmp_path / "out"), "--decontaminate", "math500",
+            "--decontaminate-rule", "exact-match"]  # fmt: skip
+    assert main(argv) == 2
+    line = one_line_error(capsys)
+    assert "decontaminate_rule (--decontaminate-rule) must be one of coverage, any-ngram, got 'exact-match'" in line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("threshold", ["0", "-0.2", "1.5"])
+def test_coverage_threshold_outside_zero_one_fails_in_one_line(threshold, tmp_path, capsys):
+    argv = ["score", "pool.jsonl", "-o", str(tmp_path / "out"), "--decontaminate", "math500",
+            "--decontaminate-threshold", threshold]  # fmt: skip
+    assert main(argv) == 2
+    line = one_line_error(capsys)
+    expected = "decontaminate_threshold (--decontaminate-threshold) must be a share of a benchmark problem's words in "
+    assert f"{expected}(0, 1], got {float(threshold)}" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_coverage_settings_with_the_any_ngram_rule_fail_in_one_line(tmp_path, capsys):
+    argv = ["score", "pool.jsonl", "-o", str(tmp_path / "out"), "--decontaminate", "math500",
+            "--decontaminate-rule", "any-ngram", "--decontaminate-threshold", "0.8"]  # fmt: skip
+    assert main(argv) == 2
+    line = one_line_error(capsys)
+    expected = "decontaminate_threshold (--decontaminate-threshold) set the coverage rule, but the rule is 'any-ngram'"
+    assert expected in line
+
+
+def test_benchmark_file_without_a_problem_field_fails_before_the_pool_is_read(tmp_path, capsys):
+    benchmark = tmp_path / "math500.jsonl"
+    benchmark.write_text('{"id": "1", "statement": "What is 1+1?", "answer": "2"}\n', encoding="utf-8")
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text("this is not json\n", encoding="utf-8")  # reading it would fail with another message
+    argv = ["score", str(pool), "-o", str(tmp_path / "out"), "--adapter", "generic", "--question-column", "question",
+            "--trace-column", "solution", "--decontaminate", "math500",
+            "--benchmark-data", f"math500={benchmark}"]  # fmt: skip
+    assert main(argv) == 2
+    line = one_line_error(capsys)
+    assert "benchmark 'math500' from " in line and "has no problem field (one of problem, question, input)" in line
+    assert "its fields: id, statement, answer" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_any_ngram_rule_by_name_drops_template_matches_and_says_so_in_the_card(pool_file, benchmark_paths, tmp_path):
+    # open-r1's rule stays available: on the same 43 rows it drops more (template phrases of the real questions).
+    path, _ = pool_file
+    assert main(score_argv(path, tmp_path / "coverage", benchmark_paths)) == 0
+    assert main(score_argv(path, tmp_path / "any", benchmark_paths, "--decontaminate-rule", "any-ngram")) == 0
+    coverage = read_card_metadata(tmp_path / "coverage")["s2r"]["hygiene"]["decontamination"]
+    any_ngram = read_card_metadata(tmp_path / "any")["s2r"]["hygiene"]["decontamination"]
+    assert (any_ngram["rule"], any_ngram["ngram"], any_ngram["threshold"], any_ngram["numbers"]) == (
+        "any-ngram",
+        8,
+        None,
+        "kept",
+    )
+    assert any_ngram["rows_dropped"] > coverage["rows_dropped"] >= 2
+    card = (tmp_path / "any" / "README.md").read_text()
+    assert "Decontamination (rule `any-ngram`)" in card and "sharing a run of 8 words" in card
+    pairs = [json.loads(line) for line in (tmp_path / "any" / "decontamination.jsonl").read_text().splitlines()]
+    assert {"inj-aime", "inj-olympiad"} <= {pair["pool_id"] for pair in pairs}
+    assert all(set(pair) == {"pool_id", "benchmark", "benchmark_id", "coverage", "shared"} for pair in pairs)

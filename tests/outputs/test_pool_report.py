@@ -91,6 +91,19 @@ def test_files_and_hygiene_counts_when_the_card_has_them():
     assert report_files(POOL, report) == files
 
 
+def test_the_coverage_rule_and_its_settings_are_stated_in_the_hygiene_section():
+    decontamination = {
+        "rows_in": 291, "rows_dropped": 3, "ngram": 5, "pairs": 3, "pairs_file": "decontamination.jsonl",
+        "rule": "coverage", "threshold": 0.6, "boilerplate": 4, "numbers": "masked",
+        "benchmarks": {"math500": {"problems": 500, "rows_dropped": 1}},
+    }  # fmt: skip
+    text = render_report(describe_pool(POOL, {**S2R, "hygiene": {"decontamination": decontamination}}))
+    assert "Decontamination (rule `coverage`): 3 of 291 rows dropped before scoring" in text
+    assert "covering at least 0.6 of a benchmark problem's words with shared runs of 5 words" in text
+    assert "numbers masked" in text and "found in 4 or more benchmark problems is a template phrase" in text
+    assert "(pool id,\nbenchmark, benchmark id, coverage, shared words) are in `decontamination.jsonl`" in text
+
+
 @pytest.mark.parametrize("hygiene", [None, {}])
 def test_no_hygiene_section_without_counts(hygiene):
     assert "Hygiene" not in render_report(describe_pool(POOL, {**S2R, "hygiene": hygiene}))

@@ -8,6 +8,7 @@ from s2r_hf.core.errors import InputError
 from s2r_hf.pool.benchmarks import (
     BENCHMARKS,
     answer_text,
+    check_benchmark,
     last_boxed,
     load_benchmark,
     parse_data_overrides,
@@ -67,6 +68,14 @@ def test_a_file_without_an_answer_field_is_refused_naming_its_fields(tmp_path):
     path.write_text(json.dumps({"problem": "1+1?", "result": "2"}) + "\n")
     with pytest.raises(InputError, match=r"no recognisable answer field.*its fields: problem, result"):
         load_benchmark("math500", path)
+
+
+def test_check_benchmark_reads_a_local_file_so_a_missing_problem_field_fails_before_any_pool(tmp_path):
+    # `s2r experiment` checks every input first (s2r_hf.experiment.preflight): a local benchmark file is read there.
+    path = tmp_path / "bench.jsonl"
+    path.write_text(json.dumps({"statement": "1+1?", "answer": "2"}) + "\n")
+    with pytest.raises(InputError, match=r"has no problem field \(one of problem, question, input\); its fields: "):
+        check_benchmark("math500", path)
 
 
 def test_a_row_without_an_answer_is_refused_not_dropped(tmp_path):

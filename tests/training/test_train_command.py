@@ -97,7 +97,8 @@ def test_the_over_long_filter_removed_exactly_the_examples_that_are_too_long(run
     assert 0 < len(kept) < 29
     # Batch 1 and as many steps as examples: one epoch, every kept token trained once, none cut by TRL.
     assert len(kept) == TRAIN_STEPS
-    assert record_of(run.output_dir)["training"]["tokens"] == sum(kept)
+    assert record_of(run.output_dir)["training"]["trained_tokens"] == sum(kept)
+    assert record_of(run.output_dir)["data"]["data_tokens"] == sum(kept)
 
 
 def test_the_provenance_names_the_subset_and_its_selection(run):
@@ -145,7 +146,7 @@ def test_the_model_card_states_model_data_recipe_cost_and_results(run):
     assert f"Source: `{run.subset_dir}` (folder)" in card
     assert "strategy `hardest`, weight 1.0, ratio 0.1: 29 of 291 pool rows" in card
     assert "| learning_rate | 0.001 |" in card
-    tokens = record["training"]["tokens"]
+    tokens = record["training"]["trained_tokens"]
     assert f"| {TRAIN_STEPS} | " in card and f"{tokens:,}" in card
     assert f"| {TRAIN_STEPS} | math500 | pass@1 | 0.25 |" in card
     assert "status" not in card.split("---", 2)[2].split("## Data")[0]  # a finished run has no status banner
@@ -173,6 +174,18 @@ def test_a_killed_run_resumes_from_its_checkpoint_and_ends_where_the_full_run_di
 
     resumed = record_of(killed)
     assert resumed["status"] == "finished" and resumed["training"]["resumed_from_step"] == 2
+    # The whole run's cost, not the last session's: the trainer's token count goes on from the checkpoint's, and the
+    # training time up to the checkpoint travels in its trainer state (the selection_report callback's saved state).
+    whole = record_of(run.output_dir)["training"]
+    assert resumed["training"]["trained_tokens"] == whole["trained_tokens"] > 0
+    state = json.loads((killed / "checkpoint-2" / "trainer_state.json").read_text(encoding="utf-8"))
+    carried = state["stateful_callbacks"]["SelectionReportCallback"]["attributes"]["training_seconds"]
+    assert 0 < carried < whole["wall_seconds"]
+    assert resumed["training"]["wall_seconds"] > carried
+    assert resumed["training"]["tokens_per_second"] == pytest.approx(
+        whole["trained_tokens"] / resumed["training"]["wall_seconds"], rel=1e-3
+    )
+    assert "the tokens and the wall time are the whole run's" in (killed / "README.md").read_text(encoding="utf-8")
     assert [entry["step"] for entry in trainer_log(killed) if "loss" in entry] == [1, 2, 3]
     full, again = weights(run.output_dir), weights(killed)
     assert all(torch.allclose(full[name], again[name], atol=1e-6) for name in full)

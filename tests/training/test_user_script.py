@@ -180,7 +180,7 @@ def test_the_readme_script_records_its_selection_model_pool_tokens_and_end(readm
     ]
     pairs = {a + b for i, a in enumerate(lengths) for j, b in enumerate(lengths) if i != j} | {2 * n for n in lengths}
     assert record["status"] == "finished" and record["training"]["steps"] == 2
-    assert record["training"]["tokens"] in pairs and record["command"] is None
+    assert record["training"]["trained_tokens"] in pairs and record["command"] is None
     assert record["trained_by"] == "a Python script"
     assert f"pool = load_source({str(readme_run['pool_dir'])!r})" in record["python_call"]
     assert (
@@ -201,7 +201,8 @@ def test_the_readme_script_card_speaks_to_a_python_user(readme_run):
         f"{data['selection']['pool_rows']:,} pool rows." in body
     )
     assert f"The whole pool holds {data['pool_tokens']:,} tokens" in body
-    assert f"| 2 | 0.67 | {record['training']['tokens']:,} |" in body  # 2 steps of 1 of the 3 examples; tokens known
+    # 2 steps of 1 of the 3 examples; the tokens processed known
+    assert f"| 2 | 0.67 | {record['training']['trained_tokens']:,} |" in body
     assert "Trained by a Python script" in body and record["python_call"] in body
     for cli_word in ("s2r train", "--pool_dataset", "--callbacks", "rewritten when the run finishes", "None"):
         assert cli_word not in body, cli_word

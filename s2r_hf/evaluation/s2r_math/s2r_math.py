@@ -8,7 +8,8 @@
     # {'accuracy': 1.0}
 
 Each prediction is a model's completion, each reference the gold answer; the final answer is extracted (the last
-\\boxed{} first) and compared symbolically and numerically by s2r_hf.grade_answer (lighteval's math extractive match).
+\\boxed{} first) and compared structurally, symbolically and numerically by s2r_hf.grade_answer (s2r_hf.answers, the
+grader the evaluation tasks use).
 """
 
 import datasets
