@@ -288,16 +288,18 @@ def _chart(names: list[str], columns: list[tuple[str, str]], values, statistics:
                 yerr=[below, above] if any(below + above) else None,
                 capsize=3,
             )
-            axes.bar_label(
-                bars, [("-" if value is None else f"{100 * value:.1f}") for value in row], fontsize="x-small"
-            )
+            # Each bar's value at its foot (at its top the error bar would cross it); `-`: not evaluated.
+            for bar, value in zip(bars, row):
+                label = "-" if value is None else f"{100 * value:.1f}"
+                axes.text(bar.get_x() + bar.get_width() / 2, 1.5, label, ha="center", va="bottom", fontsize="x-small")
         axes.set_xticks(positions, [f"{task}\n{metric}" for task, metric in columns])
         axes.set_ylabel("score (%)")
         axes.set_ylim(0, 100)
         axes.set_title("Evaluation runs compared" + (" (bars: 95% interval)" if any(any(row) for row in lows) else ""))
         axes.legend(loc="upper right", frameon=False, fontsize="small")
         if notes:  # the axes stay drawn: the chart says in words why its bars are flat or few
-            axes.text(0.5, 0.6, "\n".join(notes), ha="center", va="center", transform=axes.transAxes, wrap=True)
+            axes.text(0.5, 0.6, "\n".join(notes), ha="center", va="center", transform=axes.transAxes, wrap=True,
+                      bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})  # fmt: skip
         figure.tight_layout()
         drawn = {
             "runs": names,

@@ -563,7 +563,8 @@ def _chart(data: dict) -> bytes:
             axes.set_xlim(left=0)  # tokens read as shares of the largest arm's
         notes = _chart_notes(data, points)
         if notes:  # the axes stay drawn, ticks and labels: an empty or all-zero chart says why in words
-            axes.text(0.5, 0.5, "\n".join(notes), ha="center", va="center", transform=axes.transAxes, wrap=True)
+            axes.text(0.5, 0.5, "\n".join(notes), ha="center", va="center", transform=axes.transAxes, wrap=True,
+                      bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})  # fmt: skip
         axes.set_xlabel("tokens in the training data (one epoch)")
         axes.set_ylabel(f"accuracy (mean {ACCURACY_METRIC} over the benchmarks, %)")
         axes.set_ylim(0, 100)
