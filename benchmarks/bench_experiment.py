@@ -11,8 +11,17 @@ lighteval), through the real command line, in one run:
 
 Each is timed as a whole process (the interpreter's start and imports included), and the ratio is against (1).
 
-    python benchmarks/bench_experiment.py                        # 3 arms, 2 steps, 2 problems, the four runs
-    python benchmarks/bench_experiment.py --only joint --steps 1 --problems 1 --runs 2   # the smallest: one arm
+Then two measures of issue 20's statistics:
+
+5. the cost of training seeds: the same experiment with `seeds: [0, 1, 2]` (`--seeds 3`), from nothing in a folder of
+   its own, against (1), which trains one seed;
+6. the report's statistics for 500 problems x 16 samples x 5 arms (`--bootstrap-problems`, `--bootstrap-samples`):
+   each arm's interval and four paired differences from the reference arm, 10,000 draws each (`--resamples`), with
+   s2r_hf.evaluation.intervals (vectorised), against the naive way: a Python loop over the draws, indexing the
+   problems drawn (the same numbers, checked).
+
+    python benchmarks/bench_experiment.py                        # 3 arms, 2 steps, 2 problems, the four runs, 3 seeds
+    python benchmarks/bench_experiment.py --only joint --steps 1 --problems 1 --runs 2 --seeds 2 --resamples 500
 
 Every run's settings are checked before the first run starts, those of runs left out by --runs too.
 """
@@ -68,6 +77,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2, help="optimizer steps per arm")
     parser.add_argument("--problems", type=int, default=2, help="MATH500 problems per evaluation")
     parser.add_argument("--runs", type=int, default=4, choices=range(1, 5), help="the first RUNS of the four runs")
+    parser.add_argument("--seeds", type=int, default=3, help="training seeds of run 5 (below 2: no run 5)")
+    parser.add_argument("--bootstrap-problems", type=int, default=500, help="problems per arm of measure 6")
+    parser.add_argument("--bootstrap-samples", type=int, default=16, help="samples per problem of measure 6")
+    parser.add_argument("--bootstrap-arms", type=int, default=5, help="arms of measure 6 (one is the reference)")
+    parser.add_argument("--resamples", type=int, default=10_000, help="bootstrap draws of measure 6")
     args = parser.parse_args()
     if args.only is not None and "joint" not in args.only:
         sys.exit(f"--only must keep the joint arm (runs 3 and 4 change its settings), got {' '.join(args.only)}")
@@ -111,6 +125,11 @@ def main() -> None:
             seconds, ran = timed_run(flags, *extra)
             results.append((label, seconds, ran))
         steps = step_seconds(settings + all_runs[args.runs - 1][1][1::2])
+        seeded = None
+        if args.seeds >= 2:
+            seeds = f"seeds=[{', '.join(map(str, range(args.seeds)))}]"
+            load_experiment(EXPERIMENT, [*settings, seeds, f"output={tmp / 'seeded'}"])
+            seeded = timed_run(flags, "--set", seeds, "--set", f"output={tmp / 'seeded'}")
     naive = results[0][1]
     arms = ", ".join(args.only) if args.only else "3 arms"
     print(f"tiny-cpu experiment ({arms}), whole processes; naive = run the whole experiment again:\n")
@@ -120,6 +139,62 @@ def main() -> None:
     print("\nmean seconds per step (the last run of each, from the step records):")
     for step, values in steps.items():
         print(f"  {step:<9} {sum(values) / len(values):6.1f} s  (n={len(values)})")
+    if seeded is not None:
+        seconds, ran = seeded
+        print(
+            f"\n5. {args.seeds} training seeds, from nothing: {seconds:.1f} s, {seconds / naive:.2f}x the cost of one "
+            f"seed (run 1)  steps run: {', '.join(ran)}"
+        )
+    vectorised, loop, draws = time_statistics(
+        args.bootstrap_problems, args.bootstrap_samples, args.bootstrap_arms, args.resamples
+    )
+    print(
+        f"\n6. intervals and paired differences, {args.bootstrap_problems} problems x {args.bootstrap_samples} samples "
+        f"x {args.bootstrap_arms} arms, {draws:,} draws each: vectorised {vectorised:.3f} s; a Python loop over the "
+        f"draws {loop:.3f} s ({loop / vectorised:.1f}x); the same intervals"
+    )
+
+
+def time_statistics(problems: int, samples: int, arms: int, resamples: int) -> tuple[float, float, int]:
+    """Seconds of arm_statistics (every arm's interval, each other arm's paired difference from the first) on random
+    per-sample results, and of the same numbers drawn in a Python loop; checked to agree."""
+    import numpy as np
+
+    from s2r_hf.core.bootstrap import CONFIDENCE, problem_stream
+    from s2r_hf.evaluation.intervals import _rng_seed, arm_statistics
+    from s2r_hf.evaluation.per_problem import ProblemScores
+
+    rng = np.random.default_rng(0)
+    ids = tuple(str(problem) for problem in range(problems))
+    # Each arm: its 0/1 samples, right with a probability that depends on the problem and the arm.
+    difficulty = rng.random(problems)
+    scores = {}
+    for arm in range(arms):
+        right = rng.random((problems, samples)) < np.clip(difficulty + 0.02 * arm, 0, 1)[:, None]
+        scores[f"arm{arm}"] = [{"bench": ProblemScores("bench", ids, right.mean(axis=1), samples)}]
+    started = time.perf_counter()
+    statistics = arm_statistics(scores, "arm0", resamples=resamples)
+    vectorised = time.perf_counter() - started
+
+    started = time.perf_counter()
+    tail = 100 * (1 - CONFIDENCE) / 2
+    looped = {}
+    reference = scores["arm0"][0]["bench"].scores
+    for arm, runs in scores.items():
+        values = runs[0]["bench"].scores
+        picks = np.random.default_rng(problem_stream(_rng_seed("bench"))).integers(0, problems, (resamples, problems))
+        means = [values[picks[b]].mean() for b in range(resamples)]
+        looped[arm] = np.percentile(means, [tail, 100 - tail])
+        if arm != "arm0":  # the same problems drawn (one stream for the problems, whatever they are drawn for)
+            differences = [(values[picks[b]] - reference[picks[b]]).mean() for b in range(resamples)]
+            looped[f"{arm} - arm0"] = np.percentile(differences, [tail, 100 - tail])
+    loop = time.perf_counter() - started
+    for arm, entry in statistics["arms"].items():
+        interval = entry["benchmarks"]["bench"]
+        assert np.allclose([interval["low"], interval["high"]], looped[arm], atol=1e-9), arm
+    for arm, entry in statistics["differences"].items():
+        assert np.allclose([entry["bench"]["low"], entry["bench"]["high"]], looped[f"{arm} - arm0"], atol=1e-9), arm
+    return vectorised, loop, resamples
 
 
 if __name__ == "__main__":

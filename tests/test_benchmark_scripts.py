@@ -47,7 +47,12 @@ class Run:
 
 # The test of run NAME is test_bench_NAME, in this order: the longest first, so that they start first.
 RUNS = {
-    "experiment": Run("bench_experiment.py", "--only joint --steps 1 --problems 1 --runs 2", ("benchmarks",)),
+    "experiment": Run(
+        "bench_experiment.py",
+        "--only joint --steps 1 --problems 1 --runs 2 --seeds 2 --bootstrap-problems 50 --bootstrap-samples 4 "
+        "--bootstrap-arms 3 --resamples 500",
+        ("benchmarks",),
+    ),
     "evaluation_gpu_smoke_run": Run(
         "bench_evaluation.py",
         "--gpu --device cpu --layers 1 --problems 1 --max-new-tokens 2 --vocab 300 --batch-size 1",
@@ -215,6 +220,14 @@ def test_bench_experiment(benchmark_runs, benchmark_paths):
     assert again[1] == "-"  # nothing ran again
     steps = {match[1] for match in re.finditer(rf"^  (\w+)\s+{NUMBER} s  \(n=1\)$", out, re.MULTILINE)}
     assert steps == {"pool", "select", "train", "evaluate"}
+    seeds = line_matching(out, rf"5\. 2 training seeds, from nothing: {NUMBER} s, {NUMBER}x the cost of one seed .*$")
+    seed_steps = [f"joint/seed{seed}/{step}" for seed in (0, 1) for step in ("train", "evaluate")]
+    assert seeds[0].endswith(f"steps run: pool, joint/select, {', '.join(seed_steps)}")
+    line_matching(
+        out,
+        rf"6\. intervals and paired differences, 50 problems x 4 samples x 3 arms, 500 draws each: vectorised "
+        rf"{NUMBER} s; a Python loop over the draws {NUMBER} s \({NUMBER}x\); the same intervals$",
+    )
 
 
 def test_bench_evaluation_gpu_smoke_run(benchmark_runs, benchmark_paths):

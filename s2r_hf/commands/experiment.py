@@ -42,6 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=STEP_NAMES,
         help="run this step only (what it needs must be done): one job of a scheduler's plan",
     )
+    run.add_argument(
+        "--seed",
+        type=int,
+        metavar="N",
+        help="the train and evaluate steps of this training seed only (of arms with seeds): one job per seed",
+    )
     plan.add_argument(
         "--format",
         choices=FORMATS,
@@ -82,6 +88,7 @@ def _run(args: argparse.Namespace) -> int:
         config,
         only=args.only,
         step=args.step,
+        seed=args.seed,
         command=args.command_line,
         experiment=args.experiment,
         overrides=args.overrides,

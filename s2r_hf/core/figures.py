@@ -42,3 +42,14 @@ def png_bytes(figure: Figure, text: Mapping[str, str] | None = None) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=figure.dpi, metadata={"Software": None, **(text or {})})
     return buffer.getvalue()
+
+
+def read_png_text(png: bytes) -> dict[str, str]:
+    """The tEXt chunks of PNG bytes (what `png_bytes` was given as `text`); ValueError when they are no PNG."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(png)) as image:
+            return dict(getattr(image, "text", {}) or {})
+    except UnidentifiedImageError as err:
+        raise ValueError(f"not a PNG image ({err})") from err

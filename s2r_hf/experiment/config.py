@@ -9,7 +9,9 @@
     arms:
       - {name: full, strategy: full}
       - {name: random, strategy: random, ratio: 0.1, seed: 0}
-      - {name: joint, strategy: joint, ratio: 0.1, weight: 0.25}
+      - {name: joint, strategy: joint, ratio: 0.1, weight: 0.25, seeds: [0, 1, 2]}  # this arm's own seeds
+    seeds: [0]                          # training seeds of every arm (default: the recipe's one seed)
+    reference: full                     # the arm the others are compared with (default: the full arm, else the first)
     # match_tokens: joint               # optional: every other selected arm takes joint's subset tokens as its budget
     train:
       recipe: tiny-cpu                  # a shipped recipe or a YAML file
@@ -26,7 +28,8 @@
 Every section is checked when the file is read, before anything runs: unknown keys (with the nearest known one), a
 key given twice, an arm name used twice or taken by the output folder's own files or by publishing (`results`, ...),
 an unknown strategy, selection options an arm's strategy does not use, a recipe that does not exist, evaluation options
-`s2r evaluate` would refuse. Relative paths are read from the current folder, as on the command line.
+`s2r evaluate` would refuse, seeds that are not a list of distinct whole numbers from 0, a reference that is no arm.
+Relative paths are read from the current folder, as on the command line.
 """
 
 from __future__ import annotations
@@ -89,6 +92,7 @@ class ArmConfig:
     quadrant: str | None = field(default=None, metadata=_help("quadrant: long-hard, long-easy, short-hard, short-easy"))
     max_per_cluster: int | None = field(default=None, metadata=_help("at most N rows per question cluster"))
     group_column: str | None = field(default=None, metadata=_help("diverse: the column to stratify by"))
+    seeds: list | None = field(default=None, metadata=_help("training seeds of this arm (default: the experiment's)"))
     token_budget: int | None = field(
         default=None,
         metadata=_help("instead of ratio or k: rows in the strategy's order while the trainer tokens (the student's "
@@ -110,6 +114,7 @@ class ArmConfig:
                 f"arm name {self.name!r} is reserved for the experiment's own files and Hub repos "
                 f"({', '.join(RESERVED_NAMES)}); choose another"
             )
+        self.seeds = check_seeds(self.seeds, f"arm {self.name!r}: seeds")
         if self.strategy == FULL:
             given = [key for key in _SELECTION_KEYS if getattr(self, key) is not None]
             if given:
@@ -163,6 +168,26 @@ def describe_selection(config) -> dict[str, Any]:
 _SET_BY_THE_RUN = ("label", "trained_tokens", "data_tokens")
 _SELECTION_KEYS = ("ratio", "k", "weight", "seed", "quadrant", "max_per_cluster", "group_column", "token_budget")
 _SIZE_KEYS = ("ratio", "k", "token_budget")
+MAX_SEED = 2**32 - 1  # numpy's and torch's seeds: what TRL's `seed` accepts
+
+
+def check_seeds(value: Any, where: str) -> list[int] | None:
+    """`seeds` as given (None: not given), checked: a non-empty list of distinct whole numbers from 0 to MAX_SEED
+    (True and False are not numbers here, though YAML and Python would take them for 1 and 0)."""
+    if value is None:
+        return None
+    example = "e.g. seeds: [0, 1, 2]"
+    if not isinstance(value, list):
+        raise OptionTypeError(f"{where} must be a list of whole numbers, {example}; got {value!r}")
+    if not value:
+        raise InputError(f"{where} is an empty list: give at least one seed ({example}), or leave seeds out")
+    for seed in value:
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise InputError(f"{where} must be whole numbers from 0 to 2**32 - 1, got {seed!r} in {value!r}; {example}")
+    repeated = sorted({seed for seed in value if value.count(seed) > 1})
+    if repeated:
+        raise InputError(f"{where} repeats {repeated[0]} ({value!r}): each seed trains once; give each seed once")
+    return [int(seed) for seed in value]
 
 
 @dataclass
@@ -289,6 +314,12 @@ class ExperimentConfig:
     evaluate: dict = field(default_factory=dict, metadata=_help("`s2r evaluate` options, and data: {task: path}"))
     publish: PublishConfig | None = field(default=None, metadata=_help("optional: where to publish on the Hub"))
     output: str | None = field(default=None, metadata=_help("the output folder (default: the name)"))
+    seeds: list | None = field(
+        default=None, metadata=_help("training seeds of every arm: [0, 1, 2] (default: the recipe's one seed)")
+    )
+    reference: str | None = field(
+        default=None, metadata=_help("the arm the others are compared with (default: the full arm, else the first)")
+    )
     match_tokens: str | None = field(
         default=None,
         metadata=_help("an arm's name: every other selected arm takes the trainer tokens of that arm's subset as its "
@@ -321,6 +352,17 @@ class ExperimentConfig:
         if self.publish is not None:
             # Repo names are checked now, not after every arm has trained (publishing is the last step).
             check_repo_names(self.name, self.publish.namespace, self.arm_names())
+        self.seeds = check_seeds(self.seeds, "seeds")
+        if any(self.arm_seeds(arm.name) for arm in self.arms) and "seed" in self.train.overrides:
+            raise InputError(
+                f"train.overrides.seed ({self.train.overrides['seed']!r}) and seeds are both given; give the training "
+                "seeds as seeds: [...] alone"
+            )
+        if self.reference is not None and self.reference not in self.arm_names():
+            raise InputError(
+                f"reference {self.reference!r} is not an arm of the experiment; its arms: {self.arm_names()} (the "
+                "default is the full arm)"
+            )
         if self.output is not None and not str(self.output).strip():
             raise InputError("output is empty; name the experiment's folder, or leave it out to use the name")
         self.evaluation_config()  # checked now, as `s2r evaluate` would check it
@@ -371,6 +413,18 @@ class ExperimentConfig:
 
     def arm_names(self) -> list[str]:
         return [arm.name for arm in self.arms]
+
+    def arm_seeds(self, name: str) -> list[int] | None:
+        """The training seeds of an arm: its own `seeds`, else the experiment's; None when neither is given (one
+        training, with the recipe's seed, in the arm's own folders as before seeds existed)."""
+        arm = self.arm(name)
+        return arm.seeds if arm.seeds is not None else self.seeds
+
+    def reference_arm(self) -> str:
+        """The arm the others are compared with: `reference`, else the first full arm, else the first arm."""
+        if self.reference is not None:
+            return self.reference
+        return next((arm.name for arm in self.arms if arm.strategy == FULL), self.arms[0].name)
 
     def evaluation_config(self, **extra: Any):
         """The EvaluationConfig of every arm (`extra`: the arm's label and token counts, set by the run)."""

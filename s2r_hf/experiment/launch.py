@@ -14,8 +14,9 @@ from s2r_hf.training.credentials import credential_variable
 TRAIN_MODULE = "s2r_hf.training.sft"
 
 
-def train_arguments(config: ExperimentConfig, *, data: str, output_dir: str) -> list[str]:
-    """`s2r train`'s flags for one arm: the recipe, the experiment's overrides, the arm's data and folder."""
+def train_arguments(config: ExperimentConfig, *, data: str, output_dir: str, seed: int | None = None) -> list[str]:
+    """`s2r train`'s flags for one arm: the recipe, the experiment's overrides, the arm's data and folder, and the
+    training seed of this run (TRL's `--seed`; None: the recipe's)."""
     argv = ["--config", config.train.recipe_path]
     if config.train.model:
         argv += ["--model_name_or_path", config.train.model]
@@ -33,15 +34,17 @@ def train_arguments(config: ExperimentConfig, *, data: str, output_dir: str) -> 
             argv.append(json.dumps(value))
         else:
             argv.append(str(value))
+    if seed is not None:
+        argv += ["--seed", str(seed)]
     return [*argv, "--dataset_name", data, "--output_dir", output_dir]
 
 
-def train_command(config: ExperimentConfig, *, data: str, output_dir: str) -> list[str]:
+def train_command(config: ExperimentConfig, *, data: str, output_dir: str, seed: int | None = None) -> list[str]:
     """The whole command line of one arm's training: the launcher, then `-m s2r_hf.training.sft` and its flags."""
     from s2r_hf.training.sft import recipes_dir
 
     launcher = shlex.split(config.train.launcher.format(python=sys.executable, recipes=recipes_dir()))
-    return [*launcher, "-m", TRAIN_MODULE, *train_arguments(config, data=data, output_dir=output_dir)]
+    return [*launcher, "-m", TRAIN_MODULE, *train_arguments(config, data=data, output_dir=output_dir, seed=seed)]
 
 
 def train_environment(config: ExperimentConfig) -> dict[str, str]:

@@ -53,13 +53,13 @@ def plan_experiment(
         if step.name == "pool" and config.pool.scored is not None:
             continue  # nothing to run: the pool is a folder that exists
         needs = [need for need in step.needs if not (need == "pool" and config.pool.scored is not None)]
-        command = run_command(experiment_file, overrides, arm=step.arm, step=step.name)
+        command = run_command(experiment_file, overrides, arm=step.arm, step=step.name, seed=step.seed)
         status = step_status(step)
         runs = None
         if step.name == "train":
             arm = config.arm(step.arm)
             data = pool_dir(config) if arm.strategy == FULL else arm_output(config, arm.name, "select")
-            runs = shlex.join(train_command(config, data=str(data), output_dir=str(step.output)))
+            runs = shlex.join(train_command(config, data=str(data), output_dir=str(step.output), seed=step.seed))
         planned.append(PlannedStep(step.id, needs, shlex.join(redact_argv(command)), status.state, status.why, runs))
     evaluations = [step.id for step in steps if step.name == "evaluate"]
     report = shlex.join(["s2r", "experiment", "report", str(config.output_dir)])
@@ -71,10 +71,15 @@ def plan_experiment(
 
 
 def run_command(
-    experiment_file: str, overrides: Sequence[str] = (), *, arm: str | None = None, step: str | None = None
+    experiment_file: str,
+    overrides: Sequence[str] = (),
+    *,
+    arm: str | None = None,
+    step: str | None = None,
+    seed: int | None = None,
 ) -> list[str]:
     """`s2r experiment run` of the experiment as the user named it (the file or shipped name, then each `--set`), for
-    one arm (`--only`) and one step (`--step`) when given."""
+    one arm (`--only`), one step (`--step`) and one training seed (`--seed`) when given."""
     command = ["s2r", "experiment", "run", str(experiment_file)]
     for override in overrides:
         # A token is never printed: each job reads it from its own environment (HF_TOKEN), as the trainer does.
@@ -82,7 +87,9 @@ def run_command(
         if key.startswith("train.overrides.") and credential_variable(key.removeprefix("train.overrides.")):
             continue
         command += ["--set", override]
-    return [*command, *(["--only", arm] if arm else []), *(["--step", step] if step else [])]
+    command += ["--only", arm] if arm else []
+    command += ["--seed", str(seed)] if seed is not None else []
+    return [*command, *(["--step", step] if step else [])]
 
 
 def render_plan(config: ExperimentConfig, planned: list[PlannedStep], fmt: str = "text") -> str:

@@ -31,6 +31,7 @@ from s2r_hf.evaluation.results import read_results
 from s2r_hf.experiment.config import FULL
 from s2r_hf.experiment.report import REPORT_CHART, REPORT_FORMAT, REPORT_JSON, REPORT_MARKDOWN, read_experiment
 from s2r_hf.experiment.repos import RESULTS_FOLDER, arm_repo_id, check_repo_names
+from s2r_hf.experiment.steps import seed_folder
 from s2r_hf.hub.cards import read_remote_card
 from s2r_hf.hub.checks import check_publish_options
 from s2r_hf.hub.collections import CollectionResult, check_namespace, gather_collection
@@ -96,6 +97,7 @@ class _Arm:
     strategy: str | None
     model_repo: str
     subset_repo: str | None
+    run_folder: Path  # where its model/ and eval/ are: the arm's folder, or its first training seed's
 
 
 def publish_experiment(
@@ -150,7 +152,11 @@ def publish_experiment(
         # The report's: what the arm was made with (its step records), not what the experiment file says now.
         strategy = (reported.get(arm) or {}).get("strategy") or (settings.get(arm) or {}).get("strategy")
         repo = arm_repo_id(namespace, name, arm)
-        arms.append(_Arm(arm, folder / arm, strategy, repo, None if strategy == FULL else repo))
+        # An arm trained with several seeds publishes its first seed's model and results (a model repo holds one model);
+        # the comparison table, pushed beside them, holds every seed's statistics.
+        seeds = (experiment.get("seeds") or {}).get(arm) if isinstance(experiment.get("seeds"), dict) else None
+        run_folder = folder / arm / seed_folder(seeds[0]) if isinstance(seeds, list) and seeds else folder / arm
+        arms.append(_Arm(arm, folder / arm, strategy, repo, None if strategy == FULL else repo, run_folder))
     check_repo_names(name, namespace, [arm.name for arm in arms])
 
     ready, skipped = [], {}
@@ -160,7 +166,7 @@ def publish_experiment(
             skipped[arm.name] = why
             logger.warning("arm %r is skipped: %s", arm.name, why)
             continue
-        read_results(arm.folder / "eval")  # an unreadable results file is refused before anything is pushed
+        read_results(arm.run_folder / "eval")  # an unreadable results file is refused before anything is pushed
         ready.append(arm)
     if not ready:
         raise InputError(
@@ -174,9 +180,9 @@ def publish_experiment(
     for arm in ready:
         logger.info("publishing arm %r: %s", arm.name, arm.model_repo)
         subset = publish_subset(arm.folder / "subset", arm.subset_repo, **common) if arm.subset_repo else None
-        model = publish_model(arm.folder / "model", arm.model_repo, **common)
+        model = publish_model(arm.run_folder / "model", arm.model_repo, **common)
         results = push_results(
-            arm.folder / "eval",
+            arm.run_folder / "eval",
             results_repo=results_repo,
             model_repo=arm.model_repo,
             subset_repo=arm.subset_repo,
@@ -261,13 +267,13 @@ def arm_note(name: str, arm: dict[str, Any], columns: list) -> str:
 
 def _not_ready(arm: _Arm) -> str | None:
     """Why an arm cannot be published yet (not trained, not evaluated), or None; a broken arm is an InputError."""
-    model = arm.folder / "model"
+    model = arm.run_folder / "model"
     if not model.is_dir():
         return "not trained yet (no model/ folder)"
     status = read_training_record(model).get("status")
     if status != "finished":
         return f"training not finished (status {status!r})"
-    if not (arm.folder / "eval" / "results.json").is_file():
+    if not (arm.run_folder / "eval" / "results.json").is_file():
         return "not evaluated yet (no eval/results.json)"
     if arm.subset_repo and not (arm.folder / "subset" / "README.md").is_file():
         raise InputError(

@@ -15,7 +15,6 @@ nothing.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -26,13 +25,21 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.errors import InputError, OptionTypeError, OutputError
-from s2r_hf.core.figures import new_figure, png_bytes
+from s2r_hf.core.figures import new_figure, png_bytes, read_png_text
 from s2r_hf.core.folders import write_file_atomically, write_json_atomically, write_text_atomically
 from s2r_hf.core.records import DATA_TOKENS, TRAINED_TOKENS, token_counts
 from s2r_hf.evaluation.compare import TOKENS_NOTE, protocol_summary
+from s2r_hf.evaluation.intervals import arm_statistics, interval_markdown
+from s2r_hf.evaluation.per_problem import read_problem_scores
 from s2r_hf.evaluation.results import RESULTS_FILE, is_partial, read_results
 from s2r_hf.experiment.config import FULL, describe_selection
-from s2r_hf.experiment.steps import EXPERIMENT_FILE, STEPS_DIR, read_experiment_record, read_step_record
+from s2r_hf.experiment.steps import (
+    EXPERIMENT_FILE,
+    STEPS_DIR,
+    read_experiment_record,
+    read_step_record,
+    seed_folder,
+)
 from s2r_hf.selection import SelectConfig
 from s2r_hf.training.provenance import read_provenance
 
@@ -41,6 +48,7 @@ REPORT_MARKDOWN = "report.md"
 REPORT_JSON = "report.json"
 REPORT_CHART = "accuracy_vs_tokens.png"
 CHART_POINTS_KEY = "s2r-points"  # the PNG text chunk holding the plotted numbers
+CHART_NOTES_KEY = "s2r-notes"  # the PNG text chunk holding the notes written on the chart
 
 MODEL_DIR = "model"
 EVAL_DIR = "eval"
@@ -90,16 +98,28 @@ def build_report(output_dir: str | os.PathLike, arms: Sequence[str] | None = Non
     experiment = read_experiment(folder)
     names = _chosen_arms(experiment["arms"], arms)
     settings = experiment.get("arm_settings") or {}
+    seeds = experiment.get("seeds") if isinstance(experiment.get("seeds"), dict) else {}
     rows = []
     runs: dict[str, dict] = {}
+    scores: dict[str, list] = {}
     for name in names:
         configured = settings.get(name)
         arm_settings = made_with(folder / name, configured if isinstance(configured, dict) else {})
-        row, run = _arm_row(folder / name, name, arm_settings)
+        row, seed_runs = _arm_row(folder / name, name, arm_settings, _seeds(seeds.get(name)))
         rows.append(row)
-        if run is not None:
-            runs[name] = run
+        if seed_runs:
+            runs[name] = seed_runs[0][1]
+            try:
+                scores[name] = [read_problem_scores(path, run) for path, run in seed_runs]
+            except InputError as err:
+                raise InputError(f"arm {name!r}: {err}") from err
     _share_of_full_arm(rows)
+    statistics = arm_statistics(scores, _reference(experiment, names, scores))
+    for row in rows:
+        arm = statistics["arms"].get(row["name"]) or {}
+        row["intervals"] = arm.get("benchmarks") or {}
+        row["accuracy_interval"] = arm.get("accuracy")
+        row["difference"] = statistics["differences"].get(row["name"]) or {}
     columns: list[list[str]] = []
     for row in rows:
         for task, metrics in row["results"].items():
@@ -113,9 +133,34 @@ def build_report(output_dir: str | os.PathLike, arms: Sequence[str] | None = Non
         "columns": columns,
         "arms": rows,
         "partial": any(is_partial(run) for run in runs.values()),
+        "partial_arms": [name for name, run in runs.items() if is_partial(run)],
         "comparable": len(set(protocols.values())) <= 1,
+        "reference": statistics["reference"],
+        "statistics": statistics,
     }
     return ExperimentReport(data, _markdown(data, runs, protocols), _chart(data))
+
+
+def _seeds(value: Any) -> list[int] | None:
+    """An arm's seeds as experiment.json lists them (None: no seeds given, the arm's own folders)."""
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(seed, int) and not isinstance(seed, bool) for seed in value)
+    ):
+        return value
+    return None
+
+
+def _reference(experiment: dict[str, Any], names: list[str], scores: dict[str, list]) -> str | None:
+    """The arm the others are compared with, when it is shown and has per-problem scores: experiment.json's
+    `reference` (the file's, or the full arm), else the first full arm shown."""
+    reference = experiment.get("reference")
+    if not isinstance(reference, str) or reference not in names:
+        settings = experiment.get("arm_settings") or {}
+        full = [name for name in names if (settings.get(name) or {}).get("strategy") == FULL]
+        reference = full[0] if full else (names[0] if names else None)
+    return reference if reference in scores and any(scores[reference]) else None
 
 
 def _share_of_full_arm(rows: list[dict[str, Any]]) -> None:
@@ -153,23 +198,29 @@ def read_experiment(output_dir: str | os.PathLike) -> dict[str, Any]:
 
 
 def read_chart_points(png: bytes | str | os.PathLike) -> list[dict[str, Any]]:
-    """The points drawn on a report's chart (its PNG bytes, or the file): [{arm, data_tokens, accuracy,
-    per_benchmark: {benchmark: pass@1}}], scores as fractions (0.412, not 41.2)."""
-    from PIL import Image, UnidentifiedImageError
+    """The points drawn on a report's chart (its PNG bytes, or the file): [{arm, data_tokens, accuracy, low, high,
+    partial, per_benchmark: {benchmark: pass@1}}], scores as fractions (0.412, not 41.2); `low` and `high`: the
+    accuracy's 95% interval drawn as an error bar (None when the arm has no per-problem results)."""
+    return json.loads(_chart_text(png, CHART_POINTS_KEY))
 
+
+def read_chart_notes(png: bytes | str | os.PathLike) -> list[str]:
+    """The notes written on a report's chart (a partial run, every score 0, nothing evaluated yet)."""
+    return json.loads(_chart_text(png, CHART_NOTES_KEY))
+
+
+def _chart_text(png: bytes | str | os.PathLike, key: str) -> str:
     if not isinstance(png, bytes):
         if not Path(png).is_file():
             raise InputError(f"{str(png)!r} is not a file; give the {REPORT_CHART} of `s2r experiment report`")
         png = Path(png).read_bytes()
-    content = png
     try:
-        with Image.open(io.BytesIO(content)) as image:
-            text = dict(getattr(image, "text", {}) or {})
-    except UnidentifiedImageError as err:
-        raise InputError(f"not a PNG image ({err}); give the {REPORT_CHART} of `s2r experiment report`") from err
-    if CHART_POINTS_KEY not in text:
-        raise InputError(f"this PNG holds no {CHART_POINTS_KEY!r} text; it was not drawn by `s2r experiment report`")
-    return json.loads(text[CHART_POINTS_KEY])
+        text = read_png_text(png)
+    except ValueError as err:
+        raise InputError(f"{err}; give the {REPORT_CHART} of `s2r experiment report`") from err
+    if key not in text:
+        raise InputError(f"this PNG holds no {key!r} text; it was not drawn by `s2r experiment report`")
+    return text[key]
 
 
 # -- one arm ---------------------------------------------------------------------------------------------------------
@@ -220,28 +271,48 @@ def _step_record(arm_dir: Path, step: str) -> dict[str, Any] | None:
     return read_step_record(arm_dir / STEPS_DIR / f"{step}.json")  # None: not run yet (or not written whole)
 
 
-def _arm_row(arm_dir: Path, name: str, settings: dict) -> tuple[dict[str, Any], dict | None]:
-    # Light modules (json and pathlib only), imported here to keep `s2r --help` free of them all the same.
+def _arm_row(
+    arm_dir: Path, name: str, settings: dict, seeds: list[int] | None
+) -> tuple[dict[str, Any], list[tuple[Path, dict]]]:
+    """The arm's row of the table, and its evaluated runs [(results file, results)], one per seed evaluated.
+
+    An arm with training seeds reads each seed's folder (`seed<N>/model`, `seed<N>/eval`): its scores are the means
+    over the seeds evaluated, its training columns its first trained seed's (every seed trains on the same rows)."""
     strategy = settings.get("strategy")
-    try:
-        record = read_provenance(arm_dir / MODEL_DIR) if (arm_dir / MODEL_DIR).is_dir() else None
-        results_path = arm_dir / EVAL_DIR / RESULTS_FILE
-        run = read_results(results_path) if results_path.is_file() else None
-    except InputError as err:
-        raise InputError(f"arm {name!r}: {err}") from err
-    trained = record is not None and record.get("status") in ("trained", "finished")
-    data = (record.get("data") or {}) if trained else {}
-    training = (record.get("training") or {}) if trained else {}
+    folders = [arm_dir] if seeds is None else [arm_dir / seed_folder(seed) for seed in seeds]
+    records, seed_runs = [], []
+    for run_dir in folders:
+        try:
+            record = read_provenance(run_dir / MODEL_DIR) if (run_dir / MODEL_DIR).is_dir() else None
+            results_path = run_dir / EVAL_DIR / RESULTS_FILE
+            run = read_results(results_path) if results_path.is_file() else None
+        except InputError as err:
+            raise InputError(f"arm {name!r}: {err}") from err
+        if record is not None and record.get("status") in ("trained", "finished"):
+            records.append(record)
+        if run is not None:
+            seed_runs.append((results_path, run))
+    record = records[0] if records else None
+    data = (record.get("data") or {}) if record else {}
+    training = (record.get("training") or {}) if record else {}
+    if seed_runs and len(seed_runs) == len(folders):
+        status = EVALUATED
+    elif seed_runs:
+        status = f"{len(seed_runs)} of {len(folders)} seeds evaluated"
+    else:
+        status = TRAINED if records else NOT_TRAINED
     row: dict[str, Any] = {
         "name": name,
         "strategy": strategy,
         "ratio": settings.get("ratio"),
         "k": settings.get("k"),
         "weight": settings.get("weight") if strategy in _WEIGHTED else None,
-        "status": EVALUATED if run is not None else TRAINED if trained else NOT_TRAINED,
+        "status": status,
+        "seeds": seeds,
+        "seeds_evaluated": len(seed_runs),
         "rows": (data.get("sft") or {}).get("rows_kept"),
         "token_budget": settings.get("token_budget"),
-        **token_counts(record if trained else None),  # data_tokens, trained_tokens (s2r_hf.core.records)
+        **token_counts(record),  # data_tokens, trained_tokens (s2r_hf.core.records)
         "token_share": data.get("token_share"),
         "wall_seconds": training.get("wall_seconds"),
         "steps": training.get("steps"),
@@ -250,20 +321,33 @@ def _arm_row(arm_dir: Path, name: str, settings: dict) -> tuple[dict[str, Any], 
         "mean_answer_tokens": None,
         "accuracy": None,
     }
-    if run is None:
-        return row, None
-    row["results"] = _scores(run)
-    lengths = {
-        task: float(stats["mean_generated_tokens"])
-        for task, stats in (run.get("tasks") or {}).items()
-        if isinstance(stats, dict) and stats.get("mean_generated_tokens") is not None
-    }
-    row["mean_generated_tokens"] = lengths
-    row["mean_answer_tokens"] = _mean(lengths.values())
+    if not seed_runs:
+        return row, seed_runs
+    row["results"] = _mean_scores([_scores(run) for _, run in seed_runs])
+    lengths: dict[str, list[float]] = {}
+    for _, run in seed_runs:
+        for task, stats in (run.get("tasks") or {}).items():
+            if isinstance(stats, dict) and stats.get("mean_generated_tokens") is not None:
+                lengths.setdefault(task, []).append(float(stats["mean_generated_tokens"]))
+    row["mean_generated_tokens"] = {task: _mean(values) for task, values in lengths.items()}
+    row["mean_answer_tokens"] = _mean(row["mean_generated_tokens"].values())
     row["accuracy"] = _mean(
         metrics[ACCURACY_METRIC]["value"] for metrics in row["results"].values() if ACCURACY_METRIC in metrics
     )
-    return row, run
+    return row, seed_runs
+
+
+def _mean_scores(per_seed: list[dict[str, dict[str, dict[str, Any]]]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """One seed's scores as they are; several seeds' as their means (the standard error of one seed's run says
+    nothing of the seeds: the interval does, in its own columns)."""
+    if len(per_seed) == 1:
+        return per_seed[0]
+    scores: dict[str, dict[str, dict[str, Any]]] = {}
+    for task, metrics in per_seed[0].items():
+        for metric, first in metrics.items():
+            values = [seed[task][metric]["value"] for seed in per_seed if metric in seed.get(task, {})]
+            scores.setdefault(task, {})[metric] = {**first, "value": _mean(values), "stderr": None}
+    return scores
 
 
 def _scores(run: dict) -> dict[str, dict[str, dict[str, Any]]]:
@@ -351,6 +435,8 @@ def _markdown(data: dict, runs: dict[str, dict], protocols: dict[str, str]) -> s
     if partial:
         described = ", ".join(f"{name} (at most {limit} problems per benchmark)" for name, limit in partial.items())
         lines += ["", f"**Partial run**: {described}; not the full benchmarks, not the paper's numbers."]
+    if runs:
+        lines += interval_markdown(data["statistics"], [row["name"] for row in data["arms"]])
     return "\n".join(lines) + "\n"
 
 
@@ -410,15 +496,32 @@ def _chart_points(data: dict) -> list[dict[str, Any]]:
             for task, metrics in row["results"].items()
             if ACCURACY_METRIC in metrics
         }
+        interval = row.get("accuracy_interval") or {}
         points.append(
             {
                 "arm": row["name"],
                 DATA_TOKENS: row[DATA_TOKENS],
                 "accuracy": row["accuracy"],
+                "low": interval.get("low"),
+                "high": interval.get("high"),
+                "partial": row["name"] in data.get("partial_arms", []),
                 "per_benchmark": per_benchmark,
             }
         )
     return points
+
+
+def _chart_notes(data: dict, points: list[dict[str, Any]]) -> list[str]:
+    """What the chart says in words beside its points: nothing to draw, a partial run, every score 0."""
+    notes = []
+    if not points:
+        notes.append("nothing evaluated yet")
+    elif all(point["accuracy"] == 0 and not any(point["per_benchmark"].values()) for point in points):
+        notes.append("every arm scored 0 on every benchmark: the model may not give answers the grader can read")
+    partial = [point["arm"] for point in points if point["partial"]]
+    if partial:
+        notes.append(f"partial run ({', '.join(partial)}): a few problems per benchmark, not a measurement")
+    return notes
 
 
 def _chart(data: dict) -> bytes:
@@ -437,9 +540,14 @@ def _chart(data: dict) -> bytes:
             x = point[DATA_TOKENS]
             benchmarks = list(point["per_benchmark"].values())
             axes.scatter([x] * len(benchmarks), [100 * v for v in benchmarks], s=18, color=color, alpha=0.35)
-            axes.scatter([x], [100 * point["accuracy"]], s=70, color=color, zorder=3)
+            if point["low"] is not None:  # the 95% interval of the accuracy
+                below, above = point["accuracy"] - point["low"], point["high"] - point["accuracy"]
+                axes.errorbar([x], [100 * point["accuracy"]], yerr=[[100 * below], [100 * above]], color=color,
+                              capsize=4, linewidth=1.2, zorder=2)  # fmt: skip
+            axes.scatter([x], [100 * point["accuracy"]], s=70, color=color, zorder=3,
+                         marker="o" if not point["partial"] else "D")  # fmt: skip
             axes.annotate(
-                point["arm"],
+                f"{point['arm']} {100 * point['accuracy']:.1f}" + (" (partial)" if point["partial"] else ""),
                 (x, 100 * point["accuracy"]),
                 xytext=(6, 4 + lifts[point["arm"]]),
                 textcoords="offset points",
@@ -453,16 +561,20 @@ def _chart(data: dict) -> bytes:
         axes.margins(x=0.15)  # room for the labels of the arms at either end
         if axes.get_xscale() == "linear":
             axes.set_xlim(left=0)  # tokens read as shares of the largest arm's
-        if not points:
-            axes.text(0.5, 0.5, "nothing evaluated yet", ha="center", va="center", transform=axes.transAxes)
+        notes = _chart_notes(data, points)
+        if notes:  # the axes stay drawn, ticks and labels: an empty or all-zero chart says why in words
+            axes.text(0.5, 0.5, "\n".join(notes), ha="center", va="center", transform=axes.transAxes, wrap=True,
+                      bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})  # fmt: skip
         axes.set_xlabel("tokens in the training data (one epoch)")
         axes.set_ylabel(f"accuracy (mean {ACCURACY_METRIC} over the benchmarks, %)")
         axes.set_ylim(0, 100)
-        axes.set_title(f"{data['experiment']}: accuracy against data tokens (faint: each benchmark)")
+        title = f"{data['experiment']}: accuracy against data tokens (faint: each benchmark; bars: 95% interval)"
+        axes.set_title(title, fontsize="medium")
         axes.grid(True, alpha=0.3)
         figure.tight_layout()
         # The plotted numbers travel as a text chunk (ASCII JSON: a PNG tEXt chunk is Latin-1).
-        return png_bytes(figure, {CHART_POINTS_KEY: json.dumps(points, ensure_ascii=True)})
+        text = {CHART_POINTS_KEY: json.dumps(points, ensure_ascii=True), CHART_NOTES_KEY: json.dumps(notes)}
+        return png_bytes(figure, text)
 
 
 def _by_tokens(point: dict[str, Any]) -> float:

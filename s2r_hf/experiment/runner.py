@@ -49,6 +49,7 @@ from s2r_hf.experiment.steps import (
     now,
     pool_dir,
     read_experiment_record,
+    seed_folder,
     step_status,
     student_model,
     write_json,
@@ -86,15 +87,17 @@ def run_experiment(
     command: str | None = None,
     experiment: str | None = None,
     overrides: Sequence[str] = (),
+    seed: int | None = None,
 ) -> ExperimentRun:
-    """Run the experiment's steps that are not up to date (`only`: these arms; `step`: this step only).
+    """Run the experiment's steps that are not up to date (`only`: these arms; `step`: this step only; `seed`: the
+    train and evaluate steps of this training seed only, of arms trained with seeds).
 
     `command` is recorded in the cards; `experiment` and `overrides` (the file or shipped name and the `--set`s the
     config was read with) let a message give the `s2r experiment run` line to type (a Python call without them).
     """
     how_to_run = _how_to_run(experiment, overrides)
     try:
-        return _run_experiment(config, only=only, step=step, command=command, how_to_run=how_to_run)
+        return _run_experiment(config, only=only, step=step, seed=seed, command=command, how_to_run=how_to_run)
     except OSError as err:
         # A full or read-only disk under the experiment's own records (steps/, locks, experiment.json): one line.
         if err.errno not in _DISK_ERRNOS or isinstance(err, S2RError):
@@ -115,12 +118,13 @@ def _run_experiment(
     *,
     only: Sequence[str] | None,
     step: str | None,
+    seed: int | None,
     command: str | None,
     how_to_run: Callable[[Step], str],
 ) -> ExperimentRun:
     # Missing evaluation data is listed with every other input problem below; the steps are planned without it.
     planning, missing_data = split_evaluation_data(config)
-    chosen = select_steps(planning, only=only, step=step)
+    chosen = select_steps(planning, only=only, step=step, seed=seed)
     check_output(config)
     statuses = {planned.id: step_status(planned) for planned in chosen}
     by_id = {candidate.id: candidate for candidate in experiment_steps(planning)}
@@ -139,7 +143,7 @@ def _run_experiment(
     with ArmLocks(config.output_dir) as locks:
         for planned in chosen:
             if not statuses[planned.id].done:
-                locks.acquire(planned.arm)
+                locks.acquire(planned.arm, planned.seed)
         statuses = {planned.id: step_status(planned) for planned in chosen}  # again: a run may have ended meanwhile
         run = _run_steps(config, chosen, statuses, command)
     from s2r_hf.experiment.report import build_report
@@ -192,24 +196,26 @@ def _run_steps(config: ExperimentConfig, chosen: list[Step], statuses: dict, com
 
 
 class ArmLocks:
-    """An exclusive lock file per arm (`OUTPUT/<arm>/steps/.lock`, the pool's `OUTPUT/steps/.lock`), held until exit
-    (s2r_hf.core.locks: released by the kernel however the run ends, SIGKILL included)."""
+    """An exclusive lock file per arm (`OUTPUT/<arm>/steps/.lock`, the pool's `OUTPUT/steps/.lock`) and per training
+    seed of an arm (`OUTPUT/<arm>/seed<N>/steps/.lock`: two jobs may train two seeds of one arm at once), held until
+    exit (s2r_hf.core.locks: released by the kernel however the run ends, SIGKILL included)."""
 
     def __init__(self, output: Path):
         self.output = output
-        self.held: dict[str | None, FileLock] = {}
+        self.held: dict[tuple[str | None, int | None], FileLock] = {}
 
-    def acquire(self, arm: str | None) -> None:
-        if arm in self.held:
+    def acquire(self, arm: str | None, seed: int | None = None) -> None:
+        if (arm, seed) in self.held:
             return
-        folder = self.output / arm / STEPS_DIR if arm else self.output / STEPS_DIR
+        folder = self.output / arm if arm else self.output
+        folder = (folder if seed is None else folder / seed_folder(seed)) / STEPS_DIR
         folder.mkdir(parents=True, exist_ok=True)
-        what = f"arm {arm!r}" if arm else "the pool"
+        what = (f"arm {arm!r}" if seed is None else f"seed {seed} of arm {arm!r}") if arm else "the pool"
         busy = (
             f"another `s2r experiment run` is working on {what} of {str(self.output)!r}; wait for it to end (or "
             "stop it), then run again: what it finished is skipped"
         )
-        self.held[arm] = FileLock(folder / ".lock", busy, remove=False).acquire()
+        self.held[(arm, seed)] = FileLock(folder / ".lock", busy, remove=False).acquire()
 
     def __enter__(self) -> ArmLocks:
         return self
@@ -220,8 +226,11 @@ class ArmLocks:
         self.held.clear()
 
 
-def select_steps(config: ExperimentConfig, *, only: Sequence[str] | None, step: str | None) -> list[Step]:
-    """The steps a run with `--only` and `--step` covers (checked: unknown arms and steps are refused)."""
+def select_steps(
+    config: ExperimentConfig, *, only: Sequence[str] | None, step: str | None, seed: int | None = None
+) -> list[Step]:
+    """The steps a run with `--only`, `--step` and `--seed` covers (checked: unknown arms, steps and seeds are
+    refused)."""
     if step is not None and step not in STEP_NAMES:
         raise InputError(f"--step must be one of {list(STEP_NAMES)}, got {step!r}")
     arms = list(only or [])
@@ -239,10 +248,21 @@ def select_steps(config: ExperimentConfig, *, only: Sequence[str] | None, step: 
         return []
     if step == "select" and arms and all(config.arm(name).strategy == FULL for name in arms):
         raise InputError(f"--step select: the full arm {arms[0]!r} has no select step (it trains on the whole pool)")
+    if seed is not None:
+        seeded = [name for name in arms or config.arm_names() if seed in (config.arm_seeds(name) or [])]
+        if not seeded:
+            known = {name: config.arm_seeds(name) or "none given" for name in arms or config.arm_names()}
+            described = ", ".join(f"{name} {value}" for name, value in known.items())
+            raise InputError(
+                f"--seed {seed} is not a training seed of any arm run (their seeds: {described}); give one of them, "
+                "or add it to seeds"
+            )
     steps = experiment_steps(config)
     chosen = []
     for candidate in steps:
         if step is not None and candidate.name != step:
+            continue
+        if seed is not None and candidate.name in ("train", "evaluate") and candidate.seed != seed:
             continue
         if arms and candidate.arm is not None and candidate.arm not in arms:
             continue
@@ -269,10 +289,15 @@ def _how_to_run(experiment: str | None, overrides: Sequence[str]) -> Callable[[S
     """How the user runs one step alone: the `s2r experiment run` line as they typed it (their file or shipped name,
     their `--set`s), or for a Python caller (no file), the `run_experiment` call."""
     if experiment is None:
-        return lambda step: f"run_experiment(config{f', only=[{step.arm!r}]' if step.arm else ''}, step={step.name!r})"
+        return lambda step: (
+            f"run_experiment(config{f', only=[{step.arm!r}]' if step.arm else ''}, step={step.name!r}"
+            f"{'' if step.seed is None else f', seed={step.seed}'})"
+        )
     from s2r_hf.experiment.plan import run_command
 
-    return lambda step: shlex.join(redact_argv(run_command(experiment, overrides, arm=step.arm, step=step.name)))
+    return lambda step: shlex.join(
+        redact_argv(run_command(experiment, overrides, arm=step.arm, step=step.name, seed=step.seed))
+    )
 
 
 # -- the output folder ------------------------------------------------------------------------------------------------
@@ -331,6 +356,10 @@ def write_experiment_record(config: ExperimentConfig) -> None:
             "name": config.name,
             "arms": config.arm_names(),
             "arm_settings": {arm.name: arm.describe() for arm in config.arms},
+            # Each arm's training seeds (null: one training with the recipe's seed, in the arm's own folders) and the
+            # arm the report compares the others with.
+            "seeds": {arm.name: config.arm_seeds(arm.name) for arm in config.arms},
+            "reference": config.reference_arm(),
             "config": config.to_dict(),
             "s2r_hf_version": __version__,
             "updated": now(),
@@ -447,7 +476,7 @@ class _Context:
             logger.info("%s: removing the earlier training in %s (other settings)", planned.id, output)
             shutil.rmtree(output)
         data = pool_dir(self.config) if arm.strategy == FULL else arm_output(self.config, planned.arm, "select")
-        command = train_command(self.config, data=str(data), output_dir=str(output))
+        command = train_command(self.config, data=str(data), output_dir=str(output), seed=planned.seed)
         logger.info("%s: %s", planned.id, shlex.join(redact_argv(command)))
         _run_child(command, planned.id, env=train_environment(self.config))
         record = read_provenance(output)
@@ -456,7 +485,7 @@ class _Context:
         return _train_summary(record)
 
     def _evaluate(self, planned: Step, resume: bool) -> dict[str, Any]:
-        model = arm_output(self.config, planned.arm, "train")
+        model = arm_output(self.config, planned.arm, "train", planned.seed)
         record = read_provenance(model) or {}
         evaluation = self.config.evaluation_config(label=planned.arm, **token_counts(record))
         result = evaluate_model(

@@ -3,6 +3,12 @@
     pool (when scored from a source) -> <arm>/select -> <arm>/train -> <arm>/evaluate      (the full arm: no select)
     with match_tokens: REF: <REF>/select -> <arm>/select of every other selecting arm       (REF's arm goes first)
 
+With training seeds (`seeds: [0, 1]`, the experiment's or the arm's), each seed is a train and an evaluate step of its
+own, in `<arm>/seed<N>/` (`full/seed1/train`, `full/seed1/evaluate`), the seed among its train settings: adding a seed
+adds two steps and changes no other. Without `seeds`, an arm has one train and one evaluate step in its own folders
+(`<arm>/model`, `<arm>/eval`), as before seeds existed, so an experiment folder written then resumes unchanged; giving
+it `seeds` later trains every seed in its own folder (the earlier `<arm>/model` is left where it is, unread).
+
 Each step has `settings`: everything its output depends on, its upstream step's fingerprint included, so a change
 anywhere re-runs exactly the steps downstream of it. The `fingerprint` is a digest of the settings. When a step
 finishes, its record (`<arm>/steps/<step>.json`: fingerprint, settings, times) is written beside its output; a step is
@@ -57,10 +63,13 @@ class Step:
     settings: dict[str, Any]
     output: Path
     record_path: Path
+    seed: int | None = None  # a train or evaluate step of one of the arm's training seeds
 
     @property
     def id(self) -> str:
-        return self.name if self.arm is None else f"{self.arm}/{self.name}"
+        if self.arm is None:
+            return self.name
+        return f"{self.arm}/{self.name}" if self.seed is None else f"{self.arm}/{seed_folder(self.seed)}/{self.name}"
 
     @property
     def fingerprint(self) -> str:
@@ -79,9 +88,16 @@ def pool_dir(config: ExperimentConfig) -> Path:
     return config.output_dir / POOL_DIR
 
 
-def arm_output(config: ExperimentConfig, arm: str, step: str) -> Path:
-    """Where an arm's step writes: OUTPUT/<arm>/subset, model or eval."""
-    return config.output_dir / arm / STEP_OUTPUTS[step]
+def seed_folder(seed: int) -> str:
+    """The folder of one training seed's model and evaluation, inside its arm's: `seed1`."""
+    return f"seed{seed}"
+
+
+def arm_output(config: ExperimentConfig, arm: str, step: str, seed: int | None = None) -> Path:
+    """Where an arm's step writes: OUTPUT/<arm>/subset, model or eval (OUTPUT/<arm>/seed<N>/model or eval for a
+    training seed)."""
+    folder = config.output_dir / arm
+    return (folder if seed is None else folder / seed_folder(seed)) / STEP_OUTPUTS[step]
 
 
 def experiment_steps(config: ExperimentConfig) -> list[Step]:
@@ -118,25 +134,34 @@ def experiment_steps(config: ExperimentConfig) -> list[Step]:
                 upstream.needs.append(selections[arm.matched_to].id)
             selections[arm.name] = upstream
             steps.append(upstream)
-        train = Step(
-            name="train",
-            arm=arm.name,
-            needs=[upstream.id],
-            settings={"data": upstream.fingerprint, "data_step": upstream.id, **train_settings},
-            output=arm_output(config, arm.name, "train"),
-            record_path=folder / STEPS_DIR / "train.json",
-        )
-        steps.append(train)
-        steps.append(
-            Step(
-                name="evaluate",
+        for seed in config.arm_seeds(arm.name) or [None]:
+            seed_dir = folder if seed is None else folder / seed_folder(seed)
+            train = Step(
+                name="train",
                 arm=arm.name,
-                needs=[train.id],
-                settings={"model": train.fingerprint, **evaluation},
-                output=arm_output(config, arm.name, "evaluate"),
-                record_path=folder / STEPS_DIR / "evaluate.json",
+                needs=[upstream.id],
+                settings={
+                    "data": upstream.fingerprint,
+                    "data_step": upstream.id,
+                    **train_settings,
+                    **({} if seed is None else {"seed": seed}),
+                },
+                output=arm_output(config, arm.name, "train", seed),
+                record_path=seed_dir / STEPS_DIR / "train.json",
+                seed=seed,
             )
-        )
+            steps.append(train)
+            steps.append(
+                Step(
+                    name="evaluate",
+                    arm=arm.name,
+                    needs=[train.id],
+                    settings={"model": train.fingerprint, **evaluation},
+                    output=arm_output(config, arm.name, "evaluate", seed),
+                    record_path=seed_dir / STEPS_DIR / "evaluate.json",
+                    seed=seed,
+                )
+            )
     return steps
 
 
@@ -276,6 +301,7 @@ def write_record(step: Step, status: str, **extra: Any) -> dict[str, Any]:
     record = {
         "step": step.name,
         "arm": step.arm,
+        **({} if step.seed is None else {"seed": step.seed}),
         "status": status,
         "fingerprint": step.fingerprint,
         "settings": step.settings,

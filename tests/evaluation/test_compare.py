@@ -198,6 +198,84 @@ def test_two_runs_with_one_label_get_their_paths_and_given_labels_must_differ(tm
     )
 
 
+def seed_folder(folder, label, solved: dict[str, list[int]], sizes: dict[str, int], *, partial=False):
+    """A results folder as `s2r evaluate` writes it for one training seed: results.json and the per-problem details
+    (problem i right when i is in solved[benchmark])."""
+    from fixtures.per_problem import write_details
+
+    folder.mkdir(parents=True)
+    scores = {name: [1.0 if i in solved[name] else 0.0 for i in range(size)] for name, size in sizes.items()}
+    data = {
+        "format": "s2r-evaluation/1",
+        "label": label,
+        "model": {"name": label, "data_tokens": 1000, "trained_tokens": 3000},
+        "protocol": {"preset": "paper", "partial": partial},
+        "tasks": {name: {"settings": {"max_new_tokens": 64, "num_samples": 1}} for name in sizes},
+        "results": {name: {"pass@1": sum(values) / len(values)} for name, values in scores.items()},
+    }
+    (folder / "results.json").write_text(json.dumps(data))
+    for name, values in scores.items():
+        write_details(folder, name, values)
+    return folder
+
+
+@pytest.fixture
+def seeded_runs(tmp_path):
+    """Two arms of two seeds each: on math500 joint solves 80 of 100 where full solves 50 (a clear difference), on
+    aime24 both solve 10 of 30 (one problem each the other does not: no difference)."""
+    sizes = {"math500": 100, "aime24": 30}
+    full = {"math500": list(range(50)), "aime24": list(range(10))}
+    joint = {"math500": list(range(80)), "aime24": [*range(9), 10]}
+    return [
+        seed_folder(tmp_path / f"{arm}-seed{seed}", arm, solved, sizes)
+        for arm, solved in (("full", full), ("joint", joint))
+        for seed in (0, 1)
+    ]
+
+
+def test_group_seeds_makes_one_row_per_arm_with_its_interval_and_difference(seeded_runs):
+    from s2r_hf.evaluation.compare import read_comparison_chart
+
+    comparison = compare_results(seeded_runs, group_seeds=True)
+    lines = comparison.markdown.splitlines()
+    assert lines[0] == "| run | data tokens | trained tokens | runs | math500 pass@1 | aime24 pass@1 |"
+    assert lines[2:4] == ["| full | 1,000 | 3,000 | 2 | 50.0 | 33.3 |", "| joint | 1,000 | 3,000 | 2 | 80.0 | 33.3 |"]
+    arms = comparison.statistics["arms"]
+    assert arms["joint"]["benchmarks"]["math500"]["seeds"] == 2 and comparison.statistics["reference"] == "full"
+    difference = comparison.statistics["differences"]["joint"]
+    assert (difference["math500"]["mean"], difference["math500"]["detectable"]) == (pytest.approx(0.3), True)
+    assert (difference["aime24"]["mean"], difference["aime24"]["detectable"]) == (pytest.approx(0.0), False)
+    assert "| joint | +30.0 [" in comparison.markdown and ": no detectable difference |" in comparison.markdown
+    drawn = read_comparison_chart(comparison.png)
+    assert drawn["runs"] == ["full", "joint"] and drawn["values"][1] == [0.8, pytest.approx(1 / 3)]
+    assert drawn["low"][1][0] == arms["joint"]["benchmarks"]["math500"]["low"]  # the error bar is the interval
+    assert (drawn["partial"], drawn["notes"]) == ([], [])
+
+
+def test_without_group_seeds_each_run_is_a_row_and_the_reference_can_be_chosen(seeded_runs, capsys):
+    from s2r_hf.cli import main
+
+    comparison = compare_results(seeded_runs, ["f0", "f1", "j0", "j1"], reference="j0")
+    assert comparison.labels == ["f0", "f1", "j0", "j1"]
+    assert comparison.statistics["arms"]["f1"]["benchmarks"]["math500"]["seeds"] == 1
+    assert comparison.statistics["differences"]["f0"]["math500"]["mean"] == pytest.approx(-0.3)
+    assert main(["compare", *map(str, seeded_runs), "--group-seeds", "--reference", "random"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["s2r compare: error: --reference 'random' is none of the runs compared: 'full', 'joint'"]
+
+
+def test_the_chart_marks_partial_runs_and_an_all_zero_chart_says_so(tmp_path):
+    from s2r_hf.evaluation.compare import read_comparison_chart
+
+    zero = seed_folder(tmp_path / "zero", "zero", {"math500": []}, {"math500": 4}, partial=True)
+    drawn = read_comparison_chart(compare_results([zero]).png)
+    assert drawn["values"] == [[0.0]] and drawn["partial"] == ["zero"]
+    assert drawn["notes"] == [
+        "every score is 0: the answers may not be in a form the grader reads",
+        "partial runs (zero): a few problems per benchmark, not a measurement",
+    ]
+
+
 def test_results_written_before_the_two_token_names_show_training_tokens_as_trained_tokens(tmp_path):
     from s2r_hf.evaluation.results import read_results
 

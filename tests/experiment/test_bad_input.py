@@ -87,6 +87,19 @@ def run_fails(capsys, *argv: str, code: int = 2, prefix: str = "s2r experiment: 
         ({"source: demo": "scored: /nonexistent/scored"}, "pool.scored '/nonexistent/scored' is not a folder"),
         ({"evaluate:": "evaluation:"}, "unknown key 'evaluation'; did you mean 'evaluate'?"),
         ({"  tasks: math500": "  tasks: math500\n  python_path: x"}, "evaluate: unknown key 'python_path'"),
+        # Issue 20: seeds that are not distinct whole numbers from 0, and a reference that is no arm.
+        ({"train:": "seeds: [0, 1, 0]\ntrain:"}, "seeds repeats 0 ([0, 1, 0]): each seed trains once"),
+        ({"train:": "seeds: [-1]\ntrain:"}, "seeds must be whole numbers from 0 to 2**32 - 1, got -1 in [-1]"),
+        ({"train:": "seeds: [true]\ntrain:"}, "seeds must be whole numbers from 0 to 2**32 - 1, got True"),
+        ({"train:": "seeds: [1.5]\ntrain:"}, "seeds must be whole numbers from 0 to 2**32 - 1, got 1.5"),
+        ({"train:": "seeds: []\ntrain:"}, "seeds is an empty list: give at least one seed"),
+        ({"train:": "seeds: 3\ntrain:"}, "seeds must be a list of whole numbers, e.g. seeds: [0, 1, 2]; got 3"),
+        ({"weight: 0.25}": "weight: 0.25, seeds: [2, 2]}"}, "arm 'joint': seeds repeats 2"),
+        ({"train:": "reference: ful\ntrain:"}, "reference 'ful' is not an arm of the experiment; its arms: ['full'"),
+        (
+            {"train:": "seeds: [0, 1]\ntrain:", "recipe: tiny-cpu": "recipe: tiny-cpu\n  overrides: {seed: 3}"},
+            "train.overrides.seed (3) and seeds are both given",
+        ),
     ],
 )
 def test_bad_experiment_files_are_one_line(capsys, experiment, tmp_path, edit, expected):
@@ -166,6 +179,11 @@ def test_an_output_folder_that_is_not_an_experiment_is_refused(capsys, experimen
         (["--only", "full", "--step", "select"], "the full arm 'full' has no select step"),
         (["--step", "publish"], "has no publish section"),
         (["--set", "publish.namespace=s2r", "--only", "joint", "--step", "publish"], "drop --only joint"),
+        (["--seed", "1"], "--seed 1 is not a training seed of any arm run (their seeds: full none given, joint none"),
+        (
+            ["--set", "arms.joint.seeds=[0, 2]", "--only", "joint", "--seed", "1"],
+            "--seed 1 is not a training seed of any arm run (their seeds: joint [0, 2])",
+        ),
     ],
 )
 def test_bad_run_options_are_one_line(capsys, experiment, tmp_path, argv, expected):

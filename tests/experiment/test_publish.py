@@ -5,6 +5,7 @@ the real huggingface_hub and datasets clients."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,30 @@ def test_a_folder_without_its_report_or_with_bad_names_is_refused_before_any_pus
     with pytest.raises(InputError, match="not a results repo s2r wrote"):
         publish_experiment(experiment, namespace="s2r")
     assert len(hub.state.repos) == 1  # nothing else was pushed
+
+
+def test_an_arm_of_several_seeds_publishes_its_first_seeds_model_and_results(hub, experiment):
+    # joint trained with seeds [3, 4]: its model and eval live in joint/seed3 and joint/seed4; only full stays as is.
+    for seed in (3, 4):
+        shutil.copytree(experiment / "joint" / "model", experiment / "joint" / f"seed{seed}" / "model")
+        (experiment / "joint" / f"seed{seed}" / "eval").mkdir()
+        pass1 = 1.0 if seed == 3 else 0.0
+        (experiment / "joint" / f"seed{seed}" / "eval" / "results.json").write_text(
+            json.dumps(results_json("joint", pass1, 0.5))
+        )
+    shutil.rmtree(experiment / "joint" / "model")
+    shutil.rmtree(experiment / "joint" / "eval")
+    record = json.loads((experiment / "experiment.json").read_text())
+    record["seeds"] = {"full": None, "random": None, "joint": [3, 4]}
+    record["name"] = "seeded"  # repos of their own: the other tests' may still be on the loopback Hub
+    (experiment / "experiment.json").write_text(json.dumps(record))
+    report = json.loads((experiment / "report.json").read_text())
+    (experiment / "report.json").write_text(json.dumps({**report, "experiment": "seeded"}))
+    published = publish_experiment(experiment, namespace="s2r")
+    assert set(published.arms) == {"full", "joint"}
+    from huggingface_hub import hf_hub_download
+
+    results = json.loads(
+        Path(hf_hub_download("s2r/seeded-results", "joint/results.json", repo_type="dataset")).read_text()
+    )
+    assert results["results"]["math500"]["pass@1"] == 1.0  # seed 3's, not seed 4's

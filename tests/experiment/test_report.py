@@ -8,9 +8,10 @@ import json
 
 import matplotlib.image
 import pytest
+from fixtures.per_problem import write_details
 
 from s2r_hf.core.errors import InputError
-from s2r_hf.experiment.report import build_report, read_chart_points
+from s2r_hf.experiment.report import build_report, read_chart_notes, read_chart_points
 
 SETTINGS = {
     "full": {"strategy": "full", "ratio": None, "k": None, "weight": None},
@@ -128,6 +129,8 @@ def test_report_json_holds_each_arms_numbers(report):
         "k": None,
         "weight": None,
         "status": "evaluated",
+        "seeds": None,  # no seeds given: one training, in the arm's own folders
+        "seeds_evaluated": 1,
         "rows": 200,
         "token_budget": None,
         "data_tokens": 1_234_567,
@@ -145,6 +148,9 @@ def test_report_json_holds_each_arms_numbers(report):
         "mean_generated_tokens": {"math500": 1000.0, "aime24": 3000.0},
         "mean_answer_tokens": 2000.0,
         "accuracy": 0.375,  # (0.5 + 0.25) / 2: pass@1 only, maj@4 left out
+        "intervals": {},  # no per-problem details in this folder: no interval
+        "accuracy_interval": None,
+        "difference": {},
     }
     assert random["weight"] is None  # random does not rank: the configured weight does not apply
     assert random["results"]["aime24"] == {"pass@1": {"value": 0.125, "stderr": None, "problems": 30, "samples": 4}}
@@ -190,12 +196,18 @@ def test_the_chart_decodes_and_carries_the_arms_numbers(report):
             "arm": "full",
             "data_tokens": 1_234_567,
             "accuracy": 0.375,
+            "low": None,  # no per-problem details: no error bar
+            "high": None,
+            "partial": False,
             "per_benchmark": {"math500": 0.5, "aime24": 0.25},
         },
         {
             "arm": "random",
             "data_tokens": 61_728,
             "accuracy": 0.25,
+            "low": None,  # no per-problem details: no error bar
+            "high": None,
+            "partial": False,
             "per_benchmark": {"math500": 0.375, "aime24": 0.125},
         },
     ]
@@ -246,6 +258,24 @@ def test_a_protocol_mismatch_and_a_partial_run_are_flagged(tmp_path):
     assert "- full: preset paper, max new tokens 32768" in report.markdown
     assert "- random: preset smoke, max new tokens 64" in report.markdown
     assert "**Partial run**: random (at most 2 problems per benchmark)" in report.markdown
+    # The chart marks it too: its point and a note on the chart.
+    assert [point["partial"] for point in read_chart_points(report.png)] == [False, True]
+    assert read_chart_notes(report.png) == ["partial run (random): a few problems per benchmark, not a measurement"]
+
+
+def test_an_all_zero_chart_keeps_its_axes_and_says_why(tmp_path):
+    folder = tmp_path / "out"
+    write_experiment(folder, ["full"])
+    write_training(folder / "full", status="finished", rows=200, tokens=1_000, share=1.0, wall=3.0, steps=2)
+    write_results(folder / "full", [score("math500", "pass@1", 0.0, 0.0, 2, 1)], {"math500": 8.0})
+    report = build_report(folder)
+    assert [(point["accuracy"], point["per_benchmark"]) for point in read_chart_points(report.png)] == [
+        (0.0, {"math500": 0.0})
+    ]
+    assert read_chart_notes(report.png) == [
+        "every arm scored 0 on every benchmark: the model may not give answers the grader can read"
+    ]
+    assert read_chart_notes(build_report(make_experiment(tmp_path / "scored")).png) == []
 
 
 @pytest.mark.parametrize(
@@ -397,6 +427,83 @@ def test_the_report_files_follow_the_umask(tmp_path):
         "report.json": 0o644,
         "accuracy_vs_tokens.png": 0o644,
     }
+
+
+def seeded_experiment(folder, *, reference="full", evaluated_seeds=(0, 1)):
+    """Two arms of two training seeds each, with per-problem details: on math500 (100 problems, one sample) joint
+    solves 80 where full solves 50 (a clear difference); on aime24 (30 problems, 4 samples) both solve 10, joint one
+    problem more and one less than full (no difference)."""
+    folder.mkdir(parents=True)
+    record = {
+        "format": "s2r-experiment/1",
+        "name": "seeded",
+        "arms": ["full", "joint"],
+        "arm_settings": SETTINGS,
+        "seeds": {"full": [0, 1], "joint": [0, 1]},
+        **({"reference": reference} if reference else {}),
+    }
+    (folder / "experiment.json").write_text(json.dumps(record))
+    solved = {
+        "full": {"math500": 50, "aime24": list(range(10))},
+        "joint": {"math500": 80, "aime24": [*range(9), 10]},
+    }
+    for arm, benchmarks in solved.items():
+        for seed in (0, 1):
+            seed_dir = folder / arm / f"seed{seed}"
+            write_training(seed_dir, status="finished", rows=20, tokens=9_000 + seed, share=0.1, wall=10.0, steps=2)
+            if seed not in evaluated_seeds and arm == "joint":
+                continue
+            math500 = [1.0] * benchmarks["math500"] + [0.0] * (100 - benchmarks["math500"])
+            aime24 = [1.0 if problem in benchmarks["aime24"] else 0.0 for problem in range(30)]
+            table = [
+                score("math500", "pass@1", sum(math500) / 100, 0.05, 100, 1),
+                score("aime24", "pass@1", sum(aime24) / 30, 0.08, 30, 4),
+            ]
+            write_results(seed_dir, table, {"math500": 100.0, "aime24": 200.0})
+            write_details(seed_dir / "eval", "math500", math500)
+            write_details(seed_dir / "eval", "aime24", aime24)
+    return folder
+
+
+def test_seeded_arms_report_their_mean_interval_and_difference_from_the_reference(tmp_path):
+    report = build_report(seeded_experiment(tmp_path / "out"))
+    full, joint = report.data["arms"]
+    assert (joint["seeds"], joint["seeds_evaluated"], joint["status"]) == ([0, 1], 2, "evaluated")
+    assert joint["results"]["math500"]["pass@1"]["value"] == pytest.approx(0.8)  # the mean over the seeds
+    assert (joint["data_tokens"], joint["trained_tokens"]) == (9_000, 27_000)  # the first seed's training record
+    interval = joint["intervals"]["math500"]
+    assert (interval["mean"], interval["seeds"], interval["problems"], interval["samples"]) == (
+        pytest.approx(0.8),
+        2,
+        100,
+        1,
+    )
+    assert interval["low"] < 0.8 < interval["high"]
+    assert report.data["reference"] == "full" and full["difference"] == {}
+    math500, aime24 = joint["difference"]["math500"], joint["difference"]["aime24"]
+    assert (math500["mean"], math500["detectable"]) == (pytest.approx(0.3), True)
+    assert math500["low"] > 0.15  # 30 of 100 problems move by 1, the others not at all
+    assert (aime24["mean"], aime24["detectable"]) == (pytest.approx(0.0), False)
+    lines = report.markdown.splitlines()
+    assert "## pass@1 with 95% intervals" in lines and "## Against full (the reference)" in lines
+    joint_line = next(line for line in lines if line.startswith("| joint | +30.0 ["))
+    assert joint_line.endswith(": no detectable difference |")  # aime24's cell
+    assert "(2 seeds × 100 × 1)" in report.markdown
+    points = read_chart_points(report.png)
+    assert [(point["low"], point["high"]) for point in points] == [
+        (row["accuracy_interval"]["low"], row["accuracy_interval"]["high"]) for row in (full, joint)
+    ]
+    assert build_report(tmp_path / "out").data == report.data  # the same draws every time
+
+
+def test_the_reference_is_the_files_and_a_seed_not_evaluated_yet_is_said(tmp_path):
+    report = build_report(seeded_experiment(tmp_path / "out", reference="joint", evaluated_seeds=(1,)))
+    full, joint = report.data["arms"]
+    assert report.data["reference"] == "joint"
+    assert joint["status"] == "1 of 2 seeds evaluated" and joint["intervals"]["math500"]["seeds"] == 1
+    assert full["difference"]["math500"]["mean"] == pytest.approx(-0.3)
+    default = build_report(seeded_experiment(tmp_path / "again", reference=None))
+    assert default.data["reference"] == "full"  # no reference recorded: the full arm
 
 
 def test_a_training_record_written_before_the_two_token_names_reads_the_same(tmp_path):

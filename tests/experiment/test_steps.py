@@ -310,3 +310,46 @@ def test_a_rerun_is_explained_in_words_that_fit_each_step(tmp_path):
         "joint/train": "settings changed (its data (joint/select) changed)",
         "joint/evaluate": "settings changed (the model it evaluates was trained again)",
     }
+
+
+def test_seeds_make_a_train_and_evaluate_step_per_seed_and_adding_one_changes_no_other(tmp_path):
+    # The experiment's seeds, and the joint arm's own (an arm's seeds replace the experiment's).
+    seeded = {**BASE, "seeds": [0], "arms": [*BASE["arms"][:2], {**BASE["arms"][2], "seeds": [5]}]}
+    steps = experiment_steps(ExperimentConfig.from_dict(seeded))
+    assert [(step.id, step.needs) for step in steps if step.arm in ("full", "joint")] == [
+        ("full/seed0/train", ["pool"]),
+        ("full/seed0/evaluate", ["full/seed0/train"]),
+        ("joint/select", ["pool"]),
+        ("joint/seed5/train", ["joint/select"]),
+        ("joint/seed5/evaluate", ["joint/seed5/train"]),
+    ]
+    train = steps[1]
+    assert (train.settings["seed"], train.output.parts[-3:], train.record_path.parts[-4:]) == (
+        0, ("full", "seed0", "model"), ("full", "seed0", "steps", "train.json")
+    )  # fmt: skip
+    before = {step.id: step.fingerprint for step in steps}
+    after = {
+        step.id: step.fingerprint for step in experiment_steps(ExperimentConfig.from_dict({**seeded, "seeds": [0, 1]}))
+    }
+    assert set(after) - set(before) == {"full/seed1/train", "full/seed1/evaluate", "random/seed1/train",
+                                        "random/seed1/evaluate"}  # fmt: skip
+    assert all(after[step] == fingerprint for step, fingerprint in before.items())
+    # Without seeds, today's layout and step names: an experiment folder written before seeds resumes unchanged.
+    assert "full/train" in fingerprints() and fingerprints() == fingerprints("arms.full.seeds=null")
+
+
+def test_the_seed_reaches_the_trainer_and_the_plan(tmp_path):
+    config = ExperimentConfig.from_dict({**BASE, "seeds": [3, 4], "output": str(tmp_path / "out")})
+    by_id = {step.id: step for step in plan_experiment(config, "sweep.yaml")}
+    assert by_id["full/seed4/train"].runs.endswith(
+        f"--seed 4 --dataset_name {tmp_path / 'out'}/pool --output_dir {tmp_path / 'out'}/full/seed4/model"
+    )
+    # One job per seed: the command runs that seed's step alone (and takes only that seed's lock).
+    assert by_id["full/seed4/train"].command.endswith("--only full --seed 4 --step train")
+    from s2r_hf.experiment.runner import select_steps
+
+    assert [step.id for step in select_steps(config, only=["full"], step=None, seed=4)] == [
+        "pool", "full/seed4/train", "full/seed4/evaluate"
+    ]  # fmt: skip
+    assert by_id["report"].needs[:2] == ["full/seed3/evaluate", "full/seed4/evaluate"]
+    assert "--seed" not in by_id.get("full/train", by_id["full/seed3/train"]).runs.split("--seed 3")[1]
