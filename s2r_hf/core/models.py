@@ -38,6 +38,11 @@ def looks_like_local_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or name.endswith("/") or "\\" in name or name.count("/") > 1
 
 
+def is_org_repo_id(name: str) -> bool:
+    """True when `name` is spelled as a Hub repo id with its owner, `org/name` (and not as a path)."""
+    return not looks_like_local_path(name) and name.count("/") == 1
+
+
 def is_local_model(name: str) -> bool:
     """True when `name` means a local folder (or file): it exists on disk, or it is spelled as a path. False for a blank
     name, which is neither."""

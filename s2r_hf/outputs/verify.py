@@ -29,7 +29,7 @@ from s2r_hf.core.columns import ID
 from s2r_hf.core.digests import ids_sha256, rows_sha256, short_digest
 from s2r_hf.core.errors import InputError, OptionTypeError, SourceNotFoundError
 from s2r_hf.core.folders import CARD_FILE, DATA_DIR, SPLIT, load_parquet_files, read_card_metadata
-from s2r_hf.core.models import looks_like_local_path
+from s2r_hf.core.models import is_org_repo_id
 from s2r_hf.core.rows import arrow_column
 from s2r_hf.outputs.artifacts import load_scored_pool
 from s2r_hf.selection import SelectConfig, select_with_report
@@ -216,7 +216,7 @@ def _subset_folder(
         if revision is not None:
             raise InputError(f"revision {revision!r} applies to a Hub repo, but {str(subset)!r} is a local folder")
         return path, str(subset), False
-    if looks_like_local_path(str(subset)) or str(subset).count("/") != 1:
+    if not is_org_repo_id(str(subset)):
         raise SourceNotFoundError(
             f"{str(subset)!r} does not exist (and is not a Hub dataset repo id of the form org/name); name a folder "
             "written by `s2r select`, or a subset repo on the Hub"

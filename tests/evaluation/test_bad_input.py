@@ -250,7 +250,7 @@ def test_compare_never_replaces_a_pipe_or_device_named_as_its_output(tmp_path, c
     assert fifo.is_fifo()
     # A label with a pipe or a line break stays one cell of one row.
     assert main(["compare", str(results)]) == 0
-    assert "| a\\|b c | - | 50.0 |" in capsys.readouterr().out
+    assert "| a\\|b c | - | - | 50.0 |" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]"])
