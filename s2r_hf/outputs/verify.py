@@ -343,9 +343,12 @@ def _find_pool(
     source = recorded.get("source") or {}
     at = f" --pool-revision {source['revision']}" if source.get("revision") else ""
     looked = ", ".join(repr(str(path)) for path in candidates) or "nowhere: the card names no scored folder"
+    name = source.get("name") or ""
+    # A recorded name with spaces describes a source (the embedded demo pool) rather than naming one --pool can take.
+    source_flag = name if name and not any(character.isspace() for character in name) else "SOURCE"
     raise InputError(
         f"the scored pool {shown} was selected from is not here (looked for {looked}); pass --pool SCORED_FOLDER, "
-        f"or --pool {source.get('name') or 'SOURCE'}{at} to score its source again with the recorded settings"
+        f"or --pool {source_flag}{at} to score its source again with the recorded settings"
     )
 
 

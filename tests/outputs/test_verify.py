@@ -166,6 +166,16 @@ def test_the_embedded_demo_subset_verifies_from_its_folder_and_from_its_source_s
     assert again.verified and again.differences == [] and again.pool_scored_again
 
 
+def test_a_moved_demo_subset_names_a_pool_flag_the_user_can_pass(demo_output, tmp_path, capsys):
+    """The demo's recorded source name describes the embedded file; the message must not offer it as `--pool`."""
+    moved = tmp_path / "elsewhere" / "openr1-select10"
+    shutil.copytree(demo_output / "openr1-select10", moved)
+    assert main(["verify", str(moved)]) == 2
+    line = error_line(capsys)
+    assert "pass --pool SCORED_FOLDER, or --pool SOURCE to score its source again" in line
+    assert "embedded demo pool" not in line
+
+
 # -- not verified ------------------------------------------------------------------------------------------------------
 
 
