@@ -16,8 +16,11 @@ consecutive words (n-grams). Two rules, chosen by name (`DECONTAMINATION_RULES`)
   - a problem shorter than n words (mostly formula: "Simplify $\\sqrt{242}$." is 2 words, as a formula is one word)
     has no n-gram: it matches a question that holds all its words in a row.
   Covering a share of the problem's words (rather than of its n-grams, as Tulu 3 counts) keeps a cut copy's share
-  close to the part kept: the first 80% of a problem covers about 80% of its words whatever its length (less when
-  the cut falls inside a formula, which then matches nothing).
+  close to the part kept: the first 80% of a problem covers about 80% of its words whatever its length. A question
+  cut short inside a formula (opened, never closed: its pieces match nothing) covers the problem's formula when the
+  formula's start, glued as a whole formula is, begins it and holds at least CUT_FORMULA_SHARE of it, right after
+  the n - 1 words before that formula in the problem (all of them, near its start): the n-gram ending in the
+  formula counts.
 - `any-ngram` (n = 8): open-r1's rule. One shared n-gram (numbers kept, no boilerplate) is a match; a problem
   shorter than n words matches a question whose words are exactly its words. On competition math, template phrases
   shared by many problems make it drop clean rows (a quarter of the LIMO pool against the six benchmarks).
@@ -46,7 +49,14 @@ from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.columns import ID
 from s2r_hf.core.errors import ColumnError, HubUnreachableError, InputError, OptionTypeError, SourceNotFoundError
-from s2r_hf.hygiene.text import WORD_RULE, batch_questions, check_question_source, question_words, word_ngrams
+from s2r_hf.hygiene.text import (
+    WORD_RULE,
+    batch_questions,
+    check_question_source,
+    question_words,
+    question_words_cut,
+    word_ngrams,
+)
 from s2r_hf.pool.benchmarks import BENCHMARKS, load_benchmark, parse_data_overrides, require_benchmark_names
 
 if TYPE_CHECKING:
@@ -78,6 +88,10 @@ EVIDENCE_RUNS = 3  # runs of shared words kept per matched pair
 EVIDENCE_WORDS = 40  # a longer run is cut to its first words in the record
 PAIRS_FILE = "decontamination.jsonl"  # written next to the scored pool
 _MATCHES = "_s2r_benchmark_matches"  # temporary column: the benchmark problems a row overlaps
+# A question cut inside a formula continues a problem's formula that its glued start begins and holds at least this
+# share of (chosen on the development split of benchmarks/bench_decontamination.py: the largest share that keeps the
+# best recall of cut copies there; with none, "find the value of $|\\log" continued "find the value of $\\log_2 ...$").
+CUT_FORMULA_SHARE = 0.25
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")  # 12, 3.25, 1,000: one number each
 
 
@@ -220,6 +234,9 @@ class _Index:
     by_ngram: dict[str, list[int]]  # counted n-gram -> the problems holding it
     short_by_first: dict[str, list[int]]  # coverage: first word of a short problem -> those problems
     short_by_text: dict[str, list[int]]  # any-ngram: words of a short problem -> those problems
+    # coverage: the n - 1 words before a problem's word (fewer: all the words before it, at the problem's start) ->
+    # (problem, the word's position), where a question cut inside that word (a formula) can continue
+    contexts: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
 
 def _build_index(benchmarks: dict[str, Dataset], rule: str, ngram: int, threshold: float, boilerplate: int) -> _Index:
@@ -264,7 +281,16 @@ def _build_index(benchmarks: dict[str, Dataset], rule: str, ngram: int, threshol
             continue
         for gram in dict.fromkeys(gram for gram, counted in zip(problem.grams, problem.counted) if counted):
             by_ngram.setdefault(gram, []).append(position)
-    return _Index(rule, ngram, threshold, mask_numbers, problems, by_ngram, short_by_first, short_by_text)
+    contexts: dict[str, list[tuple[int, int]]] = {}
+    if rule == COVERAGE_RULE:
+        for position, problem in enumerate(problems):
+            for word in range(1, len(problem.words)):
+                # a word an n-gram ends: only where that n-gram counts; in a short problem, every word but the first
+                if problem.grams and (word < ngram - 1 or not problem.counted[word - ngram + 1]):
+                    continue
+                context = " ".join(problem.words[max(0, word - ngram + 1) : word])
+                contexts.setdefault(context, []).append((position, word))
+    return _Index(rule, ngram, threshold, mask_numbers, problems, by_ngram, short_by_first, short_by_text, contexts)
 
 
 def _template_free(counted: list[bool], ngram: int) -> list[bool]:
@@ -315,26 +341,56 @@ def _covered(problem: _Problem, shared: list[str], ngram: int) -> bytearray:
     return covered
 
 
+def _cut_words(words: list[str], cut: tuple[int, str], index: _Index) -> dict[int, list[int]]:
+    """Coverage: where a question cut inside a formula continues. Its last words before the formula are the n - 1 words
+    before a problem's word (or all the words before it, from the problem's start) and the formula's glued start
+    begins that word: {problem: [the word's positions]}."""
+    before, start = cut
+    head = words[:before]
+    ends: dict[int, list[int]] = {}
+    for width in range(1, min(index.ngram - 1, len(head)) + 1):
+        for position, word in index.contexts.get(" ".join(head[-width:]), ()):
+            # a context shorter than n - 1 words is a problem's start: the question's head must end with all of it
+            whole = index.problems[position].words[word]
+            if (
+                (word == width or width == index.ngram - 1)
+                and whole.startswith(start)
+                and len(start) >= CUT_FORMULA_SHARE * len(whole)
+            ):
+                ends.setdefault(position, []).append(word)
+    return ends
+
+
 def match_question(question: str, index: _Index) -> list[dict[str, Any]]:
     """The benchmark problems that `question` is contaminated by under the index's rule, with the evidence."""
     ngram = index.ngram
-    words = words_for_rule(question, index.mask_numbers)
+    if index.contexts:
+        words, cut = question_words_cut(_NUMBER.sub("0", question))
+    else:
+        words, cut = words_for_rule(question, index.mask_numbers), None
     shared_grams: dict[int, list[str]] = {}  # candidate problem -> the n-grams it shares; in the order first met
     for gram in dict.fromkeys(word_ngrams(words, ngram)):
         for position in index.by_ngram.get(gram, ()):
             shared_grams.setdefault(position, []).append(gram)
+    # a question cut inside a formula: the n-gram ending in that formula counts when the formula's start begins it
+    ends = _cut_words(words, cut, index) if cut else {}
+    for position in ends:
+        shared_grams.setdefault(position, [])
     found = []
     for position, shared in shared_grams.items():
         problem = index.problems[position]
+        cut_ends = ends.get(position, ())
         # k shared n-grams cover at most k * n words: most candidates (a phrase or two in common) end here, unmeasured
-        if index.rule == COVERAGE_RULE and len(shared) * ngram < index.threshold * problem.content:
+        if index.rule == COVERAGE_RULE and (len(shared) + bool(cut_ends)) * ngram < index.threshold * problem.content:
             continue
         covered = _covered(problem, shared, ngram)
+        for word in cut_ends:
+            covered[max(0, word - ngram + 1) : word + 1] = b"\x01" * (word + 1 - max(0, word - ngram + 1))
         coverage = sum(covered) / problem.content
         if index.rule == ANY_NGRAM_RULE or coverage >= index.threshold:
             found.append((position, coverage, _shared_runs(problem.words, covered)))
     if index.short_by_first:  # coverage: a short problem's words, in a row, anywhere in the question
-        met = set()
+        met = {position for position, _, _ in found}  # a short problem a cut formula already matched
         for start in [start for start, word in enumerate(words) if word in index.short_by_first]:
             for position in index.short_by_first[words[start]]:
                 short = index.problems[position].words
@@ -415,7 +471,7 @@ def decontaminate(
     content = {name: (list(bench["id"]), list(bench["problem"])) for name, bench in benchmarks.items()}
     settings = (rule, ngram, threshold, boilerplate)
     fingerprint = Hasher.hash(
-        (dataset._fingerprint, content, settings, question_column, __version__, "s2r-decontam-v3")
+        (dataset._fingerprint, content, settings, question_column, __version__, "s2r-decontam-v4")
     )
     matched = dataset.map(
         _match_batch,

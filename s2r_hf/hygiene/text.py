@@ -43,17 +43,35 @@ _WORD = re.compile(f"[{_UNSPACED}]|[^\\W_{_UNSPACED}]+")
 # The rule above in words, recorded with the hygiene counts so that a card says how its questions were compared.
 WORD_RULE = "each Chinese or Japanese character counts as a word"
 _NOT_WORD = re.compile(r"[\W_]+")
+_OPENER = re.compile(r"\$\$|\$|\\\(|\\\[")  # where a formula starts
 
 
 def _glue(match: re.Match) -> str:
     return " " + _NOT_WORD.sub("", match.group(match.lastindex)) + " "  # the formula, letters and digits only
 
 
+def _normalise(text: str) -> str:
+    return _LAYOUT.sub(" ", _FRACTION.sub(r"\\frac", text.lower()))
+
+
 def question_words(text: str) -> list[str]:
     """The words of a question (see the module docstring): what n-grams and shingles are made of."""
-    text = _FRACTION.sub(r"\\frac", text.lower())
-    text = _LAYOUT.sub(" ", text)
-    return _WORD.findall(_FORMULA.sub(_glue, text))
+    return _WORD.findall(_FORMULA.sub(_glue, _normalise(text)))
+
+
+def question_words_cut(text: str) -> tuple[list[str], tuple[int, str] | None]:
+    """question_words, and for a question that ends inside a formula (cut short: a formula opened and never closed)
+    how many of its words come before that formula and the formula's start, letters and digits glued as a whole
+    formula's word is (so a prefix of that word); None for a question that does not end so."""
+    glued = _FORMULA.sub(_glue, _normalise(text))
+    words = _WORD.findall(glued)
+    opener = _OPENER.search(glued)  # whole formulas are glued: a delimiter left opens one that is never closed
+    if opener is None:
+        return words, None
+    start = _NOT_WORD.sub("", glued[opener.end() :])
+    if not start:
+        return words, None
+    return words, (len(words) - len(_WORD.findall(glued, opener.start())), start)
 
 
 def word_ngrams(words: Sequence[str], n: int) -> list[str]:

@@ -9,7 +9,7 @@ from datasets import Dataset
 from s2r_hf import decontaminate
 from s2r_hf.core.columns import ID
 from s2r_hf.core.errors import ColumnError, InputError
-from s2r_hf.hygiene.text import question_words
+from s2r_hf.hygiene.text import question_words, question_words_cut
 from s2r_hf.pool.benchmarks import load_benchmark
 
 
@@ -133,6 +133,30 @@ def test_changed_numbers_are_caught_by_coverage_and_missed_by_any_ngram():
     ]
     _, any_ngram = decontaminate(pool, benchmarks, rule="any-ngram", question_column="question")
     assert any_ngram.pairs == []  # no 8 words in a row survive the changed numbers
+
+
+def test_a_question_cut_inside_a_formula_continues_the_problems_formula():
+    formula = "$\\frac{(x + 5)(x + 2)(x - 7)(x + 11)(x - 13)(x + 17)}{x + 1}$"  # the word fracx0x0x0x0x0x0x0
+    benchmarks = {"math500": Dataset.from_dict({"id": ["f1", "f2"], "problem": [
+        f"Compute {formula}.",  # 2 words: the formula is most of the problem
+        f"Find the minimum value of {formula} for all real numbers $x > 0$.",  # 11 words
+    ]})}  # fmt: skip
+    assert question_words_cut("Find the value of $\\frac{(x + 5)(x") == (
+        ["find", "the", "value", "of", "frac", "x", "5", "x"],
+        (4, "fracx5x"),
+    )
+    assert question_words_cut(f"Compute {formula}.")[1] is None
+    pool = Dataset.from_dict({ID: ["k1", "k2", "k3", "k4", "k5"], "question": [
+        "Compute $\\frac{(x + 5)(x + 2)(x -",  # a quarter of f1's formula word or more: a cut copy
+        "Find the minimum value of\n\\[\\frac{(x+5)(x+2)(x - 7)",  # f2's words 0-5 of 11 (0.545): kept
+        "Compute $\\frac",  # less than a quarter of the formula's word: its start, not evidence
+        "Compute $\\frac{(y + 5)(x + 2)(x -",  # another formula
+        "Evaluate $\\frac{(x + 5)(x + 2)(x -",  # another word before it
+    ]})  # fmt: skip
+    _, report = decontaminate(pool, benchmarks, question_column="question")
+    assert [(pair["pool_id"], pair["benchmark_id"], pair["coverage"], pair["shared"]) for pair in report.pairs] == [
+        ("k1", "f1", 1.0, ["compute fracx0x0x0x0x0x0x0"]),
+    ]
 
 
 def test_template_phrases_shared_by_many_problems_are_boilerplate():
