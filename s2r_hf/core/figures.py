@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from s2r_hf.core.errors import InputError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -42,6 +46,22 @@ def png_bytes(figure: Figure, text: Mapping[str, str] | None = None) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=figure.dpi, metadata={"Software": None, **(text or {})})
     return buffer.getvalue()
+
+
+def read_chart_text(png: bytes | str | os.PathLike, key: str, *, drawn_by: str, give: str) -> str:
+    """The text chunk `key` of a chart (its PNG bytes, or the file) drawn by `drawn_by` (a command, for messages);
+    InputError naming what to give instead (`give`) when it is no file, no PNG, or holds no such chunk."""
+    if not isinstance(png, bytes):
+        if not Path(png).is_file():
+            raise InputError(f"{str(png)!r} is not a file; give {give}")
+        png = Path(png).read_bytes()
+    try:
+        text = read_png_text(png)
+    except ValueError as err:
+        raise InputError(f"{err}; give {give}") from err
+    if key not in text:
+        raise InputError(f"this PNG holds no {key!r} text; it was not drawn by `{drawn_by}`")
+    return text[key]
 
 
 def read_png_text(png: bytes) -> dict[str, str]:

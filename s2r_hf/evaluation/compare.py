@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from s2r_hf.core.errors import InputError
-from s2r_hf.core.figures import new_figure, png_bytes, read_png_text
+from s2r_hf.core.figures import new_figure, png_bytes, read_chart_text
 from s2r_hf.core.records import DATA_TOKENS, TRAINED_TOKENS
 from s2r_hf.evaluation.intervals import arm_statistics, interval_markdown
 from s2r_hf.evaluation.per_problem import SCORED_METRIC, read_problem_scores
@@ -153,14 +153,8 @@ def read_comparison_chart(png: bytes | str | os.PathLike) -> dict:
     scores as fractions; `low`/`high`: the 95% interval drawn on a bar (None where there is none)."""
     import json
 
-    content = png if isinstance(png, bytes) else Path(png).read_bytes()
-    try:
-        text = read_png_text(content)
-    except ValueError as err:
-        raise InputError(f"{err}; give a chart written by `s2r compare --chart`") from err
-    if CHART_BARS_KEY not in text:
-        raise InputError(f"this PNG holds no {CHART_BARS_KEY!r} text; it was not drawn by `s2r compare`")
-    return json.loads(text[CHART_BARS_KEY])
+    text = read_chart_text(png, CHART_BARS_KEY, drawn_by="s2r compare", give="a chart written by `s2r compare --chart`")
+    return json.loads(text)
 
 
 def _refuse_duplicates(paths: Sequence[str | os.PathLike]) -> None:

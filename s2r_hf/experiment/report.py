@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from s2r_hf.core.errors import InputError, OptionTypeError, OutputError
-from s2r_hf.core.figures import new_figure, png_bytes, read_png_text
+from s2r_hf.core.figures import new_figure, png_bytes, read_chart_text
 from s2r_hf.core.folders import write_file_atomically, write_json_atomically, write_text_atomically
 from s2r_hf.core.records import DATA_TOKENS, TRAINED_TOKENS, token_counts
 from s2r_hf.evaluation.compare import TOKENS_NOTE, protocol_summary
@@ -210,17 +210,9 @@ def read_chart_notes(png: bytes | str | os.PathLike) -> list[str]:
 
 
 def _chart_text(png: bytes | str | os.PathLike, key: str) -> str:
-    if not isinstance(png, bytes):
-        if not Path(png).is_file():
-            raise InputError(f"{str(png)!r} is not a file; give the {REPORT_CHART} of `s2r experiment report`")
-        png = Path(png).read_bytes()
-    try:
-        text = read_png_text(png)
-    except ValueError as err:
-        raise InputError(f"{err}; give the {REPORT_CHART} of `s2r experiment report`") from err
-    if key not in text:
-        raise InputError(f"this PNG holds no {key!r} text; it was not drawn by `s2r experiment report`")
-    return text[key]
+    return read_chart_text(
+        png, key, drawn_by="s2r experiment report", give=f"the {REPORT_CHART} of `s2r experiment report`"
+    )
 
 
 # -- one arm ---------------------------------------------------------------------------------------------------------
