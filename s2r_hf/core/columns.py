@@ -16,6 +16,13 @@ DIFFICULTY = "s2r_difficulty"  # float in [0, 1]: 1 = hardest
 # float in [0, 1], 1 = never solved: 1 - verified-correct rollouts / rollouts, kept beside a judge's s2r_difficulty when
 # the pool carries verification flags, so that the judge can be checked against the data it scores (`s2r inspect`).
 ROLLOUT_DIFFICULTY = "s2r_rollout_difficulty"
+# Written by the sampled difficulty (`s2r score --difficulty sampled`): k completions per question from a model, graded
+# against the pool's answer by s2r_hf.answers. s2r_difficulty is then 1 - PASS_RATE.
+PASS_RATE = "s2r_pass_rate"  # float in [0, 1]: correct completions / completions
+ROLLOUTS_CAPPED = "s2r_rollouts_capped"  # int: completions cut at --rollout-max-new-tokens (each counted wrong)
+# float in [0, 1] or null, 1 = never solved: 1 - sampled pass rate, joined beside another scorer's s2r_difficulty from
+# a sampled scored pool (null on rows it did not sample), so the report can check that scorer against it.
+SAMPLED_DIFFICULTY = "s2r_sampled_difficulty"
 
 # Written by selection (s2r_hf.selection).
 DIFFICULTY_RANK = "s2r_difficulty_rank"  # float: 1 = hardest; tied values share the mean of their positions

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 
-# Select2Reason's evaluation prompt: the system turn; the question is the user turn, through the model's chat template.
-SYSTEM_PROMPT = "Please reason step by step, and put your final answer within \\boxed{}."
+from s2r_hf.core.prompts import REASONING_SYSTEM_PROMPT
+
+# Select2Reason's evaluation prompt (its one home is s2r_hf.core.prompts: the sampled difficulty asks with it too).
+SYSTEM_PROMPT = REASONING_SYSTEM_PROMPT
 # Our tasks are named s2r_<benchmark>: lighteval refuses custom tasks named like its built-ins (math_500, aime24, ...).
 TASK_PREFIX = "s2r_"
 
