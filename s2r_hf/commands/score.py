@@ -14,6 +14,7 @@ TITLES = {
     "scores": "scores",
     "judge": "judge (with --difficulty judge; the settings of s2r_hf.signals.judge.scorer.JudgeConfig)",
     "hygiene": "hygiene (benchmark decontamination, near-duplicate questions: s2r_hf.hygiene)",
+    "engine": "engine (where the batched steps run; --engine ray: s2r_hf.pipeline.ray_engine)",
 }
 
 

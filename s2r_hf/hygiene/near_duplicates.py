@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -143,8 +144,14 @@ def cluster_questions(
     threshold: float = DEFAULT_THRESHOLD,
     question_column: str | None = None,
     num_proc: int | None = None,
+    mapper: Callable[..., Dataset] | None = None,
 ) -> tuple[Dataset, NearDuplicateReport]:
-    """Add `s2r_question_cluster`: rows whose questions are near duplicates (Jaccard >= threshold) share its value."""
+    """Add `s2r_question_cluster`: rows whose questions are near duplicates (Jaccard >= threshold) share its value.
+
+    `mapper(dataset, function, fn_kwargs=..., desc=...)` replaces the signature map (another engine,
+    s2r_hf.pipeline.ray_engine): it returns a dataset of the function's output columns only, row for row. The
+    clustering itself is global and runs here, on the signatures.
+    """
     import numpy as np
     from datasets.fingerprint import Hasher
     from datasketch import MinHashLSH
@@ -155,15 +162,19 @@ def cluster_questions(
     check_question_source(dataset, question_column)
     base = dataset.remove_columns(QUESTION_CLUSTER) if QUESTION_CLUSTER in dataset.column_names else dataset
     fingerprint = Hasher.hash((base._fingerprint, threshold, question_column, __version__, "s2r-clusters-v2"))
-    shingled = base.map(
-        _shingle_batch,
-        batched=True,
-        num_proc=num_proc,
-        remove_columns=base.column_names,
-        fn_kwargs={"question_column": question_column},
-        new_fingerprint=Hasher.hash((fingerprint, "shingles")),
-        desc="Question shingles",
-    )
+    if mapper is not None:
+        fn_kwargs = {"question_column": question_column}
+        shingled = mapper(base, _shingle_batch, fn_kwargs=fn_kwargs, desc="Question shingles")
+    else:
+        shingled = base.map(
+            _shingle_batch,
+            batched=True,
+            num_proc=num_proc,
+            remove_columns=base.column_names,
+            fn_kwargs={"question_column": question_column},
+            new_fingerprint=Hasher.hash((fingerprint, "shingles")),
+            desc="Question shingles",
+        )
     keys = arrow_column(shingled, _KEY).to_pylist()
     shingle_column = arrow_column(shingled, _SHINGLES).combine_chunks()
     offsets, hashes = shingle_column.offsets.to_numpy(), shingle_column.values.to_numpy()

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf._version import __version__
-from s2r_hf.core.errors import InputError, OptionTypeError
+from s2r_hf.core.errors import InputError, MissingDependencyError, OptionTypeError
 from s2r_hf.core.options import check_choice, check_field_types, options_of
 from s2r_hf.core.rows import require_num_proc
 from s2r_hf.hygiene.decontaminate import DEFAULT_BOILERPLATE, DEFAULT_RULE, DEFAULT_THRESHOLD
@@ -37,6 +37,7 @@ RETHINK_LANGUAGES = (
     "zh",
 )  # keys of s2r_hf.signals.length.RETHINK_LANGUAGES (not imported: `s2r --help` stays light)
 OPENR1_MODES = ("problem", "generations")
+ENGINES = ("local", "ray")  # s2r_hf.pipeline.ray_engine.ENGINES (not imported: `s2r --help` stays light)
 
 
 @dataclass
@@ -139,8 +140,21 @@ class ScoreConfig:
                   "names": {"model": "judge"}},
     )  # fmt: skip
     num_proc: int | None = field(
-        default=None, metadata={"help": "processes for the map steps (judge: one per GPU)", "group": "scores"}
-    )
+        default=None,
+        metadata={"help": "processes for the map steps (judge: one per GPU; --engine ray on a CPU cluster: judge "
+                          "workers, default its CPUs)", "group": "scores"},
+    )  # fmt: skip
+    engine: str = field(
+        default="local",
+        metadata={"help": "where the batched steps run: local (this process and --num-proc workers) or ray (Ray Data "
+                          "on a Ray cluster: s2r_hf.pipeline.ray_engine; needs the ray extra)", "group": "engine"},
+    )  # fmt: skip
+    ray_address: str | None = field(
+        default=None,
+        metadata={"help": "--engine ray: the cluster's address (HOST:PORT or ray://HOST:PORT); default: what "
+                          "ray.init() finds (RAY_ADDRESS, a cluster running here), else a local cluster",
+                  "group": "engine"},
+    )  # fmt: skip
     # Pool hygiene (s2r_hf.hygiene): decontamination runs before scoring, near duplicates after it.
     decontaminate: str | None = field(
         default=None,
@@ -223,6 +237,7 @@ class ScoreConfig:
 
             parse_rethink_markers(self.rethink_markers)  # a blank list fails now, not after the adapter
         check_choice("openr1_mode", self.openr1_mode, OPENR1_MODES)
+        check_engine_options(self.engine, self.ray_address)
         require_num_proc(self.num_proc)
         if self.tokenizer_revision is not None and self.tokenizer is None:
             raise InputError("tokenizer_revision needs a tokenizer (--tokenizer NAME)")
@@ -293,14 +308,8 @@ class ScoreConfig:
 
 def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Dataset, dict[str, Any]]:
     """Build and score the pool. Returns it with the card metadata (`s2r` block) that says how it was made."""
-    # Loaded here, not with the module: ScoreConfig builds the parser of `s2r score`, and `s2r --help` needs no pool
-    # reader or scorer.
-    from s2r_hf.core.digests import rows_sha256
-    from s2r_hf.pool.adapters import detect_adapter, make_adapter
-    from s2r_hf.pool.sources import describe_source, load_source, source_identity
-    from s2r_hf.signals.difficulty import add_rollout_difficulty_if_flagged, make_difficulty_scorer
-    from s2r_hf.signals.length import add_trace_columns, describe_length, load_tokenizer
-
+    # The readers and scorers are loaded in _score_pool, not with the module: ScoreConfig builds the parser of
+    # `s2r score`, and `s2r --help` needs no pool reader or scorer.
     if not isinstance(config, ScoreConfig):
         raise OptionTypeError(
             f"score_pool takes a ScoreConfig, got {type(config).__name__}; e.g. score_pool(ScoreConfig(source=...))"
@@ -308,11 +317,32 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
     # Check everything that can be checked before the expensive steps, so a bad option fails in seconds, not after
     # an hour: the scorer and its options, the tokenizer and the judge (they exist and load), then, once the source
     # is adapted, the columns the scorer reads. Only then the trace-length pass and the difficulty.
-    scorer = make_difficulty_scorer(config.difficulty, **config.scorer_options())
+    engine = None
+    if config.engine == "ray":  # joined first: no cluster at --ray-address fails before anything is loaded
+        from s2r_hf.pipeline.ray_engine import RayEngine
+
+        engine = RayEngine.connect(config.ray_address, num_proc=config.num_proc)
+    try:
+        return _score_pool(config, engine, command)
+    finally:
+        if engine is not None:
+            engine.close()
+
+
+def _score_pool(config: ScoreConfig, engine, command: str | None) -> tuple[Dataset, dict[str, Any]]:
+    from s2r_hf.core.digests import rows_sha256
+    from s2r_hf.pool.adapters import detect_adapter, make_adapter
+    from s2r_hf.pool.sources import describe_source, load_source, source_identity
+    from s2r_hf.signals.difficulty import add_rollout_difficulty_if_flagged, make_difficulty_scorer
+    from s2r_hf.signals.length import add_trace_columns, describe_length, load_tokenizer
+
+    options = config.scorer_options()
+    scorer = make_difficulty_scorer(config.difficulty, **(engine.scorer_options(options) if engine else options))
     benchmarks = load_hygiene_benchmarks(config)  # a missing or malformed benchmark fails here, before any work
     tokenizer = load_tokenizer(config.tokenizer, config.tokenizer_revision) if config.tokenizer else None
     if config.difficulty == "judge":
         scorer.check_reachable()  # a local folder that is complete, or a Hub judge that exists: no weights loaded
+    mapper = engine.map_outputs if engine is not None else None
 
     source_info = describe_source(config.source, config.config, config.split, config.revision)
     dataset = load_source(config.source, config.config, config.split, config.revision)
@@ -320,23 +350,31 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
     adapter_name = detect_adapter(dataset.column_names) if config.adapter == "auto" else config.adapter
     adapter = make_adapter(adapter_name, **config.adapter_options(adapter_name))
     pool, report = adapter.adapt(dataset, num_proc=config.num_proc)
-    pool, hygiene = decontaminate_pool(pool, benchmarks, config)  # before scoring: no judge time on dropped rows
+    # before scoring: no judge time on dropped rows
+    pool, hygiene = decontaminate_pool(pool, benchmarks, config, mapper=mapper)
     scorer.check(pool)
     markers, language = config.rethink_markers_for(adapter_name)
-    pool = add_trace_columns(
-        pool,
-        tokenizer,
-        discount_repeated_steps=config.discount_repeated_steps,
-        num_proc=config.num_proc,
-        rethink_markers=markers,
-    )
-    pool = scorer.add_difficulty(pool, num_proc=config.num_proc)
+    if engine is None:
+        pool = add_trace_columns(
+            pool,
+            tokenizer,
+            discount_repeated_steps=config.discount_repeated_steps,
+            num_proc=config.num_proc,
+            rethink_markers=markers,
+        )
+        pool = scorer.add_difficulty(pool, num_proc=config.num_proc)
+    else:
+        pool = engine.add_trace_columns(
+            pool, tokenizer, discount_repeated_steps=config.discount_repeated_steps, rethink_markers=markers
+        )
+        pool = engine.add_difficulty(scorer, pool)
     rollout = None
     if parse_scorer_spec(config.difficulty)[0] == "judge":
         # Where the pool also has verified rollouts, keep their difficulty beside the judge's: `s2r inspect` then
         # shows how well the judge agrees with the pass rates of the very questions it scored.
         pool, rollout = add_rollout_difficulty_if_flagged(pool, num_proc=config.num_proc)
-    pool, hygiene = handle_near_duplicates(pool, config, hygiene)  # after scoring: drop keeps the best-ranked row
+    # after scoring: drop keeps the best-ranked row
+    pool, hygiene = handle_near_duplicates(pool, config, hygiene, mapper=mapper)
 
     metadata = {
         "kind": "scored_pool",
@@ -359,6 +397,19 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
         metadata.update(rows=len(pool), dropped={**report.dropped, **hygiene_drops(hygiene)}, hygiene=hygiene)
     metadata["rows_sha256"] = rows_sha256(pool)  # the scored rows themselves: s2r verify tells a changed pool by it
     return pool, metadata
+
+
+def check_engine_options(engine: str, ray_address: str | None) -> None:
+    """An unknown engine, an address without Ray, or Ray not installed: one line, before any work."""
+    from s2r_hf.core import extras
+
+    check_choice("engine", engine, ENGINES)
+    if ray_address is not None and engine != "ray":
+        raise InputError(f"ray_address (--ray-address {ray_address}) applies to --engine ray; the engine is {engine!r}")
+    if ray_address is not None and not ray_address.strip():
+        raise InputError("ray_address is an empty string; give HOST:PORT of the cluster or leave the option out")
+    if engine == "ray" and not extras.is_importable("ray"):
+        raise MissingDependencyError(extras.missing_package_message("ray"))
 
 
 def score_settings(config: ScoreConfig) -> dict[str, Any]:
