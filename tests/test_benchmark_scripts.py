@@ -309,9 +309,9 @@ def test_bench_ray(benchmark_runs):
     pytest.importorskip("ray", reason="the ray extra is not installed")
     out = benchmark_runs.output("ray")
     line_matching(out, r"40 rows, trace length \+ tiny Qwen2 judge \(2 layers, vocabulary 300\); Ray cluster: 2 CPUs")
-    engines = re.findall(rf"^\| (local|ray) \| ({NUMBER}) \| ({NUMBER}) \|$", out, re.MULTILINE)
-    assert [engine for engine, _, _ in engines] == ["local", "ray"]
-    line_matching(out, rf"ray / local time: {NUMBER}x; same rows: True \(largest difficulty gap")
+    engines = re.findall(rf"^\| (local|local --num-proc 2|ray) \| ({NUMBER}) \| ({NUMBER}) \|$", out, re.MULTILINE)
+    assert [engine for engine, _, _ in engines] == ["local", "local --num-proc 2", "ray"]
+    line_matching(out, rf"ray / local time: {NUMBER}x \(against the faster local run: {NUMBER}x\); same rows: True")
 
 
 def test_bench_evaluation(benchmark_runs, benchmark_paths):

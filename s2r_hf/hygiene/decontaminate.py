@@ -47,7 +47,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from s2r_hf.core.columns import ID
+from s2r_hf.core.columns import ID, MESSAGES
 from s2r_hf.core.errors import ColumnError, HubUnreachableError, InputError, OptionTypeError, SourceNotFoundError
 from s2r_hf.hygiene.text import (
     WORD_RULE,
@@ -438,8 +438,9 @@ def decontaminate(
     the Hub, or from `data` = {name: local path}), or already loaded benchmarks {name: Dataset with `id` and `problem`
     columns}. Questions are the first user turn of `messages`, or `question_column`. Returns the kept rows (order
     unchanged) and a report with the matched pairs; a pair's `pool_id` is the row's `s2r_id`, or its row number when
-    the dataset has none. `mapper(dataset, function, fn_kwargs=..., desc=...)` replaces the matching map (another
-    engine, s2r_hf.pipeline.ray_engine): it returns a dataset of the function's output columns only, row for row.
+    the dataset has none. `mapper(dataset, function, fn_kwargs=..., desc=..., columns=...)` replaces the matching map
+    (another engine, s2r_hf.pipeline.ray_engine): it runs the function on `columns` and returns a dataset of its output
+    columns only, row for row.
     """
     from datasets.fingerprint import Hasher
 
@@ -478,7 +479,7 @@ def decontaminate(
     fn_kwargs = {"question_column": question_column, "index": benchmark_index}
     desc = f"Benchmark n-grams ({rule}, n = {ngram})"
     if mapper is not None:
-        matched = mapper(dataset, _match_batch, fn_kwargs=fn_kwargs, desc=desc)
+        matched = mapper(dataset, _match_batch, fn_kwargs=fn_kwargs, desc=desc, columns=[question_column or MESSAGES])
     else:
         matched = dataset.map(
             _match_batch,

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf._version import __version__
-from s2r_hf.core.columns import ID, QUESTION_CLUSTER
+from s2r_hf.core.columns import ID, MESSAGES, QUESTION_CLUSTER
 from s2r_hf.core.errors import InputError, OptionTypeError
 from s2r_hf.core.rows import arrow_column, require_dataset, require_num_proc
 from s2r_hf.hygiene.text import WORD_RULE, batch_questions, check_question_source, question_words, word_ngrams
@@ -148,9 +148,9 @@ def cluster_questions(
 ) -> tuple[Dataset, NearDuplicateReport]:
     """Add `s2r_question_cluster`: rows whose questions are near duplicates (Jaccard >= threshold) share its value.
 
-    `mapper(dataset, function, fn_kwargs=..., desc=...)` replaces the signature map (another engine,
-    s2r_hf.pipeline.ray_engine): it returns a dataset of the function's output columns only, row for row. The
-    clustering itself is global and runs here, on the signatures.
+    `mapper(dataset, function, fn_kwargs=..., desc=..., columns=...)` replaces the signature map (another engine,
+    s2r_hf.pipeline.ray_engine): it runs the function on `columns` and returns a dataset of its output columns only,
+    row for row. The clustering itself is global and runs here, on the signatures.
     """
     import numpy as np
     from datasets.fingerprint import Hasher
@@ -164,7 +164,8 @@ def cluster_questions(
     fingerprint = Hasher.hash((base._fingerprint, threshold, question_column, __version__, "s2r-clusters-v2"))
     if mapper is not None:
         fn_kwargs = {"question_column": question_column}
-        shingled = mapper(base, _shingle_batch, fn_kwargs=fn_kwargs, desc="Question shingles")
+        columns = [question_column or MESSAGES]
+        shingled = mapper(base, _shingle_batch, fn_kwargs=fn_kwargs, desc="Question shingles", columns=columns)
     else:
         shingled = base.map(
             _shingle_batch,

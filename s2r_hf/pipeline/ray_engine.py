@@ -105,7 +105,7 @@ class RayEngine:
 
     def __init__(self, *, num_proc: int | None, started: bool):
         self.num_proc = num_proc
-        self.started = started  # this run started the (local) cluster, and stops it
+        self.started = started  # this run called ray.init: it ends with ray.shutdown (a local cluster stops with it)
 
     @classmethod
     def connect(cls, address: str | None, *, num_proc: int | None = None) -> RayEngine:
@@ -155,12 +155,15 @@ class RayEngine:
         outputs = self.run_tasks(pool, [MESSAGES], _trace_columns_batch, fn_kwargs, desc="trace length")
         return attach_columns(pool, outputs, "trace length")
 
-    def map_outputs(self, dataset: Dataset, function: Callable, *, fn_kwargs: dict[str, Any], desc: str) -> Dataset:
-        """The hygiene steps' mapper (s2r_hf.hygiene): the function's output columns, as a dataset, row for row."""
+    def map_outputs(
+        self, dataset: Dataset, function: Callable, *, fn_kwargs: dict[str, Any], desc: str, columns: Sequence[str]
+    ) -> Dataset:
+        """The hygiene steps' mapper (s2r_hf.hygiene): the function run on `columns` (only those travel to the
+        cluster); its output columns, as a dataset, row for row."""
         from datasets import Dataset
         from datasets.table import InMemoryTable
 
-        outputs = self.run_tasks(dataset, dataset.column_names, function, fn_kwargs, desc=desc)
+        outputs = self.run_tasks(dataset, columns, function, fn_kwargs, desc=desc)
         return Dataset(InMemoryTable(outputs))
 
     def add_difficulty(self, scorer: DifficultyScorer, pool: Dataset) -> Dataset:

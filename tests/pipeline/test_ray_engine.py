@@ -33,7 +33,7 @@ def ray_pool(tmp_path_factory):
     for i in range(ROWS):
         question = " ".join(words[(i * 7 + k) % len(words)] for k in range(5 + i % 9)) + f" case {i}?"
         trace = ("Wait, " if i % 3 else "") + "step. " * (i % 5 + 1) + ("Maybe it is.\n\nstep. " * (i % 2))
-        rows.append({"q": question, "t": trace, "a": str(i)})
+        rows.append({"q": question, "t": trace, "a": str(i), "hardness": i / ROWS})
     rows[7]["q"] = rows[6]["q"] + " again"  # a near duplicate of row 6
     rows[11]["q"] = "What is the area of a circle of radius 3 centred at the origin of the plane?"
     pool = folder / "pool.jsonl"
@@ -146,6 +146,22 @@ def test_a_killed_ray_job_resumes_scoring_only_the_missing_rows(
     front, rows = read_scored(output)
     check_equal_to_local(rows, local_run[1])
     assert the_s2r_block(front)["rows_sha256"] == the_s2r_block(local_run[0])["rows_sha256"]
+
+
+def test_a_scorer_without_a_batch_step_runs_on_the_driver_under_ray(ray_cluster, ray_pool):
+    # The column scorer has no model step (DifficultyScorer.batch_step returns None): --engine ray runs its own
+    # add_difficulty, while the trace length still runs as Ray tasks; the rows equal the local engine's exactly.
+    pool, _ = ray_pool
+    results = {}
+    for engine in ("local", "ray"):
+        config = ScoreConfig(
+            source=str(pool), question_column="q", trace_column="t", answer_column="a", difficulty="column:hardness",
+            engine=engine,
+        )  # fmt: skip
+        scored, metadata = score_pool(config)
+        results[engine] = (scored.to_list(), metadata["rows_sha256"])
+    assert results["ray"] == results["local"]
+    assert [row[DIFFICULTY] for row in results["ray"][0]] == [i / ROWS for i in range(ROWS)]
 
 
 def closed_port() -> int:
