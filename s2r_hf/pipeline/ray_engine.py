@@ -119,10 +119,15 @@ class RayEngine:
             return cls(num_proc=num_proc, started=False)
         try:
             context = ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
-        except ConnectionError as err:  # address "auto" and no cluster running here
+        except ConnectionError as err:  # no cluster at "auto", or one that refused this driver
+            # `ray start` (Ray 2.5x on) turns token authentication on, and a driver joining it must too.
+            auth = "" if os.environ.get("RAY_AUTH_MODE") else (
+                "; a cluster started with `ray start` asks for its token: set RAY_AUTH_MODE=token (the token is read "
+                "from ~/.ray/auth_token or RAY_AUTH_TOKEN)"
+            )  # fmt: skip
             raise InputError(
-                f"no Ray cluster found ({' '.join(str(err).split())[:200]}); start one (`ray start --head`), give "
-                "--ray-address, or leave the option out to start a local cluster"
+                f"could not join a Ray cluster ({' '.join(str(err).split())[:200]}){auth}; or start one "
+                "(`ray start --head`), check --ray-address, or leave it out to start a local cluster"
             ) from None
         address_info = getattr(context, "address_info", {}) or {}
         logger.info("Ray: connected to %s", address_info.get("gcs_address", "a local cluster"))

@@ -164,6 +164,22 @@ def test_a_scorer_without_a_batch_step_runs_on_the_driver_under_ray(ray_cluster,
     assert [row[DIFFICULTY] for row in results["ray"][0]] == [i / ROWS for i in range(ROWS)]
 
 
+def check_a_refused_join_names_the_token(monkeypatch):
+    """A cluster that answers but refuses the driver (`ray start` asks for a token): one line naming RAY_AUTH_MODE."""
+    ray = pytest.importorskip("ray", reason="the ray extra is not installed")
+
+    def refused(**kwargs):
+        raise ConnectionError("Failed to connect to Ray cluster at 10.0.0.5:6379")
+
+    with monkeypatch.context() as patch:
+        patch.delenv("RAY_ADDRESS", raising=False)
+        patch.delenv("RAY_AUTH_MODE", raising=False)
+        patch.setattr(ray, "is_initialized", lambda: False)
+        patch.setattr(ray, "init", refused)
+        with pytest.raises(InputError, match=r"cluster at 10.0.0.5:6379\); a cluster started .* RAY_AUTH_MODE=token"):
+            ray_engine.RayEngine.connect(None)
+
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -186,6 +202,7 @@ def test_bad_engine_inputs_are_one_line_and_exit_2(ray_pool, tiny_model_dir, tmp
     assert not (tmp_path / "out").exists()
     with pytest.raises(InputError, match="is not HOST:PORT"):
         ray_engine.probe_address("head-node")
+    check_a_refused_join_names_the_token(monkeypatch)
     monkeypatch.setattr(s2r_hf.core.extras, "is_importable", lambda package: package != "ray")
     with pytest.raises(MissingDependencyError, match=r"install the ray extra: pip install 's2r-hf\[ray\]'"):
         ScoreConfig(source=str(pool), engine="ray")
