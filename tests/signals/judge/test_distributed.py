@@ -6,10 +6,8 @@ torchrun (gloo, CPU) whose result must equal the single-process scorer's."""
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 import sys
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -156,12 +154,34 @@ def test_torchrun_two_processes_equal_single_process(tiny_model_dir, tmp_path, q
     assert scored[DIFFICULTY] == pytest.approx(expected, abs=1e-6)
 
 
-def _shell_env(tmp_path) -> dict[str, str]:
-    """This interpreter as `python` (as in the environment a user pastes into), this checkout as s2r_hf."""
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir(exist_ok=True)
-    path = os.pathsep.join([str(fake_bin), str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    return {**os.environ, "PATH": path, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
+# Defined before a pasted line runs: each `python` it starts is written down (one line per call, NUL-separated words)
+# instead of started, and the test then runs those words in-process. The shell still parses the line, expands
+# $SLURM_ARRAY_TASK_ID and follows `cd` and `&&`; only the interpreter's start-up (torch's imports) is saved.
+RECORD_PYTHON = 'python() { printf "%s\\0" "$PWD" "$@" >> "$CALLS"; printf "\\n" >> "$CALLS"; }; export -f python; '
+
+
+def _pasted(command: str, tmp_path, env: dict[str, str] | None = None) -> list[tuple[str, list[str]]]:
+    """The `python` calls `command` makes in bash, as (working folder, words after `python`), in order."""
+    calls = tmp_path / "calls"
+    calls.unlink(missing_ok=True)
+    env = {**os.environ, **(env or {}), "CALLS": str(calls)}
+    done = subprocess.run(
+        ["bash", "-c", RECORD_PYTHON + command], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [
+        (fields[0], fields[1:])
+        for line in calls.read_text(encoding="utf-8").splitlines()
+        for fields in [line.split("\0")[:-1]]
+    ]
+
+
+def _run_calls(calls, monkeypatch) -> None:
+    """Run recorded `python -m s2r_hf.signals.judge.distributed ...` calls here, each in its folder."""
+    for folder, words in calls:
+        assert words[:2] == ["-m", "s2r_hf.signals.judge.distributed"], words
+        monkeypatch.chdir(folder)
+        assert main(words[2:]) == 0, words
 
 
 def _one_error(capsys, argv) -> str:
@@ -172,7 +192,6 @@ def _one_error(capsys, argv) -> str:
     return lines[0]
 
 
-@pytest.mark.slow
 def test_merge_lists_missing_and_damaged_ranks_and_its_command_scores_only_those(
     tiny_model_dir, tmp_path, questions, expected, capsys, monkeypatch
 ):
@@ -181,62 +200,66 @@ def test_merge_lists_missing_and_damaged_ranks_and_its_command_scores_only_those
     pool = make_pool(questions[:8], tmp_path / "pool")
     out, scored = tmp_path / "shards", tmp_path / "scored"
     monkeypatch.delenv("SLURM_ARRAY_TASK_ID", raising=False)
+    (tmp_path / "scoring").mkdir()
+    monkeypatch.chdir(tmp_path / "scoring")
     score = ["score", "--pool", str(tmp_path / "pool"), "--out", str(out), "--model", str(tiny_model_dir)]
     assert main([*score, "--chunk-rows", "2", "--rank", "0,2", "--world-size", "4"]) == 0  # ranks 1 and 3 never ran
     shard_path(out, 2, 4).write_bytes(b"PAR1 cut short")  # rank 2's node died while writing (or the disk lied)
     kept = shard_path(out, 0, 4).stat().st_mtime_ns
 
     merge = ["merge", "--pool", str(tmp_path / "pool"), "--out", str(out), "--world-size", "4", "--output", str(scored)]
+    monkeypatch.chdir(tmp_path / "pool")  # the merge runs in another folder than the scoring did
     line = _one_error(capsys, merge)
     assert "2 of 4 shards are missing (ranks [1, 3])" in line
     assert "1 damaged (ranks [2]: difficulty-00002-of-00004.parquet cannot be read)" in line
     assert not scored.exists()  # nothing half-written
     command = line.split("then merge: ", 1)[1]
-    words = shlex.split(command.split(" && ")[-2])  # (a `cd` first when the merge runs in another folder)
-    assert words[:4] == ["python", "-m", "s2r_hf.signals.judge.distributed", "score"]
-    assert words[-4:] == ["--rank", "1,2,3", "--world-size", "4"] and "--chunk-rows" in words
 
-    # The printed line, pasted into a shell elsewhere, scores ranks 1 to 3 (rank 0's shard is kept) and merges.
-    run = subprocess.run(
-        ["bash", "-c", command], cwd=tmp_path, env=_shell_env(tmp_path), capture_output=True, text=True
+    # The printed line, pasted into a shell: it goes where the scoring ran, scores ranks 1 to 3, then merges.
+    calls = _pasted(command, tmp_path)
+    assert [words[2] for _, words in calls] == ["score", "merge"] and calls[0][0] == calls[1][0] == str(
+        tmp_path / "scoring"
     )
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert shard_path(out, 0, 4).stat().st_mtime_ns == kept
+    assert calls[0][1][-4:] == ["--rank", "1,2,3", "--world-size", "4"] and "--chunk-rows" in calls[0][1]
+    _run_calls(calls, monkeypatch)
+    assert shard_path(out, 0, 4).stat().st_mtime_ns == kept  # rank 0's shard was not scored again
     merged = Dataset.load_from_disk(scored)
     assert merged[ID] == pool[ID]
     assert merged[DIFFICULTY] == pytest.approx(expected[:8], abs=1e-6)
 
 
-@pytest.mark.slow
 def test_shards_of_a_slurm_array_get_the_sbatch_line_that_resubmits_only_the_missing_tasks(
     tiny_model_dir, tmp_path, questions, expected, capsys, monkeypatch
 ):
     pool = make_pool(questions[:6], tmp_path / "pool")
     out = tmp_path / "shards"
-    # Task 1 of `sbatch --array=0-1 --wrap '... --rank $SLURM_ARRAY_TASK_ID --world-size 2'` finished, task 0 died.
-    # (Task 1's shard is written here in-process, as the task would.)
+    # Task 1 of `sbatch --array=0-2 --wrap '... --rank $SLURM_ARRAY_TASK_ID --world-size 3'` finished, task 2's shard
+    # was cut short, task 0 never ran. (Task 1's shard is written here in-process, as the task would.)
     monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "1")
     score = ["score", "--pool", str(tmp_path / "pool"), "--out", str(out), "--model", str(tiny_model_dir)]
-    assert main([*score, "--rank", "1", "--world-size", "2"]) == 0
-    merge = ["merge", "--pool", str(tmp_path / "pool"), "--out", str(out), "--world-size", "2"]
+    assert main([*score, "--rank", "1", "--world-size", "3"]) == 0
+    shard_path(out, 2, 3).write_bytes(b"PAR1")
+    merge = ["merge", "--pool", str(tmp_path / "pool"), "--out", str(out), "--world-size", "3"]
     line = _one_error(capsys, merge)
-    assert "1 of 2 shards are missing (ranks [0])" in line
+    assert "1 of 3 shards are missing (ranks [0])" in line and "1 damaged (ranks [2]" in line
     sbatch = line.split("as a Slurm array (with your first submission's sbatch options): ", 1)[1]
-    assert sbatch.startswith("sbatch --array=0 ") and "--rank $SLURM_ARRAY_TASK_ID --world-size 2" in sbatch
+    assert sbatch.startswith("sbatch --array=0,2 ") and "--rank $SLURM_ARRAY_TASK_ID --world-size 3" in sbatch
 
     # A stand-in for sbatch that runs each array task at once, as Slurm would later, with its SLURM_ARRAY_TASK_ID.
     fake = tmp_path / "bin" / "sbatch"
-    env = _shell_env(tmp_path)
+    fake.parent.mkdir()
     fake.write_text(
         '#!/bin/bash\nset -e\nfor word in "$@"; do case $prev in --wrap) wrap=$word;; esac; prev=$word\n'
         'case $word in --array=*) tasks=${word#--array=};; --chdir=*) cd "${word#--chdir=}";; esac; done\n'
         'for task in ${tasks//,/ }; do SLURM_ARRAY_TASK_ID=$task bash -c "$wrap"; done\n'
     )
     fake.chmod(0o755)
-    run = subprocess.run(["bash", "-c", sbatch], cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr[-3000:]
+    monkeypatch.delenv("SLURM_ARRAY_TASK_ID")
+    calls = _pasted(sbatch, tmp_path, {"PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"})
+    assert [words[-4:] for _, words in calls] == [["--rank", str(task), "--world-size", "3"] for task in (0, 2)]
+    _run_calls(calls, monkeypatch)
     assert main(merge) == 0
-    assert merge_shards(pool, out, world_size=2)[DIFFICULTY] == pytest.approx(expected[:6], abs=1e-6)
+    assert merge_shards(pool, out, world_size=3)[DIFFICULTY] == pytest.approx(expected[:6], abs=1e-6)
 
 
 def test_score_rank_flags_are_checked_before_the_pool_loads(tmp_path, capsys, monkeypatch):
