@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -178,8 +179,7 @@ def test_after_the_kill_plan_missing_lists_the_unfinished_arm_and_resubmits_only
 
     missing = story["missing"]
     assert missing.returncode == 0, missing.stderr[-3000:]
-    steps = [line.split()[0] for line in missing.stdout.splitlines() if line and not line.startswith((" ", "#"))]
-    listed = [step for step in steps if "=" not in step]  # (the resubmit lines start with `arms=$(...`)
+    listed = re.findall(r"^(\S+) +\[(?:new|interrupted|changed)\]", missing.stdout, flags=re.MULTILINE)
     assert {"joint/train", "joint/evaluate"} <= set(listed) <= {"joint/select", "joint/train", "joint/evaluate"}
     resubmit = [line for line in missing.stdout.splitlines() if line.startswith(("arms=", "sbatch "))]
     assert len(resubmit) == 2 and "--array=1 slurm-arms.sh tiny-cpu --set" in resubmit[0]  # joint: index 1 of ARMS
