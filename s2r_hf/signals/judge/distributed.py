@@ -196,9 +196,10 @@ def without_rank_flags(words: list[str]) -> list[str]:
     return kept
 
 
-def unusable_shards(paths: list[Path], expected_run: str | None) -> dict[int, str]:
-    """{rank: why its shard cannot be merged}: missing, unreadable, or from another run than `expected_run` (when not
-    given: the run most shards come from)."""
+def unusable_shards(paths: list[Path], expected_run: str | None, *, expected: bool = False) -> dict[int, str]:
+    """{rank: why its shard cannot be merged}: missing, unreadable, or from another run than `expected_run` (the run
+    the caller expects when `expected`, else the last score command's when some shard has it, else the run most
+    shards come from)."""
     problems: dict[int, str] = {}
     runs: dict[int, str | None] = {}
     for rank, path in enumerate(paths):
@@ -209,6 +210,8 @@ def unusable_shards(paths: list[Path], expected_run: str | None) -> dict[int, st
             runs[rank] = _shard_run(path)
         except InputError:
             problems[rank] = "damaged"
+    if expected_run not in runs.values() and not expected:
+        expected_run = None  # a record left by an earlier command that scored none of these shards decides nothing
     if expected_run is None and runs:
         counts = Counter(runs.values())
         expected_run = max(counts, key=lambda run: (counts[run], run is not None))
@@ -305,7 +308,7 @@ def merge_shards(
         raise InputError(f"world_size must be a positive integer (the number of ranks that scored), got {world_size!r}")
     paths = [shard_path(out_dir, rank, world_size) for rank in range(world_size)]
     recorded = read_score_command(out_dir)
-    problems = unusable_shards(paths, expected_run or (recorded or {}).get("run"))
+    problems = unusable_shards(paths, expected_run or (recorded or {}).get("run"), expected=expected_run is not None)
     if problems:
         raise InputError(describe_unusable(problems, out_dir, world_size, recorded, merge_command))
     metadata = {path.name: _shard_metadata(path) for path in paths}
