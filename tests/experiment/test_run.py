@@ -214,8 +214,8 @@ def test_after_the_kill_plan_missing_lists_the_unfinished_arm_and_resubmits_only
     done = subprocess.run(["bash", "-c", script], cwd=story["story_dir"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     runs = submitted.read_text(encoding="utf-8").splitlines()
-    assert len(runs) == 2 and runs[0].startswith("srun --ntasks=1 s2r experiment run tiny-cpu --set arms=")
-    assert runs[0].endswith("--only joint"), runs[0]
+    assert len(runs) == 2 and runs[0].startswith("srun --ntasks=1 s2r experiment run tiny-cpu --set ")
+    assert runs[0].endswith(" --only joint") and " --set arms=" in runs[0], runs[0]  # the story's own settings
     assert runs[1] == f"wrap --wrap s2r experiment report {story['output']}"
 
 
