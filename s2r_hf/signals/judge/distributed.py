@@ -247,7 +247,7 @@ def describe_unusable(
         )
     present = sorted(path.name for path in Path(out_dir).glob("difficulty-*-of-*.parquet"))
     other_sizes = [name for name in present if not name.endswith(f"-of-{world_size:05d}.parquet")]
-    text = f"shards in {out_dir}: " + "; ".join(parts)
+    text = f"in {out_dir}: " + "; ".join(parts)
     if other_sizes:
         text += f" (shard files of another world size there: {other_sizes[:6]}; was another world size used?)"
     ranks = list(problems)
@@ -260,7 +260,10 @@ def describe_unusable(
         )
     text += f". Score only those ranks (finished ones are kept), then merge: {rerun['local']}"
     if "slurm" in rerun:
-        text += f" ; or, as a Slurm array (with your first submission's sbatch options): {rerun['slurm']}"
+        text += (
+            f" ; or, as a Slurm array (with your first submission's sbatch options): {rerun['slurm']} , then the "
+            "merge once those tasks end"
+        )
     return text
 
 

@@ -243,6 +243,8 @@ def test_shards_of_a_slurm_array_get_the_sbatch_line_that_resubmits_only_the_mis
     line = _one_error(capsys, merge)
     assert "1 of 3 shards are missing (ranks [0])" in line and "1 damaged (ranks [2]" in line
     sbatch = line.split("as a Slurm array (with your first submission's sbatch options): ", 1)[1]
+    sbatch, after = sbatch.split(" , ", 1)
+    assert after == "then the merge once those tasks end"
     assert sbatch.startswith("sbatch --array=0,2 ") and "--rank $SLURM_ARRAY_TASK_ID --world-size 3" in sbatch
 
     # A stand-in for sbatch that runs each array task at once, as Slurm would later, with its SLURM_ARRAY_TASK_ID.
