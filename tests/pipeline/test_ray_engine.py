@@ -94,6 +94,7 @@ def check_equal_to_local(ray_rows, local_rows):
         assert exact == {key: value for key, value in local_row.items() if key != DIFFICULTY}
 
 
+@pytest.mark.slow  # a local Ray cluster's judge workers start torch: about 20 s each
 def test_ray_engine_equals_local_row_for_row_with_a_worker_killed(
     ray_cluster, ray_pool, tiny_model_dir, local_run, tmp_path, monkeypatch
 ):
@@ -118,6 +119,7 @@ def test_ray_engine_equals_local_row_for_row_with_a_worker_killed(
     assert s2r["difficulty"]["rows_scored"] == ROWS - 1
 
 
+@pytest.mark.slow  # a local Ray cluster's judge workers start torch: about 20 s each
 def test_a_killed_ray_job_resumes_scoring_only_the_missing_rows(
     ray_cluster, ray_pool, tiny_model_dir, local_run, tmp_path, monkeypatch
 ):
