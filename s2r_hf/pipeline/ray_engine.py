@@ -111,7 +111,11 @@ class RayEngine:
     def connect(cls, address: str | None, *, num_proc: int | None = None) -> RayEngine:
         """Join the cluster `address` names (None: RAY_ADDRESS, a running cluster, else a new local one)."""
         import ray
+        import ray.data
 
+        # A batch function's own error (one line naming the fix) reaches the driver as itself, not as Ray Data's
+        # UserCodeException around it (whose cause does not travel).
+        ray.data.DataContext.get_current().raise_original_map_exception = True
         given = address if address is not None else os.environ.get("RAY_ADDRESS")
         if given:
             probe_address(given)
@@ -255,6 +259,9 @@ def collect(mapped, rows: int, desc: str) -> pa.Table:
     try:
         tables = [table for table in ray.get(mapped.to_arrow_refs()) if table.num_rows]
     except ray.exceptions.RayError as err:
+        cause = _our_error(err)
+        if cause is not None:  # a problem the batch function found (a bad value, a judge out of memory): as is
+            raise cause from None
         raise RayJobError(
             f"the Ray step {desc!r} failed after Ray's retries: {' '.join(str(err).split())[:400]}. Run the same "
             "command again: a scorer's finished batches are kept in its work dir and not scored again"
@@ -278,6 +285,20 @@ def collect(mapped, rows: int, desc: str) -> pa.Table:
             "same command again"
         )
     return table.drop_columns([_ROW])
+
+
+def _our_error(error: BaseException) -> S2RError | None:
+    """The S2RError a worker raised, out of the Ray errors wrapped around it (None: the failure was Ray's own)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        # Ray's RayTaskError(ColumnTypeError) is a ColumnTypeError too, with a traceback for a message: the one
+        # raised is its `cause`.
+        inner = getattr(error, "cause", None) or error.__cause__
+        if isinstance(error, S2RError) and not isinstance(inner, S2RError):
+            return error
+        error = inner
+    return None
 
 
 def _run_batch(table: pa.Table, *, function: Callable, fn_kwargs: dict[str, Any]) -> pa.Table:

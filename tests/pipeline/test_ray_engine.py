@@ -16,7 +16,7 @@ import s2r_hf.core.extras
 import s2r_hf.pipeline.ray_engine as ray_engine
 from s2r_hf.cli import main
 from s2r_hf.core.columns import DIFFICULTY, ID, QUESTION_CLUSTER, RETHINK_COUNT, TRACE_LENGTH
-from s2r_hf.core.errors import InputError, MissingDependencyError
+from s2r_hf.core.errors import ColumnTypeError, InputError, MissingDependencyError
 from s2r_hf.pipeline.score import ScoreConfig, score_pool
 
 ROWS = 20
@@ -164,6 +164,20 @@ def test_a_scorer_without_a_batch_step_runs_on_the_driver_under_ray(ray_cluster,
         results[engine] = (scored.to_list(), metadata["rows_sha256"])
     assert results["ray"] == results["local"]
     assert [row[DIFFICULTY] for row in results["ray"][0]] == [i / ROWS for i in range(ROWS)]
+
+
+def test_an_error_a_ray_worker_raises_reaches_the_user_as_itself(ray_cluster, tiny_model_dir):
+    # The batch function's own check fails on the worker (before any model loads): the user sees that error, not
+    # Ray's wrapping of it.
+    from datasets import Dataset
+
+    from s2r_hf.signals.judge.scorer import JudgeConfig, judge_difficulty_batch
+
+    engine = ray_engine.RayEngine.connect(None)
+    pool = Dataset.from_dict({"messages": ["not turns", "nor this"]})
+    config = {"config": JudgeConfig(model=str(tiny_model_dir))}
+    with pytest.raises(ColumnTypeError, match=r"^2 rows have 'messages' that is not a list of chat turns"):
+        engine.run_tasks(pool, ["messages"], judge_difficulty_batch, config, desc="check")
 
 
 def check_a_refused_join_names_the_token(monkeypatch):
