@@ -93,7 +93,7 @@ def training_pool_identity(args: argparse.Namespace, dataset) -> dict:
         except InputError:  # a card s2r did not write: the files' digest above identifies the pool
             s2r = None
         if isinstance(s2r, dict) and s2r.get("rows_sha256"):
-            identity.update(kind=s2r.get("kind"), rows_sha256=s2r["rows_sha256"])
+            identity.update(s2r_kind=s2r.get("kind"), rows_sha256=s2r["rows_sha256"])
     return identity
 
 
