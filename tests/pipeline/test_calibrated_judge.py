@@ -71,6 +71,10 @@ def test_a_judge_calibrated_on_a_sample_is_measured_on_its_held_out_rows(tiny_mo
     assert training["pool"]["s2r_kind"] == "scored_pool" and training["pool"]["rows"] == 30
     assert training["pool"]["rows_sha256"] == sample_card["rows_sha256"]
     assert training["evaluation"]["predictions_key"] == ID
+    card = " ".join((judge / "README.md").read_text(encoding="utf-8").split())
+    assert (
+        f"- Training pool: `{sample}` (split `train`, 30 rows, rows digest `{sample_card['rows_sha256'][:12]}`)" in card
+    )
     held_out = [json.loads(line) for line in (judge / EVAL_PREDICTIONS_FILE).read_text().splitlines()]
     assert len(held_out) == training["rows"]["eval"] == 10
 
