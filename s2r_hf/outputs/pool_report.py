@@ -201,12 +201,12 @@ _REFERENCE_LABELS = {
     ),
     "judge_vs_sampled": (
         "sampled difficulty (1 - correct sampled completions / completions)",
-        "The judge against the sampled pass rates",
+        "The difficulty against the sampled pass rates",
     ),
 }
 
 
-def plot_judge_vs_rollout(judge: np.ndarray, rollout: np.ndarray, reference: str = "judge_vs_rollout") -> bytes:
+def plot_against_reference(judge: np.ndarray, rollout: np.ndarray, reference: str = "judge_vs_rollout") -> bytes:
     """Box plots of the judge's score for each reference difficulty (binned in fifths when it takes many values);
     `reference` is the key of REFERENCES it is drawn for."""
     import numpy as np
@@ -257,7 +257,7 @@ def report_files(
     for key, (column, plot, _) in REFERENCES.items():
         if report.get(key):
             compared = _compared_rows(pool, column)
-            files[plot] = plot_judge_vs_rollout(difficulty[compared], _values(pool, column)[compared], key)
+            files[plot] = plot_against_reference(difficulty[compared], _values(pool, column)[compared], key)
     files[REPORT_JSON] = (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     files[REPORT_MD] = render_report(report).encode("utf-8")
     return files
