@@ -5,7 +5,8 @@ returns the pool with the column added by a batched `Dataset.map` (so datasets' 
 and a `describe()` that says, for dataset cards, exactly what produced the scores.
 
 Registered here: `rollout` (model-free: 1 - verified-correct rollouts / rollouts) and `column:NAME` (a column the user
-already has). The LLM judge lives in its own module and is imported only when asked for.
+already has). The LLM judge and the sampled rollouts (signals/sampled/) live in their own packages and are imported
+only when asked for.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ DIFFICULTY_SCORERS: dict[str, str] = {
     "rollout": "s2r_hf.signals.difficulty:RolloutDifficulty",
     "column": "s2r_hf.signals.difficulty:ColumnDifficulty",
     "judge": "s2r_hf.signals.judge.scorer:JudgeDifficulty",
+    "sampled": "s2r_hf.signals.sampled.scorer:SampledDifficulty",
 }
 
 
