@@ -1,7 +1,7 @@
 """Throughput of sampled rollouts (s2r_hf.signals.sampled), the `--difficulty sampled` scorer. Prints a table.
 
-CPU (default): a small Qwen2 with random weights and a byte-level BPE tokenizer trained on the demo pool, answering the
-demo pool's questions in the evaluation prompt, two ways in one run:
+CPU (default): the tests' tiny Qwen2 (2 layers, hidden 32, random weights) and a byte-level BPE tokenizer of 512 tokens
+trained on the demo pool, answering the demo pool's questions in the evaluation prompt, two ways in one run:
 - ours: `TransformersSampler.sample` (the scorer's backend): `--batch-questions` questions x k completions per forward
   pass, length-sorted, left padding and a key/value cache, each completion with its own seeded generator;
 - naive: one question at a time, `model.generate(do_sample=True, num_return_sequences=k)`.
@@ -234,9 +234,9 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=0.6)
     parser.add_argument("--top-p", type=float, default=0.95)
     parser.add_argument("--batch-questions", type=int, default=8, help="ours: questions per forward pass")
-    parser.add_argument("--vocab", type=int, default=2048, help="CPU: BPE vocabulary trained on the demo pool")
-    parser.add_argument("--hidden", type=int, default=256, help="CPU: hidden size of the random Qwen2")
-    parser.add_argument("--layers", type=int, default=None, help="decoder layers (default 4 CPU; GPU: 28)")
+    parser.add_argument("--vocab", type=int, default=512, help="CPU: BPE vocabulary trained on the demo pool")
+    parser.add_argument("--hidden", type=int, default=32, help="CPU: hidden size of the random Qwen2")
+    parser.add_argument("--layers", type=int, default=None, help="decoder layers (default 2 CPU; GPU: 28)")
     parser.add_argument("--threads", type=int, default=None, help="CPU: torch threads (default: torch's choice)")
     parser.add_argument(
         "--gpu", action="store_true", help="vLLM rollouts tokens/s on a Qwen2.5-1.5B-architecture model"
@@ -249,7 +249,7 @@ def main() -> None:
     if args.max_new_tokens is None:
         args.max_new_tokens = 1024 if args.gpu else 64
     if args.layers is None:
-        args.layers = 28 if args.gpu else 4
+        args.layers = 28 if args.gpu else 2
     if args.gpu:
         bench_gpu(args)
     else:

@@ -148,13 +148,12 @@ class TransformersSampler:
                     logits_to_keep=1,
                     **{self._cache_argument: cache},
                 )
-                logits = output.logits[:, -1, :].float().cpu()
+                drawn = draw_tokens(output.logits[:, -1, :].float().cpu(), generators, temperature, top_p)
                 chosen = []
-                for row, generator in enumerate(generators):
+                for row, token in enumerate(drawn):
                     if finished[row]:
                         chosen.append(self.pad_id)
                         continue
-                    token = draw_token(logits[row], generator, temperature, top_p)
                     chosen.append(token)
                     if token in self.stop_ids:
                         finished[row] = True
@@ -176,19 +175,23 @@ class TransformersSampler:
         ]
 
 
-def draw_token(logits, generator, temperature: float, top_p: float) -> int:
-    """One token from one row's logits: greedy at temperature 0, else temperature then nucleus (top-p) sampling."""
+def draw_tokens(logits, generators, temperature: float, top_p: float) -> list[int]:
+    """One token per row: greedy at temperature 0, else temperature then nucleus (top-p) sampling, each row drawing
+    its one uniform number from its own generator (inverse-CDF sampling, row by row in float64)."""
     import torch
 
     if temperature == 0:
-        return int(torch.argmax(logits))
+        return torch.argmax(logits, dim=-1).tolist()
     probabilities = torch.softmax(logits.double() / temperature, dim=-1)
+    ordered, indices = torch.sort(probabilities, dim=-1, descending=True, stable=True)
     if top_p < 1:
-        ordered, indices = torch.sort(probabilities, descending=True, stable=True)
         # Keep the most likely tokens until their mass reaches top_p (the token that crosses it included).
-        keep = (ordered.cumsum(-1) - ordered) < top_p
-        probabilities = torch.zeros_like(probabilities).scatter(0, indices[keep], ordered[keep])
-    return int(torch.multinomial(probabilities, 1, generator=generator))
+        ordered = ordered * ((ordered.cumsum(-1) - ordered) < top_p)
+    cumulative = ordered.cumsum(-1)
+    uniforms = torch.tensor([float(torch.rand((), generator=g, dtype=torch.float64)) for g in generators])
+    targets = (uniforms * cumulative[:, -1]).unsqueeze(-1)
+    positions = torch.searchsorted(cumulative, targets, right=True).clamp(max=ordered.shape[-1] - 1)
+    return indices.gather(-1, positions).squeeze(-1).tolist()
 
 
 class VllmSampler:
