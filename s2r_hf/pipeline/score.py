@@ -383,7 +383,10 @@ def _score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Dat
     }
     if hygiene:
         metadata.update(rows=len(pool), dropped={**report.dropped, **hygiene_drops(hygiene)}, hygiene=hygiene)
-    metadata["rows"] = len(pool)  # after --sample as well
+    if sample:  # the rows --sample left out are counted like every other drop, so rows_in - dropped = rows
+        left_out = f"outside the --sample share {sample['share']:g}"
+        not_sampled = sample["rows_before"] - sample["rows"]
+        metadata.update(rows=len(pool), dropped={**metadata["dropped"], left_out: not_sampled})
     metadata["rows_sha256"] = rows_sha256(pool)  # the scored rows themselves: s2r verify tells a changed pool by it
     return pool, metadata, getattr(scorer, "rollouts", None)
 

@@ -129,7 +129,11 @@ def test_a_killed_run_resumes_without_regenerating_and_equals_an_uninterrupted_r
 
     card = read_card_metadata(out)["s2r"]
     assert card["sample"] == {"share": 0.75, "seed": 0, "rows_before": 8, "rows": 6}
-    assert card["rows"] == 6
+    assert (card["rows_in"], card["rows"], card["dropped"]) == (8, 6, {"outside the --sample share 0.75": 2})
+    body = (out / "README.md").read_text()
+    assert "- Sample: a seeded share of 0.75 (6 of the 8 rows left after adaptation and hygiene, seed 0)" in body
+    assert "| `s2r_rollouts_capped` | completions cut at 16 new tokens, each counted wrong |" in body
+    assert "the config `rollouts` of this dataset (`rollouts/train-00000-of-00001.parquet`, 24 rows" in body
     difficulty = card["difficulty"]
     capped = sum(reference[ROLLOUTS_CAPPED])
     mean = sum(reference[PASS_RATE]) / 6
