@@ -44,10 +44,10 @@ OPENR1_MODES = ("problem", "generations")
 class ScoreConfig:
     """How to build and score a pool: the options of `s2r score`, of `score_pool` and of the builder, defined once.
 
-    The scorer settings are nested configs, each defined next to its scorer: `rollout` (RolloutConfig: flags_column)
-    and `judge` (s2r_hf.signals.judge.scorer.JudgeConfig: model, revision, system prompt, ...). Only the one
-    `difficulty`
-    names is used; changing the other's settings is refused, as it would be ignored.
+    The scorer settings are nested configs, each defined next to its scorer: `rollout` (RolloutConfig: flags_column),
+    `judge` (s2r_hf.signals.judge.scorer.JudgeConfig: model, revision, system prompt, ...) and `sampled`
+    (s2r_hf.signals.sampled.config.SampledConfig: rollout model, k, sampling settings, ...). Only the one `difficulty`
+    names is used; changing the others' settings is refused, as they would be ignored.
     """
 
     source: str = field(
