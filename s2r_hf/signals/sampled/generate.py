@@ -137,6 +137,7 @@ class TransformersSampler:
         cache = DynamicCache()
         new_tokens: list[list[int]] = [[] for _ in rows]
         finished = [False] * len(rows)
+        active = list(range(len(rows)))  # the rows still generating, in the order of the batch the model sees
         step_ids, step_positions = input_ids, positions
         with torch.inference_mode():
             for _ in range(max_new_tokens):
@@ -148,22 +149,27 @@ class TransformersSampler:
                     logits_to_keep=1,
                     **{self._cache_argument: cache},
                 )
-                drawn = draw_tokens(output.logits[:, -1, :].float().cpu(), generators, temperature, top_p)
-                chosen = []
-                for row, token in enumerate(drawn):
-                    if finished[row]:
-                        chosen.append(self.pad_id)
-                        continue
-                    chosen.append(token)
+                logits = output.logits[:, -1, :].float().cpu()
+                drawn = draw_tokens(logits, [generators[row] for row in active], temperature, top_p)
+                keep, chosen = [], []
+                for place, (row, token) in enumerate(zip(active, drawn, strict=True)):
                     if token in self.stop_ids:
                         finished[row] = True
                     else:
                         new_tokens[row].append(token)
-                if all(finished):
+                        keep.append(place)
+                        chosen.append(token)
+                if not keep:
                     break
+                if len(keep) < len(active):
+                    # Finished rows leave the batch (and the cache): the rest stop paying for them.
+                    selected = torch.tensor(keep)
+                    cache.batch_select_indices(selected.to(self.device))
+                    mask, step_positions = mask[selected], step_positions[selected]
+                    active = [active[place] for place in keep]
                 step_ids = torch.tensor(chosen, dtype=torch.long)[:, None]
                 step_positions = step_positions[:, -1:] + 1
-                mask = torch.cat([mask, torch.ones((len(rows), 1), dtype=torch.long)], dim=1)
+                mask = torch.cat([mask, torch.ones((len(active), 1), dtype=torch.long)], dim=1)
         return [
             Completion(
                 text=self.tokenizer.decode(tokens, skip_special_tokens=True),

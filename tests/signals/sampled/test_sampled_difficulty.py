@@ -129,3 +129,61 @@ def test_sample_picks_a_seeded_share_whatever_the_row_order():
     assert set(ids) <= set(sample_rows(pool, 0.5, 3)[0][ID])  # a larger share holds the smaller one
     assert sample_rows(pool, 1.0, 3)[0][ID] == pool[ID]
     assert sample_rows(pool, 0.001, 3)[1]["rows"] == 1
+
+
+def test_the_vllm_backend_passes_the_settings_through_and_reads_capped_from_the_finish_reason(monkeypatch):
+    """vLLM cannot be installed here (no GPU): a stand-in module records what the backend asks of it."""
+    import sys
+    import types
+
+    from s2r_hf.signals.sampled.generate import Completion, VllmSampler
+
+    asked = {}
+
+    class SamplingParams:
+        def __init__(self, **settings):
+            self.settings = settings
+
+    class LLM:
+        def __init__(self, **options):
+            asked["engine"] = options
+
+        def get_tokenizer(self):
+            return "tokenizer"
+
+        def generate(self, requests, sampling_params, use_tqdm):
+            asked["requests"], asked["params"] = requests, [p.settings for p in sampling_params]
+            out = types.SimpleNamespace
+            return [
+                out(outputs=[out(text=f"r{i} \\boxed{{{j}}}", token_ids=[1] * (j + 2), finish_reason=reason)
+                             for j, reason in enumerate(("stop", "length"))])
+                for i in range(len(requests))
+            ]  # fmt: skip
+
+    monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(LLM=LLM, SamplingParams=SamplingParams))
+    sampler = VllmSampler("/models/m", dtype="bfloat16", tensor_parallel=2, data_parallel=4, seed=9)
+    assert asked["engine"] == {"model": "/models/m", "tokenizer": "/models/m", "tensor_parallel_size": 2, "seed": 9,
+                               "dtype": "bfloat16", "data_parallel_size": 4}  # fmt: skip
+    seeds = [[11, 12], [21, 22]]
+    result = sampler.sample([[1, 2], [3]], seeds, max_new_tokens=64, temperature=0.6, top_p=0.95, batch_questions=8)
+    assert asked["requests"] == [{"prompt_token_ids": [1, 2]}, {"prompt_token_ids": [3]}]
+    assert asked["params"] == [
+        {"n": 2, "seed": first, "temperature": 0.6, "top_p": 0.95, "max_tokens": 64} for first in (11, 21)
+    ]
+    assert result[1] == [Completion("r1 \\boxed{0}", 2, False), Completion("r1 \\boxed{1}", 3, True)]
+
+
+def test_backend_auto_is_transformers_without_vllm_and_a_bad_setting_is_refused():
+    from s2r_hf.core.errors import InputError
+    from s2r_hf.signals.sampled.config import vllm_installed
+
+    if not vllm_installed():
+        assert SampledConfig(backend="auto").resolved_backend() == "transformers"
+    for settings, message in (
+        ({"rollouts": 0}, r"rollouts \(--rollouts\) must be a positive integer, got 0"),
+        ({"top_p": 0.0}, r"top_p \(--rollout-top-p\) must be in \(0, 1\], got 0.0"),
+        ({"temperature": -1.0}, r"temperature \(--rollout-temperature\) must be 0 \(greedy\) or more"),
+        ({"backend": "tgi"}, r"backend \(--rollout-backend\) must be one of \['auto', 'vllm', 'transformers'\]"),
+    ):
+        with pytest.raises(InputError, match=message):
+            SampledConfig(**settings)
