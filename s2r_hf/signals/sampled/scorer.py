@@ -27,7 +27,7 @@ from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, OptionT
 from s2r_hf.core.models import check_model_reachable, fetch_model
 from s2r_hf.core.prompts import REASONING_SYSTEM_PROMPT
 from s2r_hf.core.rows import arrow_column, question_of
-from s2r_hf.signals.difficulty import DifficultyScorer
+from s2r_hf.signals.difficulty import DifficultyScorer, check_scorer_options
 from s2r_hf.signals.judge.model import resolve_device, resolve_dtype
 from s2r_hf.signals.judge.store import question_key, stable_digest
 from s2r_hf.signals.sampled.config import SampledConfig
@@ -230,10 +230,7 @@ class SampledDifficulty(DifficultyScorer):
     config_class = SampledConfig
 
     def __init__(self, **options: Any):
-        known = [spec.name for spec in dataclasses.fields(SampledConfig)]
-        unknown = sorted(set(options) - set(known))
-        if unknown:
-            raise OptionTypeError(f"SampledDifficulty takes no option(s) {unknown}; its options are {known}")
+        check_scorer_options(type(self), options)
         self.config = SampledConfig(**options)
         if self.config.model is None:
             raise InputError(
