@@ -55,6 +55,9 @@ _RUNTIME_SETTINGS = {
     "settings.sampled.work_dir",
     "difficulty.device",
     "difficulty.batch_tokens",
+    # Where the kept completions (--keep-rollouts) lie in the folder: recorded when it is written, not when scored.
+    "difficulty.rollouts_file",
+    "difficulty.rollouts_rows",
 }
 # The parts of a scored pool's record compared with the pool found (its name, command and report say nothing about
 # its rows that the rest does not).
