@@ -201,3 +201,16 @@ def test_bad_input_is_one_line_before_any_model_loads(case, stopping_model, tmp_
     assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
     assert expected in lines[0], lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_sample_applies_to_any_scorer_and_is_the_same_share_on_a_rerun(tmp_path, capsys):
+    pool = write_pool(tmp_path / "pool.jsonl", [dict(row, hard=i / 10) for i, row in enumerate(ROWS)])
+    argv = ["score", str(pool), *GENERIC, "--difficulty", "column:hard", "--sample", "0.5", "--sample-seed", "3"]
+    assert main([*argv, "-o", str(tmp_path / "a")]) == 0
+    assert main([*argv, "-o", str(tmp_path / "b")]) == 0
+    assert "dropped: outside the --sample share 0.5  4" in capsys.readouterr().out
+    from s2r_hf.core.folders import load_dataset_folder
+
+    first, second = load_dataset_folder(tmp_path / "a"), load_dataset_folder(tmp_path / "b")
+    assert list(first[ID]) == list(second[ID]) and len(first) == 4
+    assert read_card_metadata(tmp_path / "a")["s2r"]["sample"] == {"share": 0.5, "seed": 3, "rows_before": 8, "rows": 4}
