@@ -54,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="text",
         help="text for people, json for scripts, arms: one arm name per line (a Slurm array's index)",
     )
+    plan.add_argument(
+        "--missing",
+        action="store_true",
+        help="only the steps not finished (after a failure), and the sbatch lines that resubmit only their arms "
+        "(array indices of --format arms, as slurm-arms.sh reads them)",
+    )
     report = sub.add_parser(
         "report",
         help="write the comparison table (Markdown, JSON) and the accuracy-vs-training-tokens chart",
@@ -108,10 +114,14 @@ def _run(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace) -> int:
     from s2r_hf.experiment.config import load_experiment
-    from s2r_hf.experiment.plan import plan_experiment, render_plan
+    from s2r_hf.experiment.plan import plan_experiment, render_missing, render_plan
 
     config = load_experiment(args.experiment, args.overrides)
-    print(render_plan(config, plan_experiment(config, args.experiment, args.overrides), args.format))
+    planned = plan_experiment(config, args.experiment, args.overrides)
+    if args.missing:
+        print(render_missing(config, planned, args.experiment, args.overrides, args.format))
+    else:
+        print(render_plan(config, planned, args.format))
     return 0
 
 

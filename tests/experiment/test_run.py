@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -122,8 +123,10 @@ def story(session_tmp, tiny_model_dir, benchmark_paths):
         "results_mtime": (output / "full" / "eval" / "results.json").stat().st_mtime_ns,
     }
 
-    # 2. Resumed with the same command.
     where = {"env": offline, "cwd": story_dir}
+    # What the failure left unfinished, and the lines that resubmit only that (as a Slurm array).
+    missing = s2r("experiment", "plan", "tiny-cpu", *flags, "--missing", **where)
+    # 2. Resumed with the same command.
     resumed = s2r("experiment", "run", "tiny-cpu", *flags, **where)
     # 3. The joint arm's weight changed.
     changed = s2r("experiment", "run", "tiny-cpu", *flags, "--set", "arms.joint.weight=0.75", **where)
@@ -137,6 +140,7 @@ def story(session_tmp, tiny_model_dir, benchmark_paths):
         "killed_while_running": killed_while_running,
         "orphans": orphans,
         "full_before": full,
+        "missing": missing,
         "resumed": resumed,
         "changed": changed,
         "plan": plan,
@@ -168,6 +172,51 @@ def test_the_killed_run_stopped_after_the_first_arm(story):
 @pytest.mark.skipif(sys.platform != "linux", reason="the training child dies with its parent on Linux (prctl)")
 def test_no_training_process_outlives_the_killed_run(story):
     assert story["orphans"] == []
+
+
+def test_after_the_kill_plan_missing_lists_the_unfinished_arm_and_resubmits_only_it(story, tmp_path):
+    from s2r_hf.experiment.config import examples_dir
+
+    missing = story["missing"]
+    assert missing.returncode == 0, missing.stderr[-3000:]
+    listed = re.findall(r"^(\S+) +\[(?:new|interrupted|changed)\]", missing.stdout, flags=re.MULTILINE)
+    assert {"joint/train", "joint/evaluate"} <= set(listed) <= {"joint/select", "joint/train", "joint/evaluate"}
+    resubmit = [line for line in missing.stdout.splitlines() if line.startswith(("arms=", "sbatch "))]
+    assert len(resubmit) == 2 and "--array=1 slurm-arms.sh tiny-cpu --set" in resubmit[0]  # joint: index 1 of ARMS
+
+    # Pasted where slurm-arms.sh is, each line submits: a stand-in sbatch runs the array's tasks at once (task N
+    # with SLURM_ARRAY_TASK_ID=N) and a stand-in srun says what it would run. Only the joint arm is resubmitted.
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "s2r").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m s2r_hf.cli "$@"\n', encoding="utf-8")
+    (fake / "srun").write_text('#!/bin/sh\necho "srun $*" >> "$SUBMITTED"\n', encoding="utf-8")
+    (fake / "sbatch").write_text(
+        '#!/bin/bash\nset -e\nargs=()\nfor word in "$@"; do case $word in --array=*) tasks=${word#--array=};;\n'
+        '--parsable|--dependency=*|--gpus-per-node=*) ;; *) args+=("$word");; esac; done\n'
+        'if [ -n "$tasks" ]; then for task in ${tasks//,/ }; do\n'
+        '  SLURM_ARRAY_TASK_ID=$task bash "${args[@]}" > /dev/null; done\n'
+        'else echo "wrap ${args[*]}" >> "$SUBMITTED"; fi\necho 1234\n',
+        encoding="utf-8",
+    )
+    for tool in fake.iterdir():
+        tool.chmod(0o755)
+    shutil.copy(examples_dir() / "slurm-arms.sh", tmp_path / "slurm-arms.sh")
+    submitted = tmp_path / "submitted.txt"
+    env = {
+        **os.environ,
+        "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(REPO_ROOT),
+        "SUBMITTED": str(submitted),
+        "HF_HUB_OFFLINE": "1",
+    }
+    # (the experiment's relative paths, `./SmolLM2-135M-Instruct`, are the story folder's: the script runs there)
+    script = f"cp {shlex.quote(str(tmp_path / 'slurm-arms.sh'))} . && " + " && ".join(resubmit)
+    done = subprocess.run(["bash", "-c", script], cwd=story["story_dir"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = submitted.read_text(encoding="utf-8").splitlines()
+    assert len(runs) == 2 and runs[0].startswith("srun --ntasks=1 s2r experiment run tiny-cpu --set ")
+    assert runs[0].endswith(" --only joint") and " --set arms=" in runs[0], runs[0]  # the story's own settings
+    assert runs[1] == f"wrap --wrap s2r experiment report {story['output']}"
 
 
 def test_the_resumed_run_skips_the_finished_arm_and_runs_the_rest(story):

@@ -19,7 +19,7 @@ from fixtures.hub_server import DEFAULT_USER
 from s2r_hf.core.redaction import REDACTED
 from s2r_hf.experiment.config import ExperimentConfig, apply_override
 from s2r_hf.experiment.launch import train_command, train_environment
-from s2r_hf.experiment.plan import plan_experiment, render_plan
+from s2r_hf.experiment.plan import plan_experiment, render_missing, render_plan
 from s2r_hf.experiment.steps import experiment_steps
 
 TOKEN = "hf_" + "Xp9" * 11 + "w"  # shaped like a real user token (hf_ + 34)
@@ -81,6 +81,8 @@ def test_plan_prints_no_token(tmp_path, setting):
     for fmt in ("text", "json"):
         text = render_plan(config, planned, fmt)
         assert TOKEN not in text and "hub" not in text and "arms.joint.weight=0.5" in text
+        missing = render_missing(config, planned, "sweep.yaml", [setting, "arms.joint.weight=0.5"], fmt)
+        assert TOKEN not in missing and "hub" not in missing and "--array=0,1 slurm-arms.sh sweep.yaml" in missing
 
 
 @pytest.mark.slow

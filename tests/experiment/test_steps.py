@@ -9,7 +9,7 @@ import pytest
 
 from s2r_hf.core.errors import InputError
 from s2r_hf.experiment.config import ArmConfig, ExperimentConfig, PoolConfig, TrainConfig, apply_override
-from s2r_hf.experiment.plan import plan_experiment, render_plan
+from s2r_hf.experiment.plan import plan_experiment, render_missing, render_plan
 from s2r_hf.experiment.steps import describe_changes, experiment_steps
 
 BASE = {
@@ -152,6 +152,38 @@ def test_plan_formats(tmp_path):
     assert render_plan(config, planned, "arms") == "full\nrandom\njoint"
     as_json = json.loads(render_plan(config, planned, "json"))
     assert [step["id"] for step in as_json["steps"]][:3] == ["pool", "full/train", "full/evaluate"]
+
+
+def test_plan_missing_resubmits_only_the_arms_with_unfinished_steps(tmp_path):
+    config = ExperimentConfig.from_dict({**BASE, "output": str(tmp_path / "out")})
+    overrides = ["arms.joint.weight=0.25"]
+
+    def missing_after(done: set[str], fmt: str = "text") -> str:
+        planned = plan_experiment(config, "sweep.yaml", overrides)
+        for step in planned:  # as the step records of a run that stopped there would say
+            step.status = "done" if step.id in done else step.status
+        return render_missing(config, planned, "sweep.yaml", overrides, fmt)
+
+    # Nothing ran: the pool's job, then every arm's task after it, then the report.
+    lines = missing_after(set()).splitlines()
+    assert lines[-3].startswith("pool=$(sbatch --parsable --gpus-per-node=8 --wrap 's2r experiment run sweep.yaml")
+    assert lines[-2] == (
+        "arms=$(sbatch --parsable --dependency=afterok:$pool --array=0,1,2 slurm-arms.sh sweep.yaml --set "
+        "arms.joint.weight=0.25)"
+    )
+    assert lines[-1] == f"sbatch --dependency=afterok:$arms --wrap 's2r experiment report {tmp_path / 'out'}'"
+    # The pool and the full arm finished, random stopped after its select: random (1) and joint (2) only.
+    done = {"pool", "full/train", "full/evaluate", "random/select"}
+    text = missing_after(done)
+    listed = [line.split()[0] for line in text.splitlines()[1:] if line and not line.startswith((" ", "#"))]
+    assert listed[:5] == ["random/train", "random/evaluate", "joint/select", "joint/train", "joint/evaluate"]
+    assert "--array=1,2 slurm-arms.sh" in text and "pool=" not in text and "afterok:$pool" not in text
+    as_json = json.loads(missing_after(done, "json"))
+    assert (as_json["arms"], as_json["array"], len(as_json["resubmit"])) == (["random", "joint"], [1, 2], 2)
+    assert missing_after(done, "arms") == "random\njoint"
+    everything = {step.id for step in plan_experiment(config, "sweep.yaml") if step.status != "-"}
+    assert missing_after(everything).endswith("all 9 step(s) are done; nothing to resubmit")
+    assert json.loads(missing_after(everything, "json"))["resubmit"] == []
 
 
 @pytest.mark.parametrize("name", ["tiny-cpu", "paper-7b", "paper-1.5b"])

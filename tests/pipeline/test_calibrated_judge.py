@@ -13,63 +13,21 @@ import pytest
 
 from s2r_hf.cli import main
 from s2r_hf.core.columns import DIFFICULTY, ID, PASS_RATE, SAMPLED_DIFFICULTY
-from s2r_hf.core.digests import rows_sha256
 from s2r_hf.core.folders import load_dataset_folder, read_card_metadata
 from s2r_hf.core.stats import auc, spearman
-from s2r_hf.outputs.artifacts import write_scored_pool
-from s2r_hf.pipeline.score import ScoreConfig, score_pool
 from s2r_hf.signals.judge.judge_folder import EVAL_PREDICTIONS_FILE, METADATA_FILE
 
-HARD_WORDS = ["integral", "eigenvalue", "topology", "manifold"]
-EASY_WORDS = ["apples", "sum", "number", "total", "price", "count", "boxes", "friends"]
+WORDS = ["integral", "eigenvalue", "topology", "manifold", "apples", "sum", "number", "total", "price", "boxes"]
 
 
 def pool_rows(count: int, seed: int = 0) -> list[dict]:
-    """Questions whose hard words (0 to 4) set how often they are solved: pass rate (4 - hard) / 4."""
+    """A generic pool of varied questions; the gold answers are set once the completions are known."""
     rng = random.Random(seed)
-    rows = []
-    for i in range(count):
-        hard = i % 5
-        words = rng.sample(HARD_WORDS, hard) + rng.sample(EASY_WORDS, 6 - hard)
-        rng.shuffle(words)
-        rows.append({"q": f"Find the {' '.join(words)} ({i}).", "t": "Think. " * (i + 1), "a": str(i), "hard": hard})
-    return rows
-
-
-def write_sample_with_known_pass_rates(source, folder, share: float, seed: int = 0):
-    """Stands in for `s2r score SOURCE -o FOLDER --difficulty sampled --sample SHARE`: a seeded share of the pool's
-    rows, each with the pass rate its hard words give, written by the project's writer as the sampled scorer's pool."""
-    pool, s2r = score_pool(ScoreConfig(source=str(source), question_column="q", trace_column="t", answer_column="a",
-                                       difficulty="column:hard_share"))  # fmt: skip
-    order = np.random.default_rng(seed).permutation(len(pool))
-    sample = pool.select(sorted(order[: round(share * len(pool))].tolist()))
-    rates = [1.0 - share_hard for share_hard in sample[DIFFICULTY]]
-    sample = sample.add_column(PASS_RATE, rates)
-    s2r = {**s2r, "difficulty": {"scorer": "sampled", "rollouts": 4, "stand_in": "known pass rates"}}
-    s2r["rows_sha256"] = rows_sha256(sample)
-    write_scored_pool(sample, s2r, folder)
-
-
-@pytest.mark.slow
-def test_a_judge_calibrated_on_a_sample_is_measured_on_its_held_out_rows(tiny_model_dir, tmp_path, capsys):
-    rows = [{**row, "hard_share": row["hard"] / 4} for row in pool_rows(60)]
-    source = tmp_path / "pool.jsonl"
-    source.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    sample, judge, scored = tmp_path / "sample", tmp_path / "my-judge", tmp_path / "scored"
-
-    write_sample_with_known_pass_rates(source, sample, share=0.5)
-    train = ["train-judge", str(sample), "-o", str(judge), "--base-model", str(tiny_model_dir)]
-    train += ["--pass-rate-column", PASS_RATE, "--eval-fraction", "0.34", "--min-eval-rows", "5"]
-    assert main([*train, "--epochs", "2", "--lr", "3e-3", "--batch-size", "8"]) == 0
-    score = ["score", str(source), "-o", str(scored), "--question-column", "q", "--trace-column", "t"]
-    score += ["--answer-column", "a", "--difficulty", "judge", "--judge", str(judge)]
-    assert main([*score, "--sampled-difficulty", str(sample)]) == 0
-
-    sample_pool = load_dataset_folder(sample)
-    rates = dict(zip(sample_pool[ID], sample_pool[PASS_RATE], strict=True))
-    block = check_the_report_against_the_recorded_files(sample, judge, scored, rates, capsys)
-    # pass rates 0 to 1 by the questions' hard words: both kinds of question are among the held-out rows
-    assert block["never_solved"] and block["always_solved"] and block["auc_missing"] is None
+    return [
+        {"id": f"p{i:02d}", "q": f"Find the {' '.join(rng.sample(WORDS, 6))} ({i}).", "t": "Think. " * (i + 1),
+         "a": "never given"}
+        for i in range(count)
+    ]  # fmt: skip
 
 
 def check_the_report_against_the_recorded_files(sample, judge, scored, rates, capsys) -> dict:
@@ -162,24 +120,24 @@ def test_the_documented_path_with_sampled_rollouts(tiny_model_dir, tmp_path, cap
     """docs/judge.md's three commands, the first with the real `--difficulty sampled` on the tiny model. A first run
     (kept completions) picks gold answers that some completions give, so that pass rates vary; the documented run then
     finds those completions in the resume folder instead of generating them again."""
-    pytest.importorskip("s2r_hf.signals.sampled", reason="the sampled scorer (issue 21) is not on this branch yet")
     model = stopping_model(tiny_model_dir, tmp_path / "stopping")
     work = tmp_path / "rollout-work"
     generic = ["--adapter", "generic", "--question-column", "q", "--trace-column", "t", "--answer-column", "a",
                "--id-column", "id"]  # fmt: skip
     sampled = ["--difficulty", "sampled", "--rollout-model", str(model), *SAMPLING, "--rollout-work-dir", str(work)]
-    rows = [{"id": f"p{i:02d}", **{k: v for k, v in row.items() if k != "hard"}, "a": "never given"}
-            for i, row in enumerate(pool_rows(60))]  # fmt: skip
+    rows = pool_rows(60)
     source = tmp_path / "pool.jsonl"
     source.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     probe = tmp_path / "probe"
     assert main(["score", str(source), "-o", str(probe), *generic, *sampled, "--keep-rollouts", "--sample", "0.5"]) == 0
+    kept = sorted(work.glob("*/part-*.parquet"))
     golds = golds_from_kept_rollouts(probe)
     rows = [{**row, "a": golds.get(row["id"], row["a"])} for row in rows]
     source.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
 
     sample, judge, scored = tmp_path / "sample", tmp_path / "my-judge", tmp_path / "scored"
     assert main(["score", str(source), "-o", str(sample), *generic, *sampled, "--sample", "0.5"]) == 0
+    assert kept and sorted(work.glob("*/part-*.parquet")) == kept  # served from the resume folder, not generated
     train = ["train-judge", str(sample), "-o", str(judge), "--base-model", str(tiny_model_dir)]
     train += ["--pass-rate-column", PASS_RATE, "--eval-fraction", "0.34", "--min-eval-rows", "5"]
     assert main([*train, "--epochs", "2", "--lr", "3e-3", "--batch-size", "8"]) == 0
@@ -189,4 +147,9 @@ def test_the_documented_path_with_sampled_rollouts(tiny_model_dir, tmp_path, cap
     sample_pool = load_dataset_folder(sample)
     rates = dict(zip(sample_pool[ID], sample_pool[PASS_RATE], strict=True))
     assert len(rates) == 30 and len(set(rates.values())) > 1
-    check_the_report_against_the_recorded_files(sample, judge, scored, rates, capsys)
+    block = check_the_report_against_the_recorded_files(sample, judge, scored, rates, capsys)
+    # A tiny random model never has all four completions agree: no always-solved question, so the AUC is n/a, said why.
+    assert block["never_solved"] and not block["always_solved"]
+    assert block["auc_missing"] == "no always-solved (target 0) question among these rows"
+    report = " ".join((scored / "report" / "report.md").read_text(encoding="utf-8").split())
+    assert "The AUC is n/a: no always-solved (target 0) question among these rows." in report
