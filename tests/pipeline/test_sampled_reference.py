@@ -12,6 +12,7 @@ from s2r_hf.core.errors import InputError
 from s2r_hf.core.folders import load_dataset_folder, read_card_metadata
 from s2r_hf.outputs.artifacts import write_scored_pool
 from s2r_hf.pipeline.score import ScoreConfig, score_pool
+from s2r_hf.signals.difficulty import make_difficulty_scorer
 from s2r_hf.signals.judge.scorer import JudgeDifficulty
 
 ROWS = [{"q": f"What is {i} + {i}?", "t": "Add. " * (i + 1), "a": str(2 * i), "hard": i / 10} for i in range(6)]
@@ -28,15 +29,18 @@ def generic(source, **kwargs) -> ScoreConfig:
     return ScoreConfig(source=str(source), question_column="q", trace_column="t", answer_column="a", **kwargs)
 
 
-def write_sampled_pool(source, folder, scorer="sampled", rows=SAMPLED_ROWS, rates=PASS_RATES):
+def write_sampled_pool(source, folder, sampled=True, rows=SAMPLED_ROWS, rates=PASS_RATES):
     """A scored pool as `s2r score --difficulty sampled --sample` writes it (its rows: the sampled ones, with
-    s2r_pass_rate and s2r_difficulty = 1 - pass rate), written by the project's writer."""
+    s2r_pass_rate and s2r_difficulty = 1 - pass rate; the card: the sampled scorer's description), written by the
+    project's writer. `sampled=False`: the same rows, but the card of the column scorer that made them."""
     pool, s2r = score_pool(generic(source, difficulty="column:hard"))
-    sampled = pool.select(rows).remove_columns(DIFFICULTY)
-    sampled = sampled.add_column(PASS_RATE, rates).add_column(DIFFICULTY, [1.0 - rate for rate in rates])
-    s2r = {**s2r, "difficulty": {"scorer": scorer, "rollout_model": "tiny", "rollouts": 4}}
-    s2r["rows_sha256"] = rows_sha256(sampled)
-    write_scored_pool(sampled, s2r, folder)
+    sample = pool.select(rows).remove_columns(DIFFICULTY)
+    sample = sample.add_column(PASS_RATE, rates).add_column(DIFFICULTY, [1.0 - rate for rate in rates])
+    if sampled:
+        scorer = make_difficulty_scorer("sampled", model="some-org/tiny-model", rollouts=4)
+        s2r = {**s2r, "difficulty": scorer.describe()}
+    s2r["rows_sha256"] = rows_sha256(sample)
+    write_scored_pool(sample, s2r, folder)
     return folder
 
 
@@ -54,7 +58,7 @@ def test_pass_rates_are_joined_by_id_with_nulls_where_not_sampled_and_recorded(p
     record = s2r["sampled_difficulty"]
     assert record["source"] == str(sample) and record["rows_matched"] == 3 and record["sampled_rows"] == 3
     assert record["rows_sha256"] == read_card_metadata(sample)["s2r"]["rows_sha256"]
-    assert record["scorer"]["rollouts"] == 4
+    assert record["scorer"]["rollouts"] == 4 and record["scorer"]["model"] == "some-org/tiny-model"
     assert s2r["settings"]["sampled_difficulty"] == str(sample)
 
 
@@ -112,9 +116,9 @@ def judge_argv(source, out, tiny_model_dir, sample):
 
 def test_a_scored_pool_of_another_scorer_is_refused_naming_its_scorer(tmp_path, tiny_model_dir, no_judge_runs, capsys):
     source = write_jsonl(tmp_path / "pool.jsonl", ROWS)
-    judged = write_sampled_pool(source, tmp_path / "judged", scorer="judge")
-    error = one_line_error(capsys, judge_argv(source, tmp_path / "out", tiny_model_dir, judged))
-    assert "whose difficulty scorer is 'judge', not 'sampled'" in error
+    by_column = write_sampled_pool(source, tmp_path / "by-column", sampled=False)
+    error = one_line_error(capsys, judge_argv(source, tmp_path / "out", tiny_model_dir, by_column))
+    assert "whose difficulty scorer is 'column', not 'sampled'" in error
     assert "`s2r score --difficulty sampled` wrote" in error
     error = one_line_error(capsys, judge_argv(source, tmp_path / "out", tiny_model_dir, source))
     assert "is a file, not a folder" in error
