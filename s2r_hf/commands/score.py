@@ -59,9 +59,10 @@ def run(args: argparse.Namespace) -> int:
     from s2r_hf.pipeline.score import score_pool_with_rollouts
 
     config = config_from_args(args)
-    check_writable(args.output, args.overwrite, inputs=[args.pool], kind="scored_pool")
+    inputs = [args.pool, config.sampled_difficulty]  # never written over
+    check_writable(args.output, args.overwrite, inputs=inputs, kind="scored_pool")
     pool, s2r, rollouts = score_pool_with_rollouts(config, command=args.command_line)
-    write_scored_pool(pool, s2r, args.output, overwrite=args.overwrite, inputs=[args.pool], rollouts=rollouts)
+    write_scored_pool(pool, s2r, args.output, overwrite=args.overwrite, inputs=inputs, rollouts=rollouts)
     print(format_table(["pool", "rows"], pool_rows_summary(s2r)))
     print()
     print(score_columns_summary(pool))

@@ -131,6 +131,12 @@ class ScoreConfig:
                           "pass rate of --rollouts completions of --rollout-model)",
                   "group": "scores"},
     )  # fmt: skip
+    sampled_difficulty: str | None = field(
+        default=None,
+        metadata={"help": "a scored pool `s2r score --difficulty sampled` wrote (folder or Hub dataset id): its pass "
+                          "rates joined by s2r_id as s2r_sampled_difficulty (1 - pass rate; null on rows it did not "
+                          "sample), for the report to check this pool's difficulty against", "group": "scores"},
+    )  # fmt: skip
     rollout: RolloutConfig = field(
         default_factory=RolloutConfig,
         metadata={"help": "settings of the rollout scorer", "group": "scores", "prefix": ""},
@@ -240,6 +246,14 @@ class ScoreConfig:
         if self.tokenizer_revision is not None and self.tokenizer is None:
             raise InputError("tokenizer_revision needs a tokenizer (--tokenizer NAME)")
         check_hygiene_options(self)
+        if self.sampled_difficulty is not None:
+            if not self.sampled_difficulty.strip():
+                raise InputError("sampled_difficulty is an empty string; name a sampled scored pool or leave it out")
+            if self.difficulty.partition(":")[0] == "sampled":
+                raise InputError(
+                    f"sampled_difficulty (--sampled-difficulty {self.sampled_difficulty}) checks another difficulty "
+                    "against sampled pass rates, but difficulty is 'sampled' itself; drop one of the two"
+                )
         name, _ = parse_scorer_spec(self.difficulty)
         if self.sample is not None and not 0 < self.sample <= 1:
             raise InputError(f"sample (--sample) is the share of rows to score, in (0, 1]; got {self.sample}")
@@ -320,6 +334,7 @@ def _score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Dat
     # Loaded here, not with the module: ScoreConfig builds the parser of `s2r score`, and `s2r --help` needs no pool
     # reader or scorer.
     from s2r_hf.core.digests import rows_sha256
+    from s2r_hf.pipeline.sampled_reference import join_sampled_difficulty, load_sampled_reference
     from s2r_hf.pool.adapters import detect_adapter, make_adapter
     from s2r_hf.pool.sources import describe_source, load_source, source_identity
     from s2r_hf.signals.difficulty import add_rollout_difficulty_if_flagged, make_difficulty_scorer
@@ -337,6 +352,7 @@ def _score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Dat
     tokenizer = load_tokenizer(config.tokenizer, config.tokenizer_revision) if config.tokenizer else None
     if config.difficulty in ("judge", "sampled"):
         scorer.check_reachable()  # a local folder that is complete, or a Hub judge that exists: no weights loaded
+    sampled = load_sampled_reference(config.sampled_difficulty) if config.sampled_difficulty else None
 
     source_info = describe_source(config.source, config.config, config.split, config.revision)
     dataset = load_source(config.source, config.config, config.split, config.revision)
@@ -347,6 +363,8 @@ def _score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Dat
     pool, hygiene = decontaminate_pool(pool, benchmarks, config)  # before scoring: no judge time on dropped rows
     pool, sample = sample_rows(pool, config.sample, config.sample_seed)
     scorer.check(pool)
+    if sampled is not None:  # joined before any model loads: a pool sharing no id with it fails now
+        pool, sampled_record = join_sampled_difficulty(pool, sampled)
     markers, language = config.rethink_markers_for(adapter_name)
     pool = add_trace_columns(
         pool,
@@ -362,6 +380,13 @@ def _score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Dat
         # shows how well the judge agrees with the pass rates of the very questions it scored.
         pool, rollout = add_rollout_difficulty_if_flagged(pool, num_proc=config.num_proc)
     pool, hygiene = handle_near_duplicates(pool, config, hygiene)  # after scoring: drop keeps the best-ranked row
+    held_out = None
+    if parse_scorer_spec(config.difficulty)[0] == "judge":
+        from s2r_hf.signals.judge.held_out import compare_held_out
+
+        # A judge `s2r train-judge` calibrated, scoring rows it held out: its held-out AUC and Spearman against the
+        # untrained base judge's, for the report.
+        held_out = compare_held_out(pool, scorer.folder)
 
     metadata = {
         "kind": "scored_pool",
@@ -377,6 +402,8 @@ def _score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Dat
         "difficulty": scorer.describe(),
         **({"rollout_difficulty": rollout} if rollout else {}),
         **({"sample": sample} if sample else {}),
+        **({"sampled_difficulty": sampled_record} if sampled is not None else {}),
+        **({"judge_held_out": held_out} if held_out else {}),
         "command": command,
         # Every setting but the source (recorded above): `s2r verify --pool SOURCE` scores it again the same way.
         "settings": score_settings(config),
