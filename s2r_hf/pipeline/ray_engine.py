@@ -208,7 +208,12 @@ class RayEngine:
         gpus = int(resources.get("GPU", 0))
         on_gpu = gpus > 0 and (step.device is None or step.device.startswith("cuda"))  # device "cpu": CPU actors
         if on_gpu:
-            actors, per_actor = gpus, {"num_gpus": 1}
+            if gpus < step.gpus_per_worker:
+                raise InputError(
+                    f"the difficulty step needs {step.gpus_per_worker} GPUs per worker (tensor x data parallel), and "
+                    f"the Ray cluster has {gpus}; lower them, or use a cluster with that many GPUs"
+                )
+            actors, per_actor = gpus // step.gpus_per_worker, {"num_gpus": step.gpus_per_worker}
         else:
             actors = self.num_proc or max(1, int(resources.get("CPU", 1)))
             per_actor = {"num_cpus": 1}
@@ -223,7 +228,7 @@ class RayEngine:
             fn_constructor_kwargs={
                 "function": step.function,
                 "fn_kwargs": step.fn_kwargs,
-                # Each actor sees its one GPU as cuda:0 (Ray sets CUDA_VISIBLE_DEVICES), so its rank is 0.
+                # Each actor sees its own GPUs from cuda:0 on (Ray sets CUDA_VISIBLE_DEVICES), so its rank is 0.
                 "rank": 0 if on_gpu else None,
                 "exit_hook": (hook, int(os.environ.get(EXIT_AFTER, "0"))) if hook else None,
             },

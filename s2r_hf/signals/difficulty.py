@@ -5,7 +5,8 @@ returns the pool with the column added by a batched `Dataset.map` (so datasets' 
 and a `describe()` that says, for dataset cards, exactly what produced the scores.
 
 Registered here: `rollout` (model-free: 1 - verified-correct rollouts / rollouts) and `column:NAME` (a column the user
-already has). The LLM judge lives in its own module and is imported only when asked for.
+already has). The LLM judge and the sampled rollouts (signals/sampled/) live in their own packages and are imported
+only when asked for.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ DIFFICULTY_SCORERS: dict[str, str] = {
     "rollout": "s2r_hf.signals.difficulty:RolloutDifficulty",
     "column": "s2r_hf.signals.difficulty:ColumnDifficulty",
     "judge": "s2r_hf.signals.judge.scorer:JudgeDifficulty",
+    "sampled": "s2r_hf.signals.sampled.scorer:SampledDifficulty",
 }
 
 
@@ -52,6 +54,7 @@ class BatchStep:
     output_columns: list[str]
     batch_rows: int  # rows per call: the unit of work (and of the resume store, where the scorer keeps one)
     device: str | None = None  # the scorer's device setting: "cpu" keeps it off the GPUs; None or "cuda...": GPUs
+    gpus_per_worker: int = 1  # GPUs one worker holds (a model split over several, as vLLM's tensor parallel)
 
 
 class DifficultyScorer(ABC):
@@ -117,13 +120,20 @@ def scorer_class(spec: str) -> type[DifficultyScorer]:
 
 def make_difficulty_scorer(spec: str, **options: Any) -> DifficultyScorer:
     """Build a scorer from its registry name (or `column:NAME`) and keyword options."""
-    name, parsed = parse_scorer_spec(spec)
+    _, parsed = parse_scorer_spec(spec)
     cls = scorer_class(spec)
+    check_scorer_options(cls, options)
+    return cls(**{**parsed, **options})
+
+
+def check_scorer_options(cls: type[DifficultyScorer], options: dict[str, Any]) -> None:
+    """Refuse keywords that are not fields of the scorer's config, naming the ones it takes."""
     known = [f.name for f in fields(cls.config_class)] if cls.config_class is not None else []
     unknown = sorted(set(options) - set(known))
     if unknown:
-        raise InputError(f"the {name} difficulty scorer takes no option(s) {unknown}; it takes {known or 'no options'}")
-    return cls(**{**parsed, **options})
+        raise InputError(
+            f"the {cls.name} difficulty scorer takes no option(s) {unknown}; it takes {known or 'no options'}"
+        )
 
 
 def add_difficulty(

@@ -166,6 +166,30 @@ def test_a_scorer_without_a_batch_step_runs_on_the_driver_under_ray(ray_cluster,
     assert [row[DIFFICULTY] for row in results["ray"][0]] == [i / ROWS for i in range(ROWS)]
 
 
+@pytest.mark.slow  # a Ray worker starts torch and samples
+def test_sampled_rollouts_run_in_ray_workers_and_equal_local(ray_cluster, tiny_model_dir, tmp_path):
+    # The sampled scorer's BatchStep (sampled_difficulty_batch) in one Ray actor: the same pass rates, capped counts and
+    # kept completions as the local engine (each completion's seed comes from the question and its index).
+    from s2r_hf.pipeline.score import score_pool_with_rollouts
+
+    pool = tmp_path / "pool.jsonl"
+    rows = [{"question": f"What is {i} + {i}?", "trace": f"So {2 * i}.", "answer": str(2 * i)} for i in range(4)]
+    pool.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    results = {}
+    for engine in ("local", "ray"):
+        config = ScoreConfig(
+            source=str(pool), question_column="question", trace_column="trace", answer_column="answer",
+            difficulty="sampled", engine=engine, num_proc=1,
+            sampled={"model": str(tiny_model_dir), "rollouts": 2, "max_new_tokens": 4, "device": "cpu",
+                     "chunk_rows": 2, "keep_rollouts": True, "work_dir": str(tmp_path / f"work-{engine}")},
+        )  # fmt: skip
+        scored, metadata, kept = score_pool_with_rollouts(config)
+        results[engine] = (scored.to_list(), metadata["rows_sha256"], kept.to_list(), metadata["difficulty"])
+    assert results["ray"][:3] == results["local"][:3]
+    assert len(results["ray"][2]) == 8  # 4 questions x 2 completions kept
+    assert results["ray"][3]["rows_scored"] == 4
+
+
 def test_an_error_a_ray_worker_raises_reaches_the_user_as_itself(ray_cluster, tiny_model_dir):
     # The batch function's own check fails on the worker (before any model loads): the user sees that error, not
     # Ray's wrapping of it.
