@@ -5,18 +5,20 @@ the pool, as the local engine does, and sends the columns each step reads to the
 - the trace length and rethink count (`s2r_hf.signals.length._trace_columns_batch`), the decontamination matches
   (`s2r_hf.hygiene.decontaminate._match_batch`) and the near-duplicate MinHash signatures
   (`s2r_hf.hygiene.near_duplicates._shingle_batch`) run as stateless Ray tasks, one block at a time;
-- a model-backed difficulty scorer (the judge; any scorer whose `batch_step` returns a `BatchStep`) runs in a pool of
-  Ray actors: one per GPU of the cluster (`num_gpus=1`, each seeing its one GPU as cuda:0), or, on a cluster without
-  GPUs, one per `--num-proc` (default: the cluster's CPUs). Each actor is one long-lived process that loads the model
+- a model-backed difficulty scorer (the judge, the sampled rollouts: any scorer whose `batch_step` returns a
+  `BatchStep`) runs in a pool of Ray actors: one per GPU of the cluster (`num_gpus=1`, each seeing its GPU as cuda:0;
+  a step may ask for more GPUs per worker), or, on a cluster without GPUs, one per `--num-proc` (default: the
+  cluster's CPUs). Each actor is one long-lived process that loads the model
   once and calls the same batch function as the local engine, on the same batches (`batch_rows` rows from the first
   row on), so the scores equal a single-process run's row for row.
 The results come back to the driver in row order (every block carries its row numbers, checked on return) and are
 added to the pool with a `Dataset.map`, as the local engine adds them; the global parts (the near-duplicate clustering,
 the decontamination report, the card) stay on the driver.
 
-Resume. The judge keeps its resume store (s2r_hf.signals.judge.store) in its work dir: each actor writes every batch
-it scores there at once, so a rerun of a killed job scores only what is missing. With `--engine ray` a work dir is
-always used: `--judge-work-dir`, else `default_work_dir()` (under the user's cache folder). On a cluster of several
+Resume. The judge keeps its resume store (s2r_hf.signals.judge.store; the sampled scorer its own, alike) in its work
+dir: each actor writes every batch it scores there at once, so a rerun of a killed job scores only what is missing.
+With `--engine ray` a work dir is always used: `--judge-work-dir` (`--rollout-work-dir`), else `default_work_dir()`
+(under the user's cache folder). On a cluster of several
 machines give a `--judge-work-dir` on a shared filesystem, so that every actor sees every finished batch.
 
 Faults. Actors are restarted (`max_restarts`) and their unfinished batch retried (`max_task_retries`); tasks are
