@@ -208,7 +208,7 @@ def test_pools(tmp_path, readme_hub):
     run_story("pools", tmp_path)
     for folder in ("openr1-scored", "openr1-select10", "limo-clean", "limo-clean-select10", "my-judge"):
         assert (tmp_path / folder).is_dir(), folder
-    # The sampled block: a seeded 5% of the 291 LIMO rows, 8 graded completions each, kept as the folder's second config.
+    # The sampled block: a seeded 5% of the 291 LIMO rows, 8 graded completions each, kept as a second config.
     from datasets import load_dataset
 
     sampled = load_dataset(str(tmp_path / "limo-sampled"), split="train")
