@@ -1,7 +1,7 @@
 # The two commands a newcomer needs: `make demo` (the main job, offline) and `make test`.
 # Each installs what it needs into the current Python first, with pip's progress shown: `make demo` the package alone,
-# `make test` (and `make bench`) the package with its extras (TRL, lighteval, pytest, ruff, build: the training,
-# evaluation and development tests run). PYTHON=... picks another interpreter.
+# `make test` (and `make bench`) the package with its extras (TRL, lighteval, Ray, pytest, ruff, build: the training,
+# evaluation, --engine ray and development tests run). PYTHON=... picks another interpreter.
 PYTHON ?= python3
 # Installed only when no torch is importable (a torch you already have is left alone): a bare `torch` requirement
 # would pull several GB of CUDA packages on Linux, while this version's CPU wheel is what the demo and the tests need.
@@ -37,7 +37,7 @@ install-base:
 		$(INSTALL_TORCH) && $(PYTHON) -m pip install -e . && touch "$(STAMP)-base"; \
 	fi
 
-# What `make test` and `make bench` need: the package with the train, eval and dev extras.
+# What `make test` and `make bench` need: the package with the train, eval, ray and dev extras.
 install:
 	@if [ "$(STAMP)-all" -nt pyproject.toml ] && $(CHECKOUT_INSTALLED); \
 	then echo "s2r-hf and its extras are installed from this checkout (remove $(STAMP)-all to reinstall)"; \
@@ -62,7 +62,8 @@ format:
 
 # Every script at its full size (long on a CPU: the experiment alone took 10 minutes on a 2-core machine);
 # tests/test_benchmark_scripts.py runs each at a tiny size.
-# The GPU modes (`--gpu`: bench_judge.py, bench_training.py, bench_evaluation.py, bench_rollouts.py) need a CUDA machine.
+# The GPU modes (`--gpu`: bench_judge.py, bench_training.py, bench_evaluation.py, bench_rollouts.py,
+# bench_ray.py) need a CUDA machine.
 bench: install
 	$(PYTHON) benchmarks/bench_selection.py
 	$(PYTHON) benchmarks/bench_length.py
@@ -74,4 +75,5 @@ bench: install
 	$(PYTHON) benchmarks/bench_decontamination.py
 	$(PYTHON) benchmarks/bench_report.py
 	$(PYTHON) benchmarks/bench_rollouts.py
+	$(PYTHON) benchmarks/bench_ray.py
 	$(PYTHON) benchmarks/bench_experiment.py

@@ -10,4 +10,5 @@ pytest_plugins = (
     "fixtures.evaluation",
     "fixtures.training",
     "fixtures.disks",
+    "fixtures.ray_cluster",
 )

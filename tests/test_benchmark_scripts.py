@@ -70,6 +70,8 @@ RUNS = {
         "--questions 4 --vocab 300 --layers 1 --threads 1 --generate-batch 2",
         ("pool", "benchmarks"),
     ),
+    "ray_gpu_smoke_run": Run("bench_ray.py", "--gpu --device cpu --rows 16 --layers 1 --vocab 300 --cpus 2"),
+    "ray": Run("bench_ray.py", "--rows 40 --vocab 300 --cpus 2"),
     "evaluation": Run("bench_evaluation.py", "--per-benchmark 1", ("benchmarks",)),
     "grader": Run("bench_grader.py", "--samples 1 --problems 2", ("benchmarks",)),
     "selection": Run("bench_selection.py", "--rows 200 --budget-rows 300 --budget-vocab 300"),
@@ -86,7 +88,7 @@ RUNS = {
     # The GPU modes where torch sees no CUDA device (hidden from it, so on a GPU machine too): one line saying so.
     **{
         f"{name}_gpu_without_cuda": Run(f"bench_{name}.py", "--gpu", exits=1, env={"CUDA_VISIBLE_DEVICES": ""})
-        for name in ("judge", "training", "evaluation", "rollouts")
+        for name in ("judge", "training", "evaluation", "rollouts", "ray")
     },
 }
 
@@ -301,6 +303,23 @@ def test_bench_judge(benchmark_runs, real_pool_path, benchmark_paths):
     line_matching(out, rf"ours vs naive: {NUMBER}x \(target >= 10x\); ours vs batched generate: {NUMBER}x")
 
 
+def test_bench_ray_gpu_smoke_run(benchmark_runs):
+    pytest.importorskip("ray", reason="the ray extra is not installed")
+    out = benchmark_runs.output("ray_gpu_smoke_run")
+    assert "smoke run of the GPU Ray benchmark on cpu: Qwen2.5-1.5B architecture judge (1 layers" in out
+    line_matching(out, r"smoke run: 16 rows scored by both engines; same rows: True")
+    assert "rows/s" not in out and "x;" not in out  # a smoke run prints no figure
+
+
+def test_bench_ray(benchmark_runs):
+    pytest.importorskip("ray", reason="the ray extra is not installed")
+    out = benchmark_runs.output("ray")
+    line_matching(out, r"40 rows, trace length \+ tiny Qwen2 judge \(2 layers, vocabulary 300\); Ray cluster: 2 CPUs")
+    engines = re.findall(rf"^\| (local|local --num-proc 2|ray) \| ({NUMBER}) \| ({NUMBER}) \|$", out, re.MULTILINE)
+    assert [engine for engine, _, _ in engines] == ["local", "local --num-proc 2", "ray"]
+    line_matching(out, rf"ray / local time: {NUMBER}x \(against the faster local run: {NUMBER}x\); same rows: True")
+
+
 def test_bench_evaluation(benchmark_runs, benchmark_paths):
     out = benchmark_runs.output("evaluation")
     assert re.search(
@@ -436,3 +455,7 @@ def test_bench_rollouts_gpu_smoke_run(benchmark_runs):
     smoke = line_matching(out, r"smoke run: 2 prompts x 2 completions sampled, (\d+) completions, (\d+) new tokens")
     assert int(smoke[1]) == 4 and 4 <= int(smoke[2]) <= 12
     assert "rollouts/s" not in out and "tokens/s" not in out  # a smoke run prints no figure
+
+
+def test_bench_ray_gpu_without_cuda(benchmark_runs):
+    check_gpu_mode_without_cuda(benchmark_runs, "ray")

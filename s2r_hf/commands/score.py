@@ -15,6 +15,7 @@ TITLES = {
     "judge": "judge (with --difficulty judge; the settings of s2r_hf.signals.judge.scorer.JudgeConfig)",
     "sampled": "sampled rollouts (with --difficulty sampled; s2r_hf.signals.sampled.config.SampledConfig)",
     "hygiene": "hygiene (benchmark decontamination, near-duplicate questions: s2r_hf.hygiene)",
+    "engine": "engine (where the batched steps run; --engine ray: s2r_hf.pipeline.ray_engine)",
 }
 
 

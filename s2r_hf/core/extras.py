@@ -1,7 +1,7 @@
 """The optional dependencies (pyproject.toml's extras): which extra installs each, and the one message saying so.
 
 `s2r train` needs `trl` (the `train` extra); evaluation needs `lighteval` and `evaluate`,
-and grading `latex2sympy2_extended` (the `eval` extra).
+and grading `latex2sympy2_extended` (the `eval` extra); `s2r score --engine ray` needs `ray` (the `ray` extra).
 Every place that finds one missing says it in the same words, naming the extra and its install command: the entry
 points (s2r_hf.core.entry, for an import that fails) and the checks made before any work (`s2r evaluate`'s probe of
 the interpreter that will run lighteval, grading).
@@ -18,6 +18,7 @@ OPTIONAL_PACKAGES = {
     "lighteval": ("eval", "evaluation (s2r evaluate, an experiment's evaluate step)"),
     "evaluate": ("eval", "the s2r_math evaluation metric"),
     "latex2sympy2_extended": ("eval", "grading math answers (s2r_hf.answers)"),
+    "ray": ("ray", "s2r score --engine ray"),
 }
 
 

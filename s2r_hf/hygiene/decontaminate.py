@@ -43,11 +43,11 @@ import logging
 import math
 import numbers
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from s2r_hf.core.columns import ID
+from s2r_hf.core.columns import ID, MESSAGES
 from s2r_hf.core.errors import ColumnError, HubUnreachableError, InputError, OptionTypeError, SourceNotFoundError
 from s2r_hf.hygiene.text import (
     WORD_RULE,
@@ -427,6 +427,7 @@ def decontaminate(
     data: list[str] | dict[str, str] | None = None,
     question_column: str | None = None,
     num_proc: int | None = None,
+    mapper: Callable[..., Dataset] | None = None,
 ) -> tuple[Dataset, DecontaminationReport]:
     """Drop the rows of `dataset` whose question is contaminated by a benchmark problem under `rule`.
 
@@ -437,7 +438,9 @@ def decontaminate(
     the Hub, or from `data` = {name: local path}), or already loaded benchmarks {name: Dataset with `id` and `problem`
     columns}. Questions are the first user turn of `messages`, or `question_column`. Returns the kept rows (order
     unchanged) and a report with the matched pairs; a pair's `pool_id` is the row's `s2r_id`, or its row number when
-    the dataset has none.
+    the dataset has none. `mapper(dataset, function, fn_kwargs=..., desc=..., columns=...)` replaces the matching map
+    (another engine, s2r_hf.pipeline.ray_engine): it runs the function on `columns` and returns a dataset of its output
+    columns only, row for row.
     """
     from datasets.fingerprint import Hasher
 
@@ -473,15 +476,20 @@ def decontaminate(
     fingerprint = Hasher.hash(
         (dataset._fingerprint, content, settings, question_column, __version__, "s2r-decontam-v4")
     )
-    matched = dataset.map(
-        _match_batch,
-        batched=True,
-        num_proc=num_proc,
-        remove_columns=dataset.column_names,  # only the matches are written, not a copy of the pool
-        fn_kwargs={"question_column": question_column, "index": benchmark_index},
-        new_fingerprint=fingerprint,
-        desc=f"Benchmark n-grams ({rule}, n = {ngram})",
-    )
+    fn_kwargs = {"question_column": question_column, "index": benchmark_index}
+    desc = f"Benchmark n-grams ({rule}, n = {ngram})"
+    if mapper is not None:
+        matched = mapper(dataset, _match_batch, fn_kwargs=fn_kwargs, desc=desc, columns=[question_column or MESSAGES])
+    else:
+        matched = dataset.map(
+            _match_batch,
+            batched=True,
+            num_proc=num_proc,
+            remove_columns=dataset.column_names,  # only the matches are written, not a copy of the pool
+            fn_kwargs=fn_kwargs,
+            new_fingerprint=fingerprint,
+            desc=desc,
+        )
     matches = arrow_column(matched, _MATCHES).to_pylist()
     dropped = [row for row, found in enumerate(matches) if found]
     ids = arrow_column(dataset, ID).to_pylist() if ID in dataset.column_names else None

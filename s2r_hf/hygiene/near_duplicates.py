@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf._version import __version__
-from s2r_hf.core.columns import ID, QUESTION_CLUSTER
+from s2r_hf.core.columns import ID, MESSAGES, QUESTION_CLUSTER
 from s2r_hf.core.errors import InputError, OptionTypeError
 from s2r_hf.core.rows import arrow_column, require_dataset, require_num_proc
 from s2r_hf.hygiene.text import WORD_RULE, batch_questions, check_question_source, question_words, word_ngrams
@@ -143,8 +144,14 @@ def cluster_questions(
     threshold: float = DEFAULT_THRESHOLD,
     question_column: str | None = None,
     num_proc: int | None = None,
+    mapper: Callable[..., Dataset] | None = None,
 ) -> tuple[Dataset, NearDuplicateReport]:
-    """Add `s2r_question_cluster`: rows whose questions are near duplicates (Jaccard >= threshold) share its value."""
+    """Add `s2r_question_cluster`: rows whose questions are near duplicates (Jaccard >= threshold) share its value.
+
+    `mapper(dataset, function, fn_kwargs=..., desc=..., columns=...)` replaces the signature map (another engine,
+    s2r_hf.pipeline.ray_engine): it runs the function on `columns` and returns a dataset of its output columns only,
+    row for row. The clustering itself is global and runs here, on the signatures.
+    """
     import numpy as np
     from datasets.fingerprint import Hasher
     from datasketch import MinHashLSH
@@ -155,15 +162,20 @@ def cluster_questions(
     check_question_source(dataset, question_column)
     base = dataset.remove_columns(QUESTION_CLUSTER) if QUESTION_CLUSTER in dataset.column_names else dataset
     fingerprint = Hasher.hash((base._fingerprint, threshold, question_column, __version__, "s2r-clusters-v2"))
-    shingled = base.map(
-        _shingle_batch,
-        batched=True,
-        num_proc=num_proc,
-        remove_columns=base.column_names,
-        fn_kwargs={"question_column": question_column},
-        new_fingerprint=Hasher.hash((fingerprint, "shingles")),
-        desc="Question shingles",
-    )
+    if mapper is not None:
+        fn_kwargs = {"question_column": question_column}
+        columns = [question_column or MESSAGES]
+        shingled = mapper(base, _shingle_batch, fn_kwargs=fn_kwargs, desc="Question shingles", columns=columns)
+    else:
+        shingled = base.map(
+            _shingle_batch,
+            batched=True,
+            num_proc=num_proc,
+            remove_columns=base.column_names,
+            fn_kwargs={"question_column": question_column},
+            new_fingerprint=Hasher.hash((fingerprint, "shingles")),
+            desc="Question shingles",
+        )
     keys = arrow_column(shingled, _KEY).to_pylist()
     shingle_column = arrow_column(shingled, _SHINGLES).combine_chunks()
     offsets, hashes = shingle_column.offsets.to_numpy(), shingle_column.values.to_numpy()

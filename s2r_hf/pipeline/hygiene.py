@@ -92,9 +92,12 @@ def load_hygiene_benchmarks(config: HygieneOptions) -> dict[str, Dataset] | None
 
 
 def decontaminate_pool(
-    pool: Dataset, benchmarks: dict[str, Dataset] | None, config: HygieneOptions
+    pool: Dataset, benchmarks: dict[str, Dataset] | None, config: HygieneOptions, *, mapper=None
 ) -> tuple[Dataset, dict[str, Any]]:
-    """Drop the rows that overlap a benchmark; a pool left empty is an error naming the filter."""
+    """Drop the rows that overlap a benchmark; a pool left empty is an error naming the filter.
+
+    `mapper`: the engine's batch runner (s2r_hf.hygiene.decontaminate.decontaminate's); None = `Dataset.map`.
+    """
     if benchmarks is None:
         return pool, {}
     clean, report = decontaminate(
@@ -105,6 +108,7 @@ def decontaminate_pool(
         threshold=config.decontaminate_threshold,
         boilerplate=config.decontaminate_boilerplate,
         num_proc=config.num_proc,
+        mapper=mapper,
     )
     if not len(clean):
         raise InputError(
@@ -115,11 +119,13 @@ def decontaminate_pool(
     return clean, {"decontamination": {**report.describe(), "pairs": report.pairs}}
 
 
-def handle_near_duplicates(pool: Dataset, config: HygieneOptions, hygiene: dict[str, Any]):
-    """Add the cluster column (cluster), and keep the best-ranked row per cluster (drop)."""
+def handle_near_duplicates(pool: Dataset, config: HygieneOptions, hygiene: dict[str, Any], *, mapper=None):
+    """Add the cluster column (cluster), and keep the best-ranked row per cluster (drop); `mapper` as above."""
     if config.near_duplicates == "off":
         return pool, hygiene
-    pool, report = cluster_questions(pool, threshold=config.near_duplicate_threshold, num_proc=config.num_proc)
+    pool, report = cluster_questions(
+        pool, threshold=config.near_duplicate_threshold, num_proc=config.num_proc, mapper=mapper
+    )
     if config.near_duplicates == "drop":
         pool, report.rows_dropped = drop_near_duplicates(pool, weight=config.near_duplicate_weight)
     summary = {**report.describe(), "mode": config.near_duplicates}

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf._version import __version__
-from s2r_hf.core.errors import InputError, OptionTypeError
+from s2r_hf.core.errors import InputError, MissingDependencyError, OptionTypeError
 from s2r_hf.core.options import check_choice, check_field_types, options_of
 from s2r_hf.core.rows import require_num_proc
 from s2r_hf.hygiene.decontaminate import DEFAULT_BOILERPLATE, DEFAULT_RULE, DEFAULT_THRESHOLD
@@ -38,6 +38,7 @@ RETHINK_LANGUAGES = (
     "zh",
 )  # keys of s2r_hf.signals.length.RETHINK_LANGUAGES (not imported: `s2r --help` stays light)
 OPENR1_MODES = ("problem", "generations")
+ENGINES = ("local", "ray")  # s2r_hf.pipeline.ray_engine.ENGINES (not imported: `s2r --help` stays light)
 
 
 @dataclass
@@ -158,8 +159,21 @@ class ScoreConfig:
     )  # fmt: skip
     sample_seed: int = field(default=0, metadata={"help": "the seed of --sample's choice of rows", "group": "scores"})
     num_proc: int | None = field(
-        default=None, metadata={"help": "processes for the map steps (judge: one per GPU)", "group": "scores"}
-    )
+        default=None,
+        metadata={"help": "processes for the map steps (judge: one per GPU; --engine ray on a CPU cluster: judge "
+                          "workers, default its CPUs)", "group": "scores"},
+    )  # fmt: skip
+    engine: str = field(
+        default="local",
+        metadata={"help": "where the batched steps run: local (this process and --num-proc workers) or ray (Ray Data "
+                          "on a Ray cluster: s2r_hf.pipeline.ray_engine; needs the ray extra)", "group": "engine"},
+    )  # fmt: skip
+    ray_address: str | None = field(
+        default=None,
+        metadata={"help": "--engine ray: the cluster's address (HOST:PORT or ray://HOST:PORT); default: what "
+                          "ray.init() finds (RAY_ADDRESS, a cluster running here), else a local cluster",
+                  "group": "engine"},
+    )  # fmt: skip
     # Pool hygiene (s2r_hf.hygiene): decontamination runs before scoring, near duplicates after it.
     decontaminate: str | None = field(
         default=None,
@@ -242,6 +256,7 @@ class ScoreConfig:
 
             parse_rethink_markers(self.rethink_markers)  # a blank list fails now, not after the adapter
         check_choice("openr1_mode", self.openr1_mode, OPENR1_MODES)
+        check_engine_options(self.engine, self.ray_address)
         require_num_proc(self.num_proc)
         if self.tokenizer_revision is not None and self.tokenizer is None:
             raise InputError("tokenizer_revision needs a tokenizer (--tokenizer NAME)")
@@ -331,6 +346,24 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
 
 
 def _score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Dataset, dict[str, Any], Dataset | None]:
+    if not isinstance(config, ScoreConfig):
+        raise OptionTypeError(
+            f"score_pool takes a ScoreConfig, got {type(config).__name__}; e.g. score_pool(ScoreConfig(source=...))"
+        )
+    engine = None
+    if config.engine == "ray":  # joined first: no cluster at --ray-address fails before anything is loaded
+        from s2r_hf.pipeline.ray_engine import RayEngine
+
+        engine = RayEngine.connect(config.ray_address, num_proc=config.num_proc)
+    try:
+        return _score_pool_on(config, engine, command)
+    finally:
+        if engine is not None:
+            engine.close()
+
+
+def _score_pool_on(config: ScoreConfig, engine, command: str | None) -> tuple[Dataset, dict[str, Any], Dataset | None]:
+    """The scoring, its batched steps on `engine` (s2r_hf.pipeline.ray_engine.RayEngine; None: this process)."""
     # Loaded here, not with the module: ScoreConfig builds the parser of `s2r score`, and `s2r --help` needs no pool
     # reader or scorer.
     from s2r_hf.core.digests import rows_sha256
@@ -340,19 +373,17 @@ def _score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Dat
     from s2r_hf.signals.difficulty import add_rollout_difficulty_if_flagged, make_difficulty_scorer
     from s2r_hf.signals.length import add_trace_columns, describe_length, load_tokenizer
 
-    if not isinstance(config, ScoreConfig):
-        raise OptionTypeError(
-            f"score_pool takes a ScoreConfig, got {type(config).__name__}; e.g. score_pool(ScoreConfig(source=...))"
-        )
     # Check everything that can be checked before the expensive steps, so a bad option fails in seconds, not after
     # an hour: the scorer and its options, the tokenizer and the judge (they exist and load), then, once the source
     # is adapted, the columns the scorer reads. Only then the trace-length pass and the difficulty.
-    scorer = make_difficulty_scorer(config.difficulty, **config.scorer_options())
+    options = config.scorer_options()
+    scorer = make_difficulty_scorer(config.difficulty, **(engine.scorer_options(options) if engine else options))
     benchmarks = load_hygiene_benchmarks(config)  # a missing or malformed benchmark fails here, before any work
     tokenizer = load_tokenizer(config.tokenizer, config.tokenizer_revision) if config.tokenizer else None
     if config.difficulty in ("judge", "sampled"):
         scorer.check_reachable()  # a local folder that is complete, or a Hub judge that exists: no weights loaded
     sampled = load_sampled_reference(config.sampled_difficulty) if config.sampled_difficulty else None
+    mapper = engine.map_outputs if engine is not None else None
 
     source_info = describe_source(config.source, config.config, config.split, config.revision)
     dataset = load_source(config.source, config.config, config.split, config.revision)
@@ -360,26 +391,34 @@ def _score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Dat
     adapter_name = detect_adapter(dataset.column_names) if config.adapter == "auto" else config.adapter
     adapter = make_adapter(adapter_name, **config.adapter_options(adapter_name))
     pool, report = adapter.adapt(dataset, num_proc=config.num_proc)
-    pool, hygiene = decontaminate_pool(pool, benchmarks, config)  # before scoring: no judge time on dropped rows
+    # before scoring: no judge time on dropped rows
+    pool, hygiene = decontaminate_pool(pool, benchmarks, config, mapper=mapper)
     pool, sample = sample_rows(pool, config.sample, config.sample_seed)
     scorer.check(pool)
     if sampled is not None:  # joined before any model loads: a pool sharing no id with it fails now
         pool, sampled_record = join_sampled_difficulty(pool, sampled)
     markers, language = config.rethink_markers_for(adapter_name)
-    pool = add_trace_columns(
-        pool,
-        tokenizer,
-        discount_repeated_steps=config.discount_repeated_steps,
-        num_proc=config.num_proc,
-        rethink_markers=markers,
-    )
-    pool = scorer.add_difficulty(pool, num_proc=config.num_proc)
+    if engine is None:
+        pool = add_trace_columns(
+            pool,
+            tokenizer,
+            discount_repeated_steps=config.discount_repeated_steps,
+            num_proc=config.num_proc,
+            rethink_markers=markers,
+        )
+        pool = scorer.add_difficulty(pool, num_proc=config.num_proc)
+    else:
+        pool = engine.add_trace_columns(
+            pool, tokenizer, discount_repeated_steps=config.discount_repeated_steps, rethink_markers=markers
+        )
+        pool = engine.add_difficulty(scorer, pool)
     rollout = None
     if parse_scorer_spec(config.difficulty)[0] == "judge":
         # Where the pool also has verified rollouts, keep their difficulty beside the judge's: `s2r inspect` then
         # shows how well the judge agrees with the pass rates of the very questions it scored.
         pool, rollout = add_rollout_difficulty_if_flagged(pool, num_proc=config.num_proc)
-    pool, hygiene = handle_near_duplicates(pool, config, hygiene)  # after scoring: drop keeps the best-ranked row
+    # after scoring: drop keeps the best-ranked row
+    pool, hygiene = handle_near_duplicates(pool, config, hygiene, mapper=mapper)
     held_out = None
     if parse_scorer_spec(config.difficulty)[0] == "judge":
         from s2r_hf.signals.judge.held_out import compare_held_out
@@ -444,6 +483,19 @@ def score_pool_with_rollouts(
 ) -> tuple[Dataset, dict, Dataset | None]:
     """`score_pool`, plus the kept completions of `--difficulty sampled --keep-rollouts` (None otherwise)."""
     return _score_pool(config, command=command)
+
+
+def check_engine_options(engine: str, ray_address: str | None) -> None:
+    """An unknown engine, an address without Ray, or Ray not installed: one line, before any work."""
+    from s2r_hf.core import extras
+
+    check_choice("engine", engine, ENGINES)
+    if ray_address is not None and engine != "ray":
+        raise InputError(f"ray_address (--ray-address {ray_address}) applies to --engine ray; the engine is {engine!r}")
+    if ray_address is not None and not ray_address.strip():
+        raise InputError("ray_address is an empty string; give HOST:PORT of the cluster or leave the option out")
+    if engine == "ray" and not extras.is_importable("ray"):
+        raise MissingDependencyError(extras.missing_package_message("ray"))
 
 
 def score_settings(config: ScoreConfig) -> dict[str, Any]:

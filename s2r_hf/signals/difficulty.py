@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -34,6 +35,26 @@ DIFFICULTY_SCORERS: dict[str, str] = {
     "judge": "s2r_hf.signals.judge.scorer:JudgeDifficulty",
     "sampled": "s2r_hf.signals.sampled.scorer:SampledDifficulty",
 }
+
+
+@dataclass
+class BatchStep:
+    """A scorer's model work as one batched function, for an engine that runs it elsewhere (s2r_hf.pipeline.ray_engine).
+
+    `function(batch, rank=None, **fn_kwargs) -> {column: values}` is the very function the scorer's own `Dataset.map`
+    runs (the judge's `judge_difficulty_batch`): it loads its model lazily, once per process, so an engine calling it
+    from one long-lived worker per GPU gets the same scores, row for row, as the local map. It reads `input_columns`
+    and returns `output_columns`; the scorer's `finish_batches` then turns the pool with those columns into its
+    result (a summary, private columns removed).
+    """
+
+    function: Callable[..., dict[str, list]]
+    fn_kwargs: dict[str, Any]
+    input_columns: list[str]
+    output_columns: list[str]
+    batch_rows: int  # rows per call: the unit of work (and of the resume store, where the scorer keeps one)
+    device: str | None = None  # the scorer's device setting: "cpu" keeps it off the GPUs; None or "cuda...": GPUs
+    gpus_per_worker: int = 1  # GPUs one worker holds (a model split over several, as vLLM's tensor parallel)
 
 
 class DifficultyScorer(ABC):
@@ -60,6 +81,18 @@ class DifficultyScorer(ABC):
     @abstractmethod
     def describe(self) -> dict[str, Any]:
         """JSON-able description of the scorer and its settings, written into dataset cards."""
+
+    def batch_step(self, pool: Dataset) -> BatchStep | None:
+        """The scorer's model work as a `BatchStep`, for `s2r score --engine ray`; None: `add_difficulty` runs as is.
+
+        A model-backed scorer (the judge, sampled rollouts) returns its batch function here and uses the same step in
+        its own `add_difficulty`, so both engines run one code path. Cheap column scorers return None.
+        """
+        return None
+
+    def finish_batches(self, scored: Dataset) -> Dataset:
+        """The pool `batch_step`'s output columns were added to, made into `add_difficulty`'s result."""
+        return scored
 
 
 def parse_scorer_spec(spec: str) -> tuple[str, dict[str, Any]]:

@@ -21,7 +21,7 @@ def test_each_optional_package_is_the_one_its_extra_installs():
     project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
     base = {requirement_name(requirement) for requirement in project["dependencies"]}
     declared = {}
-    for extra in ("train", "eval"):
+    for extra in ("train", "eval", "ray"):
         for requirement in project["optional-dependencies"][extra]:
             # A package the base install already has (huggingface_hub), or a cap on one of its dependencies
             # (xxhash<4, no lower bound), is a constraint, not an optional package of ours.

@@ -36,7 +36,7 @@ from s2r_hf.core.columns import DIFFICULTY, ID, MESSAGES
 from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, OptionTypeError
 from s2r_hf.core.models import check_model_reachable, check_model_reference
 from s2r_hf.core.rows import question_of
-from s2r_hf.signals.difficulty import DifficultyScorer
+from s2r_hf.signals.difficulty import BatchStep, DifficultyScorer
 from s2r_hf.signals.judge.model import (
     DTYPES,
     LoadedJudge,
@@ -333,7 +333,8 @@ class JudgeDifficulty(DifficultyScorer):
         }
         return f"s2r-judge-{stable_digest(payload)[:32]}"
 
-    def add_difficulty(self, pool: Dataset, *, num_proc: int | None = None) -> Dataset:
+    def batch_step(self, pool: Dataset) -> BatchStep:
+        """`judge_difficulty_batch` with this judge's settings: what `add_difficulty` maps and the Ray engine runs."""
         question_column = self.config.question_column or MESSAGES
         if question_column not in pool.column_names:
             raise ColumnError(
@@ -349,17 +350,31 @@ class JudgeDifficulty(DifficultyScorer):
         self.folder = folder
         # Workers load the resolved folder: no Hub traffic from them, and the fingerprint names exactly what they load.
         worker_config = dataclasses.replace(self.config, model=folder, revision=None)
+        return BatchStep(
+            function=judge_difficulty_batch,
+            fn_kwargs={"config": worker_config, "identity": self.identity},
+            input_columns=[question_column] + ([ID] if ID in pool.column_names else []),
+            output_columns=[DIFFICULTY, _TRUNCATED],
+            batch_rows=self.config.chunk_rows,
+            device=self.config.device,
+        )
+
+    def add_difficulty(self, pool: Dataset, *, num_proc: int | None = None) -> Dataset:
+        step = self.batch_step(pool)
         with spawned_workers():
             scored = pool.map(
-                judge_difficulty_batch,
+                step.function,
                 batched=True,
-                batch_size=self.config.chunk_rows,
+                batch_size=step.batch_rows,
                 with_rank=True,
                 num_proc=num_proc,
-                fn_kwargs={"config": worker_config, "identity": self.identity, "num_workers": num_proc},
+                fn_kwargs={**step.fn_kwargs, "num_workers": num_proc},
                 new_fingerprint=self.fingerprint(pool),
                 desc=f"Judge difficulty ({Path(self.config.model).name})",
             )
+        return self.finish_batches(scored)
+
+    def finish_batches(self, scored: Dataset) -> Dataset:
         truncated = sum(scored[_TRUNCATED])
         self.summary = {"rows_scored": len(scored), "truncated_questions": truncated}
         if truncated:

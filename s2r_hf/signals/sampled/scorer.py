@@ -27,7 +27,7 @@ from s2r_hf.core.errors import ColumnError, ColumnTypeError, InputError, OptionT
 from s2r_hf.core.models import check_model_reachable, fetch_model
 from s2r_hf.core.prompts import REASONING_SYSTEM_PROMPT
 from s2r_hf.core.rows import arrow_column, question_of
-from s2r_hf.signals.difficulty import DifficultyScorer, check_scorer_options
+from s2r_hf.signals.difficulty import BatchStep, DifficultyScorer, check_scorer_options
 from s2r_hf.signals.judge.model import resolve_device, resolve_dtype
 from s2r_hf.signals.judge.store import question_key, stable_digest
 from s2r_hf.signals.sampled.config import SampledConfig
@@ -302,23 +302,41 @@ class SampledDifficulty(DifficultyScorer):
         }
         return f"s2r-sampled-{stable_digest(payload)[:32]}"
 
-    def add_difficulty(self, pool: Dataset, *, num_proc: int | None = None) -> Dataset:
-        from s2r_hf.signals.judge.scorer import spawned_workers
-
+    def batch_step(self, pool: Dataset) -> BatchStep:
+        """`sampled_difficulty_batch` with these settings: what `add_difficulty` maps and the Ray engine runs."""
         self.check(pool)
         folder, self.identity = resolve_rollout_model(self.config.model, self.config.revision)
         worker_config = dataclasses.replace(self.config, model=folder, revision=None)
+        outputs = [DIFFICULTY, PASS_RATE, ROLLOUTS_CAPPED] + ([ROLLOUTS_FIELD] if self.config.keep_rollouts else [])
+        return BatchStep(
+            function=sampled_difficulty_batch,
+            fn_kwargs={"config": worker_config, "identity": self.identity},
+            input_columns=[MESSAGES, ANSWER] + ([ID] if ID in pool.column_names else []),
+            output_columns=outputs,
+            batch_rows=self.config.chunk_rows,
+            device=self.config.device,
+            # vLLM spreads one model over tensor_parallel x data_parallel GPUs: one Ray worker holds them all.
+            gpus_per_worker=self.config.tensor_parallel * self.config.data_parallel,
+        )
+
+    def add_difficulty(self, pool: Dataset, *, num_proc: int | None = None) -> Dataset:
+        from s2r_hf.signals.judge.scorer import spawned_workers
+
+        step = self.batch_step(pool)
         with spawned_workers():
             scored = pool.map(
-                sampled_difficulty_batch,
+                step.function,
                 batched=True,
-                batch_size=self.config.chunk_rows,
+                batch_size=step.batch_rows,
                 with_rank=True,
                 num_proc=num_proc,
-                fn_kwargs={"config": worker_config, "identity": self.identity, "num_workers": num_proc},
+                fn_kwargs={**step.fn_kwargs, "num_workers": num_proc},
                 new_fingerprint=self.fingerprint(pool),
                 desc=f"Sampled difficulty ({Path(self.config.model).name}, k={self.config.rollouts})",
             )
+        return self.finish_batches(scored)
+
+    def finish_batches(self, scored: Dataset) -> Dataset:
         completions = len(scored) * self.config.rollouts
         capped = int(sum(arrow_column(scored, ROLLOUTS_CAPPED).to_pylist()))
         pass_rates = arrow_column(scored, PASS_RATE).to_pylist()
