@@ -62,7 +62,7 @@ format:
 
 # Every script at its full size (long on a CPU: the experiment alone took 10 minutes on a 2-core machine);
 # tests/test_benchmark_scripts.py runs each at a tiny size.
-# The GPU modes (`--gpu`: bench_judge.py, bench_training.py, bench_evaluation.py) need a CUDA machine.
+# The GPU modes (`--gpu`: bench_judge.py, bench_training.py, bench_evaluation.py, bench_rollouts.py) need a CUDA machine.
 bench: install
 	$(PYTHON) benchmarks/bench_selection.py
 	$(PYTHON) benchmarks/bench_length.py
@@ -73,4 +73,5 @@ bench: install
 	$(PYTHON) benchmarks/bench_hygiene.py
 	$(PYTHON) benchmarks/bench_decontamination.py
 	$(PYTHON) benchmarks/bench_report.py
+	$(PYTHON) benchmarks/bench_rollouts.py
 	$(PYTHON) benchmarks/bench_experiment.py

@@ -56,6 +56,9 @@ _PUBLIC = {
     "JudgeDifficulty": "s2r_hf.signals.judge.scorer",
     "judge_difficulty_batch": "s2r_hf.signals.judge.scorer",
     "JudgeConfig": "s2r_hf.signals.judge.scorer",
+    "SampledConfig": "s2r_hf.signals.sampled.config",
+    "SampledDifficulty": "s2r_hf.signals.sampled.scorer",
+    "sampled_difficulty_batch": "s2r_hf.signals.sampled.scorer",
     "Select2ReasonBuilder": "s2r_hf.pipeline.builder",
     "train_judge": "s2r_hf.signals.judge.training",
     "JudgeTrainingConfig": "s2r_hf.signals.judge.training_config",
@@ -155,6 +158,8 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazy names
     from s2r_hf.signals.judge.training import train_judge
     from s2r_hf.signals.judge.training_config import JudgeTrainingConfig
     from s2r_hf.signals.length import add_trace_columns
+    from s2r_hf.signals.sampled.config import SampledConfig
+    from s2r_hf.signals.sampled.scorer import SampledDifficulty, sampled_difficulty_batch
     from s2r_hf.training.callbacks import (
         CALLBACKS,
         EvaluateCallback,

@@ -77,10 +77,16 @@ RUNS = {
     "hygiene": Run("bench_hygiene.py", "--rows 300 --naive-sample 60 --naive-pairs-sample 60", ("pool", "benchmarks")),
     "decontamination": Run("bench_decontamination.py", "--per-benchmark 3 --misses 1", ("pool", "benchmarks")),
     "report": Run("bench_report.py", "--rows 200"),
+    "rollouts": Run(
+        "bench_rollouts.py", "--questions 3 --rollouts 2 --max-new-tokens 3 --layers 1 --hidden 32 --vocab 300"
+    ),
+    "rollouts_gpu_smoke_run": Run(
+        "bench_rollouts.py", "--gpu --device cpu --questions 2 --rollouts 2 --max-new-tokens 3 --layers 1"
+    ),
     # The GPU modes where torch sees no CUDA device (hidden from it, so on a GPU machine too): one line saying so.
     **{
         f"{name}_gpu_without_cuda": Run(f"bench_{name}.py", "--gpu", exits=1, env={"CUDA_VISIBLE_DEVICES": ""})
-        for name in ("judge", "training", "evaluation")
+        for name in ("judge", "training", "evaluation", "rollouts")
     },
 }
 
@@ -403,3 +409,30 @@ def test_bench_training_gpu_without_cuda(benchmark_runs):
 
 def test_bench_evaluation_gpu_without_cuda(benchmark_runs):
     check_gpu_mode_without_cuda(benchmark_runs, "evaluation")
+
+
+def test_bench_rollouts_gpu_without_cuda(benchmark_runs):
+    check_gpu_mode_without_cuda(benchmark_runs, "rollouts")
+
+
+def test_bench_rollouts(benchmark_runs):
+    out = benchmark_runs.output("rollouts")
+    assert re.search(
+        r"^CPU rollouts benchmark: 3 questions x 2 completions, Qwen2 [\d.]+M parameters \(1 layers", out, re.M
+    )
+    rows = {
+        match[1]: (int(match[2]), int(match[3]))
+        for match in re.finditer(rf"^\| (ours|naive)[^|]* \| (\d+) \| (\d+) \| {NUMBER} \| {NUMBER} \|$", out, re.M)
+    }
+    # Both sample 3 x 2 completions; each has 1 to 3 new tokens (random weights rarely end one early).
+    assert sorted(rows) == ["naive", "ours"] and all(completions == 6 for completions, _ in rows.values())
+    assert all(6 <= tokens <= 18 for _, tokens in rows.values())
+    line_matching(out, rf"ours vs naive: {NUMBER}x rollouts/s")
+
+
+def test_bench_rollouts_gpu_smoke_run(benchmark_runs):
+    out = benchmark_runs.output("rollouts_gpu_smoke_run")
+    assert "smoke run of the GPU rollouts benchmark on cpu: Qwen2.5-1.5B architecture (1 layers, smoke widths" in out
+    smoke = line_matching(out, r"smoke run: 2 prompts x 2 completions sampled, (\d+) completions, (\d+) new tokens")
+    assert int(smoke[1]) == 4 and 4 <= int(smoke[2]) <= 12
+    assert "rollouts/s" not in out and "tokens/s" not in out  # a smoke run prints no figure

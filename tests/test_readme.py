@@ -44,6 +44,12 @@ NOT_RUN = {
 # Speed caps: (README text, what the test runs instead, why). Each keeps the command and only shortens its work.
 SPEED_CAPS = (
     (
+        "--rollouts 8 --rollout-max-new-tokens 8192",
+        "--rollouts 8 --rollout-max-new-tokens 8",
+        "8 completions of up to 8,192 tokens for each of 15 questions take the tiny model minutes on a CPU; 8 tokens "
+        "run the same sampling, grading and card",
+    ),
+    (
         "--output_dir qwen-limo10 --max_length 16384",
         "--output_dir qwen-limo10 --max_length 16384 --max_steps 1 --per_device_train_batch_size 1",
         "8 steps of 2 traces of up to 16k tokens take minutes even for the tiny model; one step of one trains alike",
@@ -202,6 +208,14 @@ def test_pools(tmp_path, readme_hub):
     run_story("pools", tmp_path)
     for folder in ("openr1-scored", "openr1-select10", "limo-clean", "limo-clean-select10", "my-judge"):
         assert (tmp_path / folder).is_dir(), folder
+    # The sampled block: a seeded 5% of the 291 LIMO rows, 8 graded completions each, kept as a second config.
+    from datasets import load_dataset
+
+    sampled = load_dataset(str(tmp_path / "limo-sampled"), split="train")
+    rollouts = load_dataset(str(tmp_path / "limo-sampled"), "rollouts", split="train")
+    assert 0 < sampled.num_rows < 30 and rollouts.num_rows == 8 * sampled.num_rows
+    assert set(rollouts["s2r_id"]) == set(sampled["s2r_id"])
+    assert sampled["s2r_difficulty"] == [1 - rate for rate in sampled["s2r_pass_rate"]]
 
 
 @pytest.mark.slow

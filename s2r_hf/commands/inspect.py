@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "report on a scored pool: difficulty against length by quadrant, correlations, the judge against rollouts"
+HELP = (
+    "report on a scored pool: difficulty against length by quadrant, correlations, the judge against rollouts and "
+    "sampled pass rates"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,10 +42,19 @@ def run(args: argparse.Namespace) -> int:
         return "undefined" if value is None else f"{value:.3f}"
 
     pairs = [[pair, shown(value)] for pair, value in report["spearman"].items()]
-    judge = report["judge_vs_rollout"]
-    if judge:
-        pairs.append(["judge ~ rollout difficulty", shown(judge["spearman"])])
-        pairs.append(["judge AUC, never vs always solved", shown(judge["auc_never_vs_always"])])
+    for key, reference in (("judge_vs_rollout", "rollout"), ("judge_vs_sampled", "sampled")):
+        judge = report.get(key)
+        if judge:
+            pairs.append([f"judge ~ {reference} difficulty ({judge['rows']} rows)", shown(judge["spearman"])])
+            pairs.append([f"judge AUC, never vs always solved ({reference})", shown(judge["auc_never_vs_always"])])
+    held_out = report.get("judge_held_out")
+    if held_out and held_out.get("rows"):
+        for judge in ("calibrated", "base"):
+            pairs.append([f"{judge} judge ~ held-out target ({held_out['rows']} rows)",
+                          shown(held_out[judge]["spearman"])])  # fmt: skip
+            pairs.append([f"{judge} judge AUC on held-out rows", shown(held_out[judge]["auc_never_vs_always"])])
+    elif held_out:
+        pairs.append(["calibrated judge on held-out rows", "absent: see report.md"])
     print(format_table(["signals", "Spearman"], pairs))
     print(f"\nreport written to {shown_path(path / REPORT_MD)}")
     return 0

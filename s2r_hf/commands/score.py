@@ -13,6 +13,7 @@ TITLES = {
     "pool": "pool",
     "scores": "scores",
     "judge": "judge (with --difficulty judge; the settings of s2r_hf.signals.judge.scorer.JudgeConfig)",
+    "sampled": "sampled rollouts (with --difficulty sampled; s2r_hf.signals.sampled.config.SampledConfig)",
     "hygiene": "hygiene (benchmark decontamination, near-duplicate questions: s2r_hf.hygiene)",
 }
 
@@ -55,15 +56,19 @@ def run(args: argparse.Namespace) -> int:
     from s2r_hf.commands.summary import format_table, shown_path
     from s2r_hf.core.folders import check_writable
     from s2r_hf.outputs.artifacts import write_scored_pool
-    from s2r_hf.pipeline.score import score_pool
+    from s2r_hf.pipeline.score import score_pool_with_rollouts
 
     config = config_from_args(args)
-    check_writable(args.output, args.overwrite, inputs=[args.pool], kind="scored_pool")
-    pool, s2r = score_pool(config, command=args.command_line)
-    write_scored_pool(pool, s2r, args.output, overwrite=args.overwrite, inputs=[args.pool])
+    inputs = [args.pool, config.sampled_difficulty]  # never written over
+    check_writable(args.output, args.overwrite, inputs=inputs, kind="scored_pool")
+    pool, s2r, rollouts = score_pool_with_rollouts(config, command=args.command_line)
+    write_scored_pool(pool, s2r, args.output, overwrite=args.overwrite, inputs=inputs, rollouts=rollouts)
     print(format_table(["pool", "rows"], pool_rows_summary(s2r)))
     print()
     print(score_columns_summary(pool))
+    if s2r["difficulty"].get("scorer") == "sampled":
+        print()
+        print(pass_rate_summary(s2r["difficulty"]))
     print(f"\nscored pool written to {shown_path(args.output)}")
     print(next_after_scoring(args.output))
     return 0
@@ -84,6 +89,22 @@ def next_after_scoring(scored: str) -> str:
     return f"Next: s2r select {shell_path(scored)} -o {shell_path(subset)} --ratio 0.1"
 
 
+def pass_rate_summary(difficulty: dict) -> str:
+    """The sampled scorer's figures: mean pass rate, questions never and always solved, capped completions."""
+    from s2r_hf.core.numbers import plain_number
+
+    completions = difficulty["completions"]
+    capped = difficulty["capped_completions"]
+    share = f" ({100 * capped / completions:.1f}%, counted wrong)" if completions else ""
+    rows = difficulty["rows_scored"]
+    return (
+        f"pass rate of {difficulty['rollouts']} completions per question: mean "
+        f"{plain_number(difficulty['mean_pass_rate'])} over {rows} questions; never solved "
+        f"{difficulty['unsolved_rows']}, always solved {difficulty['solved_by_all_rows']}; capped at "
+        f"{difficulty['max_new_tokens']} new tokens: {capped} of {completions} completions{share}"
+    )
+
+
 def pool_rows_summary(s2r: dict) -> list[list]:
     dropped = [[f"dropped: {reason}", count] for reason, count in s2r["dropped"].items()]
     return [["read", s2r["rows_in"]], *dropped, ["scored", s2r["rows"]]]
@@ -91,7 +112,8 @@ def pool_rows_summary(s2r: dict) -> list[list]:
 
 def score_columns_summary(pool) -> str:
     from s2r_hf.commands.summary import column_stats, format_table
-    from s2r_hf.core.columns import DIFFICULTY, RETHINK_COUNT, TRACE_LENGTH
+    from s2r_hf.core.columns import DIFFICULTY, PASS_RATE, RETHINK_COUNT, TRACE_LENGTH
 
-    rows = [[name, column_stats(pool, name)] for name in (TRACE_LENGTH, RETHINK_COUNT, DIFFICULTY)]
+    names = (TRACE_LENGTH, RETHINK_COUNT, DIFFICULTY) + ((PASS_RATE,) if PASS_RATE in pool.column_names else ())
+    rows = [[name, column_stats(pool, name)] for name in names]
     return format_table(["column", "mean (min-max)"], rows)

@@ -73,6 +73,30 @@ def check_not_inside_pool(output_dir: str, pool: str) -> None:
         )
 
 
+def training_pool_identity(args: argparse.Namespace, dataset) -> dict:
+    """What the judge was trained on, for its record: the source as read (name, kind, split), the digest of its files
+    or its Hub commit, its rows, and, for a scored pool s2r wrote, the rows digest its card records."""
+    from pathlib import Path
+
+    from s2r_hf.core.errors import InputError
+    from s2r_hf.core.folders import read_card_metadata
+    from s2r_hf.pool.sources import describe_source, source_identity
+
+    identity = {
+        **describe_source(args.pool, args.config, args.split, args.revision).describe(),
+        **source_identity(args.pool, dataset),
+        "rows": len(dataset),
+    }
+    if (Path(args.pool).expanduser() / "README.md").is_file():
+        try:
+            s2r = read_card_metadata(Path(args.pool).expanduser()).get("s2r")
+        except InputError:  # a card s2r did not write: the files' digest above identifies the pool
+            s2r = None
+        if isinstance(s2r, dict) and s2r.get("rows_sha256"):
+            identity.update(s2r_kind=s2r.get("kind"), rows_sha256=s2r["rows_sha256"])
+    return identity
+
+
 def run(args: argparse.Namespace) -> int:
     from s2r_hf.core.models import check_model_reachable
     from s2r_hf.pool.sources import load_source
@@ -84,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     check_not_inside_pool(config.output_dir, args.pool)
     check_model_reachable(config.base_model, config.base_revision, role="base model")
     dataset = load_source(args.pool, config=args.config, split=args.split, revision=args.revision)
-    result = train_judge(dataset, config)
+    result = train_judge(dataset, config, pool=training_pool_identity(args, dataset))
     logger.info(
         "judge written to %s: held-out Spearman %s -> %s on %d questions (trained on %d)",
         result.output_dir,

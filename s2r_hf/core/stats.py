@@ -53,3 +53,24 @@ def auc(positive, negative) -> float | None:
     ranks = average_ranks(np.concatenate([positive, negative]).astype(np.float64), descending=False)
     n_pos, n_neg = len(positive), len(negative)
     return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def agreement_with_pass_rates(scores, reference) -> dict[str, float | int | None]:
+    """How well `scores` (a difficulty, 1 = hardest) agree with a reference difficulty taken from pass rates
+    (1 - pass rate: 1 = never solved, 0 = always solved), row for row: the rows compared, their Spearman
+    correlation, and the AUC of the scores for telling the never-solved questions from the always-solved ones
+    (None when either kind is missing). The pool report checks a judge against rollout flags and against sampled
+    pass rates with it, and the calibrated judge's held-out rows are measured with it."""
+    import numpy as np
+
+    scores, reference = np.asarray(scores, dtype=np.float64), np.asarray(reference, dtype=np.float64)
+    if scores.shape != reference.shape:
+        raise InputError(f"scores and reference must have one length; got {len(scores)} and {len(reference)}")
+    never, always = reference == 1.0, reference == 0.0
+    return {
+        "rows": len(scores),
+        "spearman": spearman(scores, reference) if len(scores) else None,
+        "auc_never_vs_always": auc(scores[never], scores[always]),
+        "never_solved": int(never.sum()),
+        "always_solved": int(always.sum()),
+    }

@@ -26,6 +26,9 @@ from s2r_hf.selection import SelectConfig, select_with_report
 if TYPE_CHECKING:
     from datasets import Dataset
 
+# The sampled scorer's kept completions (`s2r score --keep-rollouts`): the folder's second config.
+ROLLOUTS_CONFIG = "rollouts"
+ROLLOUTS_FILE = "rollouts/train-00000-of-00001.parquet"
 TAGS = ["select2reason", "reasoning", "long-cot", "math"]
 
 
@@ -66,8 +69,13 @@ def write_scored_pool(
     *,
     overwrite: bool = False,
     inputs: Iterable[str | os.PathLike | None] = (),
+    rollouts: Dataset | None = None,
 ) -> Path:
     """Write the scored pool with its card; `s2r` is the metadata returned by `score_pool`.
+
+    `rollouts` (the sampled scorer's kept completions, from `score_pool_with_rollouts`) go into the same folder, in
+    the same staged write, as a second config: `load_dataset(folder)` is the pool, `load_dataset(folder, "rollouts")`
+    the completions.
 
     `--overwrite` replaces only an earlier scored pool, never the source (a local source recorded in `s2r`, and
     `inputs`) nor a folder holding it; see `s2r_hf.core.folders.check_writable`.
@@ -83,11 +91,31 @@ def write_scored_pool(
     files = {f"{REPORT_FOLDER}/{name}": data for name, data in report_files(pool, report).items()}
     files.update(pairs_files)
     s2r["report"] = {**report, "folder": REPORT_FOLDER}
+    if rollouts is not None:
+        files[ROLLOUTS_FILE] = _parquet_bytes(rollouts)
+        s2r["difficulty"] = {**s2r["difficulty"], "rollouts_file": ROLLOUTS_FILE, "rollouts_rows": len(rollouts)}
     metadata = _hub_metadata(s2r, s2r, len(pool), f"{s2r['name']} (scored for Select2Reason)")
+    if rollouts is not None:
+        # Two configs need a `configs:` entry; the pool stays the default. (datasets then caches load_dataset(folder)
+        # by the folder's name: s2r reads folders by their files, see s2r_hf.core.folders.)
+        metadata["configs"] = [
+            {"config_name": "default", "data_files": [{"split": "train", "path": "data/train-*"}], "default": True},
+            {"config_name": ROLLOUTS_CONFIG, "data_files": [{"split": "train", "path": ROLLOUTS_FILE}]},
+        ]
     card = render_card("scored_pool.md", metadata)
     return write_dataset_folder(
         pool, output, card, overwrite=overwrite, extra_files=files, inputs=inputs, kind="scored_pool"
     )
+
+
+def _parquet_bytes(dataset: Dataset) -> bytes:
+    import io
+
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(dataset.data.table if dataset._indices is None else dataset.flatten_indices().data.table, buffer)
+    return buffer.getvalue()
 
 
 def _pairs_file(s2r: dict[str, Any]) -> tuple[dict[str, Any], dict[str, bytes]]:

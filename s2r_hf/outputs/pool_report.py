@@ -6,6 +6,10 @@
 - Where the pool has both a judge's difficulty and `s2r_rollout_difficulty` (`s2r score --difficulty judge` on a pool
   with verification flags): their Spearman correlation, and the AUC of the judge score for telling the questions no
   rollout solved from those every rollout solved (0.5 is chance, 1 a perfect ordering).
+- The same two numbers against `s2r_sampled_difficulty` (1 - the pass rate of sampled rollouts, joined with
+  `s2r score --sampled-difficulty`), over the rows that were sampled, for any difficulty but the sampled one itself.
+- Where the judge is one `s2r train-judge` calibrated and the pool holds its held-out rows: its AUC and Spearman on
+  them against the untrained base judge's (the card's `judge_held_out`, s2r_hf.signals.judge.held_out).
 - The hygiene counts (decontamination, near-duplicates) the card's `s2r.hygiene` block carries, when it has one.
 
 `describe_pool` computes the numbers (a JSON-able dict); `report_files` renders report.md (from the card template
@@ -20,11 +24,11 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from s2r_hf.core.cards import render_body
-from s2r_hf.core.columns import DIFFICULTY, RETHINK_COUNT, ROLLOUT_DIFFICULTY, TRACE_LENGTH
+from s2r_hf.core.columns import DIFFICULTY, RETHINK_COUNT, ROLLOUT_DIFFICULTY, SAMPLED_DIFFICULTY, TRACE_LENGTH
 from s2r_hf.core.figures import new_figure, png_bytes
 from s2r_hf.core.folders import POOL_REPORT_KIND, POOL_REPORT_RECORD
 from s2r_hf.core.rows import arrow_column
-from s2r_hf.core.stats import auc, spearman
+from s2r_hf.core.stats import agreement_with_pass_rates, spearman
 from s2r_hf.selection import QUADRANTS, _difficulty_column, _numeric_column, quadrant_index, split_quadrants
 
 if TYPE_CHECKING:
@@ -36,6 +40,13 @@ REPORT_MD = "report.md"
 REPORT_JSON = POOL_REPORT_RECORD
 QUADRANT_PLOT = "quadrants.png"
 JUDGE_PLOT = "judge_vs_rollout.png"
+JUDGE_SAMPLED_PLOT = "judge_vs_sampled.png"
+# The references a difficulty is checked against: report key -> (column, plot, the scorer that made the column itself,
+# which is not checked against its own output).
+REFERENCES = {
+    "judge_vs_rollout": (ROLLOUT_DIFFICULTY, JUDGE_PLOT, "rollout"),
+    "judge_vs_sampled": (SAMPLED_DIFFICULTY, JUDGE_SAMPLED_PLOT, "sampled"),
+}
 REPORT_FOLDER = "report"  # inside a scored pool's folder
 REPORT_KIND = POOL_REPORT_KIND  # report.json's "kind": how --overwrite knows a folder is a report (core.folders)
 
@@ -53,6 +64,18 @@ def _values(dataset: Dataset, name: str) -> np.ndarray | None:
     if name not in dataset.column_names:
         return None
     return arrow_column(dataset, name).to_numpy(zero_copy_only=False).astype("float64")
+
+
+def _compared_rows(pool: Dataset, column: str) -> np.ndarray | None:
+    """The rows that have a value in a reference column (a mask), or None when the pool has no such column or no
+    row has a value: a sampled reference is null on the rows that were not sampled."""
+    import numpy as np
+
+    values = _values(pool, column)
+    if values is None:
+        return None
+    present = ~np.isnan(values)
+    return present if present.any() else None
 
 
 def _quadrant_counts(length: np.ndarray, difficulty: np.ndarray, length_median: float, difficulty_median: float):
@@ -89,21 +112,23 @@ def describe_pool(
             for second in names[position + 1 :]
         },
         "judge_vs_rollout": None,
+        "judge_vs_sampled": None,
+        "judge_held_out": None,
         "hygiene": s2r.get("hygiene") or None,
         "subset": None,
         "plots": [QUADRANT_PLOT],
     }
-    rollout = _values(pool, ROLLOUT_DIFFICULTY)
-    if rollout is not None and report["difficulty_scorer"] != "rollout":
-        never, always = rollout == 1.0, rollout == 0.0
-        report["judge_vs_rollout"] = {
-            "rows": len(pool),
-            "spearman": _rounded(spearman(difficulty, rollout)),
-            "auc_never_vs_always": _rounded(auc(difficulty[never], difficulty[always])),
-            "never_solved": int(never.sum()),
-            "always_solved": int(always.sum()),
-        }
-        report["plots"].append(JUDGE_PLOT)
+    for key, (column, plot, own_scorer) in REFERENCES.items():
+        compared = _compared_rows(pool, column)
+        if compared is None or report["difficulty_scorer"] == own_scorer:
+            continue
+        agreement = agreement_with_pass_rates(difficulty[compared], _values(pool, column)[compared])
+        report[key] = {name: _rounded(v) if isinstance(v, float) else v for name, v in agreement.items()}
+        report["plots"].append(plot)
+    if report["judge_vs_sampled"]:
+        joined = s2r.get("sampled_difficulty") if isinstance(s2r.get("sampled_difficulty"), dict) else {}
+        report["judge_vs_sampled"]["source"] = joined.get("source")
+    report["judge_held_out"] = s2r.get("judge_held_out") or None
     if subset is not None:
         sub_length = _numeric_column(subset, TRACE_LENGTH, "the subset's pool was scored")
         sub_difficulty = _difficulty_column(subset)
@@ -168,8 +193,22 @@ def plot_quadrants(
         return _png(figure)
 
 
-def plot_judge_vs_rollout(judge: np.ndarray, rollout: np.ndarray) -> bytes:
-    """Box plots of the judge's score for each rollout difficulty (binned in fifths when it takes many values)."""
+# key of REFERENCES -> (x label, title) of its plot
+_REFERENCE_LABELS = {
+    "judge_vs_rollout": (
+        "rollout difficulty (1 - verified-correct rollouts / rollouts)",
+        "The judge against the rollouts' pass rates",
+    ),
+    "judge_vs_sampled": (
+        "sampled difficulty (1 - correct sampled completions / completions)",
+        "The difficulty against the sampled pass rates",
+    ),
+}
+
+
+def plot_against_reference(judge: np.ndarray, rollout: np.ndarray, reference: str = "judge_vs_rollout") -> bytes:
+    """Box plots of the judge's score for each reference difficulty (binned in fifths when it takes many values);
+    `reference` is the key of REFERENCES it is drawn for."""
     import numpy as np
 
     levels = np.unique(np.round(rollout, 3))
@@ -184,9 +223,10 @@ def plot_judge_vs_rollout(judge: np.ndarray, rollout: np.ndarray) -> bytes:
     with new_figure(_FIGSIZE, _DPI) as figure:
         axes = figure.subplots()
         axes.boxplot(list(groups), tick_labels=list(labels))
-        axes.set_xlabel("rollout difficulty (1 - verified-correct rollouts / rollouts)")
-        axes.set_ylabel("judge difficulty score")
-        axes.set_title("The judge against the rollouts' pass rates")
+        xlabel, title = _REFERENCE_LABELS[reference]
+        axes.set_xlabel(xlabel)
+        axes.set_ylabel("difficulty score")
+        axes.set_title(f"{title}, {len(judge):,} rows")
         return _png(figure)
 
 
@@ -214,8 +254,10 @@ def report_files(
             None if subset is None else _values(subset, DIFFICULTY),
         )
     }
-    if report.get("judge_vs_rollout"):
-        files[JUDGE_PLOT] = plot_judge_vs_rollout(difficulty, _values(pool, ROLLOUT_DIFFICULTY))
+    for key, (column, plot, _) in REFERENCES.items():
+        if report.get(key):
+            compared = _compared_rows(pool, column)
+            files[plot] = plot_against_reference(difficulty[compared], _values(pool, column)[compared], key)
     files[REPORT_JSON] = (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     files[REPORT_MD] = render_report(report).encode("utf-8")
     return files

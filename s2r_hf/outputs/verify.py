@@ -49,8 +49,15 @@ _RUNTIME_SETTINGS = {
     "settings.judge.batch_tokens",
     "settings.judge.chunk_rows",
     "settings.judge.work_dir",
+    "settings.sampled.device",
+    "settings.sampled.batch_questions",
+    "settings.sampled.chunk_rows",
+    "settings.sampled.work_dir",
     "difficulty.device",
     "difficulty.batch_tokens",
+    # Where the kept completions (--keep-rollouts) lie in the folder: recorded when it is written, not when scored.
+    "difficulty.rollouts_file",
+    "difficulty.rollouts_rows",
 }
 # The parts of a scored pool's record compared with the pool found (its name, command and report say nothing about
 # its rows that the rest does not).
@@ -399,6 +406,8 @@ def _score_again(
     if isinstance(settings.get("judge"), dict) and settings["judge"].get("work_dir") is not None:
         # The scorer's resume folder on the machine that scored: verifying neither writes there nor resumes from it.
         settings["judge"] = {**settings["judge"], "work_dir": None}
+    if isinstance(settings.get("sampled"), dict) and settings["sampled"].get("work_dir") is not None:
+        settings["sampled"] = {**settings["sampled"], "work_dir": None}  # the same for the sampled rollouts' store
     try:
         config = ScoreConfig(source=source, **settings)
     except OptionTypeError:

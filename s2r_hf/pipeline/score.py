@@ -24,6 +24,7 @@ from s2r_hf.pipeline.hygiene import (
 )
 from s2r_hf.signals.difficulty import RolloutConfig, parse_scorer_spec
 from s2r_hf.signals.judge.scorer import JudgeConfig
+from s2r_hf.signals.sampled.config import SampledConfig
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -43,10 +44,10 @@ OPENR1_MODES = ("problem", "generations")
 class ScoreConfig:
     """How to build and score a pool: the options of `s2r score`, of `score_pool` and of the builder, defined once.
 
-    The scorer settings are nested configs, each defined next to its scorer: `rollout` (RolloutConfig: flags_column)
-    and `judge` (s2r_hf.signals.judge.scorer.JudgeConfig: model, revision, system prompt, ...). Only the one
-    `difficulty`
-    names is used; changing the other's settings is refused, as it would be ignored.
+    The scorer settings are nested configs, each defined next to its scorer: `rollout` (RolloutConfig: flags_column),
+    `judge` (s2r_hf.signals.judge.scorer.JudgeConfig: model, revision, system prompt, ...) and `sampled`
+    (s2r_hf.signals.sampled.config.SampledConfig: rollout model, k, sampling settings, ...). Only the one `difficulty`
+    names is used; changing the others' settings is refused, as they would be ignored.
     """
 
     source: str = field(
@@ -126,8 +127,15 @@ class ScoreConfig:
     )  # fmt: skip
     difficulty: str = field(
         default="rollout",
-        metadata={"help": "rollout (1 - verified-correct rollouts / rollouts), column:NAME, or judge",
+        metadata={"help": "rollout (1 - verified-correct rollouts / rollouts), column:NAME, judge, or sampled (1 - "
+                          "pass rate of --rollouts completions of --rollout-model)",
                   "group": "scores"},
+    )  # fmt: skip
+    sampled_difficulty: str | None = field(
+        default=None,
+        metadata={"help": "a scored pool `s2r score --difficulty sampled` wrote (folder or Hub dataset id): its pass "
+                          "rates joined by s2r_id as s2r_sampled_difficulty (1 - pass rate; null on rows it did not "
+                          "sample), for the report to check this pool's difficulty against", "group": "scores"},
     )  # fmt: skip
     rollout: RolloutConfig = field(
         default_factory=RolloutConfig,
@@ -138,6 +146,17 @@ class ScoreConfig:
         metadata={"help": "settings of the judge scorer", "group": "judge", "prefix": "judge_",
                   "names": {"model": "judge"}},
     )  # fmt: skip
+    sampled: SampledConfig = field(
+        default_factory=SampledConfig,
+        metadata={"help": "settings of the sampled scorer", "group": "sampled", "prefix": "rollout_",
+                  "names": {"rollouts": "rollouts", "keep_rollouts": "keep_rollouts"}},
+    )  # fmt: skip
+    sample: float | None = field(
+        default=None,
+        metadata={"help": "score only a seeded random share, in (0, 1], of the pool's rows (after adaptation and "
+                          "decontamination), e.g. 0.05 to sample rollouts for training a judge", "group": "scores"},
+    )  # fmt: skip
+    sample_seed: int = field(default=0, metadata={"help": "the seed of --sample's choice of rows", "group": "scores"})
     num_proc: int | None = field(
         default=None, metadata={"help": "processes for the map steps (judge: one per GPU)", "group": "scores"}
     )
@@ -191,7 +210,7 @@ class ScoreConfig:
 
     def __post_init__(self):
         # A dict is accepted for a nested config (from YAML or JSON, say) and checked like keywords would be.
-        for name, kind in (("rollout", RolloutConfig), ("judge", JudgeConfig)):
+        for name, kind in (("rollout", RolloutConfig), ("judge", JudgeConfig), ("sampled", SampledConfig)):
             given = getattr(self, name)
             if isinstance(given, dict):
                 unknown = sorted(set(given) - {spec.name for spec in fields(kind)})
@@ -227,8 +246,22 @@ class ScoreConfig:
         if self.tokenizer_revision is not None and self.tokenizer is None:
             raise InputError("tokenizer_revision needs a tokenizer (--tokenizer NAME)")
         check_hygiene_options(self)
+        if self.sampled_difficulty is not None:
+            if not self.sampled_difficulty.strip():
+                raise InputError("sampled_difficulty is an empty string; name a sampled scored pool or leave it out")
+            if self.difficulty.partition(":")[0] == "sampled":
+                raise InputError(
+                    f"sampled_difficulty (--sampled-difficulty {self.sampled_difficulty}) checks another difficulty "
+                    "against sampled pass rates, but difficulty is 'sampled' itself; drop one of the two"
+                )
         name, _ = parse_scorer_spec(self.difficulty)
-        for scorer, config, kind in (("rollout", self.rollout, RolloutConfig), ("judge", self.judge, JudgeConfig)):
+        if self.sample is not None and not 0 < self.sample <= 1:
+            raise InputError(f"sample (--sample) is the share of rows to score, in (0, 1]; got {self.sample}")
+        if self.sample is None and self.sample_seed != 0:
+            raise InputError("sample_seed (--sample-seed) seeds --sample; give --sample SHARE too, or drop it")
+        nested = (("rollout", self.rollout, RolloutConfig), ("judge", self.judge, JudgeConfig),
+                  ("sampled", self.sampled, SampledConfig))  # fmt: skip
+        for scorer, config, kind in nested:
             if not isinstance(config, kind):
                 raise OptionTypeError(f"{scorer} must be a {kind.__name__}, got {config!r} ({type(config).__name__})")
             changed = [key for key, value in asdict(config).items() if value != asdict(kind())[key]]
@@ -242,7 +275,7 @@ class ScoreConfig:
     def scorer_options(self) -> dict[str, Any]:
         """The keywords of the chosen difficulty scorer, from its nested config."""
         name, _ = parse_scorer_spec(self.difficulty)
-        nested = {"rollout": self.rollout, "judge": self.judge}.get(name)
+        nested = {"rollout": self.rollout, "judge": self.judge, "sampled": self.sampled}.get(name)
         return asdict(nested) if nested is not None else {}
 
     def rethink_markers_for(self, adapter: str) -> tuple[tuple[str, ...], str | None]:
@@ -293,9 +326,15 @@ class ScoreConfig:
 
 def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Dataset, dict[str, Any]]:
     """Build and score the pool. Returns it with the card metadata (`s2r` block) that says how it was made."""
+    pool, metadata, _ = _score_pool(config, command=command)
+    return pool, metadata
+
+
+def _score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Dataset, dict[str, Any], Dataset | None]:
     # Loaded here, not with the module: ScoreConfig builds the parser of `s2r score`, and `s2r --help` needs no pool
     # reader or scorer.
     from s2r_hf.core.digests import rows_sha256
+    from s2r_hf.pipeline.sampled_reference import join_sampled_difficulty, load_sampled_reference
     from s2r_hf.pool.adapters import detect_adapter, make_adapter
     from s2r_hf.pool.sources import describe_source, load_source, source_identity
     from s2r_hf.signals.difficulty import add_rollout_difficulty_if_flagged, make_difficulty_scorer
@@ -311,8 +350,9 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
     scorer = make_difficulty_scorer(config.difficulty, **config.scorer_options())
     benchmarks = load_hygiene_benchmarks(config)  # a missing or malformed benchmark fails here, before any work
     tokenizer = load_tokenizer(config.tokenizer, config.tokenizer_revision) if config.tokenizer else None
-    if config.difficulty == "judge":
+    if config.difficulty in ("judge", "sampled"):
         scorer.check_reachable()  # a local folder that is complete, or a Hub judge that exists: no weights loaded
+    sampled = load_sampled_reference(config.sampled_difficulty) if config.sampled_difficulty else None
 
     source_info = describe_source(config.source, config.config, config.split, config.revision)
     dataset = load_source(config.source, config.config, config.split, config.revision)
@@ -321,7 +361,10 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
     adapter = make_adapter(adapter_name, **config.adapter_options(adapter_name))
     pool, report = adapter.adapt(dataset, num_proc=config.num_proc)
     pool, hygiene = decontaminate_pool(pool, benchmarks, config)  # before scoring: no judge time on dropped rows
+    pool, sample = sample_rows(pool, config.sample, config.sample_seed)
     scorer.check(pool)
+    if sampled is not None:  # joined before any model loads: a pool sharing no id with it fails now
+        pool, sampled_record = join_sampled_difficulty(pool, sampled)
     markers, language = config.rethink_markers_for(adapter_name)
     pool = add_trace_columns(
         pool,
@@ -337,6 +380,13 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
         # shows how well the judge agrees with the pass rates of the very questions it scored.
         pool, rollout = add_rollout_difficulty_if_flagged(pool, num_proc=config.num_proc)
     pool, hygiene = handle_near_duplicates(pool, config, hygiene)  # after scoring: drop keeps the best-ranked row
+    held_out = None
+    if parse_scorer_spec(config.difficulty)[0] == "judge":
+        from s2r_hf.signals.judge.held_out import compare_held_out
+
+        # A judge `s2r train-judge` calibrated, scoring rows it held out: its held-out AUC and Spearman against the
+        # untrained base judge's, for the report.
+        held_out = compare_held_out(pool, scorer.folder)
 
     metadata = {
         "kind": "scored_pool",
@@ -351,14 +401,49 @@ def score_pool(config: ScoreConfig, *, command: str | None = None) -> tuple[Data
         "length": describe_length(tokenizer, config.discount_repeated_steps, markers, language),
         "difficulty": scorer.describe(),
         **({"rollout_difficulty": rollout} if rollout else {}),
+        **({"sample": sample} if sample else {}),
+        **({"sampled_difficulty": sampled_record} if sampled is not None else {}),
+        **({"judge_held_out": held_out} if held_out else {}),
         "command": command,
         # Every setting but the source (recorded above): `s2r verify --pool SOURCE` scores it again the same way.
         "settings": score_settings(config),
     }
     if hygiene:
         metadata.update(rows=len(pool), dropped={**report.dropped, **hygiene_drops(hygiene)}, hygiene=hygiene)
+    if sample:  # the rows --sample left out are counted like every other drop, so rows_in - dropped = rows
+        left_out = f"outside the --sample share {sample['share']:g}"
+        not_sampled = sample["rows_before"] - sample["rows"]
+        metadata.update(rows=len(pool), dropped={**metadata["dropped"], left_out: not_sampled})
     metadata["rows_sha256"] = rows_sha256(pool)  # the scored rows themselves: s2r verify tells a changed pool by it
-    return pool, metadata
+    return pool, metadata, getattr(scorer, "rollouts", None)
+
+
+def sample_rows(pool: Dataset, share: float | None, seed: int) -> tuple[Dataset, dict[str, Any] | None]:
+    """A seeded share of the pool's rows, in pool order, and its card record (None when `share` is None).
+
+    Each row is ranked by a hash of the seed and its s2r_id, and the round(share x rows) lowest (at least one) are
+    kept: the same rows whatever the pool's order or the machine, and a larger share holds every row of a smaller one.
+    """
+    import hashlib
+
+    from s2r_hf.core.columns import ID
+    from s2r_hf.core.rows import arrow_column
+
+    if share is None:
+        return pool, None
+    ids = arrow_column(pool, ID).to_pylist()
+    ranks = sorted(range(len(ids)), key=lambda i: hashlib.blake2b(f"{seed}:{ids[i]}".encode(), digest_size=8).digest())
+    keep = max(1, round(share * len(ids))) if ids else 0
+    chosen = sorted(ranks[:keep])
+    sampled = pool.select(chosen) if keep < len(ids) else pool
+    return sampled, {"share": share, "seed": seed, "rows_before": len(ids), "rows": len(chosen)}
+
+
+def score_pool_with_rollouts(
+    config: ScoreConfig, *, command: str | None = None
+) -> tuple[Dataset, dict, Dataset | None]:
+    """`score_pool`, plus the kept completions of `--difficulty sampled --keep-rollouts` (None otherwise)."""
+    return _score_pool(config, command=command)
 
 
 def score_settings(config: ScoreConfig) -> dict[str, Any]:

@@ -5,7 +5,8 @@ returns the pool with the column added by a batched `Dataset.map` (so datasets' 
 and a `describe()` that says, for dataset cards, exactly what produced the scores.
 
 Registered here: `rollout` (model-free: 1 - verified-correct rollouts / rollouts) and `column:NAME` (a column the user
-already has). The LLM judge lives in its own module and is imported only when asked for.
+already has). The LLM judge and the sampled rollouts (signals/sampled/) live in their own packages and are imported
+only when asked for.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ DIFFICULTY_SCORERS: dict[str, str] = {
     "rollout": "s2r_hf.signals.difficulty:RolloutDifficulty",
     "column": "s2r_hf.signals.difficulty:ColumnDifficulty",
     "judge": "s2r_hf.signals.judge.scorer:JudgeDifficulty",
+    "sampled": "s2r_hf.signals.sampled.scorer:SampledDifficulty",
 }
 
 
@@ -85,13 +87,20 @@ def scorer_class(spec: str) -> type[DifficultyScorer]:
 
 def make_difficulty_scorer(spec: str, **options: Any) -> DifficultyScorer:
     """Build a scorer from its registry name (or `column:NAME`) and keyword options."""
-    name, parsed = parse_scorer_spec(spec)
+    _, parsed = parse_scorer_spec(spec)
     cls = scorer_class(spec)
+    check_scorer_options(cls, options)
+    return cls(**{**parsed, **options})
+
+
+def check_scorer_options(cls: type[DifficultyScorer], options: dict[str, Any]) -> None:
+    """Refuse keywords that are not fields of the scorer's config, naming the ones it takes."""
     known = [f.name for f in fields(cls.config_class)] if cls.config_class is not None else []
     unknown = sorted(set(options) - set(known))
     if unknown:
-        raise InputError(f"the {name} difficulty scorer takes no option(s) {unknown}; it takes {known or 'no options'}")
-    return cls(**{**parsed, **options})
+        raise InputError(
+            f"the {cls.name} difficulty scorer takes no option(s) {unknown}; it takes {known or 'no options'}"
+        )
 
 
 def add_difficulty(

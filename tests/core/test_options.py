@@ -53,6 +53,10 @@ OTHER_VALUES = {
     "near_duplicate_weight": 0.75,
     "decontaminate_rule": "any-ngram",
     "decontaminate_threshold": 0.8,
+    "rollout_top_p": 0.5,
+    "rollout_backend": "transformers",
+    "rollout_device": "cpu",
+    "rollout_dtype": "float16",
 }
 # What else a value needs to be accepted: the scorer its setting belongs to, the tokenizer its revision is for.
 CONTEXT = {
@@ -62,6 +66,7 @@ CONTEXT = {
     "seed": {"strategy": "random"},  # options a strategy would ignore are refused (s2r_hf.selection)
     "group_column": {"strategy": "diverse"},
     "benchmark_data": {"decontaminate": "math500"},
+    "sample_seed": {"sample": 0.5},
 }
 
 
@@ -80,6 +85,8 @@ def other_value(option):
 def context_of(option):
     if option.name.startswith("judge"):
         return {"difficulty": "judge"}
+    if option.path[0] == "sampled":
+        return {"difficulty": "sampled"}
     return CONTEXT.get(option.name, {})
 
 
@@ -125,7 +132,7 @@ def test_every_score_option_round_trips_from_the_cli_and_the_builder(option):
     if option.cli:
         argv = ["score", "pool.jsonl", "-o", "out"]
         for name, given in context.items():
-            argv += ["--" + name.replace("_", "-"), given]
+            argv += ["--" + name.replace("_", "-"), str(given)]
         config = score_command.config_from_args(_parse([*argv, *argv_for(option, value)]))
         assert value_at(config, option.path) == value
     elif option.name == "benchmark_data":  # a repeatable flag of its own: one --benchmark-data NAME=PATH each

@@ -12,7 +12,7 @@ import pytest
 
 import s2r_hf
 from s2r_hf.core.errors import InputError
-from s2r_hf.core.stats import auc, average_ranks, spearman
+from s2r_hf.core.stats import agreement_with_pass_rates, auc, average_ranks, spearman
 
 
 def test_average_ranks_share_the_mean_position_of_ties():
@@ -42,6 +42,20 @@ def test_auc_counts_ties_half_and_needs_both_sides():
     # pairs won: 0.9 beats all three (3), 0.4 beats 0.1 (1) and ties 0.4 (0.5), loses to 0.5: 4.5 of 6
     assert auc([0.9, 0.4], [0.5, 0.1, 0.4]) == 0.75
     assert auc([0.1, 0.2], [0.3, 0.4]) == 0.0
+
+
+def test_agreement_with_pass_rates_is_spearman_and_the_never_vs_always_auc():
+    # never solved: 0.9 and 0.3; always solved: 0.4 and 0.1. Pairs won: 0.9 beats both (2), 0.3 beats 0.1 (1): 3 of 4.
+    # Score ranks 4, 2, 3, 1 against reference ranks 3.5, 3.5, 1.5, 1.5: (1.5 - 0.5 - 0.5 + 1.5) / sqrt(5 * 4)
+    agreement = agreement_with_pass_rates([0.9, 0.3, 0.4, 0.1], [1.0, 1.0, 0.0, 0.0])
+    assert agreement["rows"] == 4 and (agreement["never_solved"], agreement["always_solved"]) == (2, 2)
+    assert agreement["auc_never_vs_always"] == 0.75
+    assert agreement["spearman"] == pytest.approx(2 / math.sqrt(20), abs=1e-12)
+    # a kind of question missing: no AUC; no rows: nothing at all
+    assert agreement_with_pass_rates([0.2, 0.8], [0.5, 1.0])["auc_never_vs_always"] is None
+    assert agreement_with_pass_rates([], [])["spearman"] is None
+    with pytest.raises(InputError, match="one length; got 2 and 1"):
+        agreement_with_pass_rates([0.2, 0.8], [0.5])
 
 
 def test_rank_statistics_have_one_home():

@@ -5,7 +5,7 @@ import json
 import pytest
 from datasets import Dataset
 
-from s2r_hf.core.columns import DIFFICULTY, ID, RETHINK_COUNT, ROLLOUT_DIFFICULTY, TRACE_LENGTH
+from s2r_hf.core.columns import DIFFICULTY, ID, RETHINK_COUNT, ROLLOUT_DIFFICULTY, SAMPLED_DIFFICULTY, TRACE_LENGTH
 from s2r_hf.outputs.pool_report import describe_pool, render_report, report_files
 
 # Medians: length 30, difficulty 0.4 (rows 1 and 3 sit on it: easy). Quadrants: row 0 short-hard, rows 1-2 short-easy,
@@ -107,3 +107,42 @@ def test_the_coverage_rule_and_its_settings_are_stated_in_the_hygiene_section():
 @pytest.mark.parametrize("hygiene", [None, {}])
 def test_no_hygiene_section_without_counts(hygiene):
     assert "Hygiene" not in render_report(describe_pool(POOL, {**S2R, "hygiene": hygiene}))
+
+
+# Sampled for rows a, c, d, e (b was not sampled: null). Judge ranks over them 4, 2, 3, 1 (a, c, d, e) against sampled
+# ranks 4, 1.5, 3, 1.5: 4.5 / sqrt(5 * 4.5) = 0.9487. Never solved: a (0.9); always solved: c (0.2), e (0.1): AUC 1.
+SAMPLED = POOL.add_column(SAMPLED_DIFFICULTY, [1.0, None, 0.0, 0.5, 0.0])
+
+
+def test_the_judge_against_sampled_pass_rates_counts_only_the_sampled_rows():
+    report = describe_pool(SAMPLED, {**S2R, "sampled_difficulty": {"source": "my-sample", "rows_matched": 4}})
+    assert report["judge_vs_sampled"] == {
+        "rows": 4,
+        "spearman": 0.9487,
+        "auc_never_vs_always": 1.0,
+        "never_solved": 1,
+        "always_solved": 2,
+        "source": "my-sample",
+    }
+    # the flags' comparison is computed by the same code, over every row
+    assert report["judge_vs_rollout"]["rows"] == 5
+    files = report_files(SAMPLED, report)
+    plots = ["judge_vs_rollout.png", "judge_vs_sampled.png", "quadrants.png"]
+    assert sorted(files) == [*plots, "report.json", "report.md"]
+    assert json.loads(files["report.json"])["judge_vs_sampled"]["spearman"] == 0.9487
+    text = files["report.md"].decode()
+    assert "## The difficulty against sampled pass rates" in text and "(judge_vs_sampled.png)" in text
+    assert "sampled for 4 of its 5 rows" in text and "joined by `s2r_id` from `my-sample`" in text
+    assert "| Spearman (difficulty, sampled difficulty) over 4 rows | 0.949 |" in text
+    assert "| AUC of the difficulty score, never solved (1) against always solved (2) | 1 |" in text
+    assert (
+        files["judge_vs_sampled.png"].startswith(b"\x89PNG")
+        and files["judge_vs_sampled.png"] != files["judge_vs_rollout.png"]
+    )
+
+
+def test_a_sampled_pool_is_not_checked_against_itself_nor_an_unsampled_column():
+    assert describe_pool(SAMPLED, {**S2R, "difficulty": {"scorer": "sampled"}})["judge_vs_sampled"] is None
+    nothing_sampled = POOL.add_column(SAMPLED_DIFFICULTY, [None] * 5)
+    report = describe_pool(nothing_sampled, S2R)
+    assert report["judge_vs_sampled"] is None and "sampled pass rates" not in render_report(report)

@@ -86,7 +86,8 @@ def test_scorer_registry_names_what_it_knows():
 
 def test_add_difficulty_and_add_trace_columns_name_a_wrong_argument():
     pool = Dataset.from_dict({MESSAGES: [make_messages("q", "t")], "d": [0.5]})
-    with pytest.raises(OptionTypeError, match=r"scorer must be a scorer name \(\['column', 'judge', 'rollout'\]"):
+    known = r"\['column', 'judge', 'rollout', 'sampled'\]"
+    with pytest.raises(OptionTypeError, match=r"scorer must be a scorer name \(" + known):
         add_difficulty(pool, None)
     with pytest.raises(OptionTypeError, match=r"the pool must be a datasets\.Dataset, got NoneType"):
         add_difficulty(None, "column:d")

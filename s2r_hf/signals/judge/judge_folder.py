@@ -39,22 +39,38 @@ def check_output_dir(config: JudgeTrainingConfig) -> Path:
     return Path(config.output_dir).expanduser()
 
 
+# What names a held-out row in eval_predictions.jsonl besides its position: its s2r_id when the training pool has one
+# (then `s2r score --judge` finds the row in a scored pool: s2r_hf.signals.judge.held_out), else this key of its
+# question text (s2r_hf.signals.judge.store.question_key).
+QUESTION_KEY = "question_key"
+
+
+def held_out_key(dataset: Dataset) -> str:
+    """The field that names each held-out row in eval_predictions.jsonl: s2r_id when the dataset has it."""
+    return ID if ID in dataset.column_names else QUESTION_KEY
+
+
 def write_eval_predictions(
     path: Path,
     dataset: Dataset,
+    questions: list[str],
     eval_rows: np.ndarray,
     eval_targets: np.ndarray,
     scores_before: np.ndarray,
     scores_after: np.ndarray,
 ) -> None:
-    """One JSON line per held-out row: its position in the dataset (and id, when the dataset has one), its target and
-    the judge's score before and after training."""
-    ids = arrow_column(dataset, ID).to_pylist() if ID in dataset.column_names else None
+    """One JSON line per held-out row: its position in the dataset and its s2r_id (or, without one, the key of its
+    question), its target and the judge's score before (the untrained base judge) and after training."""
+    from s2r_hf.signals.judge.store import question_key
+
+    ids = arrow_column(dataset, ID).to_pylist() if held_out_key(dataset) == ID else None
     with open(path, "w", encoding="utf-8") as handle:
         for k, row in enumerate(eval_rows.tolist()):
             record = {"row": row, "target": float(eval_targets[k])}
             if ids is not None:
                 record[ID] = ids[row]
+            else:
+                record[QUESTION_KEY] = question_key(questions[row])
             record.update(score_before=float(scores_before[k]), score_after=float(scores_after[k]))
             handle.write(json.dumps(record) + "\n")
 
@@ -76,6 +92,8 @@ def judge_metadata(
     train_output: Any,
     spearman_before: float | None,
     spearman_after: float | None,
+    held_out_key: str = ID,
+    pool: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The facts of a training run, as `s2r_judge_training.json` and the card's `s2r` block hold them: the base model
     at its commit, the target, the prompt, the rows, every setting, and the held-out Spearman before and after."""
@@ -94,6 +112,8 @@ def judge_metadata(
         "max_question_tokens": config.max_question_tokens,
         "truncated_questions": truncated,
         "rows": {"total": len(targets), "train": len(train_rows), "eval": len(eval_rows)},
+        # The training pool as it was read (source, split, the digest of its files or its Hub commit), when known.
+        "pool": pool,
         "mean_target": {"train": float(targets[train_rows].mean()), "eval": float(targets[eval_rows].mean())},
         "training": {
             **{k: v for k, v in asdict(config).items() if k not in {"output_dir", "overwrite"}},
@@ -109,6 +129,7 @@ def judge_metadata(
             "spearman_after": spearman_after,
             "predictions": EVAL_PREDICTIONS_FILE,
             "predictions_row": "position of the question in the dataset given to train_judge",
+            "predictions_key": held_out_key,  # s2r_id, or question_key when the training pool had no s2r_id
         },
     }
 

@@ -289,6 +289,7 @@ class JudgeDifficulty(DifficultyScorer):
             raise OptionTypeError(f"JudgeDifficulty takes no option(s) {unknown}; its options are {known}")
         self.config = JudgeConfig(**options)
         self.identity: str | None = None
+        self.folder: str | None = None  # the local folder the judge was loaded from, once it has scored
         self.summary: dict[str, Any] = {}
 
     def check_reachable(self) -> None:
@@ -345,6 +346,7 @@ class JudgeDifficulty(DifficultyScorer):
                 f"question column {question_column!r} must hold strings (the question text); its type is {feature}"
             )
         folder, self.identity = resolve_judge(self.config.model, self.config.revision)
+        self.folder = folder
         # Workers load the resolved folder: no Hub traffic from them, and the fingerprint names exactly what they load.
         worker_config = dataclasses.replace(self.config, model=folder, revision=None)
         with spawned_workers():

@@ -33,6 +33,7 @@ from s2r_hf.core.stats import spearman
 from s2r_hf.signals.judge.judge_folder import (
     EVAL_PREDICTIONS_FILE,
     check_output_dir,
+    held_out_key,
     judge_metadata,
     write_eval_predictions,
     write_judge_files,
@@ -60,8 +61,13 @@ class JudgeTrainingResult:
     metadata: dict[str, Any]
 
 
-def train_judge(dataset: Dataset, config: JudgeTrainingConfig) -> JudgeTrainingResult:
-    """Fine-tune `config.base_model` on `dataset` and write the judge to `config.output_dir`, all or nothing."""
+def train_judge(
+    dataset: Dataset, config: JudgeTrainingConfig, *, pool: dict[str, Any] | None = None
+) -> JudgeTrainingResult:
+    """Fine-tune `config.base_model` on `dataset` and write the judge to `config.output_dir`, all or nothing.
+
+    `pool` says what `dataset` is (source, split, its files' digest or Hub commit: `s2r train-judge` gives it); it is
+    recorded with the held-out rows, which eval_predictions.jsonl names by s2r_id (or question key without one)."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise InputError(
             "train_judge runs in one process on one device; it was launched with WORLD_SIZE="
@@ -102,7 +108,7 @@ def train_judge(dataset: Dataset, config: JudgeTrainingConfig) -> JudgeTrainingR
         follow_umask(staging, "*.safetensors")  # safetensors writes owner-only whatever the umask
         base.tokenizer.save_pretrained(staging)
         write_eval_predictions(
-            staging / EVAL_PREDICTIONS_FILE, dataset, eval_rows, eval_targets, scores_before, scores_after
+            staging / EVAL_PREDICTIONS_FILE, dataset, questions, eval_rows, eval_targets, scores_before, scores_after
         )
         metadata = judge_metadata(
             config,
@@ -114,6 +120,8 @@ def train_judge(dataset: Dataset, config: JudgeTrainingConfig) -> JudgeTrainingR
             train_output=train_output,
             spearman_before=spearman_before,
             spearman_after=spearman_after,
+            held_out_key=held_out_key(dataset),
+            pool=pool,
         )
         write_judge_files(staging, metadata)
         check_output_dir(config)  # again: what is there now is what gets replaced
