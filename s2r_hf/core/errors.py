@@ -110,5 +110,10 @@ class StepFailedError(S2RError, RuntimeError):
     """A step's child process failed; its own output (above) says why. The experiment resumes from this step."""
 
 
+class RayJobError(S2RError, RuntimeError):
+    """A Ray step of `s2r score --engine ray` failed after Ray's own retries; the message says which, and that a rerun
+    resumes from the finished batches."""
+
+
 class RunInterruptedError(RunInterrupted):
     """Ctrl-C stopped the run (and the step's child, which runs in its own process group and never sees it)."""

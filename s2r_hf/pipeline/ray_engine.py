@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from s2r_hf.core.columns import MESSAGES
-from s2r_hf.core.errors import InputError, S2RError
+from s2r_hf.core.errors import InputError, RayJobError, S2RError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -66,9 +66,6 @@ _ROW = "_s2r_row"  # the row number every block carries to the cluster and back
 EXIT_HOOK = "S2R_RAY_TEST_EXIT_ONCE"
 EXIT_AFTER = "S2R_RAY_TEST_EXIT_AFTER"
 
-
-class RayJobError(S2RError, RuntimeError):
-    """A Ray step failed after Ray's own retries; the message says which, and that a rerun resumes."""
 
 
 def default_work_dir() -> Path:

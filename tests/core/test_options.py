@@ -55,6 +55,8 @@ OTHER_VALUES = {
     "decontaminate_threshold": 0.8,
     "rollout_top_p": 0.5,
     "rollout_backend": "transformers",
+    "engine": "ray",
+    "ray_address": "127.0.0.1:6379",
     "rollout_device": "cpu",
     "rollout_dtype": "float16",
 }
@@ -67,6 +69,7 @@ CONTEXT = {
     "group_column": {"strategy": "diverse"},
     "benchmark_data": {"decontaminate": "math500"},
     "sample_seed": {"sample": 0.5},
+    "ray_address": {"engine": "ray"},
 }
 
 

@@ -19,6 +19,7 @@ ORDER = [
     "training_loop",
     "judge_folder",
     "training",
+    "held_out",
     "distributed",
 ]
 JUDGE_DIR = Path(s2r_hf.__file__).parent / "signals" / "judge"
