@@ -67,7 +67,6 @@ EXIT_HOOK = "S2R_RAY_TEST_EXIT_ONCE"
 EXIT_AFTER = "S2R_RAY_TEST_EXIT_AFTER"
 
 
-
 def default_work_dir() -> Path:
     """Where `--engine ray` keeps the judge's resume store when no `--judge-work-dir` is given."""
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
