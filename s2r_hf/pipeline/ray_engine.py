@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 
 # Fault tolerance, Ray's own: a dead actor is started again and its unfinished batch sent again; a failed task (a
 # killed worker process) is run again. Bounded, so that a batch that always kills its worker ends the job.
+# Passed as map_batches' ray_remote_args_fn (deprecated in Ray 2.60, removed in 2.64, hence the extra's upper bound).
 ACTOR_RESTARTS = 3
 TASK_RETRIES = 3
 # Rows per block of the model-free steps (datasets' default map batch).
