@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -93,6 +94,47 @@ class DifficultyScorer(ABC):
     def finish_batches(self, scored: Dataset) -> Dataset:
         """The pool `batch_step`'s output columns were added to, made into `add_difficulty`'s result."""
         return scored
+
+    def fingerprint(self, pool: Dataset) -> str | None:
+        """The datasets fingerprint of the scored pool, from what changes the scores (None: datasets hashes the map's
+        function and arguments). Read after `batch_step`, which may resolve the model the fingerprint names."""
+        return None
+
+    def map_batch_step(self, pool: Dataset, *, num_proc: int | None, desc: str) -> Dataset:
+        """`add_difficulty` of a model-backed scorer on this machine: its `BatchStep` as one `Dataset.map` (spawned
+        workers, one per GPU with `num_proc`), then `finish_batches`. The Ray engine runs the same step elsewhere."""
+        step = self.batch_step(pool)
+        fingerprint = self.fingerprint(pool)  # after the step: the step resolves the model the fingerprint names
+        with spawned_workers():
+            scored = pool.map(
+                step.function,
+                batched=True,
+                batch_size=step.batch_rows,
+                with_rank=True,
+                num_proc=num_proc,
+                fn_kwargs={**step.fn_kwargs, "num_workers": num_proc},
+                new_fingerprint=fingerprint,
+                desc=desc,
+            )
+        return self.finish_batches(scored)
+
+
+@contextmanager
+def spawned_workers():
+    """Make datasets start its map workers with "spawn" for the duration of the block.
+
+    Forking a process whose torch has already run (OpenMP thread pools, an initialised CUDA context) can deadlock the
+    children or break CUDA in them; spawned workers start clean and load their model themselves. As with any spawn,
+    a calling script must keep its top-level work under `if __name__ == "__main__":`.
+    """
+    import multiprocess
+
+    previous = multiprocess.get_start_method(allow_none=True)
+    multiprocess.set_start_method("spawn", force=True)
+    try:
+        yield
+    finally:
+        multiprocess.set_start_method(previous, force=True)
 
 
 def parse_scorer_spec(spec: str) -> tuple[str, dict[str, Any]]:

@@ -6,8 +6,8 @@ scores the
 prompts in length-sorted batches, exactly. This module holds the settings (`JudgeConfig`), the batched map function and
 the registered scorer.
 
-Datasets workers are started with "spawn" (see `spawned_workers`); scripts calling `add_difficulty(num_proc=...)` keep
-their top-level code under `if __name__ == "__main__":`.
+Datasets workers are started with "spawn" (see s2r_hf.signals.difficulty.spawned_workers); scripts calling
+`add_difficulty(num_proc=...)` keep their top-level code under `if __name__ == "__main__":`.
 
 Three ways to run it, one code path:
 - `JudgeDifficulty(...).add_difficulty(pool, num_proc=n_gpus)`: the registered scorer ("judge");
@@ -27,7 +27,6 @@ import dataclasses
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -257,24 +256,6 @@ def judge_difficulty_batch(
 # ---- the registered scorer ----------------------------------------------------------------------------------------
 
 
-@contextmanager
-def spawned_workers():
-    """Make datasets start its map workers with "spawn" for the duration of the block.
-
-    Forking a process whose torch has already run (OpenMP thread pools, an initialised CUDA context) can deadlock the
-    children or break CUDA in them; spawned workers start clean and load the judge themselves. As with any spawn,
-    a calling script must keep its top-level work under `if __name__ == "__main__":`.
-    """
-    import multiprocess
-
-    previous = multiprocess.get_start_method(allow_none=True)
-    multiprocess.set_start_method("spawn", force=True)
-    try:
-        yield
-    finally:
-        multiprocess.set_start_method(previous, force=True)
-
-
 class JudgeDifficulty(DifficultyScorer):
     """Difficulty = P("1") / (P("0") + P("1")) of an instruct LLM asked whether the question is difficult."""
 
@@ -360,19 +341,7 @@ class JudgeDifficulty(DifficultyScorer):
         )
 
     def add_difficulty(self, pool: Dataset, *, num_proc: int | None = None) -> Dataset:
-        step = self.batch_step(pool)
-        with spawned_workers():
-            scored = pool.map(
-                step.function,
-                batched=True,
-                batch_size=step.batch_rows,
-                with_rank=True,
-                num_proc=num_proc,
-                fn_kwargs={**step.fn_kwargs, "num_workers": num_proc},
-                new_fingerprint=self.fingerprint(pool),
-                desc=f"Judge difficulty ({Path(self.config.model).name})",
-            )
-        return self.finish_batches(scored)
+        return self.map_batch_step(pool, num_proc=num_proc, desc=f"Judge difficulty ({Path(self.config.model).name})")
 
     def finish_batches(self, scored: Dataset) -> Dataset:
         truncated = sum(scored[_TRUNCATED])

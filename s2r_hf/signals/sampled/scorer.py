@@ -320,21 +320,11 @@ class SampledDifficulty(DifficultyScorer):
         )
 
     def add_difficulty(self, pool: Dataset, *, num_proc: int | None = None) -> Dataset:
-        from s2r_hf.signals.judge.scorer import spawned_workers
-
-        step = self.batch_step(pool)
-        with spawned_workers():
-            scored = pool.map(
-                step.function,
-                batched=True,
-                batch_size=step.batch_rows,
-                with_rank=True,
-                num_proc=num_proc,
-                fn_kwargs={**step.fn_kwargs, "num_workers": num_proc},
-                new_fingerprint=self.fingerprint(pool),
-                desc=f"Sampled difficulty ({Path(self.config.model).name}, k={self.config.rollouts})",
-            )
-        return self.finish_batches(scored)
+        return self.map_batch_step(
+            pool,
+            num_proc=num_proc,
+            desc=f"Sampled difficulty ({Path(self.config.model).name}, k={self.config.rollouts})",
+        )
 
     def finish_batches(self, scored: Dataset) -> Dataset:
         completions = len(scored) * self.config.rollouts
